@@ -1,0 +1,63 @@
+//! Maintainer tasks for the workspace. `cargo xtask codegen [--check]`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use xtask::codegen;
+
+const USAGE: &str = "usage: cargo xtask codegen [--check]
+
+  codegen          regenerate crates/wechatpay-models and crates/wechatpay-endpoints from schema/
+  codegen --check  exit non-zero if the checked-in generated code differs from what schema/ produces";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mode = match args.as_slice() {
+        ["codegen"] => codegen::Mode::Write,
+        ["codegen", "--check"] => codegen::Mode::Check,
+        ["help" | "--help" | "-h"] => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let started = Instant::now();
+    match codegen::run(&workspace_root(), mode) {
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+        Ok(outcome) if mode == codegen::Mode::Check => {
+            if outcome.changed.is_empty() && outcome.removed.is_empty() {
+                println!("codegen: {} generated files are up to date", outcome.total);
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("error: {}", codegen::stale_message(&outcome));
+                ExitCode::FAILURE
+            }
+        }
+        Ok(outcome) => {
+            println!(
+                "codegen: {} files, {} written, {} removed in {:.0?}",
+                outcome.total,
+                outcome.changed.len(),
+                outcome.removed.len(),
+                started.elapsed()
+            );
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    // xtask/ sits directly under the workspace root.
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
+}

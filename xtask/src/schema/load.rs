@@ -1,0 +1,117 @@
+//! Reads `api.yaml` and `endpoints/*.yaml` from a schema directory.
+//!
+//! Parsing goes through `serde_path_to_error` so a wrong type or unknown key is
+//! reported with its path inside the file, not only a line number.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+use super::error::SchemaError;
+use super::raw::{ApiFile, EndpointFile};
+
+/// One parsed endpoint file with the label used in error messages.
+pub struct LoadedEndpoint {
+    pub file: String,
+    pub content: EndpointFile,
+}
+
+pub struct Loaded {
+    pub api_file: String,
+    pub api: ApiFile,
+    pub endpoints: Vec<LoadedEndpoint>,
+}
+
+/// Loads every file; stops at the files that do not parse and reports them all.
+pub fn load(dir: &Path) -> Result<Loaded, Vec<SchemaError>> {
+    let mut errors = Vec::new();
+    let api_path = dir.join("api.yaml");
+    let api_file = label(dir, &api_path);
+    let api = parse_file::<ApiFile>(&api_path, &api_file)
+        .map_err(|e| errors.push(e))
+        .ok();
+
+    let mut endpoints = Vec::new();
+    match endpoint_paths(dir) {
+        Ok(paths) => {
+            for path in paths {
+                let file = label(dir, &path);
+                match parse_file::<EndpointFile>(&path, &file) {
+                    Ok(content) => endpoints.push(LoadedEndpoint { file, content }),
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+        Err(e) => errors.push(e),
+    }
+    match api {
+        Some(api) if errors.is_empty() => Ok(Loaded {
+            api_file,
+            api,
+            endpoints,
+        }),
+        _ => Err(errors),
+    }
+}
+
+fn endpoint_paths(dir: &Path) -> Result<Vec<PathBuf>, SchemaError> {
+    let endpoints_dir = dir.join("endpoints");
+    let unreadable = |e: std::io::Error| SchemaError {
+        file: label(dir, &endpoints_dir),
+        path: String::new(),
+        reason: format!("cannot read the endpoints directory: {e}"),
+    };
+    let mut paths = Vec::new();
+    for entry in fs::read_dir(&endpoints_dir).map_err(unreadable)? {
+        let path = entry.map_err(unreadable)?.path();
+        if path
+            .extension()
+            .is_some_and(|ext| ext == "yaml" || ext == "yml")
+        {
+            paths.push(path);
+        }
+    }
+    // Sorted so that output and error order never depend on the file system.
+    paths.sort();
+    Ok(paths)
+}
+
+fn parse_file<T: DeserializeOwned>(path: &Path, file: &str) -> Result<T, SchemaError> {
+    let text = fs::read_to_string(path).map_err(|e| SchemaError {
+        file: file.to_owned(),
+        path: String::new(),
+        reason: format!("cannot read: {e}"),
+    })?;
+    parse_str(&text, file)
+}
+
+/// Parses one YAML document; errors carry the path inside the document.
+pub fn parse_str<T: DeserializeOwned>(text: &str, file: &str) -> Result<T, SchemaError> {
+    let deserializer = serde_yaml::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let location = inner
+            .location()
+            .map(|l| format!(" (line {}, column {})", l.line(), l.column()));
+        let path = if path == "." { String::new() } else { path };
+        SchemaError {
+            file: file.to_owned(),
+            path,
+            reason: format!("{inner}{}", location.unwrap_or_default()),
+        }
+    })
+}
+
+/// `schema/endpoints/x.yaml`: the path from the schema directory's parent.
+fn label(dir: &Path, path: &Path) -> String {
+    let base = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match path.strip_prefix(dir) {
+        Ok(rel) if !base.is_empty() => format!("{base}/{}", rel.display()),
+        _ => path.display().to_string(),
+    }
+}

@@ -79,7 +79,7 @@ fn retryable(row: &ErrorRow) -> bool {
 
 fn error_doc(row: &ErrorRow) -> TokenStream {
     let (status, code, description, solution, retry) = (
-        row.status,
+        proc_macro2::Literal::u16_unsuffixed(row.status),
         &row.code,
         &row.description,
         &row.solution,
@@ -115,8 +115,14 @@ fn field_infos(
         let min = f.min_length.map(|v| v as usize);
         let max = f.max_length.map(|v| v as usize);
         let (min, max) = (
-            min.map_or(quote!(None), |v| quote!(Some(#v))),
-            max.map_or(quote!(None), |v| quote!(Some(#v))),
+            min.map_or(quote!(None), |v| {
+                let v = proc_macro2::Literal::usize_unsuffixed(v);
+                quote!(Some(#v))
+            }),
+            max.map_or(quote!(None), |v| {
+                let v = proc_macro2::Literal::usize_unsuffixed(v);
+                quote!(Some(#v))
+            }),
         );
         let unit = match f.length_unit {
             LengthUnit::Chars => quote!(wechatpay_transport::LengthUnit::Chars),

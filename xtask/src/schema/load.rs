@@ -91,15 +91,26 @@ pub fn parse_str<T: DeserializeOwned>(text: &str, file: &str) -> Result<T, Schem
     let deserializer = serde_yaml::Deserializer::from_str(text);
     serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        let location = inner
-            .location()
-            .map(|l| format!(" (line {}, column {})", l.line(), l.column()));
         let path = if path == "." { String::new() } else { path };
+        let inner = e.into_inner();
+        // serde_yaml's text repeats the path and the location; keep the reason once.
+        let mut reason = inner.to_string();
+        if let Some((prefix, rest)) = reason.split_once(": ") {
+            if !prefix.is_empty() && path.starts_with(prefix) {
+                reason = rest.to_owned();
+            }
+        }
+        if let Some(l) = inner.location() {
+            let suffix = format!(" at line {} column {}", l.line(), l.column());
+            if let Some(stripped) = reason.strip_suffix(&suffix) {
+                reason = stripped.to_owned();
+            }
+            reason.push_str(&format!(" (line {}, column {})", l.line(), l.column()));
+        }
         SchemaError {
             file: file.to_owned(),
             path,
-            reason: format!("{inner}{}", location.unwrap_or_default()),
+            reason,
         }
     })
 }

@@ -97,19 +97,19 @@ pub struct Example {
     pub body: String,
 }
 
+/// An object or enum type. A plain struct rather than a tagged enum so that
+/// errors inside it keep their exact path; `kind` is checked when resolving.
 #[derive(Debug, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum TypeDef {
-    Object {
-        description: String,
-        fields: Vec<Field>,
-        #[serde(default)]
-        rules: Vec<RuleDef>,
-    },
-    Enum {
-        description: String,
-        values: Vec<EnumValue>,
-    },
+#[serde(deny_unknown_fields)]
+pub struct TypeDef {
+    pub kind: String,
+    pub description: String,
+    #[serde(default)]
+    pub fields: Option<Vec<Field>>,
+    #[serde(default)]
+    pub rules: Option<Vec<RuleDef>>,
+    #[serde(default)]
+    pub values: Option<Vec<EnumValue>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -136,19 +136,17 @@ pub struct Field {
     pub example: Option<String>,
 }
 
+/// A conditional rule: `required_if` (with `when` and `equals`) or `server_side`.
 #[derive(Debug, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum RuleDef {
-    RequiredIf {
-        field: String,
-        when: String,
-        equals: String,
-        description: String,
-    },
-    ServerSide {
-        field: String,
-        description: String,
-    },
+#[serde(deny_unknown_fields)]
+pub struct RuleDef {
+    pub kind: String,
+    pub field: String,
+    #[serde(default)]
+    pub when: Option<String>,
+    #[serde(default)]
+    pub equals: Option<String>,
+    pub description: String,
 }
 
 #[derive(Debug, Deserialize)]

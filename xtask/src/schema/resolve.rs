@@ -40,9 +40,17 @@ pub fn resolve(loaded: Loaded) -> Result<Schema, Vec<SchemaError>> {
     let mut kinds: BTreeMap<String, (Kind, String)> = BTreeMap::new();
     for ep in &loaded.endpoints {
         for (name, def) in &ep.content.types {
-            let kind = match def {
-                raw::TypeDef::Object { .. } => Kind::Object,
-                raw::TypeDef::Enum { .. } => Kind::Enum,
+            let kind = match def.kind.as_str() {
+                "object" => Kind::Object,
+                "enum" => Kind::Enum,
+                other => {
+                    ck.fail(
+                        &ep.file,
+                        format!("types.{name}.kind"),
+                        format!("{other:?} is not object or enum"),
+                    );
+                    continue;
+                }
             };
             if !is_type_name(name) {
                 ck.fail(
@@ -71,32 +79,54 @@ pub fn resolve(loaded: Loaded) -> Result<Schema, Vec<SchemaError>> {
                 continue; // the duplicate was reported above
             }
             let at = format!("types.{name}");
-            let resolved = match def {
-                raw::TypeDef::Object {
-                    description,
-                    fields,
-                    rules,
-                } => TypeDef::Object(resolve_object(
-                    &mut ck,
-                    &ep.file,
-                    &at,
-                    name,
-                    description,
-                    fields,
-                    rules,
-                    &kinds,
-                )),
-                raw::TypeDef::Enum {
-                    description,
-                    values,
-                } => TypeDef::Enum(resolve_enum(
-                    &mut ck,
-                    &ep.file,
-                    &at,
-                    name,
-                    description,
-                    values,
-                )),
+            let resolved = match kinds.get(name).map(|(kind, _)| *kind) {
+                Some(Kind::Object) => {
+                    if def.values.is_some() {
+                        ck.fail(
+                            &ep.file,
+                            format!("{at}.values"),
+                            "an object type has fields, not values",
+                        );
+                    }
+                    let Some(fields) = &def.fields else {
+                        ck.fail(
+                            &ep.file,
+                            format!("{at}.fields"),
+                            "an object type needs fields (use [] for none)",
+                        );
+                        continue;
+                    };
+                    let rules = def.rules.as_deref().unwrap_or_default();
+                    TypeDef::Object(resolve_object(
+                        &mut ck,
+                        &ep.file,
+                        &at,
+                        name,
+                        &def.description,
+                        fields,
+                        rules,
+                        &kinds,
+                    ))
+                }
+                Some(Kind::Enum) => {
+                    if def.fields.is_some() || def.rules.is_some() {
+                        ck.fail(
+                            &ep.file,
+                            format!("{at}.fields"),
+                            "an enum type has values, not fields or rules",
+                        );
+                    }
+                    let values = def.values.as_deref().unwrap_or_default();
+                    TypeDef::Enum(resolve_enum(
+                        &mut ck,
+                        &ep.file,
+                        &at,
+                        name,
+                        &def.description,
+                        values,
+                    ))
+                }
+                None => continue,
             };
             types.insert(name.clone(), resolved);
         }
@@ -277,7 +307,12 @@ fn resolve_object(
                 "a path parameter must be a required string",
             );
         }
-        let stringish = matches!(ty, FieldType::String | FieldType::Enum(_));
+        let mut element = &ty;
+        while let FieldType::Array(inner) = element {
+            element = inner;
+        }
+        // On an array of strings, the limits apply to each element.
+        let stringish = matches!(element, FieldType::String | FieldType::Enum(_));
         for (key, value) in [("min_length", f.min_length), ("max_length", f.max_length)] {
             if value.is_some() && !stringish {
                 ck.fail(
@@ -316,7 +351,7 @@ fn resolve_object(
             }
         };
         let charset = f.charset.as_deref().and_then(|source| {
-            if ty != FieldType::String {
+            if *element != FieldType::String {
                 ck.fail(
                     file,
                     format!("{fat}.charset"),
@@ -353,13 +388,10 @@ fn resolve_object(
     }
     for (i, rule) in rules.iter().enumerate() {
         let rat = format!("{at}.rules[{i}]");
-        match rule {
-            raw::RuleDef::RequiredIf {
-                field,
-                when,
-                equals,
-                description,
-            } => {
+        let field = &rule.field;
+        let description = &rule.description;
+        match (rule.kind.as_str(), &rule.when, &rule.equals) {
+            ("required_if", Some(when), Some(equals)) => {
                 let Some(target) = fields.iter().position(|f| &f.name == field) else {
                     ck.fail(
                         file,
@@ -408,16 +440,25 @@ fn resolve_object(
                     rule_index: i,
                 });
             }
-            raw::RuleDef::ServerSide { field, description } => {
-                match fields.iter_mut().find(|f| &f.name == field) {
-                    Some(target) => target.server_side.push(description.clone()),
-                    None => ck.fail(
-                        file,
-                        format!("{rat}.field"),
-                        format!("{name} has no field {field:?}"),
-                    ),
-                }
+            ("required_if", _, _) => {
+                ck.fail(file, rat, "a required_if rule needs `when` and `equals`")
             }
+            ("server_side", None, None) => match fields.iter_mut().find(|f| &f.name == field) {
+                Some(target) => target.server_side.push(description.clone()),
+                None => ck.fail(
+                    file,
+                    format!("{rat}.field"),
+                    format!("{name} has no field {field:?}"),
+                ),
+            },
+            ("server_side", _, _) => {
+                ck.fail(file, rat, "a server_side rule has no `when` or `equals`")
+            }
+            (other, _, _) => ck.fail(
+                file,
+                format!("{rat}.kind"),
+                format!("{other:?} is not required_if or server_side"),
+            ),
         }
     }
     ObjectType {
@@ -664,12 +705,13 @@ fn resolve_endpoint(
     if ck.errors.len() != before {
         return None;
     }
+    // A common row is added unless the page already repeats it word for word;
+    // a page row that reuses a common code with another meaning keeps both.
     let mut errors = raw.errors.clone();
     for row in common {
-        if !errors
-            .iter()
-            .any(|r| r.code == row.code && r.status == row.status)
-        {
+        if !errors.iter().any(|r| {
+            r.code == row.code && r.status == row.status && r.description == row.description
+        }) {
             errors.push(row.clone());
         }
     }

@@ -2,11 +2,21 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 //! Every operation in the schema, one module each.
+mod pre_send_user_product_coupon_bundle;
+pub use pre_send_user_product_coupon_bundle::{
+    PreSendUserProductCouponBundle, PreSendUserProductCouponBundleErrorCode,
+};
 mod send_product_coupon;
 pub use send_product_coupon::{SendProductCoupon, SendProductCouponErrorCode};
+mod send_user_product_coupon;
+pub use send_user_product_coupon::{
+    SendUserProductCoupon, SendUserProductCouponErrorCode,
+};
 /// The schema facts of every operation, in schema file order.
 pub static ALL: &[&wechatpay_transport::EndpointInfo] = &[
+    <PreSendUserProductCouponBundle as wechatpay_transport::Endpoint>::INFO,
     <SendProductCoupon as wechatpay_transport::Endpoint>::INFO,
+    <SendUserProductCoupon as wechatpay_transport::Endpoint>::INFO,
 ];
 /// The main API host (nearest access point).
 pub const MAIN_HOST: &str = "https://api.mch.weixin.qq.com";

@@ -32,7 +32,7 @@ impl Endpoint for SendProductCoupon {
                 type_name: "string",
                 required: true,
                 min_length: None,
-                max_length: Some(128usize),
+                max_length: Some(128),
                 length_unit: wechatpay_transport::LengthUnit::Chars,
                 charset: None,
                 enum_values: &[],
@@ -44,7 +44,7 @@ impl Endpoint for SendProductCoupon {
                 type_name: "string",
                 required: true,
                 min_length: None,
-                max_length: Some(32usize),
+                max_length: Some(32),
                 length_unit: wechatpay_transport::LengthUnit::Chars,
                 charset: None,
                 enum_values: &[],
@@ -56,7 +56,7 @@ impl Endpoint for SendProductCoupon {
                 type_name: "string",
                 required: true,
                 min_length: None,
-                max_length: Some(128usize),
+                max_length: Some(128),
                 length_unit: wechatpay_transport::LengthUnit::Chars,
                 charset: None,
                 enum_values: &[],
@@ -68,7 +68,7 @@ impl Endpoint for SendProductCoupon {
                 type_name: "string",
                 required: true,
                 min_length: None,
-                max_length: Some(128usize),
+                max_length: Some(128),
                 length_unit: wechatpay_transport::LengthUnit::Chars,
                 charset: Some("A-Za-z0-9|_*-"),
                 enum_values: &[],
@@ -92,7 +92,7 @@ impl Endpoint for SendProductCoupon {
                 type_name: "CouponType",
                 required: true,
                 min_length: None,
-                max_length: Some(32usize),
+                max_length: Some(32),
                 length_unit: wechatpay_transport::LengthUnit::Chars,
                 charset: None,
                 enum_values: &["NORMAL", "MEMBER"],
@@ -104,7 +104,7 @@ impl Endpoint for SendProductCoupon {
                 type_name: "string",
                 required: false,
                 min_length: None,
-                max_length: Some(32usize),
+                max_length: Some(32),
                 length_unit: wechatpay_transport::LengthUnit::Chars,
                 charset: None,
                 enum_values: &[],
@@ -113,151 +113,165 @@ impl Endpoint for SendProductCoupon {
         ],
         errors: &[
             wechatpay_transport::ErrorDoc {
-                status: 400u16,
+                status: 400,
                 code: "APPID_MCHID_NOT_MATCH",
                 description: "AppID 与请求方商户无关联关系",
                 solution: "AppID 与请求方商户不匹配,请确认 AppID 与请求方商户是否有关联关系",
                 retryable: false,
             },
             wechatpay_transport::ErrorDoc {
-                status: 400u16,
+                status: 400,
                 code: "INVALID_REQUEST",
                 description: "发券模式不合法",
                 solution: "请更换支持预上传 code 的批次后重试",
                 retryable: false,
             },
             wechatpay_transport::ErrorDoc {
-                status: 400u16,
+                status: 400,
                 code: "MCH_NOT_EXISTS",
                 description: "商户号不存在",
                 solution: "请确认传入的商户号是否正确",
                 retryable: false,
             },
             wechatpay_transport::ErrorDoc {
-                status: 400u16,
+                status: 400,
                 code: "RESOURCE_ALREADY_EXISTS",
                 description: "发券凭证已存在",
                 solution: "查看 out_request_no 字段是否重复使用",
                 retryable: false,
             },
             wechatpay_transport::ErrorDoc {
-                status: 400u16,
+                status: 400,
                 code: "STOCK_NOT_EXISTS",
                 description: "批次不存在",
                 solution: "请确认批次号是否正确",
                 retryable: false,
             },
             wechatpay_transport::ErrorDoc {
-                status: 400u16,
+                status: 400,
                 code: "STOCK_STATE_ERROR",
                 description: "批次状态错误",
                 solution: "请确认批次是否处于可发券状态",
                 retryable: false,
             },
             wechatpay_transport::ErrorDoc {
-                status: 400u16,
+                status: 400,
                 code: "STOCK_EXPIRED",
                 description: "批次已过期",
                 solution: "请确认批次是否在有效期内",
                 retryable: false,
             },
             wechatpay_transport::ErrorDoc {
-                status: 400u16,
+                status: 400,
                 code: "STOCK_INSUFFICIENT",
                 description: "批次库存不足",
                 solution: "请确认批次是否还有可发放的券",
                 retryable: false,
             },
             wechatpay_transport::ErrorDoc {
-                status: 400u16,
+                status: 400,
                 code: "STOCK_NO_PRODUCT",
                 description: "批次未关联商品信息",
                 solution: "请联系微信支付运营为批次关联商品信息",
                 retryable: false,
             },
             wechatpay_transport::ErrorDoc {
-                status: 400u16,
+                status: 400,
                 code: "USER_ALREADY_RECEIVED",
                 description: "用户已领取",
                 solution: "该用户已经领取过此批次的券",
                 retryable: false,
             },
             wechatpay_transport::ErrorDoc {
-                status: 400u16,
+                status: 400,
                 code: "USER_RECEIVE_LIMIT",
                 description: "用户领取限制",
                 solution: "用户领取数量已达上限",
                 retryable: false,
             },
             wechatpay_transport::ErrorDoc {
-                status: 403u16,
+                status: 403,
                 code: "NO_AUTH",
                 description: "无权限",
                 solution: "查看具体错误信息,确认是否有权限",
                 retryable: false,
             },
             wechatpay_transport::ErrorDoc {
-                status: 403u16,
+                status: 403,
                 code: "RULE_LIMIT",
                 description: "券批次未关联商品信息",
                 solution: "请联系微信支付运营,关联商品信息",
                 retryable: false,
             },
             wechatpay_transport::ErrorDoc {
-                status: 403u16,
+                status: 403,
                 code: "RULE_LIMIT",
                 description: "品牌未开通名片功能",
                 solution: "请开通品牌名片",
                 retryable: false,
             },
             wechatpay_transport::ErrorDoc {
-                status: 403u16,
+                status: 403,
                 code: "RULE_LIMIT",
                 description: "用户未开通会员功能",
                 solution: "请引导用户开通会员",
                 retryable: false,
             },
             wechatpay_transport::ErrorDoc {
-                status: 404u16,
+                status: 404,
                 code: "RESOURCE_NOT_EXISTS",
                 description: "查询的资源不存在",
                 solution: "请检查查询资源的对应 ID 是否填写正确",
                 retryable: false,
             },
             wechatpay_transport::ErrorDoc {
-                status: 404u16,
+                status: 404,
                 code: "USER_NOT_EXISTS",
                 description: "OpenID不正确",
                 solution: "请确认传入的 OpenID 是否正确",
                 retryable: false,
             },
             wechatpay_transport::ErrorDoc {
-                status: 429u16,
+                status: 429,
                 code: "FREQUENCY_LIMITED",
                 description: "频率限制",
                 solution: "调用太频繁,请降低调用接口频率",
                 retryable: true,
             },
             wechatpay_transport::ErrorDoc {
-                status: 500u16,
+                status: 500,
                 code: "SYSTEM_ERROR",
                 description: "系统失败",
                 solution: "多为网络超时引起,重试",
                 retryable: true,
             },
             wechatpay_transport::ErrorDoc {
-                status: 400u16,
+                status: 400,
                 code: "PARAM_ERROR",
                 description: "参数错误",
                 solution: "请根据错误提示正确传入参数",
                 retryable: false,
             },
             wechatpay_transport::ErrorDoc {
-                status: 401u16,
+                status: 400,
+                code: "INVALID_REQUEST",
+                description: "HTTP 请求不符合微信支付 APIv3 接口规则",
+                solution: "请参阅 接口规则",
+                retryable: false,
+            },
+            wechatpay_transport::ErrorDoc {
+                status: 401,
                 code: "SIGN_ERROR",
                 description: "验证不通过",
                 solution: "请参阅 签名常见问题",
                 retryable: false,
+            },
+            wechatpay_transport::ErrorDoc {
+                status: 500,
+                code: "SYSTEM_ERROR",
+                description: "系统异常,请稍后重试",
+                solution: "请稍后重试",
+                retryable: true,
             },
         ],
         request_examples: &[
@@ -288,6 +302,7 @@ pub enum SendProductCouponErrorCode {
     /// - 400 `APPID_MCHID_NOT_MATCH`: AppID 与请求方商户无关联关系 — AppID 与请求方商户不匹配,请确认 AppID 与请求方商户是否有关联关系
     AppidMchidNotMatch,
     /// - 400 `INVALID_REQUEST`: 发券模式不合法 — 请更换支持预上传 code 的批次后重试
+    /// - 400 `INVALID_REQUEST`: HTTP 请求不符合微信支付 APIv3 接口规则 — 请参阅 接口规则
     InvalidRequest,
     /// - 400 `MCH_NOT_EXISTS`: 商户号不存在 — 请确认传入的商户号是否正确
     MchNotExists,
@@ -320,6 +335,7 @@ pub enum SendProductCouponErrorCode {
     /// - 429 `FREQUENCY_LIMITED`: 频率限制 — 调用太频繁,请降低调用接口频率
     FrequencyLimited,
     /// - 500 `SYSTEM_ERROR`: 系统失败 — 多为网络超时引起,重试
+    /// - 500 `SYSTEM_ERROR`: 系统异常,请稍后重试 — 请稍后重试
     SystemError,
     /// - 400 `PARAM_ERROR`: 参数错误 — 请根据错误提示正确传入参数
     ParamError,
@@ -382,7 +398,7 @@ impl ErrorCode for SendProductCouponErrorCode {
             Self::AppidMchidNotMatch => {
                 &[
                     wechatpay_transport::ErrorDoc {
-                        status: 400u16,
+                        status: 400,
                         code: "APPID_MCHID_NOT_MATCH",
                         description: "AppID 与请求方商户无关联关系",
                         solution: "AppID 与请求方商户不匹配,请确认 AppID 与请求方商户是否有关联关系",
@@ -393,10 +409,17 @@ impl ErrorCode for SendProductCouponErrorCode {
             Self::InvalidRequest => {
                 &[
                     wechatpay_transport::ErrorDoc {
-                        status: 400u16,
+                        status: 400,
                         code: "INVALID_REQUEST",
                         description: "发券模式不合法",
                         solution: "请更换支持预上传 code 的批次后重试",
+                        retryable: false,
+                    },
+                    wechatpay_transport::ErrorDoc {
+                        status: 400,
+                        code: "INVALID_REQUEST",
+                        description: "HTTP 请求不符合微信支付 APIv3 接口规则",
+                        solution: "请参阅 接口规则",
                         retryable: false,
                     },
                 ]
@@ -404,7 +427,7 @@ impl ErrorCode for SendProductCouponErrorCode {
             Self::MchNotExists => {
                 &[
                     wechatpay_transport::ErrorDoc {
-                        status: 400u16,
+                        status: 400,
                         code: "MCH_NOT_EXISTS",
                         description: "商户号不存在",
                         solution: "请确认传入的商户号是否正确",
@@ -415,7 +438,7 @@ impl ErrorCode for SendProductCouponErrorCode {
             Self::ResourceAlreadyExists => {
                 &[
                     wechatpay_transport::ErrorDoc {
-                        status: 400u16,
+                        status: 400,
                         code: "RESOURCE_ALREADY_EXISTS",
                         description: "发券凭证已存在",
                         solution: "查看 out_request_no 字段是否重复使用",
@@ -426,7 +449,7 @@ impl ErrorCode for SendProductCouponErrorCode {
             Self::StockNotExists => {
                 &[
                     wechatpay_transport::ErrorDoc {
-                        status: 400u16,
+                        status: 400,
                         code: "STOCK_NOT_EXISTS",
                         description: "批次不存在",
                         solution: "请确认批次号是否正确",
@@ -437,7 +460,7 @@ impl ErrorCode for SendProductCouponErrorCode {
             Self::StockStateError => {
                 &[
                     wechatpay_transport::ErrorDoc {
-                        status: 400u16,
+                        status: 400,
                         code: "STOCK_STATE_ERROR",
                         description: "批次状态错误",
                         solution: "请确认批次是否处于可发券状态",
@@ -448,7 +471,7 @@ impl ErrorCode for SendProductCouponErrorCode {
             Self::StockExpired => {
                 &[
                     wechatpay_transport::ErrorDoc {
-                        status: 400u16,
+                        status: 400,
                         code: "STOCK_EXPIRED",
                         description: "批次已过期",
                         solution: "请确认批次是否在有效期内",
@@ -459,7 +482,7 @@ impl ErrorCode for SendProductCouponErrorCode {
             Self::StockInsufficient => {
                 &[
                     wechatpay_transport::ErrorDoc {
-                        status: 400u16,
+                        status: 400,
                         code: "STOCK_INSUFFICIENT",
                         description: "批次库存不足",
                         solution: "请确认批次是否还有可发放的券",
@@ -470,7 +493,7 @@ impl ErrorCode for SendProductCouponErrorCode {
             Self::StockNoProduct => {
                 &[
                     wechatpay_transport::ErrorDoc {
-                        status: 400u16,
+                        status: 400,
                         code: "STOCK_NO_PRODUCT",
                         description: "批次未关联商品信息",
                         solution: "请联系微信支付运营为批次关联商品信息",
@@ -481,7 +504,7 @@ impl ErrorCode for SendProductCouponErrorCode {
             Self::UserAlreadyReceived => {
                 &[
                     wechatpay_transport::ErrorDoc {
-                        status: 400u16,
+                        status: 400,
                         code: "USER_ALREADY_RECEIVED",
                         description: "用户已领取",
                         solution: "该用户已经领取过此批次的券",
@@ -492,7 +515,7 @@ impl ErrorCode for SendProductCouponErrorCode {
             Self::UserReceiveLimit => {
                 &[
                     wechatpay_transport::ErrorDoc {
-                        status: 400u16,
+                        status: 400,
                         code: "USER_RECEIVE_LIMIT",
                         description: "用户领取限制",
                         solution: "用户领取数量已达上限",
@@ -503,7 +526,7 @@ impl ErrorCode for SendProductCouponErrorCode {
             Self::NoAuth => {
                 &[
                     wechatpay_transport::ErrorDoc {
-                        status: 403u16,
+                        status: 403,
                         code: "NO_AUTH",
                         description: "无权限",
                         solution: "查看具体错误信息,确认是否有权限",
@@ -514,21 +537,21 @@ impl ErrorCode for SendProductCouponErrorCode {
             Self::RuleLimit => {
                 &[
                     wechatpay_transport::ErrorDoc {
-                        status: 403u16,
+                        status: 403,
                         code: "RULE_LIMIT",
                         description: "券批次未关联商品信息",
                         solution: "请联系微信支付运营,关联商品信息",
                         retryable: false,
                     },
                     wechatpay_transport::ErrorDoc {
-                        status: 403u16,
+                        status: 403,
                         code: "RULE_LIMIT",
                         description: "品牌未开通名片功能",
                         solution: "请开通品牌名片",
                         retryable: false,
                     },
                     wechatpay_transport::ErrorDoc {
-                        status: 403u16,
+                        status: 403,
                         code: "RULE_LIMIT",
                         description: "用户未开通会员功能",
                         solution: "请引导用户开通会员",
@@ -539,7 +562,7 @@ impl ErrorCode for SendProductCouponErrorCode {
             Self::ResourceNotExists => {
                 &[
                     wechatpay_transport::ErrorDoc {
-                        status: 404u16,
+                        status: 404,
                         code: "RESOURCE_NOT_EXISTS",
                         description: "查询的资源不存在",
                         solution: "请检查查询资源的对应 ID 是否填写正确",
@@ -550,7 +573,7 @@ impl ErrorCode for SendProductCouponErrorCode {
             Self::UserNotExists => {
                 &[
                     wechatpay_transport::ErrorDoc {
-                        status: 404u16,
+                        status: 404,
                         code: "USER_NOT_EXISTS",
                         description: "OpenID不正确",
                         solution: "请确认传入的 OpenID 是否正确",
@@ -561,7 +584,7 @@ impl ErrorCode for SendProductCouponErrorCode {
             Self::FrequencyLimited => {
                 &[
                     wechatpay_transport::ErrorDoc {
-                        status: 429u16,
+                        status: 429,
                         code: "FREQUENCY_LIMITED",
                         description: "频率限制",
                         solution: "调用太频繁,请降低调用接口频率",
@@ -572,10 +595,17 @@ impl ErrorCode for SendProductCouponErrorCode {
             Self::SystemError => {
                 &[
                     wechatpay_transport::ErrorDoc {
-                        status: 500u16,
+                        status: 500,
                         code: "SYSTEM_ERROR",
                         description: "系统失败",
                         solution: "多为网络超时引起,重试",
+                        retryable: true,
+                    },
+                    wechatpay_transport::ErrorDoc {
+                        status: 500,
+                        code: "SYSTEM_ERROR",
+                        description: "系统异常,请稍后重试",
+                        solution: "请稍后重试",
                         retryable: true,
                     },
                 ]
@@ -583,7 +613,7 @@ impl ErrorCode for SendProductCouponErrorCode {
             Self::ParamError => {
                 &[
                     wechatpay_transport::ErrorDoc {
-                        status: 400u16,
+                        status: 400,
                         code: "PARAM_ERROR",
                         description: "参数错误",
                         solution: "请根据错误提示正确传入参数",
@@ -594,7 +624,7 @@ impl ErrorCode for SendProductCouponErrorCode {
             Self::SignError => {
                 &[
                     wechatpay_transport::ErrorDoc {
-                        status: 401u16,
+                        status: 401,
                         code: "SIGN_ERROR",
                         description: "验证不通过",
                         solution: "请参阅 签名常见问题",

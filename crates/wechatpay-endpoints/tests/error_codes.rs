@@ -1,0 +1,74 @@
+//! Typed error codes generated from the error tables.
+
+use wechatpay_endpoints::*;
+use wechatpay_transport::ErrorCode;
+
+#[test]
+fn repeated_codes_keep_every_row() {
+    let code = SendProductCouponErrorCode::from_code("RULE_LIMIT");
+    assert_eq!(code, SendProductCouponErrorCode::RuleLimit);
+    let descriptions: Vec<&str> = code.docs().iter().map(|row| row.description).collect();
+    assert_eq!(
+        descriptions,
+        [
+            "券批次未关联商品信息",
+            "品牌未开通名片功能",
+            "用户未开通会员功能"
+        ]
+    );
+    assert!(code.docs().iter().all(|row| row.status == 403));
+}
+
+#[test]
+fn page_and_common_rows_are_both_kept() {
+    // Page 000 lists its own SYSTEM_ERROR and INVALID_REQUEST rows; the common table adds others.
+    let rows = SendProductCouponErrorCode::from_code("INVALID_REQUEST").docs();
+    assert_eq!(rows[0].description, "发券模式不合法");
+    assert!(rows
+        .iter()
+        .any(|r| r.description == "HTTP 请求不符合微信支付 APIv3 接口规则"));
+    assert!(SendProductCouponErrorCode::from_code("SIGN_ERROR").docs()[0].status == 401);
+}
+
+#[test]
+fn retryable_codes_are_rate_limits_and_system_errors() {
+    assert!(SendProductCouponErrorCode::from_code("SYSTEM_ERROR").retryable());
+    assert!(SendProductCouponErrorCode::from_code("FREQUENCY_LIMITED").retryable());
+    assert!(!SendProductCouponErrorCode::from_code("RESOURCE_ALREADY_EXISTS").retryable());
+    assert!(!SendProductCouponErrorCode::from_code("PARAM_ERROR").retryable());
+}
+
+#[test]
+fn unknown_codes_are_kept_verbatim() {
+    let code = PreSendUserProductCouponBundleErrorCode::from_code("BRAND_NEW_CODE");
+    assert_eq!(
+        code,
+        PreSendUserProductCouponBundleErrorCode::Unknown("BRAND_NEW_CODE".into())
+    );
+    assert_eq!(code.code(), "BRAND_NEW_CODE");
+    assert_eq!(code.to_string(), "BRAND_NEW_CODE");
+    assert!(code.docs().is_empty());
+    assert!(!code.retryable());
+}
+
+#[test]
+fn every_code_maps_back_to_itself() {
+    for info in ALL {
+        for row in info.errors {
+            let code = match info.operation_id {
+                "send-product-coupon" => SendProductCouponErrorCode::from_code(row.code)
+                    .code()
+                    .to_owned(),
+                "pre-send-user-product-coupon-bundle" => {
+                    PreSendUserProductCouponBundleErrorCode::from_code(row.code)
+                        .code()
+                        .to_owned()
+                }
+                _ => SendUserProductCouponErrorCode::from_code(row.code)
+                    .code()
+                    .to_owned(),
+            };
+            assert_eq!(code, row.code);
+        }
+    }
+}

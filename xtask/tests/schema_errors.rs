@@ -1,0 +1,100 @@
+//! The broken-schema corpus: every file under `tests/broken/` is a schema
+//! endpoint file with one mistake and a first line `# expect: <message>`.
+//! Each must fail with that message (file, path inside it, reason) and the
+//! generator must write nothing.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use xtask::codegen::{self, Mode};
+
+fn broken_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/broken")
+}
+
+fn real_api_yaml() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema/api.yaml")
+}
+
+/// A scratch workspace root holding `schema/api.yaml` and the given endpoint files.
+fn scratch_root(name: &str, endpoint_files: &[(&str, &str)]) -> PathBuf {
+    let root = std::env::temp_dir().join(format!("xtask-broken-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&root);
+    fs::create_dir_all(root.join("schema/endpoints")).unwrap();
+    fs::copy(real_api_yaml(), root.join("schema/api.yaml")).unwrap();
+    for (file, text) in endpoint_files {
+        fs::write(root.join("schema/endpoints").join(file), text).unwrap();
+    }
+    root
+}
+
+fn assert_fails_without_writing(root: &Path, expected: &str) {
+    let message = codegen::run(root, Mode::Write).expect_err("a broken schema must fail");
+    assert!(
+        message.contains(expected),
+        "expected {expected:?} in:\n{message}"
+    );
+    assert!(message.ends_with("nothing was written"), "{message}");
+    assert!(
+        !root.join("crates").exists(),
+        "files were written for a broken schema"
+    );
+}
+
+#[test]
+fn every_broken_file_fails_with_its_named_error() {
+    let mut cases = 0;
+    let mut entries: Vec<_> = fs::read_dir(broken_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        let text = fs::read_to_string(&path).unwrap();
+        let expected = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# expect: "))
+            .unwrap_or_else(|| panic!("{} must start with '# expect: <message>'", path.display()));
+        let file_name = path.file_name().unwrap().to_str().unwrap();
+        let root = scratch_root(file_name, &[(file_name, &text)]);
+        assert_fails_without_writing(&root, expected);
+        fs::remove_dir_all(&root).unwrap();
+        cases += 1;
+    }
+    assert!(cases >= 19, "the corpus shrank to {cases} files");
+}
+
+#[test]
+fn a_type_defined_in_two_files_names_both() {
+    let one = fs::read_to_string(broken_dir().join("bad_method.yaml"))
+        .unwrap()
+        .replace("method: SEND", "method: POST");
+    let two = one.replace("name: BrokenDemo\n", "name: OtherDemo\n");
+    let root = scratch_root("two-files", &[("a.yaml", &one), ("b.yaml", &two)]);
+    assert_fails_without_writing(
+        &root,
+        "schema/endpoints/b.yaml: types.BrokenDemoRequest: type BrokenDemoRequest is already defined in schema/endpoints/a.yaml",
+    );
+    fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn a_missing_api_file_is_named() {
+    let root = scratch_root("no-api", &[]);
+    fs::remove_file(root.join("schema/api.yaml")).unwrap();
+    assert_fails_without_writing(&root, "schema/api.yaml: cannot read");
+    fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn the_fixed_base_file_is_valid() {
+    // Guards the corpus itself: without its one mistake, a case must load.
+    let text = fs::read_to_string(broken_dir().join("bad_method.yaml"))
+        .unwrap()
+        .replace("method: SEND", "method: POST");
+    let root = scratch_root("fixed", &[("fixed.yaml", &text)]);
+    let outcome = codegen::run(&root, Mode::Write).expect("the base file is valid");
+    assert!(outcome.total > 0);
+    fs::remove_dir_all(&root).unwrap();
+}

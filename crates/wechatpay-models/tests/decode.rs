@@ -91,3 +91,22 @@ fn datetimes_keep_the_doc_text() {
         "{err}"
     );
 }
+
+#[test]
+fn duplicate_keys_are_errors_that_name_the_field() {
+    let err = serde_json::from_str::<PreSendUserProductCouponBundleRequest>(
+        r#"{"product_coupon_id":"1","stock_bundle_id":"2","appid":"wx","send_request_no":"123456","appid":"wx2"}"#,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("duplicate field `appid`"), "{err}");
+}
+
+#[test]
+fn wrong_nested_types_name_the_field() {
+    let err = serde_json::from_value::<SendUserProductCouponRequest>(json!({
+        "product_coupon_id": "1", "stock_id": "2", "appid": "wx", "send_request_no": "123456",
+        "coupon_tag_info": {"coupon_tag_list": "MEMBER"}
+    }))
+    .unwrap_err();
+    assert!(err.to_string().contains("invalid type: string \"MEMBER\", expected a sequence"), "{err}");
+}

@@ -181,6 +181,9 @@ pub fn join(prefix: &str, name: &str) -> String {
     }
 }
 
+/// Whether a character belongs to a field's documented charset.
+pub type CharsetPredicate = fn(char) -> bool;
+
 /// The schema's rules for one string value.
 #[derive(Debug, Clone, Copy)]
 pub struct StrRule {
@@ -189,7 +192,7 @@ pub struct StrRule {
     pub max: Option<usize>,
     pub unit: LengthUnit,
     /// The documented charset and a predicate for it.
-    pub charset: Option<(&'static str, fn(char) -> bool)>,
+    pub charset: Option<(&'static str, CharsetPredicate)>,
 }
 
 impl StrRule {

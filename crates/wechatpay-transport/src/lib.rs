@@ -3,11 +3,58 @@
 //! This crate knows nothing about coupons: it knows an [`Endpoint`] (method,
 //! path template, auth scheme, request, response, error codes) and how to
 //! sign, send, verify and decode.
+//!
+//! - [`Client`] ([`Client::execute`], [`Client::execute_raw`]) for callers;
+//! - [`sign`], [`verify`], [`headers`], [`crypto`], [`keys`], [`keystore`],
+//!   [`notification`] and [`oaep`] as building blocks for a CLI `sign` /
+//!   `verify` command or a sandbox server that verifies requests and signs
+//!   replies.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use wechatpay_transport::{Client, Identity};
+//! let client = Client::builder(Identity::merchant("1900000001"))
+//!     .serial_no("5157F09EFDC096DE15EBE81A47057A7232F1B8E1")
+//!     .private_key_file("apiclient_key.pem")
+//!     .wechatpay_public_key_file("PUB_KEY_ID_0119000000012025010100000000000000", "pub_key.pem")
+//!     .build()?;
+//! // let reply = client.execute::<SendProductCoupon>(&request).await?;
+//! # let _ = client; Ok(()) }
+//! ```
 
+pub mod client;
+pub mod clock;
+pub mod config;
+pub mod crypto;
 pub mod endpoint;
+pub mod error;
+pub mod headers;
+mod hosts;
+pub mod keys;
+pub mod keystore;
+pub mod notification;
+pub mod oaep;
+pub mod retry;
+pub mod sign;
+pub mod verify;
 
+pub use client::{Client, VerifiedReply};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{ClientBuilder, ClientConfig, Identity, DEFAULT_BACKUP_URL, DEFAULT_BASE_URL};
+pub use crypto::{Backend, SignError, Signer, Verifier};
 pub use endpoint::{
     AuthScheme, Endpoint, EndpointInfo, ErrorCode, ErrorDoc, Example, FieldInfo, HeaderInfo,
     Location, Method,
 };
+pub use error::{
+    ApiError, ConfigError, DecodeError, Error, NetworkError, NetworkErrorKind, RawCode,
+};
+pub use headers::SignatureHeaders;
+pub use keys::{Certificate, KeyError, PrivateKeyDer, PublicKeyDer};
+pub use keystore::{KeyKind, PublicKeyStore};
+pub use notification::{ApiV3Key, DecryptedNotification, NotificationError, NotificationHandler};
+pub use oaep::{OaepError, SensitiveEncryptor};
+pub use retry::RetryPolicy;
+pub use sign::{Authorization, AuthorizationError};
+pub use verify::VerifyError;
 pub use wechatpay_models::{LengthUnit, Validate, Violation, Violations};

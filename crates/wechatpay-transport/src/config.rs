@@ -1,0 +1,553 @@
+//! Who the client signs as, which keys it trusts, and how it connects.
+//!
+//! [`ClientBuilder`] collects settings; loading errors (a bad PEM, a missing
+//! file) are kept and reported by [`ClientBuilder::build`] as a
+//! [`ConfigError`] naming what was wrong. `Debug` on every type here leaves
+//! key material out.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Url;
+
+use crate::clock::{Clock, SystemClock};
+use crate::crypto::{Backend, Signer};
+use crate::endpoint::AuthScheme;
+use crate::error::ConfigError;
+use crate::keys::{Certificate, PrivateKeyDer, PublicKeyDer};
+use crate::keystore::{KeyKind, PublicKeyStore};
+use crate::oaep::SensitiveEncryptor;
+use crate::retry::RetryPolicy;
+
+/// The main host: the nearest access point.
+pub const DEFAULT_BASE_URL: &str = "https://api.mch.weixin.qq.com";
+/// The backup host, in another city.
+pub const DEFAULT_BACKUP_URL: &str = "https://api2.mch.weixin.qq.com";
+/// What the client sends as `User-Agent`.
+pub const USER_AGENT: &str = concat!(
+    "wechatpay-transport/",
+    env!("CARGO_PKG_VERSION"),
+    " (Rust; +reqwest)"
+);
+
+/// Who signs: a merchant (`mchid`) or a brand (`brand_id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// Merchant APIs, `WECHATPAY2-SHA256-RSA2048`.
+    Merchant { mchid: String },
+    /// Brand APIs, `WECHATPAY-BRAND-SHA256-RSA2048`.
+    Brand { brand_id: String },
+}
+
+impl Identity {
+    /// A merchant identity.
+    pub fn merchant(mchid: impl Into<String>) -> Self {
+        Identity::Merchant {
+            mchid: mchid.into(),
+        }
+    }
+
+    /// A brand identity.
+    pub fn brand(brand_id: impl Into<String>) -> Self {
+        Identity::Brand {
+            brand_id: brand_id.into(),
+        }
+    }
+
+    /// The auth scheme this identity signs with.
+    pub fn scheme(&self) -> AuthScheme {
+        match self {
+            Identity::Merchant { .. } => AuthScheme::Merchant,
+            Identity::Brand { .. } => AuthScheme::Brand,
+        }
+    }
+
+    /// The `mchid` or `brand_id` value.
+    pub fn id(&self) -> &str {
+        match self {
+            Identity::Merchant { mchid } => mchid,
+            Identity::Brand { brand_id } => brand_id,
+        }
+    }
+}
+
+/// A finished, checked client configuration.
+#[derive(Clone)]
+pub struct ClientConfig {
+    pub(crate) identity: Identity,
+    pub(crate) serial_no: String,
+    pub(crate) signer: Arc<dyn Signer>,
+    pub(crate) keys: PublicKeyStore,
+    pub(crate) wechatpay_serial: String,
+    pub(crate) encryptor: Option<Arc<SensitiveEncryptor>>,
+    pub(crate) base_url: Url,
+    pub(crate) backup_url: Option<Url>,
+    pub(crate) failover_cooldown: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+    pub(crate) max_reply_bytes: usize,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl ClientConfig {
+    /// Who the client signs as.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// The API certificate serial number (`serial_no` in `Authorization`).
+    pub fn serial_no(&self) -> &str {
+        &self.serial_no
+    }
+
+    /// The serial sent as `Wechatpay-Serial` on every request.
+    pub fn wechatpay_serial(&self) -> &str {
+        &self.wechatpay_serial
+    }
+
+    /// The keys replies are verified with.
+    pub fn keys(&self) -> &PublicKeyStore {
+        &self.keys
+    }
+
+    /// The main base URL.
+    pub fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+
+    /// The backup base URL, if failover is on.
+    pub fn backup_url(&self) -> Option<&Url> {
+        self.backup_url.as_ref()
+    }
+
+    /// The retry policy.
+    pub fn retry(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    /// The clock used for timestamps and freshness checks.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("identity", &self.identity)
+            .field("serial_no", &self.serial_no)
+            .field("signer", &self.signer)
+            .field("keys", &self.keys)
+            .field("wechatpay_serial", &self.wechatpay_serial)
+            .field("base_url", &self.base_url.as_str())
+            .field("backup_url", &self.backup_url.as_ref().map(Url::as_str))
+            .field("failover_cooldown", &self.failover_cooldown)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_reply_bytes", &self.max_reply_bytes)
+            .field("retry", &self.retry)
+            .field("clock", &self.clock)
+            .finish()
+    }
+}
+
+enum SignerSource {
+    None,
+    Key(PrivateKeyDer),
+    Custom(Arc<dyn Signer>),
+}
+
+enum Backup {
+    Default,
+    Off,
+    Url(String),
+}
+
+enum PendingKey {
+    PublicKey(String, PublicKeyDer),
+    Certificate(Certificate),
+}
+
+/// Builds a [`ClientConfig`] or a [`crate::Client`].
+pub struct ClientBuilder {
+    identity: Identity,
+    serial_no: Option<String>,
+    signer: SignerSource,
+    backend: Backend,
+    store: PublicKeyStore,
+    pending: Vec<PendingKey>,
+    wechatpay_serial: Option<String>,
+    base_url: Option<String>,
+    backup: Backup,
+    failover_cooldown: Duration,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    max_reply_bytes: usize,
+    retry: RetryPolicy,
+    clock: Arc<dyn Clock>,
+    error: Option<ConfigError>,
+}
+
+impl ClientBuilder {
+    /// Starts a configuration for `identity` with the defaults: main and backup
+    /// hosts, 60 s failover cool-down, 5 s connect and 30 s request timeouts,
+    /// 4 MiB reply limit, [`RetryPolicy::default`], aws-lc-rs, system clock.
+    pub fn new(identity: Identity) -> Self {
+        ClientBuilder {
+            identity,
+            serial_no: None,
+            signer: SignerSource::None,
+            backend: Backend::default(),
+            store: PublicKeyStore::new(),
+            pending: Vec::new(),
+            wechatpay_serial: None,
+            base_url: None,
+            backup: Backup::Default,
+            failover_cooldown: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
+            max_reply_bytes: 4 << 20,
+            retry: RetryPolicy::default(),
+            clock: Arc::new(SystemClock),
+            error: None,
+        }
+    }
+
+    fn fail(&mut self, error: impl Into<ConfigError>) {
+        self.error.get_or_insert(error.into());
+    }
+
+    /// The merchant API certificate's serial number.
+    pub fn serial_no(mut self, serial_no: impl Into<String>) -> Self {
+        self.serial_no = Some(serial_no.into());
+        self
+    }
+
+    /// The private key as PEM text (PKCS#8 `PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`).
+    pub fn private_key_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        match PrivateKeyDer::from_pem(pem) {
+            Ok(key) => self.signer = SignerSource::Key(key),
+            Err(e) => self.fail(e),
+        }
+        self
+    }
+
+    /// The private key from a PEM file.
+    pub fn private_key_file(mut self, path: impl AsRef<Path>) -> Self {
+        match PrivateKeyDer::from_pem_file(path) {
+            Ok(key) => self.signer = SignerSource::Key(key),
+            Err(e) => self.fail(e),
+        }
+        self
+    }
+
+    /// A custom signer instead of a private key (an HSM, a KMS, …).
+    pub fn signer(mut self, signer: Arc<dyn Signer>) -> Self {
+        self.signer = SignerSource::Custom(signer);
+        self
+    }
+
+    /// The crypto backend for keys loaded by this builder.
+    pub fn backend(mut self, backend: Backend) -> Self {
+        self.backend = backend;
+        self
+    }
+
+    /// The WeChat Pay public key (`PUBLIC KEY` PEM) and its id (`PUB_KEY_ID_…`).
+    pub fn wechatpay_public_key_pem(
+        mut self,
+        id: impl Into<String>,
+        pem: impl AsRef<[u8]>,
+    ) -> Self {
+        match PublicKeyDer::from_pem(pem) {
+            Ok(key) => self.pending.push(PendingKey::PublicKey(id.into(), key)),
+            Err(e) => self.fail(e),
+        }
+        self
+    }
+
+    /// The WeChat Pay public key from a PEM file, with its id.
+    pub fn wechatpay_public_key_file(
+        mut self,
+        id: impl Into<String>,
+        path: impl AsRef<Path>,
+    ) -> Self {
+        match PublicKeyDer::from_pem_file(path) {
+            Ok(key) => self.pending.push(PendingKey::PublicKey(id.into(), key)),
+            Err(e) => self.fail(e),
+        }
+        self
+    }
+
+    /// A platform certificate (PEM); it is known by its own serial number.
+    pub fn platform_certificate_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        match Certificate::from_pem(pem) {
+            Ok(cert) => self.pending.push(PendingKey::Certificate(cert)),
+            Err(e) => self.fail(e),
+        }
+        self
+    }
+
+    /// A platform certificate from a PEM file.
+    pub fn platform_certificate_file(mut self, path: impl AsRef<Path>) -> Self {
+        match Certificate::from_pem_file(path) {
+            Ok(cert) => self.pending.push(PendingKey::Certificate(cert)),
+            Err(e) => self.fail(e),
+        }
+        self
+    }
+
+    /// A platform certificate's public key under an explicit serial (when only
+    /// the key, not the certificate, is at hand).
+    pub fn platform_public_key(mut self, serial: impl Into<String>, key: PublicKeyDer) -> Self {
+        self.pending.push(PendingKey::Certificate(Certificate {
+            serial: serial.into(),
+            public_key: key,
+        }));
+        self
+    }
+
+    /// Starts from an existing key store (keys added with the other methods are added to it).
+    pub fn public_key_store(mut self, store: PublicKeyStore) -> Self {
+        self.store = store;
+        self
+    }
+
+    /// The serial to send as `Wechatpay-Serial`. By default: the first public key
+    /// id configured, else the first platform certificate.
+    pub fn wechatpay_serial(mut self, serial: impl Into<String>) -> Self {
+        self.wechatpay_serial = Some(serial.into());
+        self
+    }
+
+    /// The main base URL (scheme, host, optional port and path prefix), e.g. a
+    /// sandbox. Overriding it turns off the default backup host.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The backup base URL, or `None` to turn failover off.
+    pub fn backup_url(mut self, url: Option<impl Into<String>>) -> Self {
+        self.backup = match url {
+            Some(url) => Backup::Url(url.into()),
+            None => Backup::Off,
+        };
+        self
+    }
+
+    /// How long to stay on the backup host after the main host failed.
+    pub fn failover_cooldown(mut self, cooldown: Duration) -> Self {
+        self.failover_cooldown = cooldown;
+        self
+    }
+
+    /// The TCP + TLS connect timeout.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The whole-request timeout (connect, send, reply and body).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// The largest reply body the client will read.
+    pub fn max_reply_bytes(mut self, limit: usize) -> Self {
+        self.max_reply_bytes = limit;
+        self
+    }
+
+    /// The retry policy ([`RetryPolicy::none`] turns retries off).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The clock for request timestamps and reply freshness.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Checks everything and builds the configuration.
+    pub fn build_config(self) -> Result<ClientConfig, ConfigError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let identity_what = match self.identity {
+            Identity::Merchant { .. } => "mchid",
+            Identity::Brand { .. } => "brand_id",
+        };
+        check_token(identity_what, self.identity.id())?;
+        let serial_no = self.serial_no.ok_or(ConfigError::Missing("serial_no"))?;
+        check_token("serial_no", &serial_no)?;
+        let signer = match self.signer {
+            SignerSource::None => return Err(ConfigError::Missing("private key")),
+            SignerSource::Key(key) => self.backend.signer(&key)?,
+            SignerSource::Custom(signer) => signer,
+        };
+
+        let mut store = self.store;
+        let mut first_public_key = None;
+        let mut first_certificate = None;
+        for key in self.pending {
+            match key {
+                PendingKey::PublicKey(id, der) => {
+                    check_token("WeChat Pay public key id", &id)?;
+                    store.add_public_key(id.clone(), der, self.backend)?;
+                    first_public_key.get_or_insert(id);
+                }
+                PendingKey::Certificate(cert) => {
+                    check_token("platform certificate serial", &cert.serial)?;
+                    let serial = store.add_certificate(cert, self.backend)?;
+                    first_certificate.get_or_insert(serial);
+                }
+            }
+        }
+        let first_in_store = |kind| {
+            store
+                .serials()
+                .find(|(_, k)| *k == kind)
+                .map(|(s, _)| s.to_owned())
+        };
+        let wechatpay_serial = match self.wechatpay_serial {
+            Some(serial) => {
+                if store.kind(&serial).is_none() {
+                    return Err(ConfigError::UnknownRequestSerial(serial));
+                }
+                serial
+            }
+            None => first_public_key
+                .or_else(|| first_in_store(KeyKind::PublicKey))
+                .or(first_certificate)
+                .or_else(|| first_in_store(KeyKind::PlatformCertificate))
+                .ok_or(ConfigError::Missing(
+                    "a WeChat Pay public key (id + PEM) or a platform certificate",
+                ))?,
+        };
+        check_token("Wechatpay-Serial", &wechatpay_serial)?;
+        if self.identity.scheme() == AuthScheme::Brand
+            && store.kind(&wechatpay_serial) != Some(KeyKind::PublicKey)
+        {
+            return Err(ConfigError::BrandNeedsPublicKey);
+        }
+        let encryptor = store
+            .public_key(&wechatpay_serial)
+            .and_then(|key| SensitiveEncryptor::new(key).ok())
+            .map(Arc::new);
+
+        let base_overridden = self.base_url.is_some();
+        let base_url = parse_base_url(
+            "base URL",
+            self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
+        )?;
+        let backup_url = match self.backup {
+            Backup::Off => None,
+            Backup::Default if base_overridden => None,
+            Backup::Default => Some(parse_base_url("backup URL", DEFAULT_BACKUP_URL)?),
+            Backup::Url(url) => Some(parse_base_url("backup URL", &url)?),
+        };
+
+        Ok(ClientConfig {
+            identity: self.identity,
+            serial_no,
+            signer,
+            keys: store,
+            wechatpay_serial,
+            encryptor,
+            base_url,
+            backup_url,
+            failover_cooldown: self.failover_cooldown,
+            connect_timeout: self.connect_timeout,
+            request_timeout: self.request_timeout,
+            max_reply_bytes: self.max_reply_bytes,
+            retry: self.retry,
+            clock: self.clock,
+        })
+    }
+
+    /// Checks everything and builds the client.
+    pub fn build(self) -> Result<crate::Client, ConfigError> {
+        crate::Client::new(self.build_config()?)
+    }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("identity", &self.identity)
+            .field("serial_no", &self.serial_no)
+            .field("base_url", &self.base_url)
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Values that go inside `key="…"` in `Authorization` or into a header.
+fn check_token(what: &'static str, value: &str) -> Result<(), ConfigError> {
+    if value.is_empty() {
+        return Err(ConfigError::InvalidValue {
+            what,
+            reason: "must not be empty",
+        });
+    }
+    if !value
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && b != b'"' && b != b',')
+    {
+        return Err(ConfigError::InvalidValue {
+            what,
+            reason: "must be visible ASCII without quotes, commas or spaces",
+        });
+    }
+    Ok(())
+}
+
+fn parse_base_url(what: &'static str, url: &str) -> Result<Url, ConfigError> {
+    let invalid = |reason: String| ConfigError::InvalidUrl {
+        what,
+        url: url.to_owned(),
+        reason,
+    };
+    let parsed = Url::parse(url).map_err(|e| invalid(e.to_string()))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(invalid("the scheme must be http or https".into()));
+    }
+    if parsed.host_str().is_none() {
+        return Err(invalid("no host".into()));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(invalid("must not have a query or fragment".into()));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(invalid("must not carry credentials".into()));
+    }
+    Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_reject_what_would_break_the_header() {
+        assert!(check_token("mchid", "1900000001").is_ok());
+        for bad in ["", "19 00", "19\"00", "19,00", "券"] {
+            assert!(check_token("mchid", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn base_urls_must_be_plain_http() {
+        assert!(parse_base_url("base URL", "http://127.0.0.1:8080/prefix").is_ok());
+        for bad in ["ftp://x", "http://x/?q=1", "not a url", "http://u:p@x"] {
+            assert!(parse_base_url("base URL", bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,316 @@
+//! The one error type of a call, with variants a caller can act on.
+//!
+//! None of these types hold key material, the `Authorization` header or a
+//! request body; reply bodies appear only as a bounded snippet.
+
+use std::fmt;
+
+use serde_json::Value;
+use wechatpay_models::Violations;
+
+use crate::crypto::SignError;
+use crate::endpoint::{AuthScheme, ErrorCode, ErrorDoc};
+use crate::keys::KeyError;
+use crate::verify::VerifyError;
+
+/// An error code as the reply wrote it, for callers that only know an
+/// operation id at run time (see [`crate::Client::execute_raw`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RawCode(pub String);
+
+impl ErrorCode for RawCode {
+    fn from_code(code: &str) -> Self {
+        RawCode(code.to_owned())
+    }
+
+    fn code(&self) -> &str {
+        &self.0
+    }
+
+    fn docs(&self) -> &'static [ErrorDoc] {
+        &[]
+    }
+
+    /// The codes every WeChat Pay API documents as "try again with the same request".
+    fn retryable(&self) -> bool {
+        matches!(self.0.as_str(), "SYSTEM_ERROR" | "FREQUENCY_LIMITED")
+    }
+}
+
+/// A client that cannot be built or used as configured; nothing was sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A required setting is absent.
+    #[error("{0} is required")]
+    Missing(&'static str),
+    /// Key material could not be loaded.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// A setting has a value that cannot go into a header.
+    #[error("{what}: {reason}")]
+    InvalidValue {
+        what: &'static str,
+        reason: &'static str,
+    },
+    /// A base URL does not parse or is not http(s).
+    #[error("{what} {url:?}: {reason}")]
+    InvalidUrl {
+        what: &'static str,
+        url: String,
+        reason: String,
+    },
+    /// Brand APIs use public-key mode only.
+    #[error("brand APIs need the WeChat Pay public key (public key id + public key); platform certificates are not accepted there")]
+    BrandNeedsPublicKey,
+    /// The serial chosen for `Wechatpay-Serial` is not among the configured keys.
+    #[error(
+        "Wechatpay-Serial {0:?} is not a configured public key id or platform certificate serial"
+    )]
+    UnknownRequestSerial(String),
+    /// The endpoint's auth scheme does not match the configured identity.
+    #[error("{operation} is a {} API but the client is configured for a {} ({})", role(*.needs), role(*.configured), configured.identity_param())]
+    SchemeMismatch {
+        operation: &'static str,
+        needs: AuthScheme,
+        configured: AuthScheme,
+    },
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    HttpClient(String),
+}
+
+fn role(scheme: AuthScheme) -> &'static str {
+    match scheme {
+        AuthScheme::Merchant => "merchant",
+        AuthScheme::Brand => "brand",
+    }
+}
+
+/// How a request failed at the network level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkErrorKind {
+    /// No connection could be made (DNS, refused, TLS handshake): nothing was sent.
+    Connect,
+    /// The request or reply took longer than the configured timeout.
+    Timeout,
+    /// The connection broke while sending or reading.
+    Other,
+}
+
+impl fmt::Display for NetworkErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NetworkErrorKind::Connect => "connect",
+            NetworkErrorKind::Timeout => "timeout",
+            NetworkErrorKind::Other => "connection",
+        })
+    }
+}
+
+/// A network failure on the last attempt.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{kind} error talking to {host} after {attempts} attempt(s); the request {}: {source}",
+    if *.may_have_reached_server { "may have reached the server" } else { "did not reach the server" }
+)]
+pub struct NetworkError {
+    /// What went wrong.
+    pub kind: NetworkErrorKind,
+    /// False only when the client can prove no attempt of this call reached
+    /// the server (every attempt failed to connect).
+    pub may_have_reached_server: bool,
+    /// The base URL of the host that failed.
+    pub host: String,
+    /// How many attempts were made in all.
+    pub attempts: u32,
+    /// The underlying error.
+    #[source]
+    pub source: reqwest::Error,
+}
+
+/// An error reply from WeChat Pay: `{"code": …, "message": …, "detail": …}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError<C> {
+    /// HTTP status.
+    pub status: u16,
+    /// The typed code (unknown codes are kept by the endpoint's fallback variant).
+    pub code: C,
+    /// The code exactly as the reply wrote it (empty if the body was not JSON).
+    pub raw_code: String,
+    /// The reply's message (or a bounded snippet of a non-JSON body).
+    pub message: String,
+    /// The reply's `detail`, if any. A 401 `SIGN_ERROR` detail carries the
+    /// message the server expected to be signed.
+    pub detail: Option<Value>,
+    /// The `Request-ID` header.
+    pub request_id: Option<String>,
+    /// Whether the reply carried signature headers that verified.
+    pub verified: bool,
+    /// How many attempts were made in all.
+    pub attempts: u32,
+}
+
+impl<C> fmt::Display for ApiError<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "HTTP {} {}: {}",
+            self.status, self.raw_code, self.message
+        )?;
+        if let Some(id) = &self.request_id {
+            write!(f, " (Request-ID: {id})")?;
+        }
+        Ok(())
+    }
+}
+
+/// A verified reply whose body did not decode into the response type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    /// HTTP status.
+    pub status: u16,
+    /// The `Request-ID` header.
+    pub request_id: Option<String>,
+    /// The decoder's message.
+    pub reason: String,
+    /// The first bytes of the body ([`SNIPPET_LEN`] at most).
+    pub snippet: String,
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "HTTP {} reply does not decode: {}; body starts {:?}",
+            self.status, self.reason, self.snippet
+        )?;
+        if let Some(id) = &self.request_id {
+            write!(f, " (Request-ID: {id})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+impl<C: fmt::Debug> std::error::Error for ApiError<C> {}
+
+/// How much of a body error messages quote.
+pub const SNIPPET_LEN: usize = 256;
+
+/// At most [`SNIPPET_LEN`] bytes of `body`, lossily as text.
+pub(crate) fn snippet(body: &[u8]) -> String {
+    let cut = &body[..body.len().min(SNIPPET_LEN)];
+    let mut s = String::from_utf8_lossy(cut).into_owned();
+    if body.len() > SNIPPET_LEN {
+        s.push('…');
+    }
+    s
+}
+
+/// Everything that can go wrong in one call.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error<C: ErrorCode = RawCode> {
+    /// The request broke the schema's rules; nothing was sent.
+    #[error("invalid request: {0}")]
+    Validation(Violations),
+    /// The client is misconfigured for this call; nothing was sent.
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// The request body could not be serialized; nothing was sent.
+    #[error("cannot encode the request body: {0}")]
+    Encode(String),
+    /// The path is not one the client can send unchanged; nothing was sent.
+    #[error("invalid request path {path:?}: {reason}")]
+    InvalidPath { path: String, reason: &'static str },
+    /// The signer failed; nothing was sent.
+    #[error(transparent)]
+    Sign(#[from] SignError),
+    /// The server could not be reached, or the connection failed.
+    #[error(transparent)]
+    Network(NetworkError),
+    /// WeChat Pay answered with an error.
+    #[error("API error: {0}")]
+    Api(ApiError<C>),
+    /// The reply's signature did not check out; its body must not be trusted.
+    #[error("reply verification failed (HTTP {status}): {error}")]
+    Verification {
+        error: VerifyError,
+        status: u16,
+        request_id: Option<String>,
+    },
+    /// The verified reply did not decode into the response type.
+    #[error(transparent)]
+    Decode(DecodeError),
+    /// The reply body is larger than the configured limit.
+    #[error("reply body exceeds the {limit}-byte limit (HTTP {status})")]
+    BodyTooLarge {
+        limit: usize,
+        status: u16,
+        request_id: Option<String>,
+    },
+}
+
+impl<C: ErrorCode> Error<C> {
+    /// The reply's `Request-ID`, when a reply was received.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Error::Api(e) => e.request_id.as_deref(),
+            Error::Verification { request_id, .. } | Error::BodyTooLarge { request_id, .. } => {
+                request_id.as_deref()
+            }
+            Error::Decode(e) => e.request_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The API error, if WeChat Pay answered with one.
+    pub fn api_error(&self) -> Option<&ApiError<C>> {
+        match self {
+            Error::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Whether the request certainly never left the client.
+    pub fn nothing_sent(&self) -> bool {
+        match self {
+            Error::Validation(_)
+            | Error::Config(_)
+            | Error::Encode(_)
+            | Error::InvalidPath { .. }
+            | Error::Sign(_) => true,
+            Error::Network(e) => !e.may_have_reached_server,
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippet_is_bounded_and_safe_on_char_boundaries() {
+        let body = "券".repeat(200);
+        let s = snippet(body.as_bytes());
+        assert!(s.len() <= SNIPPET_LEN + 8);
+        assert!(s.ends_with('…'));
+        assert_eq!(snippet(b"{}"), "{}");
+    }
+
+    #[test]
+    fn scheme_mismatch_reads_well() {
+        let e = ConfigError::SchemeMismatch {
+            operation: "send-user-product-coupon",
+            needs: AuthScheme::Brand,
+            configured: AuthScheme::Merchant,
+        };
+        assert_eq!(
+            e.to_string(),
+            "send-user-product-coupon is a brand API but the client is configured for a merchant (mchid)"
+        );
+    }
+}

@@ -1,0 +1,317 @@
+//! Notifications (callbacks): verify the signature headers, then decrypt the
+//! `AEAD_AES_256_GCM` resource with the APIv3 key.
+//!
+//! [`encrypt_resource`] is the inverse, for a sandbox that emits notifications.
+
+use std::fmt;
+use std::sync::Arc;
+
+use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use reqwest::header::HeaderMap;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::clock::{Clock, SystemClock};
+use crate::headers::SignatureHeaders;
+use crate::keystore::PublicKeyStore;
+use crate::verify::{verify_signed, VerifyError};
+
+/// The only resource algorithm WeChat Pay uses.
+pub const AEAD_AES_256_GCM: &str = "AEAD_AES_256_GCM";
+
+/// The APIv3 key: 32 ASCII characters set in the merchant platform, used as
+/// the 256-bit AES key as is. `Debug` never shows it.
+#[derive(Clone)]
+pub struct ApiV3Key(Zeroizing<[u8; 32]>);
+
+impl ApiV3Key {
+    /// Takes the key as configured (its 32 bytes are the AES-256 key).
+    pub fn new(key: &str) -> Result<Self, NotificationError> {
+        Self::from_bytes(key.as_bytes())
+    }
+
+    /// Takes the 32 key bytes.
+    pub fn from_bytes(key: &[u8]) -> Result<Self, NotificationError> {
+        let bytes: [u8; 32] = key
+            .try_into()
+            .map_err(|_| NotificationError::KeyLength { len: key.len() })?;
+        Ok(ApiV3Key(Zeroizing::new(bytes)))
+    }
+
+    fn aead(&self) -> LessSafeKey {
+        // AES_256_GCM takes exactly 32 bytes, which the type guarantees.
+        let key = UnboundKey::new(&AES_256_GCM, &self.0[..]).expect("a 32-byte AES-256 key");
+        LessSafeKey::new(key)
+    }
+}
+
+impl fmt::Debug for ApiV3Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiV3Key(<redacted>)")
+    }
+}
+
+/// A notification's encrypted `resource`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EncryptedResource {
+    /// `AEAD_AES_256_GCM`.
+    pub algorithm: String,
+    /// Base64 of the ciphertext with the 16-byte GCM tag appended.
+    pub ciphertext: String,
+    /// The 12-character GCM nonce.
+    pub nonce: String,
+    /// Associated data (may be empty).
+    #[serde(default)]
+    pub associated_data: String,
+    /// The type of the plaintext object, e.g. `product_coupon`.
+    #[serde(default)]
+    pub original_type: String,
+}
+
+/// A notification body as WeChat Pay posts it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    /// Notification id.
+    pub id: String,
+    /// RFC 3339 creation time.
+    #[serde(default)]
+    pub create_time: String,
+    /// Event, e.g. `PRODUCT_COUPON.SEND`.
+    pub event_type: String,
+    /// `encrypt-resource`.
+    #[serde(default)]
+    pub resource_type: String,
+    /// Human-readable summary.
+    #[serde(default)]
+    pub summary: String,
+    /// The encrypted payload.
+    pub resource: EncryptedResource,
+}
+
+/// A verified notification and its decrypted resource.
+#[derive(Debug, Clone)]
+pub struct DecryptedNotification<T> {
+    /// The envelope (with the resource still encrypted).
+    pub notification: Notification,
+    /// The decrypted resource.
+    pub resource: T,
+}
+
+/// Why a notification was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotificationError {
+    /// The signature headers did not check out.
+    #[error("notification signature: {0}")]
+    Verify(#[from] VerifyError),
+    /// The body is not a notification envelope.
+    #[error("notification body is not a notification: {reason}")]
+    Envelope { reason: String },
+    /// `resource.algorithm` is not `AEAD_AES_256_GCM`.
+    #[error("unsupported resource algorithm {0:?} (expected AEAD_AES_256_GCM)")]
+    UnsupportedAlgorithm(String),
+    /// The APIv3 key is not 32 bytes.
+    #[error("the APIv3 key must be 32 bytes, got {len}")]
+    KeyLength { len: usize },
+    /// The nonce is not 12 bytes.
+    #[error("the resource nonce must be 12 bytes, got {len}")]
+    NonceLength { len: usize },
+    /// `resource.ciphertext` is not Base64.
+    #[error("resource ciphertext is not valid Base64")]
+    BadBase64,
+    /// GCM authentication failed: a wrong APIv3 key, a tampered ciphertext or
+    /// tag, or wrong associated data (indistinguishable by design).
+    #[error(
+        "resource decryption failed: wrong APIv3 key, tampered ciphertext or wrong associated data"
+    )]
+    Decrypt,
+    /// The plaintext did not decode into the requested type. Only the error's
+    /// category and position are kept, as the plaintext may hold personal data.
+    #[error("decrypted resource does not decode: {reason}")]
+    Payload { reason: String },
+}
+
+fn nonce(value: &str) -> Result<Nonce, NotificationError> {
+    Nonce::try_assume_unique_for_key(value.as_bytes())
+        .map_err(|_| NotificationError::NonceLength { len: value.len() })
+}
+
+/// Decrypts a resource to its plaintext bytes (usually JSON).
+pub fn decrypt_resource(
+    key: &ApiV3Key,
+    resource: &EncryptedResource,
+) -> Result<Zeroizing<Vec<u8>>, NotificationError> {
+    if resource.algorithm != AEAD_AES_256_GCM {
+        return Err(NotificationError::UnsupportedAlgorithm(
+            crate::sign::truncate(&resource.algorithm, 32),
+        ));
+    }
+    let nonce = nonce(&resource.nonce)?;
+    let mut in_out = Zeroizing::new(
+        BASE64
+            .decode(&resource.ciphertext)
+            .map_err(|_| NotificationError::BadBase64)?,
+    );
+    let len = key
+        .aead()
+        .open_in_place(
+            nonce,
+            Aad::from(resource.associated_data.as_bytes()),
+            &mut in_out,
+        )
+        .map_err(|_| NotificationError::Decrypt)?
+        .len();
+    in_out.truncate(len);
+    Ok(in_out)
+}
+
+/// Encrypts `plaintext` into a resource (for a sandbox emitting notifications).
+///
+/// `nonce` must be 12 bytes and unique per key, as WeChat Pay's are.
+pub fn encrypt_resource(
+    key: &ApiV3Key,
+    plaintext: &[u8],
+    nonce_str: &str,
+    associated_data: &str,
+    original_type: &str,
+) -> Result<EncryptedResource, NotificationError> {
+    let nonce = nonce(nonce_str)?;
+    let mut in_out = plaintext.to_vec();
+    key.aead()
+        .seal_in_place_append_tag(nonce, Aad::from(associated_data.as_bytes()), &mut in_out)
+        .map_err(|_| NotificationError::Decrypt)?;
+    Ok(EncryptedResource {
+        algorithm: AEAD_AES_256_GCM.to_owned(),
+        ciphertext: BASE64.encode(&in_out),
+        nonce: nonce_str.to_owned(),
+        associated_data: associated_data.to_owned(),
+        original_type: original_type.to_owned(),
+    })
+}
+
+/// The GCM nonce length WeChat Pay uses (12 bytes).
+pub const RESOURCE_NONCE_LEN: usize = NONCE_LEN;
+
+/// Verifies and decrypts notifications for one merchant or brand.
+#[derive(Clone)]
+pub struct NotificationHandler {
+    keys: PublicKeyStore,
+    api_v3_key: ApiV3Key,
+    clock: Arc<dyn Clock>,
+}
+
+impl NotificationHandler {
+    /// A handler trusting `keys`, decrypting with `api_v3_key`, on the system clock.
+    pub fn new(keys: PublicKeyStore, api_v3_key: ApiV3Key) -> Self {
+        NotificationHandler {
+            keys,
+            api_v3_key,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Replaces the clock (tests).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Verifies the signature over the raw body, then decrypts the resource into `T`.
+    pub fn verify_and_decrypt<T: DeserializeOwned>(
+        &self,
+        headers: &SignatureHeaders,
+        body: &[u8],
+    ) -> Result<DecryptedNotification<T>, NotificationError> {
+        verify_signed(headers, body, self.clock.now_unix(), &self.keys)?;
+        let notification: Notification =
+            serde_json::from_slice(body).map_err(|e| NotificationError::Envelope {
+                reason: e.to_string(),
+            })?;
+        let plaintext = decrypt_resource(&self.api_v3_key, &notification.resource)?;
+        let resource =
+            serde_json::from_slice(&plaintext).map_err(|e| NotificationError::Payload {
+                reason: format!(
+                    "{:?} error at line {} column {}",
+                    e.classify(),
+                    e.line(),
+                    e.column()
+                ),
+            })?;
+        Ok(DecryptedNotification {
+            notification,
+            resource,
+        })
+    }
+
+    /// [`verify_and_decrypt`](Self::verify_and_decrypt) with the headers of an `http` request.
+    pub fn handle<T: DeserializeOwned>(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<DecryptedNotification<T>, NotificationError> {
+        let headers = SignatureHeaders::from_header_map(headers)?;
+        self.verify_and_decrypt(&headers, body)
+    }
+}
+
+impl fmt::Debug for NotificationHandler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NotificationHandler")
+            .field("keys", &self.keys)
+            .field("api_v3_key", &self.api_v3_key)
+            .field("clock", &self.clock)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "0123456789abcdefghijABCDEFGHIJ01";
+
+    #[test]
+    fn round_trips_and_checks_inputs() {
+        let key = ApiV3Key::new(KEY).unwrap();
+        let res =
+            encrypt_resource(&key, "{\"a\":1}".as_bytes(), "nonce1234567", "ad", "t").unwrap();
+        assert_eq!(&decrypt_resource(&key, &res).unwrap()[..], b"{\"a\":1}");
+        assert_eq!(
+            ApiV3Key::new("short").unwrap_err(),
+            NotificationError::KeyLength { len: 5 }
+        );
+        let bad_nonce = EncryptedResource {
+            nonce: "short".into(),
+            ..res.clone()
+        };
+        assert_eq!(
+            decrypt_resource(&key, &bad_nonce).unwrap_err(),
+            NotificationError::NonceLength { len: 5 }
+        );
+        let short = EncryptedResource {
+            ciphertext: BASE64.encode([1u8; 3]),
+            ..res.clone()
+        };
+        assert_eq!(
+            decrypt_resource(&key, &short).unwrap_err(),
+            NotificationError::Decrypt
+        );
+        let other_alg = EncryptedResource {
+            algorithm: "AES".into(),
+            ..res
+        };
+        assert!(matches!(
+            decrypt_resource(&key, &other_alg),
+            Err(NotificationError::UnsupportedAlgorithm(_))
+        ));
+    }
+
+    #[test]
+    fn debug_hides_the_key() {
+        let key = ApiV3Key::new(KEY).unwrap();
+        assert!(!format!("{key:?}").contains("0123456789"));
+    }
+}

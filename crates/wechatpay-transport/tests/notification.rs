@@ -1,0 +1,276 @@
+//! Notification resources against vectors made by a second implementation
+//! (RustCrypto's `aes-gcm`, dev-dependency only), and whole notifications
+//! signed with OpenSSL.
+
+mod support;
+
+use std::sync::Arc;
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde::Deserialize;
+use support::*;
+use wechatpay_transport::notification::{decrypt_resource, encrypt_resource, EncryptedResource};
+use wechatpay_transport::{
+    ApiV3Key, ManualClock, NotificationError, NotificationHandler, PublicKeyStore, VerifyError,
+};
+
+const API_V3_KEY: &str = "a7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb";
+const NONCE: &str = "8IQLCe1NOCNl";
+const AD: &str = "product_coupon";
+const PLAINTEXT: &str = r#"{"event":"PRODUCT_COUPON.SEND","coupon_code":"券-123","openid":"oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"}"#;
+
+/// A resource encrypted by the second implementation.
+fn vector(plaintext: &str, key: &str, nonce: &str, ad: &str) -> EncryptedResource {
+    let cipher = Aes256Gcm::new_from_slice(key.as_bytes()).unwrap();
+    let ciphertext = cipher
+        .encrypt(
+            Nonce::from_slice(nonce.as_bytes()),
+            Payload {
+                msg: plaintext.as_bytes(),
+                aad: ad.as_bytes(),
+            },
+        )
+        .unwrap();
+    assert_eq!(ciphertext.len(), plaintext.len() + 16, "tag appended");
+    EncryptedResource {
+        algorithm: "AEAD_AES_256_GCM".into(),
+        ciphertext: BASE64.encode(ciphertext),
+        nonce: nonce.into(),
+        associated_data: ad.into(),
+        original_type: "product_coupon".into(),
+    }
+}
+
+fn key() -> ApiV3Key {
+    ApiV3Key::new(API_V3_KEY).unwrap()
+}
+
+#[test]
+fn decrypts_vectors_from_a_second_implementation() {
+    let plain = decrypt_resource(&key(), &vector(PLAINTEXT, API_V3_KEY, NONCE, AD)).unwrap();
+    assert_eq!(&plain[..], PLAINTEXT.as_bytes());
+    let empty_ad = decrypt_resource(&key(), &vector(PLAINTEXT, API_V3_KEY, NONCE, "")).unwrap();
+    assert_eq!(&empty_ad[..], PLAINTEXT.as_bytes());
+}
+
+#[test]
+fn our_encryption_decrypts_with_the_second_implementation() {
+    let ours = encrypt_resource(&key(), PLAINTEXT.as_bytes(), NONCE, AD, "product_coupon").unwrap();
+    assert_eq!(ours, vector(PLAINTEXT, API_V3_KEY, NONCE, AD));
+}
+
+#[test]
+fn tampering_wrong_keys_and_wrong_associated_data_are_rejected() {
+    let good = vector(PLAINTEXT, API_V3_KEY, NONCE, AD);
+
+    let mut raw = BASE64.decode(&good.ciphertext).unwrap();
+    raw[3] ^= 1;
+    let tampered = EncryptedResource {
+        ciphertext: BASE64.encode(&raw),
+        ..good.clone()
+    };
+    assert_eq!(
+        decrypt_resource(&key(), &tampered),
+        Err(NotificationError::Decrypt)
+    );
+
+    let mut raw = BASE64.decode(&good.ciphertext).unwrap();
+    let last = raw.len() - 1;
+    raw[last] ^= 0x80;
+    let bad_tag = EncryptedResource {
+        ciphertext: BASE64.encode(&raw),
+        ..good.clone()
+    };
+    assert_eq!(
+        decrypt_resource(&key(), &bad_tag),
+        Err(NotificationError::Decrypt)
+    );
+
+    let wrong_key = ApiV3Key::new("b7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb").unwrap();
+    assert_eq!(
+        decrypt_resource(&wrong_key, &good),
+        Err(NotificationError::Decrypt)
+    );
+
+    let wrong_ad = EncryptedResource {
+        associated_data: "transaction".into(),
+        ..good.clone()
+    };
+    assert_eq!(
+        decrypt_resource(&key(), &wrong_ad),
+        Err(NotificationError::Decrypt)
+    );
+
+    assert_eq!(
+        ApiV3Key::new("a7cde1ZJB1kG2e7VfTs3jQzaWizur8G").unwrap_err(),
+        NotificationError::KeyLength { len: 31 }
+    );
+    assert_eq!(
+        ApiV3Key::new("a7cde1ZJB1kG2e7VfTs3jQzaWizur8Gbx").unwrap_err(),
+        NotificationError::KeyLength { len: 33 }
+    );
+    // 32 characters but not 32 bytes.
+    assert_eq!(
+        ApiV3Key::new("券7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb").unwrap_err(),
+        NotificationError::KeyLength { len: 34 }
+    );
+
+    let not_base64 = EncryptedResource {
+        ciphertext: "%%%".into(),
+        ..good
+    };
+    assert_eq!(
+        decrypt_resource(&key(), &not_base64),
+        Err(NotificationError::BadBase64)
+    );
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+struct CouponEvent {
+    event: String,
+    coupon_code: String,
+    openid: String,
+}
+
+fn notification_body(resource: &EncryptedResource) -> String {
+    serde_json::json!({
+        "id": "EV-2018022511223320873",
+        "create_time": "2025-01-01T13:29:35+08:00",
+        "resource_type": "encrypt-resource",
+        "event_type": "PRODUCT_COUPON.SEND",
+        "summary": "商品券发放",
+        "resource": resource,
+    })
+    .to_string()
+}
+
+fn header_map(reply: &Reply) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (k, v) in &reply.headers {
+        map.append(
+            HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            HeaderValue::from_str(v).unwrap(),
+        );
+    }
+    map
+}
+
+fn handler() -> NotificationHandler {
+    let mut keys = PublicKeyStore::new();
+    keys.add_public_key_pem(PUB_KEY_ID, fixture_text("wechatpay_pub.pem"))
+        .unwrap();
+    NotificationHandler::new(keys, key())
+}
+
+#[test]
+fn signed_notifications_verify_then_decrypt_into_the_callers_type() {
+    let body = notification_body(&vector(PLAINTEXT, API_V3_KEY, NONCE, AD));
+    let signed = signed_reply(200, &body, "wechatpay_key.pem", PUB_KEY_ID, now());
+    let event = handler()
+        .handle::<CouponEvent>(&header_map(&signed), body.as_bytes())
+        .unwrap();
+    assert_eq!(event.notification.event_type, "PRODUCT_COUPON.SEND");
+    assert_eq!(event.notification.id, "EV-2018022511223320873");
+    assert_eq!(
+        event.resource,
+        CouponEvent {
+            event: "PRODUCT_COUPON.SEND".into(),
+            coupon_code: "券-123".into(),
+            openid: "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o".into(),
+        }
+    );
+}
+
+#[test]
+fn notifications_follow_the_reply_rules_before_any_decryption() {
+    let body = notification_body(&vector(PLAINTEXT, API_V3_KEY, NONCE, AD));
+    let signed = signed_reply(200, &body, "wechatpay_key.pem", PUB_KEY_ID, now());
+    let h = handler();
+
+    let tampered = body.replace("EV-2018", "EV-2019");
+    assert_eq!(
+        h.handle::<CouponEvent>(&header_map(&signed), tampered.as_bytes())
+            .unwrap_err(),
+        NotificationError::Verify(VerifyError::BadSignature)
+    );
+    let stale = signed_reply(200, &body, "wechatpay_key.pem", PUB_KEY_ID, now() - 301);
+    assert!(matches!(
+        h.handle::<CouponEvent>(&header_map(&stale), body.as_bytes()),
+        Err(NotificationError::Verify(VerifyError::TimestampSkew { .. }))
+    ));
+    let unknown = signed_reply(200, &body, "wechatpay_key.pem", "PUB_KEY_ID_X", now());
+    assert!(matches!(
+        h.handle::<CouponEvent>(&header_map(&unknown), body.as_bytes()),
+        Err(NotificationError::Verify(VerifyError::UnknownSerial(_)))
+    ));
+    for header in ["Wechatpay-Nonce", "Wechatpay-Signature-Type"] {
+        let dropped = signed.clone().without_header(header);
+        assert_eq!(
+            h.handle::<CouponEvent>(&header_map(&dropped), body.as_bytes())
+                .unwrap_err(),
+            NotificationError::Verify(VerifyError::MissingHeader(if header == "Wechatpay-Nonce" {
+                "Wechatpay-Nonce"
+            } else {
+                "Wechatpay-Signature-Type"
+            }))
+        );
+    }
+    let probe = signed
+        .clone()
+        .set_header("Wechatpay-Signature", "WECHATPAY/SIGNTEST/abc");
+    assert_eq!(
+        h.handle::<CouponEvent>(&header_map(&probe), body.as_bytes())
+            .unwrap_err(),
+        NotificationError::Verify(VerifyError::ProbeSignature)
+    );
+
+    // Signed correctly but encrypted with another key: a decryption error.
+    let other = notification_body(&vector(
+        PLAINTEXT,
+        "b7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb",
+        NONCE,
+        AD,
+    ));
+    let signed_other = signed_reply(200, &other, "wechatpay_key.pem", PUB_KEY_ID, now());
+    assert_eq!(
+        h.handle::<CouponEvent>(&header_map(&signed_other), other.as_bytes())
+            .unwrap_err(),
+        NotificationError::Decrypt
+    );
+
+    // A payload of the wrong shape names no plaintext value.
+    let wrong = notification_body(&vector(
+        r#"{"coupon_code":"SECRET-PHONE-138"}"#,
+        API_V3_KEY,
+        NONCE,
+        AD,
+    ));
+    let signed_wrong = signed_reply(200, &wrong, "wechatpay_key.pem", PUB_KEY_ID, now());
+    let err = h
+        .handle::<CouponEvent>(&header_map(&signed_wrong), wrong.as_bytes())
+        .unwrap_err();
+    assert!(matches!(err, NotificationError::Payload { .. }), "{err:?}");
+    assert!(!format!("{err} {err:?}").contains("SECRET-PHONE"));
+}
+
+#[test]
+fn the_injected_clock_decides_freshness() {
+    let body = notification_body(&vector(PLAINTEXT, API_V3_KEY, NONCE, AD));
+    let signed = signed_reply(200, &body, "wechatpay_key.pem", PUB_KEY_ID, 1_700_000_000);
+    let clock = Arc::new(ManualClock::new(1_700_000_299));
+    let h = handler().with_clock(clock.clone());
+    h.handle::<CouponEvent>(&header_map(&signed), body.as_bytes())
+        .unwrap();
+    clock.set(1_700_000_300);
+    assert!(matches!(
+        h.handle::<CouponEvent>(&header_map(&signed), body.as_bytes()),
+        Err(NotificationError::Verify(VerifyError::TimestampSkew {
+            skew_secs: 300,
+            ..
+        }))
+    ));
+}

@@ -1,0 +1,783 @@
+//! Shared test kit: fixtures, the OpenSSL oracle, a minimal HTTP/1.1 server on
+//! 127.0.0.1, and hand-written demo endpoints.
+#![allow(dead_code)]
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+use wechatpay_models::validation::{check_str, StrRule};
+use wechatpay_models::{Validate, Violation};
+use wechatpay_transport::endpoint::encode_path_segment;
+use wechatpay_transport::{
+    AuthScheme, Client, ClientBuilder, Endpoint, EndpointInfo, ErrorCode, ErrorDoc, Identity,
+    LengthUnit, Method, RetryPolicy,
+};
+
+pub const MCHID: &str = "1900000001";
+pub const BRAND_ID: &str = "120344";
+pub const SERIAL_NO: &str = "1DDE55AD98ED71D6EDD4A4A16996DE7B47773A8C";
+pub const PUB_KEY_ID: &str = "PUB_KEY_ID_0119000000012025010100000000000000";
+pub const PLATFORM_SERIAL: &str = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1";
+pub const CHINESE_NOTE: &str = "商品券：满100减20 🎫";
+
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+pub fn fixture_text(name: &str) -> String {
+    std::fs::read_to_string(fixture(name)).unwrap()
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+// ---------------------------------------------------------------- OpenSSL oracle
+
+/// `openssl dgst -sha256 -sign key | base64 -w0` over `message`.
+pub fn openssl_sign(key: &str, message: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let msg = dir.path().join("msg");
+    std::fs::write(&msg, message).unwrap();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "openssl dgst -sha256 -sign '{}' '{}' | base64 -w0",
+            fixture(key).display(),
+            msg.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `openssl dgst -sha256 -verify pub.pem -signature sig.bin` over `message`.
+pub fn openssl_verify(public_key: &str, message: &[u8], signature_b64: &str) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    let msg = dir.path().join("msg");
+    let sig_b64 = dir.path().join("sig.b64");
+    let sig = dir.path().join("sig.bin");
+    std::fs::write(&msg, message).unwrap();
+    std::fs::write(&sig_b64, signature_b64).unwrap();
+    let decoded = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "base64 -d '{}' > '{}'",
+            sig_b64.display(),
+            sig.display()
+        ))
+        .status()
+        .unwrap();
+    if !decoded.success() {
+        return false;
+    }
+    let out = Command::new("openssl")
+        .args(["dgst", "-sha256", "-verify"])
+        .arg(fixture(public_key))
+        .arg("-signature")
+        .arg(&sig)
+        .arg(&msg)
+        .output()
+        .unwrap();
+    out.status.success()
+}
+
+/// `openssl pkeyutl -decrypt` with OAEP SHA-1 / MGF1-SHA1.
+pub fn openssl_oaep_decrypt(key: &str, ciphertext_b64: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let b64 = dir.path().join("ct.b64");
+    let mut f = std::fs::File::create(&b64).unwrap();
+    f.write_all(ciphertext_b64.as_bytes()).unwrap();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "base64 -d '{}' | openssl pkeyutl -decrypt -inkey '{}' -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha1 -pkeyopt rsa_mgf1_md:sha1",
+            b64.display(),
+            fixture(key).display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+// ---------------------------------------------------------------- independent header parsing
+
+/// The parts of an `Authorization` header, parsed without the crate's parser.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthParts {
+    pub scheme: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl AuthParts {
+    pub fn parse(value: &str) -> AuthParts {
+        let (scheme, rest) = value.split_once(' ').expect("scheme then parameters");
+        let fields = rest
+            .split(',')
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').expect("key=value");
+                assert!(v.starts_with('"') && v.ends_with('"'), "quoted: {kv}");
+                (k.to_owned(), v[1..v.len() - 1].to_owned())
+            })
+            .collect();
+        AuthParts {
+            scheme: scheme.to_owned(),
+            fields,
+        }
+    }
+
+    pub fn get(&self, key: &str) -> &str {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_else(|| panic!("field {key} missing in {:?}", self.fields))
+    }
+}
+
+// ---------------------------------------------------------------- HTTP server
+
+/// One request as the server received it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    /// Path plus `?query`, as on the request line.
+    pub target: String,
+    /// Header names lower-cased, in arrival order.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn auth(&self) -> AuthParts {
+        AuthParts::parse(self.header("authorization").expect("Authorization header"))
+    }
+
+    /// The message the client must have signed, rebuilt from the wire.
+    pub fn signed_message(&self) -> Vec<u8> {
+        let auth = self.auth();
+        let mut m = format!(
+            "{}\n{}\n{}\n{}\n",
+            self.method,
+            self.target,
+            auth.get("timestamp"),
+            auth.get("nonce_str")
+        )
+        .into_bytes();
+        m.extend_from_slice(&self.body);
+        m.push(b'\n');
+        m
+    }
+}
+
+/// A reply to write.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// Sleep this long before answering (timeouts).
+    pub delay: Duration,
+    /// Send no Content-Length and close the connection after the body.
+    pub close_delimited: bool,
+}
+
+impl Reply {
+    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Reply {
+        Reply {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.into(),
+            delay: Duration::ZERO,
+            close_delimited: false,
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Reply {
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    pub fn without_header(mut self, name: &str) -> Reply {
+        self.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        self
+    }
+
+    pub fn set_header(self, name: &str, value: impl Into<String>) -> Reply {
+        self.without_header(name).header(name, value)
+    }
+}
+
+/// Signs a reply with OpenSSL the way WeChat Pay does.
+pub fn signed_reply(status: u16, body: &str, key: &str, serial: &str, timestamp: i64) -> Reply {
+    let nonce = format!("nonce{timestamp}x{}", body.len());
+    let message = format!("{timestamp}\n{nonce}\n{body}\n");
+    let signature = openssl_sign(key, message.as_bytes());
+    Reply::new(status, body.as_bytes().to_vec())
+        .header("Request-ID", "08F4D8A1B2C3D4E5F6A7B8C9D0E1F2A3B4C5D6")
+        .header("Wechatpay-Timestamp", timestamp.to_string())
+        .header("Wechatpay-Nonce", nonce)
+        .header("Wechatpay-Signature", signature)
+        .header("Wechatpay-Serial", serial)
+        .header("Wechatpay-Signature-Type", "WECHATPAY2-SHA256-RSA2048")
+}
+
+/// A reply signed with the WeChat Pay public key fixture, now.
+pub fn ok_reply(body: &str) -> Reply {
+    signed_reply(200, body, "wechatpay_key.pem", PUB_KEY_ID, now())
+}
+
+type Handler = dyn Fn(&Recorded, usize) -> Reply + Send + Sync;
+
+/// A minimal HTTP/1.1 server (keep-alive, Content-Length bodies) on 127.0.0.1.
+pub struct TestServer {
+    pub port: u16,
+    requests: Arc<Mutex<Vec<Recorded>>>,
+    task: JoinHandle<()>,
+}
+
+impl TestServer {
+    /// Starts a server; `handler` gets each request and its 0-based index.
+    pub async fn start(
+        handler: impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'static,
+    ) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve(listener, Arc::new(handler))
+    }
+
+    /// Starts a server on a given port (to bring a "down" host back).
+    pub async fn start_on(
+        port: u16,
+        handler: impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'static,
+    ) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        Self::serve(listener, Arc::new(handler))
+    }
+
+    fn serve(listener: TcpListener, handler: Arc<Handler>) -> Self {
+        let port = listener.local_addr().unwrap().port();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let recorded = requests.clone();
+        let task = tokio::spawn(async move {
+            // Bounded: a test makes a handful of connections.
+            for _ in 0..1000 {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                tokio::spawn(connection(stream, handler.clone(), recorded.clone()));
+            }
+        });
+        TestServer {
+            port,
+            requests,
+            task,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    pub fn count(&self) -> usize {
+        self.requests.lock().unwrap().len()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A port on 127.0.0.1 with nothing listening.
+pub async fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+async fn connection(
+    mut stream: TcpStream,
+    handler: Arc<Handler>,
+    requests: Arc<Mutex<Vec<Recorded>>>,
+) {
+    let mut buf = Vec::new();
+    // Bounded: at most 100 requests per connection, 10 s idle each.
+    for _ in 0..100 {
+        let Some(request) = read_request(&mut stream, &mut buf).await else {
+            return;
+        };
+        let index = {
+            let mut all = requests.lock().unwrap();
+            all.push(request.clone());
+            all.len() - 1
+        };
+        let h = handler.clone();
+        let reply = tokio::task::spawn_blocking(move || h(&request, index))
+            .await
+            .unwrap();
+        if !reply.delay.is_zero() {
+            tokio::time::sleep(reply.delay).await;
+        }
+        let mut head = format!("HTTP/1.1 {} X\r\n", reply.status);
+        if reply.close_delimited {
+            head.push_str("Connection: close\r\n");
+        } else {
+            head.push_str(&format!("Content-Length: {}\r\n", reply.body.len()));
+        }
+        for (k, v) in &reply.headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        let mut out = head.into_bytes();
+        out.extend_from_slice(&reply.body);
+        if stream.write_all(&out).await.is_err() || reply.close_delimited {
+            let _ = stream.shutdown().await;
+            return;
+        }
+    }
+}
+
+async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Recorded> {
+    let deadline = Duration::from_secs(10);
+    let head_end = loop {
+        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break pos;
+        }
+        if buf.len() > 64 * 1024 {
+            return None;
+        }
+        let mut chunk = [0u8; 4096];
+        let n = tokio::time::timeout(deadline, stream.read(&mut chunk))
+            .await
+            .ok()?
+            .ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8(buf[..head_end].to_vec()).ok()?;
+    let mut lines = head.split("\r\n");
+    let mut request_line = lines.next()?.split(' ');
+    let method = request_line.next()?.to_owned();
+    let target = request_line.next()?.to_owned();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .map(|(_, v)| v.parse().unwrap())
+        .unwrap_or(0);
+    assert!(
+        !headers.iter().any(|(k, _)| k == "transfer-encoding"),
+        "chunked bodies are not expected"
+    );
+    let body_start = head_end + 4;
+    while buf.len() < body_start + len {
+        let mut chunk = [0u8; 4096];
+        let n = tokio::time::timeout(deadline, stream.read(&mut chunk))
+            .await
+            .ok()?
+            .ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let body = buf[body_start..body_start + len].to_vec();
+    buf.drain(..body_start + len);
+    Some(Recorded {
+        method,
+        target,
+        headers,
+        body,
+    })
+}
+
+/// Checks a request as WeChat Pay would, with OpenSSL as the verifier: every
+/// header, the Authorization format, and the signature over the exact wire bytes.
+pub fn check_request(req: &Recorded, scheme: AuthScheme, identity: &str) -> Result<(), String> {
+    let expect = |name: &str, want: &str| match req.header(name) {
+        Some(v) if v == want => Ok(()),
+        other => Err(format!("{name}: expected {want:?}, got {other:?}")),
+    };
+    expect("accept", "application/json")?;
+    expect("content-type", "application/json")?;
+    let serial = req
+        .header("wechatpay-serial")
+        .ok_or("no Wechatpay-Serial")?;
+    if serial != PUB_KEY_ID && serial != PLATFORM_SERIAL {
+        return Err(format!("unexpected Wechatpay-Serial {serial}"));
+    }
+    let ua = req.header("user-agent").ok_or("no User-Agent")?;
+    if !ua.starts_with(&format!(
+        "wechatpay-transport/{}",
+        env!("CARGO_PKG_VERSION")
+    )) {
+        return Err(format!(
+            "User-Agent {ua:?} does not name the crate and version"
+        ));
+    }
+    let raw = req.header("authorization").ok_or("no Authorization")?;
+    if raw.contains(", ") {
+        return Err("Authorization has a space after a comma".into());
+    }
+    let auth = AuthParts::parse(raw);
+    if auth.scheme != scheme.scheme() {
+        return Err(format!("scheme {}", auth.scheme));
+    }
+    let keys: Vec<&str> = auth.fields.iter().map(|(k, _)| k.as_str()).collect();
+    let want = [
+        scheme.identity_param(),
+        "nonce_str",
+        "signature",
+        "timestamp",
+        "serial_no",
+    ];
+    if keys != want {
+        return Err(format!("Authorization fields {keys:?}, want {want:?}"));
+    }
+    if auth.get(scheme.identity_param()) != identity {
+        return Err("identity".into());
+    }
+    if auth.get("serial_no") != SERIAL_NO {
+        return Err("serial_no".into());
+    }
+    let nonce = auth.get("nonce_str");
+    if nonce.len() != 32 || !nonce.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(format!("nonce {nonce:?} is not 32 base62 characters"));
+    }
+    let ts: i64 = auth.get("timestamp").parse().map_err(|_| "timestamp")?;
+    if (ts - now()).abs() > 5 {
+        return Err(format!("timestamp {ts} is not now"));
+    }
+    if req.method == "GET" && !req.body.is_empty() {
+        return Err("GET with a body".into());
+    }
+    if !openssl_verify(
+        "merchant_pub.pem",
+        &req.signed_message(),
+        auth.get("signature"),
+    ) {
+        return Err("openssl: signature does not verify".into());
+    }
+    Ok(())
+}
+
+/// A handler that checks each request with [`check_request`] and answers
+/// `reply(index)`, or a 401 naming the failed check.
+pub fn checking(
+    scheme: AuthScheme,
+    identity: &'static str,
+    reply: impl Fn(usize) -> Reply + Send + Sync + 'static,
+) -> impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'static {
+    move |req, index| match check_request(req, scheme, identity) {
+        Ok(()) => reply(index),
+        Err(why) => Reply::new(
+            401,
+            serde_json::json!({"code": "SIGN_ERROR", "message": why}).to_string(),
+        ),
+    }
+}
+
+// ---------------------------------------------------------------- clients
+
+pub fn merchant_builder(base_url: &str) -> ClientBuilder {
+    Client::builder(Identity::merchant(MCHID))
+        .serial_no(SERIAL_NO)
+        .private_key_file(fixture("merchant_key.pem"))
+        .wechatpay_public_key_file(PUB_KEY_ID, fixture("wechatpay_pub.pem"))
+        .base_url(base_url)
+        .retry(fast_retries(2))
+}
+
+pub fn brand_builder(base_url: &str) -> ClientBuilder {
+    Client::builder(Identity::brand(BRAND_ID))
+        .serial_no(SERIAL_NO)
+        .private_key_file(fixture("merchant_key_pkcs1.pem"))
+        .wechatpay_public_key_file(PUB_KEY_ID, fixture("wechatpay_pub.pem"))
+        .base_url(base_url)
+        .retry(fast_retries(2))
+}
+
+pub fn fast_retries(max_retries: u32) -> RetryPolicy {
+    RetryPolicy {
+        max_retries,
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(40),
+    }
+}
+
+// ---------------------------------------------------------------- demo endpoints
+
+/// A request with one path parameter and two body fields.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DemoRequest {
+    #[serde(skip_serializing)]
+    pub openid: String,
+    pub out_request_no: String,
+    pub note: String,
+}
+
+impl DemoRequest {
+    pub fn new(openid: &str) -> Self {
+        DemoRequest {
+            openid: openid.to_owned(),
+            out_request_no: "REQ-20250101-0001".to_owned(),
+            note: CHINESE_NOTE.to_owned(),
+        }
+    }
+}
+
+impl Validate for DemoRequest {
+    fn validate_into(&self, prefix: &str, out: &mut Vec<Violation>) {
+        check_str(out, prefix, "openid", &self.openid, &StrRule::REQUIRED);
+        check_str(
+            out,
+            prefix,
+            "out_request_no",
+            &self.out_request_no,
+            &StrRule {
+                max: Some(32),
+                charset: Some(("0-9A-Za-z_-", |c: char| {
+                    c.is_ascii_alphanumeric() || c == '_' || c == '-'
+                })),
+                ..StrRule::REQUIRED
+            },
+        );
+        check_str(
+            out,
+            prefix,
+            "note",
+            &self.note,
+            &StrRule {
+                max: Some(64),
+                unit: LengthUnit::Chars,
+                ..StrRule::OPTIONAL
+            },
+        );
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct DemoResponse {
+    pub coupon_code: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DemoCode {
+    SystemError,
+    FrequencyLimited,
+    ParamError,
+    Other(String),
+}
+
+static DEMO_ERRORS: [ErrorDoc; 3] = [
+    ErrorDoc {
+        status: 500,
+        code: "SYSTEM_ERROR",
+        description: "系统错误",
+        solution: "使用相同参数重试",
+        retryable: true,
+    },
+    ErrorDoc {
+        status: 429,
+        code: "FREQUENCY_LIMITED",
+        description: "频率超限",
+        solution: "降低频率后重试",
+        retryable: true,
+    },
+    ErrorDoc {
+        status: 400,
+        code: "PARAM_ERROR",
+        description: "参数错误",
+        solution: "检查参数",
+        retryable: false,
+    },
+];
+
+impl ErrorCode for DemoCode {
+    fn from_code(code: &str) -> Self {
+        match code {
+            "SYSTEM_ERROR" => DemoCode::SystemError,
+            "FREQUENCY_LIMITED" => DemoCode::FrequencyLimited,
+            "PARAM_ERROR" => DemoCode::ParamError,
+            other => DemoCode::Other(other.to_owned()),
+        }
+    }
+
+    fn code(&self) -> &str {
+        match self {
+            DemoCode::SystemError => "SYSTEM_ERROR",
+            DemoCode::FrequencyLimited => "FREQUENCY_LIMITED",
+            DemoCode::ParamError => "PARAM_ERROR",
+            DemoCode::Other(code) => code,
+        }
+    }
+
+    fn docs(&self) -> &'static [ErrorDoc] {
+        match self {
+            DemoCode::SystemError => &DEMO_ERRORS[0..1],
+            DemoCode::FrequencyLimited => &DEMO_ERRORS[1..2],
+            DemoCode::ParamError => &DEMO_ERRORS[2..3],
+            DemoCode::Other(_) => &[],
+        }
+    }
+
+    fn retryable(&self) -> bool {
+        self.docs().iter().any(|d| d.retryable)
+    }
+}
+
+pub const fn info(
+    operation_id: &'static str,
+    method: Method,
+    path_template: &'static str,
+    auth: AuthScheme,
+) -> EndpointInfo {
+    EndpointInfo {
+        operation_id,
+        title: "demo",
+        doc_updated: "2025-01-01",
+        method,
+        path_template,
+        auth,
+        required_headers: &[],
+        rate_limit: None,
+        request_type: "DemoRequest",
+        response_type: "DemoResponse",
+        fields: &[],
+        errors: &DEMO_ERRORS,
+        request_examples: &[],
+        response_examples: &[],
+    }
+}
+
+/// Brand: `POST /brand/marketing/product-coupon/users/{openid}/coupons`.
+pub struct DemoBrandSend;
+
+impl Endpoint for DemoBrandSend {
+    type Request = DemoRequest;
+    type Response = DemoResponse;
+    type ErrorCode = DemoCode;
+    const INFO: &'static EndpointInfo = &info(
+        "demo-brand-send",
+        Method::Post,
+        "/brand/marketing/product-coupon/users/{openid}/coupons",
+        AuthScheme::Brand,
+    );
+
+    fn path(request: &DemoRequest) -> String {
+        format!(
+            "/brand/marketing/product-coupon/users/{}/coupons",
+            encode_path_segment(&request.openid)
+        )
+    }
+}
+
+/// Merchant: `POST /v3/marketing/busifavor/users/{openid}/coupons`.
+pub struct DemoMerchantSend;
+
+impl Endpoint for DemoMerchantSend {
+    type Request = DemoRequest;
+    type Response = DemoResponse;
+    type ErrorCode = DemoCode;
+    const INFO: &'static EndpointInfo = &info(
+        "demo-merchant-send",
+        Method::Post,
+        "/v3/marketing/busifavor/users/{openid}/coupons",
+        AuthScheme::Merchant,
+    );
+
+    fn path(request: &DemoRequest) -> String {
+        format!(
+            "/v3/marketing/busifavor/users/{}/coupons",
+            encode_path_segment(&request.openid)
+        )
+    }
+}
+
+/// Merchant: `GET /v3/marketing/busifavor/users/{openid}/coupons?…` with a query.
+pub struct DemoMerchantQuery;
+
+impl Endpoint for DemoMerchantQuery {
+    type Request = DemoRequest;
+    type Response = DemoResponse;
+    type ErrorCode = DemoCode;
+    const INFO: &'static EndpointInfo = &info(
+        "demo-merchant-query",
+        Method::Get,
+        "/v3/marketing/busifavor/users/{openid}/coupons",
+        AuthScheme::Merchant,
+    );
+
+    fn path(request: &DemoRequest) -> String {
+        format!(
+            "/v3/marketing/busifavor/users/{}/coupons",
+            encode_path_segment(&request.openid)
+        )
+    }
+
+    fn query(request: &DemoRequest) -> Option<String> {
+        Some(format!(
+            "out_request_no={}&limit=10&note={}",
+            encode_path_segment(&request.out_request_no),
+            encode_path_segment(&request.note)
+        ))
+    }
+}
+
+/// Merchant: `POST /v3/demo/empty` answering 204 with no body.
+pub struct DemoNoContent;
+
+impl Endpoint for DemoNoContent {
+    type Request = DemoRequest;
+    type Response = ();
+    type ErrorCode = DemoCode;
+    const INFO: &'static EndpointInfo = &info(
+        "demo-no-content",
+        Method::Post,
+        "/v3/demo/empty",
+        AuthScheme::Merchant,
+    );
+
+    fn path(_: &DemoRequest) -> String {
+        "/v3/demo/empty".to_owned()
+    }
+}

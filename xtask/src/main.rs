@@ -6,10 +6,11 @@ use std::time::Instant;
 
 use xtask::codegen;
 
-const USAGE: &str = "usage: cargo xtask codegen [--check]
+const USAGE: &str = "usage: cargo xtask codegen [--check] | cargo xtask bench
 
   codegen          regenerate crates/wechatpay-models and crates/wechatpay-endpoints from schema/
-  codegen --check  exit non-zero if the checked-in generated code differs from what schema/ produces";
+  codegen --check  exit non-zero if the checked-in generated code differs from what schema/ produces
+  bench            run every benchmark (release builds) and print one table with the targets";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -17,6 +18,7 @@ fn main() -> ExitCode {
     let mode = match args.as_slice() {
         ["codegen"] => codegen::Mode::Write,
         ["codegen", "--check"] => codegen::Mode::Check,
+        ["bench"] => return bench(),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -50,6 +52,24 @@ fn main() -> ExitCode {
                 started.elapsed()
             );
             ExitCode::SUCCESS
+        }
+    }
+}
+
+fn bench() -> ExitCode {
+    match xtask::bench::run_all(&workspace_root()) {
+        Ok((table, all_met)) => {
+            println!("{table}");
+            if all_met {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("error: a target was missed (rows marked NO)");
+                ExitCode::FAILURE
+            }
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
         }
     }
 }

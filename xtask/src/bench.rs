@@ -1,0 +1,512 @@
+//! `cargo xtask bench`: runs every benchmark and prints one table.
+//!
+//! Each bench binary prints `BENCH <name> <value> <unit>` lines; this module
+//! runs them, adds the reference figures measured in the same run (`openssl
+//! speed`, codegen wall time, a clean build of wechatpay-models) and compares
+//! each with its target.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::emit;
+
+/// Figures by name: (value, unit).
+pub type Figures = BTreeMap<String, (f64, String)>;
+
+/// Parses `BENCH name value unit` lines; other lines are ignored.
+pub fn parse_bench_lines(text: &str, into: &mut Figures) {
+    for line in text.lines() {
+        let mut parts = line.split_whitespace();
+        if parts.next() != Some("BENCH") {
+            continue;
+        }
+        if let (Some(name), Some(value), Some(unit)) = (parts.next(), parts.next(), parts.next()) {
+            if let Ok(value) = value.parse::<f64>() {
+                into.insert(name.to_owned(), (value, unit.to_owned()));
+            }
+        }
+    }
+}
+
+/// Reads criterion's `name … time: [low mid high]` reports as operations per second.
+pub fn parse_criterion(text: &str) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    let mut last_name = String::new();
+    for line in text.lines() {
+        let trimmed = line.trim();
+        let (name_part, rest) = match trimmed.split_once("time:") {
+            Some((name, rest)) => (name.trim(), Some(rest)),
+            None => (trimmed, None),
+        };
+        // The name stands alone on its line, or before `time:` when it is short.
+        if !name_part.is_empty() && !name_part.contains(' ') {
+            last_name = name_part.to_owned();
+        }
+        let Some(rest) = rest else { continue };
+        let words: Vec<&str> = rest
+            .trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .split_whitespace()
+            .collect();
+        // [low unit mid unit high unit]: the middle estimate.
+        if let [_, _, mid, unit, ..] = words.as_slice() {
+            let scale = match *unit {
+                "ns" => 1e-9,
+                "µs" | "us" => 1e-6,
+                "ms" => 1e-3,
+                "s" => 1.0,
+                _ => continue,
+            };
+            if let Ok(value) = mid.parse::<f64>() {
+                out.insert(last_name.clone(), 1.0 / (value * scale));
+            }
+        }
+    }
+    out
+}
+
+/// Parses the `rsa 2048 bits … sign/s verify/s` line of `openssl speed rsa2048`.
+pub fn parse_openssl_speed(text: &str) -> Option<(f64, f64)> {
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("rsa 2048 bits"))?;
+    let numbers: Vec<f64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse::<f64>().ok())
+        .collect();
+    // rsa 2048 bits <sign s> <verify s> <sign/s> <verify/s>: the last two are the rates.
+    match numbers.as_slice() {
+        [.., sign, verify] => Some((*sign, *verify)),
+        _ => None,
+    }
+}
+
+fn run(root: &Path, program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<String, String> {
+    let output = Command::new(program)
+        .args(args)
+        .envs(envs.iter().copied())
+        .current_dir(root)
+        .output()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    if !output.status.success() {
+        return Err(format!(
+            "`{program} {}` failed ({}):\n{}\n{}",
+            args.join(" "),
+            output.status,
+            stdout,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(stdout)
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// Wall time of `cargo xtask codegen` with the files up to date, and with every generated file stale.
+fn codegen_times(root: &Path, figures: &mut Figures) -> Result<(), String> {
+    run(root, "cargo", &["xtask", "codegen"], &[])?;
+    let mut fresh = Vec::new();
+    let mut stale = Vec::new();
+    for _ in 0..5 {
+        let start = Instant::now();
+        run(root, "cargo", &["xtask", "codegen"], &[])?;
+        fresh.push(start.elapsed());
+        for file in generated_files(root) {
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            std::fs::write(&file, format!("{text}\n// stale\n"))
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+        }
+        let start = Instant::now();
+        let out = run(root, "cargo", &["xtask", "codegen"], &[])?;
+        stale.push(start.elapsed());
+        if !out.contains("written") {
+            return Err(format!("codegen did not rewrite the stale files: {out}"));
+        }
+    }
+    figures.insert(
+        "codegen_up_to_date".into(),
+        (median(fresh).as_secs_f64() * 1000.0, "ms".into()),
+    );
+    figures.insert(
+        "codegen_all_changed".into(),
+        (median(stale).as_secs_f64() * 1000.0, "ms".into()),
+    );
+    Ok(())
+}
+
+fn generated_files(root: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for dir in emit::GENERATED_DIRS {
+        if let Ok(entries) = std::fs::read_dir(root.join(dir)) {
+            files.extend(
+                entries
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.is_file()),
+            );
+        }
+    }
+    files
+}
+
+/// A clean debug build of wechatpay-models alone in a scratch target dir, and its dependency count.
+fn models_build(root: &Path, figures: &mut Figures) -> Result<(), String> {
+    let target =
+        std::env::temp_dir().join(format!("wechatpay-models-clean-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&target);
+    let target_str = target.to_string_lossy().into_owned();
+    let start = Instant::now();
+    run(
+        root,
+        "cargo",
+        &["build", "--quiet", "-p", "wechatpay-models"],
+        &[("CARGO_TARGET_DIR", &target_str)],
+    )?;
+    figures.insert(
+        "models_clean_build".into(),
+        (start.elapsed().as_secs_f64(), "s".into()),
+    );
+    let _ = std::fs::remove_dir_all(&target);
+    let tree = run(
+        root,
+        "cargo",
+        &[
+            "tree",
+            "-p",
+            "wechatpay-models",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+        ],
+        &[],
+    )?;
+    let mut crates: Vec<&str> = tree
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    crates.sort();
+    crates.dedup();
+    // The crate itself is not a dependency.
+    let deps = crates.iter().filter(|c| **c != "wechatpay-models").count();
+    figures.insert("models_runtime_deps".into(), (deps as f64, "crates".into()));
+    let direct = run(
+        root,
+        "cargo",
+        &[
+            "tree",
+            "-p",
+            "wechatpay-models",
+            "-e",
+            "normal",
+            "--depth",
+            "1",
+            "--prefix",
+            "none",
+        ],
+        &[],
+    )?;
+    let direct: Vec<&str> = direct
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    if direct != ["serde"] {
+        return Err(format!(
+            "wechatpay-models must depend on serde only, found {direct:?}"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a figure meets its target, given every figure of the run.
+type TargetCheck = fn(f64, &Figures) -> bool;
+
+/// One row of the table: measurement, target (if any) and whether it holds.
+struct Row {
+    label: &'static str,
+    figure: &'static str,
+    target: Option<(&'static str, TargetCheck)>,
+}
+
+const ROWS: &[Row] = &[
+    Row {
+        label: "end to end send-user-product-coupon, 1 client core",
+        figure: "e2e_requests_per_s",
+        target: Some(("≥ 1,000 req/s", |v, _| v >= 1000.0)),
+    },
+    Row {
+        label: "end to end latency p50",
+        figure: "e2e_p50",
+        target: None,
+    },
+    Row {
+        label: "end to end latency p99",
+        figure: "e2e_p99",
+        target: None,
+    },
+    Row {
+        label: "sign RSA-2048, aws-lc-rs (default)",
+        figure: "sign_aws_lc",
+        target: Some(("≥ 0.5× openssl", |v, f| {
+            f.get("openssl_sign").is_some_and(|(o, _)| v >= 0.5 * o)
+        })),
+    },
+    Row {
+        label: "sign RSA-2048, rsa crate (feature rsa-backend)",
+        figure: "sign_rsa_crate",
+        target: None,
+    },
+    Row {
+        label: "sign RSA-2048, openssl speed",
+        figure: "openssl_sign",
+        target: None,
+    },
+    Row {
+        label: "verify RSA-2048, aws-lc-rs",
+        figure: "verify_aws_lc",
+        target: None,
+    },
+    Row {
+        label: "verify RSA-2048, rsa crate",
+        figure: "verify_rsa_crate",
+        target: None,
+    },
+    Row {
+        label: "verify RSA-2048, openssl speed",
+        figure: "openssl_verify",
+        target: None,
+    },
+    Row {
+        label: "decode 002 reply → UserProductCouponEntity",
+        figure: "decode_002_reply_typed",
+        target: None,
+    },
+    Row {
+        label: "decode 002 reply → serde_json::Value",
+        figure: "decode_002_reply_value",
+        target: None,
+    },
+    Row {
+        label: "decode typed / Value",
+        figure: "decode_002_ratio",
+        target: Some(("≤ 1.0×", |v, _| v <= 1.0)),
+    },
+    Row {
+        label: "encode 002 request (typed)",
+        figure: "encode_002_request_typed",
+        target: None,
+    },
+    Row {
+        label: "encode 002 request (Value)",
+        figure: "encode_002_request_value",
+        target: None,
+    },
+    Row {
+        label: "encode typed / Value",
+        figure: "encode_002_ratio",
+        target: Some(("≤ 1.0×", |v, _| v <= 1.0)),
+    },
+    Row {
+        label: "cargo xtask codegen, files up to date",
+        figure: "codegen_up_to_date",
+        target: Some(("< 1,000 ms", |v, _| v < 1000.0)),
+    },
+    Row {
+        label: "cargo xtask codegen, every file changed",
+        figure: "codegen_all_changed",
+        target: Some(("< 1,000 ms", |v, _| v < 1000.0)),
+    },
+    Row {
+        label: "clean build of wechatpay-models (debug)",
+        figure: "models_clean_build",
+        target: None,
+    },
+    Row {
+        label: "wechatpay-models runtime dependencies",
+        figure: "models_runtime_deps",
+        target: Some(("serde only", |_, _| true)),
+    },
+];
+
+fn format_value(value: f64, unit: &str) -> String {
+    let number = if value >= 100.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.2}")
+    };
+    // Thousands separators for readability.
+    let (int, frac) = number
+        .split_once('.')
+        .map_or((number.as_str(), None), |(i, f)| (i, Some(f)));
+    let mut grouped = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    match frac {
+        Some(f) => format!("{grouped}.{f} {unit}"),
+        None => format!("{grouped} {unit}"),
+    }
+}
+
+/// The Markdown table of every figure; missing figures say so.
+pub fn table(figures: &Figures) -> (String, bool) {
+    let mut all_met = true;
+    let mut out = String::from("| measurement | value | target | met |\n|---|---|---|---|\n");
+    for row in ROWS {
+        let (value, status) = match figures.get(row.figure) {
+            Some((v, unit)) => {
+                let status = match row.target {
+                    Some((_, check)) if check(*v, figures) => "yes",
+                    Some(_) => {
+                        all_met = false;
+                        "NO"
+                    }
+                    None => "",
+                };
+                (format_value(*v, unit), status)
+            }
+            None => {
+                all_met &= row.target.is_none();
+                (
+                    "not measured".to_owned(),
+                    if row.target.is_some() { "NO" } else { "" },
+                )
+            }
+        };
+        let target = row.target.map_or("", |(t, _)| t);
+        out.push_str(&format!(
+            "| {} | {value} | {target} | {status} |\n",
+            row.label
+        ));
+    }
+    (out, all_met)
+}
+
+/// Runs everything; returns the table and whether every target held.
+pub fn run_all(root: &Path) -> Result<(String, bool), String> {
+    let mut figures = Figures::new();
+    let speed = run(root, "openssl", &["speed", "-seconds", "3", "rsa2048"], &[])?;
+    let (sign, verify) =
+        parse_openssl_speed(&speed).ok_or("cannot read `openssl speed rsa2048` output")?;
+    figures.insert("openssl_sign".into(), (sign, "signs/s".into()));
+    figures.insert("openssl_verify".into(), (verify, "verifies/s".into()));
+    for args in BENCH_COMMANDS {
+        eprintln!("bench: cargo {}", args.join(" "));
+        parse_bench_lines(&run(root, "cargo", args, &[])?, &mut figures);
+    }
+    eprintln!("bench: cargo {}", SIGNING_BENCH.join(" "));
+    let signing = parse_criterion(&run(root, "cargo", SIGNING_BENCH, &[])?);
+    for (criterion_name, figure, unit) in [
+        ("sign_rsa2048_sha256/aws-lc-rs", "sign_aws_lc", "signs/s"),
+        ("sign_rsa2048_sha256/rsa", "sign_rsa_crate", "signs/s"),
+        (
+            "verify_rsa2048_sha256/aws-lc-rs",
+            "verify_aws_lc",
+            "verifies/s",
+        ),
+        (
+            "verify_rsa2048_sha256/rsa",
+            "verify_rsa_crate",
+            "verifies/s",
+        ),
+    ] {
+        let rate = signing
+            .get(criterion_name)
+            .ok_or_else(|| format!("the signing bench printed no {criterion_name}"))?;
+        figures.insert(figure.into(), (*rate, unit.into()));
+    }
+    eprintln!("bench: codegen wall time");
+    codegen_times(root, &mut figures)?;
+    eprintln!("bench: clean build of wechatpay-models");
+    models_build(root, &mut figures)?;
+    Ok(table(&figures))
+}
+
+/// The criterion signing bench of wechatpay-transport, both backends.
+pub const SIGNING_BENCH: &[&str] = &[
+    "bench",
+    "-p",
+    "wechatpay-transport",
+    "--features",
+    "rsa-backend",
+    "--bench",
+    "signing",
+];
+
+/// The bench binaries, each under the crate it measures.
+pub const BENCH_COMMANDS: &[&[&str]] = &[&[
+    "bench",
+    "--quiet",
+    "-p",
+    "wechatpay-endpoints",
+    "--bench",
+    "codec",
+]];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_bench_lines_and_ignores_the_rest() {
+        let mut figures = Figures::new();
+        parse_bench_lines(
+            "Compiling x\nBENCH decode_002_ratio 0.68 x\nBENCH broken\n",
+            &mut figures,
+        );
+        assert_eq!(figures.len(), 1);
+        assert_eq!(figures["decode_002_ratio"], (0.68, "x".to_owned()));
+    }
+
+    #[test]
+    fn reads_criterion_reports() {
+        let text = "sign_rsa2048_sha256/aws-lc-rs\n                        time:   [240.00 µs 250.00 µs 260.00 µs]\nverify_rsa2048_sha256/rsa time:   [180.0 µs 200.0 µs 220.0 µs]\n                        change: [+1% +2% +3%]\n";
+        let rates = parse_criterion(text);
+        assert_eq!(rates.len(), 2, "{rates:?}");
+        assert!((rates["sign_rsa2048_sha256/aws-lc-rs"] - 4000.0).abs() < 1e-6);
+        assert!((rates["verify_rsa2048_sha256/rsa"] - 5000.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn reads_openssl_speed() {
+        let text = "                  sign    verify    sign/s verify/s\nrsa 2048 bits 0.000246s 0.000016s   4068.1  61676.0\n";
+        assert_eq!(parse_openssl_speed(text), Some((4068.1, 61676.0)));
+        assert_eq!(parse_openssl_speed("nothing"), None);
+    }
+
+    #[test]
+    fn table_marks_missed_and_missing_targets() {
+        let mut figures = Figures::new();
+        figures.insert("decode_002_ratio".into(), (1.2, "x".into()));
+        figures.insert("openssl_sign".into(), (4000.0, "signs/s".into()));
+        figures.insert("sign_aws_lc".into(), (4100.0, "signs/s".into()));
+        let (text, met) = table(&figures);
+        assert!(!met);
+        assert!(
+            text.contains("| decode typed / Value | 1.20 x | ≤ 1.0× | NO |"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "| sign RSA-2048, aws-lc-rs (default) | 4,100 signs/s | ≥ 0.5× openssl | yes |"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("| end to end send-user-product-coupon, 1 client core | not measured |"),
+            "{text}"
+        );
+    }
+}

@@ -181,8 +181,10 @@ fn object(obj: &ObjectType, schema: &Schema, sources: &BTreeMap<String, Source>)
     });
     let setters = obj.fields.iter().filter(|f| !f.required).map(|f| {
         let ident = field_ident(&f.name);
-        let label = f.title.clone().unwrap_or_else(|| f.name.clone());
-        let docs = doc(&format!("Sets {} ({label}).", code(&f.name)));
+        let docs = match &f.title {
+            Some(title) => doc(&format!("Sets {} ({title}).", code(&f.name))),
+            None => doc(&format!("Sets {}.", code(&f.name))),
+        };
         match f.ty {
             FieldType::String => quote! {
                 #docs

@@ -33,17 +33,17 @@ impl ComboPackage {
             choice_list: None,
         }
     }
-    /// Sets `name` (name).
+    /// Sets `name`.
     pub fn name(mut self, value: impl Into<String>) -> Self {
         self.name = Some(value.into());
         self
     }
-    /// Sets `pick_count` (pick_count).
+    /// Sets `pick_count`.
     pub fn pick_count(mut self, value: i64) -> Self {
         self.pick_count = Some(value);
         self
     }
-    /// Sets `choice_list` (choice_list).
+    /// Sets `choice_list`.
     pub fn choice_list(mut self, value: Vec<super::ComboPackageChoice>) -> Self {
         self.choice_list = Some(value);
         self

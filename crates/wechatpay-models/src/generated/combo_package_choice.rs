@@ -51,32 +51,32 @@ impl ComboPackageChoice {
             mini_program_path: None,
         }
     }
-    /// Sets `name` (name).
+    /// Sets `name`.
     pub fn name(mut self, value: impl Into<String>) -> Self {
         self.name = Some(value.into());
         self
     }
-    /// Sets `price` (price).
+    /// Sets `price`.
     pub fn price(mut self, value: i64) -> Self {
         self.price = Some(value);
         self
     }
-    /// Sets `count` (count).
+    /// Sets `count`.
     pub fn count(mut self, value: i64) -> Self {
         self.count = Some(value);
         self
     }
-    /// Sets `image_url` (image_url).
+    /// Sets `image_url`.
     pub fn image_url(mut self, value: impl Into<String>) -> Self {
         self.image_url = Some(value.into());
         self
     }
-    /// Sets `mini_program_appid` (mini_program_appid).
+    /// Sets `mini_program_appid`.
     pub fn mini_program_appid(mut self, value: impl Into<String>) -> Self {
         self.mini_program_appid = Some(value.into());
         self
     }
-    /// Sets `mini_program_path` (mini_program_path).
+    /// Sets `mini_program_path`.
     pub fn mini_program_path(mut self, value: impl Into<String>) -> Self {
         self.mini_program_path = Some(value.into());
         self

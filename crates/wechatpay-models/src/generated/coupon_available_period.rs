@@ -51,22 +51,22 @@ impl CouponAvailablePeriod {
             irregular_available_period_list: None,
         }
     }
-    /// Sets `available_begin_time` (available_begin_time).
+    /// Sets `available_begin_time`.
     pub fn available_begin_time(mut self, value: impl Into<String>) -> Self {
         self.available_begin_time = Some(value.into());
         self
     }
-    /// Sets `available_end_time` (available_end_time).
+    /// Sets `available_end_time`.
     pub fn available_end_time(mut self, value: impl Into<String>) -> Self {
         self.available_end_time = Some(value.into());
         self
     }
-    /// Sets `available_days` (available_days).
+    /// Sets `available_days`.
     pub fn available_days(mut self, value: i64) -> Self {
         self.available_days = Some(value);
         self
     }
-    /// Sets `wait_days_after_receive` (wait_days_after_receive).
+    /// Sets `wait_days_after_receive`.
     pub fn wait_days_after_receive(mut self, value: i64) -> Self {
         self.wait_days_after_receive = Some(value);
         self
@@ -76,7 +76,7 @@ impl CouponAvailablePeriod {
         self.weekly_available_period = Some(value);
         self
     }
-    /// Sets `irregular_available_period_list` (irregular_available_period_list).
+    /// Sets `irregular_available_period_list`.
     pub fn irregular_available_period_list(
         mut self,
         value: Vec<super::TimePeriod>,

@@ -33,17 +33,17 @@ impl CouponAvailableStoreInfo {
             mini_program_path: None,
         }
     }
-    /// Sets `description` (description).
+    /// Sets `description`.
     pub fn description(mut self, value: impl Into<String>) -> Self {
         self.description = Some(value.into());
         self
     }
-    /// Sets `mini_program_appid` (mini_program_appid).
+    /// Sets `mini_program_appid`.
     pub fn mini_program_appid(mut self, value: impl Into<String>) -> Self {
         self.mini_program_appid = Some(value.into());
         self
     }
-    /// Sets `mini_program_path` (mini_program_path).
+    /// Sets `mini_program_path`.
     pub fn mini_program_path(mut self, value: impl Into<String>) -> Self {
         self.mini_program_path = Some(value.into());
         self

@@ -27,12 +27,12 @@ impl CouponCodeCountInfo {
             available_count: None,
         }
     }
-    /// Sets `total_count` (total_count).
+    /// Sets `total_count`.
     pub fn total_count(mut self, value: i64) -> Self {
         self.total_count = Some(value);
         self
     }
-    /// Sets `available_count` (available_count).
+    /// Sets `available_count`.
     pub fn available_count(mut self, value: i64) -> Self {
         self.available_count = Some(value);
         self

@@ -45,22 +45,22 @@ impl CouponDisplayInfo {
             entrance_finder: None,
         }
     }
-    /// Sets `code_display_mode` (code_display_mode).
+    /// Sets `code_display_mode`.
     pub fn code_display_mode(mut self, value: super::CouponCodeDisplayMode) -> Self {
         self.code_display_mode = Some(value);
         self
     }
-    /// Sets `background_color` (background_color).
+    /// Sets `background_color`.
     pub fn background_color(mut self, value: impl Into<String>) -> Self {
         self.background_color = Some(value.into());
         self
     }
-    /// Sets `entrance_mini_program` (entrance_mini_program).
+    /// Sets `entrance_mini_program`.
     pub fn entrance_mini_program(mut self, value: super::EntranceMiniProgram) -> Self {
         self.entrance_mini_program = Some(value);
         self
     }
-    /// Sets `entrance_official_account` (entrance_official_account).
+    /// Sets `entrance_official_account`.
     pub fn entrance_official_account(
         mut self,
         value: super::EntranceOfficialAccount,
@@ -68,7 +68,7 @@ impl CouponDisplayInfo {
         self.entrance_official_account = Some(value);
         self
     }
-    /// Sets `entrance_finder` (entrance_finder).
+    /// Sets `entrance_finder`.
     pub fn entrance_finder(mut self, value: super::EntranceFinder) -> Self {
         self.entrance_finder = Some(value);
         self

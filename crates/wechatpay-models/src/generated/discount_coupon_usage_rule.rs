@@ -27,12 +27,12 @@ impl DiscountCouponUsageRule {
             percent_off: None,
         }
     }
-    /// Sets `threshold` (threshold).
+    /// Sets `threshold`.
     pub fn threshold(mut self, value: i64) -> Self {
         self.threshold = Some(value);
         self
     }
-    /// Sets `percent_off` (percent_off).
+    /// Sets `percent_off`.
     pub fn percent_off(mut self, value: i64) -> Self {
         self.percent_off = Some(value);
         self

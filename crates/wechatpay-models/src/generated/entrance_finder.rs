@@ -33,17 +33,17 @@ impl EntranceFinder {
             finder_video_cover_image_url: None,
         }
     }
-    /// Sets `finder_id` (finder_id).
+    /// Sets `finder_id`.
     pub fn finder_id(mut self, value: impl Into<String>) -> Self {
         self.finder_id = Some(value.into());
         self
     }
-    /// Sets `finder_video_id` (finder_video_id).
+    /// Sets `finder_video_id`.
     pub fn finder_video_id(mut self, value: impl Into<String>) -> Self {
         self.finder_video_id = Some(value.into());
         self
     }
-    /// Sets `finder_video_cover_image_url` (finder_video_cover_image_url).
+    /// Sets `finder_video_cover_image_url`.
     pub fn finder_video_cover_image_url(mut self, value: impl Into<String>) -> Self {
         self.finder_video_cover_image_url = Some(value.into());
         self

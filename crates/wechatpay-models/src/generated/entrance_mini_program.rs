@@ -39,22 +39,22 @@ impl EntranceMiniProgram {
             guidance_wording: None,
         }
     }
-    /// Sets `appid` (appid).
+    /// Sets `appid`.
     pub fn appid(mut self, value: impl Into<String>) -> Self {
         self.appid = Some(value.into());
         self
     }
-    /// Sets `path` (path).
+    /// Sets `path`.
     pub fn path(mut self, value: impl Into<String>) -> Self {
         self.path = Some(value.into());
         self
     }
-    /// Sets `entrance_wording` (entrance_wording).
+    /// Sets `entrance_wording`.
     pub fn entrance_wording(mut self, value: impl Into<String>) -> Self {
         self.entrance_wording = Some(value.into());
         self
     }
-    /// Sets `guidance_wording` (guidance_wording).
+    /// Sets `guidance_wording`.
     pub fn guidance_wording(mut self, value: impl Into<String>) -> Self {
         self.guidance_wording = Some(value.into());
         self

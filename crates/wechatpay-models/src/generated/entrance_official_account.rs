@@ -19,7 +19,7 @@ impl EntranceOfficialAccount {
     pub fn new() -> Self {
         Self { appid: None }
     }
-    /// Sets `appid` (appid).
+    /// Sets `appid`.
     pub fn appid(mut self, value: impl Into<String>) -> Self {
         self.appid = Some(value.into());
         self

@@ -27,12 +27,12 @@ impl ExchangeCouponUsageRule {
             exchange_price: None,
         }
     }
-    /// Sets `threshold` (threshold).
+    /// Sets `threshold`.
     pub fn threshold(mut self, value: i64) -> Self {
         self.threshold = Some(value);
         self
     }
-    /// Sets `exchange_price` (exchange_price).
+    /// Sets `exchange_price`.
     pub fn exchange_price(mut self, value: i64) -> Self {
         self.exchange_price = Some(value);
         self

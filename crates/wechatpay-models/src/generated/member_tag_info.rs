@@ -19,7 +19,7 @@ impl MemberTagInfo {
     pub fn new() -> Self {
         Self { member_card_id: None }
     }
-    /// Sets `member_card_id` (member_card_id).
+    /// Sets `member_card_id`.
     pub fn member_card_id(mut self, value: impl Into<String>) -> Self {
         self.member_card_id = Some(value.into());
         self

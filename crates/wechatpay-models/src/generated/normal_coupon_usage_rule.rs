@@ -27,12 +27,12 @@ impl NormalCouponUsageRule {
             discount_amount: None,
         }
     }
-    /// Sets `threshold` (threshold).
+    /// Sets `threshold`.
     pub fn threshold(mut self, value: i64) -> Self {
         self.threshold = Some(value);
         self
     }
-    /// Sets `discount_amount` (discount_amount).
+    /// Sets `discount_amount`.
     pub fn discount_amount(mut self, value: i64) -> Self {
         self.discount_amount = Some(value);
         self

@@ -19,7 +19,7 @@ impl NotifyConfig {
     pub fn new() -> Self {
         Self { notify_appid: None }
     }
-    /// Sets `notify_appid` (notify_appid).
+    /// Sets `notify_appid`.
     pub fn notify_appid(mut self, value: impl Into<String>) -> Self {
         self.notify_appid = Some(value.into());
         self

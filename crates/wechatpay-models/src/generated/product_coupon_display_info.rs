@@ -51,32 +51,32 @@ impl ProductCouponDisplayInfo {
             combo_package_list: None,
         }
     }
-    /// Sets `name` (name).
+    /// Sets `name`.
     pub fn name(mut self, value: impl Into<String>) -> Self {
         self.name = Some(value.into());
         self
     }
-    /// Sets `image_url` (image_url).
+    /// Sets `image_url`.
     pub fn image_url(mut self, value: impl Into<String>) -> Self {
         self.image_url = Some(value.into());
         self
     }
-    /// Sets `background_url` (background_url).
+    /// Sets `background_url`.
     pub fn background_url(mut self, value: impl Into<String>) -> Self {
         self.background_url = Some(value.into());
         self
     }
-    /// Sets `detail_image_url_list` (detail_image_url_list).
+    /// Sets `detail_image_url_list`.
     pub fn detail_image_url_list(mut self, value: Vec<String>) -> Self {
         self.detail_image_url_list = Some(value);
         self
     }
-    /// Sets `original_price` (original_price).
+    /// Sets `original_price`.
     pub fn original_price(mut self, value: i64) -> Self {
         self.original_price = Some(value);
         self
     }
-    /// Sets `combo_package_list` (combo_package_list).
+    /// Sets `combo_package_list`.
     pub fn combo_package_list(mut self, value: Vec<super::ComboPackage>) -> Self {
         self.combo_package_list = Some(value);
         self

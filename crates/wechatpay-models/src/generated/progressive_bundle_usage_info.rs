@@ -27,12 +27,12 @@ impl ProgressiveBundleUsageInfo {
             interval_days: None,
         }
     }
-    /// Sets `count` (count).
+    /// Sets `count`.
     pub fn count(mut self, value: i64) -> Self {
         self.count = Some(value);
         self
     }
-    /// Sets `interval_days` (interval_days).
+    /// Sets `interval_days`.
     pub fn interval_days(mut self, value: i64) -> Self {
         self.interval_days = Some(value);
         self

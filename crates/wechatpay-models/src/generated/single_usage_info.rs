@@ -27,12 +27,12 @@ impl SingleUsageInfo {
             discount_coupon: None,
         }
     }
-    /// Sets `normal_coupon` (normal_coupon).
+    /// Sets `normal_coupon`.
     pub fn normal_coupon(mut self, value: super::NormalCouponUsageRule) -> Self {
         self.normal_coupon = Some(value);
         self
     }
-    /// Sets `discount_coupon` (discount_coupon).
+    /// Sets `discount_coupon`.
     pub fn discount_coupon(mut self, value: super::DiscountCouponUsageRule) -> Self {
         self.discount_coupon = Some(value);
         self

@@ -39,7 +39,7 @@ impl SingleUsageRule {
             exchange_coupon: None,
         }
     }
-    /// Sets `coupon_available_period` (coupon_available_period).
+    /// Sets `coupon_available_period`.
     pub fn coupon_available_period(
         mut self,
         value: super::CouponAvailablePeriod,
@@ -47,17 +47,17 @@ impl SingleUsageRule {
         self.coupon_available_period = Some(value);
         self
     }
-    /// Sets `normal_coupon` (normal_coupon).
+    /// Sets `normal_coupon`.
     pub fn normal_coupon(mut self, value: super::NormalCouponUsageRule) -> Self {
         self.normal_coupon = Some(value);
         self
     }
-    /// Sets `discount_coupon` (discount_coupon).
+    /// Sets `discount_coupon`.
     pub fn discount_coupon(mut self, value: super::DiscountCouponUsageRule) -> Self {
         self.discount_coupon = Some(value);
         self
     }
-    /// Sets `exchange_coupon` (exchange_coupon).
+    /// Sets `exchange_coupon`.
     pub fn exchange_coupon(mut self, value: super::ExchangeCouponUsageRule) -> Self {
         self.exchange_coupon = Some(value);
         self

@@ -33,17 +33,17 @@ impl StockSendRule {
             max_count_per_user: None,
         }
     }
-    /// Sets `max_count` (max_count).
+    /// Sets `max_count`.
     pub fn max_count(mut self, value: i64) -> Self {
         self.max_count = Some(value);
         self
     }
-    /// Sets `max_count_per_day` (max_count_per_day).
+    /// Sets `max_count_per_day`.
     pub fn max_count_per_day(mut self, value: i64) -> Self {
         self.max_count_per_day = Some(value);
         self
     }
-    /// Sets `max_count_per_user` (max_count_per_user).
+    /// Sets `max_count_per_user`.
     pub fn max_count_per_user(mut self, value: i64) -> Self {
         self.max_count_per_user = Some(value);
         self

@@ -27,12 +27,12 @@ impl StockSentCountInfo {
             today_count: None,
         }
     }
-    /// Sets `total_count` (total_count).
+    /// Sets `total_count`.
     pub fn total_count(mut self, value: i64) -> Self {
         self.total_count = Some(value);
         self
     }
-    /// Sets `today_count` (today_count).
+    /// Sets `today_count`.
     pub fn today_count(mut self, value: i64) -> Self {
         self.today_count = Some(value);
         self

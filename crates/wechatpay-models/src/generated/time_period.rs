@@ -27,12 +27,12 @@ impl TimePeriod {
             end_time: None,
         }
     }
-    /// Sets `begin_time` (begin_time).
+    /// Sets `begin_time`.
     pub fn begin_time(mut self, value: impl Into<String>) -> Self {
         self.begin_time = Some(value.into());
         self
     }
-    /// Sets `end_time` (end_time).
+    /// Sets `end_time`.
     pub fn end_time(mut self, value: impl Into<String>) -> Self {
         self.end_time = Some(value.into());
         self

@@ -51,7 +51,7 @@ impl UsageRuleDisplayInfo {
             coupon_available_store_info: None,
         }
     }
-    /// Sets `coupon_usage_method_list` (coupon_usage_method_list).
+    /// Sets `coupon_usage_method_list`.
     pub fn coupon_usage_method_list(
         mut self,
         value: Vec<super::CouponUsageMethod>,
@@ -59,27 +59,27 @@ impl UsageRuleDisplayInfo {
         self.coupon_usage_method_list = Some(value);
         self
     }
-    /// Sets `mini_program_appid` (mini_program_appid).
+    /// Sets `mini_program_appid`.
     pub fn mini_program_appid(mut self, value: impl Into<String>) -> Self {
         self.mini_program_appid = Some(value.into());
         self
     }
-    /// Sets `mini_program_path` (mini_program_path).
+    /// Sets `mini_program_path`.
     pub fn mini_program_path(mut self, value: impl Into<String>) -> Self {
         self.mini_program_path = Some(value.into());
         self
     }
-    /// Sets `app_path` (app_path).
+    /// Sets `app_path`.
     pub fn app_path(mut self, value: impl Into<String>) -> Self {
         self.app_path = Some(value.into());
         self
     }
-    /// Sets `usage_description` (usage_description).
+    /// Sets `usage_description`.
     pub fn usage_description(mut self, value: impl Into<String>) -> Self {
         self.usage_description = Some(value.into());
         self
     }
-    /// Sets `coupon_available_store_info` (coupon_available_store_info).
+    /// Sets `coupon_available_store_info`.
     pub fn coupon_available_store_info(
         mut self,
         value: super::CouponAvailableStoreInfo,

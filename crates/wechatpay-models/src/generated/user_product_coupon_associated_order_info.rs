@@ -39,22 +39,22 @@ impl UserProductCouponAssociatedOrderInfo {
             sub_mchid: None,
         }
     }
-    /// Sets `transaction_id` (transaction_id).
+    /// Sets `transaction_id`.
     pub fn transaction_id(mut self, value: impl Into<String>) -> Self {
         self.transaction_id = Some(value.into());
         self
     }
-    /// Sets `out_trade_no` (out_trade_no).
+    /// Sets `out_trade_no`.
     pub fn out_trade_no(mut self, value: impl Into<String>) -> Self {
         self.out_trade_no = Some(value.into());
         self
     }
-    /// Sets `mchid` (mchid).
+    /// Sets `mchid`.
     pub fn mchid(mut self, value: impl Into<String>) -> Self {
         self.mchid = Some(value.into());
         self
     }
-    /// Sets `sub_mchid` (sub_mchid).
+    /// Sets `sub_mchid`.
     pub fn sub_mchid(mut self, value: impl Into<String>) -> Self {
         self.sub_mchid = Some(value.into());
         self

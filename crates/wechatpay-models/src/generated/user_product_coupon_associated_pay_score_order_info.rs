@@ -39,22 +39,22 @@ impl UserProductCouponAssociatedPayScoreOrderInfo {
             sub_mchid: None,
         }
     }
-    /// Sets `order_id` (order_id).
+    /// Sets `order_id`.
     pub fn order_id(mut self, value: impl Into<String>) -> Self {
         self.order_id = Some(value.into());
         self
     }
-    /// Sets `out_order_no` (out_order_no).
+    /// Sets `out_order_no`.
     pub fn out_order_no(mut self, value: impl Into<String>) -> Self {
         self.out_order_no = Some(value.into());
         self
     }
-    /// Sets `mchid` (mchid).
+    /// Sets `mchid`.
     pub fn mchid(mut self, value: impl Into<String>) -> Self {
         self.mchid = Some(value.into());
         self
     }
-    /// Sets `sub_mchid` (sub_mchid).
+    /// Sets `sub_mchid`.
     pub fn sub_mchid(mut self, value: impl Into<String>) -> Self {
         self.sub_mchid = Some(value.into());
         self

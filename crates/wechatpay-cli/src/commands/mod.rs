@@ -1,0 +1,6 @@
+//! One module per subcommand.
+
+pub mod call;
+pub mod describe;
+pub mod sign;
+pub mod verify;

@@ -1,0 +1,152 @@
+//! Failure classes and their exit codes: one code per class, listed in `--help`.
+
+use std::fmt;
+
+/// What kind of failure ended a command; each has its own exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitClass {
+    /// A bug or an unexpected local failure (exit 1).
+    Internal,
+    /// Bad command-line usage, as reported by the argument parser (exit 2).
+    Usage,
+    /// The request is invalid (unknown operation, unreadable or invalid body); nothing was sent (exit 3).
+    Validation,
+    /// Settings are missing or unusable: key files, PEM, mchid/brand_id, profile (exit 4).
+    Config,
+    /// The server answered with an error status (HTTP status, code, message, Request-ID) (exit 5).
+    Api,
+    /// A reply or notification whose signature, timestamp or serial does not check out (exit 6).
+    Verification,
+    /// No usable reply: connection refused or closed, timeout, TLS or protocol failure (exit 7).
+    Network,
+}
+
+impl ExitClass {
+    /// Every class, in exit-code order.
+    pub const ALL: [ExitClass; 7] = [
+        ExitClass::Internal,
+        ExitClass::Usage,
+        ExitClass::Validation,
+        ExitClass::Config,
+        ExitClass::Api,
+        ExitClass::Verification,
+        ExitClass::Network,
+    ];
+
+    /// The process exit code of this class.
+    pub fn code(self) -> u8 {
+        match self {
+            ExitClass::Internal => 1,
+            ExitClass::Usage => 2,
+            ExitClass::Validation => 3,
+            ExitClass::Config => 4,
+            ExitClass::Api => 5,
+            ExitClass::Verification => 6,
+            ExitClass::Network => 7,
+        }
+    }
+
+    /// A short label printed before the message on stderr.
+    pub fn label(self) -> &'static str {
+        match self {
+            ExitClass::Internal => "internal error",
+            ExitClass::Usage => "usage error",
+            ExitClass::Validation => "validation error",
+            ExitClass::Config => "configuration error",
+            ExitClass::Api => "API error",
+            ExitClass::Verification => "verification error",
+            ExitClass::Network => "network error",
+        }
+    }
+
+    fn meaning(self) -> &'static str {
+        match self {
+            ExitClass::Internal => "internal error",
+            ExitClass::Usage => "bad command-line usage",
+            ExitClass::Validation => {
+                "validation error: unknown operation, unreadable or invalid body (nothing sent)"
+            }
+            ExitClass::Config => {
+                "configuration error: missing/bad key file or PEM, missing mchid/brand_id, bad profile"
+            }
+            ExitClass::Api => {
+                "API error: the server answered an error (status, code, message, Request-ID shown)"
+            }
+            ExitClass::Verification => {
+                "verification error: reply/notification signature, timestamp or serial does not check out"
+            }
+            ExitClass::Network => "network error: no usable reply (refused, closed, timed out)",
+        }
+    }
+}
+
+/// The exit-code table shown at the end of `--help`.
+pub fn exit_codes_help() -> String {
+    let mut out = String::from("Exit codes:\n  0  success\n");
+    for class in ExitClass::ALL {
+        out.push_str(&format!("  {}  {}\n", class.code(), class.meaning()));
+    }
+    out
+}
+
+/// A failure with its class and a message meant for a person (never holding secrets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CliError {
+    pub class: ExitClass,
+    pub message: String,
+}
+
+impl CliError {
+    /// A failure of `class` with `message`.
+    pub fn new(class: ExitClass, message: impl Into<String>) -> Self {
+        CliError {
+            class,
+            message: message.into(),
+        }
+    }
+
+    /// A validation failure (exit 3).
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new(ExitClass::Validation, message)
+    }
+
+    /// A configuration failure (exit 4).
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::new(ExitClass::Config, message)
+    }
+
+    /// A verification failure (exit 6).
+    pub fn verification(message: impl Into<String>) -> Self {
+        Self::new(ExitClass::Verification, message)
+    }
+
+    /// An unexpected local failure (exit 1).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ExitClass::Internal, message)
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.class.label(), self.message)
+    }
+}
+
+impl std::error::Error for CliError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct_and_listed() {
+        let help = exit_codes_help();
+        let mut codes: Vec<u8> = ExitClass::ALL.iter().map(|c| c.code()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), ExitClass::ALL.len());
+        for class in ExitClass::ALL {
+            assert!(help.contains(&format!("  {}  ", class.code())), "{help}");
+        }
+    }
+}

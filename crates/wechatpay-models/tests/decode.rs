@@ -108,5 +108,9 @@ fn wrong_nested_types_name_the_field() {
         "coupon_tag_info": {"coupon_tag_list": "MEMBER"}
     }))
     .unwrap_err();
-    assert!(err.to_string().contains("invalid type: string \"MEMBER\", expected a sequence"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("invalid type: string \"MEMBER\", expected a sequence"),
+        "{err}"
+    );
 }

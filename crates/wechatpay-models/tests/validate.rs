@@ -146,7 +146,10 @@ fn member_card_id_is_required_only_for_member_coupons() {
             }
         )]
     );
-    assert!(member.clone().member_card_id("").validate().is_err(), "an empty id is missing");
+    assert!(
+        member.clone().member_card_id("").validate().is_err(),
+        "an empty id is missing"
+    );
     assert_eq!(
         member
             .member_card_id("pbLatjvWOibDc5-TBnbUk1pD12o0")

@@ -11,21 +11,20 @@ use std::sync::Arc;
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::Url;
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
-use serde_json::Value;
 
 use crate::config::{ClientBuilder, ClientConfig, Identity, USER_AGENT};
 use crate::crypto::SignError;
 use crate::endpoint::{Endpoint, EndpointInfo, ErrorCode, Method};
 use crate::error::{
-    snippet, ApiError, ConfigError, DecodeError, Error, NetworkError, NetworkErrorKind, RawCode,
+    snippet, ApiError, ConfigError, DecodeError, Error, ErrorBody, NetworkError, NetworkErrorKind,
+    RawCode, MAX_REASON_CHARS,
 };
 use crate::headers::{SignatureHeaders, REQUEST_ID, WECHATPAY_SERIAL};
 use crate::hosts::Hosts;
 use crate::notification::{ApiV3Key, NotificationHandler};
 use crate::oaep::OaepError;
 use crate::retry::is_retryable_reply;
-use crate::sign::{generate_nonce, sign_request, RequestToSign};
+use crate::sign::{generate_nonce, sign_request, truncate, RequestToSign};
 use crate::verify::verify_signed;
 use wechatpay_models::Validate;
 
@@ -59,8 +58,9 @@ impl VerifiedReply {
         };
         serde_json::from_slice(body).map_err(|e| DecodeError {
             status: self.status,
-            request_id: self.request_id().map(str::to_owned),
-            reason: e.to_string(),
+            request_id: self.request_id().map(bounded_request_id),
+            // serde's messages quote the offending value, which may be long.
+            reason: truncate(&e.to_string(), MAX_REASON_CHARS),
             snippet: snippet(&self.body),
         })
     }
@@ -111,6 +111,9 @@ impl Client {
             .timeout(config.request_timeout)
             // A redirect would resend a signature made for another URL.
             .redirect(reqwest::redirect::Policy::none())
+            // Verbose connections log the raw bytes sent at TRACE, Authorization
+            // included; keep them off whatever reqwest's default becomes.
+            .connection_verbose(false)
             .build()
             .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
         let hosts = Hosts::new(
@@ -201,7 +204,7 @@ impl Client {
         }
         // Checked against the main host up front so a bad path sends nothing.
         target_url(&config.base_url, path_and_query).map_err(|reason| Error::InvalidPath {
-            path: crate::sign::truncate(path_and_query, 200),
+            path: truncate(path_and_query, 200),
             reason,
         })?;
 
@@ -266,7 +269,7 @@ impl Client {
                 }
             };
             may_have_reached = true;
-            let request_id = request_id(&reply.headers).map(str::to_owned);
+            let request_id = request_id(&reply.headers).map(bounded_request_id);
             tracing::debug!(
                 operation = info.operation_id,
                 status = reply.status,
@@ -367,7 +370,7 @@ impl Client {
         let limit = config.max_reply_bytes;
         let too_large = || AttemptError::TooLarge {
             status,
-            request_id: request_id(&headers).map(str::to_owned),
+            request_id: request_id(&headers).map(bounded_request_id),
         };
         if response
             .content_length()
@@ -456,14 +459,9 @@ fn request_id(headers: &HeaderMap) -> Option<&str> {
     headers.get(REQUEST_ID).and_then(|v| v.to_str().ok())
 }
 
-#[derive(Deserialize)]
-struct ErrorBody {
-    #[serde(default)]
-    code: String,
-    #[serde(default)]
-    message: String,
-    #[serde(default)]
-    detail: Option<Value>,
+/// A `Request-ID` as errors keep it: bounded, since the server wrote it.
+fn bounded_request_id(id: &str) -> String {
+    truncate(id, MAX_REASON_CHARS)
 }
 
 fn api_error<C: ErrorCode>(
@@ -472,10 +470,11 @@ fn api_error<C: ErrorCode>(
     verified: bool,
     attempts: u32,
 ) -> ApiError<C> {
-    let (raw_code, message, detail) = match serde_json::from_slice::<ErrorBody>(&reply.body) {
-        Ok(body) => (body.code, body.message, body.detail),
-        Err(_) => (String::new(), snippet(&reply.body), None),
-    };
+    let ErrorBody {
+        code: raw_code,
+        message,
+        detail,
+    } = ErrorBody::parse(&reply.body);
     ApiError {
         status: reply.status,
         code: C::from_code(&raw_code),

@@ -11,6 +11,7 @@ use wechatpay_models::Violations;
 use crate::crypto::SignError;
 use crate::endpoint::{AuthScheme, ErrorCode, ErrorDoc};
 use crate::keys::KeyError;
+use crate::sign::truncate;
 use crate::verify::VerifyError;
 
 /// An error code as the reply wrote it, for callers that only know an
@@ -129,7 +130,8 @@ pub struct NetworkError {
     pub source: reqwest::Error,
 }
 
-/// An error reply from WeChat Pay: `{"code": …, "message": …, "detail": …}`.
+/// An error reply from WeChat Pay: `{"code": …, "message": …, "detail": …}`,
+/// read with [`ErrorBody::parse`], so every string here is bounded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError<C> {
     /// HTTP status.
@@ -207,6 +209,111 @@ pub(crate) fn snippet(body: &[u8]) -> String {
         s.push('…');
     }
     s
+}
+
+/// How many characters of an error reply's `code` are kept.
+pub const MAX_CODE_CHARS: usize = 64;
+/// How many characters of an error reply's `message` are kept.
+pub const MAX_MESSAGE_CHARS: usize = 512;
+/// The largest `detail` (as compact JSON) kept; a larger one is dropped.
+pub const MAX_DETAIL_BYTES: usize = 16 * 1024;
+/// How many characters of a decoder's message, or a `Request-ID`, errors keep.
+pub const MAX_REASON_CHARS: usize = 256;
+
+/// An error reply body, `{"code": …, "message": …, "detail": …}`, read
+/// leniently and bounded, whatever the server sent.
+///
+/// - A JSON object: `code` (a string, or a number or boolean written out) up
+///   to [`MAX_CODE_CHARS`]; `message` up to [`MAX_MESSAGE_CHARS`] (a
+///   non-string message is written as compact JSON); `detail` when its
+///   compact JSON is at most [`MAX_DETAIL_BYTES`]. Other fields are ignored.
+/// - Anything else (not JSON, a JSON array or string, nesting deeper than
+///   the JSON parser allows): empty `code`, and `message` is a
+///   [`SNIPPET_LEN`]-byte snippet of the body.
+///
+/// Cut strings end in `…`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ErrorBody {
+    /// The `code`, or empty.
+    pub code: String,
+    /// The `message`, or a snippet of a body that is not a JSON object.
+    pub message: String,
+    /// The `detail`, when present and not too large.
+    pub detail: Option<Value>,
+}
+
+impl ErrorBody {
+    /// Reads an error reply body; never fails and never panics.
+    pub fn parse(body: &[u8]) -> ErrorBody {
+        let Ok(Value::Object(mut fields)) = serde_json::from_slice::<Value>(body) else {
+            return ErrorBody {
+                code: String::new(),
+                message: snippet(body),
+                detail: None,
+            };
+        };
+        let text = |value: Option<Value>, max: usize| match value {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(s)) => truncate(&s, max),
+            Some(other) => truncate(&bounded_json(&other, max.saturating_mul(4)), max),
+        };
+        let code = match fields.remove("code") {
+            Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => {
+                text(Some(v), MAX_CODE_CHARS)
+            }
+            _ => String::new(),
+        };
+        let message = text(fields.remove("message"), MAX_MESSAGE_CHARS);
+        let detail = fields
+            .remove("detail")
+            .filter(|d| !d.is_null() && json_len_at_most(d, MAX_DETAIL_BYTES));
+        ErrorBody {
+            code,
+            message,
+            detail,
+        }
+    }
+}
+
+/// Compact JSON of `value`, cut after about `max` bytes without writing more.
+fn bounded_json(value: &Value, max: usize) -> String {
+    let mut out = Limited {
+        buf: Vec::new(),
+        max,
+    };
+    // Errors only when the limit is hit; what was written so far is kept.
+    let _ = serde_json::to_writer(&mut out, value);
+    String::from_utf8_lossy(&out.buf).into_owned()
+}
+
+/// Whether `value` as compact JSON is at most `max` bytes (stops counting past `max`).
+fn json_len_at_most(value: &Value, max: usize) -> bool {
+    let mut out = Limited {
+        buf: Vec::new(),
+        max: max + 1,
+    };
+    serde_json::to_writer(&mut out, value).is_ok() && out.buf.len() <= max
+}
+
+struct Limited {
+    buf: Vec<u8>,
+    max: usize,
+}
+
+impl std::io::Write for Limited {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let room = self.max - self.buf.len();
+        if room == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        let n = data.len().min(room);
+        self.buf.extend_from_slice(&data[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Everything that can go wrong in one call.

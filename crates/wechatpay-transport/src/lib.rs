@@ -6,9 +6,9 @@
 //!
 //! - [`Client`] ([`Client::execute`], [`Client::execute_raw`]) for callers;
 //! - [`sign`], [`verify`], [`headers`], [`crypto`], [`keys`], [`keystore`],
-//!   [`notification`] and [`oaep`] as building blocks for a CLI `sign` /
-//!   `verify` command or a sandbox server that verifies requests and signs
-//!   replies.
+//!   [`notification`] (with [`dedup`] of redelivered events) and [`oaep`] as
+//!   building blocks for a CLI `sign` / `verify` command or a sandbox server
+//!   that verifies requests and signs replies.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -26,6 +26,7 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod dedup;
 pub mod endpoint;
 pub mod error;
 pub mod headers;
@@ -47,12 +48,15 @@ pub use endpoint::{
     Location, Method,
 };
 pub use error::{
-    ApiError, ConfigError, DecodeError, Error, NetworkError, NetworkErrorKind, RawCode,
+    ApiError, ConfigError, DecodeError, Error, ErrorBody, NetworkError, NetworkErrorKind, RawCode,
 };
 pub use headers::SignatureHeaders;
 pub use keys::{Certificate, KeyError, PrivateKeyDer, PublicKeyDer};
 pub use keystore::{KeyKind, PublicKeyStore};
-pub use notification::{ApiV3Key, DecryptedNotification, NotificationError, NotificationHandler};
+pub use notification::{
+    ApiV3Key, DecryptedNotification, Delivery, InMemorySeenEvents, NotificationError,
+    NotificationHandler, SeenEvents,
+};
 pub use oaep::{OaepError, SensitiveEncryptor};
 pub use retry::RetryPolicy;
 pub use sign::{Authorization, AuthorizationError};

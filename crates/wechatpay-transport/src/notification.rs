@@ -2,9 +2,18 @@
 //! `AEAD_AES_256_GCM` resource with the APIv3 key.
 //!
 //! [`encrypt_resource`] is the inverse, for a sandbox that emits notifications.
+//!
+//! WeChat Pay may deliver one notification more than once. A handler built
+//! with [`NotificationHandler::with_dedup`] (or
+//! [`with_seen_events`](NotificationHandler::with_seen_events) for a shared
+//! store) reports a repeated event id as [`Delivery::Duplicate`] from
+//! [`NotificationHandler::receive`], and as [`NotificationError::Duplicate`]
+//! from [`NotificationHandler::handle`]. Answer a duplicate with success
+//! (HTTP 200/204) so WeChat Pay stops redelivering it.
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -15,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::clock::{Clock, SystemClock};
+pub use crate::dedup::{InMemorySeenEvents, SeenEvents};
 use crate::headers::SignatureHeaders;
 use crate::keystore::PublicKeyStore;
 use crate::verify::{verify_signed, VerifyError};
@@ -100,6 +110,45 @@ pub struct DecryptedNotification<T> {
     pub resource: T,
 }
 
+/// What [`NotificationHandler::receive`] made of a verified notification.
+#[derive(Debug, Clone)]
+// Returned once and matched at once; boxing `Fresh` would only cost callers a deref.
+#[allow(clippy::large_enum_variant)]
+pub enum Delivery<T> {
+    /// The first delivery of this event id (or dedup is off): process it.
+    Fresh(DecryptedNotification<T>),
+    /// An event id already handled (the notification verified and decrypted
+    /// again, so this is genuinely WeChat Pay redelivering it): answer with
+    /// success and do not process it again.
+    Duplicate {
+        /// The envelope `id`.
+        id: String,
+    },
+}
+
+impl<T> Delivery<T> {
+    /// The notification, when fresh.
+    pub fn fresh(self) -> Option<DecryptedNotification<T>> {
+        match self {
+            Delivery::Fresh(n) => Some(n),
+            Delivery::Duplicate { .. } => None,
+        }
+    }
+
+    /// Whether this is a duplicate.
+    pub fn is_duplicate(&self) -> bool {
+        matches!(self, Delivery::Duplicate { .. })
+    }
+
+    /// The envelope `id`.
+    pub fn id(&self) -> &str {
+        match self {
+            Delivery::Fresh(n) => &n.notification.id,
+            Delivery::Duplicate { id } => id,
+        }
+    }
+}
+
 /// Why a notification was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -132,7 +181,23 @@ pub enum NotificationError {
     /// category and position are kept, as the plaintext may hold personal data.
     #[error("decrypted resource does not decode: {reason}")]
     Payload { reason: String },
+    /// A verified notification whose event id was already handled (only with
+    /// dedup on; see [`NotificationHandler::with_dedup`]). Not a failure:
+    /// answer WeChat Pay with success, and do not process it again.
+    #[error("duplicate notification {}: already handled", crate::sign::truncate(.id, 80))]
+    Duplicate { id: String },
 }
+
+impl NotificationError {
+    /// Whether this is [`NotificationError::Duplicate`], which should be
+    /// answered with success rather than an error status.
+    pub fn is_duplicate(&self) -> bool {
+        matches!(self, NotificationError::Duplicate { .. })
+    }
+}
+
+/// How much of a decoder's message an envelope error keeps.
+const MAX_REASON_CHARS: usize = 200;
 
 fn nonce(value: &str) -> Result<Nonce, NotificationError> {
     Nonce::try_assume_unique_for_key(value.as_bytes())
@@ -196,39 +261,86 @@ pub fn encrypt_resource(
 pub const RESOURCE_NONCE_LEN: usize = NONCE_LEN;
 
 /// Verifies and decrypts notifications for one merchant or brand.
+///
+/// Clones share the dedup store, if any.
 #[derive(Clone)]
 pub struct NotificationHandler {
     keys: PublicKeyStore,
     api_v3_key: ApiV3Key,
     clock: Arc<dyn Clock>,
+    seen: Option<Arc<dyn SeenEvents>>,
 }
 
 impl NotificationHandler {
-    /// A handler trusting `keys`, decrypting with `api_v3_key`, on the system clock.
+    /// A handler trusting `keys`, decrypting with `api_v3_key`, on the system
+    /// clock, without dedup.
     pub fn new(keys: PublicKeyStore, api_v3_key: ApiV3Key) -> Self {
         NotificationHandler {
             keys,
             api_v3_key,
             clock: Arc::new(SystemClock),
+            seen: None,
         }
     }
 
-    /// Replaces the clock (tests).
+    /// Replaces the clock (tests). The clock decides signature freshness and
+    /// dedup expiry.
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
     }
 
-    /// Verifies the signature over the raw body, then decrypts the resource into `T`.
-    pub fn verify_and_decrypt<T: DeserializeOwned>(
+    /// Turns on dedup by event id with an [`InMemorySeenEvents`] of at most
+    /// `capacity` ids, each remembered for `ttl` on the handler's clock.
+    ///
+    /// `with_dedup(100_000, Duration::from_secs(25 * 3600))` covers WeChat
+    /// Pay's 24-hour retry schedule. For several processes behind a load
+    /// balancer use [`with_seen_events`](Self::with_seen_events) with a
+    /// shared store instead.
+    pub fn with_dedup(self, capacity: usize, ttl: Duration) -> Self {
+        self.with_seen_events(Arc::new(InMemorySeenEvents::new(capacity, ttl)))
+    }
+
+    /// Turns on dedup by event id with any store.
+    ///
+    /// The store is asked only about notifications whose signature verified
+    /// and whose resource decrypted and decoded into the caller's type, so an
+    /// unverified or undecryptable delivery never marks an id as seen.
+    pub fn with_seen_events(mut self, store: Arc<dyn SeenEvents>) -> Self {
+        self.seen = Some(store);
+        self
+    }
+
+    /// The dedup store, when dedup is on.
+    pub fn seen_events(&self) -> Option<&Arc<dyn SeenEvents>> {
+        self.seen.as_ref()
+    }
+
+    /// Forgets that event `id` was handled, so its next delivery is fresh:
+    /// call it when processing a [`Delivery::Fresh`] notification failed and
+    /// you answer with an error so that WeChat Pay redelivers. No-op without dedup.
+    pub fn forget_event(&self, id: &str) {
+        if let Some(seen) = &self.seen {
+            seen.forget(id);
+        }
+    }
+
+    /// Verifies the signature over the raw body, decrypts the resource into
+    /// `T`, and (with dedup on) checks the event id.
+    ///
+    /// Checks run in this order, and a failing one stops the rest: the
+    /// signature headers and signature; the envelope; decryption; decoding
+    /// into `T`; then the event id, which is recorded as seen only here.
+    pub fn receive_signed<T: DeserializeOwned>(
         &self,
         headers: &SignatureHeaders,
         body: &[u8],
-    ) -> Result<DecryptedNotification<T>, NotificationError> {
-        verify_signed(headers, body, self.clock.now_unix(), &self.keys)?;
+    ) -> Result<Delivery<T>, NotificationError> {
+        let now = self.clock.now_unix();
+        verify_signed(headers, body, now, &self.keys)?;
         let notification: Notification =
             serde_json::from_slice(body).map_err(|e| NotificationError::Envelope {
-                reason: e.to_string(),
+                reason: crate::sign::truncate(&e.to_string(), MAX_REASON_CHARS),
             })?;
         let plaintext = decrypt_resource(&self.api_v3_key, &notification.resource)?;
         let resource =
@@ -240,10 +352,43 @@ impl NotificationHandler {
                     e.column()
                 ),
             })?;
-        Ok(DecryptedNotification {
+        if let Some(seen) = &self.seen {
+            if !seen.first_seen(&notification.id, now) {
+                return Ok(Delivery::Duplicate {
+                    id: notification.id,
+                });
+            }
+        }
+        Ok(Delivery::Fresh(DecryptedNotification {
             notification,
             resource,
-        })
+        }))
+    }
+
+    /// [`receive_signed`](Self::receive_signed) with the headers of an `http` request.
+    pub fn receive<T: DeserializeOwned>(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Delivery<T>, NotificationError> {
+        let headers = SignatureHeaders::from_header_map(headers)?;
+        self.receive_signed(&headers, body)
+    }
+
+    /// Verifies the signature over the raw body, then decrypts the resource into `T`.
+    ///
+    /// With dedup on, a repeated event id is [`NotificationError::Duplicate`]
+    /// (check [`NotificationError::is_duplicate`] and answer with success);
+    /// [`receive_signed`](Self::receive_signed) reports it as a value instead.
+    pub fn verify_and_decrypt<T: DeserializeOwned>(
+        &self,
+        headers: &SignatureHeaders,
+        body: &[u8],
+    ) -> Result<DecryptedNotification<T>, NotificationError> {
+        match self.receive_signed(headers, body)? {
+            Delivery::Fresh(notification) => Ok(notification),
+            Delivery::Duplicate { id } => Err(NotificationError::Duplicate { id }),
+        }
     }
 
     /// [`verify_and_decrypt`](Self::verify_and_decrypt) with the headers of an `http` request.
@@ -263,6 +408,7 @@ impl fmt::Debug for NotificationHandler {
             .field("keys", &self.keys)
             .field("api_v3_key", &self.api_v3_key)
             .field("clock", &self.clock)
+            .field("seen_events", &self.seen)
             .finish()
     }
 }

@@ -105,6 +105,13 @@ pub fn verify_base64_signature(
 }
 
 /// Verifies a reply or notification from its signature headers and raw body.
+///
+/// Nonces are not tracked: two replies that carry the same
+/// `Wechatpay-Nonce` within the ±300 s window both pass. WeChat Pay does not
+/// promise unique reply nonces, so rejecting a repeat could reject genuine
+/// replies; the timestamp window is what bounds a replay. Repeated
+/// *notifications* are caught by event id instead, with dedup on
+/// ([`NotificationHandler::with_dedup`](crate::NotificationHandler::with_dedup)).
 pub fn verify_signed(
     headers: &SignatureHeaders,
     body: &[u8],
@@ -129,6 +136,8 @@ pub fn verify_signed(
 }
 
 /// Verifies a reply or notification given its `http` headers; returns the headers it checked.
+///
+/// As with [`verify_signed`], a reused nonce is accepted.
 pub fn verify_reply(
     headers: &HeaderMap,
     body: &[u8],

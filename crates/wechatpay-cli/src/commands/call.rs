@@ -77,6 +77,20 @@ pub async fn send(client: &Client, prepared: Prepared) -> Result<VerifiedReply, 
         .map_err(classify)
 }
 
+/// Server text with control characters escaped, so an unsigned error reply
+/// cannot drive the terminal (colours, cursor moves, cleared lines).
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// Maps a transport error to an exit class and a message for stderr.
 pub fn classify(error: Error<RawCode>) -> CliError {
     match error {
@@ -85,12 +99,12 @@ pub fn classify(error: Error<RawCode>) -> CliError {
                 "HTTP {} {}: {}\n  Request-ID: {}",
                 api.status,
                 if api.raw_code.is_empty() {
-                    "(no code)"
+                    "(no code)".to_owned()
                 } else {
-                    &api.raw_code
+                    printable(&api.raw_code)
                 },
-                api.message,
-                api.request_id.as_deref().unwrap_or("(none)")
+                printable(&api.message),
+                printable(api.request_id.as_deref().unwrap_or("(none)"))
             );
             if let Some(detail) = api.detail.as_ref().filter(|d| !is_empty(d)) {
                 message.push_str(&format!("\n  detail: {detail}"));
@@ -123,4 +137,15 @@ pub fn classify(error: Error<RawCode>) -> CliError {
 
 fn is_empty(value: &serde_json::Value) -> bool {
     value.is_null() || value.as_object().is_some_and(|m| m.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn server_text_cannot_carry_terminal_escapes() {
+        assert_eq!(printable("bad\u{1b}[2Jcode\n"), "bad\\u{1b}[2Jcode\\n");
+        assert_eq!(printable("参数错误"), "参数错误");
+    }
 }

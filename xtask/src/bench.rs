@@ -338,7 +338,7 @@ const ROWS: &[Row] = &[
 ];
 
 fn format_value(value: f64, unit: &str) -> String {
-    let number = if value >= 100.0 {
+    let number = if value >= 100.0 || value.fract() == 0.0 {
         format!("{value:.0}")
     } else {
         format!("{value:.2}")
@@ -446,14 +446,17 @@ pub const SIGNING_BENCH: &[&str] = &[
 ];
 
 /// The bench binaries, each under the crate it measures.
-pub const BENCH_COMMANDS: &[&[&str]] = &[&[
-    "bench",
-    "--quiet",
-    "-p",
-    "wechatpay-endpoints",
-    "--bench",
-    "codec",
-]];
+pub const BENCH_COMMANDS: &[&[&str]] = &[
+    &[
+        "bench",
+        "--quiet",
+        "-p",
+        "wechatpay-endpoints",
+        "--bench",
+        "codec",
+    ],
+    &["bench", "--quiet", "-p", "wechatpay-cli", "--bench", "e2e"],
+];
 
 #[cfg(test)]
 mod tests {

@@ -193,7 +193,7 @@ fn check_error_row(ck: &mut Checker, file: &str, at: &str, row: &raw::ErrorRow) 
             format!("{} is not an HTTP status", row.status),
         );
     }
-    if row.code.is_empty()
+    if !row.code.starts_with(|c: char| c.is_ascii_uppercase())
         || !row
             .code
             .chars()
@@ -202,7 +202,16 @@ fn check_error_row(ck: &mut Checker, file: &str, at: &str, row: &raw::ErrorRow) 
         ck.fail(
             file,
             format!("{at}.code"),
-            format!("{:?} is not an error code (A-Z, 0-9, _)", row.code),
+            format!(
+                "{:?} is not an error code (A-Z, 0-9, _, starting with a letter)",
+                row.code
+            ),
+        );
+    } else if row.code == "UNKNOWN" {
+        ck.fail(
+            file,
+            format!("{at}.code"),
+            "UNKNOWN clashes with the generated fallback variant Unknown",
         );
     }
     if row.description.trim().is_empty() {
@@ -219,10 +228,14 @@ fn is_type_name(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
+/// A snake_case wire name that can also be a Rust field (`self`, `super`,
+/// `crate` and `_` cannot be, even as raw identifiers).
 fn is_wire_name(name: &str) -> bool {
-    name.chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+    !matches!(name, "self" | "super" | "crate" | "_")
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
@@ -511,6 +524,17 @@ fn resolve_enum(
             continue;
         }
         let ident = v.value.to_upper_camel_case();
+        if !ident.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            ck.fail(
+                file,
+                format!("{vat}.value"),
+                format!(
+                    "{} cannot become a Rust variant: it must contain a letter before any digit",
+                    v.value
+                ),
+            );
+            continue;
+        }
         if ident == "Unknown" {
             ck.fail(
                 file,

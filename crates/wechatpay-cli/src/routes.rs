@@ -40,6 +40,10 @@ pub fn percent_decode(value: &str) -> Option<String> {
     while i < bytes.len() {
         if bytes[i] == b'%' {
             let hex = value.get(i + 1..i + 3)?;
+            // from_str_radix alone would take a sign ("%+5").
+            if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return None;
+            }
             out.push(u8::from_str_radix(hex, 16).ok()?);
             i += 3;
         } else {
@@ -67,5 +71,6 @@ mod tests {
         assert!(match_path("/v3/marketing/busifavor/product-coupons/send/x").is_none());
         assert_eq!(percent_decode("%E5%88%B8"), Some("券".to_owned()));
         assert_eq!(percent_decode("%zz"), None);
+        assert_eq!(percent_decode("%+5"), None);
     }
 }

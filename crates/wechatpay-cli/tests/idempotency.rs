@@ -66,12 +66,15 @@ fn same_number_and_body_give_byte_identical_results() {
 fn same_number_with_a_different_body_is_an_error() {
     let sb = sandbox();
     let number = unique("DIFF");
-    let body = |stock: &str| {
-        serde_json::to_vec(&json!({"openid":"o1","appid":"wx1","stock_id":stock,"out_request_no":number,"coupon_type":"NORMAL"})).unwrap()
+    let body = |stock: &str, appid: &str| {
+        serde_json::to_vec(&json!({"openid":"o1","appid":appid,"stock_id":stock,"out_request_no":number,"coupon_type":"NORMAL"})).unwrap()
     };
-    let first = sb.signed(Merchant, MERCHANT_URL, &body("S1"), now(), &[]);
+    let first = sb.signed(Merchant, MERCHANT_URL, &body("S1", "wx1"), now(), &[]);
     assert_eq!(first.status, 200);
-    let conflict = sb.signed(Merchant, MERCHANT_URL, &body("S2"), now(), &[]);
+    // out_request_no is unique per stock per user (page 000): another stock may reuse it.
+    let other_stock = sb.signed(Merchant, MERCHANT_URL, &body("S2", "wx1"), now(), &[]);
+    assert_eq!(other_stock.status, 200, "{}", other_stock.json());
+    let conflict = sb.signed(Merchant, MERCHANT_URL, &body("S1", "wx2"), now(), &[]);
     let reply = conflict.json();
     assert_eq!(conflict.status, 400, "{reply}");
     assert_eq!(reply["code"], "RESOURCE_ALREADY_EXISTS", "{reply}");

@@ -7,12 +7,24 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use serde_json::Value;
 
-/// What identifies one request number: operation, caller (mchid or brand_id) and number.
+/// What identifies one request number: operation, caller (mchid or brand_id),
+/// the scope the doc makes the number unique in, and the number.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key {
     pub operation_id: &'static str,
     pub identity: String,
+    /// Values of the fields the number is unique within: `out_request_no` is
+    /// unique per stock per user (page 000), `send_request_no` per brand (empty).
+    pub scope: Vec<String>,
     pub number: String,
+}
+
+/// The request fields whose values scope a request number of `number_field`.
+pub fn scope_fields(number_field: &str) -> &'static [&'static str] {
+    match number_field {
+        "out_request_no" => &["stock_id", "openid"],
+        _ => &[],
+    }
 }
 
 /// The result recorded for a request number.
@@ -69,6 +81,7 @@ mod tests {
         let key = Key {
             operation_id: "op",
             identity: "m".into(),
+            scope: Vec::new(),
             number: "n1".into(),
         };
         let request = json!({"a": 1, "b": 2});

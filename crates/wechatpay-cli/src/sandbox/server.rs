@@ -240,9 +240,21 @@ async fn process(
             note: "issued".into(),
         };
     };
+    let number_field = crate::typed::request_number_field(info).unwrap_or_default();
+    let scope = crate::sandbox::idempotency::scope_fields(number_field)
+        .iter()
+        .map(|field| {
+            accepted
+                .request
+                .get(*field)
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+        })
+        .collect();
     let key = Key {
         operation_id: info.operation_id,
         identity: accepted.identity.clone(),
+        scope,
         number,
     };
     let mut store = state.store.lock().unwrap_or_else(|e| e.into_inner());

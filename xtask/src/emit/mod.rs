@@ -42,3 +42,4 @@ pub fn is_generated(contents: &str) -> bool {
 }
 
 pub use format::{header, render};
+pub use names::is_keyword;

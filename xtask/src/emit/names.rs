@@ -12,6 +12,11 @@ const KEYWORDS: &[&str] = &[
     "typeof", "unsized", "virtual", "yield",
 ];
 
+/// Whether `word` is a Rust keyword (strict or reserved).
+pub fn is_keyword(word: &str) -> bool {
+    KEYWORDS.contains(&word) || matches!(word, "self" | "super" | "crate")
+}
+
 /// A field or setter name: the wire name, raw (`r#type`) when it is a keyword.
 pub fn field_ident(wire: &str) -> Ident {
     if KEYWORDS.contains(&wire) {

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use heck::{ToKebabCase, ToUpperCamelCase};
+use heck::{ToKebabCase, ToSnakeCase, ToUpperCamelCase};
 
 use super::charset;
 use super::error::SchemaError;
@@ -38,6 +38,7 @@ pub fn resolve(loaded: Loaded) -> Result<Schema, Vec<SchemaError>> {
 
     // Pass 1: every type name, defined once across all files.
     let mut kinds: BTreeMap<String, (Kind, String)> = BTreeMap::new();
+    let mut modules: BTreeMap<String, String> = BTreeMap::new();
     for ep in &loaded.endpoints {
         for (name, def) in &ep.content.types {
             let kind = match def.kind.as_str() {
@@ -58,6 +59,23 @@ pub fn resolve(loaded: Loaded) -> Result<Schema, Vec<SchemaError>> {
                     format!("types.{name}"),
                     "type names are UpperCamelCase, e.g. UserProductCouponEntity",
                 );
+            }
+            // Each type becomes a module named after it: two names must not share one.
+            let module = name.to_snake_case();
+            if crate::emit::is_keyword(&module) || name == "Self" {
+                ck.fail(
+                    &ep.file,
+                    format!("types.{name}"),
+                    format!("{name} would become the module `{module}`, a Rust keyword"),
+                );
+            } else if let Some(other) = modules.insert(module.clone(), name.clone()) {
+                if &other != name {
+                    ck.fail(
+                        &ep.file,
+                        format!("types.{name}"),
+                        format!("{name} and {other} would both become the module `{module}`"),
+                    );
+                }
             }
             if let Some((_, first)) = kinds.get(name) {
                 ck.fail(
@@ -283,6 +301,16 @@ fn resolve_object(
                 file,
                 format!("{fat}.name"),
                 format!("{:?} is not a snake_case wire name", f.name),
+            );
+        }
+        if matches!(f.name.as_str(), "new" | "validate") {
+            ck.fail(
+                file,
+                format!("{fat}.name"),
+                format!(
+                    "a field named {} would collide with the generated `{}` method",
+                    f.name, f.name
+                ),
             );
         }
         if !seen.insert(f.name.clone()) {
@@ -738,6 +766,40 @@ fn resolve_endpoint(
         }) {
             errors.push(row.clone());
         }
+    }
+    // Each distinct code becomes a variant: two codes must not share one, nor take `Unknown`.
+    let mut variants: BTreeMap<String, String> = BTreeMap::new();
+    for (i, row) in errors.iter().enumerate() {
+        let variant = row.code.to_upper_camel_case();
+        let at = if i < raw.errors.len() {
+            format!("endpoint.errors[{i}].code")
+        } else {
+            "endpoint.errors".to_owned()
+        };
+        if variant == "Unknown" {
+            ck.fail(
+                file,
+                at,
+                format!(
+                    "{} clashes with the generated fallback variant Unknown",
+                    row.code
+                ),
+            );
+        } else if let Some(other) = variants.insert(variant.clone(), row.code.clone()) {
+            if other != row.code {
+                ck.fail(
+                    file,
+                    at,
+                    format!(
+                        "{} and {other} would both become the variant {variant}",
+                        row.code
+                    ),
+                );
+            }
+        }
+    }
+    if ck.errors.len() != before {
+        return None;
     }
     let response_examples = examples.pop().unwrap_or_default();
     let request_examples = examples.pop().unwrap_or_default();

@@ -25,6 +25,8 @@ pub struct DateTime {
     fraction: String,
     /// `None` means `Z`; otherwise minutes east of UTC.
     offset_minutes: Option<i16>,
+    /// `-00:00`: RFC 3339's "offset unknown", printed back as written.
+    unknown_offset: bool,
 }
 
 /// Why a string is not an RFC 3339 date-time.
@@ -49,7 +51,8 @@ impl std::error::Error for DateTimeError {}
 impl DateTime {
     /// Builds a date-time from Unix seconds shown at a fixed offset (minutes east of UTC).
     pub fn from_unix(seconds: i64, offset_minutes: i16) -> DateTime {
-        let local = seconds + i64::from(offset_minutes) * 60;
+        // Saturating: the year is clamped to 0..=9999 below anyway.
+        let local = seconds.saturating_add(i64::from(offset_minutes) * 60);
         let days = local.div_euclid(86_400);
         let secs = local.rem_euclid(86_400);
         let (year, month, day) = civil_from_days(days);
@@ -62,10 +65,12 @@ impl DateTime {
             second: (secs % 60) as u8,
             fraction: String::new(),
             offset_minutes: Some(offset_minutes),
+            unknown_offset: false,
         }
     }
 
-    /// The instant as seconds since the Unix epoch (the fraction is dropped).
+    /// The instant as seconds since the Unix epoch (the fraction is dropped; a
+    /// leap second `:60` counts as the first second of the next minute).
     pub fn unix_timestamp(&self) -> i64 {
         let days = days_from_civil(i64::from(self.year), self.month, self.day);
         let local = days * 86_400
@@ -200,6 +205,7 @@ impl FromStr for DateTime {
             fraction = after_dot[..len].to_owned();
             rest = &after_dot[len..];
         }
+        let unknown_offset = rest == "-00:00";
         let offset_minutes = match rest.as_bytes() {
             [b'Z' | b'z'] => None,
             [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
@@ -227,6 +233,7 @@ impl FromStr for DateTime {
             second,
             fraction,
             offset_minutes,
+            unknown_offset,
         })
     }
 }
@@ -244,7 +251,11 @@ impl fmt::Display for DateTime {
         match self.offset_minutes {
             None => f.write_str("Z"),
             Some(m) => {
-                let sign = if m < 0 { '-' } else { '+' };
+                let sign = if m < 0 || self.unknown_offset {
+                    '-'
+                } else {
+                    '+'
+                };
                 write!(
                     f,
                     "{sign}{:02}:{:02}",
@@ -288,11 +299,19 @@ mod tests {
             "2025-08-02T00:00:00+08:00",
             "2025-08-31T23:59:59+08:00",
             "2024-02-29T12:00:00.120Z",
+            "2025-01-01T00:00:00-00:00",
+            "2025-01-01T00:00:00+00:00",
             "1999-12-31T23:59:59-05:30",
         ] {
             let parsed: DateTime = text.parse().unwrap();
             assert_eq!(parsed.to_string(), text);
         }
+    }
+
+    #[test]
+    fn extreme_instants_do_not_overflow() {
+        assert_eq!(DateTime::from_unix(i64::MAX, 1).date().0, 9999);
+        assert_eq!(DateTime::from_unix(i64::MIN, -1).date().0, 0);
     }
 
     #[test]

@@ -10,8 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::emit;
-
 /// Figures by name: (value, unit).
 pub type Figures = BTreeMap<String, (f64, String)>;
 
@@ -109,28 +107,41 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
-/// Wall time of `cargo xtask codegen` with the files up to date, and with every generated file stale.
+/// Wall time of `cargo xtask codegen` (cargo's start-up included) with the files up to
+/// date, and with every generated file changed. It runs on a scratch copy of `schema/`
+/// (`--root`), so the working tree is never touched, even when the bench is interrupted.
 fn codegen_times(root: &Path, figures: &mut Figures) -> Result<(), String> {
-    run(root, "cargo", &["xtask", "codegen"], &[])?;
-    let mut fresh = Vec::new();
-    let mut stale = Vec::new();
-    for _ in 0..5 {
-        let start = Instant::now();
-        run(root, "cargo", &["xtask", "codegen"], &[])?;
-        fresh.push(start.elapsed());
-        for file in generated_files(root) {
-            let text =
-                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            std::fs::write(&file, format!("{text}\n// stale\n"))
-                .map_err(|e| format!("{}: {e}", file.display()))?;
+    let scratch =
+        std::env::temp_dir().join(format!("wechatpay-codegen-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    copy_dir(&root.join("schema"), &scratch.join("schema"))?;
+    let scratch_arg = scratch.to_string_lossy().into_owned();
+    let codegen = ["xtask", "codegen", "--root", scratch_arg.as_str()];
+    let result = (|| {
+        run(root, "cargo", &codegen, &[])?;
+        let mut fresh = Vec::new();
+        let mut stale = Vec::new();
+        for _ in 0..5 {
+            let start = Instant::now();
+            run(root, "cargo", &codegen, &[])?;
+            fresh.push(start.elapsed());
+            for file in generated_files(&scratch) {
+                let text = std::fs::read_to_string(&file)
+                    .map_err(|e| format!("{}: {e}", file.display()))?;
+                std::fs::write(&file, format!("{text}\n// stale\n"))
+                    .map_err(|e| format!("{}: {e}", file.display()))?;
+            }
+            let start = Instant::now();
+            let out = run(root, "cargo", &codegen, &[])?;
+            stale.push(start.elapsed());
+            if !out.contains("written") {
+                return Err(format!("codegen did not rewrite the stale files: {out}"));
+            }
         }
-        let start = Instant::now();
-        let out = run(root, "cargo", &["xtask", "codegen"], &[])?;
-        stale.push(start.elapsed());
-        if !out.contains("written") {
-            return Err(format!("codegen did not rewrite the stale files: {out}"));
-        }
-    }
+        Ok((fresh, stale))
+    })();
+    let _ = std::fs::remove_dir_all(&scratch);
+    let (fresh, stale) = result?;
     figures.insert(
         "codegen_up_to_date".into(),
         (median(fresh).as_secs_f64() * 1000.0, "ms".into()),
@@ -142,9 +153,23 @@ fn codegen_times(root: &Path, figures: &mut Figures) -> Result<(), String> {
     Ok(())
 }
 
+fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    for entry in std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        let target = to.join(path.file_name().unwrap_or_default());
+        if path.is_dir() {
+            copy_dir(&path, &target)?;
+        } else {
+            std::fs::copy(&path, &target).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
 fn generated_files(root: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for dir in emit::GENERATED_DIRS {
+    for dir in xtask::emit::GENERATED_DIRS {
         if let Ok(entries) = std::fs::read_dir(root.join(dir)) {
             files.extend(
                 entries

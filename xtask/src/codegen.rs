@@ -40,7 +40,7 @@ pub fn sync(root: &Path, files: &[GeneratedFile], mode: Mode) -> Result<Outcome,
     for file in files {
         let path = root.join(&file.path);
         let current = fs::read_to_string(&path).ok();
-        if current.as_deref() != Some(file.contents.as_str()) {
+        if !current.is_some_and(|text| same_text(&text, &file.contents)) {
             outcome.changed.push(file.path.clone());
             if mode == Mode::Write {
                 if let Some(parent) = path.parent() {
@@ -61,6 +61,11 @@ pub fn sync(root: &Path, files: &[GeneratedFile], mode: Mode) -> Result<Outcome,
         }
     }
     Ok(outcome)
+}
+
+/// Equal but for line endings: a Windows checkout (`core.autocrlf`) is not stale.
+fn same_text(on_disk: &str, generated: &str) -> bool {
+    on_disk == generated || on_disk.replace("\r\n", "\n") == generated
 }
 
 /// Generated files on disk that the schema no longer produces.
@@ -115,6 +120,13 @@ pub fn stale_message(outcome: &Outcome) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_endings_do_not_make_a_file_stale() {
+        assert!(same_text("a\r\nb\r\n", "a\nb\n"));
+        assert!(same_text("a\nb\n", "a\nb\n"));
+        assert!(!same_text("a\r\nc\r\n", "a\nb\n"));
+    }
 
     /// The same check CI runs, as a test: the checked-in output matches the schema.
     #[test]

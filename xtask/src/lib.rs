@@ -1,7 +1,6 @@
 //! The code generator behind `cargo xtask codegen`: schema YAML → validated
 //! model → Rust tokens → formatted files.
 
-pub mod bench;
 pub mod codegen;
 pub mod emit;
 pub mod schema;

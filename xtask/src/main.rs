@@ -6,19 +6,30 @@ use std::time::Instant;
 
 use xtask::codegen;
 
-const USAGE: &str = "usage: cargo xtask codegen [--check] | cargo xtask bench
+mod bench;
+mod deps;
+
+const USAGE: &str =
+    "usage: cargo xtask codegen [--check] [--root DIR] | cargo xtask deps | cargo xtask bench
 
   codegen          regenerate crates/wechatpay-models and crates/wechatpay-endpoints from schema/
   codegen --check  exit non-zero if the checked-in generated code differs from what schema/ produces
+  --root DIR       use DIR/schema and write under DIR instead of this workspace
+  deps             check the dependency budget of the serde-only crates (a CI gate)
   bench            run every benchmark (release builds) and print one table with the targets";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mode = match args.as_slice() {
+    let (args, root) = match args.as_slice() {
+        [rest @ .., "--root", dir] => (rest, PathBuf::from(dir)),
+        rest => (rest, workspace_root()),
+    };
+    let mode = match args {
         ["codegen"] => codegen::Mode::Write,
         ["codegen", "--check"] => codegen::Mode::Check,
         ["bench"] => return bench(),
+        ["deps"] => return deps(),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -29,7 +40,7 @@ fn main() -> ExitCode {
         }
     };
     let started = Instant::now();
-    match codegen::run(&workspace_root(), mode) {
+    match codegen::run(&root, mode) {
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::FAILURE
@@ -57,7 +68,7 @@ fn main() -> ExitCode {
 }
 
 fn bench() -> ExitCode {
-    match xtask::bench::run_all(&workspace_root()) {
+    match bench::run_all(&workspace_root()) {
         Ok((table, all_met)) => {
             println!("{table}");
             if all_met {
@@ -66,6 +77,19 @@ fn bench() -> ExitCode {
                 eprintln!("error: a target was missed (rows marked NO)");
                 ExitCode::FAILURE
             }
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn deps() -> ExitCode {
+    match deps::check(&workspace_root()) {
+        Ok(report) => {
+            println!("{report}");
+            ExitCode::SUCCESS
         }
         Err(message) => {
             eprintln!("error: {message}");

@@ -16,11 +16,11 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wechatpay_cli::sandbox::keys::{
-    Identity as SandboxIdentity, CLIENT_KEY_FILE, IDENTITY_FILE, WXP_PUB_FILE,
-};
 use wechatpay_endpoints::SendUserProductCoupon;
 use wechatpay_models::SendUserProductCouponRequest;
+use wechatpay_sandbox::keys::{
+    Identity as SandboxIdentity, CLIENT_KEY_FILE, IDENTITY_FILE, WXP_PUB_FILE,
+};
 use wechatpay_transport::{Client, Identity, RetryPolicy};
 
 const WARMUP: usize = 300;

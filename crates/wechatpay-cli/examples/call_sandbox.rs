@@ -14,15 +14,15 @@
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use wechatpay_cli::sandbox::keys::{
-    Identity as SandboxIdentity, CLIENT_KEY_FILE, IDENTITY_FILE, WXP_PUB_FILE,
-};
 use wechatpay_endpoints::{
     PreSendUserProductCouponBundle, SendProductCoupon, SendUserProductCoupon,
 };
 use wechatpay_models::{
     CouponTagInfo, CouponType, MemberTagInfo, PreSendUserProductCouponBundleRequest,
     SendProductCouponRequest, SendUserProductCouponRequest, UserProductCouponTag,
+};
+use wechatpay_sandbox::keys::{
+    Identity as SandboxIdentity, CLIENT_KEY_FILE, IDENTITY_FILE, WXP_PUB_FILE,
 };
 use wechatpay_transport::{Client, Identity};
 

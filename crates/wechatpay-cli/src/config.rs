@@ -15,7 +15,7 @@ use crate::args::ConnArgs;
 use crate::exit::CliError;
 
 /// The default API base URL (the main host).
-pub const DEFAULT_BASE_URL: &str = wechatpay_endpoints::MAIN_HOST;
+pub const DEFAULT_BASE_URL: &str = wechatpay_runtime::hosts::MAIN_HOST;
 
 /// A value that must never be printed.
 #[derive(Clone, Default, PartialEq, Eq, Deserialize)]

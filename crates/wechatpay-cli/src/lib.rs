@@ -1,17 +1,13 @@
 //! The `wechatpay` command-line tool: `call`, `describe`, `sign`, `verify` and
 //! `sandbox` over `wechatpay-transport` and the schema in `wechatpay-endpoints`.
 //!
-//! The binary is a thin `main.rs`; the modules are a library so the sandbox's
-//! pieces (keys, replies, validation) and the request checks are testable on
-//! their own and reusable from examples.
+//! The binary is a thin `main.rs`; the modules are a library so the commands
+//! are testable on their own. The sandbox is the `wechatpay-sandbox` crate;
+//! `wechatpay sandbox` is a thin subcommand over it.
 
 pub mod args;
 pub mod body;
-pub mod charset;
 pub mod commands;
 pub mod config;
 pub mod exit;
-pub mod routes;
-pub mod sandbox;
-pub mod schema_check;
-pub mod typed;
+pub mod operation;

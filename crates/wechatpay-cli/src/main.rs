@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 use wechatpay_cli::args::{Cli, Command};
-use wechatpay_cli::commands::{call, describe, sign, verify};
+use wechatpay_cli::commands::{call, describe, sandbox, sign, verify};
 use wechatpay_cli::exit::{exit_codes_help, CliError, ExitClass};
-use wechatpay_cli::sandbox::faults;
+use wechatpay_sandbox::faults;
 use wechatpay_transport::{Clock, SystemClock};
 
 fn main() -> ExitCode {
@@ -60,7 +60,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 .enable_all()
                 .build()
                 .map_err(|e| CliError::internal(format!("cannot start the runtime: {e}")))?;
-            runtime.block_on(wechatpay_cli::sandbox::run(&args))
+            runtime.block_on(sandbox::run(&args))
         }
     }
 }

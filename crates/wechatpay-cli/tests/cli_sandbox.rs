@@ -177,7 +177,7 @@ fn help_lists_operations_with_titles_and_exit_codes() {
         "POST /v3/marketing/busifavor/product-coupons/send",
         "WECHATPAY2-SHA256-RSA2048 mchid=",
         "out_request_no (body, string): required, at most 128 characters, charset [A-Za-z0-9|_*-]",
-        "coupon_type (body, CouponType): required, at most 32 characters, values: NORMAL | MEMBER",
+        "coupon_type (body, CouponType): required, values: NORMAL | MEMBER",
         "400 STOCK_INSUFFICIENT",
         "429 FREQUENCY_LIMITED (retryable)",
     ] {

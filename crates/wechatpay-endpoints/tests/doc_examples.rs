@@ -6,7 +6,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 use wechatpay_endpoints::*;
-use wechatpay_transport::endpoint::encode_path_segment;
+use wechatpay_runtime::path::{encode_component, parse_query};
+use wechatpay_runtime::{BodyKind, Location, Ty};
 
 /// Round-trips the operation's examples; returns (request, response) example counts.
 fn round_trip<E>() -> (usize, usize)
@@ -17,34 +18,60 @@ where
 {
     let info = E::INFO;
     for example in info.request_examples {
-        let body: Value = serde_json::from_str(example.body).unwrap();
-        // The doc's request classes hold the path parameters as fields.
-        let mut with_path = body.clone();
+        let body: Value = if example.body.is_empty() {
+            Value::Object(Default::default())
+        } else {
+            serde_json::from_str(example.body).unwrap()
+        };
+        // The doc's request classes hold the path and query parameters as fields.
+        let mut with_params = body.clone();
         for (name, value) in example.path_params {
-            with_path[*name] = Value::String((*value).to_owned());
+            with_params[*name] = Value::String((*value).to_owned());
         }
-        let request: E::Request = serde_json::from_value(with_path).unwrap_or_else(|e| {
+        for (name, value) in example.query_params {
+            let field = info.request.field(name).expect("a query field");
+            with_params[*name] = match field.ty {
+                Ty::Integer(_) => Value::from(value.parse::<i64>().unwrap()),
+                _ => Value::String((*value).to_owned()),
+            };
+        }
+        let request: E::Request = serde_json::from_value(with_params).unwrap_or_else(|e| {
             panic!(
                 "{} request example {:?}: {e}",
                 info.operation_id, example.name
             )
         });
-        assert_eq!(
-            serde_json::to_value(&request).unwrap(),
-            body,
-            "{} request example {:?}: serializing gives exactly the wire body",
-            info.operation_id,
-            example.name
-        );
-        let mut expected_path = info.path_template.to_owned();
+        if info.body != BodyKind::None {
+            assert_eq!(
+                serde_json::to_value(&request).unwrap(),
+                body,
+                "{} request example {:?}: serializing gives exactly the wire body",
+                info.operation_id,
+                example.name
+            );
+        }
+        let mut expected_path = info.path.as_str().to_owned();
         for (name, value) in example.path_params {
-            expected_path =
-                expected_path.replace(&format!("{{{name}}}"), &encode_path_segment(value));
+            expected_path = expected_path.replace(&format!("{{{name}}}"), &encode_component(value));
         }
         assert_eq!(E::path(&request), expected_path);
         assert!(
             !expected_path.contains('{'),
             "every path parameter has an example value"
+        );
+        let mut sent: Vec<(String, String)> =
+            parse_query(&E::query(&request).unwrap_or_default()).unwrap();
+        let mut expected: Vec<(String, String)> = example
+            .query_params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        sent.sort();
+        expected.sort();
+        assert_eq!(
+            sent, expected,
+            "{} query of {:?}",
+            info.operation_id, example.name
         );
     }
     for example in info.response_examples {
@@ -64,6 +91,38 @@ where
         );
     }
     (info.request_examples.len(), info.response_examples.len())
+}
+
+struct RoundTrip;
+
+impl EndpointVisitor for RoundTrip {
+    type Output = (usize, usize);
+    fn visit<E: Endpoint>(self) -> (usize, usize)
+    where
+        E::Request: DeserializeOwned,
+        E::Response: Serialize,
+    {
+        round_trip::<E>()
+    }
+}
+
+#[test]
+fn every_operation_round_trips_its_examples() {
+    for info in ALL {
+        assert!(dispatch(info.operation_id, RoundTrip).is_some());
+        // Parameters never travel in the body.
+        for field in info.request.fields {
+            if field.location != Location::Body {
+                assert!(info.request_examples.iter().all(|e| {
+                    e.body.is_empty()
+                        || serde_json::from_str::<Value>(e.body)
+                            .unwrap()
+                            .get(field.name)
+                            .is_none()
+                }));
+            }
+        }
+    }
 }
 
 #[test]
@@ -105,8 +164,8 @@ fn brand_operations_require_the_public_key_id_header() {
             .iter()
             .any(|h| h.name == "Wechatpay-Serial");
         match info.auth {
-            wechatpay_transport::AuthScheme::Brand => assert!(has_serial, "{}", info.operation_id),
-            wechatpay_transport::AuthScheme::Merchant => {}
+            wechatpay_runtime::AuthScheme::Brand => assert!(has_serial, "{}", info.operation_id),
+            wechatpay_runtime::AuthScheme::Merchant => {}
         }
     }
 }

@@ -2,19 +2,18 @@
 //!
 //! Everything under [`generated`] is written by `cargo xtask codegen` from
 //! `schema/*.yaml`; the type names are the doc pages' own class names and are
-//! re-exported at the crate root. The small hand-written runtime beside it
-//! holds what the generated code leans on: [`DateTime`] (RFC 3339 values that
-//! print back exactly as received), [`WireEnum`] (forward-compatible enums)
-//! and [`Validate`] (local request checks that report every violation).
+//! re-exported at the crate root. Each type also describes itself
+//! ([`Described::TYPE_INFO`]: fields, locations and the rules `validate()`
+//! checks). What the generated code leans on ([`DateTime`], [`WireEnum`],
+//! [`Validate`]) comes from `wechatpay-runtime`, re-exported here.
 
-pub mod datetime;
 // Formatted by prettyplease at generation time; rustfmt would only churn it.
 #[rustfmt::skip]
 pub mod generated;
-pub mod validation;
-pub mod wire_enum;
 
-pub use datetime::{DateTime, DateTimeError};
 pub use generated::*;
-pub use validation::{LengthUnit, Rule, Validate, Violation, Violations};
-pub use wire_enum::WireEnum;
+pub use wechatpay_runtime::{datetime, validation, wire_enum};
+pub use wechatpay_runtime::{
+    DateTime, DateTimeError, Described, FieldInfo, LengthUnit, Rule, TypeInfo, Validate, Violation,
+    Violations, WireEnum,
+};

@@ -184,7 +184,8 @@ fn a_request_with_an_undocumented_enum_value_is_flagged() {
         [(
             "coupon_type".into(),
             Rule::UnknownEnumValue {
-                value: "GOLD".into()
+                value: "GOLD".into(),
+                known: &["NORMAL", "MEMBER"],
             }
         )]
     );
@@ -309,7 +310,8 @@ fn nested_fields_are_reported_with_their_full_path() {
             (
                 "coupon_tag_info.coupon_tag_list[1]".into(),
                 Rule::UnknownEnumValue {
-                    value: "VIP".into()
+                    value: "VIP".into(),
+                    known: &["MEMBER"],
                 }
             ),
             (

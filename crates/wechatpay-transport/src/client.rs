@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 
 use crate::config::{ClientBuilder, ClientConfig, Identity, USER_AGENT};
 use crate::crypto::SignError;
-use crate::endpoint::{Endpoint, EndpointInfo, ErrorCode, Method};
+use crate::endpoint::{BodyKind, Endpoint, EndpointInfo, ErrorCode, Method};
 use crate::error::{
     snippet, ApiError, ConfigError, DecodeError, Error, ErrorBody, NetworkError, NetworkErrorKind,
     RawCode, MAX_REASON_CHARS,
@@ -26,7 +26,7 @@ use crate::oaep::OaepError;
 use crate::retry::is_retryable_reply;
 use crate::sign::{generate_nonce, sign_request, truncate, RequestToSign};
 use crate::verify::verify_signed;
-use wechatpay_models::Validate;
+use wechatpay_runtime::Validate;
 
 /// A 2xx reply whose signature checked out: the raw body, status and headers.
 #[derive(Debug, Clone)]
@@ -164,8 +164,8 @@ impl Client {
             path.push('?');
             path.push_str(&query);
         }
-        let body = match E::INFO.method {
-            Method::Get => Vec::new(),
+        let body = match E::INFO.body {
+            BodyKind::None => Vec::new(),
             _ => serde_json::to_vec(request).map_err(|e| Error::Encode(e.to_string()))?,
         };
         let reply = self.send::<E::ErrorCode>(E::INFO, &path, body).await?;

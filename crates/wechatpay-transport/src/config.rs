@@ -22,9 +22,9 @@ use crate::oaep::SensitiveEncryptor;
 use crate::retry::RetryPolicy;
 
 /// The main host: the nearest access point.
-pub const DEFAULT_BASE_URL: &str = "https://api.mch.weixin.qq.com";
+pub const DEFAULT_BASE_URL: &str = wechatpay_runtime::hosts::MAIN_HOST;
 /// The backup host, in another city.
-pub const DEFAULT_BACKUP_URL: &str = "https://api2.mch.weixin.qq.com";
+pub const DEFAULT_BACKUP_URL: &str = wechatpay_runtime::hosts::BACKUP_HOST;
 /// What the client sends as `User-Agent`.
 pub const USER_AGENT: &str = concat!(
     "wechatpay-transport/",

@@ -6,10 +6,10 @@
 use std::fmt;
 
 use serde_json::Value;
-use wechatpay_models::Violations;
+use wechatpay_runtime::Violations;
 
 use crate::crypto::SignError;
-use crate::endpoint::{AuthScheme, ErrorCode, ErrorDoc};
+use crate::endpoint::{AuthScheme, ErrorCode};
 use crate::keys::KeyError;
 use crate::sign::truncate;
 use crate::verify::VerifyError;
@@ -26,15 +26,6 @@ impl ErrorCode for RawCode {
 
     fn code(&self) -> &str {
         &self.0
-    }
-
-    fn docs(&self) -> &'static [ErrorDoc] {
-        &[]
-    }
-
-    /// The codes every WeChat Pay API documents as "try again with the same request".
-    fn retryable(&self) -> bool {
-        matches!(self.0.as_str(), "SYSTEM_ERROR" | "FREQUENCY_LIMITED")
     }
 }
 

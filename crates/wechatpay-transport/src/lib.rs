@@ -27,7 +27,8 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod dedup;
-pub mod endpoint;
+/// The operation metadata of the serde-only runtime, under its former path.
+pub use wechatpay_runtime::meta as endpoint;
 pub mod error;
 pub mod headers;
 mod hosts;
@@ -43,10 +44,6 @@ pub use client::{Client, VerifiedReply};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{ClientBuilder, ClientConfig, Identity, DEFAULT_BACKUP_URL, DEFAULT_BASE_URL};
 pub use crypto::{Backend, SignError, Signer, Verifier};
-pub use endpoint::{
-    AuthScheme, Endpoint, EndpointInfo, ErrorCode, ErrorDoc, Example, FieldInfo, HeaderInfo,
-    Location, Method,
-};
 pub use error::{
     ApiError, ConfigError, DecodeError, Error, ErrorBody, NetworkError, NetworkErrorKind, RawCode,
 };
@@ -61,4 +58,8 @@ pub use oaep::{OaepError, SensitiveEncryptor};
 pub use retry::RetryPolicy;
 pub use sign::{Authorization, AuthorizationError};
 pub use verify::VerifyError;
-pub use wechatpay_models::{LengthUnit, Validate, Violation, Violations};
+pub use wechatpay_runtime::{
+    AuthScheme, BodyKind, Endpoint, EndpointInfo, ErrorCode, ErrorDoc, Example, FieldInfo,
+    HeaderInfo, Location, Method, PathTemplate, RequestNumber, TypeInfo,
+};
+pub use wechatpay_runtime::{LengthUnit, Validate, Violation, Violations};

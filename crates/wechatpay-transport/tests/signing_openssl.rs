@@ -104,7 +104,7 @@ async fn client_signatures_equal_openssl_byte_for_byte() {
         seen[2].target,
         format!(
             "/v3/marketing/busifavor/users/oUpF8uMuAJO_M2pxb1Q9zNjWeS6o/coupons?out_request_no=REQ-20250101-0001&limit=10&note={}",
-            wechatpay_transport::endpoint::encode_path_segment(CHINESE_NOTE)
+            wechatpay_runtime::path::encode_component(CHINESE_NOTE)
         )
     );
     assert!(seen[2]

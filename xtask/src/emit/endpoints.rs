@@ -1,14 +1,12 @@
 //! Emits `crates/wechatpay-endpoints/src/generated/**`: one file per operation
-//! with its `Endpoint` impl, schema facts and typed error codes.
-
-use std::collections::BTreeSet;
+//! with its `Endpoint` impl and typed error codes, and a root module with the
+//! list of operations and `dispatch` (operation id → endpoint type).
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 
 use super::docs::{code, doc};
-use super::names::{field_ident, module_name, type_ident, variant_ident};
-use super::{format, GeneratedFile};
+use super::{format, ident, GeneratedFile};
 use crate::schema::model::*;
 
 const DIR: &str = "crates/wechatpay-endpoints/src/generated";
@@ -17,34 +15,57 @@ pub fn emit(schema: &Schema) -> Result<Vec<GeneratedFile>, String> {
     let mut files = Vec::new();
     for ep in &schema.endpoints {
         files.push(GeneratedFile {
-            path: format!("{DIR}/{}.rs", module_name(&ep.name)),
+            path: format!("{DIR}/{}.rs", ep.module),
             contents: format::render(endpoint(ep, schema), &ep.file)?,
         });
     }
     let decls = schema.endpoints.iter().map(|ep| {
-        let m = format_ident!("{}", module_name(&ep.name));
-        let t = type_ident(&ep.name);
-        let codes = format_ident!("{}ErrorCode", ep.name);
+        let (m, t, codes) = (ident(&ep.module), ident(&ep.name), ident(&ep.error_enum));
         quote! { mod #m; pub use #m::{#t, #codes}; }
     });
     let all = schema.endpoints.iter().map(|ep| {
-        let t = type_ident(&ep.name);
-        quote!(<#t as wechatpay_transport::Endpoint>::INFO)
+        let t = ident(&ep.name);
+        quote!(<#t as rt::Endpoint>::INFO)
     });
-    let main = &schema.hosts.main;
-    let backup = &schema.hosts.backup;
+    let arms = schema.endpoints.iter().map(|ep| {
+        let (id, t) = (&ep.id, ident(&ep.name));
+        quote!(#id => Some(visitor.visit::<#t>()),)
+    });
+    let common = schema.common_errors.iter().map(|row| {
+        let name = ident(row.common.as_deref().unwrap_or_default());
+        let doc = doc(&format!(
+            "{} {}: {}",
+            row.status,
+            code(&row.code),
+            row.description
+        ));
+        let value = error_doc(row);
+        quote!(#doc pub(crate) const #name: rt::ErrorDoc = #value;)
+    });
     let root = quote! {
         //! Every operation in the schema, one module each.
+        use wechatpay_runtime as rt;
+
         #(#decls)*
 
+        /// The common error rows (公共错误码) every operation's table includes, once each.
+        pub(crate) mod common_errors {
+            use wechatpay_runtime as rt;
+            #(#common)*
+        }
+
         /// The schema facts of every operation, in schema file order.
-        pub static ALL: &[&wechatpay_transport::EndpointInfo] = &[#(#all),*];
+        pub static ALL: &[&rt::EndpointInfo] = &[#(#all),*];
 
-        /// The main API host (nearest access point).
-        pub const MAIN_HOST: &str = #main;
-
-        /// The backup API host (another city), for cross-city failover.
-        pub const BACKUP_HOST: &str = #backup;
+        /// Runs `visitor` with the endpoint type of `operation_id`; `None` for an unknown id.
+        /// Tools that take an operation id at run time (the CLI, the sandbox) reach the typed
+        /// request and response through this.
+        pub fn dispatch<V: rt::EndpointVisitor>(operation_id: &str, visitor: V) -> Option<V::Output> {
+            match operation_id {
+                #(#arms)*
+                _ => None,
+            }
+        }
     };
     files.push(GeneratedFile {
         path: format!("{DIR}/mod.rs"),
@@ -53,14 +74,10 @@ pub fn emit(schema: &Schema) -> Result<Vec<GeneratedFile>, String> {
     Ok(files)
 }
 
-fn method_tokens(method: Method) -> TokenStream {
-    match method {
-        Method::Get => quote!(wechatpay_transport::Method::Get),
-        Method::Post => quote!(wechatpay_transport::Method::Post),
-        Method::Put => quote!(wechatpay_transport::Method::Put),
-        Method::Patch => quote!(wechatpay_transport::Method::Patch),
-        Method::Delete => quote!(wechatpay_transport::Method::Delete),
-    }
+fn error_doc(row: &ErrorRow) -> TokenStream {
+    let status = proc_macro2::Literal::u16_unsuffixed(row.status);
+    let (c, d, s) = (&row.code, &row.description, &row.solution);
+    quote!(rt::ErrorDoc { status: #status, code: #c, description: #d, solution: #s })
 }
 
 fn opt_str(value: &Option<String>) -> TokenStream {
@@ -70,174 +87,131 @@ fn opt_str(value: &Option<String>) -> TokenStream {
     }
 }
 
-/// 5xx, 429 and the two codes WeChat Pay documents as "try again" can succeed on a resend.
-fn retryable(row: &ErrorRow) -> bool {
-    row.status >= 500
-        || row.status == 429
-        || matches!(row.code.as_str(), "SYSTEM_ERROR" | "FREQUENCY_LIMITED")
-}
-
-fn error_doc(row: &ErrorRow) -> TokenStream {
-    let (status, code, description, solution, retry) = (
-        proc_macro2::Literal::u16_unsuffixed(row.status),
-        &row.code,
-        &row.description,
-        &row.solution,
-        retryable(row),
-    );
-    quote!(wechatpay_transport::ErrorDoc { status: #status, code: #code, description: #description, solution: #solution, retryable: #retry })
-}
-
-/// Request fields flattened to dotted paths, nested objects included.
-fn field_infos(
-    schema: &Schema,
-    type_name: &str,
-    prefix: &str,
-    depth: usize,
-    out: &mut Vec<TokenStream>,
-) {
-    let Some(TypeDef::Object(obj)) = schema.types.get(type_name) else {
-        return;
-    };
-    for f in &obj.fields {
-        let path = if prefix.is_empty() {
-            f.name.clone()
-        } else {
-            format!("{prefix}.{}", f.name)
-        };
-        let location = match f.location {
-            Location::Body => quote!(wechatpay_transport::Location::Body),
-            Location::Path => quote!(wechatpay_transport::Location::Path),
-            Location::Query => quote!(wechatpay_transport::Location::Query),
-        };
-        let type_name = f.ty.schema_name();
-        let required = f.required;
-        let min = f.min_length.map(|v| v as usize);
-        let max = f.max_length.map(|v| v as usize);
-        let (min, max) = (
-            min.map_or(quote!(None), |v| {
-                let v = proc_macro2::Literal::usize_unsuffixed(v);
-                quote!(Some(#v))
-            }),
-            max.map_or(quote!(None), |v| {
-                let v = proc_macro2::Literal::usize_unsuffixed(v);
-                quote!(Some(#v))
-            }),
-        );
-        let unit = match f.length_unit {
-            LengthUnit::Chars => quote!(wechatpay_transport::LengthUnit::Chars),
-            LengthUnit::Bytes => quote!(wechatpay_transport::LengthUnit::Bytes),
-        };
-        let charset = opt_str(&f.charset.as_ref().map(|c| c.source.clone()));
-        let mut innermost = &f.ty;
-        while let FieldType::Array(inner) = innermost {
-            innermost = inner;
-        }
-        let enum_values: Vec<&String> = match innermost {
-            FieldType::Enum(e) => match schema.types.get(e) {
-                Some(TypeDef::Enum(e)) => e.values.iter().map(|v| &v.value).collect(),
-                _ => Vec::new(),
-            },
-            _ => Vec::new(),
-        };
-        let description = match &f.title {
-            Some(title) => format!("【{title}】 {}", f.description),
-            None => f.description.clone(),
-        };
-        out.push(quote! {
-            wechatpay_transport::FieldInfo {
-                path: #path, location: #location, type_name: #type_name, required: #required,
-                min_length: #min, max_length: #max, length_unit: #unit, charset: #charset,
-                enum_values: &[#(#enum_values),*], description: #description,
-            }
-        });
-        if let FieldType::Object(inner) = innermost {
-            if depth < 8 {
-                let nested = if matches!(f.ty, FieldType::Array(_)) {
-                    format!("{path}[]")
-                } else {
-                    path
-                };
-                field_infos(schema, inner, &nested, depth + 1, out);
-            }
-        }
-    }
-}
-
 fn examples(list: &[Example]) -> TokenStream {
     let items = list.iter().map(|ex| {
-        let name = &ex.name;
-        let body = ex.body.trim_end();
-        let params = ex.path.iter().map(|(k, v)| quote!((#k, #v)));
-        quote!(wechatpay_transport::Example { name: #name, path_params: &[#(#params),*], body: #body })
+        let (name, body, source) = (&ex.name, ex.body.trim_end(), opt_str(&ex.source));
+        let path = ex.path.iter().map(|(k, v)| quote!((#k, #v)));
+        let query = ex.query.iter().map(|(k, v)| quote!((#k, #v)));
+        quote!(rt::Example { name: #name, path_params: &[#(#path),*], query_params: &[#(#query),*], body: #body, source: #source })
     });
     quote!(&[#(#items),*])
 }
 
 fn path_fn(ep: &Endpoint) -> TokenStream {
-    // Split the template at its placeholders: literal, param, literal, …
-    let mut format_string = String::new();
-    let mut args = Vec::new();
-    let mut rest = ep.path.as_str();
-    while let Some(start) = rest.find('{') {
-        let end = start + rest[start..].find('}').unwrap_or(rest.len() - start);
-        format_string.push_str(&rest[..start].replace('{', "{{").replace('}', "}}"));
-        format_string.push_str("{}");
-        let ident = field_ident(&rest[start + 1..end]);
-        args.push(quote!(wechatpay_transport::endpoint::encode_path_segment(&request.#ident)));
-        rest = &rest[(end + 1).min(rest.len())..];
-    }
-    format_string.push_str(rest);
-    if args.is_empty() {
-        quote! {
+    if ep.path_params.is_empty() {
+        return quote! {
             fn path(_request: &Self::Request) -> String {
-                #format_string.to_owned()
+                Self::INFO.path.as_str().to_owned()
             }
+        };
+    }
+    let values = ep.path_params.iter().map(|(_, field)| {
+        let f = ident(field);
+        quote!(&request.#f)
+    });
+    quote! {
+        fn path(request: &Self::Request) -> String {
+            Self::INFO.path.render(&[#(#values),*])
         }
-    } else {
-        quote! {
-            fn path(request: &Self::Request) -> String {
-                format!(#format_string, #(#args),*)
+    }
+}
+
+/// The query string in field order (only the fields that are set).
+fn query_fn(ep: &Endpoint, schema: &Schema) -> TokenStream {
+    let Some(TypeDef::Object(request)) = schema.types.get(&ep.request) else {
+        return quote!();
+    };
+    let pushes: Vec<TokenStream> = request
+        .fields
+        .iter()
+        .filter(|f| f.location == Location::Query)
+        .map(|f| {
+            let (name, field) = (&f.name, ident(&f.ident));
+            if f.required {
+                quote!(query.push(#name, &request.#field);)
+            } else {
+                quote!(query.push_opt(#name, request.#field.as_ref());)
             }
+        })
+        .collect();
+    if pushes.is_empty() {
+        return quote!();
+    }
+    quote! {
+        fn query(request: &Self::Request) -> Option<String> {
+            let mut query = rt::QueryString::new();
+            #(#pushes)*
+            query.finish()
         }
     }
 }
 
 fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
-    let name = type_ident(&ep.name);
-    let codes_name = format_ident!("{}ErrorCode", ep.name);
-    let request = type_ident(&ep.request);
-    let response = type_ident(&ep.response);
-    let (id, title, updated, path_template) =
-        (&ep.id, &ep.source.title, &ep.source.updated, &ep.path);
-    let method = method_tokens(ep.method);
+    let name = ident(&ep.name);
+    let codes_name = ident(&ep.error_enum);
+    let request = ident(&ep.request);
+    let response = ident(&ep.response);
+    let (id, title, path_template) = (&ep.id, &ep.source.title, &ep.path);
+    let updated = opt_str(&ep.source.updated);
+    let pages = &ep.source.pages;
+    let complete = ep.source.completeness.as_deref() != Some("partial");
+    let method = ident(match ep.method {
+        Method::Get => "Get",
+        Method::Post => "Post",
+        Method::Put => "Put",
+        Method::Patch => "Patch",
+        Method::Delete => "Delete",
+    });
     let (auth, auth_text) = match ep.auth {
         Auth::Merchant => (
-            quote!(wechatpay_transport::AuthScheme::Merchant),
+            quote!(rt::AuthScheme::Merchant),
             "merchant, `WECHATPAY2-SHA256-RSA2048`",
         ),
         Auth::Brand => (
-            quote!(wechatpay_transport::AuthScheme::Brand),
+            quote!(rt::AuthScheme::Brand),
             "brand, `WECHATPAY-BRAND-SHA256-RSA2048`",
         ),
     };
+    let body = match ep.body {
+        BodyKind::Json => quote!(rt::BodyKind::Json),
+        BodyKind::None => quote!(rt::BodyKind::None),
+        BodyKind::Multipart => quote!(rt::BodyKind::Multipart),
+    };
     let headers = ep.headers.iter().filter(|h| h.required).map(|h| {
         let (n, d) = (&h.name, &h.description);
-        quote!(wechatpay_transport::HeaderInfo { name: #n, description: #d })
+        quote!(rt::HeaderInfo { name: #n, description: #d })
     });
     let rate_limit = opt_str(&ep.rate_limit);
-    let (request_name, response_name) = (&ep.request, &ep.response);
-    let mut fields = Vec::new();
-    field_infos(schema, &ep.request, "", 0, &mut fields);
-    let errors = ep.errors.iter().map(error_doc);
+    let rate_per_second = match ep.rate_per_second {
+        Some(n) => {
+            let n = proc_macro2::Literal::u32_unsuffixed(n);
+            quote!(Some(#n))
+        }
+        None => quote!(None),
+    };
+    let request_number = match &ep.request_number {
+        Some(rn) => {
+            let (field, scope) = (&rn.field, &rn.unique_within);
+            quote!(Some(rt::RequestNumber { field: #field, unique_within: &[#(#scope),*] }))
+        }
+        None => quote!(None),
+    };
+    let pagination = match &ep.pagination {
+        Some(p) => {
+            let (a, b, c, d) = (&p.page_size, &p.page_token, &p.next_page_token, &p.items);
+            quote!(Some(rt::Pagination { page_size: #a, page_token: #b, next_page_token: #c, items: #d }))
+        }
+        None => quote!(None),
+    };
     let request_examples = examples(&ep.request_examples);
     let response_examples = examples(&ep.response_examples);
     let path_fn = path_fn(ep);
+    let query_fn = query_fn(ep, schema);
 
     let mut type_doc = format!(
         "{} — `{} {}` ({auth_text}).\n\n{}",
         ep.source.title,
-        ep.method_str(),
+        ep.method.as_str(),
         ep.path,
         ep.source.summary
     );
@@ -245,105 +219,146 @@ fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
         type_doc.push_str(&format!("\n\n前置条件: {pre}"));
     }
     if let Some(limit) = &ep.rate_limit {
-        type_doc.push_str(&format!("\n\nRate limit: {limit}."));
+        let from = ep
+            .rate_limit_source
+            .as_deref()
+            .map(|s| format!(" (source: {s})"))
+            .unwrap_or_default();
+        type_doc.push_str(&format!("\n\nRate limit: {limit}{from}."));
     }
+    if let Some(rn) = &ep.request_number {
+        type_doc.push_str(&format!(
+            "\n\nRequest number {}: resend with the same value after any outcome you cannot prove failed.",
+            code(&rn.field)
+        ));
+    }
+    if !ep.source.pages.is_empty() {
+        type_doc.push_str(&format!(
+            "\n\nSources: {} ({}).",
+            ep.source.pages.join(", "),
+            if complete {
+                "complete"
+            } else {
+                "partial: some facts are unknown"
+            }
+        ));
+    }
+    for note in &ep.source.notes {
+        type_doc.push_str(&format!("\n\nNote: {note}"));
+    }
+    let updated_text = ep
+        .source
+        .updated
+        .as_deref()
+        .map(|u| format!(" (doc page updated {u})"))
+        .unwrap_or_default();
     type_doc.push_str(&format!(
         "\n\nOperation id {}; request [`{}`](wechatpay_models::{}), response [`{}`](wechatpay_models::{}); \
-         errors [`{codes_name}`]. From `{}` (doc page updated {}).",
-        code(id), ep.request, ep.request, ep.response, ep.response, ep.file, updated
+         errors [`{}`]. From `{}`{updated_text}.",
+        code(id), ep.request, ep.request, ep.response, ep.response, ep.error_enum, ep.file
     ));
     let type_doc = doc(&type_doc);
 
-    // One variant per distinct code, in table order; every row stays in its docs.
-    let mut seen = BTreeSet::new();
-    let codes: Vec<&String> = ep
-        .errors
-        .iter()
-        .map(|r| &r.code)
-        .filter(|c| seen.insert(c.as_str()))
-        .collect();
-    let variants = codes.iter().map(|c| {
-        let rows: Vec<&ErrorRow> = ep.errors.iter().filter(|r| &r.code == *c).collect();
-        let text = rows
-            .iter()
-            .map(|r| {
-                format!(
-                    "- {} {}: {} — {}",
-                    r.status,
-                    code(&r.code),
-                    r.description,
-                    r.solution
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        let docs = doc(&text);
-        let v = variant_ident(c);
+    // One variant per distinct code, in table order; the rows are data in `TABLE`,
+    // shown once in the enum's docs.
+    let mut variants: Vec<(&String, &String)> = Vec::new();
+    for row in &ep.errors {
+        if !variants.iter().any(|(c, _)| *c == &row.code) {
+            variants.push((&row.code, &row.variant));
+        }
+    }
+    let variant_decls = variants.iter().map(|(c, v)| {
+        let (docs, v) = (doc(&code(c)), ident(v));
         quote!(#docs #v,)
     });
-    let from_arms = codes.iter().map(|c| {
-        let v = variant_ident(c);
+    let from_arms = variants.iter().map(|(c, v)| {
+        let v = ident(v);
         quote!(#c => Self::#v,)
     });
-    let code_arms = codes.iter().map(|c| {
-        let v = variant_ident(c);
+    let code_arms = variants.iter().map(|(c, v)| {
+        let v = ident(v);
         quote!(Self::#v => #c,)
     });
-    let docs_arms = codes.iter().map(|c| {
-        let v = variant_ident(c);
-        let rows = ep.errors.iter().filter(|r| &r.code == *c).map(error_doc);
-        quote!(Self::#v => &[#(#rows),*],)
+    let rows = ep.errors.iter().map(|r| match &r.common {
+        Some(name) => {
+            let name = ident(name);
+            quote!(super::common_errors::#name)
+        }
+        None => error_doc(r),
     });
+    let mut table = String::from("| status | code | description | solution |\n|---|---|---|---|\n");
+    for r in &ep.errors {
+        table.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            r.status,
+            code(&r.code),
+            r.description.replace('|', "\\|"),
+            r.solution.replace('|', "\\|")
+        ));
+    }
     let codes_doc = doc(&format!(
-        "The error codes of {} ({}), from its error table and the common error codes.\n\n\
+        "The error codes of {} ({}): its error table and the common error codes.\n\n{table}\n\
          Codes the table does not list decode into `Unknown`, which keeps the raw code.",
         code(id),
         ep.source.title
     ));
 
+    let row_count = proc_macro2::Literal::usize_unsuffixed(ep.errors.len());
     quote! {
         use wechatpay_models::{#request, #response};
-        use wechatpay_transport::{Endpoint, EndpointInfo, ErrorCode, ErrorDoc};
+        use wechatpay_runtime as rt;
+
+        /// The error table, every row in page order, then the common rows: the one copy
+        /// that the metadata and the typed codes both borrow.
+        static ERRORS: [rt::ErrorDoc; #row_count] = [#(#rows),*];
 
         #type_doc
         #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
         pub struct #name;
 
-        impl Endpoint for #name {
+        impl rt::Endpoint for #name {
             type Request = #request;
             type Response = #response;
             type ErrorCode = #codes_name;
 
-            const INFO: &'static EndpointInfo = &EndpointInfo {
+            const INFO: &'static rt::EndpointInfo = &rt::EndpointInfo {
                 operation_id: #id,
                 title: #title,
                 doc_updated: #updated,
-                method: #method,
-                path_template: #path_template,
+                pages: &[#(#pages),*],
+                complete: #complete,
+                method: rt::Method::#method,
+                path: rt::PathTemplate::new(#path_template),
                 auth: #auth,
+                body: #body,
                 required_headers: &[#(#headers),*],
                 rate_limit: #rate_limit,
-                request_type: #request_name,
-                response_type: #response_name,
-                fields: &[#(#fields),*],
-                errors: &[#(#errors),*],
+                rate_per_second: #rate_per_second,
+                request: <#request as rt::Described>::TYPE_INFO,
+                response: <#response as rt::Described>::TYPE_INFO,
+                request_number: #request_number,
+                pagination: #pagination,
+                errors: <#codes_name as rt::ErrorCode>::TABLE,
                 request_examples: #request_examples,
                 response_examples: #response_examples,
             };
 
             #path_fn
+            #query_fn
         }
 
         #codes_doc
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         #[non_exhaustive]
         pub enum #codes_name {
-            #(#variants)*
+            #(#variant_decls)*
             /// A code this operation's error table does not list; kept verbatim.
             Unknown(String),
         }
 
-        impl ErrorCode for #codes_name {
+        impl rt::ErrorCode for #codes_name {
+            const TABLE: &'static [rt::ErrorDoc] = &ERRORS;
+
             fn from_code(code: &str) -> Self {
                 match code {
                     #(#from_arms)*
@@ -357,35 +372,12 @@ fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
                     Self::Unknown(raw) => raw,
                 }
             }
-
-            fn docs(&self) -> &'static [ErrorDoc] {
-                match self {
-                    #(#docs_arms)*
-                    Self::Unknown(_) => &[],
-                }
-            }
-
-            fn retryable(&self) -> bool {
-                self.docs().iter().any(|row| row.retryable)
-            }
         }
 
         impl std::fmt::Display for #codes_name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.code())
+                f.write_str(rt::ErrorCode::code(self))
             }
-        }
-    }
-}
-
-impl Endpoint {
-    fn method_str(&self) -> &'static str {
-        match self.method {
-            Method::Get => "GET",
-            Method::Post => "POST",
-            Method::Put => "PUT",
-            Method::Patch => "PATCH",
-            Method::Delete => "DELETE",
         }
     }
 }

@@ -4,9 +4,8 @@ mod docs;
 mod endpoints;
 mod format;
 mod models;
-mod names;
 
-use std::collections::BTreeMap;
+use proc_macro2::Ident;
 
 use crate::schema::Schema;
 
@@ -25,12 +24,7 @@ pub const GENERATED_DIRS: &[&str] = &[
 
 /// Every generated file, sorted by path.
 pub fn generate(schema: &Schema) -> Result<Vec<GeneratedFile>, String> {
-    let sources: BTreeMap<String, _> = schema
-        .endpoints
-        .iter()
-        .map(|e| (e.file.clone(), e.source.clone()))
-        .collect();
-    let mut files = models::emit(schema, &sources)?;
+    let mut files = models::emit(schema)?;
     files.extend(endpoints::emit(schema)?);
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
@@ -42,4 +36,11 @@ pub fn is_generated(contents: &str) -> bool {
 }
 
 pub use format::{header, render};
-pub use names::is_keyword;
+
+/// The identifier for a name the IR decided (`r#type` for a raw identifier).
+pub fn ident(name: &str) -> Ident {
+    match name.strip_prefix("r#") {
+        Some(raw) => Ident::new_raw(raw, proc_macro2::Span::call_site()),
+        None => Ident::new(name, proc_macro2::Span::call_site()),
+    }
+}

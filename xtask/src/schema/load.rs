@@ -9,18 +9,24 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 
 use super::error::SchemaError;
-use super::raw::{ApiFile, EndpointFile};
+use super::raw::{ApiFile, EndpointFile, NotificationsFile, TypesFile};
 
-/// One parsed endpoint file with the label used in error messages.
-pub struct LoadedEndpoint {
+/// One parsed file with the label used in error messages.
+pub struct LoadedFile<T> {
     pub file: String,
-    pub content: EndpointFile,
+    pub content: T,
 }
+
+pub type LoadedEndpoint = LoadedFile<EndpointFile>;
 
 pub struct Loaded {
     pub api_file: String,
     pub api: ApiFile,
     pub endpoints: Vec<LoadedEndpoint>,
+    /// `types/*.yaml`, if the directory exists.
+    pub type_files: Vec<LoadedFile<TypesFile>>,
+    /// `notifications.yaml`, if it exists.
+    pub notifications: Option<LoadedFile<NotificationsFile>>,
 }
 
 /// Loads every file; stops at the files that do not parse and reports them all.
@@ -32,38 +38,63 @@ pub fn load(dir: &Path) -> Result<Loaded, Vec<SchemaError>> {
         .map_err(|e| errors.push(e))
         .ok();
 
-    let mut endpoints = Vec::new();
-    match endpoint_paths(dir) {
+    let endpoints = load_dir::<EndpointFile>(dir, "endpoints", true, &mut errors);
+    let type_files = load_dir::<TypesFile>(dir, "types", false, &mut errors);
+    let notifications_path = dir.join("notifications.yaml");
+    let notifications = notifications_path.exists().then(|| {
+        let file = label(dir, &notifications_path);
+        parse_file::<NotificationsFile>(&notifications_path, &file)
+            .map(|content| LoadedFile { file, content })
+            .map_err(|e| errors.push(e))
+            .ok()
+    });
+    match api {
+        Some(api) if errors.is_empty() => Ok(Loaded {
+            api_file,
+            api,
+            endpoints,
+            type_files,
+            notifications: notifications.flatten(),
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// Every `*.yaml` of `dir/name`, parsed; a missing directory is an error only if `required`.
+fn load_dir<T: DeserializeOwned>(
+    dir: &Path,
+    name: &str,
+    required: bool,
+    errors: &mut Vec<SchemaError>,
+) -> Vec<LoadedFile<T>> {
+    let sub = dir.join(name);
+    if !required && !sub.exists() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    match yaml_paths(dir, &sub) {
         Ok(paths) => {
             for path in paths {
                 let file = label(dir, &path);
-                match parse_file::<EndpointFile>(&path, &file) {
-                    Ok(content) => endpoints.push(LoadedEndpoint { file, content }),
+                match parse_file::<T>(&path, &file) {
+                    Ok(content) => out.push(LoadedFile { file, content }),
                     Err(e) => errors.push(e),
                 }
             }
         }
         Err(e) => errors.push(e),
     }
-    match api {
-        Some(api) if errors.is_empty() => Ok(Loaded {
-            api_file,
-            api,
-            endpoints,
-        }),
-        _ => Err(errors),
-    }
+    out
 }
 
-fn endpoint_paths(dir: &Path) -> Result<Vec<PathBuf>, SchemaError> {
-    let endpoints_dir = dir.join("endpoints");
+fn yaml_paths(dir: &Path, sub: &Path) -> Result<Vec<PathBuf>, SchemaError> {
     let unreadable = |e: std::io::Error| SchemaError {
-        file: label(dir, &endpoints_dir),
+        file: label(dir, sub),
         path: String::new(),
-        reason: format!("cannot read the endpoints directory: {e}"),
+        reason: format!("cannot read the directory: {e}"),
     };
     let mut paths = Vec::new();
-    for entry in fs::read_dir(&endpoints_dir).map_err(unreadable)? {
+    for entry in fs::read_dir(sub).map_err(unreadable)? {
         let path = entry.map_err(unreadable)?.path();
         if path
             .extension()

@@ -7,18 +7,12 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+/// `api.yaml`: what every operation shares. (The hosts are protocol facts kept in
+/// `wechatpay-runtime`'s `hosts` module, the one place the transport reads them from.)
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiFile {
-    pub hosts: Hosts,
     pub common_errors: Vec<ErrorRow>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Hosts {
-    pub main: String,
-    pub backup: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -30,6 +24,7 @@ pub struct ErrorRow {
     pub solution: String,
 }
 
+/// `endpoints/<operation-id>.yaml`: one doc page, its endpoint and the types it defines.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointFile {
@@ -39,17 +34,56 @@ pub struct EndpointFile {
     pub types: BTreeMap<String, TypeDef>,
 }
 
+/// `types/<group>.yaml`: types shared by several pages.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TypesFile {
+    pub source: Source,
+    pub types: BTreeMap<String, TypeDef>,
+}
+
+/// `notifications.yaml`: the event types WeChat Pay POSTs to the notify URL.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationsFile {
+    pub source: Source,
+    pub events: Vec<Event>,
+    #[serde(default)]
+    pub types: BTreeMap<String, TypeDef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    pub event_type: String,
+    pub summary: String,
+    pub payload: String,
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub uncertain: Option<String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Source {
     pub doc: String,
     pub title: String,
-    pub updated: String,
+    #[serde(default)]
+    pub updated: Option<String>,
     #[serde(default)]
     pub supported_merchants: Vec<String>,
     pub summary: String,
     #[serde(default)]
     pub preconditions: Option<String>,
+    /// Provenance strings of the pages transcribed, strongest first.
+    #[serde(default)]
+    pub pages: Vec<String>,
+    /// `full` or `partial`.
+    #[serde(default)]
+    pub completeness: Option<String>,
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,11 +96,37 @@ pub struct Endpoint {
     #[serde(default)]
     pub rate_limit: Option<String>,
     #[serde(default)]
+    pub rate_limit_source: Option<String>,
+    /// `json` (default for non-GET), `none` (default for GET) or `multipart`.
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub request_number: Option<RequestNumber>,
+    #[serde(default)]
+    pub pagination: Option<Pagination>,
+    #[serde(default)]
     pub headers: Vec<Header>,
     pub request: String,
     pub response: String,
     pub errors: Vec<ErrorRow>,
     pub examples: Examples,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestNumber {
+    pub field: String,
+    #[serde(default)]
+    pub unique_within: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pagination {
+    pub page_size: String,
+    pub page_token: String,
+    pub next_page_token: String,
+    pub items: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -94,7 +154,12 @@ pub struct Example {
     pub status: Option<u16>,
     #[serde(default)]
     pub path: BTreeMap<String, String>,
-    pub body: String,
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 /// An object or enum type. A plain struct rather than a tagged enum so that
@@ -104,6 +169,10 @@ pub struct Example {
 pub struct TypeDef {
     pub kind: String,
     pub description: String,
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub uncertain: Option<String>,
     #[serde(default)]
     pub fields: Option<Vec<Field>>,
     #[serde(default)]
@@ -131,17 +200,37 @@ pub struct Field {
     pub length_unit: Option<String>,
     #[serde(default)]
     pub charset: Option<String>,
+    #[serde(default)]
+    pub minimum: Option<i64>,
+    #[serde(default)]
+    pub maximum: Option<i64>,
+    #[serde(default)]
+    pub min_items: Option<u32>,
+    #[serde(default)]
+    pub max_items: Option<u32>,
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub length_source: Option<String>,
+    #[serde(default)]
+    pub uncertain: Option<String>,
+    #[serde(default)]
+    pub decision: Option<String>,
     pub description: String,
     #[serde(default)]
     pub example: Option<String>,
 }
 
-/// A conditional rule: `required_if` (with `when` and `equals`) or `server_side`.
+/// A conditional rule: `required_if` (`field`, `when`, `equals`), `required_with`
+/// (`field`, `when`), `at_least_one_of` (`fields`) or `server_side` (`field`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleDef {
     pub kind: String,
-    pub field: String,
+    #[serde(default)]
+    pub field: Option<String>,
+    #[serde(default)]
+    pub fields: Option<Vec<String>>,
     #[serde(default)]
     pub when: Option<String>,
     #[serde(default)]
@@ -154,4 +243,8 @@ pub struct RuleDef {
 pub struct EnumValue {
     pub value: String,
     pub meaning: String,
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub uncertain: Option<String>,
 }

@@ -13,7 +13,8 @@ use crate::body::RawBody;
 use crate::commands::describe::find_operation;
 use crate::config::Settings;
 use crate::exit::{CliError, ExitClass};
-use crate::typed::{prepare, Prepared};
+use crate::operation::prepare;
+use wechatpay_runtime::json::Prepared;
 
 /// Checks everything that can be checked locally: operation, body, settings.
 pub fn plan(args: &CallArgs) -> Result<(Prepared, Client), CliError> {
@@ -26,7 +27,7 @@ pub fn plan(args: &CallArgs) -> Result<(Prepared, Client), CliError> {
             "{} ({}) is not a valid {}; nothing was sent:\n{}",
             body.source,
             info.operation_id,
-            info.request_type,
+            info.request.name,
             list.join("\n")
         ))
     })?;

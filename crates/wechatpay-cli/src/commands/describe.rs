@@ -2,10 +2,9 @@
 
 use std::fmt::Write as _;
 
-use wechatpay_transport::{AuthScheme, EndpointInfo, LengthUnit, Location};
+use wechatpay_runtime::{AuthScheme, EndpointInfo, FieldInfo, RuleInfo, Ty, TypeInfo};
 
 use crate::exit::CliError;
-use crate::typed::request_number_field;
 
 /// Looks an operation up, or says which ids exist.
 pub fn find_operation(id: &str) -> Result<&'static EndpointInfo, CliError> {
@@ -36,7 +35,7 @@ pub fn operation_list() -> String {
             info.operation_id,
             info.title,
             info.method.as_str(),
-            info.path_template
+            info.path
         );
     }
     out
@@ -53,13 +52,13 @@ pub fn run(operation: Option<&str>) -> Result<String, CliError> {
 /// The full description of one operation.
 pub fn describe(info: &EndpointInfo) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} — {} (doc page updated {})",
-        info.operation_id, info.title, info.doc_updated
-    );
+    let updated = info
+        .doc_updated
+        .map(|d| format!(" (doc page updated {d})"))
+        .unwrap_or_default();
+    let _ = writeln!(out, "{} — {}{updated}", info.operation_id, info.title);
     let _ = writeln!(out);
-    let _ = writeln!(out, "  {} {}", info.method.as_str(), info.path_template);
+    let _ = writeln!(out, "  {} {}", info.method.as_str(), info.path);
     let auth = match info.auth {
         AuthScheme::Merchant => "merchant",
         AuthScheme::Brand => "brand",
@@ -70,17 +69,42 @@ pub fn describe(info: &EndpointInfo) -> String {
         info.auth.scheme(),
         info.auth.identity_param()
     );
-    let _ = writeln!(out, "  request:        {}", info.request_type);
-    let _ = writeln!(out, "  response:       {}", info.response_type);
+    let _ = writeln!(out, "  request:        {}", info.request.name);
+    let _ = writeln!(out, "  response:       {}", info.response.name);
     let _ = writeln!(
         out,
         "  rate limit:     {}",
         info.rate_limit.unwrap_or("not documented")
     );
-    if let Some(field) = request_number_field(info) {
+    if let Some(number) = info.request_number {
+        let scope = if number.unique_within.is_empty() {
+            String::new()
+        } else {
+            format!(", unique per {}", number.unique_within.join(" + "))
+        };
         let _ = writeln!(
             out,
-            "  request number: {field} (retry with the same value: idempotent)"
+            "  request number: {}{scope} (retry with the same value: idempotent)",
+            number.field
+        );
+    }
+    if let Some(p) = info.pagination {
+        let _ = writeln!(
+            out,
+            "  pagination:     {} + {} → {} (items in {})",
+            p.page_size, p.page_token, p.next_page_token, p.items
+        );
+    }
+    if !info.pages.is_empty() {
+        let _ = writeln!(
+            out,
+            "  sources:        {} ({})",
+            info.pages.join(", "),
+            if info.complete {
+                "complete"
+            } else {
+                "partial: some facts are unknown"
+            }
         );
     }
     let _ = writeln!(
@@ -95,43 +119,7 @@ pub fn describe(info: &EndpointInfo) -> String {
         let _ = writeln!(out, "      {}", header.description);
     }
     let _ = writeln!(out, "\nFields:");
-    for field in info.fields {
-        let location = match field.location {
-            Location::Path => "path",
-            Location::Query => "query",
-            Location::Body => "body",
-        };
-        let mut rules = vec![if field.required {
-            "required"
-        } else {
-            "optional"
-        }
-        .to_owned()];
-        let unit = match field.length_unit {
-            LengthUnit::Chars => "characters",
-            LengthUnit::Bytes => "bytes",
-        };
-        match (field.min_length, field.max_length) {
-            (Some(min), Some(max)) => rules.push(format!("length {min}-{max} {unit}")),
-            (None, Some(max)) => rules.push(format!("at most {max} {unit}")),
-            (Some(min), None) => rules.push(format!("at least {min} {unit}")),
-            (None, None) => {}
-        }
-        if let Some(charset) = field.charset {
-            rules.push(format!("charset [{charset}]"));
-        }
-        if !field.enum_values.is_empty() {
-            rules.push(format!("values: {}", field.enum_values.join(" | ")));
-        }
-        let _ = writeln!(
-            out,
-            "  {} ({location}, {}): {}",
-            field.path,
-            field.type_name,
-            rules.join(", ")
-        );
-        let _ = writeln!(out, "      {}", field.description);
-    }
+    fields(&mut out, info.request, "", 0);
     let _ = writeln!(out, "\nErrors:");
     for row in info.errors {
         let _ = writeln!(
@@ -139,12 +127,123 @@ pub fn describe(info: &EndpointInfo) -> String {
             "  {} {}{}: {} — {}",
             row.status,
             row.code,
-            if row.retryable { " (retryable)" } else { "" },
+            if row.retryable() { " (retryable)" } else { "" },
             row.description,
             row.solution
         );
     }
     out
+}
+
+/// The fields of `ty` and of the objects under it, with dotted paths.
+fn fields(out: &mut String, ty: &TypeInfo, prefix: &str, depth: usize) {
+    for field in ty.fields {
+        let path = if prefix.is_empty() {
+            field.name.to_owned()
+        } else {
+            format!("{prefix}.{}", field.name)
+        };
+        let _ = writeln!(
+            out,
+            "  {path} ({}, {}): {}",
+            field.location.as_str(),
+            field.ty.schema_name(),
+            rules(ty, field).join(", ")
+        );
+        let title = field.title.map(|t| format!("【{t}】 ")).unwrap_or_default();
+        let _ = writeln!(out, "      {title}{}", field.description);
+        let provenance = field.provenance.summary();
+        if !provenance.is_empty() {
+            let _ = writeln!(out, "      ({provenance})");
+        }
+        let mut inner = &field.ty;
+        let mut nested = path.clone();
+        while let Ty::Array { item, .. } = inner {
+            inner = item;
+            nested.push_str("[]");
+        }
+        if let Ty::Object(child) = inner {
+            if depth < 8 {
+                fields(out, child, &nested, depth + 1);
+            }
+        }
+    }
+}
+
+/// The rules of one field, as `describe` lists them.
+fn rules(ty: &TypeInfo, field: &FieldInfo) -> Vec<String> {
+    let mut rules = vec![if field.required {
+        "required"
+    } else {
+        "optional"
+    }
+    .to_owned()];
+    let mut value_ty = &field.ty;
+    loop {
+        match value_ty {
+            Ty::Array {
+                item,
+                min_items,
+                max_items,
+            } => {
+                match (min_items, max_items) {
+                    (Some(min), Some(max)) => rules.push(format!("{min}-{max} items")),
+                    (None, Some(max)) => rules.push(format!("at most {max} items")),
+                    (Some(min), None) => rules.push(format!("at least {min} items")),
+                    (None, None) => {}
+                }
+                value_ty = item;
+            }
+            Ty::String(rule) => {
+                if let Some(length) = rule.length_text() {
+                    rules.push(length);
+                }
+                if let Some(charset) = rule.charset {
+                    rules.push(format!("charset [{}]", charset.class));
+                }
+                break;
+            }
+            Ty::Integer(rule) => {
+                match (rule.min, rule.max) {
+                    (Some(min), Some(max)) => rules.push(format!("{min}..={max}")),
+                    (None, Some(max)) => rules.push(format!("at most {max}")),
+                    (Some(min), None) => rules.push(format!("at least {min}")),
+                    (None, None) => {}
+                }
+                break;
+            }
+            Ty::Enum { values, .. } => {
+                rules.push(format!("values: {}", values.join(" | ")));
+                break;
+            }
+            _ => break,
+        }
+    }
+    for rule in ty.rules {
+        match rule {
+            RuleInfo::RequiredIf {
+                field: f,
+                when,
+                equals,
+            } if *f == field.name => {
+                rules.push(format!("required when {when} is {equals}"));
+            }
+            RuleInfo::RequiredWith { field: f, when } if *f == field.name => {
+                rules.push(format!("required when {when} is given"));
+            }
+            RuleInfo::AtLeastOneOf { fields } if fields.contains(&field.name) => {
+                rules.push(format!("at least one of {}", fields.join(", ")));
+            }
+            RuleInfo::ServerSide {
+                field: f,
+                description,
+            } if *f == field.name => {
+                rules.push(format!("checked by WeChat Pay: {description}"));
+            }
+            _ => {}
+        }
+    }
+    rules
 }
 
 #[cfg(test)]
@@ -159,7 +258,7 @@ mod tests {
             "WECHATPAY-BRAND-SHA256-RSA2048 brand_id=",
             "rate limit:     500/s",
             "Wechatpay-Serial (required)",
-            "send_request_no (body, string): required, length 6-128 characters, charset [0-9A-Za-z_-]",
+            "send_request_no (body, string): required, 6–128 characters, charset [0-9A-Za-z_-]",
             "values: MEMBER",
             "401 SIGN_ERROR",
             "500 SYSTEM_ERROR (retryable)",

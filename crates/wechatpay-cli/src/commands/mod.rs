@@ -2,5 +2,6 @@
 
 pub mod call;
 pub mod describe;
+pub mod sandbox;
 pub mod sign;
 pub mod verify;

@@ -52,7 +52,7 @@ pub fn scheme_for(auth: Option<AuthArg>, url: &str) -> AuthScheme {
         Some(AuthArg::Brand) => AuthScheme::Brand,
         None => {
             let path = url.split('?').next().unwrap_or(url);
-            match crate::routes::match_path(path) {
+            match wechatpay_endpoints::route(path) {
                 Some((info, _)) => info.auth,
                 None if path.starts_with("/brand/") => AuthScheme::Brand,
                 None => AuthScheme::Merchant,

@@ -16,7 +16,7 @@ use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
-use wechatpay_cli::sandbox::keys::{Identity, SandboxKeys};
+use wechatpay_sandbox::keys::{Identity, SandboxKeys};
 use wechatpay_transport::crypto::signer_from_pem;
 use wechatpay_transport::sign::{generate_nonce, sign_request, RequestToSign};
 use wechatpay_transport::AuthScheme;

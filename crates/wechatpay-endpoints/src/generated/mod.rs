@@ -2,6 +2,7 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 //! Every operation in the schema, one module each.
+use wechatpay_runtime as rt;
 mod pre_send_user_product_coupon_bundle;
 pub use pre_send_user_product_coupon_bundle::{
     PreSendUserProductCouponBundle, PreSendUserProductCouponBundleErrorCode,
@@ -12,13 +13,57 @@ mod send_user_product_coupon;
 pub use send_user_product_coupon::{
     SendUserProductCoupon, SendUserProductCouponErrorCode,
 };
+/// The common error rows (公共错误码) every operation's table includes, once each.
+pub(crate) mod common_errors {
+    use wechatpay_runtime as rt;
+    /// 400 `PARAM_ERROR`: 参数错误
+    pub(crate) const PARAM_ERROR: rt::ErrorDoc = rt::ErrorDoc {
+        status: 400,
+        code: "PARAM_ERROR",
+        description: "参数错误",
+        solution: "请根据错误提示正确传入参数",
+    };
+    /// 400 `INVALID_REQUEST`: HTTP 请求不符合微信支付 APIv3 接口规则
+    pub(crate) const INVALID_REQUEST: rt::ErrorDoc = rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "HTTP 请求不符合微信支付 APIv3 接口规则",
+        solution: "请参阅 接口规则",
+    };
+    /// 401 `SIGN_ERROR`: 验证不通过
+    pub(crate) const SIGN_ERROR: rt::ErrorDoc = rt::ErrorDoc {
+        status: 401,
+        code: "SIGN_ERROR",
+        description: "验证不通过",
+        solution: "请参阅 签名常见问题",
+    };
+    /// 500 `SYSTEM_ERROR`: 系统异常,请稍后重试
+    pub(crate) const SYSTEM_ERROR: rt::ErrorDoc = rt::ErrorDoc {
+        status: 500,
+        code: "SYSTEM_ERROR",
+        description: "系统异常,请稍后重试",
+        solution: "请稍后重试",
+    };
+}
 /// The schema facts of every operation, in schema file order.
-pub static ALL: &[&wechatpay_transport::EndpointInfo] = &[
-    <PreSendUserProductCouponBundle as wechatpay_transport::Endpoint>::INFO,
-    <SendProductCoupon as wechatpay_transport::Endpoint>::INFO,
-    <SendUserProductCoupon as wechatpay_transport::Endpoint>::INFO,
+pub static ALL: &[&rt::EndpointInfo] = &[
+    <PreSendUserProductCouponBundle as rt::Endpoint>::INFO,
+    <SendProductCoupon as rt::Endpoint>::INFO,
+    <SendUserProductCoupon as rt::Endpoint>::INFO,
 ];
-/// The main API host (nearest access point).
-pub const MAIN_HOST: &str = "https://api.mch.weixin.qq.com";
-/// The backup API host (another city), for cross-city failover.
-pub const BACKUP_HOST: &str = "https://api2.mch.weixin.qq.com";
+/// Runs `visitor` with the endpoint type of `operation_id`; `None` for an unknown id.
+/// Tools that take an operation id at run time (the CLI, the sandbox) reach the typed
+/// request and response through this.
+pub fn dispatch<V: rt::EndpointVisitor>(
+    operation_id: &str,
+    visitor: V,
+) -> Option<V::Output> {
+    match operation_id {
+        "pre-send-user-product-coupon-bundle" => {
+            Some(visitor.visit::<PreSendUserProductCouponBundle>())
+        }
+        "send-product-coupon" => Some(visitor.visit::<SendProductCoupon>()),
+        "send-user-product-coupon" => Some(visitor.visit::<SendUserProductCoupon>()),
+        _ => None,
+    }
+}

@@ -4,7 +4,15 @@
 use wechatpay_models::{
     PreSendUserProductCouponBundleRequest, PreSendUserProductCouponBundleResponse,
 };
-use wechatpay_transport::{Endpoint, EndpointInfo, ErrorCode, ErrorDoc};
+use wechatpay_runtime as rt;
+/// The error table, every row in page order, then the common rows: the one copy
+/// that the metadata and the typed codes both borrow.
+static ERRORS: [rt::ErrorDoc; 4] = [
+    super::common_errors::PARAM_ERROR,
+    super::common_errors::INVALID_REQUEST,
+    super::common_errors::SIGN_ERROR,
+    super::common_errors::SYSTEM_ERROR,
+];
 /// 向用户预发放商品券批次组 — `POST /brand/marketing/product-coupon/users/{openid}/pre-send-coupon-bundle` (brand, `WECHATPAY-BRAND-SHA256-RSA2048`).
 ///
 /// 品牌方可以通过本接口向用户预发放指定商品券批次组,并使用返回的token在领券组件中完成发券,当用户已领取过时使用相同参数获取的token拉起的领券组件会返回已领取状态,能否发放受限于商品券组内批次的发放限额:商品券批次总预算;商品券批次每日预算(如果有);商品券批次每人限领(如果有)
@@ -13,173 +21,92 @@ use wechatpay_transport::{Endpoint, EndpointInfo, ErrorCode, ErrorDoc};
 ///
 /// Rate limit: 500/秒(品牌ID维度).
 ///
+/// Request number `send_request_no`: resend with the same value after any outcome you cannot prove failed.
+///
 /// Operation id `pre-send-user-product-coupon-bundle`; request [`PreSendUserProductCouponBundleRequest`](wechatpay_models::PreSendUserProductCouponBundleRequest), response [`PreSendUserProductCouponBundleResponse`](wechatpay_models::PreSendUserProductCouponBundleResponse); errors [`PreSendUserProductCouponBundleErrorCode`]. From `schema/endpoints/pre-send-user-product-coupon-bundle.yaml` (doc page updated 2025-12-17).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct PreSendUserProductCouponBundle;
-impl Endpoint for PreSendUserProductCouponBundle {
+impl rt::Endpoint for PreSendUserProductCouponBundle {
     type Request = PreSendUserProductCouponBundleRequest;
     type Response = PreSendUserProductCouponBundleResponse;
     type ErrorCode = PreSendUserProductCouponBundleErrorCode;
-    const INFO: &'static EndpointInfo = &EndpointInfo {
+    const INFO: &'static rt::EndpointInfo = &rt::EndpointInfo {
         operation_id: "pre-send-user-product-coupon-bundle",
         title: "向用户预发放商品券批次组",
-        doc_updated: "2025-12-17",
-        method: wechatpay_transport::Method::Post,
-        path_template: "/brand/marketing/product-coupon/users/{openid}/pre-send-coupon-bundle",
-        auth: wechatpay_transport::AuthScheme::Brand,
+        doc_updated: Some("2025-12-17"),
+        pages: &[],
+        complete: true,
+        method: rt::Method::Post,
+        path: rt::PathTemplate::new(
+            "/brand/marketing/product-coupon/users/{openid}/pre-send-coupon-bundle",
+        ),
+        auth: rt::AuthScheme::Brand,
+        body: rt::BodyKind::Json,
         required_headers: &[
-            wechatpay_transport::HeaderInfo {
+            rt::HeaderInfo {
                 name: "Wechatpay-Serial",
                 description: "【微信支付公钥ID】 请传入brand_id对应的微信支付公钥ID,接口将会校验两者的关联关系,参考微信支付公钥产品简介及使用说明获取微信支付公钥ID和相关的介绍。以下两种场景将使用到微信支付公钥: 1、接收到接口的返回内容,需要使用微信支付公钥进行验签; 2、调用含有敏感信息参数(如姓名、身份证号码)的接口时,需要使用微信支付公钥加密敏感信息后再传输参数,加密指引请参考微信支付公钥加密敏感信息指引。",
             },
         ],
         rate_limit: Some("500/秒(品牌ID维度)"),
-        request_type: "PreSendUserProductCouponBundleRequest",
-        response_type: "PreSendUserProductCouponBundleResponse",
-        fields: &[
-            wechatpay_transport::FieldInfo {
-                path: "openid",
-                location: wechatpay_transport::Location::Path,
-                type_name: "string",
-                required: true,
-                min_length: None,
-                max_length: None,
-                length_unit: wechatpay_transport::LengthUnit::Chars,
-                charset: None,
-                enum_values: &[],
-                description: "【用户OpenID】 OpenID信息,用户在AppID下的唯一标识,获取方式参考OpenID",
-            },
-            wechatpay_transport::FieldInfo {
-                path: "product_coupon_id",
-                location: wechatpay_transport::Location::Body,
-                type_name: "string",
-                required: true,
-                min_length: None,
-                max_length: None,
-                length_unit: wechatpay_transport::LengthUnit::Chars,
-                charset: None,
-                enum_values: &[],
-                description: "【商品券ID】 商品券的唯一标识,创建商品券时由微信支付生成",
-            },
-            wechatpay_transport::FieldInfo {
-                path: "stock_bundle_id",
-                location: wechatpay_transport::Location::Body,
-                type_name: "string",
-                required: true,
-                min_length: None,
-                max_length: None,
-                length_unit: wechatpay_transport::LengthUnit::Chars,
-                charset: None,
-                enum_values: &[],
-                description: "【批次组ID】 商品券批次组的唯一标识,【创建商品券(多次优惠)】或【添加商品券批次组】时由微信支付生成,请确保该批次组属于 product_coupon_id 对应的商品券",
-            },
-            wechatpay_transport::FieldInfo {
-                path: "appid",
-                location: wechatpay_transport::Location::Body,
-                type_name: "string",
-                required: true,
-                min_length: None,
-                max_length: None,
-                length_unit: wechatpay_transport::LengthUnit::Chars,
-                charset: None,
-                enum_values: &[],
-                description: "【公众账号ID】 公众账号ID也称AppID,是(微信开放平台、微信公众平台)为开发者提供的一个唯一标识,用于识别开发者的应用程序(APP、小程序、公众号)。 开发者需要先在微信开放平台或微信公众平台中申请ID,然后在品牌经营平台中绑定,详见品牌经营平台指引。",
-            },
-            wechatpay_transport::FieldInfo {
-                path: "send_request_no",
-                location: wechatpay_transport::Location::Body,
-                type_name: "string",
-                required: true,
-                min_length: Some(6),
-                max_length: Some(40),
-                length_unit: wechatpay_transport::LengthUnit::Chars,
-                charset: Some("0-9A-Za-z_-"),
-                enum_values: &[],
-                description: "【发券请求单号】 品牌给用户发券的请求流水号,品牌侧需保持唯一性,可使用 数字、大小写字母、下划线_、短横线- 组成,长度在6-40个字符之间",
-            },
-            wechatpay_transport::FieldInfo {
-                path: "attach",
-                location: wechatpay_transport::Location::Body,
-                type_name: "string",
-                required: false,
-                min_length: None,
-                max_length: Some(150),
-                length_unit: wechatpay_transport::LengthUnit::Chars,
-                charset: None,
-                enum_values: &[],
-                description: "【自定义附加信息】 发券时品牌方可以使用该字段附带自定义附加信息,长度限制150个UTF-8字符。微信支付不会解析该信息,仅在查询用户商品券和回调中原样返回。注: 发券渠道多样,只有品牌方通过此接口发放的券才会在查询和回调中携带此字段,其他渠道发放的券 attach 为空。",
-            },
-        ],
-        errors: &[
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "PARAM_ERROR",
-                description: "参数错误",
-                solution: "请根据错误提示正确传入参数",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "INVALID_REQUEST",
-                description: "HTTP 请求不符合微信支付 APIv3 接口规则",
-                solution: "请参阅 接口规则",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 401,
-                code: "SIGN_ERROR",
-                description: "验证不通过",
-                solution: "请参阅 签名常见问题",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 500,
-                code: "SYSTEM_ERROR",
-                description: "系统异常,请稍后重试",
-                solution: "请稍后重试",
-                retryable: true,
-            },
-        ],
+        rate_per_second: Some(500),
+        request: <PreSendUserProductCouponBundleRequest as rt::Described>::TYPE_INFO,
+        response: <PreSendUserProductCouponBundleResponse as rt::Described>::TYPE_INFO,
+        request_number: Some(rt::RequestNumber {
+            field: "send_request_no",
+            unique_within: &[],
+        }),
+        pagination: None,
+        errors: <PreSendUserProductCouponBundleErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
-            wechatpay_transport::Example {
+            rt::Example {
                 name: "请求示例",
                 path_params: &[("openid", "oh-394z-6CGkNoJrsDLTTUKiAnp4")],
+                query_params: &[],
                 body: "{\n  \"product_coupon_id\" : \"200000001\",\n  \"stock_bundle_id\" : \"100232301\",\n  \"appid\" : \"wx233544546545989\",\n  \"send_request_no\" : \"34657_20250101_123456\",\n  \"attach\" : \"example_attach\"\n}",
+                source: None,
             },
         ],
         response_examples: &[
-            wechatpay_transport::Example {
+            rt::Example {
                 name: "200 OK",
                 path_params: &[],
+                query_params: &[],
                 body: "{\n  \"token\" : \"ABBpZjCfAAABAAAAAACmTrRvExc7XKea-gTVaBAAAADSn9xnWYv5l5lkN-GZBOXXZ30Cgo-RH7BfsyWbOKgfHH0JZ9R1PgIvZOif8lg8fwPDX8D1j4TcQs0v82F5F5edPhFwgN3sn2aGo2qJGWEWYBPW4MKtKoUC8CJ8ABsk8yH3k5ULDuFRijf9GIYBL3Cn785Hab28FtyRVfsiFFZMfzuXFy_S1x4wQfDQhxgOgM4V4ITiXtd_xvmsFY7zKUFI_RtayZlqkIEd\"\n}",
+                source: None,
             },
         ],
     };
     fn path(request: &Self::Request) -> String {
-        format!(
-            "/brand/marketing/product-coupon/users/{}/pre-send-coupon-bundle",
-            wechatpay_transport::endpoint::encode_path_segment(& request.openid)
-        )
+        Self::INFO.path.render(&[&request.openid])
     }
 }
-/// The error codes of `pre-send-user-product-coupon-bundle` (向用户预发放商品券批次组), from its error table and the common error codes.
+/// The error codes of `pre-send-user-product-coupon-bundle` (向用户预发放商品券批次组): its error table and the common error codes.
+///
+/// | status | code | description | solution |
+/// |---|---|---|---|
+/// | 400 | `PARAM_ERROR` | 参数错误 | 请根据错误提示正确传入参数 |
+/// | 400 | `INVALID_REQUEST` | HTTP 请求不符合微信支付 APIv3 接口规则 | 请参阅 接口规则 |
+/// | 401 | `SIGN_ERROR` | 验证不通过 | 请参阅 签名常见问题 |
+/// | 500 | `SYSTEM_ERROR` | 系统异常,请稍后重试 | 请稍后重试 |
 ///
 /// Codes the table does not list decode into `Unknown`, which keeps the raw code.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum PreSendUserProductCouponBundleErrorCode {
-    /// - 400 `PARAM_ERROR`: 参数错误 — 请根据错误提示正确传入参数
+    /// `PARAM_ERROR`
     ParamError,
-    /// - 400 `INVALID_REQUEST`: HTTP 请求不符合微信支付 APIv3 接口规则 — 请参阅 接口规则
+    /// `INVALID_REQUEST`
     InvalidRequest,
-    /// - 401 `SIGN_ERROR`: 验证不通过 — 请参阅 签名常见问题
+    /// `SIGN_ERROR`
     SignError,
-    /// - 500 `SYSTEM_ERROR`: 系统异常,请稍后重试 — 请稍后重试
+    /// `SYSTEM_ERROR`
     SystemError,
     /// A code this operation's error table does not list; kept verbatim.
     Unknown(String),
 }
-impl ErrorCode for PreSendUserProductCouponBundleErrorCode {
+impl rt::ErrorCode for PreSendUserProductCouponBundleErrorCode {
+    const TABLE: &'static [rt::ErrorDoc] = &ERRORS;
     fn from_code(code: &str) -> Self {
         match code {
             "PARAM_ERROR" => Self::ParamError,
@@ -198,61 +125,9 @@ impl ErrorCode for PreSendUserProductCouponBundleErrorCode {
             Self::Unknown(raw) => raw,
         }
     }
-    fn docs(&self) -> &'static [ErrorDoc] {
-        match self {
-            Self::ParamError => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "PARAM_ERROR",
-                        description: "参数错误",
-                        solution: "请根据错误提示正确传入参数",
-                        retryable: false,
-                    },
-                ]
-            }
-            Self::InvalidRequest => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "INVALID_REQUEST",
-                        description: "HTTP 请求不符合微信支付 APIv3 接口规则",
-                        solution: "请参阅 接口规则",
-                        retryable: false,
-                    },
-                ]
-            }
-            Self::SignError => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 401,
-                        code: "SIGN_ERROR",
-                        description: "验证不通过",
-                        solution: "请参阅 签名常见问题",
-                        retryable: false,
-                    },
-                ]
-            }
-            Self::SystemError => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 500,
-                        code: "SYSTEM_ERROR",
-                        description: "系统异常,请稍后重试",
-                        solution: "请稍后重试",
-                        retryable: true,
-                    },
-                ]
-            }
-            Self::Unknown(_) => &[],
-        }
-    }
-    fn retryable(&self) -> bool {
-        self.docs().iter().any(|row| row.retryable)
-    }
 }
 impl std::fmt::Display for PreSendUserProductCouponBundleErrorCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.code())
+        f.write_str(rt::ErrorCode::code(self))
     }
 }

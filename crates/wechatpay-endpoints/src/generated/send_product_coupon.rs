@@ -2,349 +2,261 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use wechatpay_models::{SendProductCouponRequest, SendProductCouponResponse};
-use wechatpay_transport::{Endpoint, EndpointInfo, ErrorCode, ErrorDoc};
+use wechatpay_runtime as rt;
+/// The error table, every row in page order, then the common rows: the one copy
+/// that the metadata and the typed codes both borrow.
+static ERRORS: [rt::ErrorDoc; 23] = [
+    rt::ErrorDoc {
+        status: 400,
+        code: "APPID_MCHID_NOT_MATCH",
+        description: "AppID 与请求方商户无关联关系",
+        solution: "AppID 与请求方商户不匹配,请确认 AppID 与请求方商户是否有关联关系",
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "发券模式不合法",
+        solution: "请更换支持预上传 code 的批次后重试",
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "MCH_NOT_EXISTS",
+        description: "商户号不存在",
+        solution: "请确认传入的商户号是否正确",
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "RESOURCE_ALREADY_EXISTS",
+        description: "发券凭证已存在",
+        solution: "查看 out_request_no 字段是否重复使用",
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "STOCK_NOT_EXISTS",
+        description: "批次不存在",
+        solution: "请确认批次号是否正确",
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "STOCK_STATE_ERROR",
+        description: "批次状态错误",
+        solution: "请确认批次是否处于可发券状态",
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "STOCK_EXPIRED",
+        description: "批次已过期",
+        solution: "请确认批次是否在有效期内",
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "STOCK_INSUFFICIENT",
+        description: "批次库存不足",
+        solution: "请确认批次是否还有可发放的券",
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "STOCK_NO_PRODUCT",
+        description: "批次未关联商品信息",
+        solution: "请联系微信支付运营为批次关联商品信息",
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "USER_ALREADY_RECEIVED",
+        description: "用户已领取",
+        solution: "该用户已经领取过此批次的券",
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "USER_RECEIVE_LIMIT",
+        description: "用户领取限制",
+        solution: "用户领取数量已达上限",
+    },
+    rt::ErrorDoc {
+        status: 403,
+        code: "NO_AUTH",
+        description: "无权限",
+        solution: "查看具体错误信息,确认是否有权限",
+    },
+    rt::ErrorDoc {
+        status: 403,
+        code: "RULE_LIMIT",
+        description: "券批次未关联商品信息",
+        solution: "请联系微信支付运营,关联商品信息",
+    },
+    rt::ErrorDoc {
+        status: 403,
+        code: "RULE_LIMIT",
+        description: "品牌未开通名片功能",
+        solution: "请开通品牌名片",
+    },
+    rt::ErrorDoc {
+        status: 403,
+        code: "RULE_LIMIT",
+        description: "用户未开通会员功能",
+        solution: "请引导用户开通会员",
+    },
+    rt::ErrorDoc {
+        status: 404,
+        code: "RESOURCE_NOT_EXISTS",
+        description: "查询的资源不存在",
+        solution: "请检查查询资源的对应 ID 是否填写正确",
+    },
+    rt::ErrorDoc {
+        status: 404,
+        code: "USER_NOT_EXISTS",
+        description: "OpenID不正确",
+        solution: "请确认传入的 OpenID 是否正确",
+    },
+    rt::ErrorDoc {
+        status: 429,
+        code: "FREQUENCY_LIMITED",
+        description: "频率限制",
+        solution: "调用太频繁,请降低调用接口频率",
+    },
+    rt::ErrorDoc {
+        status: 500,
+        code: "SYSTEM_ERROR",
+        description: "系统失败",
+        solution: "多为网络超时引起,重试",
+    },
+    super::common_errors::PARAM_ERROR,
+    super::common_errors::INVALID_REQUEST,
+    super::common_errors::SIGN_ERROR,
+    super::common_errors::SYSTEM_ERROR,
+];
 /// 向用户发放商品券 — `POST /v3/marketing/busifavor/product-coupons/send` (merchant, `WECHATPAY2-SHA256-RSA2048`).
 ///
 /// 商户可通过该接口向指定用户发放关联了商品信息的商家券,未关联商品信息的商家券不支持通过该接口发放;支持指定券 code 发放或系统自动分配券 code。
 ///
+/// Request number `out_request_no`: resend with the same value after any outcome you cannot prove failed.
+///
 /// Operation id `send-product-coupon`; request [`SendProductCouponRequest`](wechatpay_models::SendProductCouponRequest), response [`SendProductCouponResponse`](wechatpay_models::SendProductCouponResponse); errors [`SendProductCouponErrorCode`]. From `schema/endpoints/send-product-coupon.yaml` (doc page updated 2025-07-15).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct SendProductCoupon;
-impl Endpoint for SendProductCoupon {
+impl rt::Endpoint for SendProductCoupon {
     type Request = SendProductCouponRequest;
     type Response = SendProductCouponResponse;
     type ErrorCode = SendProductCouponErrorCode;
-    const INFO: &'static EndpointInfo = &EndpointInfo {
+    const INFO: &'static rt::EndpointInfo = &rt::EndpointInfo {
         operation_id: "send-product-coupon",
         title: "向用户发放商品券",
-        doc_updated: "2025-07-15",
-        method: wechatpay_transport::Method::Post,
-        path_template: "/v3/marketing/busifavor/product-coupons/send",
-        auth: wechatpay_transport::AuthScheme::Merchant,
+        doc_updated: Some("2025-07-15"),
+        pages: &[],
+        complete: true,
+        method: rt::Method::Post,
+        path: rt::PathTemplate::new("/v3/marketing/busifavor/product-coupons/send"),
+        auth: rt::AuthScheme::Merchant,
+        body: rt::BodyKind::Json,
         required_headers: &[],
         rate_limit: None,
-        request_type: "SendProductCouponRequest",
-        response_type: "SendProductCouponResponse",
-        fields: &[
-            wechatpay_transport::FieldInfo {
-                path: "openid",
-                location: wechatpay_transport::Location::Body,
-                type_name: "string",
-                required: true,
-                min_length: None,
-                max_length: Some(128),
-                length_unit: wechatpay_transport::LengthUnit::Chars,
-                charset: None,
-                enum_values: &[],
-                description: "【用户OpenID】 OpenID信息,用户在AppID下的唯一标识。校验规则:传入的 OpenID 需是调用方商户号(即请求头里面的商户号)有绑定关系的 AppID 获取的 OpenID。",
-            },
-            wechatpay_transport::FieldInfo {
-                path: "appid",
-                location: wechatpay_transport::Location::Body,
-                type_name: "string",
-                required: true,
-                min_length: None,
-                max_length: Some(32),
-                length_unit: wechatpay_transport::LengthUnit::Chars,
-                charset: None,
-                enum_values: &[],
-                description: "【公众账号ID】 支持传入与当前调用接口商户号有绑定关系的 AppID。支持小程序 AppID 与公众号 AppID。校验规则:传入的 AppID 需与调用方商户号(即请求头里面的商户号)有绑定关系的 AppID 或传入的 AppID 需是归属商户号有绑定关系的 AppID",
-            },
-            wechatpay_transport::FieldInfo {
-                path: "stock_id",
-                location: wechatpay_transport::Location::Body,
-                type_name: "string",
-                required: true,
-                min_length: None,
-                max_length: Some(128),
-                length_unit: wechatpay_transport::LengthUnit::Chars,
-                charset: None,
-                enum_values: &[],
-                description: "【批次号】 微信为每个商家券批次分配的唯一 ID",
-            },
-            wechatpay_transport::FieldInfo {
-                path: "out_request_no",
-                location: wechatpay_transport::Location::Body,
-                type_name: "string",
-                required: true,
-                min_length: None,
-                max_length: Some(128),
-                length_unit: wechatpay_transport::LengthUnit::Chars,
-                charset: Some("A-Za-z0-9|_*-"),
-                enum_values: &[],
-                description: "【发券凭证】 发券凭证,可包含英文字母,数字,|,_,*,-等内容,不允许出现其他不合法符号,商户侧需保证在单个批次单个用户下的唯一性",
-            },
-            wechatpay_transport::FieldInfo {
-                path: "coupon_code",
-                location: wechatpay_transport::Location::Body,
-                type_name: "string",
-                required: false,
-                min_length: None,
-                max_length: None,
-                length_unit: wechatpay_transport::LengthUnit::Chars,
-                charset: None,
-                enum_values: &[],
-                description: "【券code】 创建商家券时,设定 coupon_code_mode 为 MERCHANT_API,则该字段必填",
-            },
-            wechatpay_transport::FieldInfo {
-                path: "coupon_type",
-                location: wechatpay_transport::Location::Body,
-                type_name: "CouponType",
-                required: true,
-                min_length: None,
-                max_length: Some(32),
-                length_unit: wechatpay_transport::LengthUnit::Chars,
-                charset: None,
-                enum_values: &["NORMAL", "MEMBER"],
-                description: "【券类型】 枚举值:NORMAL-普通券;MEMBER-会员券",
-            },
-            wechatpay_transport::FieldInfo {
-                path: "member_card_id",
-                location: wechatpay_transport::Location::Body,
-                type_name: "string",
-                required: false,
-                min_length: None,
-                max_length: Some(32),
-                length_unit: wechatpay_transport::LengthUnit::Chars,
-                charset: None,
-                enum_values: &[],
-                description: "【会员卡ID】 当 coupon_type 为 MEMBER 时必填,通过《创建会员卡模板》接口创建成功时,获得的会员卡模板 card_id",
-            },
-        ],
-        errors: &[
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "APPID_MCHID_NOT_MATCH",
-                description: "AppID 与请求方商户无关联关系",
-                solution: "AppID 与请求方商户不匹配,请确认 AppID 与请求方商户是否有关联关系",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "INVALID_REQUEST",
-                description: "发券模式不合法",
-                solution: "请更换支持预上传 code 的批次后重试",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "MCH_NOT_EXISTS",
-                description: "商户号不存在",
-                solution: "请确认传入的商户号是否正确",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "RESOURCE_ALREADY_EXISTS",
-                description: "发券凭证已存在",
-                solution: "查看 out_request_no 字段是否重复使用",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "STOCK_NOT_EXISTS",
-                description: "批次不存在",
-                solution: "请确认批次号是否正确",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "STOCK_STATE_ERROR",
-                description: "批次状态错误",
-                solution: "请确认批次是否处于可发券状态",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "STOCK_EXPIRED",
-                description: "批次已过期",
-                solution: "请确认批次是否在有效期内",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "STOCK_INSUFFICIENT",
-                description: "批次库存不足",
-                solution: "请确认批次是否还有可发放的券",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "STOCK_NO_PRODUCT",
-                description: "批次未关联商品信息",
-                solution: "请联系微信支付运营为批次关联商品信息",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "USER_ALREADY_RECEIVED",
-                description: "用户已领取",
-                solution: "该用户已经领取过此批次的券",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "USER_RECEIVE_LIMIT",
-                description: "用户领取限制",
-                solution: "用户领取数量已达上限",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 403,
-                code: "NO_AUTH",
-                description: "无权限",
-                solution: "查看具体错误信息,确认是否有权限",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 403,
-                code: "RULE_LIMIT",
-                description: "券批次未关联商品信息",
-                solution: "请联系微信支付运营,关联商品信息",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 403,
-                code: "RULE_LIMIT",
-                description: "品牌未开通名片功能",
-                solution: "请开通品牌名片",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 403,
-                code: "RULE_LIMIT",
-                description: "用户未开通会员功能",
-                solution: "请引导用户开通会员",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 404,
-                code: "RESOURCE_NOT_EXISTS",
-                description: "查询的资源不存在",
-                solution: "请检查查询资源的对应 ID 是否填写正确",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 404,
-                code: "USER_NOT_EXISTS",
-                description: "OpenID不正确",
-                solution: "请确认传入的 OpenID 是否正确",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 429,
-                code: "FREQUENCY_LIMITED",
-                description: "频率限制",
-                solution: "调用太频繁,请降低调用接口频率",
-                retryable: true,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 500,
-                code: "SYSTEM_ERROR",
-                description: "系统失败",
-                solution: "多为网络超时引起,重试",
-                retryable: true,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "PARAM_ERROR",
-                description: "参数错误",
-                solution: "请根据错误提示正确传入参数",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "INVALID_REQUEST",
-                description: "HTTP 请求不符合微信支付 APIv3 接口规则",
-                solution: "请参阅 接口规则",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 401,
-                code: "SIGN_ERROR",
-                description: "验证不通过",
-                solution: "请参阅 签名常见问题",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 500,
-                code: "SYSTEM_ERROR",
-                description: "系统异常,请稍后重试",
-                solution: "请稍后重试",
-                retryable: true,
-            },
-        ],
+        rate_per_second: None,
+        request: <SendProductCouponRequest as rt::Described>::TYPE_INFO,
+        response: <SendProductCouponResponse as rt::Described>::TYPE_INFO,
+        request_number: Some(rt::RequestNumber {
+            field: "out_request_no",
+            unique_within: &["stock_id", "openid"],
+        }),
+        pagination: None,
+        errors: <SendProductCouponErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
-            wechatpay_transport::Example {
+            rt::Example {
                 name: "Java 示例请求",
                 path_params: &[],
+                query_params: &[],
                 body: "{\n  \"openid\" : \"xsd3434454567676\",\n  \"appid\" : \"wx1234567889999\",\n  \"stock_id\" : \"12312354\",\n  \"out_request_no\" : \"2335465\",\n  \"coupon_code\" : \"202007019999\",\n  \"coupon_type\" : \"NORMAL\",\n  \"member_card_id\" : \"pbLatjvWOibDc5-TBnbUk1pD12o0\"\n}",
+                source: None,
             },
         ],
         response_examples: &[
-            wechatpay_transport::Example {
+            rt::Example {
                 name: "200 OK",
                 path_params: &[],
+                query_params: &[],
                 body: "{\n  \"send_coupon_result\" : {\n    \"stock_id\" : \"1262260000000268\",\n    \"out_request_no\" : \"2335465\",\n    \"coupon_code\" : \"2312323\"\n  }\n}",
+                source: None,
             },
         ],
     };
     fn path(_request: &Self::Request) -> String {
-        "/v3/marketing/busifavor/product-coupons/send".to_owned()
+        Self::INFO.path.as_str().to_owned()
     }
 }
-/// The error codes of `send-product-coupon` (向用户发放商品券), from its error table and the common error codes.
+/// The error codes of `send-product-coupon` (向用户发放商品券): its error table and the common error codes.
+///
+/// | status | code | description | solution |
+/// |---|---|---|---|
+/// | 400 | `APPID_MCHID_NOT_MATCH` | AppID 与请求方商户无关联关系 | AppID 与请求方商户不匹配,请确认 AppID 与请求方商户是否有关联关系 |
+/// | 400 | `INVALID_REQUEST` | 发券模式不合法 | 请更换支持预上传 code 的批次后重试 |
+/// | 400 | `MCH_NOT_EXISTS` | 商户号不存在 | 请确认传入的商户号是否正确 |
+/// | 400 | `RESOURCE_ALREADY_EXISTS` | 发券凭证已存在 | 查看 out_request_no 字段是否重复使用 |
+/// | 400 | `STOCK_NOT_EXISTS` | 批次不存在 | 请确认批次号是否正确 |
+/// | 400 | `STOCK_STATE_ERROR` | 批次状态错误 | 请确认批次是否处于可发券状态 |
+/// | 400 | `STOCK_EXPIRED` | 批次已过期 | 请确认批次是否在有效期内 |
+/// | 400 | `STOCK_INSUFFICIENT` | 批次库存不足 | 请确认批次是否还有可发放的券 |
+/// | 400 | `STOCK_NO_PRODUCT` | 批次未关联商品信息 | 请联系微信支付运营为批次关联商品信息 |
+/// | 400 | `USER_ALREADY_RECEIVED` | 用户已领取 | 该用户已经领取过此批次的券 |
+/// | 400 | `USER_RECEIVE_LIMIT` | 用户领取限制 | 用户领取数量已达上限 |
+/// | 403 | `NO_AUTH` | 无权限 | 查看具体错误信息,确认是否有权限 |
+/// | 403 | `RULE_LIMIT` | 券批次未关联商品信息 | 请联系微信支付运营,关联商品信息 |
+/// | 403 | `RULE_LIMIT` | 品牌未开通名片功能 | 请开通品牌名片 |
+/// | 403 | `RULE_LIMIT` | 用户未开通会员功能 | 请引导用户开通会员 |
+/// | 404 | `RESOURCE_NOT_EXISTS` | 查询的资源不存在 | 请检查查询资源的对应 ID 是否填写正确 |
+/// | 404 | `USER_NOT_EXISTS` | OpenID不正确 | 请确认传入的 OpenID 是否正确 |
+/// | 429 | `FREQUENCY_LIMITED` | 频率限制 | 调用太频繁,请降低调用接口频率 |
+/// | 500 | `SYSTEM_ERROR` | 系统失败 | 多为网络超时引起,重试 |
+/// | 400 | `PARAM_ERROR` | 参数错误 | 请根据错误提示正确传入参数 |
+/// | 400 | `INVALID_REQUEST` | HTTP 请求不符合微信支付 APIv3 接口规则 | 请参阅 接口规则 |
+/// | 401 | `SIGN_ERROR` | 验证不通过 | 请参阅 签名常见问题 |
+/// | 500 | `SYSTEM_ERROR` | 系统异常,请稍后重试 | 请稍后重试 |
 ///
 /// Codes the table does not list decode into `Unknown`, which keeps the raw code.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SendProductCouponErrorCode {
-    /// - 400 `APPID_MCHID_NOT_MATCH`: AppID 与请求方商户无关联关系 — AppID 与请求方商户不匹配,请确认 AppID 与请求方商户是否有关联关系
+    /// `APPID_MCHID_NOT_MATCH`
     AppidMchidNotMatch,
-    /// - 400 `INVALID_REQUEST`: 发券模式不合法 — 请更换支持预上传 code 的批次后重试
-    /// - 400 `INVALID_REQUEST`: HTTP 请求不符合微信支付 APIv3 接口规则 — 请参阅 接口规则
+    /// `INVALID_REQUEST`
     InvalidRequest,
-    /// - 400 `MCH_NOT_EXISTS`: 商户号不存在 — 请确认传入的商户号是否正确
+    /// `MCH_NOT_EXISTS`
     MchNotExists,
-    /// - 400 `RESOURCE_ALREADY_EXISTS`: 发券凭证已存在 — 查看 out_request_no 字段是否重复使用
+    /// `RESOURCE_ALREADY_EXISTS`
     ResourceAlreadyExists,
-    /// - 400 `STOCK_NOT_EXISTS`: 批次不存在 — 请确认批次号是否正确
+    /// `STOCK_NOT_EXISTS`
     StockNotExists,
-    /// - 400 `STOCK_STATE_ERROR`: 批次状态错误 — 请确认批次是否处于可发券状态
+    /// `STOCK_STATE_ERROR`
     StockStateError,
-    /// - 400 `STOCK_EXPIRED`: 批次已过期 — 请确认批次是否在有效期内
+    /// `STOCK_EXPIRED`
     StockExpired,
-    /// - 400 `STOCK_INSUFFICIENT`: 批次库存不足 — 请确认批次是否还有可发放的券
+    /// `STOCK_INSUFFICIENT`
     StockInsufficient,
-    /// - 400 `STOCK_NO_PRODUCT`: 批次未关联商品信息 — 请联系微信支付运营为批次关联商品信息
+    /// `STOCK_NO_PRODUCT`
     StockNoProduct,
-    /// - 400 `USER_ALREADY_RECEIVED`: 用户已领取 — 该用户已经领取过此批次的券
+    /// `USER_ALREADY_RECEIVED`
     UserAlreadyReceived,
-    /// - 400 `USER_RECEIVE_LIMIT`: 用户领取限制 — 用户领取数量已达上限
+    /// `USER_RECEIVE_LIMIT`
     UserReceiveLimit,
-    /// - 403 `NO_AUTH`: 无权限 — 查看具体错误信息,确认是否有权限
+    /// `NO_AUTH`
     NoAuth,
-    /// - 403 `RULE_LIMIT`: 券批次未关联商品信息 — 请联系微信支付运营,关联商品信息
-    /// - 403 `RULE_LIMIT`: 品牌未开通名片功能 — 请开通品牌名片
-    /// - 403 `RULE_LIMIT`: 用户未开通会员功能 — 请引导用户开通会员
+    /// `RULE_LIMIT`
     RuleLimit,
-    /// - 404 `RESOURCE_NOT_EXISTS`: 查询的资源不存在 — 请检查查询资源的对应 ID 是否填写正确
+    /// `RESOURCE_NOT_EXISTS`
     ResourceNotExists,
-    /// - 404 `USER_NOT_EXISTS`: OpenID不正确 — 请确认传入的 OpenID 是否正确
+    /// `USER_NOT_EXISTS`
     UserNotExists,
-    /// - 429 `FREQUENCY_LIMITED`: 频率限制 — 调用太频繁,请降低调用接口频率
+    /// `FREQUENCY_LIMITED`
     FrequencyLimited,
-    /// - 500 `SYSTEM_ERROR`: 系统失败 — 多为网络超时引起,重试
-    /// - 500 `SYSTEM_ERROR`: 系统异常,请稍后重试 — 请稍后重试
+    /// `SYSTEM_ERROR`
     SystemError,
-    /// - 400 `PARAM_ERROR`: 参数错误 — 请根据错误提示正确传入参数
+    /// `PARAM_ERROR`
     ParamError,
-    /// - 401 `SIGN_ERROR`: 验证不通过 — 请参阅 签名常见问题
+    /// `SIGN_ERROR`
     SignError,
     /// A code this operation's error table does not list; kept verbatim.
     Unknown(String),
 }
-impl ErrorCode for SendProductCouponErrorCode {
+impl rt::ErrorCode for SendProductCouponErrorCode {
+    const TABLE: &'static [rt::ErrorDoc] = &ERRORS;
     fn from_code(code: &str) -> Self {
         match code {
             "APPID_MCHID_NOT_MATCH" => Self::AppidMchidNotMatch,
@@ -393,254 +305,9 @@ impl ErrorCode for SendProductCouponErrorCode {
             Self::Unknown(raw) => raw,
         }
     }
-    fn docs(&self) -> &'static [ErrorDoc] {
-        match self {
-            Self::AppidMchidNotMatch => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "APPID_MCHID_NOT_MATCH",
-                        description: "AppID 与请求方商户无关联关系",
-                        solution: "AppID 与请求方商户不匹配,请确认 AppID 与请求方商户是否有关联关系",
-                        retryable: false,
-                    },
-                ]
-            }
-            Self::InvalidRequest => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "INVALID_REQUEST",
-                        description: "发券模式不合法",
-                        solution: "请更换支持预上传 code 的批次后重试",
-                        retryable: false,
-                    },
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "INVALID_REQUEST",
-                        description: "HTTP 请求不符合微信支付 APIv3 接口规则",
-                        solution: "请参阅 接口规则",
-                        retryable: false,
-                    },
-                ]
-            }
-            Self::MchNotExists => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "MCH_NOT_EXISTS",
-                        description: "商户号不存在",
-                        solution: "请确认传入的商户号是否正确",
-                        retryable: false,
-                    },
-                ]
-            }
-            Self::ResourceAlreadyExists => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "RESOURCE_ALREADY_EXISTS",
-                        description: "发券凭证已存在",
-                        solution: "查看 out_request_no 字段是否重复使用",
-                        retryable: false,
-                    },
-                ]
-            }
-            Self::StockNotExists => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "STOCK_NOT_EXISTS",
-                        description: "批次不存在",
-                        solution: "请确认批次号是否正确",
-                        retryable: false,
-                    },
-                ]
-            }
-            Self::StockStateError => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "STOCK_STATE_ERROR",
-                        description: "批次状态错误",
-                        solution: "请确认批次是否处于可发券状态",
-                        retryable: false,
-                    },
-                ]
-            }
-            Self::StockExpired => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "STOCK_EXPIRED",
-                        description: "批次已过期",
-                        solution: "请确认批次是否在有效期内",
-                        retryable: false,
-                    },
-                ]
-            }
-            Self::StockInsufficient => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "STOCK_INSUFFICIENT",
-                        description: "批次库存不足",
-                        solution: "请确认批次是否还有可发放的券",
-                        retryable: false,
-                    },
-                ]
-            }
-            Self::StockNoProduct => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "STOCK_NO_PRODUCT",
-                        description: "批次未关联商品信息",
-                        solution: "请联系微信支付运营为批次关联商品信息",
-                        retryable: false,
-                    },
-                ]
-            }
-            Self::UserAlreadyReceived => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "USER_ALREADY_RECEIVED",
-                        description: "用户已领取",
-                        solution: "该用户已经领取过此批次的券",
-                        retryable: false,
-                    },
-                ]
-            }
-            Self::UserReceiveLimit => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "USER_RECEIVE_LIMIT",
-                        description: "用户领取限制",
-                        solution: "用户领取数量已达上限",
-                        retryable: false,
-                    },
-                ]
-            }
-            Self::NoAuth => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 403,
-                        code: "NO_AUTH",
-                        description: "无权限",
-                        solution: "查看具体错误信息,确认是否有权限",
-                        retryable: false,
-                    },
-                ]
-            }
-            Self::RuleLimit => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 403,
-                        code: "RULE_LIMIT",
-                        description: "券批次未关联商品信息",
-                        solution: "请联系微信支付运营,关联商品信息",
-                        retryable: false,
-                    },
-                    wechatpay_transport::ErrorDoc {
-                        status: 403,
-                        code: "RULE_LIMIT",
-                        description: "品牌未开通名片功能",
-                        solution: "请开通品牌名片",
-                        retryable: false,
-                    },
-                    wechatpay_transport::ErrorDoc {
-                        status: 403,
-                        code: "RULE_LIMIT",
-                        description: "用户未开通会员功能",
-                        solution: "请引导用户开通会员",
-                        retryable: false,
-                    },
-                ]
-            }
-            Self::ResourceNotExists => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 404,
-                        code: "RESOURCE_NOT_EXISTS",
-                        description: "查询的资源不存在",
-                        solution: "请检查查询资源的对应 ID 是否填写正确",
-                        retryable: false,
-                    },
-                ]
-            }
-            Self::UserNotExists => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 404,
-                        code: "USER_NOT_EXISTS",
-                        description: "OpenID不正确",
-                        solution: "请确认传入的 OpenID 是否正确",
-                        retryable: false,
-                    },
-                ]
-            }
-            Self::FrequencyLimited => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 429,
-                        code: "FREQUENCY_LIMITED",
-                        description: "频率限制",
-                        solution: "调用太频繁,请降低调用接口频率",
-                        retryable: true,
-                    },
-                ]
-            }
-            Self::SystemError => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 500,
-                        code: "SYSTEM_ERROR",
-                        description: "系统失败",
-                        solution: "多为网络超时引起,重试",
-                        retryable: true,
-                    },
-                    wechatpay_transport::ErrorDoc {
-                        status: 500,
-                        code: "SYSTEM_ERROR",
-                        description: "系统异常,请稍后重试",
-                        solution: "请稍后重试",
-                        retryable: true,
-                    },
-                ]
-            }
-            Self::ParamError => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "PARAM_ERROR",
-                        description: "参数错误",
-                        solution: "请根据错误提示正确传入参数",
-                        retryable: false,
-                    },
-                ]
-            }
-            Self::SignError => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 401,
-                        code: "SIGN_ERROR",
-                        description: "验证不通过",
-                        solution: "请参阅 签名常见问题",
-                        retryable: false,
-                    },
-                ]
-            }
-            Self::Unknown(_) => &[],
-        }
-    }
-    fn retryable(&self) -> bool {
-        self.docs().iter().any(|row| row.retryable)
-    }
 }
 impl std::fmt::Display for SendProductCouponErrorCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.code())
+        f.write_str(rt::ErrorCode::code(self))
     }
 }

@@ -2,7 +2,123 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use wechatpay_models::{SendUserProductCouponRequest, UserProductCouponEntity};
-use wechatpay_transport::{Endpoint, EndpointInfo, ErrorCode, ErrorDoc};
+use wechatpay_runtime as rt;
+/// The error table, every row in page order, then the common rows: the one copy
+/// that the metadata and the typed codes both borrow.
+static ERRORS: [rt::ErrorDoc; 22] = [
+    super::common_errors::PARAM_ERROR,
+    super::common_errors::INVALID_REQUEST,
+    super::common_errors::SIGN_ERROR,
+    super::common_errors::SYSTEM_ERROR,
+    rt::ErrorDoc {
+        status: 403,
+        code: "USER_ERROR",
+        description: "用户不是该品牌的会员",
+        solution: "用户不是该品牌的会员,无法发放会员券",
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "单券使用模式的商品券批次,应该在「单券使用规则」中包含对应类型的优惠规则。对于文档中标记不应填写的优惠规则应删除。",
+        solution: "请在「单券使用规则」中包含对应类型的优惠规则,并删除文档中标记不应填写的优惠规则。",
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "多次优惠使用模式的商品券批次,应该在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等",
+        solution: "在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等",
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "单品满减券或单品折扣券不应在商品券中设置「满减券使用规则」或「折扣券使用规则」,而是应该在商品券批次中设置",
+        solution: "请删除商品券中的「满减券使用规则」或「折扣券使用规则」,并在商品券批次中设置对应的优惠规则",
+    },
+    rt::ErrorDoc {
+        status: 403,
+        code: "NO_AUTH",
+        description: "品牌没有此接口权限",
+        solution: "品牌没有此接口权限",
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "商品券支持APP核销时,必须提供「APP跳转路径」",
+        solution: "请提供「APP跳转路径」参数",
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "PARAM_ERROR",
+        description: "分页大小超出限制,请根据接口文档调整到允许的范围",
+        solution: "请调整分页大小到规定范围",
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "商品券支持小程序核销时,必须提供「小程序AppID」",
+        solution: "请提供「小程序AppID」",
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "单品券必须提供商品原价,请补充",
+        solution: "请补充商品原价",
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "商品券支持小程序核销时,必须提供「小程序跳转路径」",
+        solution: "请提供提供「小程序跳转路径」",
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "单品券必须提供商品券套餐组合信息,请补充",
+        solution: "请提供商品券套餐组合信息",
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "PARAM_ERROR",
+        description: "时间字符串格式错误,请使用 RFC3339 标准格式",
+        solution: "请使用 RFC3339 标准格式",
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "单券模式下,全场折扣券应在商品券中提供折扣券使用规则信息",
+        solution: "请在商品券中提供「折扣券使用规则信息」",
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "单券模式下,全场满减券应在商品券中提供满减券使用规则信息",
+        solution: "请在商品券中提供「满减券使用规则信息」",
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填",
+        solution: "请补充 每周可用星期数(day_list)",
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "单券模式下,全场券需要提供「单券模式信息(single_usage_info)」",
+        solution: "请提供单券模式信息(single_usage_info)",
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "多次优惠模式下必须提供「多次优惠模式信息(sequential_usage_info)」",
+        solution: "请填写 多次优惠模式信息(sequential_usage_info)",
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "传入的OpenID不合法",
+        solution: "请使用参数 AppID 对应的的OpenID",
+    },
+];
 /// 向用户发放商品券 — `POST /brand/marketing/product-coupon/users/{openid}/coupons` (brand, `WECHATPAY-BRAND-SHA256-RSA2048`).
 ///
 /// 品牌方可以通过本接口向用户发放指定商品券批次,能否发放受限于商品券批次的发放限额:商品券批次总预算;商品券批次每日预算(如果有);商品券批次每人限领(如果有)
@@ -11,389 +127,128 @@ use wechatpay_transport::{Endpoint, EndpointInfo, ErrorCode, ErrorDoc};
 ///
 /// Rate limit: 500/s.
 ///
+/// Request number `send_request_no`: resend with the same value after any outcome you cannot prove failed.
+///
 /// Operation id `send-user-product-coupon`; request [`SendUserProductCouponRequest`](wechatpay_models::SendUserProductCouponRequest), response [`UserProductCouponEntity`](wechatpay_models::UserProductCouponEntity); errors [`SendUserProductCouponErrorCode`]. From `schema/endpoints/send-user-product-coupon.yaml` (doc page updated 2025-08-28).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct SendUserProductCoupon;
-impl Endpoint for SendUserProductCoupon {
+impl rt::Endpoint for SendUserProductCoupon {
     type Request = SendUserProductCouponRequest;
     type Response = UserProductCouponEntity;
     type ErrorCode = SendUserProductCouponErrorCode;
-    const INFO: &'static EndpointInfo = &EndpointInfo {
+    const INFO: &'static rt::EndpointInfo = &rt::EndpointInfo {
         operation_id: "send-user-product-coupon",
         title: "向用户发放商品券",
-        doc_updated: "2025-08-28",
-        method: wechatpay_transport::Method::Post,
-        path_template: "/brand/marketing/product-coupon/users/{openid}/coupons",
-        auth: wechatpay_transport::AuthScheme::Brand,
+        doc_updated: Some("2025-08-28"),
+        pages: &[],
+        complete: true,
+        method: rt::Method::Post,
+        path: rt::PathTemplate::new(
+            "/brand/marketing/product-coupon/users/{openid}/coupons",
+        ),
+        auth: rt::AuthScheme::Brand,
+        body: rt::BodyKind::Json,
         required_headers: &[
-            wechatpay_transport::HeaderInfo {
+            rt::HeaderInfo {
                 name: "Wechatpay-Serial",
                 description: "【微信支付公钥ID】 请传入brand_id对应的微信支付公钥ID,接口将会校验两者的关联关系,参考微信支付公钥产品简介及使用说明获取微信支付公钥ID和相关的介绍。以下两种场景将使用到微信支付公钥: 1、接收到接口的返回内容,需要使用微信支付公钥进行验签; 2、调用含有敏感信息参数(如姓名、身份证号码)的接口时,需要使用微信支付公钥加密敏感信息后再传输参数,加密指引请参考微信支付公钥加密敏感信息指引。",
             },
         ],
         rate_limit: Some("500/s"),
-        request_type: "SendUserProductCouponRequest",
-        response_type: "UserProductCouponEntity",
-        fields: &[
-            wechatpay_transport::FieldInfo {
-                path: "openid",
-                location: wechatpay_transport::Location::Path,
-                type_name: "string",
-                required: true,
-                min_length: None,
-                max_length: None,
-                length_unit: wechatpay_transport::LengthUnit::Chars,
-                charset: None,
-                enum_values: &[],
-                description: "【用户OpenID】 OpenID信息,用户在AppID下的唯一标识,获取方式参考OpenID",
-            },
-            wechatpay_transport::FieldInfo {
-                path: "product_coupon_id",
-                location: wechatpay_transport::Location::Body,
-                type_name: "string",
-                required: true,
-                min_length: None,
-                max_length: None,
-                length_unit: wechatpay_transport::LengthUnit::Chars,
-                charset: None,
-                enum_values: &[],
-                description: "【商品券ID】 商品券的唯一标识,创建商品券时由微信支付生成",
-            },
-            wechatpay_transport::FieldInfo {
-                path: "stock_id",
-                location: wechatpay_transport::Location::Body,
-                type_name: "string",
-                required: true,
-                min_length: None,
-                max_length: None,
-                length_unit: wechatpay_transport::LengthUnit::Chars,
-                charset: None,
-                enum_values: &[],
-                description: "【批次ID】 商品券批次的唯一标识,商品券批次创建时由微信支付生成(可使用【创建商品券API】或【添加商品券批次API】创建),请确保该批次属于 product_coupon_id 对应的商品券",
-            },
-            wechatpay_transport::FieldInfo {
-                path: "coupon_code",
-                location: wechatpay_transport::Location::Body,
-                type_name: "string",
-                required: false,
-                min_length: None,
-                max_length: Some(40),
-                length_unit: wechatpay_transport::LengthUnit::Chars,
-                charset: Some("0-9A-Za-z_-"),
-                enum_values: &[],
-                description: "【用户商品券Code】 用户商品券的唯一标识,给用户发券时需要为该用户的券分配,可使用 数字、大小写字母、下划线_、短横线- 组成,长度不超过40个字符。当且仅当 coupon_code_mode 为 API_ASSIGN 时必传,其他模式下用户商品券Code由微信支付分配,不允许传入。",
-            },
-            wechatpay_transport::FieldInfo {
-                path: "appid",
-                location: wechatpay_transport::Location::Body,
-                type_name: "string",
-                required: true,
-                min_length: None,
-                max_length: None,
-                length_unit: wechatpay_transport::LengthUnit::Chars,
-                charset: None,
-                enum_values: &[],
-                description: "【公众账号ID】 公众账号ID也称AppID,是(微信开放平台、微信公众平台)为开发者提供的一个唯一标识,用于识别开发者的应用程序(APP、小程序、公众号)。 开发者需要先在微信开放平台或微信公众平台中申请ID,然后在品牌经营平台中绑定,详见品牌经营平台指引。",
-            },
-            wechatpay_transport::FieldInfo {
-                path: "send_request_no",
-                location: wechatpay_transport::Location::Body,
-                type_name: "string",
-                required: true,
-                min_length: Some(6),
-                max_length: Some(128),
-                length_unit: wechatpay_transport::LengthUnit::Chars,
-                charset: Some("0-9A-Za-z_-"),
-                enum_values: &[],
-                description: "【发券请求单号】 品牌给用户发券的请求流水号,品牌侧需保持唯一性,可使用 数字、大小写字母、下划线_、短横线- 组成,长度在6-128个字符之间",
-            },
-            wechatpay_transport::FieldInfo {
-                path: "attach",
-                location: wechatpay_transport::Location::Body,
-                type_name: "string",
-                required: false,
-                min_length: None,
-                max_length: Some(150),
-                length_unit: wechatpay_transport::LengthUnit::Chars,
-                charset: None,
-                enum_values: &[],
-                description: "【自定义附加信息】 发券时品牌方可以使用该字段附带自定义附加信息,长度限制150个UTF-8字符。微信支付不会解析该信息,仅在查询用户商品券和回调中原样返回。注: 发券渠道多样,只有品牌方通过此接口发放以及调用「向用户预发放商品券」接口并在领券组件中发放的券才会在查询和回调中携带此字段,其他渠道发放的券 attach 为空。",
-            },
-            wechatpay_transport::FieldInfo {
-                path: "coupon_tag_info",
-                location: wechatpay_transport::Location::Body,
-                type_name: "CouponTagInfo",
-                required: false,
-                min_length: None,
-                max_length: None,
-                length_unit: wechatpay_transport::LengthUnit::Chars,
-                charset: None,
-                enum_values: &[],
-                description: "【用户商品券标签信息】 用户商品券标签信息",
-            },
-            wechatpay_transport::FieldInfo {
-                path: "coupon_tag_info.coupon_tag_list",
-                location: wechatpay_transport::Location::Body,
-                type_name: "array<UserProductCouponTag>",
-                required: false,
-                min_length: None,
-                max_length: None,
-                length_unit: wechatpay_transport::LengthUnit::Chars,
-                charset: None,
-                enum_values: &["MEMBER"],
-                description: "【用户商品券标签列表】 用户商品券标签列表",
-            },
-            wechatpay_transport::FieldInfo {
-                path: "coupon_tag_info.member_tag_info",
-                location: wechatpay_transport::Location::Body,
-                type_name: "MemberTagInfo",
-                required: false,
-                min_length: None,
-                max_length: None,
-                length_unit: wechatpay_transport::LengthUnit::Chars,
-                charset: None,
-                enum_values: &[],
-                description: "【会员标签信息】 当用户商品券标签列表中有…(页面截断)",
-            },
-            wechatpay_transport::FieldInfo {
-                path: "coupon_tag_info.member_tag_info.member_card_id",
-                location: wechatpay_transport::Location::Body,
-                type_name: "string",
-                required: false,
-                min_length: None,
-                max_length: None,
-                length_unit: wechatpay_transport::LengthUnit::Chars,
-                charset: None,
-                enum_values: &[],
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
-            },
-        ],
-        errors: &[
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "PARAM_ERROR",
-                description: "参数错误",
-                solution: "请根据错误提示正确传入参数",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "INVALID_REQUEST",
-                description: "HTTP 请求不符合微信支付 APIv3 接口规则",
-                solution: "请参阅 接口规则",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 401,
-                code: "SIGN_ERROR",
-                description: "验证不通过",
-                solution: "请参阅 签名常见问题",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 500,
-                code: "SYSTEM_ERROR",
-                description: "系统异常,请稍后重试",
-                solution: "请稍后重试",
-                retryable: true,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 403,
-                code: "USER_ERROR",
-                description: "用户不是该品牌的会员",
-                solution: "用户不是该品牌的会员,无法发放会员券",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "INVALID_REQUEST",
-                description: "单券使用模式的商品券批次,应该在「单券使用规则」中包含对应类型的优惠规则。对于文档中标记不应填写的优惠规则应删除。",
-                solution: "请在「单券使用规则」中包含对应类型的优惠规则,并删除文档中标记不应填写的优惠规则。",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "INVALID_REQUEST",
-                description: "多次优惠使用模式的商品券批次,应该在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等",
-                solution: "在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "INVALID_REQUEST",
-                description: "单品满减券或单品折扣券不应在商品券中设置「满减券使用规则」或「折扣券使用规则」,而是应该在商品券批次中设置",
-                solution: "请删除商品券中的「满减券使用规则」或「折扣券使用规则」,并在商品券批次中设置对应的优惠规则",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 403,
-                code: "NO_AUTH",
-                description: "品牌没有此接口权限",
-                solution: "品牌没有此接口权限",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "INVALID_REQUEST",
-                description: "商品券支持APP核销时,必须提供「APP跳转路径」",
-                solution: "请提供「APP跳转路径」参数",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "PARAM_ERROR",
-                description: "分页大小超出限制,请根据接口文档调整到允许的范围",
-                solution: "请调整分页大小到规定范围",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "INVALID_REQUEST",
-                description: "商品券支持小程序核销时,必须提供「小程序AppID」",
-                solution: "请提供「小程序AppID」",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "INVALID_REQUEST",
-                description: "单品券必须提供商品原价,请补充",
-                solution: "请补充商品原价",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "INVALID_REQUEST",
-                description: "商品券支持小程序核销时,必须提供「小程序跳转路径」",
-                solution: "请提供提供「小程序跳转路径」",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "INVALID_REQUEST",
-                description: "单品券必须提供商品券套餐组合信息,请补充",
-                solution: "请提供商品券套餐组合信息",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "PARAM_ERROR",
-                description: "时间字符串格式错误,请使用 RFC3339 标准格式",
-                solution: "请使用 RFC3339 标准格式",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "INVALID_REQUEST",
-                description: "单券模式下,全场折扣券应在商品券中提供折扣券使用规则信息",
-                solution: "请在商品券中提供「折扣券使用规则信息」",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "INVALID_REQUEST",
-                description: "单券模式下,全场满减券应在商品券中提供满减券使用规则信息",
-                solution: "请在商品券中提供「满减券使用规则信息」",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "INVALID_REQUEST",
-                description: "每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填",
-                solution: "请补充 每周可用星期数(day_list)",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "INVALID_REQUEST",
-                description: "单券模式下,全场券需要提供「单券模式信息(single_usage_info)」",
-                solution: "请提供单券模式信息(single_usage_info)",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "INVALID_REQUEST",
-                description: "多次优惠模式下必须提供「多次优惠模式信息(sequential_usage_info)」",
-                solution: "请填写 多次优惠模式信息(sequential_usage_info)",
-                retryable: false,
-            },
-            wechatpay_transport::ErrorDoc {
-                status: 400,
-                code: "INVALID_REQUEST",
-                description: "传入的OpenID不合法",
-                solution: "请使用参数 AppID 对应的的OpenID",
-                retryable: false,
-            },
-        ],
+        rate_per_second: Some(500),
+        request: <SendUserProductCouponRequest as rt::Described>::TYPE_INFO,
+        response: <UserProductCouponEntity as rt::Described>::TYPE_INFO,
+        request_number: Some(rt::RequestNumber {
+            field: "send_request_no",
+            unique_within: &[],
+        }),
+        pagination: None,
+        errors: <SendUserProductCouponErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
-            wechatpay_transport::Example {
+            rt::Example {
                 name: "发送会员券",
                 path_params: &[("openid", "oh-394z-6CGkNoJrsDLTTUKiAnp4")],
+                query_params: &[],
                 body: "{\n  \"coupon_code\" : \"Code_123456\",\n  \"product_coupon_id\" : \"1000000013\",\n  \"appid\" : \"wx233544546545989\",\n  \"attach\" : \"any attach content\",\n  \"coupon_tag_info\" : {\n    \"coupon_tag_list\" : [\n      \"MEMBER\"\n    ],\n    \"member_tag_info\" : {\n      \"member_card_id\" : \"MemberCardId_1234567890\"\n    }\n  },\n  \"stock_id\" : \"1000000013001\",\n  \"send_request_no\" : \"MCHSEND202003101234\"\n}",
+                source: None,
             },
-            wechatpay_transport::Example {
+            rt::Example {
                 name: "发放普通券",
                 path_params: &[("openid", "oh-394z-6CGkNoJrsDLTTUKiAnp4")],
+                query_params: &[],
                 body: "{\n  \"coupon_code\" : \"Code_123456\",\n  \"product_coupon_id\" : \"1000000013\",\n  \"appid\" : \"wx233544546545989\",\n  \"attach\" : \"any attach content\",\n  \"stock_id\" : \"1000000013001\",\n  \"send_request_no\" : \"MCHSEND202003101234\"\n}",
+                source: None,
             },
         ],
         response_examples: &[
-            wechatpay_transport::Example {
+            rt::Example {
                 name: "发送会员券",
                 path_params: &[],
+                query_params: &[],
                 body: "{\n  \"coupon_code\" : \"Code_123456\",\n  \"coupon_state\" : \"CONFIRMING\",\n  \"valid_begin_time\" : \"2025-08-02T00:00:00+08:00\",\n  \"valid_end_time\" : \"2025-08-31T23:59:59+08:00\",\n  \"receive_time\" : \"2025-08-02T00:00:00+08:00\",\n  \"send_request_no\" : \"MCHSEND202003101234\",\n  \"send_channel\" : \"API\",\n  \"single_usage_detail\" : { },\n  \"product_coupon\" : {\n    \"product_coupon_id\" : \"1000000013\",\n    \"scope\" : \"ALL\",\n    \"type\" : \"DISCOUNT\",\n    \"usage_mode\" : \"SINGLE\",\n    \"single_usage_info\" : {\n      \"discount_coupon\" : {\n        \"threshold\" : 10000,\n        \"percent_off\" : 20\n      }\n    },\n    \"display_info\" : {\n      \"name\" : \"全场满100立打8折-新名字\",\n      \"image_url\" : \"https://wxpaylogo.qpic.cn/wxpaylogo/xxxxx/xxx\",\n      \"background_url\" : \"https://wxpaylogo.qpic.cn/wxpaylogo/xxxxx/xxx\",\n      \"detail_image_url_list\" : [\n        \"https://wxpaylogo.qpic.cn/wxpaylogo/xxxxx/xxx\"\n      ]\n    },\n    \"state\" : \"EFFECTIVE\",\n    \"out_product_no\" : \"Product_1234567890\"\n  },\n  \"stock\" : {\n    \"product_coupon_id\" : \"1000000013\",\n    \"stock_id\" : \"1000000013001\",\n    \"remark\" : \"8月工作日有效批次\",\n    \"coupon_code_mode\" : \"UPLOAD\",\n    \"coupon_code_count_info\" : {\n      \"total_count\" : 0,\n      \"available_count\" : 0\n    },\n    \"stock_send_rule\" : {\n      \"max_count\" : 10000000,\n      \"max_count_per_user\" : 1\n    },\n    \"single_usage_rule\" : {\n      \"coupon_available_period\" : {\n        \"available_begin_time\" : \"2025-08-01T00:00:00+08:00\",\n        \"available_end_time\" : \"2025-08-31T23:59:59+08:00\",\n        \"available_days\" : 30,\n        \"weekly_available_period\" : {\n          \"day_list\" : [\n            \"MONDAY\",\n            \"TUESDAY\",\n            \"WEDNESDAY\",\n            \"THURSDAY\",\n            \"FRIDAY\"\n          ]\n        }\n      }\n    },\n    \"usage_rule_display_info\" : {\n      \"coupon_usage_method_list\" : [\n        \"OFFLINE\",\n        \"MINI_PROGRAM\",\n        \"PAYMENT_CODE\"\n      ],\n      \"mini_program_appid\" : \"wx1234567890\",\n      \"mini_program_path\" : \"/pages/index/product\",\n      \"usage_description\" : \"工作日可用\",\n      \"coupon_available_store_info\" : {\n        \"description\" : \"所有门店可用,可使用小程序查看门店列表\",\n        \"mini_program_appid\" : \"wx1234567890\",\n        \"mini_program_path\" : \"/pages/index/store-list\"\n      }\n    },\n    \"coupon_display_info\" : {\n      \"code_display_mode\" : \"QRCODE\",\n      \"background_color\" : \"Color010\",\n      \"entrance_mini_program\" : {\n        \"appid\" : \"wx1234567890\",\n        \"path\" : \"/pages/index/product\",\n        \"entrance_wording\" : \"欢迎选购\",\n        \"guidance_wording\" : \"获取更多优惠\"\n      },\n      \"entrance_official_account\" : {\n        \"appid\" : \"wx1234567890\"\n      },\n      \"entrance_finder\" : {\n        \"finder_id\" : \"gh_12345678\",\n        \"finder_video_id\" : \"UDFsdf24df34dD456Hdf34\",\n        \"finder_video_cover_image_url\" : \"https://wxpaylogo.qpic.cn/wxpaylogo/xxxxx/xxx\"\n      }\n    },\n    \"notify_config\" : {\n      \"notify_appid\" : \"wx4fd12345678\"\n    },\n    \"store_scope\" : \"NONE\",\n    \"sent_count_info\" : {\n      \"total_count\" : 0,\n      \"today_count\" : 0\n    },\n    \"state\" : \"SENDING\"\n  },\n  \"attach\" : \"any attach content\",\n  \"coupon_tag_info\" : {\n    \"coupon_tag_list\" : [\n      \"MEMBER\"\n    ],\n    \"member_tag_info\" : {\n      \"member_card_id\" : \"MemberCardId_1234567890\"\n    }\n  }\n}",
+                source: None,
             },
-            wechatpay_transport::Example {
+            rt::Example {
                 name: "发放普通券",
                 path_params: &[],
+                query_params: &[],
                 body: "{\n  \"coupon_code\" : \"Code_123456\",\n  \"coupon_state\" : \"CONFIRMING\",\n  \"valid_begin_time\" : \"2025-08-02T00:00:00+08:00\",\n  \"valid_end_time\" : \"2025-08-31T23:59:59+08:00\",\n  \"receive_time\" : \"2025-08-02T00:00:00+08:00\",\n  \"send_request_no\" : \"MCHSEND202003101234\",\n  \"send_channel\" : \"API\",\n  \"single_usage_detail\" : { },\n  \"product_coupon\" : {\n    \"product_coupon_id\" : \"1000000013\",\n    \"scope\" : \"ALL\",\n    \"type\" : \"DISCOUNT\",\n    \"usage_mode\" : \"SINGLE\",\n    \"single_usage_info\" : {\n      \"discount_coupon\" : {\n        \"threshold\" : 10000,\n        \"percent_off\" : 20\n      }\n    },\n    \"display_info\" : {\n      \"name\" : \"全场满100立打8折-新名字\",\n      \"image_url\" : \"https://wxpaylogo.qpic.cn/wxpaylogo/xxxxx/xxx\",\n      \"background_url\" : \"https://wxpaylogo.qpic.cn/wxpaylogo/xxxxx/xxx\",\n      \"detail_image_url_list\" : [\n        \"https://wxpaylogo.qpic.cn/wxpaylogo/xxxxx/xxx\"\n      ]\n    },\n    \"state\" : \"EFFECTIVE\",\n    \"out_product_no\" : \"Product_1234567890\"\n  },\n  \"stock\" : {\n    \"product_coupon_id\" : \"1000000013\",\n    \"stock_id\" : \"1000000013001\",\n    \"remark\" : \"8月工作日有效批次\",\n    \"coupon_code_mode\" : \"UPLOAD\",\n    \"coupon_code_count_info\" : {\n      \"total_count\" : 0,\n      \"available_count\" : 0\n    },\n    \"stock_send_rule\" : {\n      \"max_count\" : 10000000,\n      \"max_count_per_user\" : 1\n    },\n    \"single_usage_rule\" : {\n      \"coupon_available_period\" : {\n        \"available_begin_time\" : \"2025-08-01T00:00:00+08:00\",\n        \"available_end_time\" : \"2025-08-31T23:59:59+08:00\",\n        \"available_days\" : 30,\n        \"weekly_available_period\" : {\n          \"day_list\" : [\n            \"MONDAY\",\n            \"TUESDAY\",\n            \"WEDNESDAY\",\n            \"THURSDAY\",\n            \"FRIDAY\"\n          ]\n        }\n      }\n    },\n    \"usage_rule_display_info\" : {\n      \"coupon_usage_method_list\" : [\n        \"OFFLINE\",\n        \"MINI_PROGRAM\",\n        \"PAYMENT_CODE\"\n      ],\n      \"mini_program_appid\" : \"wx1234567890\",\n      \"mini_program_path\" : \"/pages/index/product\",\n      \"usage_description\" : \"工作日可用\",\n      \"coupon_available_store_info\" : {\n        \"description\" : \"所有门店可用,可使用小程序查看门店列表\",\n        \"mini_program_appid\" : \"wx1234567890\",\n        \"mini_program_path\" : \"/pages/index/store-list\"\n      }\n    },\n    \"coupon_display_info\" : {\n      \"code_display_mode\" : \"QRCODE\",\n      \"background_color\" : \"Color010\",\n      \"entrance_mini_program\" : {\n        \"appid\" : \"wx1234567890\",\n        \"path\" : \"/pages/index/product\",\n        \"entrance_wording\" : \"欢迎选购\",\n        \"guidance_wording\" : \"获取更多优惠\"\n      },\n      \"entrance_official_account\" : {\n        \"appid\" : \"wx1234567890\"\n      },\n      \"entrance_finder\" : {\n        \"finder_id\" : \"gh_12345678\",\n        \"finder_video_id\" : \"UDFsdf24df34dD456Hdf34\",\n        \"finder_video_cover_image_url\" : \"https://wxpaylogo.qpic.cn/wxpaylogo/xxxxx/xxx\"\n      }\n    },\n    \"notify_config\" : {\n      \"notify_appid\" : \"wx4fd12345678\"\n    },\n    \"store_scope\" : \"NONE\",\n    \"sent_count_info\" : {\n      \"total_count\" : 0,\n      \"today_count\" : 0\n    },\n    \"state\" : \"SENDING\"\n  },\n  \"attach\" : \"any attach content\"\n}",
+                source: None,
             },
         ],
     };
     fn path(request: &Self::Request) -> String {
-        format!(
-            "/brand/marketing/product-coupon/users/{}/coupons",
-            wechatpay_transport::endpoint::encode_path_segment(& request.openid)
-        )
+        Self::INFO.path.render(&[&request.openid])
     }
 }
-/// The error codes of `send-user-product-coupon` (向用户发放商品券), from its error table and the common error codes.
+/// The error codes of `send-user-product-coupon` (向用户发放商品券): its error table and the common error codes.
+///
+/// | status | code | description | solution |
+/// |---|---|---|---|
+/// | 400 | `PARAM_ERROR` | 参数错误 | 请根据错误提示正确传入参数 |
+/// | 400 | `INVALID_REQUEST` | HTTP 请求不符合微信支付 APIv3 接口规则 | 请参阅 接口规则 |
+/// | 401 | `SIGN_ERROR` | 验证不通过 | 请参阅 签名常见问题 |
+/// | 500 | `SYSTEM_ERROR` | 系统异常,请稍后重试 | 请稍后重试 |
+/// | 403 | `USER_ERROR` | 用户不是该品牌的会员 | 用户不是该品牌的会员,无法发放会员券 |
+/// | 400 | `INVALID_REQUEST` | 单券使用模式的商品券批次,应该在「单券使用规则」中包含对应类型的优惠规则。对于文档中标记不应填写的优惠规则应删除。 | 请在「单券使用规则」中包含对应类型的优惠规则,并删除文档中标记不应填写的优惠规则。 |
+/// | 400 | `INVALID_REQUEST` | 多次优惠使用模式的商品券批次,应该在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等 | 在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等 |
+/// | 400 | `INVALID_REQUEST` | 单品满减券或单品折扣券不应在商品券中设置「满减券使用规则」或「折扣券使用规则」,而是应该在商品券批次中设置 | 请删除商品券中的「满减券使用规则」或「折扣券使用规则」,并在商品券批次中设置对应的优惠规则 |
+/// | 403 | `NO_AUTH` | 品牌没有此接口权限 | 品牌没有此接口权限 |
+/// | 400 | `INVALID_REQUEST` | 商品券支持APP核销时,必须提供「APP跳转路径」 | 请提供「APP跳转路径」参数 |
+/// | 400 | `PARAM_ERROR` | 分页大小超出限制,请根据接口文档调整到允许的范围 | 请调整分页大小到规定范围 |
+/// | 400 | `INVALID_REQUEST` | 商品券支持小程序核销时,必须提供「小程序AppID」 | 请提供「小程序AppID」 |
+/// | 400 | `INVALID_REQUEST` | 单品券必须提供商品原价,请补充 | 请补充商品原价 |
+/// | 400 | `INVALID_REQUEST` | 商品券支持小程序核销时,必须提供「小程序跳转路径」 | 请提供提供「小程序跳转路径」 |
+/// | 400 | `INVALID_REQUEST` | 单品券必须提供商品券套餐组合信息,请补充 | 请提供商品券套餐组合信息 |
+/// | 400 | `PARAM_ERROR` | 时间字符串格式错误,请使用 RFC3339 标准格式 | 请使用 RFC3339 标准格式 |
+/// | 400 | `INVALID_REQUEST` | 单券模式下,全场折扣券应在商品券中提供折扣券使用规则信息 | 请在商品券中提供「折扣券使用规则信息」 |
+/// | 400 | `INVALID_REQUEST` | 单券模式下,全场满减券应在商品券中提供满减券使用规则信息 | 请在商品券中提供「满减券使用规则信息」 |
+/// | 400 | `INVALID_REQUEST` | 每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填 | 请补充 每周可用星期数(day_list) |
+/// | 400 | `INVALID_REQUEST` | 单券模式下,全场券需要提供「单券模式信息(single_usage_info)」 | 请提供单券模式信息(single_usage_info) |
+/// | 400 | `INVALID_REQUEST` | 多次优惠模式下必须提供「多次优惠模式信息(sequential_usage_info)」 | 请填写 多次优惠模式信息(sequential_usage_info) |
+/// | 400 | `INVALID_REQUEST` | 传入的OpenID不合法 | 请使用参数 AppID 对应的的OpenID |
 ///
 /// Codes the table does not list decode into `Unknown`, which keeps the raw code.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SendUserProductCouponErrorCode {
-    /// - 400 `PARAM_ERROR`: 参数错误 — 请根据错误提示正确传入参数
-    /// - 400 `PARAM_ERROR`: 分页大小超出限制,请根据接口文档调整到允许的范围 — 请调整分页大小到规定范围
-    /// - 400 `PARAM_ERROR`: 时间字符串格式错误,请使用 RFC3339 标准格式 — 请使用 RFC3339 标准格式
+    /// `PARAM_ERROR`
     ParamError,
-    /// - 400 `INVALID_REQUEST`: HTTP 请求不符合微信支付 APIv3 接口规则 — 请参阅 接口规则
-    /// - 400 `INVALID_REQUEST`: 单券使用模式的商品券批次,应该在「单券使用规则」中包含对应类型的优惠规则。对于文档中标记不应填写的优惠规则应删除。 — 请在「单券使用规则」中包含对应类型的优惠规则,并删除文档中标记不应填写的优惠规则。
-    /// - 400 `INVALID_REQUEST`: 多次优惠使用模式的商品券批次,应该在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等 — 在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等
-    /// - 400 `INVALID_REQUEST`: 单品满减券或单品折扣券不应在商品券中设置「满减券使用规则」或「折扣券使用规则」,而是应该在商品券批次中设置 — 请删除商品券中的「满减券使用规则」或「折扣券使用规则」,并在商品券批次中设置对应的优惠规则
-    /// - 400 `INVALID_REQUEST`: 商品券支持APP核销时,必须提供「APP跳转路径」 — 请提供「APP跳转路径」参数
-    /// - 400 `INVALID_REQUEST`: 商品券支持小程序核销时,必须提供「小程序AppID」 — 请提供「小程序AppID」
-    /// - 400 `INVALID_REQUEST`: 单品券必须提供商品原价,请补充 — 请补充商品原价
-    /// - 400 `INVALID_REQUEST`: 商品券支持小程序核销时,必须提供「小程序跳转路径」 — 请提供提供「小程序跳转路径」
-    /// - 400 `INVALID_REQUEST`: 单品券必须提供商品券套餐组合信息,请补充 — 请提供商品券套餐组合信息
-    /// - 400 `INVALID_REQUEST`: 单券模式下,全场折扣券应在商品券中提供折扣券使用规则信息 — 请在商品券中提供「折扣券使用规则信息」
-    /// - 400 `INVALID_REQUEST`: 单券模式下,全场满减券应在商品券中提供满减券使用规则信息 — 请在商品券中提供「满减券使用规则信息」
-    /// - 400 `INVALID_REQUEST`: 每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填 — 请补充 每周可用星期数(day_list)
-    /// - 400 `INVALID_REQUEST`: 单券模式下,全场券需要提供「单券模式信息(single_usage_info)」 — 请提供单券模式信息(single_usage_info)
-    /// - 400 `INVALID_REQUEST`: 多次优惠模式下必须提供「多次优惠模式信息(sequential_usage_info)」 — 请填写 多次优惠模式信息(sequential_usage_info)
-    /// - 400 `INVALID_REQUEST`: 传入的OpenID不合法 — 请使用参数 AppID 对应的的OpenID
+    /// `INVALID_REQUEST`
     InvalidRequest,
-    /// - 401 `SIGN_ERROR`: 验证不通过 — 请参阅 签名常见问题
+    /// `SIGN_ERROR`
     SignError,
-    /// - 500 `SYSTEM_ERROR`: 系统异常,请稍后重试 — 请稍后重试
+    /// `SYSTEM_ERROR`
     SystemError,
-    /// - 403 `USER_ERROR`: 用户不是该品牌的会员 — 用户不是该品牌的会员,无法发放会员券
+    /// `USER_ERROR`
     UserError,
-    /// - 403 `NO_AUTH`: 品牌没有此接口权限 — 品牌没有此接口权限
+    /// `NO_AUTH`
     NoAuth,
     /// A code this operation's error table does not list; kept verbatim.
     Unknown(String),
 }
-impl ErrorCode for SendUserProductCouponErrorCode {
+impl rt::ErrorCode for SendUserProductCouponErrorCode {
+    const TABLE: &'static [rt::ErrorDoc] = &ERRORS;
     fn from_code(code: &str) -> Self {
         match code {
             "PARAM_ERROR" => Self::ParamError,
@@ -416,195 +271,9 @@ impl ErrorCode for SendUserProductCouponErrorCode {
             Self::Unknown(raw) => raw,
         }
     }
-    fn docs(&self) -> &'static [ErrorDoc] {
-        match self {
-            Self::ParamError => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "PARAM_ERROR",
-                        description: "参数错误",
-                        solution: "请根据错误提示正确传入参数",
-                        retryable: false,
-                    },
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "PARAM_ERROR",
-                        description: "分页大小超出限制,请根据接口文档调整到允许的范围",
-                        solution: "请调整分页大小到规定范围",
-                        retryable: false,
-                    },
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "PARAM_ERROR",
-                        description: "时间字符串格式错误,请使用 RFC3339 标准格式",
-                        solution: "请使用 RFC3339 标准格式",
-                        retryable: false,
-                    },
-                ]
-            }
-            Self::InvalidRequest => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "INVALID_REQUEST",
-                        description: "HTTP 请求不符合微信支付 APIv3 接口规则",
-                        solution: "请参阅 接口规则",
-                        retryable: false,
-                    },
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "INVALID_REQUEST",
-                        description: "单券使用模式的商品券批次,应该在「单券使用规则」中包含对应类型的优惠规则。对于文档中标记不应填写的优惠规则应删除。",
-                        solution: "请在「单券使用规则」中包含对应类型的优惠规则,并删除文档中标记不应填写的优惠规则。",
-                        retryable: false,
-                    },
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "INVALID_REQUEST",
-                        description: "多次优惠使用模式的商品券批次,应该在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等",
-                        solution: "在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等",
-                        retryable: false,
-                    },
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "INVALID_REQUEST",
-                        description: "单品满减券或单品折扣券不应在商品券中设置「满减券使用规则」或「折扣券使用规则」,而是应该在商品券批次中设置",
-                        solution: "请删除商品券中的「满减券使用规则」或「折扣券使用规则」,并在商品券批次中设置对应的优惠规则",
-                        retryable: false,
-                    },
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "INVALID_REQUEST",
-                        description: "商品券支持APP核销时,必须提供「APP跳转路径」",
-                        solution: "请提供「APP跳转路径」参数",
-                        retryable: false,
-                    },
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "INVALID_REQUEST",
-                        description: "商品券支持小程序核销时,必须提供「小程序AppID」",
-                        solution: "请提供「小程序AppID」",
-                        retryable: false,
-                    },
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "INVALID_REQUEST",
-                        description: "单品券必须提供商品原价,请补充",
-                        solution: "请补充商品原价",
-                        retryable: false,
-                    },
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "INVALID_REQUEST",
-                        description: "商品券支持小程序核销时,必须提供「小程序跳转路径」",
-                        solution: "请提供提供「小程序跳转路径」",
-                        retryable: false,
-                    },
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "INVALID_REQUEST",
-                        description: "单品券必须提供商品券套餐组合信息,请补充",
-                        solution: "请提供商品券套餐组合信息",
-                        retryable: false,
-                    },
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "INVALID_REQUEST",
-                        description: "单券模式下,全场折扣券应在商品券中提供折扣券使用规则信息",
-                        solution: "请在商品券中提供「折扣券使用规则信息」",
-                        retryable: false,
-                    },
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "INVALID_REQUEST",
-                        description: "单券模式下,全场满减券应在商品券中提供满减券使用规则信息",
-                        solution: "请在商品券中提供「满减券使用规则信息」",
-                        retryable: false,
-                    },
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "INVALID_REQUEST",
-                        description: "每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填",
-                        solution: "请补充 每周可用星期数(day_list)",
-                        retryable: false,
-                    },
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "INVALID_REQUEST",
-                        description: "单券模式下,全场券需要提供「单券模式信息(single_usage_info)」",
-                        solution: "请提供单券模式信息(single_usage_info)",
-                        retryable: false,
-                    },
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "INVALID_REQUEST",
-                        description: "多次优惠模式下必须提供「多次优惠模式信息(sequential_usage_info)」",
-                        solution: "请填写 多次优惠模式信息(sequential_usage_info)",
-                        retryable: false,
-                    },
-                    wechatpay_transport::ErrorDoc {
-                        status: 400,
-                        code: "INVALID_REQUEST",
-                        description: "传入的OpenID不合法",
-                        solution: "请使用参数 AppID 对应的的OpenID",
-                        retryable: false,
-                    },
-                ]
-            }
-            Self::SignError => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 401,
-                        code: "SIGN_ERROR",
-                        description: "验证不通过",
-                        solution: "请参阅 签名常见问题",
-                        retryable: false,
-                    },
-                ]
-            }
-            Self::SystemError => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 500,
-                        code: "SYSTEM_ERROR",
-                        description: "系统异常,请稍后重试",
-                        solution: "请稍后重试",
-                        retryable: true,
-                    },
-                ]
-            }
-            Self::UserError => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 403,
-                        code: "USER_ERROR",
-                        description: "用户不是该品牌的会员",
-                        solution: "用户不是该品牌的会员,无法发放会员券",
-                        retryable: false,
-                    },
-                ]
-            }
-            Self::NoAuth => {
-                &[
-                    wechatpay_transport::ErrorDoc {
-                        status: 403,
-                        code: "NO_AUTH",
-                        description: "品牌没有此接口权限",
-                        solution: "品牌没有此接口权限",
-                        retryable: false,
-                    },
-                ]
-            }
-            Self::Unknown(_) => &[],
-        }
-    }
-    fn retryable(&self) -> bool {
-        self.docs().iter().any(|row| row.retryable)
-    }
 }
 impl std::fmt::Display for SendUserProductCouponErrorCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.code())
+        f.write_str(rt::ErrorCode::code(self))
     }
 }

@@ -2,6 +2,7 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use serde::{Deserialize, Serialize};
+use wechatpay_runtime as rt;
 /// Java 类 ComboPackage(页面未给出说明,字段取自页面的 Java/Go 示例代码)
 ///
 /// Schema type `ComboPackage` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
@@ -48,4 +49,37 @@ impl ComboPackage {
         self.choice_list = Some(value);
         self
     }
+}
+impl rt::Described for ComboPackage {
+    const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
+        name: "ComboPackage",
+        description: "Java 类 ComboPackage(页面未给出说明,字段取自页面的 Java/Go 示例代码)",
+        fields: &[
+            rt::FieldInfo {
+                name: "name",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "pick_count",
+                ty: rt::Ty::Integer(rt::IntRule::NONE),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "choice_list",
+                ty: rt::Ty::Array {
+                    item: &rt::Ty::Object(
+                        <super::ComboPackageChoice as rt::Described>::TYPE_INFO,
+                    ),
+                    min_items: None,
+                    max_items: None,
+                },
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+        ],
+        rules: &[],
+        provenance: rt::Provenance::PAGE,
+    };
 }

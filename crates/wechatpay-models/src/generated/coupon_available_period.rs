@@ -2,6 +2,7 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use serde::{Deserialize, Serialize};
+use wechatpay_runtime as rt;
 /// Java 类 CouponAvailablePeriod(页面未给出说明,字段取自页面的 Java/Go 示例代码)
 ///
 /// Schema type `CouponAvailablePeriod` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
@@ -84,4 +85,55 @@ impl CouponAvailablePeriod {
         self.irregular_available_period_list = Some(value);
         self
     }
+}
+impl rt::Described for CouponAvailablePeriod {
+    const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
+        name: "CouponAvailablePeriod",
+        description: "Java 类 CouponAvailablePeriod(页面未给出说明,字段取自页面的 Java/Go 示例代码)",
+        fields: &[
+            rt::FieldInfo {
+                name: "available_begin_time",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "available_end_time",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "available_days",
+                ty: rt::Ty::Integer(rt::IntRule::NONE),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "wait_days_after_receive",
+                ty: rt::Ty::Integer(rt::IntRule::NONE),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "weekly_available_period",
+                title: Some("每周固定可用时间"),
+                ty: rt::Ty::Object(<super::FixedWeekPeriod as rt::Described>::TYPE_INFO),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码;标题见页面错误码表)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "irregular_available_period_list",
+                ty: rt::Ty::Array {
+                    item: &rt::Ty::Object(
+                        <super::TimePeriod as rt::Described>::TYPE_INFO,
+                    ),
+                    min_items: None,
+                    max_items: None,
+                },
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+        ],
+        rules: &[],
+        provenance: rt::Provenance::PAGE,
+    };
 }

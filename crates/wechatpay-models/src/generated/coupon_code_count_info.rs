@@ -2,6 +2,7 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use serde::{Deserialize, Serialize};
+use wechatpay_runtime as rt;
 /// 品牌方预上传的券Code数量信息(页面表格截断,字段取自页面的 Java/Go 示例代码)
 ///
 /// Schema type `CouponCodeCountInfo` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
@@ -37,4 +38,26 @@ impl CouponCodeCountInfo {
         self.available_count = Some(value);
         self
     }
+}
+impl rt::Described for CouponCodeCountInfo {
+    const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
+        name: "CouponCodeCountInfo",
+        description: "品牌方预上传的券Code数量信息(页面表格截断,字段取自页面的 Java/Go 示例代码)",
+        fields: &[
+            rt::FieldInfo {
+                name: "total_count",
+                ty: rt::Ty::Integer(rt::IntRule::NONE),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "available_count",
+                ty: rt::Ty::Integer(rt::IntRule::NONE),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+        ],
+        rules: &[],
+        provenance: rt::Provenance::PAGE,
+    };
 }

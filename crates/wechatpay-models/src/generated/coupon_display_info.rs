@@ -2,6 +2,7 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use serde::{Deserialize, Serialize};
+use wechatpay_runtime as rt;
 /// 用户商品券展示信息(页面表格截断,字段取自页面的 Java/Go 示例代码)
 ///
 /// Schema type `CouponDisplayInfo` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
@@ -73,4 +74,50 @@ impl CouponDisplayInfo {
         self.entrance_finder = Some(value);
         self
     }
+}
+impl rt::Described for CouponDisplayInfo {
+    const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
+        name: "CouponDisplayInfo",
+        description: "用户商品券展示信息(页面表格截断,字段取自页面的 Java/Go 示例代码)",
+        fields: &[
+            rt::FieldInfo {
+                name: "code_display_mode",
+                ty: rt::Ty::Enum {
+                    name: "CouponCodeDisplayMode",
+                    values: <super::CouponCodeDisplayMode as rt::WireEnum>::KNOWN_VALUES,
+                },
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "background_color",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "entrance_mini_program",
+                ty: rt::Ty::Object(
+                    <super::EntranceMiniProgram as rt::Described>::TYPE_INFO,
+                ),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "entrance_official_account",
+                ty: rt::Ty::Object(
+                    <super::EntranceOfficialAccount as rt::Described>::TYPE_INFO,
+                ),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "entrance_finder",
+                ty: rt::Ty::Object(<super::EntranceFinder as rt::Described>::TYPE_INFO),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+        ],
+        rules: &[],
+        provenance: rt::Provenance::PAGE,
+    };
 }

@@ -2,6 +2,7 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use serde::{Deserialize, Serialize};
+use wechatpay_runtime as rt;
 /// 用户商品券标签信息(请求与应答共用)
 ///
 /// Schema type `CouponTagInfo` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
@@ -38,19 +39,52 @@ impl CouponTagInfo {
         self
     }
 }
-impl crate::Validate for CouponTagInfo {
+impl rt::Described for CouponTagInfo {
+    const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
+        name: "CouponTagInfo",
+        description: "用户商品券标签信息(请求与应答共用)",
+        fields: &[
+            rt::FieldInfo {
+                name: "coupon_tag_list",
+                title: Some("用户商品券标签列表"),
+                ty: rt::Ty::Array {
+                    item: &rt::Ty::Enum {
+                        name: "UserProductCouponTag",
+                        values: <super::UserProductCouponTag as rt::WireEnum>::KNOWN_VALUES,
+                    },
+                    min_items: None,
+                    max_items: None,
+                },
+                description: "用户商品券标签列表",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "member_tag_info",
+                title: Some("会员标签信息"),
+                ty: rt::Ty::Object(<super::MemberTagInfo as rt::Described>::TYPE_INFO),
+                description: "当用户商品券标签列表中有…(页面截断)",
+                ..rt::FieldInfo::DEFAULT
+            },
+        ],
+        rules: &[],
+        provenance: rt::Provenance::PAGE,
+    };
+}
+impl rt::Validate for CouponTagInfo {
     #[allow(unused_variables)]
-    fn validate_into(&self, prefix: &str, out: &mut Vec<crate::Violation>) {
+    fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {
         if let Some(value) = &self.coupon_tag_list {
             for (i, item) in (value).iter().enumerate() {
-                let item_name = format!("{}[{i}]", "coupon_tag_list");
-                crate::validation::check_enum(out, prefix, &item_name, item);
+                let item_path = || {
+                    format!("{}[{i}]", rt::validation::join(prefix, "coupon_tag_list"))
+                };
+                rt::validation::check_enum(out, &item_path, item);
             }
         }
         if let Some(value) = &self.member_tag_info {
-            crate::Validate::validate_into(
+            rt::Validate::validate_into(
                 value,
-                &crate::validation::join(prefix, "member_tag_info"),
+                &rt::validation::join(prefix, "member_tag_info"),
                 out,
             );
         }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use crate::WireEnum;
+use wechatpay_runtime as rt;
 /// 商家券的券类型(页面以 string(32) 枚举值给出)
 ///
 /// Schema enum `CouponType` from `schema/endpoints/send-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-07-15).
@@ -19,7 +19,7 @@ pub enum CouponType {
     /// A value this SDK version does not know; kept verbatim.
     Unknown(String),
 }
-impl WireEnum for CouponType {
+impl rt::WireEnum for CouponType {
     const KNOWN_VALUES: &'static [&'static str] = &["NORMAL", "MEMBER"];
     fn from_wire(value: &str) -> Self {
         match value {
@@ -38,16 +38,16 @@ impl WireEnum for CouponType {
 }
 impl fmt::Display for CouponType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_wire())
+        f.write_str(rt::WireEnum::as_wire(self))
     }
 }
 impl Serialize for CouponType {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        crate::wire_enum::serialize(self, serializer)
+        rt::wire_enum::serialize(self, serializer)
     }
 }
 impl<'de> Deserialize<'de> for CouponType {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        crate::wire_enum::deserialize(deserializer)
+        rt::wire_enum::deserialize(deserializer)
     }
 }

@@ -2,6 +2,7 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use serde::{Deserialize, Serialize};
+use wechatpay_runtime as rt;
 /// 单券使用详情
 ///
 /// Schema type `CouponUsageDetail` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
@@ -17,7 +18,7 @@ pub struct CouponUsageDetail {
     ///
     /// Wire name `use_time`; type `datetime`; optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub use_time: Option<crate::DateTime>,
+    pub use_time: Option<rt::DateTime>,
     /// 【退券请求单号】 品牌退券时传入的请求流水号,当且仅当券发生了退回后提供此字段
     ///
     /// Wire name `return_request_no`; type `string`; optional.
@@ -27,7 +28,7 @@ pub struct CouponUsageDetail {
     ///
     /// Wire name `return_time`; type `datetime`; optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub return_time: Option<crate::DateTime>,
+    pub return_time: Option<rt::DateTime>,
     /// 【券核销的微信支付订单信息】 券核销对应的微信支付订单信息,当且仅当用户商品券状态…(页面截断)
     ///
     /// Wire name `associated_order_info`; type `UserProductCouponAssociatedOrderInfo`; optional.
@@ -59,7 +60,7 @@ impl CouponUsageDetail {
         self
     }
     /// Sets `use_time` (券核销时间).
-    pub fn use_time(mut self, value: crate::DateTime) -> Self {
+    pub fn use_time(mut self, value: rt::DateTime) -> Self {
         self.use_time = Some(value);
         self
     }
@@ -69,7 +70,7 @@ impl CouponUsageDetail {
         self
     }
     /// Sets `return_time` (退券时间).
-    pub fn return_time(mut self, value: crate::DateTime) -> Self {
+    pub fn return_time(mut self, value: rt::DateTime) -> Self {
         self.return_time = Some(value);
         self
     }
@@ -89,4 +90,58 @@ impl CouponUsageDetail {
         self.associated_pay_score_order_info = Some(value);
         self
     }
+}
+impl rt::Described for CouponUsageDetail {
+    const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
+        name: "CouponUsageDetail",
+        description: "单券使用详情",
+        fields: &[
+            rt::FieldInfo {
+                name: "use_request_no",
+                title: Some("券核销请求单号"),
+                description: "券核销的请求流水号,当且仅当用户商品券状态…(页面截断)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "use_time",
+                title: Some("券核销时间"),
+                ty: rt::Ty::DateTime,
+                description: "券被核销的时间,当且仅当用户商品券状态…(页面截断)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "return_request_no",
+                title: Some("退券请求单号"),
+                description: "品牌退券时传入的请求流水号,当且仅当券发生了退回后提供此字段",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "return_time",
+                title: Some("退券时间"),
+                ty: rt::Ty::DateTime,
+                description: "券被退回的时间,当且仅当券发生了退回后提供此字段。遵循rfc3339标准格式,格式为yyyy-MM-DDTHH:mm:ss+TIMEZONE,yyyy-MM-DD表示年月日,T出现在字符串中,表示time元素的开头,HH:mm:ss表示时分秒,TIMEZONE表示时区(+08:00表示东八区时间,领先UTC 8小时,即北京时间)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "associated_order_info",
+                title: Some("券核销的微信支付订单信息"),
+                ty: rt::Ty::Object(
+                    <super::UserProductCouponAssociatedOrderInfo as rt::Described>::TYPE_INFO,
+                ),
+                description: "券核销对应的微信支付订单信息,当且仅当用户商品券状态…(页面截断)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "associated_pay_score_order_info",
+                title: Some("券核销的关联微信支付分订单信息"),
+                ty: rt::Ty::Object(
+                    <super::UserProductCouponAssociatedPayScoreOrderInfo as rt::Described>::TYPE_INFO,
+                ),
+                description: "券核销的关联微信支付分订单信息,当且仅当用户商品券状态…(页面截断;该行末尾另有残句「2、订单信息必须至少传入」)",
+                ..rt::FieldInfo::DEFAULT
+            },
+        ],
+        rules: &[],
+        provenance: rt::Provenance::PAGE,
+    };
 }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use crate::WireEnum;
+use wechatpay_runtime as rt;
 /// Java 枚举 CouponUsageMethod(页面未给出说明,值取自页面的 Java/Go 示例代码)
 ///
 /// Schema enum `CouponUsageMethod` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
@@ -23,7 +23,7 @@ pub enum CouponUsageMethod {
     /// A value this SDK version does not know; kept verbatim.
     Unknown(String),
 }
-impl WireEnum for CouponUsageMethod {
+impl rt::WireEnum for CouponUsageMethod {
     const KNOWN_VALUES: &'static [&'static str] = &[
         "OFFLINE",
         "MINI_PROGRAM",
@@ -51,16 +51,16 @@ impl WireEnum for CouponUsageMethod {
 }
 impl fmt::Display for CouponUsageMethod {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_wire())
+        f.write_str(rt::WireEnum::as_wire(self))
     }
 }
 impl Serialize for CouponUsageMethod {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        crate::wire_enum::serialize(self, serializer)
+        rt::wire_enum::serialize(self, serializer)
     }
 }
 impl<'de> Deserialize<'de> for CouponUsageMethod {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        crate::wire_enum::deserialize(deserializer)
+        rt::wire_enum::deserialize(deserializer)
     }
 }

@@ -2,6 +2,7 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use serde::{Deserialize, Serialize};
+use wechatpay_runtime as rt;
 /// Java 类 EntranceOfficialAccount(页面未给出说明,字段取自页面的 Java/Go 示例代码)
 ///
 /// Schema type `EntranceOfficialAccount` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
@@ -24,4 +25,19 @@ impl EntranceOfficialAccount {
         self.appid = Some(value.into());
         self
     }
+}
+impl rt::Described for EntranceOfficialAccount {
+    const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
+        name: "EntranceOfficialAccount",
+        description: "Java 类 EntranceOfficialAccount(页面未给出说明,字段取自页面的 Java/Go 示例代码)",
+        fields: &[
+            rt::FieldInfo {
+                name: "appid",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+        ],
+        rules: &[],
+        provenance: rt::Provenance::PAGE,
+    };
 }

@@ -2,6 +2,7 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use serde::{Deserialize, Serialize};
+use wechatpay_runtime as rt;
 /// 每周固定可用时间(名称见页面错误码表;页面未给出字段说明,字段取自页面的 Java/Go 示例代码)
 ///
 /// Schema type `FixedWeekPeriod` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
@@ -37,4 +38,41 @@ impl FixedWeekPeriod {
         self.day_period_list = Some(value);
         self
     }
+}
+impl rt::Described for FixedWeekPeriod {
+    const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
+        name: "FixedWeekPeriod",
+        description: "每周固定可用时间(名称见页面错误码表;页面未给出字段说明,字段取自页面的 Java/Go 示例代码)",
+        fields: &[
+            rt::FieldInfo {
+                name: "day_list",
+                title: Some("每周可用星期数"),
+                ty: rt::Ty::Array {
+                    item: &rt::Ty::Enum {
+                        name: "WeekEnum",
+                        values: <super::WeekEnum as rt::WireEnum>::KNOWN_VALUES,
+                    },
+                    min_items: None,
+                    max_items: None,
+                },
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码;标题见页面错误码表)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "day_period_list",
+                title: Some("当天可用时间段"),
+                ty: rt::Ty::Array {
+                    item: &rt::Ty::Object(
+                        <super::PeriodOfTheDay as rt::Described>::TYPE_INFO,
+                    ),
+                    min_items: None,
+                    max_items: None,
+                },
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码;标题见页面错误码表)",
+                ..rt::FieldInfo::DEFAULT
+            },
+        ],
+        rules: &[],
+        provenance: rt::Provenance::PAGE,
+    };
 }

@@ -2,6 +2,7 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use serde::{Deserialize, Serialize};
+use wechatpay_runtime as rt;
 /// 会员标签信息(页面表格截断,字段取自页面的 Java/Go 示例代码)
 ///
 /// Schema type `MemberTagInfo` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
@@ -25,16 +26,31 @@ impl MemberTagInfo {
         self
     }
 }
-impl crate::Validate for MemberTagInfo {
+impl rt::Described for MemberTagInfo {
+    const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
+        name: "MemberTagInfo",
+        description: "会员标签信息(页面表格截断,字段取自页面的 Java/Go 示例代码)",
+        fields: &[
+            rt::FieldInfo {
+                name: "member_card_id",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+        ],
+        rules: &[],
+        provenance: rt::Provenance::PAGE,
+    };
+}
+impl rt::Validate for MemberTagInfo {
     #[allow(unused_variables)]
-    fn validate_into(&self, prefix: &str, out: &mut Vec<crate::Violation>) {
+    fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {
         if let Some(value) = &self.member_card_id {
-            crate::validation::check_str(
+            rt::validation::check_str(
                 out,
-                prefix,
-                "member_card_id",
+                &|| rt::validation::join(prefix, "member_card_id"),
                 value,
-                &crate::validation::StrRule::OPTIONAL,
+                false,
+                &rt::StrRule::NONE,
             );
         }
     }

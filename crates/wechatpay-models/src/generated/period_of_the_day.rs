@@ -2,6 +2,7 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use serde::{Deserialize, Serialize};
+use wechatpay_runtime as rt;
 /// 当天可用时间段(名称见页面错误码表;页面未给出字段说明,字段取自页面的 Java/Go 示例代码)
 ///
 /// Schema type `PeriodOfTheDay` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
@@ -37,4 +38,26 @@ impl PeriodOfTheDay {
         self.end_time = Some(value);
         self
     }
+}
+impl rt::Described for PeriodOfTheDay {
+    const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
+        name: "PeriodOfTheDay",
+        description: "当天可用时间段(名称见页面错误码表;页面未给出字段说明,字段取自页面的 Java/Go 示例代码)",
+        fields: &[
+            rt::FieldInfo {
+                name: "begin_time",
+                ty: rt::Ty::Integer(rt::IntRule::NONE),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "end_time",
+                ty: rt::Ty::Integer(rt::IntRule::NONE),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+        ],
+        rules: &[],
+        provenance: rt::Provenance::PAGE,
+    };
 }

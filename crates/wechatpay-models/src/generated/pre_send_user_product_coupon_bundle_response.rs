@@ -2,6 +2,7 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use serde::{Deserialize, Serialize};
+use wechatpay_runtime as rt;
 /// 向用户预发放商品券批次组的应答
 ///
 /// Schema type `PreSendUserProductCouponBundleResponse` from `schema/endpoints/pre-send-user-product-coupon-bundle.yaml` (doc page 《向用户预发放商品券批次组》, updated 2025-12-17).
@@ -18,4 +19,26 @@ impl PreSendUserProductCouponBundleResponse {
     pub fn new(token: impl Into<String>) -> Self {
         Self { token: token.into() }
     }
+}
+const TOKEN: rt::StrRule = rt::StrRule {
+    max: Some(1024),
+    ..rt::StrRule::NONE
+};
+impl rt::Described for PreSendUserProductCouponBundleResponse {
+    const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
+        name: "PreSendUserProductCouponBundleResponse",
+        description: "向用户预发放商品券批次组的应答",
+        fields: &[
+            rt::FieldInfo {
+                name: "token",
+                title: Some("预发券token"),
+                ty: rt::Ty::String(TOKEN),
+                required: true,
+                description: "商品券生成的预发券token,用于领券组件,该值有效期为5分钟",
+                ..rt::FieldInfo::DEFAULT
+            },
+        ],
+        rules: &[],
+        provenance: rt::Provenance::PAGE,
+    };
 }

@@ -2,6 +2,7 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use serde::{Deserialize, Serialize};
+use wechatpay_runtime as rt;
 /// 商品券展示信息(页面表格截断,字段取自页面的 Java/Go 示例代码)
 ///
 /// Schema type `ProductCouponDisplayInfo` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
@@ -81,4 +82,57 @@ impl ProductCouponDisplayInfo {
         self.combo_package_list = Some(value);
         self
     }
+}
+impl rt::Described for ProductCouponDisplayInfo {
+    const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
+        name: "ProductCouponDisplayInfo",
+        description: "商品券展示信息(页面表格截断,字段取自页面的 Java/Go 示例代码)",
+        fields: &[
+            rt::FieldInfo {
+                name: "name",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "image_url",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "background_url",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "detail_image_url_list",
+                ty: rt::Ty::Array {
+                    item: &rt::Ty::String(rt::StrRule::NONE),
+                    min_items: None,
+                    max_items: None,
+                },
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "original_price",
+                ty: rt::Ty::Integer(rt::IntRule::NONE),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "combo_package_list",
+                ty: rt::Ty::Array {
+                    item: &rt::Ty::Object(
+                        <super::ComboPackage as rt::Described>::TYPE_INFO,
+                    ),
+                    min_items: None,
+                    max_items: None,
+                },
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+        ],
+        rules: &[],
+        provenance: rt::Provenance::PAGE,
+    };
 }

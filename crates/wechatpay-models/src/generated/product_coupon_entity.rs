@@ -2,6 +2,7 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use serde::{Deserialize, Serialize};
+use wechatpay_runtime as rt;
 /// 商品券信息
 ///
 /// Schema type `ProductCouponEntity` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
@@ -121,4 +122,130 @@ impl ProductCouponEntity {
         self.deactivate_reason = Some(value.into());
         self
     }
+}
+const PRODUCT_COUPON_ID: rt::StrRule = rt::StrRule {
+    max: Some(40),
+    ..rt::StrRule::NONE
+};
+const DEACTIVATE_REQUEST_NO: rt::StrRule = rt::StrRule {
+    max: Some(128),
+    ..rt::StrRule::NONE
+};
+const DEACTIVATE_REASON: rt::StrRule = rt::StrRule {
+    max: Some(150),
+    ..rt::StrRule::NONE
+};
+impl rt::Described for ProductCouponEntity {
+    const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
+        name: "ProductCouponEntity",
+        description: "商品券信息",
+        fields: &[
+            rt::FieldInfo {
+                name: "product_coupon_id",
+                title: Some("商品券ID"),
+                ty: rt::Ty::String(PRODUCT_COUPON_ID),
+                required: true,
+                description: "商品券的唯一标识,由微信支付生成",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "scope",
+                title: Some("优惠范围"),
+                ty: rt::Ty::Enum {
+                    name: "ProductCouponScope",
+                    values: <super::ProductCouponScope as rt::WireEnum>::KNOWN_VALUES,
+                },
+                required: true,
+                description: "商品券优惠范围",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "type",
+                title: Some("商品券类型"),
+                ty: rt::Ty::Enum {
+                    name: "ProductCouponType",
+                    values: <super::ProductCouponType as rt::WireEnum>::KNOWN_VALUES,
+                },
+                required: true,
+                description: "商品券的优惠类型",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "usage_mode",
+                title: Some("使用模式"),
+                ty: rt::Ty::Enum {
+                    name: "UsageMode",
+                    values: <super::UsageMode as rt::WireEnum>::KNOWN_VALUES,
+                },
+                required: true,
+                description: "商品券使用模式",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "single_usage_info",
+                title: Some("单券模式信息"),
+                ty: rt::Ty::Object(<super::SingleUsageInfo as rt::Described>::TYPE_INFO),
+                description: "单券模式配置信息,仅当…(页面截断)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "progressive_bundle_usage_info",
+                title: Some("多次优惠模式信息"),
+                ty: rt::Ty::Object(
+                    <super::ProgressiveBundleUsageInfo as rt::Described>::TYPE_INFO,
+                ),
+                description: "多次优惠模式配置信息,当且仅当…(页面截断)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "display_info",
+                title: Some("展示信息"),
+                ty: rt::Ty::Object(
+                    <super::ProductCouponDisplayInfo as rt::Described>::TYPE_INFO,
+                ),
+                required: true,
+                description: "商品券展示信息",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "out_product_no",
+                title: Some("外部商品ID"),
+                description: "商户创建商品券时主动传入的外部商品ID,原样返回",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "state",
+                title: Some("商品券状态"),
+                ty: rt::Ty::Enum {
+                    name: "ProductCouponState",
+                    values: <super::ProductCouponState as rt::WireEnum>::KNOWN_VALUES,
+                },
+                required: true,
+                description: "商品券状态",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "deactivate_request_no",
+                title: Some("失效请求单号"),
+                ty: rt::Ty::String(DEACTIVATE_REQUEST_NO),
+                description: "当且仅当…(页面截断)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "deactivate_time",
+                title: Some("失效时间"),
+                description: "当且仅当…(页面截断)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "deactivate_reason",
+                title: Some("失效原因"),
+                ty: rt::Ty::String(DEACTIVATE_REASON),
+                description: "当且仅当…(页面截断)",
+                ..rt::FieldInfo::DEFAULT
+            },
+        ],
+        rules: &[],
+        provenance: rt::Provenance::PAGE,
+    };
 }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use crate::WireEnum;
+use wechatpay_runtime as rt;
 /// 商品券状态(页面只显示"可选取值",值取自 Java/Go 代码)
 ///
 /// Schema enum `ProductCouponState` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
@@ -21,7 +21,7 @@ pub enum ProductCouponState {
     /// A value this SDK version does not know; kept verbatim.
     Unknown(String),
 }
-impl WireEnum for ProductCouponState {
+impl rt::WireEnum for ProductCouponState {
     const KNOWN_VALUES: &'static [&'static str] = &[
         "AUDITING",
         "EFFECTIVE",
@@ -46,16 +46,16 @@ impl WireEnum for ProductCouponState {
 }
 impl fmt::Display for ProductCouponState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_wire())
+        f.write_str(rt::WireEnum::as_wire(self))
     }
 }
 impl Serialize for ProductCouponState {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        crate::wire_enum::serialize(self, serializer)
+        rt::wire_enum::serialize(self, serializer)
     }
 }
 impl<'de> Deserialize<'de> for ProductCouponState {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        crate::wire_enum::deserialize(deserializer)
+        rt::wire_enum::deserialize(deserializer)
     }
 }

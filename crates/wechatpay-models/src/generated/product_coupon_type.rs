@@ -3,7 +3,7 @@
 
 use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use crate::WireEnum;
+use wechatpay_runtime as rt;
 /// 商品券类型(页面只显示"可选取值",值取自 Java/Go 代码)
 ///
 /// Schema enum `ProductCouponType` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
@@ -21,7 +21,7 @@ pub enum ProductCouponType {
     /// A value this SDK version does not know; kept verbatim.
     Unknown(String),
 }
-impl WireEnum for ProductCouponType {
+impl rt::WireEnum for ProductCouponType {
     const KNOWN_VALUES: &'static [&'static str] = &["NORMAL", "DISCOUNT", "EXCHANGE"];
     fn from_wire(value: &str) -> Self {
         match value {
@@ -42,16 +42,16 @@ impl WireEnum for ProductCouponType {
 }
 impl fmt::Display for ProductCouponType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_wire())
+        f.write_str(rt::WireEnum::as_wire(self))
     }
 }
 impl Serialize for ProductCouponType {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        crate::wire_enum::serialize(self, serializer)
+        rt::wire_enum::serialize(self, serializer)
     }
 }
 impl<'de> Deserialize<'de> for ProductCouponType {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        crate::wire_enum::deserialize(deserializer)
+        rt::wire_enum::deserialize(deserializer)
     }
 }

@@ -2,6 +2,7 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use serde::{Deserialize, Serialize};
+use wechatpay_runtime as rt;
 /// 发券结果(字段取自页面的 Java/Go 示例代码)
 ///
 /// Schema type `SendCouponResult` from `schema/endpoints/send-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-07-15).
@@ -48,4 +49,32 @@ impl SendCouponResult {
         self.coupon_code = Some(value.into());
         self
     }
+}
+impl rt::Described for SendCouponResult {
+    const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
+        name: "SendCouponResult",
+        description: "发券结果(字段取自页面的 Java/Go 示例代码)",
+        fields: &[
+            rt::FieldInfo {
+                name: "stock_id",
+                title: Some("批次号"),
+                description: "微信为每个商家券批次分配的唯一 ID",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "out_request_no",
+                title: Some("发券凭证"),
+                description: "发券时传入的发券凭证",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "coupon_code",
+                title: Some("券code"),
+                description: "发放的券code",
+                ..rt::FieldInfo::DEFAULT
+            },
+        ],
+        rules: &[],
+        provenance: rt::Provenance::PAGE,
+    };
 }

@@ -2,6 +2,7 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use serde::{Deserialize, Serialize};
+use wechatpay_runtime as rt;
 /// 向用户发放商品券(商家券)的请求
 ///
 /// Schema type `SendProductCouponRequest` from `schema/endpoints/send-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-07-15).
@@ -73,95 +74,179 @@ impl SendProductCouponRequest {
         self
     }
     /// Checks every local rule of the schema (required, lengths, charsets,
-    /// documented enum values, conditional rules) and returns all
+    /// ranges, documented enum values, conditional rules) and returns all
     /// violations, each with its field path. Nothing is sent by this call.
-    pub fn validate(&self) -> Result<(), crate::Violations> {
-        crate::Validate::validate(self)
+    pub fn validate(&self) -> Result<(), rt::Violations> {
+        rt::Validate::validate(self)
     }
 }
-impl crate::Validate for SendProductCouponRequest {
+const OPENID: rt::StrRule = rt::StrRule {
+    max: Some(128),
+    ..rt::StrRule::NONE
+};
+const APPID: rt::StrRule = rt::StrRule {
+    max: Some(32),
+    ..rt::StrRule::NONE
+};
+const STOCK_ID: rt::StrRule = rt::StrRule {
+    max: Some(128),
+    ..rt::StrRule::NONE
+};
+const OUT_REQUEST_NO: rt::StrRule = rt::StrRule {
+    max: Some(128),
+    charset: Some(rt::Charset {
+        class: "A-Za-z0-9|_*-",
+        contains: |c| {
+            matches!(c, 'A'..= 'Z' | 'a'..= 'z' | '0'..= '9' | '|' | '_' | '*' | '-')
+        },
+    }),
+    ..rt::StrRule::NONE
+};
+const MEMBER_CARD_ID: rt::StrRule = rt::StrRule {
+    max: Some(32),
+    ..rt::StrRule::NONE
+};
+impl rt::Described for SendProductCouponRequest {
+    const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
+        name: "SendProductCouponRequest",
+        description: "向用户发放商品券(商家券)的请求",
+        fields: &[
+            rt::FieldInfo {
+                name: "openid",
+                title: Some("用户OpenID"),
+                ty: rt::Ty::String(OPENID),
+                required: true,
+                description: "OpenID信息,用户在AppID下的唯一标识。校验规则:传入的 OpenID 需是调用方商户号(即请求头里面的商户号)有绑定关系的 AppID 获取的 OpenID。",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "appid",
+                title: Some("公众账号ID"),
+                ty: rt::Ty::String(APPID),
+                required: true,
+                description: "支持传入与当前调用接口商户号有绑定关系的 AppID。支持小程序 AppID 与公众号 AppID。校验规则:传入的 AppID 需与调用方商户号(即请求头里面的商户号)有绑定关系的 AppID 或传入的 AppID 需是归属商户号有绑定关系的 AppID",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "stock_id",
+                title: Some("批次号"),
+                ty: rt::Ty::String(STOCK_ID),
+                required: true,
+                description: "微信为每个商家券批次分配的唯一 ID",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "out_request_no",
+                title: Some("发券凭证"),
+                ty: rt::Ty::String(OUT_REQUEST_NO),
+                required: true,
+                description: "发券凭证,可包含英文字母,数字,|,_,*,-等内容,不允许出现其他不合法符号,商户侧需保证在单个批次单个用户下的唯一性",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "coupon_code",
+                title: Some("券code"),
+                description: "创建商家券时,设定 coupon_code_mode 为 MERCHANT_API,则该字段必填",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "coupon_type",
+                title: Some("券类型"),
+                ty: rt::Ty::Enum {
+                    name: "CouponType",
+                    values: <super::CouponType as rt::WireEnum>::KNOWN_VALUES,
+                },
+                required: true,
+                description: "枚举值:NORMAL-普通券;MEMBER-会员券",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "member_card_id",
+                title: Some("会员卡ID"),
+                ty: rt::Ty::String(MEMBER_CARD_ID),
+                description: "当 coupon_type 为 MEMBER 时必填,通过《创建会员卡模板》接口创建成功时,获得的会员卡模板 card_id",
+                ..rt::FieldInfo::DEFAULT
+            },
+        ],
+        rules: &[
+            rt::RuleInfo::RequiredIf {
+                field: "member_card_id",
+                when: "coupon_type",
+                equals: "MEMBER",
+            },
+            rt::RuleInfo::ServerSide {
+                field: "coupon_code",
+                description: "创建商家券时设定 coupon_code_mode 为 MERCHANT_API 的批次必须传入券code;客户端无法得知批次的 coupon_code_mode,由微信支付校验",
+            },
+        ],
+        provenance: rt::Provenance::PAGE,
+    };
+}
+impl rt::Validate for SendProductCouponRequest {
     #[allow(unused_variables)]
-    fn validate_into(&self, prefix: &str, out: &mut Vec<crate::Violation>) {
-        crate::validation::check_str(
+    fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {
+        rt::validation::check_str(
             out,
-            prefix,
-            "openid",
+            &|| rt::validation::join(prefix, "openid"),
             &self.openid,
-            &crate::validation::StrRule {
-                max: Some(128),
-                ..crate::validation::StrRule::REQUIRED
-            },
+            true,
+            &OPENID,
         );
-        crate::validation::check_str(
+        rt::validation::check_str(
             out,
-            prefix,
-            "appid",
+            &|| rt::validation::join(prefix, "appid"),
             &self.appid,
-            &crate::validation::StrRule {
-                max: Some(32),
-                ..crate::validation::StrRule::REQUIRED
-            },
+            true,
+            &APPID,
         );
-        crate::validation::check_str(
+        rt::validation::check_str(
             out,
-            prefix,
-            "stock_id",
+            &|| rt::validation::join(prefix, "stock_id"),
             &self.stock_id,
-            &crate::validation::StrRule {
-                max: Some(128),
-                ..crate::validation::StrRule::REQUIRED
-            },
+            true,
+            &STOCK_ID,
         );
-        crate::validation::check_str(
+        rt::validation::check_str(
             out,
-            prefix,
-            "out_request_no",
+            &|| rt::validation::join(prefix, "out_request_no"),
             &self.out_request_no,
-            &crate::validation::StrRule {
-                max: Some(128),
-                charset: Some((
-                    "A-Za-z0-9|_*-",
-                    |c: char| {
-                        matches!(
-                            c, 'A'..= 'Z' | 'a'..= 'z' | '0'..= '9' | '|' | '_' | '*' |
-                            '-'
-                        )
-                    },
-                )),
-                ..crate::validation::StrRule::REQUIRED
-            },
+            true,
+            &OUT_REQUEST_NO,
         );
         if let Some(value) = &self.coupon_code {
-            crate::validation::check_str(
+            rt::validation::check_str(
                 out,
-                prefix,
-                "coupon_code",
+                &|| rt::validation::join(prefix, "coupon_code"),
                 value,
-                &crate::validation::StrRule::OPTIONAL,
+                false,
+                &rt::StrRule::NONE,
             );
         }
-        crate::validation::check_enum(out, prefix, "coupon_type", &self.coupon_type);
+        rt::validation::check_enum(
+            out,
+            &|| rt::validation::join(prefix, "coupon_type"),
+            &self.coupon_type,
+        );
         if let Some(value) = &self.member_card_id {
-            crate::validation::check_str(
+            rt::validation::check_str(
                 out,
-                prefix,
-                "member_card_id",
+                &|| rt::validation::join(prefix, "member_card_id"),
                 value,
-                &crate::validation::StrRule {
-                    max: Some(32),
-                    ..crate::validation::StrRule::OPTIONAL
-                },
+                false,
+                &MEMBER_CARD_ID,
             );
         }
         if self.coupon_type == super::CouponType::Member
             && self.member_card_id.as_deref().is_none_or(str::is_empty)
         {
-            crate::validation::required_if(
+            rt::validation::conditional(
                 out,
                 prefix,
                 "member_card_id",
-                "coupon_type",
-                "MEMBER",
+                rt::Rule::RequiredIf {
+                    other: "coupon_type",
+                    equals: "MEMBER",
+                },
             );
         }
     }

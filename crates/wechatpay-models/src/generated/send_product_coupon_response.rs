@@ -2,6 +2,7 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use serde::{Deserialize, Serialize};
+use wechatpay_runtime as rt;
 /// 向用户发放商品券(商家券)的应答
 ///
 /// Schema type `SendProductCouponResponse` from `schema/endpoints/send-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-07-15).
@@ -24,4 +25,23 @@ impl SendProductCouponResponse {
         self.send_coupon_result = Some(value);
         self
     }
+}
+impl rt::Described for SendProductCouponResponse {
+    const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
+        name: "SendProductCouponResponse",
+        description: "向用户发放商品券(商家券)的应答",
+        fields: &[
+            rt::FieldInfo {
+                name: "send_coupon_result",
+                title: Some("发券结果"),
+                ty: rt::Ty::Object(
+                    <super::SendCouponResult as rt::Described>::TYPE_INFO,
+                ),
+                description: "仅在发券成功时返回,发券失败无此字段",
+                ..rt::FieldInfo::DEFAULT
+            },
+        ],
+        rules: &[],
+        provenance: rt::Provenance::PAGE,
+    };
 }

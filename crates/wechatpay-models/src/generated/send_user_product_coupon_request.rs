@@ -2,6 +2,7 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use serde::{Deserialize, Serialize};
+use wechatpay_runtime as rt;
 /// 向用户发放商品券的请求
 ///
 /// Schema type `SendUserProductCouponRequest` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
@@ -83,94 +84,166 @@ impl SendUserProductCouponRequest {
         self
     }
     /// Checks every local rule of the schema (required, lengths, charsets,
-    /// documented enum values, conditional rules) and returns all
+    /// ranges, documented enum values, conditional rules) and returns all
     /// violations, each with its field path. Nothing is sent by this call.
-    pub fn validate(&self) -> Result<(), crate::Violations> {
-        crate::Validate::validate(self)
+    pub fn validate(&self) -> Result<(), rt::Violations> {
+        rt::Validate::validate(self)
     }
 }
-impl crate::Validate for SendUserProductCouponRequest {
+const COUPON_CODE: rt::StrRule = rt::StrRule {
+    max: Some(40),
+    charset: Some(rt::Charset {
+        class: "0-9A-Za-z_-",
+        contains: |c| matches!(c, '0'..= '9' | 'A'..= 'Z' | 'a'..= 'z' | '_' | '-'),
+    }),
+    ..rt::StrRule::NONE
+};
+const SEND_REQUEST_NO: rt::StrRule = rt::StrRule {
+    min: Some(6),
+    max: Some(128),
+    charset: Some(rt::Charset {
+        class: "0-9A-Za-z_-",
+        contains: |c| matches!(c, '0'..= '9' | 'A'..= 'Z' | 'a'..= 'z' | '_' | '-'),
+    }),
+    ..rt::StrRule::NONE
+};
+const ATTACH: rt::StrRule = rt::StrRule {
+    max: Some(150),
+    ..rt::StrRule::NONE
+};
+impl rt::Described for SendUserProductCouponRequest {
+    const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
+        name: "SendUserProductCouponRequest",
+        description: "向用户发放商品券的请求",
+        fields: &[
+            rt::FieldInfo {
+                name: "openid",
+                title: Some("用户OpenID"),
+                required: true,
+                location: rt::Location::Path,
+                description: "OpenID信息,用户在AppID下的唯一标识,获取方式参考OpenID",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "product_coupon_id",
+                title: Some("商品券ID"),
+                required: true,
+                description: "商品券的唯一标识,创建商品券时由微信支付生成",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "stock_id",
+                title: Some("批次ID"),
+                required: true,
+                description: "商品券批次的唯一标识,商品券批次创建时由微信支付生成(可使用【创建商品券API】或【添加商品券批次API】创建),请确保该批次属于 product_coupon_id 对应的商品券",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "coupon_code",
+                title: Some("用户商品券Code"),
+                ty: rt::Ty::String(COUPON_CODE),
+                description: "用户商品券的唯一标识,给用户发券时需要为该用户的券分配,可使用 数字、大小写字母、下划线_、短横线- 组成,长度不超过40个字符。当且仅当 coupon_code_mode 为 API_ASSIGN 时必传,其他模式下用户商品券Code由微信支付分配,不允许传入。",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "appid",
+                title: Some("公众账号ID"),
+                required: true,
+                description: "公众账号ID也称AppID,是(微信开放平台、微信公众平台)为开发者提供的一个唯一标识,用于识别开发者的应用程序(APP、小程序、公众号)。 开发者需要先在微信开放平台或微信公众平台中申请ID,然后在品牌经营平台中绑定,详见品牌经营平台指引。",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "send_request_no",
+                title: Some("发券请求单号"),
+                ty: rt::Ty::String(SEND_REQUEST_NO),
+                required: true,
+                description: "品牌给用户发券的请求流水号,品牌侧需保持唯一性,可使用 数字、大小写字母、下划线_、短横线- 组成,长度在6-128个字符之间",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "attach",
+                title: Some("自定义附加信息"),
+                ty: rt::Ty::String(ATTACH),
+                description: "发券时品牌方可以使用该字段附带自定义附加信息,长度限制150个UTF-8字符。微信支付不会解析该信息,仅在查询用户商品券和回调中原样返回。注: 发券渠道多样,只有品牌方通过此接口发放以及调用「向用户预发放商品券」接口并在领券组件中发放的券才会在查询和回调中携带此字段,其他渠道发放的券 attach 为空。",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "coupon_tag_info",
+                title: Some("用户商品券标签信息"),
+                ty: rt::Ty::Object(<super::CouponTagInfo as rt::Described>::TYPE_INFO),
+                description: "用户商品券标签信息",
+                ..rt::FieldInfo::DEFAULT
+            },
+        ],
+        rules: &[
+            rt::RuleInfo::ServerSide {
+                field: "coupon_code",
+                description: "当且仅当批次的 coupon_code_mode 为 API_ASSIGN 时必传,其他模式下用户商品券Code由微信支付分配,不允许传入;客户端无法得知批次的 coupon_code_mode,由微信支付校验",
+            },
+        ],
+        provenance: rt::Provenance::PAGE,
+    };
+}
+impl rt::Validate for SendUserProductCouponRequest {
     #[allow(unused_variables)]
-    fn validate_into(&self, prefix: &str, out: &mut Vec<crate::Violation>) {
-        crate::validation::check_str(
+    fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {
+        rt::validation::check_str(
             out,
-            prefix,
-            "openid",
+            &|| rt::validation::join(prefix, "openid"),
             &self.openid,
-            &crate::validation::StrRule::REQUIRED,
+            true,
+            &rt::StrRule::NONE,
         );
-        crate::validation::check_str(
+        rt::validation::check_str(
             out,
-            prefix,
-            "product_coupon_id",
+            &|| rt::validation::join(prefix, "product_coupon_id"),
             &self.product_coupon_id,
-            &crate::validation::StrRule::REQUIRED,
+            true,
+            &rt::StrRule::NONE,
         );
-        crate::validation::check_str(
+        rt::validation::check_str(
             out,
-            prefix,
-            "stock_id",
+            &|| rt::validation::join(prefix, "stock_id"),
             &self.stock_id,
-            &crate::validation::StrRule::REQUIRED,
+            true,
+            &rt::StrRule::NONE,
         );
         if let Some(value) = &self.coupon_code {
-            crate::validation::check_str(
+            rt::validation::check_str(
                 out,
-                prefix,
-                "coupon_code",
+                &|| rt::validation::join(prefix, "coupon_code"),
                 value,
-                &crate::validation::StrRule {
-                    max: Some(40),
-                    charset: Some((
-                        "0-9A-Za-z_-",
-                        |c: char| {
-                            matches!(c, '0'..= '9' | 'A'..= 'Z' | 'a'..= 'z' | '_' | '-')
-                        },
-                    )),
-                    ..crate::validation::StrRule::OPTIONAL
-                },
+                false,
+                &COUPON_CODE,
             );
         }
-        crate::validation::check_str(
+        rt::validation::check_str(
             out,
-            prefix,
-            "appid",
+            &|| rt::validation::join(prefix, "appid"),
             &self.appid,
-            &crate::validation::StrRule::REQUIRED,
+            true,
+            &rt::StrRule::NONE,
         );
-        crate::validation::check_str(
+        rt::validation::check_str(
             out,
-            prefix,
-            "send_request_no",
+            &|| rt::validation::join(prefix, "send_request_no"),
             &self.send_request_no,
-            &crate::validation::StrRule {
-                min: Some(6),
-                max: Some(128),
-                charset: Some((
-                    "0-9A-Za-z_-",
-                    |c: char| {
-                        matches!(c, '0'..= '9' | 'A'..= 'Z' | 'a'..= 'z' | '_' | '-')
-                    },
-                )),
-                ..crate::validation::StrRule::REQUIRED
-            },
+            true,
+            &SEND_REQUEST_NO,
         );
         if let Some(value) = &self.attach {
-            crate::validation::check_str(
+            rt::validation::check_str(
                 out,
-                prefix,
-                "attach",
+                &|| rt::validation::join(prefix, "attach"),
                 value,
-                &crate::validation::StrRule {
-                    max: Some(150),
-                    ..crate::validation::StrRule::OPTIONAL
-                },
+                false,
+                &ATTACH,
             );
         }
         if let Some(value) = &self.coupon_tag_info {
-            crate::Validate::validate_into(
+            rt::Validate::validate_into(
                 value,
-                &crate::validation::join(prefix, "coupon_tag_info"),
+                &rt::validation::join(prefix, "coupon_tag_info"),
                 out,
             );
         }

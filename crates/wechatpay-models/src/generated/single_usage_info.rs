@@ -2,6 +2,7 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use serde::{Deserialize, Serialize};
+use wechatpay_runtime as rt;
 /// 单券模式信息(页面表格截断,字段取自页面的 Java/Go 示例代码)
 ///
 /// Schema type `SingleUsageInfo` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
@@ -37,4 +38,30 @@ impl SingleUsageInfo {
         self.discount_coupon = Some(value);
         self
     }
+}
+impl rt::Described for SingleUsageInfo {
+    const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
+        name: "SingleUsageInfo",
+        description: "单券模式信息(页面表格截断,字段取自页面的 Java/Go 示例代码)",
+        fields: &[
+            rt::FieldInfo {
+                name: "normal_coupon",
+                ty: rt::Ty::Object(
+                    <super::NormalCouponUsageRule as rt::Described>::TYPE_INFO,
+                ),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "discount_coupon",
+                ty: rt::Ty::Object(
+                    <super::DiscountCouponUsageRule as rt::Described>::TYPE_INFO,
+                ),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+        ],
+        rules: &[],
+        provenance: rt::Provenance::PAGE,
+    };
 }

@@ -2,6 +2,7 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use serde::{Deserialize, Serialize};
+use wechatpay_runtime as rt;
 /// 单券使用规则(页面表格截断,字段取自页面的 Java/Go 示例代码)
 ///
 /// Schema type `SingleUsageRule` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
@@ -62,4 +63,46 @@ impl SingleUsageRule {
         self.exchange_coupon = Some(value);
         self
     }
+}
+impl rt::Described for SingleUsageRule {
+    const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
+        name: "SingleUsageRule",
+        description: "单券使用规则(页面表格截断,字段取自页面的 Java/Go 示例代码)",
+        fields: &[
+            rt::FieldInfo {
+                name: "coupon_available_period",
+                ty: rt::Ty::Object(
+                    <super::CouponAvailablePeriod as rt::Described>::TYPE_INFO,
+                ),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "normal_coupon",
+                ty: rt::Ty::Object(
+                    <super::NormalCouponUsageRule as rt::Described>::TYPE_INFO,
+                ),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "discount_coupon",
+                ty: rt::Ty::Object(
+                    <super::DiscountCouponUsageRule as rt::Described>::TYPE_INFO,
+                ),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "exchange_coupon",
+                ty: rt::Ty::Object(
+                    <super::ExchangeCouponUsageRule as rt::Described>::TYPE_INFO,
+                ),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+        ],
+        rules: &[],
+        provenance: rt::Provenance::PAGE,
+    };
 }

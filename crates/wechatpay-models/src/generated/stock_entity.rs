@@ -2,6 +2,7 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use serde::{Deserialize, Serialize};
+use wechatpay_runtime as rt;
 /// 批次信息
 ///
 /// Schema type `StockEntity` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
@@ -72,7 +73,7 @@ pub struct StockEntity {
     ///
     /// Wire name `deactivate_time`; type `datetime`; optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deactivate_time: Option<crate::DateTime>,
+    pub deactivate_time: Option<rt::DateTime>,
     /// 【失效原因】 当且仅当…(页面截断)
     ///
     /// Wire name `deactivate_reason`; type `string`; optional; at most 150 characters.
@@ -134,7 +135,7 @@ impl StockEntity {
         self
     }
     /// Sets `deactivate_time` (失效时间).
-    pub fn deactivate_time(mut self, value: crate::DateTime) -> Self {
+    pub fn deactivate_time(mut self, value: rt::DateTime) -> Self {
         self.deactivate_time = Some(value);
         self
     }
@@ -143,4 +144,173 @@ impl StockEntity {
         self.deactivate_reason = Some(value.into());
         self
     }
+}
+const PRODUCT_COUPON_ID: rt::StrRule = rt::StrRule {
+    max: Some(40),
+    ..rt::StrRule::NONE
+};
+const STOCK_ID: rt::StrRule = rt::StrRule {
+    max: Some(40),
+    ..rt::StrRule::NONE
+};
+const REMARK: rt::StrRule = rt::StrRule {
+    max: Some(20),
+    ..rt::StrRule::NONE
+};
+const DEACTIVATE_REQUEST_NO: rt::StrRule = rt::StrRule {
+    max: Some(128),
+    ..rt::StrRule::NONE
+};
+const DEACTIVATE_REASON: rt::StrRule = rt::StrRule {
+    max: Some(150),
+    ..rt::StrRule::NONE
+};
+impl rt::Described for StockEntity {
+    const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
+        name: "StockEntity",
+        description: "批次信息",
+        fields: &[
+            rt::FieldInfo {
+                name: "product_coupon_id",
+                title: Some("商品券ID"),
+                ty: rt::Ty::String(PRODUCT_COUPON_ID),
+                required: true,
+                description: "商品券的唯一标识,由微信支付生成",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "stock_id",
+                title: Some("批次ID"),
+                ty: rt::Ty::String(STOCK_ID),
+                required: true,
+                description: "商品券批次的唯一标识,由微信支付生成",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "remark",
+                title: Some("备注"),
+                ty: rt::Ty::String(REMARK),
+                description: "仅配置品牌可见,用于自定义信息",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "coupon_code_mode",
+                title: Some("券Code分配模式"),
+                ty: rt::Ty::Enum {
+                    name: "CouponCodeMode",
+                    values: <super::CouponCodeMode as rt::WireEnum>::KNOWN_VALUES,
+                },
+                required: true,
+                description: "决定发券时用户商品券Code如何产生",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "coupon_code_count_info",
+                title: Some("品牌方预上传的券Code数量信息"),
+                ty: rt::Ty::Object(
+                    <super::CouponCodeCountInfo as rt::Described>::TYPE_INFO,
+                ),
+                description: "当且仅当…(页面截断)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "stock_send_rule",
+                title: Some("发放规则"),
+                ty: rt::Ty::Object(<super::StockSendRule as rt::Described>::TYPE_INFO),
+                required: true,
+                description: "发放规则",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "single_usage_rule",
+                title: Some("单券使用规则"),
+                ty: rt::Ty::Object(<super::SingleUsageRule as rt::Described>::TYPE_INFO),
+                description: "当且仅当…(页面截断)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "usage_rule_display_info",
+                title: Some("券使用规则展示信息"),
+                ty: rt::Ty::Object(
+                    <super::UsageRuleDisplayInfo as rt::Described>::TYPE_INFO,
+                ),
+                required: true,
+                description: "券使用规则展示信息",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "coupon_display_info",
+                title: Some("用户商品券展示信息"),
+                ty: rt::Ty::Object(
+                    <super::CouponDisplayInfo as rt::Described>::TYPE_INFO,
+                ),
+                required: true,
+                description: "用户商品券在卡包中的展示详情,包括引导用户的自定义入口",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "notify_config",
+                title: Some("事件通知配置"),
+                ty: rt::Ty::Object(<super::NotifyConfig as rt::Described>::TYPE_INFO),
+                required: true,
+                description: "发生券相关事件时,微信支付会向品牌方发送通知,需要提供通知相关配置",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "store_scope",
+                title: Some("可用门店范围"),
+                ty: rt::Ty::Enum {
+                    name: "StockStoreScope",
+                    values: <super::StockStoreScope as rt::WireEnum>::KNOWN_VALUES,
+                },
+                required: true,
+                description: "控制该批次可以在品牌下哪些门店使用",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "sent_count_info",
+                title: Some("已发放次数"),
+                ty: rt::Ty::Object(
+                    <super::StockSentCountInfo as rt::Described>::TYPE_INFO,
+                ),
+                required: true,
+                description: "本批次已发放次数",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "state",
+                title: Some("批次状态"),
+                ty: rt::Ty::Enum {
+                    name: "StockState",
+                    values: <super::StockState as rt::WireEnum>::KNOWN_VALUES,
+                },
+                required: true,
+                description: "商品券批次状态",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "deactivate_request_no",
+                title: Some("失效请求单号"),
+                ty: rt::Ty::String(DEACTIVATE_REQUEST_NO),
+                description: "当且仅当…(页面截断)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "deactivate_time",
+                title: Some("失效时间"),
+                ty: rt::Ty::DateTime,
+                description: "当且仅当…(页面截断)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "deactivate_reason",
+                title: Some("失效原因"),
+                ty: rt::Ty::String(DEACTIVATE_REASON),
+                description: "当且仅当…(页面截断)",
+                ..rt::FieldInfo::DEFAULT
+            },
+        ],
+        rules: &[],
+        provenance: rt::Provenance::PAGE,
+    };
 }

@@ -2,6 +2,7 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use serde::{Deserialize, Serialize};
+use wechatpay_runtime as rt;
 /// 发放规则(页面表格截断,字段取自页面的 Java/Go 示例代码)
 ///
 /// Schema type `StockSendRule` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
@@ -48,4 +49,32 @@ impl StockSendRule {
         self.max_count_per_user = Some(value);
         self
     }
+}
+impl rt::Described for StockSendRule {
+    const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
+        name: "StockSendRule",
+        description: "发放规则(页面表格截断,字段取自页面的 Java/Go 示例代码)",
+        fields: &[
+            rt::FieldInfo {
+                name: "max_count",
+                ty: rt::Ty::Integer(rt::IntRule::NONE),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "max_count_per_day",
+                ty: rt::Ty::Integer(rt::IntRule::NONE),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "max_count_per_user",
+                ty: rt::Ty::Integer(rt::IntRule::NONE),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+        ],
+        rules: &[],
+        provenance: rt::Provenance::PAGE,
+    };
 }

@@ -2,6 +2,7 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use serde::{Deserialize, Serialize};
+use wechatpay_runtime as rt;
 /// Java 类 TimePeriod(页面未给出说明,字段取自页面的 Java/Go 示例代码)
 ///
 /// Schema type `TimePeriod` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
@@ -37,4 +38,24 @@ impl TimePeriod {
         self.end_time = Some(value.into());
         self
     }
+}
+impl rt::Described for TimePeriod {
+    const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
+        name: "TimePeriod",
+        description: "Java 类 TimePeriod(页面未给出说明,字段取自页面的 Java/Go 示例代码)",
+        fields: &[
+            rt::FieldInfo {
+                name: "begin_time",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "end_time",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+        ],
+        rules: &[],
+        provenance: rt::Provenance::PAGE,
+    };
 }

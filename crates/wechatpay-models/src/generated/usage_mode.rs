@@ -3,7 +3,7 @@
 
 use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use crate::WireEnum;
+use wechatpay_runtime as rt;
 /// 商品券使用模式(页面只显示"可选取值",值取自 Java/Go 代码)
 ///
 /// Schema enum `UsageMode` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
@@ -19,7 +19,7 @@ pub enum UsageMode {
     /// A value this SDK version does not know; kept verbatim.
     Unknown(String),
 }
-impl WireEnum for UsageMode {
+impl rt::WireEnum for UsageMode {
     const KNOWN_VALUES: &'static [&'static str] = &["SINGLE", "PROGRESSIVE_BUNDLE"];
     fn from_wire(value: &str) -> Self {
         match value {
@@ -38,16 +38,16 @@ impl WireEnum for UsageMode {
 }
 impl fmt::Display for UsageMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_wire())
+        f.write_str(rt::WireEnum::as_wire(self))
     }
 }
 impl Serialize for UsageMode {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        crate::wire_enum::serialize(self, serializer)
+        rt::wire_enum::serialize(self, serializer)
     }
 }
 impl<'de> Deserialize<'de> for UsageMode {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        crate::wire_enum::deserialize(deserializer)
+        rt::wire_enum::deserialize(deserializer)
     }
 }

@@ -2,6 +2,7 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use serde::{Deserialize, Serialize};
+use wechatpay_runtime as rt;
 /// 券使用规则展示信息(页面表格截断,字段取自页面的 Java/Go 示例代码)
 ///
 /// Schema type `UsageRuleDisplayInfo` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
@@ -87,4 +88,55 @@ impl UsageRuleDisplayInfo {
         self.coupon_available_store_info = Some(value);
         self
     }
+}
+impl rt::Described for UsageRuleDisplayInfo {
+    const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
+        name: "UsageRuleDisplayInfo",
+        description: "券使用规则展示信息(页面表格截断,字段取自页面的 Java/Go 示例代码)",
+        fields: &[
+            rt::FieldInfo {
+                name: "coupon_usage_method_list",
+                ty: rt::Ty::Array {
+                    item: &rt::Ty::Enum {
+                        name: "CouponUsageMethod",
+                        values: <super::CouponUsageMethod as rt::WireEnum>::KNOWN_VALUES,
+                    },
+                    min_items: None,
+                    max_items: None,
+                },
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "mini_program_appid",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "mini_program_path",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "app_path",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "usage_description",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "coupon_available_store_info",
+                ty: rt::Ty::Object(
+                    <super::CouponAvailableStoreInfo as rt::Described>::TYPE_INFO,
+                ),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+        ],
+        rules: &[],
+        provenance: rt::Provenance::PAGE,
+    };
 }

@@ -2,6 +2,7 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use serde::{Deserialize, Serialize};
+use wechatpay_runtime as rt;
 /// 券核销的微信支付订单信息(页面表格截断,字段取自页面的 Java/Go 示例代码)
 ///
 /// Schema type `UserProductCouponAssociatedOrderInfo` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
@@ -59,4 +60,34 @@ impl UserProductCouponAssociatedOrderInfo {
         self.sub_mchid = Some(value.into());
         self
     }
+}
+impl rt::Described for UserProductCouponAssociatedOrderInfo {
+    const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
+        name: "UserProductCouponAssociatedOrderInfo",
+        description: "券核销的微信支付订单信息(页面表格截断,字段取自页面的 Java/Go 示例代码)",
+        fields: &[
+            rt::FieldInfo {
+                name: "transaction_id",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "out_trade_no",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "mchid",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "sub_mchid",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ..rt::FieldInfo::DEFAULT
+            },
+        ],
+        rules: &[],
+        provenance: rt::Provenance::PAGE,
+    };
 }

@@ -2,6 +2,7 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use serde::{Deserialize, Serialize};
+use wechatpay_runtime as rt;
 /// 用户券组信息
 ///
 /// Schema type `UserProductCouponBundleInfo` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
@@ -40,4 +41,45 @@ impl UserProductCouponBundleInfo {
             used_count,
         }
     }
+}
+impl rt::Described for UserProductCouponBundleInfo {
+    const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
+        name: "UserProductCouponBundleInfo",
+        description: "用户券组信息",
+        fields: &[
+            rt::FieldInfo {
+                name: "user_coupon_bundle_id",
+                title: Some("用户券组ID"),
+                required: true,
+                description: "本券所属的用户券组ID,【向用户发放商品券批次组】时由微信支付生成",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "user_coupon_bundle_index",
+                title: Some("用户券组内索引"),
+                ty: rt::Ty::Integer(rt::IntRule::NONE),
+                required: true,
+                description: "本券在所属用户券组内的序号,从 0 开始编号",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "total_count",
+                title: Some("总可使用次数"),
+                ty: rt::Ty::Integer(rt::IntRule::NONE),
+                required: true,
+                description: "所属用户券组总计可用次数",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "used_count",
+                title: Some("已使用次数"),
+                ty: rt::Ty::Integer(rt::IntRule::NONE),
+                required: true,
+                description: "所属用户券组已使用次数",
+                ..rt::FieldInfo::DEFAULT
+            },
+        ],
+        rules: &[],
+        provenance: rt::Provenance::PAGE,
+    };
 }

@@ -2,6 +2,7 @@
 // Do not edit by hand: change the schema or the generator, then run `cargo xtask codegen`.
 
 use serde::{Deserialize, Serialize};
+use wechatpay_runtime as rt;
 /// 用户商品券(向用户发放商品券的应答)
 ///
 /// Schema type `UserProductCouponEntity` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
@@ -19,15 +20,15 @@ pub struct UserProductCouponEntity {
     /// 【有效期开始时间】 用户商品券可用开始时间,遵循rfc3339标准格式,格式为yyyy-MM-DDTHH:mm:ss+TIMEZONE,yyyy-MM-DD表示年月日,T出现在字符串中,表示time元素的开头,HH:mm:ss表示时分秒,TIMEZONE表示时区(+08:00表示东八区时间,领先UTC 8小时,即北京时间)
     ///
     /// Wire name `valid_begin_time`; type `datetime`; required; example `2025-08-02T00:00:00+08:00`.
-    pub valid_begin_time: crate::DateTime,
+    pub valid_begin_time: rt::DateTime,
     /// 【有效期结束时间】 用户商品券可用结束时间。遵循rfc3339标准格式,格式为yyyy-MM-DDTHH:mm:ss+TIMEZONE,yyyy-MM-DD表示年月日,T出现在字符串中,表示time元素的开头,HH:mm:ss表示时分秒,TIMEZONE表示时区(+08:00表示东八区时间,领先UTC 8小时,即北京时间)
     ///
     /// Wire name `valid_end_time`; type `datetime`; required; example `2025-08-31T23:59:59+08:00`.
-    pub valid_end_time: crate::DateTime,
+    pub valid_end_time: rt::DateTime,
     /// 【领券时间】 用户领券时间。遵循rfc3339标准格式,格式为yyyy-MM-DDTHH:mm:ss+TIMEZONE,yyyy-MM-DD表示年月日,T出现在字符串中,表示time元素的开头,HH:mm:ss表示时分秒,TIMEZONE表示时区(+08:00表示东八区时间,领先UTC 8小时,即北京时间)
     ///
     /// Wire name `receive_time`; type `datetime`; required; example `2025-08-02T00:00:00+08:00`.
-    pub receive_time: crate::DateTime,
+    pub receive_time: rt::DateTime,
     /// 【发券请求单号】 发券时传入的请求流水号
     ///
     /// Wire name `send_request_no`; type `string`; required; at most 128 characters; example `MCHSEND202003101234`.
@@ -45,7 +46,7 @@ pub struct UserProductCouponEntity {
     ///
     /// Wire name `confirm_time`; type `datetime`; optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub confirm_time: Option<crate::DateTime>,
+    pub confirm_time: Option<rt::DateTime>,
     /// 【失效请求单号】 品牌方失效券请求时传入的的请求流水号。当且仅当 coupon_state 为 DEACTIVATED 时提供,返回品牌方调用【失效用户商品券API】或【失效用户商品券组API】时传入的请求流水号
     ///
     /// Wire name `deactivate_request_no`; type `string`; optional; at most 128 characters.
@@ -55,7 +56,7 @@ pub struct UserProductCouponEntity {
     ///
     /// Wire name `deactivate_time`; type `datetime`; optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deactivate_time: Option<crate::DateTime>,
+    pub deactivate_time: Option<rt::DateTime>,
     /// 【失效原因】 失效券的原因,当且仅当 coupon_state 为 DEACTIVATED 时提供,返回品牌方调用【失效用户商品券API】或【失效用户商品券组API】时传入的失效原因
     ///
     /// Wire name `deactivate_reason`; type `string`; optional; at most 150 characters.
@@ -101,9 +102,9 @@ impl UserProductCouponEntity {
     pub fn new(
         coupon_code: impl Into<String>,
         coupon_state: super::UserProductCouponState,
-        valid_begin_time: crate::DateTime,
-        valid_end_time: crate::DateTime,
-        receive_time: crate::DateTime,
+        valid_begin_time: rt::DateTime,
+        valid_end_time: rt::DateTime,
+        receive_time: rt::DateTime,
         send_request_no: impl Into<String>,
         send_channel: super::UserProductCouponSendChannel,
         product_coupon: super::ProductCouponEntity,
@@ -137,7 +138,7 @@ impl UserProductCouponEntity {
         self
     }
     /// Sets `confirm_time` (确认发放时间).
-    pub fn confirm_time(mut self, value: crate::DateTime) -> Self {
+    pub fn confirm_time(mut self, value: rt::DateTime) -> Self {
         self.confirm_time = Some(value);
         self
     }
@@ -147,7 +148,7 @@ impl UserProductCouponEntity {
         self
     }
     /// Sets `deactivate_time` (失效时间).
-    pub fn deactivate_time(mut self, value: crate::DateTime) -> Self {
+    pub fn deactivate_time(mut self, value: rt::DateTime) -> Self {
         self.deactivate_time = Some(value);
         self
     }
@@ -184,4 +185,186 @@ impl UserProductCouponEntity {
         self.coupon_tag_info = Some(value);
         self
     }
+}
+const COUPON_CODE: rt::StrRule = rt::StrRule {
+    max: Some(40),
+    ..rt::StrRule::NONE
+};
+const SEND_REQUEST_NO: rt::StrRule = rt::StrRule {
+    max: Some(128),
+    ..rt::StrRule::NONE
+};
+const DEACTIVATE_REQUEST_NO: rt::StrRule = rt::StrRule {
+    max: Some(128),
+    ..rt::StrRule::NONE
+};
+const DEACTIVATE_REASON: rt::StrRule = rt::StrRule {
+    max: Some(150),
+    ..rt::StrRule::NONE
+};
+const CHANNEL_CUSTOM_INFO: rt::StrRule = rt::StrRule {
+    max: Some(1000),
+    ..rt::StrRule::NONE
+};
+impl rt::Described for UserProductCouponEntity {
+    const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
+        name: "UserProductCouponEntity",
+        description: "用户商品券(向用户发放商品券的应答)",
+        fields: &[
+            rt::FieldInfo {
+                name: "coupon_code",
+                title: Some("用户商品券Code"),
+                ty: rt::Ty::String(COUPON_CODE),
+                required: true,
+                description: "用户商品券的唯一标识",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "coupon_state",
+                title: Some("用户商品券状态"),
+                ty: rt::Ty::Enum {
+                    name: "UserProductCouponState",
+                    values: <super::UserProductCouponState as rt::WireEnum>::KNOWN_VALUES,
+                },
+                required: true,
+                description: "用户商品券状态",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "valid_begin_time",
+                title: Some("有效期开始时间"),
+                ty: rt::Ty::DateTime,
+                required: true,
+                description: "用户商品券可用开始时间,遵循rfc3339标准格式,格式为yyyy-MM-DDTHH:mm:ss+TIMEZONE,yyyy-MM-DD表示年月日,T出现在字符串中,表示time元素的开头,HH:mm:ss表示时分秒,TIMEZONE表示时区(+08:00表示东八区时间,领先UTC 8小时,即北京时间)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "valid_end_time",
+                title: Some("有效期结束时间"),
+                ty: rt::Ty::DateTime,
+                required: true,
+                description: "用户商品券可用结束时间。遵循rfc3339标准格式,格式为yyyy-MM-DDTHH:mm:ss+TIMEZONE,yyyy-MM-DD表示年月日,T出现在字符串中,表示time元素的开头,HH:mm:ss表示时分秒,TIMEZONE表示时区(+08:00表示东八区时间,领先UTC 8小时,即北京时间)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "receive_time",
+                title: Some("领券时间"),
+                ty: rt::Ty::DateTime,
+                required: true,
+                description: "用户领券时间。遵循rfc3339标准格式,格式为yyyy-MM-DDTHH:mm:ss+TIMEZONE,yyyy-MM-DD表示年月日,T出现在字符串中,表示time元素的开头,HH:mm:ss表示时分秒,TIMEZONE表示时区(+08:00表示东八区时间,领先UTC 8小时,即北京时间)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "send_request_no",
+                title: Some("发券请求单号"),
+                ty: rt::Ty::String(SEND_REQUEST_NO),
+                required: true,
+                description: "发券时传入的请求流水号",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "send_channel",
+                title: Some("发券渠道"),
+                ty: rt::Ty::Enum {
+                    name: "UserProductCouponSendChannel",
+                    values: <super::UserProductCouponSendChannel as rt::WireEnum>::KNOWN_VALUES,
+                },
+                required: true,
+                description: "描述用户商品券是经由什么渠道发送的",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "confirm_request_no",
+                title: Some("确认请求单号"),
+                description: "品牌方确认发券请求时传入的的请求流水号。当且仅当 品牌方调用【确认发放用户商品券API】后提供。",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "confirm_time",
+                title: Some("确认发放时间"),
+                ty: rt::Ty::DateTime,
+                description: "品牌方确认发券时间,当且仅当 品牌方调用【确认发放用户商品券API】后提供。遵循rfc3339标准格式,格式为yyyy-MM-DDTHH:mm:ss+TIMEZONE,yyyy-MM-DD表示年月日,T出现在字符串中,表示time元素的开头,HH:mm:ss表示时分秒,TIMEZONE表示时区(+08:00表示东八区时间,领先UTC 8小时,即北京时间)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "deactivate_request_no",
+                title: Some("失效请求单号"),
+                ty: rt::Ty::String(DEACTIVATE_REQUEST_NO),
+                description: "品牌方失效券请求时传入的的请求流水号。当且仅当 coupon_state 为 DEACTIVATED 时提供,返回品牌方调用【失效用户商品券API】或【失效用户商品券组API】时传入的请求流水号",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "deactivate_time",
+                title: Some("失效时间"),
+                ty: rt::Ty::DateTime,
+                description: "失效时间,当且仅当 coupon_state 为 DEACTIVATED 时提供。遵循rfc3339标准格式,格式为yyyy-MM-DDTHH:mm:ss+TIMEZONE,yyyy-MM-DD表示年月日,T出现在字符串中,表示time元素的开头,HH:mm:ss表示时分秒,TIMEZONE表示时区(+08:00表示东八区时间,领先UTC 8小时,即北京时间)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "deactivate_reason",
+                title: Some("失效原因"),
+                ty: rt::Ty::String(DEACTIVATE_REASON),
+                description: "失效券的原因,当且仅当 coupon_state 为 DEACTIVATED 时提供,返回品牌方调用【失效用户商品券API】或【失效用户商品券组API】时传入的失效原因",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "single_usage_detail",
+                title: Some("单券使用详情"),
+                ty: rt::Ty::Object(
+                    <super::CouponUsageDetail as rt::Described>::TYPE_INFO,
+                ),
+                description: "当且仅当 usage_mode 为 SINGLE 时提供",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "user_product_coupon_bundle_info",
+                title: Some("用户券组信息"),
+                ty: rt::Ty::Object(
+                    <super::UserProductCouponBundleInfo as rt::Described>::TYPE_INFO,
+                ),
+                description: "当前用户券所属用户券组的信息,当且仅当 usage_mode 为 PROGRESSIVE_BUNDLE 时提供",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "product_coupon",
+                title: Some("商品券信息"),
+                ty: rt::Ty::Object(
+                    <super::ProductCouponEntity as rt::Described>::TYPE_INFO,
+                ),
+                required: true,
+                description: "该用户商品券对应的商品券详情",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "stock",
+                title: Some("批次信息"),
+                ty: rt::Ty::Object(<super::StockEntity as rt::Described>::TYPE_INFO),
+                required: true,
+                description: "该用户商品券发券时使用的批次详情",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "attach",
+                title: Some("自定义附加信息"),
+                description: "调用发券接口时品牌方使用 attach 字段主动设置的附加信息。微信支付不会解析该信息,仅在查询用户商品券和回调中原样返回。注: 发券渠道多样,只有品牌方通过发券接口发放的券才会在查询和回调中携带此字段,其他渠道发放的券 attach 为空。",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "channel_custom_info",
+                title: Some("渠道自定义信息"),
+                ty: rt::Ty::String(CHANNEL_CUSTOM_INFO),
+                description: "使用微信支付提供的其他渠道(比如「摇一摇有优惠」)发放商品券时,渠道可能会设置该渠道特定的自定义信息,请根据 send_channel 字段判断如何解析本字段。不同渠道的自定义信息格式不同,请根据对应渠道的文档解析。",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "coupon_tag_info",
+                title: Some("用户商品券标签信息"),
+                ty: rt::Ty::Object(<super::CouponTagInfo as rt::Described>::TYPE_INFO),
+                description: "用户商品券标签信息",
+                ..rt::FieldInfo::DEFAULT
+            },
+        ],
+        rules: &[],
+        provenance: rt::Provenance::PAGE,
+    };
 }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use crate::WireEnum;
+use wechatpay_runtime as rt;
 /// 用户商品券状态
 ///
 /// Schema enum `UserProductCouponState` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
@@ -29,7 +29,7 @@ pub enum UserProductCouponState {
     /// A value this SDK version does not know; kept verbatim.
     Unknown(String),
 }
-impl WireEnum for UserProductCouponState {
+impl rt::WireEnum for UserProductCouponState {
     const KNOWN_VALUES: &'static [&'static str] = &[
         "CONFIRMING",
         "PENDING",
@@ -66,16 +66,16 @@ impl WireEnum for UserProductCouponState {
 }
 impl fmt::Display for UserProductCouponState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_wire())
+        f.write_str(rt::WireEnum::as_wire(self))
     }
 }
 impl Serialize for UserProductCouponState {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        crate::wire_enum::serialize(self, serializer)
+        rt::wire_enum::serialize(self, serializer)
     }
 }
 impl<'de> Deserialize<'de> for UserProductCouponState {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        crate::wire_enum::deserialize(deserializer)
+        rt::wire_enum::deserialize(deserializer)
     }
 }

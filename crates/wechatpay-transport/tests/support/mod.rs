@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
-use wechatpay_models::validation::{check_str, StrRule};
-use wechatpay_models::{Validate, Violation};
-use wechatpay_transport::endpoint::encode_path_segment;
+use wechatpay_runtime::path::encode_component as encode_path_segment;
+use wechatpay_runtime::validation::{check_str, join, Charset, StrRule};
+use wechatpay_runtime::{BodyKind, PathTemplate, TypeInfo, Validate, Violation};
 use wechatpay_transport::{
     AuthScheme, Client, ClientBuilder, Endpoint, EndpointInfo, ErrorCode, ErrorDoc, Identity,
     LengthUnit, Method, RetryPolicy,
@@ -567,29 +567,36 @@ impl DemoRequest {
 
 impl Validate for DemoRequest {
     fn validate_into(&self, prefix: &str, out: &mut Vec<Violation>) {
-        check_str(out, prefix, "openid", &self.openid, &StrRule::REQUIRED);
         check_str(
             out,
-            prefix,
-            "out_request_no",
+            &|| join(prefix, "openid"),
+            &self.openid,
+            true,
+            &StrRule::NONE,
+        );
+        check_str(
+            out,
+            &|| join(prefix, "out_request_no"),
             &self.out_request_no,
+            true,
             &StrRule {
                 max: Some(32),
-                charset: Some(("0-9A-Za-z_-", |c: char| {
-                    c.is_ascii_alphanumeric() || c == '_' || c == '-'
-                })),
-                ..StrRule::REQUIRED
+                charset: Some(Charset {
+                    class: "0-9A-Za-z_-",
+                    contains: |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-',
+                }),
+                ..StrRule::NONE
             },
         );
         check_str(
             out,
-            prefix,
-            "note",
+            &|| join(prefix, "note"),
             &self.note,
+            false,
             &StrRule {
                 max: Some(64),
                 unit: LengthUnit::Chars,
-                ..StrRule::OPTIONAL
+                ..StrRule::NONE
             },
         );
     }
@@ -614,21 +621,18 @@ static DEMO_ERRORS: [ErrorDoc; 3] = [
         code: "SYSTEM_ERROR",
         description: "系统错误",
         solution: "使用相同参数重试",
-        retryable: true,
     },
     ErrorDoc {
         status: 429,
         code: "FREQUENCY_LIMITED",
         description: "频率超限",
         solution: "降低频率后重试",
-        retryable: true,
     },
     ErrorDoc {
         status: 400,
         code: "PARAM_ERROR",
         description: "参数错误",
         solution: "检查参数",
-        retryable: false,
     },
 ];
 
@@ -651,19 +655,16 @@ impl ErrorCode for DemoCode {
         }
     }
 
-    fn docs(&self) -> &'static [ErrorDoc] {
-        match self {
-            DemoCode::SystemError => &DEMO_ERRORS[0..1],
-            DemoCode::FrequencyLimited => &DEMO_ERRORS[1..2],
-            DemoCode::ParamError => &DEMO_ERRORS[2..3],
-            DemoCode::Other(_) => &[],
-        }
-    }
-
-    fn retryable(&self) -> bool {
-        self.docs().iter().any(|d| d.retryable)
-    }
+    const TABLE: &'static [ErrorDoc] = &DEMO_ERRORS;
 }
+
+static DEMO_TYPE: TypeInfo = TypeInfo {
+    name: "DemoRequest",
+    description: "demo",
+    fields: &[],
+    rules: &[],
+    provenance: wechatpay_runtime::Provenance::PAGE,
+};
 
 pub const fn info(
     operation_id: &'static str,
@@ -674,15 +675,23 @@ pub const fn info(
     EndpointInfo {
         operation_id,
         title: "demo",
-        doc_updated: "2025-01-01",
+        doc_updated: Some("2025-01-01"),
+        pages: &[],
+        complete: true,
         method,
-        path_template,
+        path: PathTemplate::new(path_template),
         auth,
+        body: match method {
+            Method::Get => BodyKind::None,
+            _ => BodyKind::Json,
+        },
         required_headers: &[],
         rate_limit: None,
-        request_type: "DemoRequest",
-        response_type: "DemoResponse",
-        fields: &[],
+        rate_per_second: None,
+        request: &DEMO_TYPE,
+        response: &DEMO_TYPE,
+        request_number: None,
+        pagination: None,
         errors: &DEMO_ERRORS,
         request_examples: &[],
         response_examples: &[],

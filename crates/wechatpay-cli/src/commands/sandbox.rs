@@ -1,0 +1,54 @@
+//! `wechatpay sandbox`: the thin subcommand over the `wechatpay-sandbox` crate.
+//! The first stdout line is the base URL (scripts and tests read it).
+
+use std::io::Write as _;
+
+use wechatpay_sandbox::{keys, Options, SandboxError};
+
+use crate::args::SandboxArgs;
+use crate::exit::CliError;
+
+impl From<SandboxError> for CliError {
+    fn from(e: SandboxError) -> Self {
+        match e {
+            SandboxError::Config(message) => CliError::config(message),
+            other => CliError::internal(other.to_string()),
+        }
+    }
+}
+
+/// Runs the sandbox until the process is stopped (or stdin closes, with `--stop-on-eof`).
+pub async fn run(args: &SandboxArgs) -> Result<(), CliError> {
+    if args.stop_on_eof {
+        std::thread::spawn(|| {
+            let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+            std::process::exit(0);
+        });
+    }
+    let options = Options {
+        listen: args.listen.clone(),
+        keys_dir: args.keys.clone(),
+        fault: args.fault.clone(),
+        log: !args.quiet,
+    };
+    let bound = wechatpay_sandbox::bind(&options).await?;
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "{}", bound.base_url);
+    let _ = stdout.flush();
+    if !args.quiet {
+        let id = &bound.keys.identity;
+        eprintln!(
+            "sandbox: {} keys in {}\n  mchid={} brand_id={} serial_no={} public_key_id={}\n  sign with {}, verify replies with {}; stats at GET /sandbox/stats",
+            if bound.created { "generated" } else { "reusing" },
+            args.keys.display(),
+            id.mchid,
+            id.brand_id,
+            id.serial_no,
+            id.public_key_id,
+            args.keys.join(keys::CLIENT_KEY_FILE).display(),
+            args.keys.join(keys::WXP_PUB_FILE).display(),
+        );
+    }
+    bound.serve().await;
+    Ok(())
+}

@@ -1,0 +1,419 @@
+//! What the schema says about operations and types, as static data.
+//!
+//! The models crate describes every type with a [`TypeInfo`] (its fields and
+//! their rules: the same [`StrRule`] values that `validate()` checks); the
+//! endpoints crate describes every operation with an [`EndpointInfo`] and
+//! implements [`Endpoint`] for one unit type per operation. Tools read these
+//! at run time: the JSON check of the CLI and the sandbox, `describe`, the
+//! sandbox's routing and idempotency.
+
+use std::fmt::Debug;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::path::PathTemplate;
+use crate::validation::{IntRule, StrRule, Validate};
+
+/// How requests to an endpoint are signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthScheme {
+    /// Merchant APIs: `WECHATPAY2-SHA256-RSA2048 mchid="…",…`.
+    Merchant,
+    /// Brand APIs: `WECHATPAY-BRAND-SHA256-RSA2048 brand_id="…",…`.
+    Brand,
+}
+
+impl AuthScheme {
+    /// The scheme word that opens the `Authorization` header.
+    pub fn scheme(self) -> &'static str {
+        match self {
+            AuthScheme::Merchant => "WECHATPAY2-SHA256-RSA2048",
+            AuthScheme::Brand => "WECHATPAY-BRAND-SHA256-RSA2048",
+        }
+    }
+
+    /// The name of the identity parameter in the `Authorization` header.
+    pub fn identity_param(self) -> &'static str {
+        match self {
+            AuthScheme::Merchant => "mchid",
+            AuthScheme::Brand => "brand_id",
+        }
+    }
+}
+
+/// HTTP method of an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    /// The method as it appears in the signed message.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// Where a request field travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Location {
+    Path,
+    Query,
+    Body,
+}
+
+impl Location {
+    /// `path`, `query` or `body`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Location::Path => "path",
+            Location::Query => "query",
+            Location::Body => "body",
+        }
+    }
+}
+
+/// What a request's body is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BodyKind {
+    /// The request's body fields as JSON.
+    Json,
+    /// No body: every field is a path or query parameter.
+    None,
+    /// `multipart/form-data`: the request's JSON (`meta`) part is what is signed, plus a file part.
+    Multipart,
+}
+
+/// One row of an endpoint's error table (a code may have several rows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorDoc {
+    pub status: u16,
+    pub code: &'static str,
+    pub description: &'static str,
+    pub solution: &'static str,
+}
+
+impl ErrorDoc {
+    /// Whether sending the same request again (same request number) can succeed.
+    pub fn retryable(&self) -> bool {
+        crate::retry::retryable(self.status, self.code)
+    }
+}
+
+/// A header the endpoint requires beyond `Authorization`, `Accept` and `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderInfo {
+    pub name: &'static str,
+    pub description: &'static str,
+}
+
+/// A request or reply example from the doc page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Example {
+    pub name: &'static str,
+    pub path_params: &'static [(&'static str, &'static str)],
+    pub query_params: &'static [(&'static str, &'static str)],
+    /// The JSON body exactly as the page shows it (empty when the request has none).
+    pub body: &'static str,
+    /// Where the example's values come from, when not the operation's own page.
+    pub source: Option<&'static str>,
+}
+
+impl Example {
+    /// An example with only a body (the common case), for `..Example::EMPTY`-style literals.
+    pub const EMPTY: Example = Example {
+        name: "",
+        path_params: &[],
+        query_params: &[],
+        body: "",
+        source: None,
+    };
+}
+
+/// Where a fact comes from and how sure it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Provenance {
+    /// `official 4016427405`, `partner 4015781605`, `sample-code`, `mirror`, …; `None`: the
+    /// operation's own (first) page.
+    pub source: Option<&'static str>,
+    /// Where a length or range limit comes from, when it differs from `source`.
+    pub limit_source: Option<&'static str>,
+    /// Why the fact is 【uncertain】, when it is.
+    pub uncertain: Option<&'static str>,
+    /// The contradiction between sources decided here, and the choice.
+    pub decision: Option<&'static str>,
+}
+
+impl Provenance {
+    /// No provenance beyond the operation's own page.
+    pub const PAGE: Provenance = Provenance {
+        source: None,
+        limit_source: None,
+        uncertain: None,
+        decision: None,
+    };
+
+    /// One line for docs and `describe`, empty when there is nothing beyond the page.
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(s) = self.source {
+            parts.push(format!("source: {s}"));
+        }
+        if let Some(s) = self.limit_source {
+            parts.push(format!("limit from: {s}"));
+        }
+        if let Some(u) = self.uncertain {
+            parts.push(format!("【uncertain】 {u}"));
+        }
+        if let Some(d) = self.decision {
+            parts.push(format!("decision: {d}"));
+        }
+        parts.join("; ")
+    }
+}
+
+/// The type of a field, with the rules that apply to its values.
+#[derive(Debug, Clone, Copy)]
+pub enum Ty {
+    String(StrRule),
+    Integer(IntRule),
+    Boolean,
+    DateTime,
+    /// A string enum with its documented values.
+    Enum {
+        name: &'static str,
+        values: &'static [&'static str],
+    },
+    Object(&'static TypeInfo),
+    Array {
+        item: &'static Ty,
+        min_items: Option<usize>,
+        max_items: Option<usize>,
+    },
+}
+
+impl Ty {
+    /// The schema spelling: `string`, `integer`, `CouponTagInfo`, `array<string>`.
+    pub fn schema_name(&self) -> String {
+        match self {
+            Ty::String(_) => "string".into(),
+            Ty::Integer(_) => "integer".into(),
+            Ty::Boolean => "boolean".into(),
+            Ty::DateTime => "datetime".into(),
+            Ty::Enum { name, .. } => (*name).into(),
+            Ty::Object(info) => info.name.into(),
+            Ty::Array { item, .. } => format!("array<{}>", item.schema_name()),
+        }
+    }
+}
+
+/// One field of an object type.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldInfo {
+    /// The wire name.
+    pub name: &'static str,
+    /// The 【…】 title, when the page gives one.
+    pub title: Option<&'static str>,
+    pub ty: Ty,
+    pub required: bool,
+    pub location: Location,
+    pub description: &'static str,
+    pub provenance: Provenance,
+}
+
+impl FieldInfo {
+    /// An optional body field of type `string` with no rule and no text; generated
+    /// rows spell out only what differs from it.
+    pub const DEFAULT: FieldInfo = FieldInfo {
+        name: "",
+        title: None,
+        ty: Ty::String(StrRule::NONE),
+        required: false,
+        location: Location::Body,
+        description: "",
+        provenance: Provenance::PAGE,
+    };
+
+    /// The string rule of a string field (or of the items of an array of strings).
+    pub fn str_rule(&self) -> Option<&StrRule> {
+        let mut ty = &self.ty;
+        while let Ty::Array { item, .. } = ty {
+            ty = item;
+        }
+        match ty {
+            Ty::String(rule) => Some(rule),
+            _ => None,
+        }
+    }
+}
+
+/// A conditional rule between fields of one type, as data (also checked by `validate()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleInfo {
+    /// `field` is required when `when` is (or, for a list, contains) `equals`.
+    RequiredIf {
+        field: &'static str,
+        when: &'static str,
+        equals: &'static str,
+    },
+    /// `field` is required when `when` is present.
+    RequiredWith {
+        field: &'static str,
+        when: &'static str,
+    },
+    /// At least one of `fields` is present.
+    AtLeastOneOf { fields: &'static [&'static str] },
+    /// A rule only WeChat Pay can check; documented, not enforced.
+    ServerSide {
+        field: &'static str,
+        description: &'static str,
+    },
+}
+
+/// An object type of the schema.
+#[derive(Debug, Clone, Copy)]
+pub struct TypeInfo {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub fields: &'static [FieldInfo],
+    pub rules: &'static [RuleInfo],
+    pub provenance: Provenance,
+}
+
+impl TypeInfo {
+    /// The field named `name`.
+    pub fn field(&self, name: &str) -> Option<&'static FieldInfo> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+/// A generated type that knows its schema description.
+pub trait Described {
+    /// The type's fields and rules.
+    const TYPE_INFO: &'static TypeInfo;
+}
+
+/// The operation's request number: its idempotency key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestNumber {
+    /// The top-level body field that carries it (`out_request_no`, `send_request_no`).
+    pub field: &'static str,
+    /// Fields whose values scope the number (`out_request_no` is unique per stock per user).
+    pub unique_within: &'static [&'static str],
+}
+
+/// How a list operation pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pagination {
+    /// Query field: how many items a page holds.
+    pub page_size: &'static str,
+    /// Query field: where the page starts (the previous page's next token; absent at first).
+    pub page_token: &'static str,
+    /// Response field: the token of the next page (absent or empty on the last page).
+    pub next_page_token: &'static str,
+    /// Response field: the page's items.
+    pub items: &'static str,
+}
+
+/// Everything the schema says about one operation.
+#[derive(Debug, Clone, Copy)]
+pub struct EndpointInfo {
+    /// Kebab-case id, e.g. `send-user-product-coupon`.
+    pub operation_id: &'static str,
+    /// The doc page title.
+    pub title: &'static str,
+    /// The doc page's update date, `YYYY-MM-DD`, when the page gives one.
+    pub doc_updated: Option<&'static str>,
+    /// The pages the operation was transcribed from, strongest first.
+    pub pages: &'static [&'static str],
+    /// Whether every request fact is known (`full`) or some are missing (`partial`).
+    pub complete: bool,
+    pub method: Method,
+    pub path: PathTemplate,
+    pub auth: AuthScheme,
+    pub body: BodyKind,
+    pub required_headers: &'static [HeaderInfo],
+    /// The documented rate limit, as the page words it, if any.
+    pub rate_limit: Option<&'static str>,
+    /// Requests per second for the limit, when it is per second.
+    pub rate_per_second: Option<u32>,
+    pub request: &'static TypeInfo,
+    pub response: &'static TypeInfo,
+    pub request_number: Option<RequestNumber>,
+    pub pagination: Option<Pagination>,
+    /// The full error table, common codes included, every row kept.
+    pub errors: &'static [ErrorDoc],
+    pub request_examples: &'static [Example],
+    pub response_examples: &'static [Example],
+}
+
+impl EndpointInfo {
+    /// The error table rows for `code`.
+    pub fn error_rows<'a>(&self, code: &'a str) -> impl Iterator<Item = &'static ErrorDoc> + 'a {
+        self.errors.iter().filter(move |row| row.code == code)
+    }
+}
+
+/// A typed error code from an endpoint's error table, with a fallback for others.
+pub trait ErrorCode: Debug + Clone + PartialEq + Send + Sync + 'static {
+    /// The operation's error table (empty for codes of no known operation).
+    const TABLE: &'static [ErrorDoc] = &[];
+
+    /// Maps a reply's `code` to a variant (unknown codes are kept verbatim).
+    fn from_code(code: &str) -> Self;
+
+    /// The code as WeChat Pay writes it.
+    fn code(&self) -> &str;
+
+    /// The error table rows for this code (empty for a code the table lacks).
+    fn docs(&self) -> Vec<&'static ErrorDoc> {
+        let code = self.code();
+        Self::TABLE.iter().filter(|row| row.code == code).collect()
+    }
+
+    /// Whether the same request may succeed when sent again.
+    fn retryable(&self) -> bool {
+        crate::retry::retryable_code(self.code()) || self.docs().iter().any(|row| row.retryable())
+    }
+}
+
+/// One API operation; implemented by a unit type per operation.
+pub trait Endpoint: Send + Sync + 'static {
+    type Request: Serialize + Validate + Send + Sync;
+    type Response: DeserializeOwned + Send;
+    type ErrorCode: ErrorCode;
+
+    /// The schema facts of this operation.
+    const INFO: &'static EndpointInfo;
+
+    /// The request path with every path parameter percent-encoded.
+    fn path(request: &Self::Request) -> String;
+
+    /// The query string (without `?`), if the operation has query parameters set.
+    fn query(_request: &Self::Request) -> Option<String> {
+        None
+    }
+}
+
+/// Something to do with an operation's endpoint type, chosen at run time by its id
+/// (the endpoints crate generates the `dispatch` that picks the type).
+pub trait EndpointVisitor {
+    /// What the visit produces.
+    type Output;
+    /// Runs with the endpoint type of the operation.
+    fn visit<E: Endpoint>(self) -> Self::Output
+    where
+        E::Request: DeserializeOwned,
+        E::Response: Serialize;
+}

@@ -1,0 +1,464 @@
+//! Local request validation: every violation, each with its field path.
+//!
+//! Generated `Validate` impls call the small checks below; the rules come from
+//! the schema (required, length in characters or bytes, charset, enforceable
+//! conditional rules). Server-side facts the client cannot know (for example a
+//! stock's `coupon_code_mode`) are documented on the field instead.
+
+use std::fmt;
+
+/// What a length limit counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LengthUnit {
+    /// Unicode scalar values ("150个UTF-8字符" counts characters).
+    Chars,
+    /// UTF-8 bytes.
+    Bytes,
+}
+
+impl LengthUnit {
+    /// Measures `value` in this unit.
+    pub fn measure(self, value: &str) -> usize {
+        match self {
+            LengthUnit::Chars => value.chars().count(),
+            LengthUnit::Bytes => value.len(),
+        }
+    }
+
+    /// `characters` or `bytes`: the one wording of the unit (errors, docs, `describe`).
+    pub fn noun(self) -> &'static str {
+        match self {
+            LengthUnit::Chars => "characters",
+            LengthUnit::Bytes => "bytes",
+        }
+    }
+}
+
+/// The rule a value broke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rule {
+    /// A required field is missing or empty.
+    Required,
+    /// Shorter than the documented minimum.
+    MinLength {
+        min: usize,
+        actual: usize,
+        unit: LengthUnit,
+    },
+    /// Longer than the documented maximum.
+    MaxLength {
+        max: usize,
+        actual: usize,
+        unit: LengthUnit,
+    },
+    /// Holds a character outside the documented charset.
+    Charset { allowed: &'static str, found: char },
+    /// Holds a control character (never valid in these APIs' text fields).
+    ControlCharacter { found: char },
+    /// Required because another field has a given value.
+    RequiredIf {
+        other: &'static str,
+        equals: &'static str,
+    },
+    /// Required because another field is present.
+    RequiredWith { other: &'static str },
+    /// None of a group of fields is present; at least one must be.
+    AtLeastOneOf { fields: &'static [&'static str] },
+    /// An integer below the documented minimum.
+    Minimum { min: i64, actual: i64 },
+    /// An integer above the documented maximum.
+    Maximum { max: i64, actual: i64 },
+    /// A list with fewer items than documented.
+    MinItems { min: usize, actual: usize },
+    /// A list with more items than documented.
+    MaxItems { max: usize, actual: usize },
+    /// An enum value this SDK does not know, in a request.
+    UnknownEnumValue {
+        value: String,
+        known: &'static [&'static str],
+    },
+}
+
+/// One broken rule at one field path (`coupon_tag_info.member_tag_info.member_card_id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub path: String,
+    pub rule: Rule,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = &self.path;
+        match &self.rule {
+            Rule::Required => write!(f, "{path}: is required and must not be empty"),
+            Rule::MinLength { min, actual, unit } => {
+                write!(
+                    f,
+                    "{path}: must be at least {min} {} long, got {actual}",
+                    unit.noun()
+                )
+            }
+            Rule::MaxLength { max, actual, unit } => {
+                write!(
+                    f,
+                    "{path}: must be at most {max} {} long, got {actual}",
+                    unit.noun()
+                )
+            }
+            Rule::Charset { allowed, found } => {
+                write!(
+                    f,
+                    "{path}: character {found:?} is not allowed (allowed: {allowed})"
+                )
+            }
+            Rule::ControlCharacter { found } => {
+                write!(f, "{path}: control character {found:?} is not allowed")
+            }
+            Rule::RequiredIf { other, equals } => {
+                write!(f, "{path}: is required when {other} is {equals}")
+            }
+            Rule::UnknownEnumValue { value, known } => {
+                write!(f, "{path}: {value:?} is not one of {}", known.join(", "))
+            }
+            Rule::RequiredWith { other } => write!(f, "{path}: is required when {other} is given"),
+            Rule::AtLeastOneOf { fields } => {
+                write!(
+                    f,
+                    "{path}: at least one of {} is required",
+                    fields.join(", ")
+                )
+            }
+            Rule::Minimum { min, actual } => {
+                write!(f, "{path}: must be at least {min}, got {actual}")
+            }
+            Rule::Maximum { max, actual } => {
+                write!(f, "{path}: must be at most {max}, got {actual}")
+            }
+            Rule::MinItems { min, actual } => {
+                write!(f, "{path}: must have at least {min} items, got {actual}")
+            }
+            Rule::MaxItems { max, actual } => {
+                write!(f, "{path}: must have at most {max} items, got {actual}")
+            }
+        }
+    }
+}
+
+/// Every violation found in one request, in field order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Violations(pub Vec<Violation>);
+
+impl Violations {
+    /// The violations as a slice.
+    pub fn as_slice(&self) -> &[Violation] {
+        &self.0
+    }
+
+    /// Whether a violation names `path`.
+    pub fn has_path(&self, path: &str) -> bool {
+        self.0.iter().any(|v| v.path == path)
+    }
+}
+
+impl fmt::Display for Violations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, v) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{v}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Violations {}
+
+/// A type whose values can be checked against the schema's local rules.
+pub trait Validate {
+    /// Appends every violation under `prefix` (empty at the top level) to `out`.
+    fn validate_into(&self, prefix: &str, out: &mut Vec<Violation>);
+
+    /// Checks every rule and returns all violations at once.
+    fn validate(&self) -> Result<(), Violations> {
+        let mut out = Vec::new();
+        self.validate_into("", &mut out);
+        if out.is_empty() {
+            Ok(())
+        } else {
+            Err(Violations(out))
+        }
+    }
+}
+
+impl<T: Validate> Validate for Option<T> {
+    fn validate_into(&self, prefix: &str, out: &mut Vec<Violation>) {
+        if let Some(value) = self {
+            value.validate_into(prefix, out);
+        }
+    }
+}
+
+impl<T: Validate> Validate for Vec<T> {
+    fn validate_into(&self, prefix: &str, out: &mut Vec<Violation>) {
+        for (i, value) in self.iter().enumerate() {
+            value.validate_into(&format!("{prefix}[{i}]"), out);
+        }
+    }
+}
+
+/// `prefix.name`, or `name` at the top level.
+pub fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+/// A field's documented charset: the class as the page writes it and a predicate for it.
+#[derive(Debug, Clone, Copy)]
+pub struct Charset {
+    /// The character class, e.g. `0-9A-Za-z_-`.
+    pub class: &'static str,
+    /// Whether a character belongs to the class (generated from the class).
+    pub contains: fn(char) -> bool,
+}
+
+/// The schema's rules for one string value (whether it is required is the field's).
+#[derive(Debug, Clone, Copy)]
+pub struct StrRule {
+    pub min: Option<usize>,
+    pub max: Option<usize>,
+    pub unit: LengthUnit,
+    pub charset: Option<Charset>,
+}
+
+impl StrRule {
+    /// No rule beyond "no control characters"; generated rules override what the schema sets.
+    pub const NONE: StrRule = StrRule {
+        min: None,
+        max: None,
+        unit: LengthUnit::Chars,
+        charset: None,
+    };
+
+    /// `3–15 characters`, `at most 40 characters`, …; `None` without a length rule.
+    pub fn length_text(&self) -> Option<String> {
+        let unit = self.unit.noun();
+        match (self.min, self.max) {
+            (Some(min), Some(max)) => Some(format!("{min}–{max} {unit}")),
+            (None, Some(max)) => Some(format!("at most {max} {unit}")),
+            (Some(min), None) => Some(format!("at least {min} {unit}")),
+            (None, None) => None,
+        }
+    }
+}
+
+/// The schema's range for one integer value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntRule {
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+}
+
+impl IntRule {
+    /// No range.
+    pub const NONE: IntRule = IntRule {
+        min: None,
+        max: None,
+    };
+}
+
+/// Checks one string value: empty-if-required, length bounds, control characters, charset.
+pub fn check_str(
+    out: &mut Vec<Violation>,
+    path: &dyn Fn() -> String,
+    value: &str,
+    required: bool,
+    rule: &StrRule,
+) {
+    if value.is_empty() {
+        if required {
+            out.push(Violation {
+                path: path(),
+                rule: Rule::Required,
+            });
+        }
+        return;
+    }
+    let unit = rule.unit;
+    if rule.min.is_some() || rule.max.is_some() {
+        let actual = unit.measure(value);
+        if let Some(min) = rule.min.filter(|&m| actual < m) {
+            out.push(Violation {
+                path: path(),
+                rule: Rule::MinLength { min, actual, unit },
+            });
+        }
+        if let Some(max) = rule.max.filter(|&m| actual > m) {
+            out.push(Violation {
+                path: path(),
+                rule: Rule::MaxLength { max, actual, unit },
+            });
+        }
+    }
+    if let Some(found) = value.chars().find(|c| c.is_control()) {
+        out.push(Violation {
+            path: path(),
+            rule: Rule::ControlCharacter { found },
+        });
+    } else if let Some(charset) = rule.charset {
+        if let Some(found) = value.chars().find(|&c| !(charset.contains)(c)) {
+            out.push(Violation {
+                path: path(),
+                rule: Rule::Charset {
+                    allowed: charset.class,
+                    found,
+                },
+            });
+        }
+    }
+}
+
+/// Checks one integer against its documented range.
+pub fn check_int(out: &mut Vec<Violation>, path: &dyn Fn() -> String, value: i64, rule: &IntRule) {
+    if let Some(min) = rule.min.filter(|&m| value < m) {
+        out.push(Violation {
+            path: path(),
+            rule: Rule::Minimum { min, actual: value },
+        });
+    }
+    if let Some(max) = rule.max.filter(|&m| value > m) {
+        out.push(Violation {
+            path: path(),
+            rule: Rule::Maximum { max, actual: value },
+        });
+    }
+}
+
+/// Checks the number of items of a list.
+pub fn check_items(
+    out: &mut Vec<Violation>,
+    path: &dyn Fn() -> String,
+    actual: usize,
+    min: Option<usize>,
+    max: Option<usize>,
+) {
+    if let Some(min) = min.filter(|&m| actual < m) {
+        out.push(Violation {
+            path: path(),
+            rule: Rule::MinItems { min, actual },
+        });
+    }
+    if let Some(max) = max.filter(|&m| actual > m) {
+        out.push(Violation {
+            path: path(),
+            rule: Rule::MaxItems { max, actual },
+        });
+    }
+}
+
+/// Checks that a request carries only documented enum values.
+pub fn check_enum<T: crate::WireEnum>(
+    out: &mut Vec<Violation>,
+    path: &dyn Fn() -> String,
+    value: &T,
+) {
+    if !value.is_known() {
+        out.push(Violation {
+            path: path(),
+            rule: Rule::UnknownEnumValue {
+                value: value.as_wire().to_owned(),
+                known: T::KNOWN_VALUES,
+            },
+        });
+    }
+}
+
+/// Records a missing field that a conditional rule makes required.
+pub fn conditional(out: &mut Vec<Violation>, prefix: &str, name: &str, rule: Rule) {
+    out.push(Violation {
+        path: join(prefix, name),
+        rule,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(path: &'static str) -> impl Fn() -> String {
+        move || path.to_owned()
+    }
+
+    #[test]
+    fn counts_characters_and_bytes_differently() {
+        let value = "商品券";
+        assert_eq!(LengthUnit::Chars.measure(value), 3);
+        assert_eq!(LengthUnit::Bytes.measure(value), 9);
+    }
+
+    #[test]
+    fn reports_every_broken_rule_with_its_path() {
+        let mut out = Vec::new();
+        let rule = StrRule {
+            min: Some(3),
+            max: Some(1),
+            ..StrRule::NONE
+        };
+        check_str(&mut out, &at("a.b"), "x\u{7}", true, &rule);
+        check_int(
+            &mut out,
+            &at("n"),
+            0,
+            &IntRule {
+                min: Some(1),
+                max: Some(5),
+            },
+        );
+        check_items(&mut out, &at("l"), 9, None, Some(8));
+        let text: Vec<String> = out.iter().map(|v| v.to_string()).collect();
+        assert_eq!(
+            text,
+            [
+                "a.b: must be at least 3 characters long, got 2",
+                "a.b: must be at most 1 characters long, got 2",
+                "a.b: control character '\\u{7}' is not allowed",
+                "n: must be at least 1, got 0",
+                "l: must have at most 8 items, got 9",
+            ]
+        );
+    }
+
+    #[test]
+    fn charset_uses_the_generated_predicate() {
+        let mut out = Vec::new();
+        let rule = StrRule {
+            charset: Some(Charset {
+                class: "0-9",
+                contains: |c| c.is_ascii_digit(),
+            }),
+            ..StrRule::NONE
+        };
+        check_str(&mut out, &at("n"), "12a", true, &rule);
+        assert_eq!(
+            out[0].to_string(),
+            "n: character 'a' is not allowed (allowed: 0-9)"
+        );
+    }
+
+    #[test]
+    fn empty_optional_value_is_not_checked_further() {
+        let mut out = Vec::new();
+        let rule = StrRule {
+            min: Some(3),
+            ..StrRule::NONE
+        };
+        check_str(&mut out, &at("b"), "", false, &rule);
+        assert!(out.is_empty());
+        check_str(&mut out, &at("b"), "", true, &rule);
+        assert_eq!(out[0].rule, Rule::Required);
+    }
+}

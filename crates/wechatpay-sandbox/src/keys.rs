@@ -1,0 +1,207 @@
+//! The sandbox's identities and keys: generated into the keys directory on
+//! first start, reused on later starts.
+//!
+//! Files: `apiclient_key.pem` (the merchant/brand private key clients sign
+//! with) and `apiclient_pub.pem`; `wxp_key.pem` (the sandbox's WeChat Pay
+//! private key) and `wxp_pub.pem` (what clients verify replies with);
+//! `sandbox.json` (mchid, brand_id, serial_no, public_key_id) and
+//! `profile.toml` (the same, usable with `--profile`). `sandbox.json` is
+//! written last, so an interrupted first start is simply redone.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rsa::{KeyPair, KeySize};
+use aws_lc_rs::signature::KeyPair as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use wechatpay_transport::crypto::{signer_from_pem, verifier_from_pem, Signer, Verifier};
+
+use crate::error::SandboxError;
+
+/// The merchant/brand private key a client signs with.
+pub const CLIENT_KEY_FILE: &str = "apiclient_key.pem";
+/// The public half of [`CLIENT_KEY_FILE`] (the sandbox verifies requests with it).
+pub const CLIENT_PUB_FILE: &str = "apiclient_pub.pem";
+/// The sandbox's WeChat Pay private key (signs replies).
+pub const WXP_KEY_FILE: &str = "wxp_key.pem";
+/// The sandbox's WeChat Pay public key (clients verify replies with it).
+pub const WXP_PUB_FILE: &str = "wxp_pub.pem";
+/// Identities, as JSON.
+pub const IDENTITY_FILE: &str = "sandbox.json";
+/// Identities and key paths, as a `--profile` TOML file.
+pub const PROFILE_FILE: &str = "profile.toml";
+
+/// The identities in `sandbox.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub mchid: String,
+    pub brand_id: String,
+    /// Serial number of the (notional) API certificate of the client key.
+    pub serial_no: String,
+    /// The id of the sandbox's WeChat Pay public key (`PUB_KEY_ID_…`).
+    pub public_key_id: String,
+}
+
+/// Everything the sandbox needs to check requests and sign replies.
+#[derive(Debug, Clone)]
+pub struct SandboxKeys {
+    pub dir: PathBuf,
+    pub identity: Identity,
+    /// Verifies client requests (public half of `apiclient_key.pem`).
+    pub client_verifier: Arc<dyn Verifier>,
+    /// Signs replies (`wxp_key.pem`).
+    pub reply_signer: Arc<dyn Signer>,
+}
+
+impl SandboxKeys {
+    /// Loads the keys from `dir`, generating them first if `sandbox.json` is absent.
+    /// Returns the keys and whether they were generated now.
+    pub fn load_or_create(dir: &Path) -> Result<(SandboxKeys, bool), SandboxError> {
+        let created = !dir.join(IDENTITY_FILE).exists();
+        if created {
+            generate(dir)?;
+        }
+        Ok((load(dir)?, created))
+    }
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> SandboxError {
+    SandboxError::config(format!("{}: {e}", path.display()))
+}
+
+fn generate(dir: &Path) -> Result<(), SandboxError> {
+    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+    let (client_key, client_pub) = new_key_pair()?;
+    let (wxp_key, wxp_pub) = new_key_pair()?;
+    write(dir, CLIENT_KEY_FILE, &client_key, true)?;
+    write(dir, CLIENT_PUB_FILE, &client_pub, false)?;
+    write(dir, WXP_KEY_FILE, &wxp_key, true)?;
+    write(dir, WXP_PUB_FILE, &wxp_pub, false)?;
+    let identity = Identity {
+        mchid: format!("19{}", random_digits(8)),
+        brand_id: format!("12{}", random_digits(8)),
+        serial_no: random_hex(20),
+        public_key_id: format!("PUB_KEY_ID_01{}", random_digits(26)),
+    };
+    let profile = format!(
+        "# Written by `wechatpay sandbox`: use with --profile (paths are relative to this file).\n\
+         mchid = \"{}\"\nbrand_id = \"{}\"\nserial_no = \"{}\"\npublic_key_id = \"{}\"\n\
+         private_key = \"{CLIENT_KEY_FILE}\"\npublic_key = \"{WXP_PUB_FILE}\"\n",
+        identity.mchid, identity.brand_id, identity.serial_no, identity.public_key_id
+    );
+    write(dir, PROFILE_FILE, profile.as_bytes(), false)?;
+    let json =
+        serde_json::to_vec_pretty(&identity).map_err(|e| SandboxError::internal(e.to_string()))?;
+    write(dir, IDENTITY_FILE, &json, false)
+}
+
+fn load(dir: &Path) -> Result<SandboxKeys, SandboxError> {
+    let read = |name: &str| {
+        let path = dir.join(name);
+        std::fs::read(&path).map_err(|e| {
+            SandboxError::config(format!(
+                "{}: {e} (remove {} to generate fresh sandbox keys)",
+                path.display(),
+                dir.join(IDENTITY_FILE).display()
+            ))
+        })
+    };
+    let identity: Identity = serde_json::from_slice(&read(IDENTITY_FILE)?)
+        .map_err(|e| SandboxError::config(format!("{}: {e}", dir.join(IDENTITY_FILE).display())))?;
+    let client_verifier = verifier_from_pem(read(CLIENT_PUB_FILE)?).map_err(|e| {
+        SandboxError::config(format!("{}: {e}", dir.join(CLIENT_PUB_FILE).display()))
+    })?;
+    let reply_signer = signer_from_pem(read(WXP_KEY_FILE)?)
+        .map_err(|e| SandboxError::config(format!("{}: {e}", dir.join(WXP_KEY_FILE).display())))?;
+    Ok(SandboxKeys {
+        dir: dir.to_owned(),
+        identity,
+        client_verifier,
+        reply_signer,
+    })
+}
+
+/// A fresh RSA-2048 key pair as PEM: PKCS#8 private key and SPKI public key.
+fn new_key_pair() -> Result<(Vec<u8>, Vec<u8>), SandboxError> {
+    let fail = |_| SandboxError::internal("RSA key generation failed");
+    let pair = KeyPair::generate(KeySize::Rsa2048).map_err(fail)?;
+    let private = pair.as_der().map_err(fail)?;
+    let public = pair.public_key().as_der().map_err(fail)?;
+    Ok((
+        pem("PRIVATE KEY", private.as_ref()),
+        pem("PUBLIC KEY", public.as_ref()),
+    ))
+}
+
+/// PEM armour: Base64 in 64-character lines.
+fn pem(label: &str, der: &[u8]) -> Vec<u8> {
+    let b64 = BASE64.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out.into_bytes()
+}
+
+fn write(dir: &Path, name: &str, contents: &[u8], private: bool) -> Result<(), SandboxError> {
+    let path = dir.join(name);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    let mut file = options.open(&path).map_err(|e| io_error(&path, e))?;
+    std::io::Write::write_all(&mut file, contents).map_err(|e| io_error(&path, e))
+}
+
+fn random_bytes(n: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; n];
+    // AWS-LC's RAND_bytes aborts rather than fail.
+    aws_lc_rs::rand::fill(&mut buf).expect("the system CSPRNG failed");
+    buf
+}
+
+fn random_digits(n: usize) -> String {
+    random_bytes(n)
+        .iter()
+        .map(|b| char::from(b'0' + b % 10))
+        .collect()
+}
+
+/// `n` random bytes as upper-case hex (a certificate serial is 20 bytes).
+pub fn random_hex(n: usize) -> String {
+    random_bytes(n).iter().map(|b| format!("{b:02X}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generates_once_then_reuses() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, created) = SandboxKeys::load_or_create(dir.path()).unwrap();
+        assert!(created);
+        let (second, created) = SandboxKeys::load_or_create(dir.path()).unwrap();
+        assert!(!created);
+        assert_eq!(first.identity, second.identity);
+        assert!(first.identity.public_key_id.starts_with("PUB_KEY_ID_"));
+        // The generated client key signs what the sandbox verifies.
+        let signer =
+            signer_from_pem(std::fs::read(dir.path().join(CLIENT_KEY_FILE)).unwrap()).unwrap();
+        let sig = signer.sign(b"m").unwrap();
+        assert!(second.client_verifier.verify(b"m", &sig));
+        let sig = second.reply_signer.sign(b"r").unwrap();
+        let wxp = verifier_from_pem(std::fs::read(dir.path().join(WXP_PUB_FILE)).unwrap()).unwrap();
+        assert!(wxp.verify(b"r", &sig));
+    }
+}

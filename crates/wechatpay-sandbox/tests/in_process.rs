@@ -1,0 +1,74 @@
+//! The sandbox started in-process, as any crate's tests start it: on
+//! 127.0.0.1:0, driven through the real transport client, stopped on drop.
+
+use std::net::TcpStream;
+use std::time::Duration;
+
+use wechatpay_endpoints::{SendProductCoupon, SendUserProductCoupon};
+use wechatpay_models::{CouponType, SendProductCouponRequest, SendUserProductCouponRequest};
+use wechatpay_sandbox::{Options, Sandbox};
+use wechatpay_transport::{Error, Identity};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn serves_signed_replies_and_stops_on_drop() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::start(Options::new(dir.path())).unwrap();
+    let addr = sandbox.base_url().trim_start_matches("http://").to_owned();
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    let brand = sandbox
+        .client_builder(Identity::brand(sandbox.keys().identity.brand_id.as_str()))
+        .build()
+        .unwrap();
+    let merchant = sandbox
+        .client_builder(Identity::merchant(sandbox.keys().identity.mchid.as_str()))
+        .build()
+        .unwrap();
+    runtime().block_on(async {
+        let request = SendUserProductCouponRequest::new(
+            "o1",
+            "1000000013",
+            "1000000013001",
+            "wx1",
+            "REQ_000001",
+        );
+        let first = brand
+            .execute::<SendUserProductCoupon>(&request)
+            .await
+            .unwrap();
+        assert_eq!(first.send_request_no, "REQ_000001");
+        // The same request number again: the recorded result, not a second coupon.
+        let again = brand
+            .execute::<SendUserProductCoupon>(&request)
+            .await
+            .unwrap();
+        assert_eq!(again.coupon_code, first.coupon_code);
+
+        let merchant_request =
+            SendProductCouponRequest::new("o1", "wx1", "12312354", "OUT_1", CouponType::Normal);
+        let reply = merchant
+            .execute::<SendProductCoupon>(&merchant_request)
+            .await
+            .unwrap();
+        assert_eq!(
+            reply.send_coupon_result.unwrap().out_request_no.as_deref(),
+            Some("OUT_1")
+        );
+        // A merchant client calling a brand operation is refused before anything is sent.
+        assert!(matches!(
+            merchant.execute::<SendUserProductCoupon>(&request).await,
+            Err(Error::Config(_))
+        ));
+    });
+    drop(sandbox);
+    assert!(
+        TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(2)).is_err(),
+        "the port is closed once the sandbox is dropped"
+    );
+}

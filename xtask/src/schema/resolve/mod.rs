@@ -1,0 +1,324 @@
+//! Turns the parsed files into the IR, checking every rule the README lists.
+//! All problems are collected so one run shows them all.
+//!
+//! - [`names`]: the Rust name of every schema name, decided once;
+//! - [`types`]: object and enum types, fields and their rules;
+//! - [`endpoints`]: operations, error tables, examples;
+//! - [`checks`]: checks across the whole schema.
+
+mod checks;
+mod endpoints;
+pub mod names;
+mod types;
+
+use std::collections::BTreeMap;
+
+use super::error::SchemaError;
+use super::load::Loaded;
+use super::model::*;
+use super::raw;
+use types::{Kind, Kinds};
+
+pub struct Checker {
+    pub errors: Vec<SchemaError>,
+}
+
+impl Checker {
+    pub fn fail(&mut self, file: &str, path: impl Into<String>, reason: impl Into<String>) {
+        self.errors.push(SchemaError {
+            file: file.to_owned(),
+            path: path.into(),
+            reason: reason.into(),
+        });
+    }
+}
+
+pub fn resolve(loaded: Loaded) -> Result<Schema, Vec<SchemaError>> {
+    let mut ck = Checker { errors: Vec::new() };
+    let mut common_errors: Vec<ErrorRow> = Vec::new();
+    for (i, row) in loaded.api.common_errors.iter().enumerate() {
+        check_error_row(
+            &mut ck,
+            &loaded.api_file,
+            &format!("common_errors[{i}]"),
+            row,
+        );
+        let repeats = common_errors.iter().filter(|r| r.code == row.code).count();
+        common_errors.push(ErrorRow {
+            status: row.status,
+            code: row.code.clone(),
+            description: row.description.clone(),
+            solution: row.solution.clone(),
+            variant: names::variant(&row.code),
+            common: Some(names::common_error_const(&row.code, repeats)),
+        });
+    }
+
+    // Every file that defines types, with its source block.
+    let mut type_files: Vec<(&str, &raw::Source, &BTreeMap<String, raw::TypeDef>)> = Vec::new();
+    for ep in &loaded.endpoints {
+        type_files.push((&ep.file, &ep.content.source, &ep.content.types));
+    }
+    for tf in &loaded.type_files {
+        type_files.push((&tf.file, &tf.content.source, &tf.content.types));
+    }
+    if let Some(n) = &loaded.notifications {
+        type_files.push((&n.file, &n.content.source, &n.content.types));
+    }
+    let mut sources = BTreeMap::new();
+    for (file, source, _) in &type_files {
+        check_source(&mut ck, file, source);
+        sources.insert((*file).to_owned(), (*source).clone());
+    }
+
+    // Pass 1: every type name, defined once across all files.
+    let mut kinds: Kinds = BTreeMap::new();
+    for (file, _, defs) in &type_files {
+        for (name, def) in defs.iter() {
+            let kind = match def.kind.as_str() {
+                "object" => Kind::Object,
+                "enum" => Kind::Enum,
+                other => {
+                    ck.fail(
+                        file,
+                        format!("types.{name}.kind"),
+                        format!("{other:?} is not object or enum"),
+                    );
+                    continue;
+                }
+            };
+            if !names::is_type_name(name) {
+                ck.fail(
+                    file,
+                    format!("types.{name}"),
+                    "type names are UpperCamelCase, e.g. UserProductCouponEntity",
+                );
+            }
+            if let Some((_, first)) = kinds.get(name) {
+                ck.fail(
+                    file,
+                    format!("types.{name}"),
+                    format!("type {name} is already defined in {first}"),
+                );
+            } else {
+                kinds.insert(name.clone(), (kind, (*file).to_owned()));
+            }
+        }
+    }
+
+    // Pass 2: each type's body, in the file that defines it.
+    let mut types = BTreeMap::new();
+    for (file, _, defs) in &type_files {
+        for (name, def) in defs.iter() {
+            let Some((kind, defined_in)) = kinds.get(name) else {
+                continue;
+            };
+            if defined_in != file {
+                continue; // the duplicate was reported above
+            }
+            let at = format!("types.{name}");
+            let resolved = match kind {
+                Kind::Object => {
+                    if def.values.is_some() {
+                        ck.fail(
+                            file,
+                            format!("{at}.values"),
+                            "an object type has fields, not values",
+                        );
+                    }
+                    let Some(fields) = &def.fields else {
+                        ck.fail(
+                            file,
+                            format!("{at}.fields"),
+                            "an object type needs fields (use [] for none)",
+                        );
+                        continue;
+                    };
+                    TypeDef::Object(types::object(&mut ck, file, name, def, fields, &kinds))
+                }
+                Kind::Enum => {
+                    if def.fields.is_some() || def.rules.is_some() {
+                        ck.fail(
+                            file,
+                            format!("{at}.fields"),
+                            "an enum type has values, not fields or rules",
+                        );
+                    }
+                    let values = def.values.as_deref().unwrap_or_default();
+                    TypeDef::Enum(types::enumeration(&mut ck, file, name, def, values))
+                }
+            };
+            types.insert(name.clone(), resolved);
+        }
+    }
+
+    // Pass 3: endpoints.
+    let mut endpoints = Vec::new();
+    let mut operations: BTreeMap<String, String> = BTreeMap::new();
+    for ep in &loaded.endpoints {
+        let Some(endpoint) = endpoints::endpoint(&mut ck, ep, &types, &common_errors) else {
+            continue;
+        };
+        if let Some(first) = operations.get(&endpoint.name) {
+            ck.fail(
+                &ep.file,
+                "endpoint.name",
+                format!("operation {} is already defined in {first}", endpoint.name),
+            );
+        } else {
+            operations.insert(endpoint.name.clone(), ep.file.clone());
+        }
+        endpoints.push(endpoint);
+    }
+    let events = loaded
+        .notifications
+        .as_ref()
+        .map(|n| events(&mut ck, &n.file, &n.content.events, &types))
+        .unwrap_or_default();
+
+    checks::module_names(&mut ck, &types);
+    checks::cycles(&mut ck, &types);
+    checks::mark_request_types(&mut types, &endpoints);
+    checks::path_fields_only_in_requests(&mut ck, &types, &endpoints);
+    checks::required_if_values(&mut ck, &types);
+
+    if ck.errors.is_empty() {
+        Ok(Schema {
+            common_errors,
+            endpoints,
+            types,
+            events,
+            sources,
+        })
+    } else {
+        Err(ck.errors)
+    }
+}
+
+fn check_source(ck: &mut Checker, file: &str, source: &raw::Source) {
+    if let Some(updated) = &source.updated {
+        if !is_date(updated) {
+            ck.fail(
+                file,
+                "source.updated",
+                format!("{updated:?} is not a YYYY-MM-DD date"),
+            );
+        }
+    }
+    for (i, page) in source.pages.iter().enumerate() {
+        types::provenance_string(ck, file, &format!("source.pages[{i}]"), page);
+    }
+    if let Some(c) = &source.completeness {
+        if !matches!(c.as_str(), "full" | "partial") {
+            ck.fail(
+                file,
+                "source.completeness",
+                format!("{c:?} is not full or partial"),
+            );
+        }
+    }
+}
+
+fn events(
+    ck: &mut Checker,
+    file: &str,
+    raw_events: &[raw::Event],
+    types: &BTreeMap<String, TypeDef>,
+) -> Vec<Event> {
+    let mut out: Vec<Event> = Vec::new();
+    for (i, e) in raw_events.iter().enumerate() {
+        let at = format!("events[{i}]");
+        let valid = !e.event_type.is_empty()
+            && e.event_type
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '.');
+        if !valid {
+            ck.fail(
+                file,
+                format!("{at}.event_type"),
+                format!("{:?} is not an event type (A-Z, 0-9, _, .)", e.event_type),
+            );
+            continue;
+        }
+        if !matches!(types.get(&e.payload), Some(TypeDef::Object(_))) {
+            ck.fail(
+                file,
+                format!("{at}.payload"),
+                format!("{} is not an object type", e.payload),
+            );
+            continue;
+        }
+        let variant = names::variant(&e.event_type);
+        if out.iter().any(|o| o.variant == variant) || variant == "Unknown" {
+            ck.fail(
+                file,
+                format!("{at}.event_type"),
+                format!("{} would repeat the variant {variant}", e.event_type),
+            );
+            continue;
+        }
+        out.push(Event {
+            event_type: e.event_type.clone(),
+            summary: e.summary.trim().to_owned(),
+            payload: e.payload.clone(),
+            variant,
+            provenance: Provenance {
+                source: e
+                    .source
+                    .as_deref()
+                    .map(|s| types::provenance_string(ck, file, &format!("{at}.source"), s)),
+                uncertain: e.uncertain.clone(),
+                ..Provenance::default()
+            },
+        });
+    }
+    out
+}
+
+pub fn check_error_row(ck: &mut Checker, file: &str, at: &str, row: &raw::ErrorRow) {
+    if !(100..=599).contains(&row.status) {
+        ck.fail(
+            file,
+            format!("{at}.status"),
+            format!("{} is not an HTTP status", row.status),
+        );
+    }
+    if !row.code.starts_with(|c: char| c.is_ascii_uppercase())
+        || !row
+            .code
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    {
+        ck.fail(
+            file,
+            format!("{at}.code"),
+            format!(
+                "{:?} is not an error code (A-Z, 0-9, _, starting with a letter)",
+                row.code
+            ),
+        );
+    } else if row.code == "UNKNOWN" {
+        ck.fail(
+            file,
+            format!("{at}.code"),
+            "UNKNOWN clashes with the generated fallback variant Unknown",
+        );
+    }
+    if row.description.trim().is_empty() {
+        ck.fail(
+            file,
+            format!("{at}.description"),
+            "an error row needs its description",
+        );
+    }
+}
+
+fn is_date(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+}

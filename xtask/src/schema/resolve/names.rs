@@ -1,0 +1,79 @@
+//! The Rust name of every schema name, decided here once, and the rules a
+//! schema name must follow to have one.
+
+use heck::{ToSnakeCase, ToUpperCamelCase};
+
+const KEYWORDS: &[&str] = &[
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
+    "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub",
+    "ref", "return", "static", "struct", "trait", "true", "type", "unsafe", "use", "where",
+    "while", "abstract", "become", "box", "do", "final", "gen", "macro", "override", "priv", "try",
+    "typeof", "unsized", "virtual", "yield",
+];
+
+/// Whether `word` is a Rust keyword (strict or reserved).
+pub fn is_keyword(word: &str) -> bool {
+    KEYWORDS.contains(&word) || matches!(word, "self" | "super" | "crate")
+}
+
+/// `UpperCamelCase` ASCII: a type or operation name.
+pub fn is_type_name(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && name.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// A snake_case wire name that can also be a Rust field (`self`, `super`,
+/// `crate` and `_` cannot be, even as raw identifiers).
+pub fn is_wire_name(name: &str) -> bool {
+    !matches!(name, "self" | "super" | "crate" | "_")
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// The Rust field and setter name: the wire name, raw (`r#type`) when it is a keyword.
+pub fn field_ident(wire: &str) -> String {
+    if KEYWORDS.contains(&wire) {
+        format!("r#{wire}")
+    } else {
+        wire.to_owned()
+    }
+}
+
+/// `PROGRESSIVE_BUNDLE` → `ProgressiveBundle`; `PRODUCT_COUPON.SEND` → `ProductCouponSend`.
+pub fn variant(value: &str) -> String {
+    value.replace('.', "_").to_upper_camel_case()
+}
+
+/// `UserProductCouponEntity` → `user_product_coupon_entity` (module and file names).
+pub fn module(name: &str) -> String {
+    name.to_snake_case()
+}
+
+/// `SendProductCoupon` → `send-product-coupon`.
+pub fn operation_id(name: &str) -> String {
+    heck::ToKebabCase::to_kebab_case(name)
+}
+
+/// `SendProductCoupon` → `SendProductCouponErrorCode`.
+pub fn error_enum(operation: &str) -> String {
+    format!("{operation}ErrorCode")
+}
+
+/// The constant of the `index`-th common error row with `code` (`PARAM_ERROR`, `PARAM_ERROR_2`).
+pub fn common_error_const(code: &str, index: usize) -> String {
+    if index == 0 {
+        code.to_owned()
+    } else {
+        format!("{code}_{}", index + 1)
+    }
+}
+
+/// `send_request_no` → `SEND_REQUEST_NO`: the constant holding a field's value rule.
+pub fn rule_const(wire: &str) -> String {
+    wire.to_uppercase()
+}

@@ -20,11 +20,30 @@ pub fn find(operation_id: &str) -> Option<&'static EndpointInfo> {
         .find(|info| info.operation_id == operation_id)
 }
 
-/// The operation whose path template matches `path` (without the query), with its
-/// path parameters still percent-encoded; the CLI's `sign` and the sandbox route with it.
-pub fn route(path: &str) -> Option<(&'static EndpointInfo, Vec<(&'static str, &str)>)> {
-    ALL.iter()
-        .find_map(|info| info.path.match_path(path).map(|params| (*info, params)))
+/// Where a request goes: the operation at a method and path, with its path parameters
+/// still percent-encoded. The CLI's `sign` and the sandbox route with it.
+#[derive(Debug, Clone)]
+pub enum Route<'p> {
+    /// The operation, and its path parameters by name.
+    Found(&'static EndpointInfo, Vec<(&'static str, &'p str)>),
+    /// Operations exist at this path, but none takes this method (the first one is given).
+    WrongMethod(&'static EndpointInfo),
+    /// No operation has this path.
+    NotFound,
+}
+
+/// Routes `method` + `path` (without the query); an empty method matches any.
+pub fn route<'p>(method: &str, path: &'p str) -> Route<'p> {
+    let mut at_path = None;
+    for info in ALL {
+        if let Some(params) = info.path.match_path(path) {
+            if method.is_empty() || info.method.as_str() == method {
+                return Route::Found(info, params);
+            }
+            at_path.get_or_insert(*info);
+        }
+    }
+    at_path.map_or(Route::NotFound, Route::WrongMethod)
 }
 
 #[cfg(test)]
@@ -33,13 +52,31 @@ mod tests {
 
     #[test]
     fn routes_paths_to_operations() {
-        let (info, params) = route("/brand/marketing/product-coupon/users/o%2F1/coupons").unwrap();
+        let path = "/brand/marketing/product-coupon/users/o%2F1/coupons";
+        let Route::Found(info, params) = route("POST", path) else {
+            panic!("no route");
+        };
         assert_eq!(info.operation_id, "send-user-product-coupon");
         assert_eq!(params, [("openid", "o%2F1")]);
-        let (info, params) = route("/v3/marketing/busifavor/product-coupons/send").unwrap();
+        let Route::Found(info, _) = route("GET", path) else {
+            panic!("no route");
+        };
+        assert_eq!(info.operation_id, "list-user-product-coupons");
+        assert!(matches!(route("DELETE", path), Route::WrongMethod(_)));
+        let Route::Found(info, params) =
+            route("POST", "/v3/marketing/busifavor/product-coupons/send")
+        else {
+            panic!("no route");
+        };
         assert_eq!(info.operation_id, "send-product-coupon");
         assert!(params.is_empty());
-        assert!(route("/brand/marketing/product-coupon/users//coupons").is_none());
-        assert!(route("/v3/marketing/busifavor/product-coupons/send/x").is_none());
+        assert!(matches!(
+            route("POST", "/brand/marketing/product-coupon/users//coupons"),
+            Route::NotFound
+        ));
+        assert!(matches!(
+            route("POST", "/v3/marketing/busifavor/product-coupons/send/x"),
+            Route::NotFound
+        ));
     }
 }

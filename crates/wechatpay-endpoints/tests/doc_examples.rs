@@ -143,15 +143,31 @@ fn send_user_product_coupon_examples_round_trip() {
 
 #[test]
 fn every_operation_is_listed_once_with_the_design_ids() {
-    let ids: Vec<&str> = ALL.iter().map(|info| info.operation_id).collect();
-    assert_eq!(
-        ids,
+    // The seeds' ids, and for the family the file name of each page in ../shared/docs/family.
+    let family =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/docs/family");
+    let mut expected: Vec<String> = std::fs::read_dir(&family)
+        .unwrap_or_else(|e| panic!("{}: {e}", family.display()))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter_map(|name| name.strip_suffix(".md").map(str::to_owned))
+        .filter(|name| name != "README" && name != "notifications")
+        .collect();
+    expected.extend(
         [
-            "pre-send-user-product-coupon-bundle",
             "send-product-coupon",
-            "send-user-product-coupon"
+            "pre-send-user-product-coupon-bundle",
+            "send-user-product-coupon",
         ]
+        .map(String::from),
     );
+    expected.sort();
+    let mut ids: Vec<String> = ALL
+        .iter()
+        .map(|info| info.operation_id.to_owned())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, expected);
+    assert_eq!(ids.len(), 34);
     assert!(find("send-user-product-coupon").is_some());
     assert!(find("no-such-operation").is_none());
 }

@@ -13,6 +13,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use wechatpay_endpoints::Route;
 use wechatpay_transport::clock::{Clock, SystemClock};
 use wechatpay_transport::headers::REQUEST_ID;
 use wechatpay_transport::sign::{generate_nonce, sign_reply};
@@ -158,13 +159,30 @@ async fn process(
     body: &[u8],
 ) -> Outcome {
     let path = parts.uri.path();
-    let Some((info, params)) = wechatpay_endpoints::route(path) else {
-        let r = Rejection::new(404, "NOT_FOUND", format!("no operation at {path}"));
-        return Outcome::Reply {
-            reply: state.reply_error(&r),
-            operation: None,
-            note: "NOT_FOUND".into(),
-        };
+    let (info, params) = match wechatpay_endpoints::route(parts.method.as_str(), path) {
+        Route::Found(info, params) => (info, params),
+        Route::WrongMethod(info) => {
+            state.stats().operation(info.operation_id).requests += 1;
+            state.stats().operation(info.operation_id).rejected += 1;
+            let r = Rejection::new(
+                405,
+                "INVALID_REQUEST",
+                format!("{path} does not take {}", parts.method),
+            );
+            return Outcome::Reply {
+                reply: state.reply_error(&r),
+                operation: Some(info.operation_id),
+                note: r.code,
+            };
+        }
+        Route::NotFound => {
+            let r = Rejection::new(404, "NOT_FOUND", format!("no operation at {path}"));
+            return Outcome::Reply {
+                reply: state.reply_error(&r),
+                operation: None,
+                note: "NOT_FOUND".into(),
+            };
+        }
     };
     let op = Some(info.operation_id);
     state.stats().operation(info.operation_id).requests += 1;
@@ -176,18 +194,6 @@ async fn process(
             note: r.code.clone(),
         }
     };
-    if parts.method.as_str() != info.method.as_str() {
-        return reject(Rejection::new(
-            405,
-            "INVALID_REQUEST",
-            format!(
-                "{} takes {}, not {}",
-                path,
-                info.method.as_str(),
-                parts.method
-            ),
-        ));
-    }
     let faults = match parts.headers.get(FAULT_HEADER) {
         Some(value) => match value
             .to_str()

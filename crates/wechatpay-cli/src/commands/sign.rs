@@ -2,6 +2,7 @@
 //! signature and the `Authorization` header — the tool for a SIGN_ERROR.
 
 use std::fmt::Write as _;
+use wechatpay_endpoints::Route;
 
 use wechatpay_transport::sign::{generate_nonce, request_message, sign_request, RequestToSign};
 use wechatpay_transport::AuthScheme;
@@ -52,10 +53,10 @@ pub fn scheme_for(auth: Option<AuthArg>, url: &str) -> AuthScheme {
         Some(AuthArg::Brand) => AuthScheme::Brand,
         None => {
             let path = url.split('?').next().unwrap_or(url);
-            match wechatpay_endpoints::route(path) {
-                Some((info, _)) => info.auth,
-                None if path.starts_with("/brand/") => AuthScheme::Brand,
-                None => AuthScheme::Merchant,
+            match wechatpay_endpoints::route("", path) {
+                Route::Found(info, _) | Route::WrongMethod(info) => info.auth,
+                Route::NotFound if path.starts_with("/brand/") => AuthScheme::Brand,
+                Route::NotFound => AuthScheme::Merchant,
             }
         }
     }

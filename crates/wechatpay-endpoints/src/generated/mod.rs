@@ -3,16 +3,100 @@
 
 //! Every operation in the schema, one module each.
 use wechatpay_runtime as rt;
+mod associate_stores_for_stock_bundle;
+pub use associate_stores_for_stock_bundle::{
+    AssociateStoresForStockBundle, AssociateStoresForStockBundleErrorCode,
+};
+mod associate_stores;
+pub use associate_stores::{AssociateStores, AssociateStoresErrorCode};
+mod confirm_send_user_product_coupon;
+pub use confirm_send_user_product_coupon::{
+    ConfirmSendUserProductCoupon, ConfirmSendUserProductCouponErrorCode,
+};
+mod create_product_coupon;
+pub use create_product_coupon::{CreateProductCoupon, CreateProductCouponErrorCode};
+mod create_stock_bundle;
+pub use create_stock_bundle::{CreateStockBundle, CreateStockBundleErrorCode};
+mod create_stock;
+pub use create_stock::{CreateStock, CreateStockErrorCode};
+mod deactivate_product_coupon;
+pub use deactivate_product_coupon::{
+    DeactivateProductCoupon, DeactivateProductCouponErrorCode,
+};
+mod deactivate_stock;
+pub use deactivate_stock::{DeactivateStock, DeactivateStockErrorCode};
+mod deactivate_user_product_coupon_bundle;
+pub use deactivate_user_product_coupon_bundle::{
+    DeactivateUserProductCouponBundle, DeactivateUserProductCouponBundleErrorCode,
+};
+mod deactivate_user_product_coupon;
+pub use deactivate_user_product_coupon::{
+    DeactivateUserProductCoupon, DeactivateUserProductCouponErrorCode,
+};
+mod disassociate_stores_for_stock_bundle;
+pub use disassociate_stores_for_stock_bundle::{
+    DisassociateStoresForStockBundle, DisassociateStoresForStockBundleErrorCode,
+};
+mod disassociate_stores;
+pub use disassociate_stores::{DisassociateStores, DisassociateStoresErrorCode};
+mod get_notify_config;
+pub use get_notify_config::{GetNotifyConfig, GetNotifyConfigErrorCode};
+mod get_product_coupon;
+pub use get_product_coupon::{GetProductCoupon, GetProductCouponErrorCode};
+mod get_stock;
+pub use get_stock::{GetStock, GetStockErrorCode};
+mod get_user_product_coupon;
+pub use get_user_product_coupon::{GetUserProductCoupon, GetUserProductCouponErrorCode};
+mod list_associated_stores;
+pub use list_associated_stores::{ListAssociatedStores, ListAssociatedStoresErrorCode};
+mod list_stocks;
+pub use list_stocks::{ListStocks, ListStocksErrorCode};
+mod list_user_product_coupons;
+pub use list_user_product_coupons::{
+    ListUserProductCoupons, ListUserProductCouponsErrorCode,
+};
 mod pre_send_user_product_coupon_bundle;
 pub use pre_send_user_product_coupon_bundle::{
     PreSendUserProductCouponBundle, PreSendUserProductCouponBundleErrorCode,
 };
+mod pre_send_user_product_coupon;
+pub use pre_send_user_product_coupon::{
+    PreSendUserProductCoupon, PreSendUserProductCouponErrorCode,
+};
+mod return_user_product_coupon;
+pub use return_user_product_coupon::{
+    ReturnUserProductCoupon, ReturnUserProductCouponErrorCode,
+};
 mod send_product_coupon;
 pub use send_product_coupon::{SendProductCoupon, SendProductCouponErrorCode};
+mod send_user_product_coupon_bundle;
+pub use send_user_product_coupon_bundle::{
+    SendUserProductCouponBundle, SendUserProductCouponBundleErrorCode,
+};
 mod send_user_product_coupon;
 pub use send_user_product_coupon::{
     SendUserProductCoupon, SendUserProductCouponErrorCode,
 };
+mod set_notify_config;
+pub use set_notify_config::{SetNotifyConfig, SetNotifyConfigErrorCode};
+mod update_product_coupon;
+pub use update_product_coupon::{UpdateProductCoupon, UpdateProductCouponErrorCode};
+mod update_stock_budget;
+pub use update_stock_budget::{UpdateStockBudget, UpdateStockBudgetErrorCode};
+mod update_stock_bundle_budget;
+pub use update_stock_bundle_budget::{
+    UpdateStockBundleBudget, UpdateStockBundleBudgetErrorCode,
+};
+mod update_stock_bundle;
+pub use update_stock_bundle::{UpdateStockBundle, UpdateStockBundleErrorCode};
+mod update_stock;
+pub use update_stock::{UpdateStock, UpdateStockErrorCode};
+mod upload_coupon_codes;
+pub use upload_coupon_codes::{UploadCouponCodes, UploadCouponCodesErrorCode};
+mod upload_image;
+pub use upload_image::{UploadImage, UploadImageErrorCode};
+mod use_user_product_coupon;
+pub use use_user_product_coupon::{UseUserProductCoupon, UseUserProductCouponErrorCode};
 /// The common error rows (公共错误码) every operation's table includes, once each.
 pub(crate) mod common_errors {
     use wechatpay_runtime as rt;
@@ -47,9 +131,40 @@ pub(crate) mod common_errors {
 }
 /// The schema facts of every operation, in schema file order.
 pub static ALL: &[&rt::EndpointInfo] = &[
+    <AssociateStoresForStockBundle as rt::Endpoint>::INFO,
+    <AssociateStores as rt::Endpoint>::INFO,
+    <ConfirmSendUserProductCoupon as rt::Endpoint>::INFO,
+    <CreateProductCoupon as rt::Endpoint>::INFO,
+    <CreateStockBundle as rt::Endpoint>::INFO,
+    <CreateStock as rt::Endpoint>::INFO,
+    <DeactivateProductCoupon as rt::Endpoint>::INFO,
+    <DeactivateStock as rt::Endpoint>::INFO,
+    <DeactivateUserProductCouponBundle as rt::Endpoint>::INFO,
+    <DeactivateUserProductCoupon as rt::Endpoint>::INFO,
+    <DisassociateStoresForStockBundle as rt::Endpoint>::INFO,
+    <DisassociateStores as rt::Endpoint>::INFO,
+    <GetNotifyConfig as rt::Endpoint>::INFO,
+    <GetProductCoupon as rt::Endpoint>::INFO,
+    <GetStock as rt::Endpoint>::INFO,
+    <GetUserProductCoupon as rt::Endpoint>::INFO,
+    <ListAssociatedStores as rt::Endpoint>::INFO,
+    <ListStocks as rt::Endpoint>::INFO,
+    <ListUserProductCoupons as rt::Endpoint>::INFO,
     <PreSendUserProductCouponBundle as rt::Endpoint>::INFO,
+    <PreSendUserProductCoupon as rt::Endpoint>::INFO,
+    <ReturnUserProductCoupon as rt::Endpoint>::INFO,
     <SendProductCoupon as rt::Endpoint>::INFO,
+    <SendUserProductCouponBundle as rt::Endpoint>::INFO,
     <SendUserProductCoupon as rt::Endpoint>::INFO,
+    <SetNotifyConfig as rt::Endpoint>::INFO,
+    <UpdateProductCoupon as rt::Endpoint>::INFO,
+    <UpdateStockBudget as rt::Endpoint>::INFO,
+    <UpdateStockBundleBudget as rt::Endpoint>::INFO,
+    <UpdateStockBundle as rt::Endpoint>::INFO,
+    <UpdateStock as rt::Endpoint>::INFO,
+    <UploadCouponCodes as rt::Endpoint>::INFO,
+    <UploadImage as rt::Endpoint>::INFO,
+    <UseUserProductCoupon as rt::Endpoint>::INFO,
 ];
 /// Runs `visitor` with the endpoint type of `operation_id`; `None` for an unknown id.
 /// Tools that take an operation id at run time (the CLI, the sandbox) reach the typed
@@ -59,11 +174,56 @@ pub fn dispatch<V: rt::EndpointVisitor>(
     visitor: V,
 ) -> Option<V::Output> {
     match operation_id {
+        "associate-stores-for-stock-bundle" => {
+            Some(visitor.visit::<AssociateStoresForStockBundle>())
+        }
+        "associate-stores" => Some(visitor.visit::<AssociateStores>()),
+        "confirm-send-user-product-coupon" => {
+            Some(visitor.visit::<ConfirmSendUserProductCoupon>())
+        }
+        "create-product-coupon" => Some(visitor.visit::<CreateProductCoupon>()),
+        "create-stock-bundle" => Some(visitor.visit::<CreateStockBundle>()),
+        "create-stock" => Some(visitor.visit::<CreateStock>()),
+        "deactivate-product-coupon" => Some(visitor.visit::<DeactivateProductCoupon>()),
+        "deactivate-stock" => Some(visitor.visit::<DeactivateStock>()),
+        "deactivate-user-product-coupon-bundle" => {
+            Some(visitor.visit::<DeactivateUserProductCouponBundle>())
+        }
+        "deactivate-user-product-coupon" => {
+            Some(visitor.visit::<DeactivateUserProductCoupon>())
+        }
+        "disassociate-stores-for-stock-bundle" => {
+            Some(visitor.visit::<DisassociateStoresForStockBundle>())
+        }
+        "disassociate-stores" => Some(visitor.visit::<DisassociateStores>()),
+        "get-notify-config" => Some(visitor.visit::<GetNotifyConfig>()),
+        "get-product-coupon" => Some(visitor.visit::<GetProductCoupon>()),
+        "get-stock" => Some(visitor.visit::<GetStock>()),
+        "get-user-product-coupon" => Some(visitor.visit::<GetUserProductCoupon>()),
+        "list-associated-stores" => Some(visitor.visit::<ListAssociatedStores>()),
+        "list-stocks" => Some(visitor.visit::<ListStocks>()),
+        "list-user-product-coupons" => Some(visitor.visit::<ListUserProductCoupons>()),
         "pre-send-user-product-coupon-bundle" => {
             Some(visitor.visit::<PreSendUserProductCouponBundle>())
         }
+        "pre-send-user-product-coupon" => {
+            Some(visitor.visit::<PreSendUserProductCoupon>())
+        }
+        "return-user-product-coupon" => Some(visitor.visit::<ReturnUserProductCoupon>()),
         "send-product-coupon" => Some(visitor.visit::<SendProductCoupon>()),
+        "send-user-product-coupon-bundle" => {
+            Some(visitor.visit::<SendUserProductCouponBundle>())
+        }
         "send-user-product-coupon" => Some(visitor.visit::<SendUserProductCoupon>()),
+        "set-notify-config" => Some(visitor.visit::<SetNotifyConfig>()),
+        "update-product-coupon" => Some(visitor.visit::<UpdateProductCoupon>()),
+        "update-stock-budget" => Some(visitor.visit::<UpdateStockBudget>()),
+        "update-stock-bundle-budget" => Some(visitor.visit::<UpdateStockBundleBudget>()),
+        "update-stock-bundle" => Some(visitor.visit::<UpdateStockBundle>()),
+        "update-stock" => Some(visitor.visit::<UpdateStock>()),
+        "upload-coupon-codes" => Some(visitor.visit::<UploadCouponCodes>()),
+        "upload-image" => Some(visitor.visit::<UploadImage>()),
+        "use-user-product-coupon" => Some(visitor.visit::<UseUserProductCoupon>()),
         _ => None,
     }
 }

@@ -129,6 +129,30 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Request number `send_request_no`: resend with the same value after any outcome you cannot prove failed.
 ///
+/// Note: #1: ProductCouponScope gets the mirror's CATEGORY (meaning not published), marked source mirror and uncertain; generated enums must tolerate unknown values
+///
+/// Note: #2: only the PROGRESSIVE_BUNDLE model is transcribed; the legacy UsageMode value SEQUENTIAL and the sequential_* objects are not added
+///
+/// Note: #6: none recorded; the brand sources (this page, sample code) give 3 send channels. The mirror's MERCHANT_CARD, MEMBER, SMALL_ACTIVITY are added marked source mirror and uncertain so that responses carrying them still parse
+///
+/// Note: #10: display / stock limits follow the guide (name 3-15 chars, remark 20, detail_image_url_list <= 8, background_url required), not the create-sample comments
+///
+/// Note: #11: UserProductCouponAssociatedPayScoreOrderInfo keeps out_order_no (page Java/Go code, sample code, mirror request); the mirror's response-side out_trade_no in this object is not added
+///
+/// Note: #12: none recorded; StockSendRule.max_count_per_user is required, <= 100, per the brand guide (brand-specific source; the mirror is a partner description)
+///
+/// Note: #13: UserProductCouponEntity gets progressive_bundle_usage_detail (optional); brand_id (partner only) is not added
+///
+/// Note: #14: none recorded; CouponAvailablePeriod.interval_days (shared support code) and available_seconds (mirror) are added as optional fields, both uncertain: a response may carry them, a request should not need them
+///
+/// Note: #15: StockEntity gets progressive_bundle_usage_rule and stock_bundle_info as optional fields
+///
+/// Note: #16: none recorded; UsageRuleDisplayInfo.app_jump_type / passcode_link (mirror only) are added as optional, uncertain fields
+///
+/// Note: background_color: the mirror types it as an enum Color010 … Color100 (10 values, default Color020); the README gives that enum no name, so the field stays string and the values are listed in its description
+///
+/// Note: enum meanings that this page does not print are filled from the family README Enums table; the value's source key names where the meaning comes from
+///
 /// Operation id `send-user-product-coupon`; request [`SendUserProductCouponRequest`](wechatpay_models::SendUserProductCouponRequest), response [`UserProductCouponEntity`](wechatpay_models::UserProductCouponEntity); errors [`SendUserProductCouponErrorCode`]. From `schema/endpoints/send-user-product-coupon.yaml` (doc page updated 2025-08-28).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct SendUserProductCoupon;

@@ -6,50 +6,44 @@ use wechatpay_runtime as rt;
 /// Java 类 ComboPackage(页面未给出说明,字段取自页面的 Java/Go 示例代码)
 ///
 /// Schema type `ComboPackage` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ComboPackage {
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; ≤ 15 UTF-8 chars.
     ///
-    /// Wire name `name`; type `string`; optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// Wire name `name`; type `string`; required; at most 15 characters.
     ///
-    /// Wire name `pick_count`; type `integer`; optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pick_count: Option<i64>,
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// Limit from: guide.
+    pub name: String,
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填.
     ///
-    /// Wire name `choice_list`; type `array<ComboPackageChoice>`; optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub choice_list: Option<Vec<super::ComboPackageChoice>>,
+    /// Wire name `pick_count`; type `integer`; required.
+    pub pick_count: i64,
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; ≤ 99 items.
+    ///
+    /// Wire name `choice_list`; type `array<ComboPackageChoice>`; required; at most 99 items.
+    ///
+    /// Limit from: guide.
+    pub choice_list: Vec<super::ComboPackageChoice>,
 }
 impl ComboPackage {
-    /// Creates a `ComboPackage` from its required fields (it has none); optional fields start as `None` and are set with the methods named after them.
-    pub fn new() -> Self {
+    /// Creates a `ComboPackage` from its required fields in page order (`name`, `pick_count`, `choice_list`); optional fields start as `None` and are set with the methods named after them.
+    pub fn new(
+        name: impl Into<String>,
+        pick_count: i64,
+        choice_list: Vec<super::ComboPackageChoice>,
+    ) -> Self {
         Self {
-            name: None,
-            pick_count: None,
-            choice_list: None,
+            name: name.into(),
+            pick_count,
+            choice_list,
         }
     }
-    /// Sets `name`.
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Sets `pick_count`.
-    pub fn pick_count(mut self, value: i64) -> Self {
-        self.pick_count = Some(value);
-        self
-    }
-    /// Sets `choice_list`.
-    pub fn choice_list(mut self, value: Vec<super::ComboPackageChoice>) -> Self {
-        self.choice_list = Some(value);
-        self
-    }
 }
+const NAME: rt::StrRule = rt::StrRule {
+    max: Some(15),
+    ..rt::StrRule::NONE
+};
 impl rt::Described for ComboPackage {
     const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
         name: "ComboPackage",
@@ -57,13 +51,22 @@ impl rt::Described for ComboPackage {
         fields: &[
             rt::FieldInfo {
                 name: "name",
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ty: rt::Ty::String(NAME),
+                required: true,
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; ≤ 15 UTF-8 chars.",
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: Some("guide"),
+                    uncertain: None,
+                    decision: None,
+                },
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
                 name: "pick_count",
                 ty: rt::Ty::Integer(rt::IntRule::NONE),
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                required: true,
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填.",
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
@@ -73,13 +76,45 @@ impl rt::Described for ComboPackage {
                         <super::ComboPackageChoice as rt::Described>::TYPE_INFO,
                     ),
                     min_items: None,
-                    max_items: None,
+                    max_items: Some(99),
                 },
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                required: true,
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; ≤ 99 items.",
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: Some("guide"),
+                    uncertain: None,
+                    decision: None,
+                },
                 ..rt::FieldInfo::DEFAULT
             },
         ],
         rules: &[],
         provenance: rt::Provenance::PAGE,
     };
+}
+impl rt::Validate for ComboPackage {
+    #[allow(unused_variables)]
+    fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {
+        rt::validation::check_str(
+            out,
+            &|| rt::validation::join(prefix, "name"),
+            &self.name,
+            true,
+            &NAME,
+        );
+        rt::validation::check_items(
+            out,
+            &|| rt::validation::join(prefix, "choice_list"),
+            (&self.choice_list).len(),
+            None,
+            Some(99),
+        );
+        for (i, item) in (&self.choice_list).iter().enumerate() {
+            let item_path = || {
+                format!("{}[{i}]", rt::validation::join(prefix, "choice_list"))
+            };
+            rt::Validate::validate_into(item, &item_path(), out);
+        }
+    }
 }

@@ -9,19 +9,23 @@ use wechatpay_runtime as rt;
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ComboPackageChoice {
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: ≤ 15 chars.
     ///
-    /// Wire name `name`; type `string`; optional.
+    /// Wire name `name`; type `string`; optional; at most 15 characters.
+    ///
+    /// Limit from: guide.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: in 分.
     ///
     /// Wire name `price`; type `integer`; optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: ≤ 99.
     ///
-    /// Wire name `count`; type `integer`; optional.
+    /// Wire name `count`; type `integer`; optional; at most 99.
+    ///
+    /// Limit from: guide.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
@@ -83,6 +87,14 @@ impl ComboPackageChoice {
         self
     }
 }
+const NAME: rt::StrRule = rt::StrRule {
+    max: Some(15),
+    ..rt::StrRule::NONE
+};
+const COUNT: rt::IntRule = rt::IntRule {
+    min: None,
+    max: Some(99),
+};
 impl rt::Described for ComboPackageChoice {
     const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
         name: "ComboPackageChoice",
@@ -90,19 +102,32 @@ impl rt::Described for ComboPackageChoice {
         fields: &[
             rt::FieldInfo {
                 name: "name",
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ty: rt::Ty::String(NAME),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: ≤ 15 chars.",
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: Some("guide"),
+                    uncertain: None,
+                    decision: None,
+                },
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
                 name: "price",
                 ty: rt::Ty::Integer(rt::IntRule::NONE),
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: in 分.",
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
                 name: "count",
-                ty: rt::Ty::Integer(rt::IntRule::NONE),
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ty: rt::Ty::Integer(COUNT),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: ≤ 99.",
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: Some("guide"),
+                    uncertain: None,
+                    decision: None,
+                },
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
@@ -124,4 +149,53 @@ impl rt::Described for ComboPackageChoice {
         rules: &[],
         provenance: rt::Provenance::PAGE,
     };
+}
+impl rt::Validate for ComboPackageChoice {
+    #[allow(unused_variables)]
+    fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {
+        if let Some(value) = &self.name {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "name"),
+                value,
+                false,
+                &NAME,
+            );
+        }
+        if let Some(value) = &self.count {
+            rt::validation::check_int(
+                out,
+                &|| rt::validation::join(prefix, "count"),
+                *value,
+                &COUNT,
+            );
+        }
+        if let Some(value) = &self.image_url {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "image_url"),
+                value,
+                false,
+                &rt::StrRule::NONE,
+            );
+        }
+        if let Some(value) = &self.mini_program_appid {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "mini_program_appid"),
+                value,
+                false,
+                &rt::StrRule::NONE,
+            );
+        }
+        if let Some(value) = &self.mini_program_path {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "mini_program_path"),
+                value,
+                false,
+                &rt::StrRule::NONE,
+            );
+        }
+    }
 }

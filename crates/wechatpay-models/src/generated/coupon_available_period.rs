@@ -6,27 +6,35 @@ use wechatpay_runtime as rt;
 /// Java 类 CouponAvailablePeriod(页面未给出说明,字段取自页面的 Java/Go 示例代码)
 ///
 /// Schema type `CouponAvailablePeriod` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CouponAvailablePeriod {
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填, RFC 3339; stock validity ≤ 365 days; begin→end must span more than 5 days or no 投放计划 (placement plan) can be created.
     ///
-    /// Wire name `available_begin_time`; type `string`; optional; example `2025-08-01T00:00:00+08:00`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub available_begin_time: Option<String>,
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// Wire name `available_begin_time`; type `datetime`; required; example `2025-08-01T00:00:00+08:00`.
+    pub available_begin_time: rt::DateTime,
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填, RFC 3339.
     ///
-    /// Wire name `available_end_time`; type `string`; optional; example `2025-08-31T23:59:59+08:00`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub available_end_time: Option<String>,
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// Wire name `available_end_time`; type `datetime`; required; example `2025-08-31T23:59:59+08:00`.
     ///
-    /// Wire name `available_days`; type `integer`; optional; example `30`.
+    /// Checked by WeChat Pay, not locally: guide: stock validity ≤ 365 days; begin→end must span more than 5 days, or no 投放计划 (placement plan) can be created
+    pub available_end_time: rt::DateTime,
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 选填, ≤ 365; cannot be combined with irregular_available_period_list.
+    ///
+    /// Wire name `available_days`; type `integer`; optional; at most 365; example `30`.
+    ///
+    /// Limit from: guide.
+    ///
+    /// Checked by WeChat Pay, not locally: guide: available_days cannot be combined with irregular_available_period_list
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub available_days: Option<i64>,
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 选填, ≤ 30; used together with available_days.
     ///
-    /// Wire name `wait_days_after_receive`; type `integer`; optional.
+    /// Wire name `wait_days_after_receive`; type `integer`; optional; at most 30.
+    ///
+    /// Limit from: guide.
+    ///
+    /// Checked by WeChat Pay, not locally: guide: wait_days_after_receive is used together with available_days
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_days_after_receive: Option<i64>,
     /// 【每周固定可用时间】 页面未给出说明(字段取自页面的 Java/Go 示例代码;标题见页面错误码表)
@@ -39,28 +47,37 @@ pub struct CouponAvailablePeriod {
     /// Wire name `irregular_available_period_list`; type `array<TimePeriod>`; optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub irregular_available_period_list: Option<Vec<super::TimePeriod>>,
+    /// integer 0–7 (official sample code, shared support code).
+    ///
+    /// Wire name `interval_days`; type `integer`; optional; 0–7.
+    ///
+    /// Source: support-code. 【uncertain】 #14: shared support code only; not in the generated samples or seed page 002 Decision: #14: none recorded; added as an optional field
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_days: Option<i64>,
+    /// 领取后N秒内有效 (valid N seconds after receipt).
+    ///
+    /// Wire name `available_seconds`; type `integer`; optional.
+    ///
+    /// Source: mirror. 【uncertain】 #14: community OpenAPI mirror only; not in the generated samples or seed page 002 Decision: #14: none recorded; added as an optional field
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available_seconds: Option<i64>,
 }
 impl CouponAvailablePeriod {
-    /// Creates a `CouponAvailablePeriod` from its required fields (it has none); optional fields start as `None` and are set with the methods named after them.
-    pub fn new() -> Self {
+    /// Creates a `CouponAvailablePeriod` from its required fields in page order (`available_begin_time`, `available_end_time`); optional fields start as `None` and are set with the methods named after them.
+    pub fn new(
+        available_begin_time: rt::DateTime,
+        available_end_time: rt::DateTime,
+    ) -> Self {
         Self {
-            available_begin_time: None,
-            available_end_time: None,
+            available_begin_time,
+            available_end_time,
             available_days: None,
             wait_days_after_receive: None,
             weekly_available_period: None,
             irregular_available_period_list: None,
+            interval_days: None,
+            available_seconds: None,
         }
-    }
-    /// Sets `available_begin_time`.
-    pub fn available_begin_time(mut self, value: impl Into<String>) -> Self {
-        self.available_begin_time = Some(value.into());
-        self
-    }
-    /// Sets `available_end_time`.
-    pub fn available_end_time(mut self, value: impl Into<String>) -> Self {
-        self.available_end_time = Some(value.into());
-        self
     }
     /// Sets `available_days`.
     pub fn available_days(mut self, value: i64) -> Self {
@@ -85,7 +102,29 @@ impl CouponAvailablePeriod {
         self.irregular_available_period_list = Some(value);
         self
     }
+    /// Sets `interval_days`.
+    pub fn interval_days(mut self, value: i64) -> Self {
+        self.interval_days = Some(value);
+        self
+    }
+    /// Sets `available_seconds`.
+    pub fn available_seconds(mut self, value: i64) -> Self {
+        self.available_seconds = Some(value);
+        self
+    }
 }
+const AVAILABLE_DAYS: rt::IntRule = rt::IntRule {
+    min: None,
+    max: Some(365),
+};
+const WAIT_DAYS_AFTER_RECEIVE: rt::IntRule = rt::IntRule {
+    min: None,
+    max: Some(30),
+};
+const INTERVAL_DAYS: rt::IntRule = rt::IntRule {
+    min: Some(0),
+    max: Some(7),
+};
 impl rt::Described for CouponAvailablePeriod {
     const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
         name: "CouponAvailablePeriod",
@@ -93,24 +132,40 @@ impl rt::Described for CouponAvailablePeriod {
         fields: &[
             rt::FieldInfo {
                 name: "available_begin_time",
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ty: rt::Ty::DateTime,
+                required: true,
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填, RFC 3339; stock validity ≤ 365 days; begin→end must span more than 5 days or no 投放计划 (placement plan) can be created.",
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
                 name: "available_end_time",
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ty: rt::Ty::DateTime,
+                required: true,
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填, RFC 3339.",
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
                 name: "available_days",
-                ty: rt::Ty::Integer(rt::IntRule::NONE),
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ty: rt::Ty::Integer(AVAILABLE_DAYS),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 选填, ≤ 365; cannot be combined with irregular_available_period_list.",
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: Some("guide"),
+                    uncertain: None,
+                    decision: None,
+                },
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
                 name: "wait_days_after_receive",
-                ty: rt::Ty::Integer(rt::IntRule::NONE),
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ty: rt::Ty::Integer(WAIT_DAYS_AFTER_RECEIVE),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 选填, ≤ 30; used together with available_days.",
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: Some("guide"),
+                    uncertain: None,
+                    decision: None,
+                },
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
@@ -132,8 +187,96 @@ impl rt::Described for CouponAvailablePeriod {
                 description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
                 ..rt::FieldInfo::DEFAULT
             },
+            rt::FieldInfo {
+                name: "interval_days",
+                ty: rt::Ty::Integer(INTERVAL_DAYS),
+                description: "integer 0–7 (official sample code, shared support code).",
+                provenance: rt::Provenance {
+                    source: Some("support-code"),
+                    limit_source: None,
+                    uncertain: Some(
+                        "#14: shared support code only; not in the generated samples or seed page 002",
+                    ),
+                    decision: Some("#14: none recorded; added as an optional field"),
+                },
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "available_seconds",
+                ty: rt::Ty::Integer(rt::IntRule::NONE),
+                description: "领取后N秒内有效 (valid N seconds after receipt).",
+                provenance: rt::Provenance {
+                    source: Some("mirror"),
+                    limit_source: None,
+                    uncertain: Some(
+                        "#14: community OpenAPI mirror only; not in the generated samples or seed page 002",
+                    ),
+                    decision: Some("#14: none recorded; added as an optional field"),
+                },
+                ..rt::FieldInfo::DEFAULT
+            },
         ],
-        rules: &[],
+        rules: &[
+            rt::RuleInfo::ServerSide {
+                field: "available_end_time",
+                description: "guide: stock validity ≤ 365 days; begin→end must span more than 5 days, or no 投放计划 (placement plan) can be created",
+            },
+            rt::RuleInfo::ServerSide {
+                field: "available_days",
+                description: "guide: available_days cannot be combined with irregular_available_period_list",
+            },
+            rt::RuleInfo::ServerSide {
+                field: "wait_days_after_receive",
+                description: "guide: wait_days_after_receive is used together with available_days",
+            },
+        ],
         provenance: rt::Provenance::PAGE,
     };
+}
+impl rt::Validate for CouponAvailablePeriod {
+    #[allow(unused_variables)]
+    fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {
+        if let Some(value) = &self.available_days {
+            rt::validation::check_int(
+                out,
+                &|| rt::validation::join(prefix, "available_days"),
+                *value,
+                &AVAILABLE_DAYS,
+            );
+        }
+        if let Some(value) = &self.wait_days_after_receive {
+            rt::validation::check_int(
+                out,
+                &|| rt::validation::join(prefix, "wait_days_after_receive"),
+                *value,
+                &WAIT_DAYS_AFTER_RECEIVE,
+            );
+        }
+        if let Some(value) = &self.weekly_available_period {
+            rt::Validate::validate_into(
+                value,
+                &rt::validation::join(prefix, "weekly_available_period"),
+                out,
+            );
+        }
+        if let Some(value) = &self.irregular_available_period_list {
+            for (i, item) in (value).iter().enumerate() {
+                let item_path = || {
+                    format!(
+                        "{}[{i}]", rt::validation::join(prefix,
+                        "irregular_available_period_list")
+                    )
+                };
+                rt::Validate::validate_into(item, &item_path(), out);
+            }
+        }
+        if let Some(value) = &self.interval_days {
+            rt::validation::check_int(
+                out,
+                &|| rt::validation::join(prefix, "interval_days"),
+                *value,
+                &INTERVAL_DAYS,
+            );
+        }
+    }
 }

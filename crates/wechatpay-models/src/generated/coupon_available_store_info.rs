@@ -6,14 +6,15 @@ use wechatpay_runtime as rt;
 /// Java 类 CouponAvailableStoreInfo(页面未给出说明,字段取自页面的 Java/Go 示例代码)
 ///
 /// Schema type `CouponAvailableStoreInfo` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CouponAvailableStoreInfo {
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; ≤ 1000 chars.
     ///
-    /// Wire name `description`; type `string`; optional; example `所有门店可用,可使用小程序查看门店列表`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    /// Wire name `description`; type `string`; required; at most 1000 characters; example `所有门店可用,可使用小程序查看门店列表`.
+    ///
+    /// Limit from: guide.
+    pub description: String,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
     /// Wire name `mini_program_appid`; type `string`; optional; example `wx1234567890`.
@@ -26,18 +27,13 @@ pub struct CouponAvailableStoreInfo {
     pub mini_program_path: Option<String>,
 }
 impl CouponAvailableStoreInfo {
-    /// Creates a `CouponAvailableStoreInfo` from its required fields (it has none); optional fields start as `None` and are set with the methods named after them.
-    pub fn new() -> Self {
+    /// Creates a `CouponAvailableStoreInfo` from its required fields in page order (`description`); optional fields start as `None` and are set with the methods named after them.
+    pub fn new(description: impl Into<String>) -> Self {
         Self {
-            description: None,
+            description: description.into(),
             mini_program_appid: None,
             mini_program_path: None,
         }
-    }
-    /// Sets `description`.
-    pub fn description(mut self, value: impl Into<String>) -> Self {
-        self.description = Some(value.into());
-        self
     }
     /// Sets `mini_program_appid`.
     pub fn mini_program_appid(mut self, value: impl Into<String>) -> Self {
@@ -50,6 +46,10 @@ impl CouponAvailableStoreInfo {
         self
     }
 }
+const DESCRIPTION: rt::StrRule = rt::StrRule {
+    max: Some(1000),
+    ..rt::StrRule::NONE
+};
 impl rt::Described for CouponAvailableStoreInfo {
     const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
         name: "CouponAvailableStoreInfo",
@@ -57,7 +57,15 @@ impl rt::Described for CouponAvailableStoreInfo {
         fields: &[
             rt::FieldInfo {
                 name: "description",
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ty: rt::Ty::String(DESCRIPTION),
+                required: true,
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; ≤ 1000 chars.",
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: Some("guide"),
+                    uncertain: None,
+                    decision: None,
+                },
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
@@ -74,4 +82,34 @@ impl rt::Described for CouponAvailableStoreInfo {
         rules: &[],
         provenance: rt::Provenance::PAGE,
     };
+}
+impl rt::Validate for CouponAvailableStoreInfo {
+    #[allow(unused_variables)]
+    fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {
+        rt::validation::check_str(
+            out,
+            &|| rt::validation::join(prefix, "description"),
+            &self.description,
+            true,
+            &DESCRIPTION,
+        );
+        if let Some(value) = &self.mini_program_appid {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "mini_program_appid"),
+                value,
+                false,
+                &rt::StrRule::NONE,
+            );
+        }
+        if let Some(value) = &self.mini_program_path {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "mini_program_path"),
+                value,
+                false,
+                &rt::StrRule::NONE,
+            );
+        }
+    }
 }

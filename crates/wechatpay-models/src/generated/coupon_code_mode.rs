@@ -12,11 +12,11 @@ use wechatpay_runtime as rt;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CouponCodeMode {
-    /// `WECHATPAY`: 页面未说明
+    /// `WECHATPAY`: 微信支付生成 (Source: guide.)
     Wechatpay,
-    /// `UPLOAD`: 页面未说明
+    /// `UPLOAD`: 品牌方预上传 (needs upload-coupon-codes first; UPLOAD stocks can only be issued through the brand's own API) (Source: guide.)
     Upload,
-    /// `API_ASSIGN`: 页面未说明
+    /// `API_ASSIGN`: 品牌方指定 (coupon_code given at send time; not allowed for stock bundles, #18) (Source: guide.)
     ApiAssign,
     /// A value this SDK version does not know; kept verbatim.
     Unknown(String),

@@ -6,15 +6,14 @@ use wechatpay_runtime as rt;
 /// 用户商品券展示信息(页面表格截断,字段取自页面的 Java/Go 示例代码)
 ///
 /// Schema type `CouponDisplayInfo` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CouponDisplayInfo {
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; INVISIBLE / BARCODE / QRCODE.
     ///
-    /// Wire name `code_display_mode`; type `CouponCodeDisplayMode`; optional; example `QRCODE`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code_display_mode: Option<super::CouponCodeDisplayMode>,
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// Wire name `code_display_mode`; type `CouponCodeDisplayMode`; required; example `QRCODE`.
+    pub code_display_mode: super::CouponCodeDisplayMode,
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 选填, default Color020, 10 colours; the community OpenAPI mirror types it as an enum Color010, Color020 … Color100 (10 values).
     ///
     /// Wire name `background_color`; type `string`; optional; example `Color010`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -36,20 +35,15 @@ pub struct CouponDisplayInfo {
     pub entrance_finder: Option<super::EntranceFinder>,
 }
 impl CouponDisplayInfo {
-    /// Creates a `CouponDisplayInfo` from its required fields (it has none); optional fields start as `None` and are set with the methods named after them.
-    pub fn new() -> Self {
+    /// Creates a `CouponDisplayInfo` from its required fields in page order (`code_display_mode`); optional fields start as `None` and are set with the methods named after them.
+    pub fn new(code_display_mode: super::CouponCodeDisplayMode) -> Self {
         Self {
-            code_display_mode: None,
+            code_display_mode,
             background_color: None,
             entrance_mini_program: None,
             entrance_official_account: None,
             entrance_finder: None,
         }
-    }
-    /// Sets `code_display_mode`.
-    pub fn code_display_mode(mut self, value: super::CouponCodeDisplayMode) -> Self {
-        self.code_display_mode = Some(value);
-        self
     }
     /// Sets `background_color`.
     pub fn background_color(mut self, value: impl Into<String>) -> Self {
@@ -86,12 +80,13 @@ impl rt::Described for CouponDisplayInfo {
                     name: "CouponCodeDisplayMode",
                     values: <super::CouponCodeDisplayMode as rt::WireEnum>::KNOWN_VALUES,
                 },
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                required: true,
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; INVISIBLE / BARCODE / QRCODE.",
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
                 name: "background_color",
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 选填, default Color020, 10 colours; the community OpenAPI mirror types it as an enum Color010, Color020 … Color100 (10 values).",
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
@@ -120,4 +115,44 @@ impl rt::Described for CouponDisplayInfo {
         rules: &[],
         provenance: rt::Provenance::PAGE,
     };
+}
+impl rt::Validate for CouponDisplayInfo {
+    #[allow(unused_variables)]
+    fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {
+        rt::validation::check_enum(
+            out,
+            &|| rt::validation::join(prefix, "code_display_mode"),
+            &self.code_display_mode,
+        );
+        if let Some(value) = &self.background_color {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "background_color"),
+                value,
+                false,
+                &rt::StrRule::NONE,
+            );
+        }
+        if let Some(value) = &self.entrance_mini_program {
+            rt::Validate::validate_into(
+                value,
+                &rt::validation::join(prefix, "entrance_mini_program"),
+                out,
+            );
+        }
+        if let Some(value) = &self.entrance_official_account {
+            rt::Validate::validate_into(
+                value,
+                &rt::validation::join(prefix, "entrance_official_account"),
+                out,
+            );
+        }
+        if let Some(value) = &self.entrance_finder {
+            rt::Validate::validate_into(
+                value,
+                &rt::validation::join(prefix, "entrance_finder"),
+                out,
+            );
+        }
+    }
 }

@@ -16,9 +16,9 @@ pub struct CouponUsageDetail {
     pub use_request_no: Option<String>,
     /// 【券核销时间】 券被核销的时间,当且仅当用户商品券状态…(页面截断)
     ///
-    /// Wire name `use_time`; type `datetime`; optional.
+    /// Wire name `use_time`; type `string`; optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub use_time: Option<rt::DateTime>,
+    pub use_time: Option<String>,
     /// 【退券请求单号】 品牌退券时传入的请求流水号,当且仅当券发生了退回后提供此字段
     ///
     /// Wire name `return_request_no`; type `string`; optional.
@@ -60,8 +60,8 @@ impl CouponUsageDetail {
         self
     }
     /// Sets `use_time` (券核销时间).
-    pub fn use_time(mut self, value: rt::DateTime) -> Self {
-        self.use_time = Some(value);
+    pub fn use_time(mut self, value: impl Into<String>) -> Self {
+        self.use_time = Some(value.into());
         self
     }
     /// Sets `return_request_no` (退券请求单号).
@@ -105,7 +105,6 @@ impl rt::Described for CouponUsageDetail {
             rt::FieldInfo {
                 name: "use_time",
                 title: Some("券核销时间"),
-                ty: rt::Ty::DateTime,
                 description: "券被核销的时间,当且仅当用户商品券状态…(页面截断)",
                 ..rt::FieldInfo::DEFAULT
             },

@@ -9,12 +9,12 @@ use wechatpay_runtime as rt;
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct DiscountCouponUsageRule {
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: in 分 (0 = no threshold).
     ///
     /// Wire name `threshold`; type `integer`; optional; example `10000`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<i64>,
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: e.g. 30 = 30 % off (7折).
     ///
     /// Wire name `percent_off`; type `integer`; optional; example `20`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,17 +47,21 @@ impl rt::Described for DiscountCouponUsageRule {
             rt::FieldInfo {
                 name: "threshold",
                 ty: rt::Ty::Integer(rt::IntRule::NONE),
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: in 分 (0 = no threshold).",
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
                 name: "percent_off",
                 ty: rt::Ty::Integer(rt::IntRule::NONE),
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: e.g. 30 = 30 % off (7折).",
                 ..rt::FieldInfo::DEFAULT
             },
         ],
         rules: &[],
         provenance: rt::Provenance::PAGE,
     };
+}
+impl rt::Validate for DiscountCouponUsageRule {
+    #[allow(unused_variables)]
+    fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {}
 }

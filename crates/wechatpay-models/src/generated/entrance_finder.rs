@@ -75,3 +75,35 @@ impl rt::Described for EntranceFinder {
         provenance: rt::Provenance::PAGE,
     };
 }
+impl rt::Validate for EntranceFinder {
+    #[allow(unused_variables)]
+    fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {
+        if let Some(value) = &self.finder_id {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "finder_id"),
+                value,
+                false,
+                &rt::StrRule::NONE,
+            );
+        }
+        if let Some(value) = &self.finder_video_id {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "finder_video_id"),
+                value,
+                false,
+                &rt::StrRule::NONE,
+            );
+        }
+        if let Some(value) = &self.finder_video_cover_image_url {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "finder_video_cover_image_url"),
+                value,
+                false,
+                &rt::StrRule::NONE,
+            );
+        }
+    }
+}

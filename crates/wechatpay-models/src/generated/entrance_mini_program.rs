@@ -19,14 +19,18 @@ pub struct EntranceMiniProgram {
     /// Wire name `path`; type `string`; optional; example `/pages/index/product`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: ≤ 5 chars.
     ///
-    /// Wire name `entrance_wording`; type `string`; optional; example `欢迎选购`.
+    /// Wire name `entrance_wording`; type `string`; optional; at most 5 characters; example `欢迎选购`.
+    ///
+    /// Limit from: guide.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entrance_wording: Option<String>,
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: ≤ 6 chars.
     ///
-    /// Wire name `guidance_wording`; type `string`; optional; example `获取更多优惠`.
+    /// Wire name `guidance_wording`; type `string`; optional; at most 6 characters; example `获取更多优惠`.
+    ///
+    /// Limit from: guide.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guidance_wording: Option<String>,
 }
@@ -61,6 +65,14 @@ impl EntranceMiniProgram {
         self
     }
 }
+const ENTRANCE_WORDING: rt::StrRule = rt::StrRule {
+    max: Some(5),
+    ..rt::StrRule::NONE
+};
+const GUIDANCE_WORDING: rt::StrRule = rt::StrRule {
+    max: Some(6),
+    ..rt::StrRule::NONE
+};
 impl rt::Described for EntranceMiniProgram {
     const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
         name: "EntranceMiniProgram",
@@ -78,16 +90,71 @@ impl rt::Described for EntranceMiniProgram {
             },
             rt::FieldInfo {
                 name: "entrance_wording",
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ty: rt::Ty::String(ENTRANCE_WORDING),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: ≤ 5 chars.",
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: Some("guide"),
+                    uncertain: None,
+                    decision: None,
+                },
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
                 name: "guidance_wording",
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ty: rt::Ty::String(GUIDANCE_WORDING),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: ≤ 6 chars.",
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: Some("guide"),
+                    uncertain: None,
+                    decision: None,
+                },
                 ..rt::FieldInfo::DEFAULT
             },
         ],
         rules: &[],
         provenance: rt::Provenance::PAGE,
     };
+}
+impl rt::Validate for EntranceMiniProgram {
+    #[allow(unused_variables)]
+    fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {
+        if let Some(value) = &self.appid {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "appid"),
+                value,
+                false,
+                &rt::StrRule::NONE,
+            );
+        }
+        if let Some(value) = &self.path {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "path"),
+                value,
+                false,
+                &rt::StrRule::NONE,
+            );
+        }
+        if let Some(value) = &self.entrance_wording {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "entrance_wording"),
+                value,
+                false,
+                &ENTRANCE_WORDING,
+            );
+        }
+        if let Some(value) = &self.guidance_wording {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "guidance_wording"),
+                value,
+                false,
+                &GUIDANCE_WORDING,
+            );
+        }
+    }
 }

@@ -41,3 +41,17 @@ impl rt::Described for EntranceOfficialAccount {
         provenance: rt::Provenance::PAGE,
     };
 }
+impl rt::Validate for EntranceOfficialAccount {
+    #[allow(unused_variables)]
+    fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {
+        if let Some(value) = &self.appid {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "appid"),
+                value,
+                false,
+                &rt::StrRule::NONE,
+            );
+        }
+    }
+}

@@ -12,6 +12,8 @@ pub struct FixedWeekPeriod {
     /// 【每周可用星期数】 页面未给出说明(字段取自页面的 Java/Go 示例代码;标题见页面错误码表)
     ///
     /// Wire name `day_list`; type `array<WeekEnum>`; optional.
+    ///
+    /// Required when `day_period_list` is given (每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填); checked by `validate()`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub day_list: Option<Vec<super::WeekEnum>>,
     /// 【当天可用时间段】 页面未给出说明(字段取自页面的 Java/Go 示例代码;标题见页面错误码表)
@@ -72,7 +74,43 @@ impl rt::Described for FixedWeekPeriod {
                 ..rt::FieldInfo::DEFAULT
             },
         ],
-        rules: &[],
+        rules: &[
+            rt::RuleInfo::RequiredWith {
+                field: "day_list",
+                when: "day_period_list",
+            },
+        ],
         provenance: rt::Provenance::PAGE,
     };
+}
+impl rt::Validate for FixedWeekPeriod {
+    #[allow(unused_variables)]
+    fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {
+        if let Some(value) = &self.day_list {
+            for (i, item) in (value).iter().enumerate() {
+                let item_path = || {
+                    format!("{}[{i}]", rt::validation::join(prefix, "day_list"))
+                };
+                rt::validation::check_enum(out, &item_path, item);
+            }
+        }
+        if let Some(value) = &self.day_period_list {
+            for (i, item) in (value).iter().enumerate() {
+                let item_path = || {
+                    format!("{}[{i}]", rt::validation::join(prefix, "day_period_list"))
+                };
+                rt::Validate::validate_into(item, &item_path(), out);
+            }
+        }
+        if !(self.day_period_list.is_none()) && self.day_list.is_none() {
+            rt::validation::conditional(
+                out,
+                prefix,
+                "day_list",
+                rt::Rule::RequiredWith {
+                    other: "day_period_list",
+                },
+            );
+        }
+    }
 }

@@ -6,24 +6,22 @@ use wechatpay_runtime as rt;
 /// 事件通知配置(页面表格截断,字段取自页面的 Java/Go 示例代码)
 ///
 /// Schema type `NotifyConfig` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct NotifyConfig {
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; a 小程序 / 服务号 / 公众号 / APP AppID bound to the brand (the AppID used for the openid in events).
     ///
-    /// Wire name `notify_appid`; type `string`; optional; example `wx4fd12345678`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notify_appid: Option<String>,
+    /// Wire name `notify_appid`; type `string`; required; example `wx4fd12345678`.
+    ///
+    /// 【uncertain】 exact effect (the AppID used for the openid in events) is the guide's reading only
+    pub notify_appid: String,
 }
 impl NotifyConfig {
-    /// Creates a `NotifyConfig` from its required fields (it has none); optional fields start as `None` and are set with the methods named after them.
-    pub fn new() -> Self {
-        Self { notify_appid: None }
-    }
-    /// Sets `notify_appid`.
-    pub fn notify_appid(mut self, value: impl Into<String>) -> Self {
-        self.notify_appid = Some(value.into());
-        self
+    /// Creates a `NotifyConfig` from its required fields in page order (`notify_appid`); optional fields start as `None` and are set with the methods named after them.
+    pub fn new(notify_appid: impl Into<String>) -> Self {
+        Self {
+            notify_appid: notify_appid.into(),
+        }
     }
 }
 impl rt::Described for NotifyConfig {
@@ -33,11 +31,32 @@ impl rt::Described for NotifyConfig {
         fields: &[
             rt::FieldInfo {
                 name: "notify_appid",
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                required: true,
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; a 小程序 / 服务号 / 公众号 / APP AppID bound to the brand (the AppID used for the openid in events).",
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: None,
+                    uncertain: Some(
+                        "exact effect (the AppID used for the openid in events) is the guide's reading only",
+                    ),
+                    decision: None,
+                },
                 ..rt::FieldInfo::DEFAULT
             },
         ],
         rules: &[],
         provenance: rt::Provenance::PAGE,
     };
+}
+impl rt::Validate for NotifyConfig {
+    #[allow(unused_variables)]
+    fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {
+        rt::validation::check_str(
+            out,
+            &|| rt::validation::join(prefix, "notify_appid"),
+            &self.notify_appid,
+            true,
+            &rt::StrRule::NONE,
+        );
+    }
 }

@@ -61,3 +61,7 @@ impl rt::Described for PeriodOfTheDay {
         provenance: rt::Provenance::PAGE,
     };
 }
+impl rt::Validate for PeriodOfTheDay {
+    #[allow(unused_variables)]
+    fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {}
+}

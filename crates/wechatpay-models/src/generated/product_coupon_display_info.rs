@@ -6,66 +6,64 @@ use wechatpay_runtime as rt;
 /// 商品券展示信息(页面表格截断,字段取自页面的 Java/Go 示例代码)
 ///
 /// Schema type `ProductCouponDisplayInfo` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductCouponDisplayInfo {
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; 3–15 UTF-8 characters; an emoji counts as one character.
     ///
-    /// Wire name `name`; type `string`; optional; example `全场满100立打8折-新名字`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// Wire name `name`; type `string`; required; 3–15 characters; example `全场满100立打8折-新名字`.
     ///
-    /// Wire name `image_url`; type `string`; optional; example `https://wxpaylogo.qpic.cn/wxpaylogo/xxxxx/xxx`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image_url: Option<String>,
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// Limit from: guide. Decision: #10: 3–15 UTF-8 characters (guide), not the create-sample comments' 12
+    pub name: String,
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; only URLs returned by upload-image; 1:1, suggested 1080×1080, ≤ 2 MB (icon: transparent PNG, keep a 120 px transparent margin). Missing image → troubleshooting code 268578404.
     ///
-    /// Wire name `background_url`; type `string`; optional; example `https://wxpaylogo.qpic.cn/wxpaylogo/xxxxx/xxx`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub background_url: Option<String>,
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// Wire name `image_url`; type `string`; required; example `https://wxpaylogo.qpic.cn/wxpaylogo/xxxxx/xxx`.
+    pub image_url: String,
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; upload-image URL only, 65:77, suggested 1170×1326, ≤ 2 MB.
     ///
-    /// Wire name `detail_image_url_list`; type `array<string>`; optional.
+    /// Wire name `background_url`; type `string`; required; example `https://wxpaylogo.qpic.cn/wxpaylogo/xxxxx/xxx`.
+    ///
+    /// Decision: #10: required (guide, mirror), not optional as one sample comment says
+    pub background_url: String,
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 选填; at most 8.
+    ///
+    /// Wire name `detail_image_url_list`; type `array<string>`; optional; at most 8 items.
+    ///
+    /// Limit from: guide. Decision: #10: at most 8 (guide), not the sample comment's 6
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail_image_url_list: Option<Vec<String>>,
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: required when scope = SINGLE; in 分.
     ///
     /// Wire name `original_price`; type `integer`; optional.
+    ///
+    /// Checked by WeChat Pay, not locally: 单品券必须提供商品原价(页面错误码表);guide: required when scope = SINGLE. scope belongs to the enclosing product coupon, not to this object, so the rule cannot be checked here
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original_price: Option<i64>,
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: required when scope = SINGLE; ≤ 50 packages.
     ///
-    /// Wire name `combo_package_list`; type `array<ComboPackage>`; optional.
+    /// Wire name `combo_package_list`; type `array<ComboPackage>`; optional; at most 50 items.
+    ///
+    /// Limit from: guide.
+    ///
+    /// Checked by WeChat Pay, not locally: 单品券必须提供商品券套餐组合信息(页面错误码表);guide: required when scope = SINGLE. scope belongs to the enclosing product coupon, not to this object
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub combo_package_list: Option<Vec<super::ComboPackage>>,
 }
 impl ProductCouponDisplayInfo {
-    /// Creates a `ProductCouponDisplayInfo` from its required fields (it has none); optional fields start as `None` and are set with the methods named after them.
-    pub fn new() -> Self {
+    /// Creates a `ProductCouponDisplayInfo` from its required fields in page order (`name`, `image_url`, `background_url`); optional fields start as `None` and are set with the methods named after them.
+    pub fn new(
+        name: impl Into<String>,
+        image_url: impl Into<String>,
+        background_url: impl Into<String>,
+    ) -> Self {
         Self {
-            name: None,
-            image_url: None,
-            background_url: None,
+            name: name.into(),
+            image_url: image_url.into(),
+            background_url: background_url.into(),
             detail_image_url_list: None,
             original_price: None,
             combo_package_list: None,
         }
-    }
-    /// Sets `name`.
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.name = Some(value.into());
-        self
-    }
-    /// Sets `image_url`.
-    pub fn image_url(mut self, value: impl Into<String>) -> Self {
-        self.image_url = Some(value.into());
-        self
-    }
-    /// Sets `background_url`.
-    pub fn background_url(mut self, value: impl Into<String>) -> Self {
-        self.background_url = Some(value.into());
-        self
     }
     /// Sets `detail_image_url_list`.
     pub fn detail_image_url_list(mut self, value: Vec<String>) -> Self {
@@ -83,6 +81,11 @@ impl ProductCouponDisplayInfo {
         self
     }
 }
+const NAME: rt::StrRule = rt::StrRule {
+    min: Some(3),
+    max: Some(15),
+    ..rt::StrRule::NONE
+};
 impl rt::Described for ProductCouponDisplayInfo {
     const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
         name: "ProductCouponDisplayInfo",
@@ -90,17 +93,37 @@ impl rt::Described for ProductCouponDisplayInfo {
         fields: &[
             rt::FieldInfo {
                 name: "name",
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ty: rt::Ty::String(NAME),
+                required: true,
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; 3–15 UTF-8 characters; an emoji counts as one character.",
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: Some("guide"),
+                    uncertain: None,
+                    decision: Some(
+                        "#10: 3–15 UTF-8 characters (guide), not the create-sample comments' 12",
+                    ),
+                },
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
                 name: "image_url",
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                required: true,
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; only URLs returned by upload-image; 1:1, suggested 1080×1080, ≤ 2 MB (icon: transparent PNG, keep a 120 px transparent margin). Missing image → troubleshooting code 268578404.",
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
                 name: "background_url",
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                required: true,
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; upload-image URL only, 65:77, suggested 1170×1326, ≤ 2 MB.",
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: None,
+                    uncertain: None,
+                    decision: Some(
+                        "#10: required (guide, mirror), not optional as one sample comment says",
+                    ),
+                },
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
@@ -108,15 +131,21 @@ impl rt::Described for ProductCouponDisplayInfo {
                 ty: rt::Ty::Array {
                     item: &rt::Ty::String(rt::StrRule::NONE),
                     min_items: None,
-                    max_items: None,
+                    max_items: Some(8),
                 },
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 选填; at most 8.",
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: Some("guide"),
+                    uncertain: None,
+                    decision: Some("#10: at most 8 (guide), not the sample comment's 6"),
+                },
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
                 name: "original_price",
                 ty: rt::Ty::Integer(rt::IntRule::NONE),
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: required when scope = SINGLE; in 分.",
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
@@ -126,13 +155,94 @@ impl rt::Described for ProductCouponDisplayInfo {
                         <super::ComboPackage as rt::Described>::TYPE_INFO,
                     ),
                     min_items: None,
-                    max_items: None,
+                    max_items: Some(50),
                 },
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: required when scope = SINGLE; ≤ 50 packages.",
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: Some("guide"),
+                    uncertain: None,
+                    decision: None,
+                },
                 ..rt::FieldInfo::DEFAULT
             },
         ],
-        rules: &[],
+        rules: &[
+            rt::RuleInfo::ServerSide {
+                field: "original_price",
+                description: "单品券必须提供商品原价(页面错误码表);guide: required when scope = SINGLE. scope belongs to the enclosing product coupon, not to this object, so the rule cannot be checked here",
+            },
+            rt::RuleInfo::ServerSide {
+                field: "combo_package_list",
+                description: "单品券必须提供商品券套餐组合信息(页面错误码表);guide: required when scope = SINGLE. scope belongs to the enclosing product coupon, not to this object",
+            },
+        ],
         provenance: rt::Provenance::PAGE,
     };
+}
+impl rt::Validate for ProductCouponDisplayInfo {
+    #[allow(unused_variables)]
+    fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {
+        rt::validation::check_str(
+            out,
+            &|| rt::validation::join(prefix, "name"),
+            &self.name,
+            true,
+            &NAME,
+        );
+        rt::validation::check_str(
+            out,
+            &|| rt::validation::join(prefix, "image_url"),
+            &self.image_url,
+            true,
+            &rt::StrRule::NONE,
+        );
+        rt::validation::check_str(
+            out,
+            &|| rt::validation::join(prefix, "background_url"),
+            &self.background_url,
+            true,
+            &rt::StrRule::NONE,
+        );
+        if let Some(value) = &self.detail_image_url_list {
+            rt::validation::check_items(
+                out,
+                &|| rt::validation::join(prefix, "detail_image_url_list"),
+                (value).len(),
+                None,
+                Some(8),
+            );
+            for (i, item) in (value).iter().enumerate() {
+                let item_path = || {
+                    format!(
+                        "{}[{i}]", rt::validation::join(prefix, "detail_image_url_list")
+                    )
+                };
+                rt::validation::check_str(
+                    out,
+                    &item_path,
+                    item,
+                    true,
+                    &rt::StrRule::NONE,
+                );
+            }
+        }
+        if let Some(value) = &self.combo_package_list {
+            rt::validation::check_items(
+                out,
+                &|| rt::validation::join(prefix, "combo_package_list"),
+                (value).len(),
+                None,
+                Some(50),
+            );
+            for (i, item) in (value).iter().enumerate() {
+                let item_path = || {
+                    format!(
+                        "{}[{i}]", rt::validation::join(prefix, "combo_package_list")
+                    )
+                };
+                rt::Validate::validate_into(item, &item_path(), out);
+            }
+        }
+    }
 }

@@ -12,19 +12,22 @@ use wechatpay_runtime as rt;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ProductCouponScope {
-    /// `ALL`: 页面未说明
+    /// `ALL`: 全场 (type only NORMAL or DISCOUNT) (Source: official 4015736297.)
     All,
-    /// `SINGLE`: 页面未说明
+    /// `SINGLE`: 部分商品 (NORMAL / DISCOUNT / EXCHANGE) (Source: official 4015736297.)
     Single,
+    /// `CATEGORY`: 页面未说明 (Source: mirror. 【uncertain】 #1: community OpenAPI mirror only; treat as a possible future / partner value)
+    Category,
     /// A value this SDK version does not know; kept verbatim.
     Unknown(String),
 }
 impl rt::WireEnum for ProductCouponScope {
-    const KNOWN_VALUES: &'static [&'static str] = &["ALL", "SINGLE"];
+    const KNOWN_VALUES: &'static [&'static str] = &["ALL", "SINGLE", "CATEGORY"];
     fn from_wire(value: &str) -> Self {
         match value {
             "ALL" => Self::All,
             "SINGLE" => Self::Single,
+            "CATEGORY" => Self::Category,
             other => Self::Unknown(other.to_owned()),
         }
     }
@@ -32,6 +35,7 @@ impl rt::WireEnum for ProductCouponScope {
         match self {
             Self::All => "ALL",
             Self::Single => "SINGLE",
+            Self::Category => "CATEGORY",
             Self::Unknown(raw) => raw,
         }
     }

@@ -12,11 +12,11 @@ use wechatpay_runtime as rt;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ProductCouponType {
-    /// `NORMAL`: 页面未说明
+    /// `NORMAL`: 满减 (Source: guide.)
     Normal,
-    /// `DISCOUNT`: 页面未说明
+    /// `DISCOUNT`: 折扣 (Source: guide.)
     Discount,
-    /// `EXCHANGE`: 页面未说明
+    /// `EXCHANGE`: 兑换 (scope SINGLE only) (Source: guide.)
     Exchange,
     /// A value this SDK version does not know; kept verbatim.
     Unknown(String),

@@ -9,14 +9,18 @@ use wechatpay_runtime as rt;
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProgressiveBundleUsageInfo {
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。sample code comments / guide: 可使用次数 (number of uses), 3–15.
     ///
-    /// Wire name `count`; type `integer`; optional.
+    /// Wire name `count`; type `integer`; optional; 3–15.
+    ///
+    /// Limit from: sample-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。sample code comments / guide: 每次优惠间隔天数 (days between uses), 0–7, optional.
     ///
-    /// Wire name `interval_days`; type `integer`; optional.
+    /// Wire name `interval_days`; type `integer`; optional; 0–7.
+    ///
+    /// Limit from: sample-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval_days: Option<i64>,
 }
@@ -39,6 +43,14 @@ impl ProgressiveBundleUsageInfo {
         self
     }
 }
+const COUNT: rt::IntRule = rt::IntRule {
+    min: Some(3),
+    max: Some(15),
+};
+const INTERVAL_DAYS: rt::IntRule = rt::IntRule {
+    min: Some(0),
+    max: Some(7),
+};
 impl rt::Described for ProgressiveBundleUsageInfo {
     const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
         name: "ProgressiveBundleUsageInfo",
@@ -46,18 +58,51 @@ impl rt::Described for ProgressiveBundleUsageInfo {
         fields: &[
             rt::FieldInfo {
                 name: "count",
-                ty: rt::Ty::Integer(rt::IntRule::NONE),
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ty: rt::Ty::Integer(COUNT),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。sample code comments / guide: 可使用次数 (number of uses), 3–15.",
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: Some("sample-code"),
+                    uncertain: None,
+                    decision: None,
+                },
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
                 name: "interval_days",
-                ty: rt::Ty::Integer(rt::IntRule::NONE),
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ty: rt::Ty::Integer(INTERVAL_DAYS),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。sample code comments / guide: 每次优惠间隔天数 (days between uses), 0–7, optional.",
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: Some("sample-code"),
+                    uncertain: None,
+                    decision: None,
+                },
                 ..rt::FieldInfo::DEFAULT
             },
         ],
         rules: &[],
         provenance: rt::Provenance::PAGE,
     };
+}
+impl rt::Validate for ProgressiveBundleUsageInfo {
+    #[allow(unused_variables)]
+    fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {
+        if let Some(value) = &self.count {
+            rt::validation::check_int(
+                out,
+                &|| rt::validation::join(prefix, "count"),
+                *value,
+                &COUNT,
+            );
+        }
+        if let Some(value) = &self.interval_days {
+            rt::validation::check_int(
+                out,
+                &|| rt::validation::join(prefix, "interval_days"),
+                *value,
+                &INTERVAL_DAYS,
+            );
+        }
+    }
 }

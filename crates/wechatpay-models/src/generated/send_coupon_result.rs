@@ -3,23 +3,23 @@
 
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
-/// 发券结果(字段取自页面的 Java/Go 示例代码)
+/// send_coupon_result 的对象(页面表格只有「属性」标题,未列出字段;字段取自页面的 Java 示例代码)
 ///
 /// Schema type `SendCouponResult` from `schema/endpoints/send-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-07-15).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SendCouponResult {
-    /// 【批次号】 微信为每个商家券批次分配的唯一 ID
+    /// 页面未给出说明(字段取自页面的 Java 示例代码)
     ///
     /// Wire name `stock_id`; type `string`; optional; example `1262260000000268`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stock_id: Option<String>,
-    /// 【发券凭证】 发券时传入的发券凭证
+    /// 页面未给出说明(字段取自页面的 Java 示例代码)
     ///
     /// Wire name `out_request_no`; type `string`; optional; example `2335465`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_request_no: Option<String>,
-    /// 【券code】 发放的券code
+    /// 页面未给出说明(字段取自页面的 Java 示例代码)
     ///
     /// Wire name `coupon_code`; type `string`; optional; example `2312323`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -34,17 +34,17 @@ impl SendCouponResult {
             coupon_code: None,
         }
     }
-    /// Sets `stock_id` (批次号).
+    /// Sets `stock_id`.
     pub fn stock_id(mut self, value: impl Into<String>) -> Self {
         self.stock_id = Some(value.into());
         self
     }
-    /// Sets `out_request_no` (发券凭证).
+    /// Sets `out_request_no`.
     pub fn out_request_no(mut self, value: impl Into<String>) -> Self {
         self.out_request_no = Some(value.into());
         self
     }
-    /// Sets `coupon_code` (券code).
+    /// Sets `coupon_code`.
     pub fn coupon_code(mut self, value: impl Into<String>) -> Self {
         self.coupon_code = Some(value.into());
         self
@@ -53,24 +53,21 @@ impl SendCouponResult {
 impl rt::Described for SendCouponResult {
     const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
         name: "SendCouponResult",
-        description: "发券结果(字段取自页面的 Java/Go 示例代码)",
+        description: "send_coupon_result 的对象(页面表格只有「属性」标题,未列出字段;字段取自页面的 Java 示例代码)",
         fields: &[
             rt::FieldInfo {
                 name: "stock_id",
-                title: Some("批次号"),
-                description: "微信为每个商家券批次分配的唯一 ID",
+                description: "页面未给出说明(字段取自页面的 Java 示例代码)",
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
                 name: "out_request_no",
-                title: Some("发券凭证"),
-                description: "发券时传入的发券凭证",
+                description: "页面未给出说明(字段取自页面的 Java 示例代码)",
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
                 name: "coupon_code",
-                title: Some("券code"),
-                description: "发放的券code",
+                description: "页面未给出说明(字段取自页面的 Java 示例代码)",
                 ..rt::FieldInfo::DEFAULT
             },
         ],

@@ -9,11 +9,11 @@ use wechatpay_runtime as rt;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SendProductCouponRequest {
-    /// 【用户OpenID】 OpenID信息,用户在AppID下的唯一标识。校验规则:传入的 OpenID 需是调用方商户号(即请求头里面的商户号)有绑定关系的 AppID 获取的 OpenID。
+    /// 【用户OpenID】 OpenID信息,用户在AppID下的唯一标识。校验规则:传入的 OpenID 需是调用方商户号(即请求头里面的商户号)有绑定关系的 AppID 获取的 OpenID。获取 OpenID 文档
     ///
     /// Wire name `openid`; type `string`; required; at most 128 characters; example `xsd3434454567676`.
     pub openid: String,
-    /// 【公众账号ID】 支持传入与当前调用接口商户号有绑定关系的 AppID。支持小程序 AppID 与公众号 AppID。校验规则:传入的 AppID 需与调用方商户号(即请求头里面的商户号)有绑定关系的 AppID 或传入的 AppID 需是归属商户号有绑定关系的 AppID
+    /// 【公众账号ID】 支持传入与当前调用接口商户号有绑定关系的 AppID。支持小程序 AppID 与公众号 AppID。如何获取AppID可参考开发必要参数说明。校验规则:传入的 AppID 需与调用方商户号(即请求头里面的商户号)有绑定关系的 AppID 或传入的 AppID 需是归属商户号有绑定关系的 AppID
     ///
     /// Wire name `appid`; type `string`; required; at most 32 characters; example `wx1234567889999`.
     pub appid: String,
@@ -116,7 +116,7 @@ impl rt::Described for SendProductCouponRequest {
                 title: Some("用户OpenID"),
                 ty: rt::Ty::String(OPENID),
                 required: true,
-                description: "OpenID信息,用户在AppID下的唯一标识。校验规则:传入的 OpenID 需是调用方商户号(即请求头里面的商户号)有绑定关系的 AppID 获取的 OpenID。",
+                description: "OpenID信息,用户在AppID下的唯一标识。校验规则:传入的 OpenID 需是调用方商户号(即请求头里面的商户号)有绑定关系的 AppID 获取的 OpenID。获取 OpenID 文档",
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
@@ -124,7 +124,7 @@ impl rt::Described for SendProductCouponRequest {
                 title: Some("公众账号ID"),
                 ty: rt::Ty::String(APPID),
                 required: true,
-                description: "支持传入与当前调用接口商户号有绑定关系的 AppID。支持小程序 AppID 与公众号 AppID。校验规则:传入的 AppID 需与调用方商户号(即请求头里面的商户号)有绑定关系的 AppID 或传入的 AppID 需是归属商户号有绑定关系的 AppID",
+                description: "支持传入与当前调用接口商户号有绑定关系的 AppID。支持小程序 AppID 与公众号 AppID。如何获取AppID可参考开发必要参数说明。校验规则:传入的 AppID 需与调用方商户号(即请求头里面的商户号)有绑定关系的 AppID 或传入的 AppID 需是归属商户号有绑定关系的 AppID",
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {

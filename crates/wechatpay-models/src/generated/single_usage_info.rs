@@ -65,3 +65,22 @@ impl rt::Described for SingleUsageInfo {
         provenance: rt::Provenance::PAGE,
     };
 }
+impl rt::Validate for SingleUsageInfo {
+    #[allow(unused_variables)]
+    fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {
+        if let Some(value) = &self.normal_coupon {
+            rt::Validate::validate_into(
+                value,
+                &rt::validation::join(prefix, "normal_coupon"),
+                out,
+            );
+        }
+        if let Some(value) = &self.discount_coupon {
+            rt::Validate::validate_into(
+                value,
+                &rt::validation::join(prefix, "discount_coupon"),
+                out,
+            );
+        }
+    }
+}

@@ -106,3 +106,36 @@ impl rt::Described for SingleUsageRule {
         provenance: rt::Provenance::PAGE,
     };
 }
+impl rt::Validate for SingleUsageRule {
+    #[allow(unused_variables)]
+    fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {
+        if let Some(value) = &self.coupon_available_period {
+            rt::Validate::validate_into(
+                value,
+                &rt::validation::join(prefix, "coupon_available_period"),
+                out,
+            );
+        }
+        if let Some(value) = &self.normal_coupon {
+            rt::Validate::validate_into(
+                value,
+                &rt::validation::join(prefix, "normal_coupon"),
+                out,
+            );
+        }
+        if let Some(value) = &self.discount_coupon {
+            rt::Validate::validate_into(
+                value,
+                &rt::validation::join(prefix, "discount_coupon"),
+                out,
+            );
+        }
+        if let Some(value) = &self.exchange_coupon {
+            rt::Validate::validate_into(
+                value,
+                &rt::validation::join(prefix, "exchange_coupon"),
+                out,
+            );
+        }
+    }
+}

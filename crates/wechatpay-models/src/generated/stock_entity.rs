@@ -40,6 +40,20 @@ pub struct StockEntity {
     /// Wire name `single_usage_rule`; type `SingleUsageRule`; optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub single_usage_rule: Option<super::SingleUsageRule>,
+    /// rule of this stock's round (official sample code for get-stock, list-stocks, confirm, use, get/list user coupons, return). Not on seed page 002.
+    ///
+    /// Wire name `progressive_bundle_usage_rule`; type `StockUsageRule`; optional.
+    ///
+    /// Source: sample-code. 【uncertain】 present for stocks inside a bundle: inferred from the community OpenAPI mirror, where the bundle response requires stock_bundle_info Decision: #15: added as an optional field
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progressive_bundle_usage_rule: Option<super::StockUsageRule>,
+    /// the stock's bundle and its position in it (official sample code, same samples as progressive_bundle_usage_rule). Not on seed page 002.
+    ///
+    /// Wire name `stock_bundle_info`; type `StockBundleInfo`; optional.
+    ///
+    /// Source: sample-code. 【uncertain】 present for stocks inside a bundle: inferred from the community OpenAPI mirror, where the bundle response requires stock_bundle_info Decision: #15: added as an optional field
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stock_bundle_info: Option<super::StockBundleInfo>,
     /// 【券使用规则展示信息】 券使用规则展示信息
     ///
     /// Wire name `usage_rule_display_info`; type `UsageRuleDisplayInfo`; required.
@@ -71,9 +85,9 @@ pub struct StockEntity {
     pub deactivate_request_no: Option<String>,
     /// 【失效时间】 当且仅当…(页面截断)
     ///
-    /// Wire name `deactivate_time`; type `datetime`; optional.
+    /// Wire name `deactivate_time`; type `string`; optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deactivate_time: Option<rt::DateTime>,
+    pub deactivate_time: Option<String>,
     /// 【失效原因】 当且仅当…(页面截断)
     ///
     /// Wire name `deactivate_reason`; type `string`; optional; at most 150 characters.
@@ -103,6 +117,8 @@ impl StockEntity {
             coupon_code_count_info: None,
             stock_send_rule,
             single_usage_rule: None,
+            progressive_bundle_usage_rule: None,
+            stock_bundle_info: None,
             usage_rule_display_info,
             coupon_display_info,
             notify_config,
@@ -129,14 +145,27 @@ impl StockEntity {
         self.single_usage_rule = Some(value);
         self
     }
+    /// Sets `progressive_bundle_usage_rule`.
+    pub fn progressive_bundle_usage_rule(
+        mut self,
+        value: super::StockUsageRule,
+    ) -> Self {
+        self.progressive_bundle_usage_rule = Some(value);
+        self
+    }
+    /// Sets `stock_bundle_info`.
+    pub fn stock_bundle_info(mut self, value: super::StockBundleInfo) -> Self {
+        self.stock_bundle_info = Some(value);
+        self
+    }
     /// Sets `deactivate_request_no` (失效请求单号).
     pub fn deactivate_request_no(mut self, value: impl Into<String>) -> Self {
         self.deactivate_request_no = Some(value.into());
         self
     }
     /// Sets `deactivate_time` (失效时间).
-    pub fn deactivate_time(mut self, value: rt::DateTime) -> Self {
-        self.deactivate_time = Some(value);
+    pub fn deactivate_time(mut self, value: impl Into<String>) -> Self {
+        self.deactivate_time = Some(value.into());
         self
     }
     /// Sets `deactivate_reason` (失效原因).
@@ -229,6 +258,34 @@ impl rt::Described for StockEntity {
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
+                name: "progressive_bundle_usage_rule",
+                ty: rt::Ty::Object(<super::StockUsageRule as rt::Described>::TYPE_INFO),
+                description: "rule of this stock's round (official sample code for get-stock, list-stocks, confirm, use, get/list user coupons, return). Not on seed page 002.",
+                provenance: rt::Provenance {
+                    source: Some("sample-code"),
+                    limit_source: None,
+                    uncertain: Some(
+                        "present for stocks inside a bundle: inferred from the community OpenAPI mirror, where the bundle response requires stock_bundle_info",
+                    ),
+                    decision: Some("#15: added as an optional field"),
+                },
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "stock_bundle_info",
+                ty: rt::Ty::Object(<super::StockBundleInfo as rt::Described>::TYPE_INFO),
+                description: "the stock's bundle and its position in it (official sample code, same samples as progressive_bundle_usage_rule). Not on seed page 002.",
+                provenance: rt::Provenance {
+                    source: Some("sample-code"),
+                    limit_source: None,
+                    uncertain: Some(
+                        "present for stocks inside a bundle: inferred from the community OpenAPI mirror, where the bundle response requires stock_bundle_info",
+                    ),
+                    decision: Some("#15: added as an optional field"),
+                },
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
                 name: "usage_rule_display_info",
                 title: Some("券使用规则展示信息"),
                 ty: rt::Ty::Object(
@@ -298,7 +355,6 @@ impl rt::Described for StockEntity {
             rt::FieldInfo {
                 name: "deactivate_time",
                 title: Some("失效时间"),
-                ty: rt::Ty::DateTime,
                 description: "当且仅当…(页面截断)",
                 ..rt::FieldInfo::DEFAULT
             },

@@ -6,50 +6,56 @@ use wechatpay_runtime as rt;
 /// 发放规则(页面表格截断,字段取自页面的 Java/Go 示例代码)
 ///
 /// Schema type `StockSendRule` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StockSendRule {
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; total issue limit, ≤ 100,000,000.
     ///
-    /// Wire name `max_count`; type `integer`; optional; example `10000000`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_count: Option<i64>,
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// Wire name `max_count`; type `integer`; required; at most 100000000; example `10000000`.
     ///
-    /// Wire name `max_count_per_day`; type `integer`; optional.
+    /// Limit from: guide.
+    pub max_count: i64,
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 选填; daily issue limit, ≤ 100,000,000 (default no limit).
+    ///
+    /// Wire name `max_count_per_day`; type `integer`; optional; at most 100000000.
+    ///
+    /// Limit from: guide.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_count_per_day: Option<i64>,
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; per-user limit, ≤ 100.
     ///
-    /// Wire name `max_count_per_user`; type `integer`; optional; example `1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_count_per_user: Option<i64>,
+    /// Wire name `max_count_per_user`; type `integer`; required; at most 100; example `1`.
+    ///
+    /// Limit from: guide. Decision: #12: none recorded; required, ≤ 100, per the brand guide (the brand-specific source; the mirror marks it optional for stocks)
+    pub max_count_per_user: i64,
 }
 impl StockSendRule {
-    /// Creates a `StockSendRule` from its required fields (it has none); optional fields start as `None` and are set with the methods named after them.
-    pub fn new() -> Self {
+    /// Creates a `StockSendRule` from its required fields in page order (`max_count`, `max_count_per_user`); optional fields start as `None` and are set with the methods named after them.
+    pub fn new(max_count: i64, max_count_per_user: i64) -> Self {
         Self {
-            max_count: None,
+            max_count,
             max_count_per_day: None,
-            max_count_per_user: None,
+            max_count_per_user,
         }
-    }
-    /// Sets `max_count`.
-    pub fn max_count(mut self, value: i64) -> Self {
-        self.max_count = Some(value);
-        self
     }
     /// Sets `max_count_per_day`.
     pub fn max_count_per_day(mut self, value: i64) -> Self {
         self.max_count_per_day = Some(value);
         self
     }
-    /// Sets `max_count_per_user`.
-    pub fn max_count_per_user(mut self, value: i64) -> Self {
-        self.max_count_per_user = Some(value);
-        self
-    }
 }
+const MAX_COUNT: rt::IntRule = rt::IntRule {
+    min: None,
+    max: Some(100000000),
+};
+const MAX_COUNT_PER_DAY: rt::IntRule = rt::IntRule {
+    min: None,
+    max: Some(100000000),
+};
+const MAX_COUNT_PER_USER: rt::IntRule = rt::IntRule {
+    min: None,
+    max: Some(100),
+};
 impl rt::Described for StockSendRule {
     const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
         name: "StockSendRule",
@@ -57,24 +63,71 @@ impl rt::Described for StockSendRule {
         fields: &[
             rt::FieldInfo {
                 name: "max_count",
-                ty: rt::Ty::Integer(rt::IntRule::NONE),
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ty: rt::Ty::Integer(MAX_COUNT),
+                required: true,
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; total issue limit, ≤ 100,000,000.",
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: Some("guide"),
+                    uncertain: None,
+                    decision: None,
+                },
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
                 name: "max_count_per_day",
-                ty: rt::Ty::Integer(rt::IntRule::NONE),
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ty: rt::Ty::Integer(MAX_COUNT_PER_DAY),
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 选填; daily issue limit, ≤ 100,000,000 (default no limit).",
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: Some("guide"),
+                    uncertain: None,
+                    decision: None,
+                },
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
                 name: "max_count_per_user",
-                ty: rt::Ty::Integer(rt::IntRule::NONE),
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ty: rt::Ty::Integer(MAX_COUNT_PER_USER),
+                required: true,
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; per-user limit, ≤ 100.",
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: Some("guide"),
+                    uncertain: None,
+                    decision: Some(
+                        "#12: none recorded; required, ≤ 100, per the brand guide (the brand-specific source; the mirror marks it optional for stocks)",
+                    ),
+                },
                 ..rt::FieldInfo::DEFAULT
             },
         ],
         rules: &[],
         provenance: rt::Provenance::PAGE,
     };
+}
+impl rt::Validate for StockSendRule {
+    #[allow(unused_variables)]
+    fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {
+        rt::validation::check_int(
+            out,
+            &|| rt::validation::join(prefix, "max_count"),
+            *&self.max_count,
+            &MAX_COUNT,
+        );
+        if let Some(value) = &self.max_count_per_day {
+            rt::validation::check_int(
+                out,
+                &|| rt::validation::join(prefix, "max_count_per_day"),
+                *value,
+                &MAX_COUNT_PER_DAY,
+            );
+        }
+        rt::validation::check_int(
+            out,
+            &|| rt::validation::join(prefix, "max_count_per_user"),
+            *&self.max_count_per_user,
+            &MAX_COUNT_PER_USER,
+        );
+    }
 }

@@ -12,15 +12,15 @@ use wechatpay_runtime as rt;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum StockState {
-    /// `AUDITING`: 页面未说明
+    /// `AUDITING`: 审批中 (Source: official 4015736384.)
     Auditing,
-    /// `SENDING`: 页面未说明
+    /// `SENDING`: 发放中 (Source: official 4015736384.)
     Sending,
-    /// `PAUSED`: 页面未说明
+    /// `PAUSED`: 已暂停 (Source: official 4015736384.)
     Paused,
-    /// `STOPPED`: 页面未说明
+    /// `STOPPED`: 已停止 (end time reached) (Source: official 4015736384.)
     Stopped,
-    /// `DEACTIVATED`: 页面未说明
+    /// `DEACTIVATED`: 已失效 (brand called a deactivate API) (Source: official 4015736384.)
     Deactivated,
     /// A value this SDK version does not know; kept verbatim.
     Unknown(String),

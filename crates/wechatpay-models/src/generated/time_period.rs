@@ -59,3 +59,26 @@ impl rt::Described for TimePeriod {
         provenance: rt::Provenance::PAGE,
     };
 }
+impl rt::Validate for TimePeriod {
+    #[allow(unused_variables)]
+    fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {
+        if let Some(value) = &self.begin_time {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "begin_time"),
+                value,
+                false,
+                &rt::StrRule::NONE,
+            );
+        }
+        if let Some(value) = &self.end_time {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "end_time"),
+                value,
+                false,
+                &rt::StrRule::NONE,
+            );
+        }
+    }
+}

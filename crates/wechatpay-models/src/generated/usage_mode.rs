@@ -12,9 +12,9 @@ use wechatpay_runtime as rt;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum UsageMode {
-    /// `SINGLE`: 页面未说明
+    /// `SINGLE`: 单券 (Source: sample-code.)
     Single,
-    /// `PROGRESSIVE_BUNDLE`: 页面未说明
+    /// `PROGRESSIVE_BUNDLE`: 多次优惠 (Source: sample-code.)
     ProgressiveBundle,
     /// A value this SDK version does not know; kept verbatim.
     Unknown(String),

@@ -6,59 +6,76 @@ use wechatpay_runtime as rt;
 /// 券使用规则展示信息(页面表格截断,字段取自页面的 Java/Go 示例代码)
 ///
 /// Schema type `UsageRuleDisplayInfo` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UsageRuleDisplayInfo {
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; OFFLINE / MINI_PROGRAM / APP / PAYMENT_CODE, several allowed.
     ///
-    /// Wire name `coupon_usage_method_list`; type `array<CouponUsageMethod>`; optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub coupon_usage_method_list: Option<Vec<super::CouponUsageMethod>>,
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// Wire name `coupon_usage_method_list`; type `array<CouponUsageMethod>`; required.
+    pub coupon_usage_method_list: Vec<super::CouponUsageMethod>,
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: required with MINI_PROGRAM.
     ///
     /// Wire name `mini_program_appid`; type `string`; optional; example `wx1234567890`.
+    ///
+    /// Required when `coupon_usage_method_list` is `MINI_PROGRAM` (商品券支持小程序核销时,必须提供「小程序AppID」(页面错误码表;guide)); checked by `validate()`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mini_program_appid: Option<String>,
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: required with MINI_PROGRAM.
     ///
     /// Wire name `mini_program_path`; type `string`; optional; example `/pages/index/product`.
+    ///
+    /// Required when `coupon_usage_method_list` is `MINI_PROGRAM` (商品券支持小程序核销时,必须提供「小程序跳转路径」(页面错误码表;guide)); checked by `validate()`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mini_program_path: Option<String>,
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: required with APP.
     ///
     /// Wire name `app_path`; type `string`; optional.
+    ///
+    /// Required when `coupon_usage_method_list` is `APP` (商品券支持APP核销时,必须提供「APP跳转路径」(页面错误码表;guide)); checked by `validate()`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_path: Option<String>,
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; ≤ 1000 UTF-8 chars.
     ///
-    /// Wire name `usage_description`; type `string`; optional; example `工作日可用`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub usage_description: Option<String>,
+    /// Wire name `usage_description`; type `string`; required; at most 1000 characters; example `工作日可用`.
+    ///
+    /// Limit from: guide.
+    pub usage_description: String,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
     /// Wire name `coupon_available_store_info`; type `CouponAvailableStoreInfo`; optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupon_available_store_info: Option<super::CouponAvailableStoreInfo>,
+    /// AppJumpType (H5 / PASSCODE_LINK / USAGE_GUIDE), community OpenAPI mirror only.
+    ///
+    /// Wire name `app_jump_type`; type `AppJumpType`; optional.
+    ///
+    /// Source: mirror. 【uncertain】 #16: community OpenAPI mirror only; absent from the sample code and seed page 002 Decision: #16: none recorded; added as an optional field
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_jump_type: Option<super::AppJumpType>,
+    /// 口令链接
+    ///
+    /// Wire name `passcode_link`; type `string`; optional.
+    ///
+    /// Source: mirror. 【uncertain】 #16: community OpenAPI mirror only; absent from the sample code and seed page 002 Decision: #16: none recorded; added as an optional field
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passcode_link: Option<String>,
 }
 impl UsageRuleDisplayInfo {
-    /// Creates a `UsageRuleDisplayInfo` from its required fields (it has none); optional fields start as `None` and are set with the methods named after them.
-    pub fn new() -> Self {
+    /// Creates a `UsageRuleDisplayInfo` from its required fields in page order (`coupon_usage_method_list`, `usage_description`); optional fields start as `None` and are set with the methods named after them.
+    pub fn new(
+        coupon_usage_method_list: Vec<super::CouponUsageMethod>,
+        usage_description: impl Into<String>,
+    ) -> Self {
         Self {
-            coupon_usage_method_list: None,
+            coupon_usage_method_list,
             mini_program_appid: None,
             mini_program_path: None,
             app_path: None,
-            usage_description: None,
+            usage_description: usage_description.into(),
             coupon_available_store_info: None,
+            app_jump_type: None,
+            passcode_link: None,
         }
-    }
-    /// Sets `coupon_usage_method_list`.
-    pub fn coupon_usage_method_list(
-        mut self,
-        value: Vec<super::CouponUsageMethod>,
-    ) -> Self {
-        self.coupon_usage_method_list = Some(value);
-        self
     }
     /// Sets `mini_program_appid`.
     pub fn mini_program_appid(mut self, value: impl Into<String>) -> Self {
@@ -75,11 +92,6 @@ impl UsageRuleDisplayInfo {
         self.app_path = Some(value.into());
         self
     }
-    /// Sets `usage_description`.
-    pub fn usage_description(mut self, value: impl Into<String>) -> Self {
-        self.usage_description = Some(value.into());
-        self
-    }
     /// Sets `coupon_available_store_info`.
     pub fn coupon_available_store_info(
         mut self,
@@ -88,7 +100,21 @@ impl UsageRuleDisplayInfo {
         self.coupon_available_store_info = Some(value);
         self
     }
+    /// Sets `app_jump_type`.
+    pub fn app_jump_type(mut self, value: super::AppJumpType) -> Self {
+        self.app_jump_type = Some(value);
+        self
+    }
+    /// Sets `passcode_link`.
+    pub fn passcode_link(mut self, value: impl Into<String>) -> Self {
+        self.passcode_link = Some(value.into());
+        self
+    }
 }
+const USAGE_DESCRIPTION: rt::StrRule = rt::StrRule {
+    max: Some(1000),
+    ..rt::StrRule::NONE
+};
 impl rt::Described for UsageRuleDisplayInfo {
     const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
         name: "UsageRuleDisplayInfo",
@@ -104,27 +130,36 @@ impl rt::Described for UsageRuleDisplayInfo {
                     min_items: None,
                     max_items: None,
                 },
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                required: true,
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; OFFLINE / MINI_PROGRAM / APP / PAYMENT_CODE, several allowed.",
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
                 name: "mini_program_appid",
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: required with MINI_PROGRAM.",
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
                 name: "mini_program_path",
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: required with MINI_PROGRAM.",
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
                 name: "app_path",
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: required with APP.",
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
                 name: "usage_description",
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                ty: rt::Ty::String(USAGE_DESCRIPTION),
+                required: true,
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; ≤ 1000 UTF-8 chars.",
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: Some("guide"),
+                    uncertain: None,
+                    decision: None,
+                },
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
@@ -135,8 +170,163 @@ impl rt::Described for UsageRuleDisplayInfo {
                 description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
                 ..rt::FieldInfo::DEFAULT
             },
+            rt::FieldInfo {
+                name: "app_jump_type",
+                ty: rt::Ty::Enum {
+                    name: "AppJumpType",
+                    values: <super::AppJumpType as rt::WireEnum>::KNOWN_VALUES,
+                },
+                description: "AppJumpType (H5 / PASSCODE_LINK / USAGE_GUIDE), community OpenAPI mirror only.",
+                provenance: rt::Provenance {
+                    source: Some("mirror"),
+                    limit_source: None,
+                    uncertain: Some(
+                        "#16: community OpenAPI mirror only; absent from the sample code and seed page 002",
+                    ),
+                    decision: Some("#16: none recorded; added as an optional field"),
+                },
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "passcode_link",
+                description: "口令链接",
+                provenance: rt::Provenance {
+                    source: Some("mirror"),
+                    limit_source: None,
+                    uncertain: Some(
+                        "#16: community OpenAPI mirror only; absent from the sample code and seed page 002",
+                    ),
+                    decision: Some("#16: none recorded; added as an optional field"),
+                },
+                ..rt::FieldInfo::DEFAULT
+            },
         ],
-        rules: &[],
+        rules: &[
+            rt::RuleInfo::RequiredIf {
+                field: "mini_program_appid",
+                when: "coupon_usage_method_list",
+                equals: "MINI_PROGRAM",
+            },
+            rt::RuleInfo::RequiredIf {
+                field: "mini_program_path",
+                when: "coupon_usage_method_list",
+                equals: "MINI_PROGRAM",
+            },
+            rt::RuleInfo::RequiredIf {
+                field: "app_path",
+                when: "coupon_usage_method_list",
+                equals: "APP",
+            },
+        ],
         provenance: rt::Provenance::PAGE,
     };
+}
+impl rt::Validate for UsageRuleDisplayInfo {
+    #[allow(unused_variables)]
+    fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {
+        for (i, item) in (&self.coupon_usage_method_list).iter().enumerate() {
+            let item_path = || {
+                format!(
+                    "{}[{i}]", rt::validation::join(prefix, "coupon_usage_method_list")
+                )
+            };
+            rt::validation::check_enum(out, &item_path, item);
+        }
+        if let Some(value) = &self.mini_program_appid {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "mini_program_appid"),
+                value,
+                false,
+                &rt::StrRule::NONE,
+            );
+        }
+        if let Some(value) = &self.mini_program_path {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "mini_program_path"),
+                value,
+                false,
+                &rt::StrRule::NONE,
+            );
+        }
+        if let Some(value) = &self.app_path {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "app_path"),
+                value,
+                false,
+                &rt::StrRule::NONE,
+            );
+        }
+        rt::validation::check_str(
+            out,
+            &|| rt::validation::join(prefix, "usage_description"),
+            &self.usage_description,
+            true,
+            &USAGE_DESCRIPTION,
+        );
+        if let Some(value) = &self.coupon_available_store_info {
+            rt::Validate::validate_into(
+                value,
+                &rt::validation::join(prefix, "coupon_available_store_info"),
+                out,
+            );
+        }
+        if let Some(value) = &self.app_jump_type {
+            rt::validation::check_enum(
+                out,
+                &|| rt::validation::join(prefix, "app_jump_type"),
+                value,
+            );
+        }
+        if let Some(value) = &self.passcode_link {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "passcode_link"),
+                value,
+                false,
+                &rt::StrRule::NONE,
+            );
+        }
+        if self.coupon_usage_method_list.contains(&super::CouponUsageMethod::MiniProgram)
+            && self.mini_program_appid.as_deref().is_none_or(str::is_empty)
+        {
+            rt::validation::conditional(
+                out,
+                prefix,
+                "mini_program_appid",
+                rt::Rule::RequiredIf {
+                    other: "coupon_usage_method_list",
+                    equals: "MINI_PROGRAM",
+                },
+            );
+        }
+        if self.coupon_usage_method_list.contains(&super::CouponUsageMethod::MiniProgram)
+            && self.mini_program_path.as_deref().is_none_or(str::is_empty)
+        {
+            rt::validation::conditional(
+                out,
+                prefix,
+                "mini_program_path",
+                rt::Rule::RequiredIf {
+                    other: "coupon_usage_method_list",
+                    equals: "MINI_PROGRAM",
+                },
+            );
+        }
+        if self.coupon_usage_method_list.contains(&super::CouponUsageMethod::App)
+            && self.app_path.as_deref().is_none_or(str::is_empty)
+        {
+            rt::validation::conditional(
+                out,
+                prefix,
+                "app_path",
+                rt::Rule::RequiredIf {
+                    other: "coupon_usage_method_list",
+                    equals: "APP",
+                },
+            );
+        }
+    }
 }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
-/// 券核销的微信支付订单信息(页面表格截断,字段取自页面的 Java/Go 示例代码)
+/// 券核销的微信支付订单信息(页面表格截断,字段取自页面的 Java/Go 示例代码)。partner page 4015781608 titles the object 【关联微信支付订单信息】 and marks each of its four fields 选填.
 ///
 /// Schema type `UserProductCouponAssociatedOrderInfo` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -64,7 +64,7 @@ impl UserProductCouponAssociatedOrderInfo {
 impl rt::Described for UserProductCouponAssociatedOrderInfo {
     const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
         name: "UserProductCouponAssociatedOrderInfo",
-        description: "券核销的微信支付订单信息(页面表格截断,字段取自页面的 Java/Go 示例代码)",
+        description: "券核销的微信支付订单信息(页面表格截断,字段取自页面的 Java/Go 示例代码)。partner page 4015781608 titles the object 【关联微信支付订单信息】 and marks each of its four fields 选填.",
         fields: &[
             rt::FieldInfo {
                 name: "transaction_id",
@@ -90,4 +90,45 @@ impl rt::Described for UserProductCouponAssociatedOrderInfo {
         rules: &[],
         provenance: rt::Provenance::PAGE,
     };
+}
+impl rt::Validate for UserProductCouponAssociatedOrderInfo {
+    #[allow(unused_variables)]
+    fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {
+        if let Some(value) = &self.transaction_id {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "transaction_id"),
+                value,
+                false,
+                &rt::StrRule::NONE,
+            );
+        }
+        if let Some(value) = &self.out_trade_no {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "out_trade_no"),
+                value,
+                false,
+                &rt::StrRule::NONE,
+            );
+        }
+        if let Some(value) = &self.mchid {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "mchid"),
+                value,
+                false,
+                &rt::StrRule::NONE,
+            );
+        }
+        if let Some(value) = &self.sub_mchid {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "sub_mchid"),
+                value,
+                false,
+                &rt::StrRule::NONE,
+            );
+        }
+    }
 }

@@ -3,20 +3,22 @@
 
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
-/// 券核销的关联微信支付分订单信息(页面表格截断,字段取自页面的 Java/Go 示例代码)
+/// 券核销的关联微信支付分订单信息(页面表格截断,字段取自页面的 Java/Go 示例代码)。Family README title 【关联微信支付分订单信息】.
 ///
 /// Schema type `UserProductCouponAssociatedPayScoreOrderInfo` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UserProductCouponAssociatedPayScoreOrderInfo {
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。Family README: 微信支付服务订单号
     ///
     /// Wire name `order_id`; type `string`; optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
-    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
+    /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。Family README: 商户服务订单号
     ///
     /// Wire name `out_order_no`; type `string`; optional.
+    ///
+    /// Decision: #11: out_order_no as in requests (page code, sample code, mirror request); the mirror's responses use out_trade_no in this object, not added
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_order_no: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
@@ -64,16 +66,24 @@ impl UserProductCouponAssociatedPayScoreOrderInfo {
 impl rt::Described for UserProductCouponAssociatedPayScoreOrderInfo {
     const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
         name: "UserProductCouponAssociatedPayScoreOrderInfo",
-        description: "券核销的关联微信支付分订单信息(页面表格截断,字段取自页面的 Java/Go 示例代码)",
+        description: "券核销的关联微信支付分订单信息(页面表格截断,字段取自页面的 Java/Go 示例代码)。Family README title 【关联微信支付分订单信息】.",
         fields: &[
             rt::FieldInfo {
                 name: "order_id",
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。Family README: 微信支付服务订单号",
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
                 name: "out_order_no",
-                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)",
+                description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。Family README: 商户服务订单号",
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: None,
+                    uncertain: None,
+                    decision: Some(
+                        "#11: out_order_no as in requests (page code, sample code, mirror request); the mirror's responses use out_trade_no in this object, not added",
+                    ),
+                },
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
@@ -90,4 +100,45 @@ impl rt::Described for UserProductCouponAssociatedPayScoreOrderInfo {
         rules: &[],
         provenance: rt::Provenance::PAGE,
     };
+}
+impl rt::Validate for UserProductCouponAssociatedPayScoreOrderInfo {
+    #[allow(unused_variables)]
+    fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {
+        if let Some(value) = &self.order_id {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "order_id"),
+                value,
+                false,
+                &rt::StrRule::NONE,
+            );
+        }
+        if let Some(value) = &self.out_order_no {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "out_order_no"),
+                value,
+                false,
+                &rt::StrRule::NONE,
+            );
+        }
+        if let Some(value) = &self.mchid {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "mchid"),
+                value,
+                false,
+                &rt::StrRule::NONE,
+            );
+        }
+        if let Some(value) = &self.sub_mchid {
+            rt::validation::check_str(
+                out,
+                &|| rt::validation::join(prefix, "sub_mchid"),
+                value,
+                false,
+                &rt::StrRule::NONE,
+            );
+        }
+    }
 }

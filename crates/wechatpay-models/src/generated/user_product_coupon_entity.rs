@@ -72,6 +72,13 @@ pub struct UserProductCouponEntity {
     /// Wire name `user_product_coupon_bundle_info`; type `UserProductCouponBundleInfo`; optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_product_coupon_bundle_info: Option<super::UserProductCouponBundleInfo>,
+    /// use/return details of a multi-use coupon (official sample code for confirm, get, list, use, return; community OpenAPI mirror bundle responses). Not on seed page 002.
+    ///
+    /// Wire name `progressive_bundle_usage_detail`; type `CouponUsageDetail`; optional.
+    ///
+    /// Source: sample-code. Decision: #13: added as an optional field (follows from #2); brand_id is not added
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progressive_bundle_usage_detail: Option<super::CouponUsageDetail>,
     /// 【商品券信息】 该用户商品券对应的商品券详情
     ///
     /// Wire name `product_coupon`; type `ProductCouponEntity`; required.
@@ -125,6 +132,7 @@ impl UserProductCouponEntity {
             deactivate_reason: None,
             single_usage_detail: None,
             user_product_coupon_bundle_info: None,
+            progressive_bundle_usage_detail: None,
             product_coupon,
             stock,
             attach: None,
@@ -168,6 +176,14 @@ impl UserProductCouponEntity {
         value: super::UserProductCouponBundleInfo,
     ) -> Self {
         self.user_product_coupon_bundle_info = Some(value);
+        self
+    }
+    /// Sets `progressive_bundle_usage_detail`.
+    pub fn progressive_bundle_usage_detail(
+        mut self,
+        value: super::CouponUsageDetail,
+    ) -> Self {
+        self.progressive_bundle_usage_detail = Some(value);
         self
     }
     /// Sets `attach` (自定义附加信息).
@@ -323,6 +339,22 @@ impl rt::Described for UserProductCouponEntity {
                     <super::UserProductCouponBundleInfo as rt::Described>::TYPE_INFO,
                 ),
                 description: "当前用户券所属用户券组的信息,当且仅当 usage_mode 为 PROGRESSIVE_BUNDLE 时提供",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "progressive_bundle_usage_detail",
+                ty: rt::Ty::Object(
+                    <super::CouponUsageDetail as rt::Described>::TYPE_INFO,
+                ),
+                description: "use/return details of a multi-use coupon (official sample code for confirm, get, list, use, return; community OpenAPI mirror bundle responses). Not on seed page 002.",
+                provenance: rt::Provenance {
+                    source: Some("sample-code"),
+                    limit_source: None,
+                    uncertain: None,
+                    decision: Some(
+                        "#13: added as an optional field (follows from #2); brand_id is not added",
+                    ),
+                },
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {

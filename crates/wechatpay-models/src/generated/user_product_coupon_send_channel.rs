@@ -18,6 +18,12 @@ pub enum UserProductCouponSendChannel {
     Api,
     /// `RECEIVE_COMPONENT`: 小程序领券组件,品牌方通过小程序领券组件发券
     ReceiveComponent,
+    /// `MERCHANT_CARD`: 名片优惠 (Source: mirror. 【uncertain】 #6: community OpenAPI mirror only (partner); not in the brand page or sample code)
+    MerchantCard,
+    /// `MEMBER`: 会员优惠 (Source: mirror. 【uncertain】 #6: community OpenAPI mirror only (partner); not in the brand page or sample code)
+    Member,
+    /// `SMALL_ACTIVITY`: 小活动 (Source: mirror. 【uncertain】 #6: community OpenAPI mirror only (partner); not in the brand page or sample code)
+    SmallActivity,
     /// A value this SDK version does not know; kept verbatim.
     Unknown(String),
 }
@@ -26,12 +32,18 @@ impl rt::WireEnum for UserProductCouponSendChannel {
         "BRAND_MANAGE",
         "API",
         "RECEIVE_COMPONENT",
+        "MERCHANT_CARD",
+        "MEMBER",
+        "SMALL_ACTIVITY",
     ];
     fn from_wire(value: &str) -> Self {
         match value {
             "BRAND_MANAGE" => Self::BrandManage,
             "API" => Self::Api,
             "RECEIVE_COMPONENT" => Self::ReceiveComponent,
+            "MERCHANT_CARD" => Self::MerchantCard,
+            "MEMBER" => Self::Member,
+            "SMALL_ACTIVITY" => Self::SmallActivity,
             other => Self::Unknown(other.to_owned()),
         }
     }
@@ -40,6 +52,9 @@ impl rt::WireEnum for UserProductCouponSendChannel {
             Self::BrandManage => "BRAND_MANAGE",
             Self::Api => "API",
             Self::ReceiveComponent => "RECEIVE_COMPONENT",
+            Self::MerchantCard => "MERCHANT_CARD",
+            Self::Member => "MEMBER",
+            Self::SmallActivity => "SMALL_ACTIVITY",
             Self::Unknown(raw) => raw,
         }
     }

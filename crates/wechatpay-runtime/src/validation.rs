@@ -323,7 +323,8 @@ pub fn check_str(
 }
 
 /// Checks one integer against its documented range.
-pub fn check_int(out: &mut Vec<Violation>, path: &dyn Fn() -> String, value: i64, rule: &IntRule) {
+pub fn check_int(out: &mut Vec<Violation>, path: &dyn Fn() -> String, value: &i64, rule: &IntRule) {
+    let value = *value;
     if let Some(min) = rule.min.filter(|&m| value < m) {
         out.push(Violation {
             path: path(),
@@ -412,7 +413,7 @@ mod tests {
         check_int(
             &mut out,
             &at("n"),
-            0,
+            &0,
             &IntRule {
                 min: Some(1),
                 max: Some(5),

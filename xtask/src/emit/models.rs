@@ -203,9 +203,15 @@ fn rule_consts(obj: &ObjectType) -> TokenStream {
                     contains: |c| matches!(c, #(#arms)|*),
                 })));
             }
-            Some(
-                quote!(const #name: rt::StrRule = rt::StrRule { #(#parts,)* ..rt::StrRule::NONE };),
-            )
+            // The predicate spells the page's class out; clippy's ascii helpers would hide it.
+            let allow = f
+                .charset
+                .is_some()
+                .then(|| quote!(#[allow(clippy::manual_is_ascii_check)]));
+            Some(quote! {
+                #allow
+                const #name: rt::StrRule = rt::StrRule { #(#parts,)* ..rt::StrRule::NONE };
+            })
         } else if f.minimum.is_some() || f.maximum.is_some() {
             let opt = |v: Option<i64>| match v {
                 Some(v) => {
@@ -502,26 +508,32 @@ fn value_checks(
         }
         FieldType::Integer if f.minimum.is_some() || f.maximum.is_some() => {
             let rule = rule_ref(f, ty);
-            quote!(rt::validation::check_int(out, #path, *#value, &#rule);)
+            quote!(rt::validation::check_int(out, #path, #value, &#rule);)
         }
         FieldType::Enum(_) => quote!(rt::validation::check_enum(out, #path, #value);),
         FieldType::Object(_) => quote!(rt::Validate::validate_into(#value, &#path_string, out);),
         FieldType::Array(inner) => {
             let items = (f.min_items.is_some() || f.max_items.is_some()).then(|| {
                 let (min, max) = (opt_usize(f.min_items), opt_usize(f.max_items));
-                quote!(rt::validation::check_items(out, #path, (#value).len(), #min, #max);)
+                quote!(rt::validation::check_items(out, #path, list.len(), #min, #max);)
             });
             let item_path = (quote!(&item_path), quote!(item_path()));
             let inner_checks = value_checks(f, inner, quote!(item), item_path, true);
-            if inner_checks.is_empty() {
-                return quote!(#items);
+            let each = (!inner_checks.is_empty()).then(|| {
+                quote! {
+                    for (i, item) in list.iter().enumerate() {
+                        let item_path = || format!("{}[{i}]", #path_string);
+                        #inner_checks
+                    }
+                }
+            });
+            if items.is_none() && each.is_none() {
+                return quote!();
             }
             quote! {
+                let list: &Vec<_> = #value;
                 #items
-                for (i, item) in (#value).iter().enumerate() {
-                    let item_path = || format!("{}[{i}]", #path_string);
-                    #inner_checks
-                }
+                #each
             }
         }
         FieldType::Integer | FieldType::Boolean | FieldType::DateTime => quote!(),
@@ -592,9 +604,18 @@ fn validate_impl(obj: &ObjectType, schema: &Schema) -> TokenStream {
         }
         Rule::RequiredWith { field, when, .. } => {
             let (target, when_field) = (field_of(field)?, field_of(when)?);
-            let (present, missing) = (missing(when_field), missing(target));
+            let w = ident(&when_field.ident);
+            let present = match (when_field.required, &when_field.ty) {
+                (true, FieldType::String | FieldType::Array(_)) => quote!(!self.#w.is_empty()),
+                (true, _) => quote!(true),
+                (false, FieldType::String) => {
+                    quote!(self.#w.as_deref().is_some_and(|v| !v.is_empty()))
+                }
+                (false, _) => quote!(self.#w.is_some()),
+            };
+            let missing = missing(target);
             Some(quote! {
-                if !(#present) && #missing {
+                if #present && #missing {
                     rt::validation::conditional(out, prefix, #field, rt::Rule::RequiredWith { other: #when });
                 }
             })

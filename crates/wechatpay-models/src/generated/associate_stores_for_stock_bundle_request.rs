@@ -101,7 +101,8 @@ impl rt::Validate for AssociateStoresForStockBundleRequest {
             true,
             &rt::StrRule::NONE,
         );
-        for (i, item) in (&self.store_list).iter().enumerate() {
+        let list: &Vec<_> = &self.store_list;
+        for (i, item) in list.iter().enumerate() {
             let item_path = || {
                 format!("{}[{i}]", rt::validation::join(prefix, "store_list"))
             };

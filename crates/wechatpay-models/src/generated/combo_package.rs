@@ -103,14 +103,15 @@ impl rt::Validate for ComboPackage {
             true,
             &NAME,
         );
+        let list: &Vec<_> = &self.choice_list;
         rt::validation::check_items(
             out,
             &|| rt::validation::join(prefix, "choice_list"),
-            (&self.choice_list).len(),
+            list.len(),
             None,
             Some(99),
         );
-        for (i, item) in (&self.choice_list).iter().enumerate() {
+        for (i, item) in list.iter().enumerate() {
             let item_path = || {
                 format!("{}[{i}]", rt::validation::join(prefix, "choice_list"))
             };

@@ -166,7 +166,7 @@ impl rt::Validate for ComboPackageChoice {
             rt::validation::check_int(
                 out,
                 &|| rt::validation::join(prefix, "count"),
-                *value,
+                value,
                 &COUNT,
             );
         }

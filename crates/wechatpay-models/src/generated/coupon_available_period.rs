@@ -240,7 +240,7 @@ impl rt::Validate for CouponAvailablePeriod {
             rt::validation::check_int(
                 out,
                 &|| rt::validation::join(prefix, "available_days"),
-                *value,
+                value,
                 &AVAILABLE_DAYS,
             );
         }
@@ -248,7 +248,7 @@ impl rt::Validate for CouponAvailablePeriod {
             rt::validation::check_int(
                 out,
                 &|| rt::validation::join(prefix, "wait_days_after_receive"),
-                *value,
+                value,
                 &WAIT_DAYS_AFTER_RECEIVE,
             );
         }
@@ -260,7 +260,8 @@ impl rt::Validate for CouponAvailablePeriod {
             );
         }
         if let Some(value) = &self.irregular_available_period_list {
-            for (i, item) in (value).iter().enumerate() {
+            let list: &Vec<_> = value;
+            for (i, item) in list.iter().enumerate() {
                 let item_path = || {
                     format!(
                         "{}[{i}]", rt::validation::join(prefix,
@@ -274,7 +275,7 @@ impl rt::Validate for CouponAvailablePeriod {
             rt::validation::check_int(
                 out,
                 &|| rt::validation::join(prefix, "interval_days"),
-                *value,
+                value,
                 &INTERVAL_DAYS,
             );
         }

@@ -74,7 +74,8 @@ impl rt::Validate for CouponTagInfo {
     #[allow(unused_variables)]
     fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {
         if let Some(value) = &self.coupon_tag_list {
-            for (i, item) in (value).iter().enumerate() {
+            let list: &Vec<_> = value;
+            for (i, item) in list.iter().enumerate() {
                 let item_path = || {
                     format!("{}[{i}]", rt::validation::join(prefix, "coupon_tag_list"))
                 };

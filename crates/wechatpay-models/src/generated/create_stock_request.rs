@@ -49,6 +49,7 @@ impl CreateStockRequest {
         rt::Validate::validate(self)
     }
 }
+#[allow(clippy::manual_is_ascii_check)]
 const OUT_REQUEST_NO: rt::StrRule = rt::StrRule {
     min: Some(6),
     max: Some(40),

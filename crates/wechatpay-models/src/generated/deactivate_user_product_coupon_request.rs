@@ -76,6 +76,7 @@ const COUPON_CODE: rt::StrRule = rt::StrRule {
     max: Some(40),
     ..rt::StrRule::NONE
 };
+#[allow(clippy::manual_is_ascii_check)]
 const OUT_REQUEST_NO: rt::StrRule = rt::StrRule {
     min: Some(6),
     max: Some(40),

@@ -87,7 +87,8 @@ impl rt::Validate for FixedWeekPeriod {
     #[allow(unused_variables)]
     fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {
         if let Some(value) = &self.day_list {
-            for (i, item) in (value).iter().enumerate() {
+            let list: &Vec<_> = value;
+            for (i, item) in list.iter().enumerate() {
                 let item_path = || {
                     format!("{}[{i}]", rt::validation::join(prefix, "day_list"))
                 };
@@ -95,14 +96,15 @@ impl rt::Validate for FixedWeekPeriod {
             }
         }
         if let Some(value) = &self.day_period_list {
-            for (i, item) in (value).iter().enumerate() {
+            let list: &Vec<_> = value;
+            for (i, item) in list.iter().enumerate() {
                 let item_path = || {
                     format!("{}[{i}]", rt::validation::join(prefix, "day_period_list"))
                 };
                 rt::Validate::validate_into(item, &item_path(), out);
             }
         }
-        if !(self.day_period_list.is_none()) && self.day_list.is_none() {
+        if self.day_period_list.is_some() && self.day_list.is_none() {
             rt::validation::conditional(
                 out,
                 prefix,

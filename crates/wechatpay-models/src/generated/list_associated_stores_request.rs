@@ -136,7 +136,7 @@ impl rt::Validate for ListAssociatedStoresRequest {
             rt::validation::check_int(
                 out,
                 &|| rt::validation::join(prefix, "page_size"),
-                *value,
+                value,
                 &PAGE_SIZE,
             );
         }

@@ -167,7 +167,7 @@ impl rt::Validate for ListStocksRequest {
             rt::validation::check_int(
                 out,
                 &|| rt::validation::join(prefix, "page_size"),
-                *value,
+                value,
                 &PAGE_SIZE,
             );
         }

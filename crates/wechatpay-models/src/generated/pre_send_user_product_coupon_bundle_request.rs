@@ -66,6 +66,7 @@ impl PreSendUserProductCouponBundleRequest {
         rt::Validate::validate(self)
     }
 }
+#[allow(clippy::manual_is_ascii_check)]
 const SEND_REQUEST_NO: rt::StrRule = rt::StrRule {
     min: Some(6),
     max: Some(40),

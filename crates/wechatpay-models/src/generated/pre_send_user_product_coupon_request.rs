@@ -85,6 +85,7 @@ impl PreSendUserProductCouponRequest {
         rt::Validate::validate(self)
     }
 }
+#[allow(clippy::manual_is_ascii_check)]
 const COUPON_CODE: rt::StrRule = rt::StrRule {
     max: Some(40),
     charset: Some(rt::Charset {
@@ -93,6 +94,7 @@ const COUPON_CODE: rt::StrRule = rt::StrRule {
     }),
     ..rt::StrRule::NONE
 };
+#[allow(clippy::manual_is_ascii_check)]
 const SEND_REQUEST_NO: rt::StrRule = rt::StrRule {
     min: Some(6),
     max: Some(40),

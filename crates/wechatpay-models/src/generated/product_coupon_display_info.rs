@@ -205,14 +205,15 @@ impl rt::Validate for ProductCouponDisplayInfo {
             &rt::StrRule::NONE,
         );
         if let Some(value) = &self.detail_image_url_list {
+            let list: &Vec<_> = value;
             rt::validation::check_items(
                 out,
                 &|| rt::validation::join(prefix, "detail_image_url_list"),
-                (value).len(),
+                list.len(),
                 None,
                 Some(8),
             );
-            for (i, item) in (value).iter().enumerate() {
+            for (i, item) in list.iter().enumerate() {
                 let item_path = || {
                     format!(
                         "{}[{i}]", rt::validation::join(prefix, "detail_image_url_list")
@@ -228,14 +229,15 @@ impl rt::Validate for ProductCouponDisplayInfo {
             }
         }
         if let Some(value) = &self.combo_package_list {
+            let list: &Vec<_> = value;
             rt::validation::check_items(
                 out,
                 &|| rt::validation::join(prefix, "combo_package_list"),
-                (value).len(),
+                list.len(),
                 None,
                 Some(50),
             );
-            for (i, item) in (value).iter().enumerate() {
+            for (i, item) in list.iter().enumerate() {
                 let item_path = || {
                     format!(
                         "{}[{i}]", rt::validation::join(prefix, "combo_package_list")

@@ -92,7 +92,7 @@ impl rt::Validate for ProgressiveBundleUsageInfo {
             rt::validation::check_int(
                 out,
                 &|| rt::validation::join(prefix, "count"),
-                *value,
+                value,
                 &COUNT,
             );
         }
@@ -100,7 +100,7 @@ impl rt::Validate for ProgressiveBundleUsageInfo {
             rt::validation::check_int(
                 out,
                 &|| rt::validation::join(prefix, "interval_days"),
-                *value,
+                value,
                 &INTERVAL_DAYS,
             );
         }

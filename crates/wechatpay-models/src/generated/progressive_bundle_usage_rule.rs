@@ -166,7 +166,8 @@ impl rt::Validate for ProgressiveBundleUsageRule {
             out,
         );
         if let Some(value) = &self.normal_coupon_list {
-            for (i, item) in (value).iter().enumerate() {
+            let list: &Vec<_> = value;
+            for (i, item) in list.iter().enumerate() {
                 let item_path = || {
                     format!(
                         "{}[{i}]", rt::validation::join(prefix, "normal_coupon_list")
@@ -176,7 +177,8 @@ impl rt::Validate for ProgressiveBundleUsageRule {
             }
         }
         if let Some(value) = &self.discount_coupon_list {
-            for (i, item) in (value).iter().enumerate() {
+            let list: &Vec<_> = value;
+            for (i, item) in list.iter().enumerate() {
                 let item_path = || {
                     format!(
                         "{}[{i}]", rt::validation::join(prefix, "discount_coupon_list")
@@ -186,7 +188,8 @@ impl rt::Validate for ProgressiveBundleUsageRule {
             }
         }
         if let Some(value) = &self.exchange_coupon_list {
-            for (i, item) in (value).iter().enumerate() {
+            let list: &Vec<_> = value;
+            for (i, item) in list.iter().enumerate() {
                 let item_path = || {
                     format!(
                         "{}[{i}]", rt::validation::join(prefix, "exchange_coupon_list")

@@ -92,6 +92,7 @@ const STOCK_ID: rt::StrRule = rt::StrRule {
     max: Some(128),
     ..rt::StrRule::NONE
 };
+#[allow(clippy::manual_is_ascii_check)]
 const OUT_REQUEST_NO: rt::StrRule = rt::StrRule {
     max: Some(128),
     charset: Some(rt::Charset {

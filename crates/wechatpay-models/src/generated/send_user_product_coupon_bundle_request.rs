@@ -85,6 +85,7 @@ impl SendUserProductCouponBundleRequest {
         rt::Validate::validate(self)
     }
 }
+#[allow(clippy::manual_is_ascii_check)]
 const SEND_REQUEST_NO: rt::StrRule = rt::StrRule {
     max: Some(40),
     charset: Some(rt::Charset {

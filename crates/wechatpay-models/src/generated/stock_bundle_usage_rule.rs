@@ -154,7 +154,8 @@ impl rt::Validate for StockBundleUsageRule {
             out,
         );
         if let Some(value) = &self.normal_coupon_list {
-            for (i, item) in (value).iter().enumerate() {
+            let list: &Vec<_> = value;
+            for (i, item) in list.iter().enumerate() {
                 let item_path = || {
                     format!(
                         "{}[{i}]", rt::validation::join(prefix, "normal_coupon_list")
@@ -164,7 +165,8 @@ impl rt::Validate for StockBundleUsageRule {
             }
         }
         if let Some(value) = &self.discount_coupon_list {
-            for (i, item) in (value).iter().enumerate() {
+            let list: &Vec<_> = value;
+            for (i, item) in list.iter().enumerate() {
                 let item_path = || {
                     format!(
                         "{}[{i}]", rt::validation::join(prefix, "discount_coupon_list")
@@ -174,7 +176,8 @@ impl rt::Validate for StockBundleUsageRule {
             }
         }
         if let Some(value) = &self.exchange_coupon_list {
-            for (i, item) in (value).iter().enumerate() {
+            let list: &Vec<_> = value;
+            for (i, item) in list.iter().enumerate() {
                 let item_path = || {
                     format!(
                         "{}[{i}]", rt::validation::join(prefix, "exchange_coupon_list")

@@ -112,21 +112,21 @@ impl rt::Validate for StockSendRule {
         rt::validation::check_int(
             out,
             &|| rt::validation::join(prefix, "max_count"),
-            *&self.max_count,
+            &self.max_count,
             &MAX_COUNT,
         );
         if let Some(value) = &self.max_count_per_day {
             rt::validation::check_int(
                 out,
                 &|| rt::validation::join(prefix, "max_count_per_day"),
-                *value,
+                value,
                 &MAX_COUNT_PER_DAY,
             );
         }
         rt::validation::check_int(
             out,
             &|| rt::validation::join(prefix, "max_count_per_user"),
-            *&self.max_count_per_user,
+            &self.max_count_per_user,
             &MAX_COUNT_PER_USER,
         );
     }

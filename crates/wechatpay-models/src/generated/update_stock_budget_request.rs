@@ -114,6 +114,7 @@ impl UpdateStockBudgetRequest {
         rt::Validate::validate(self)
     }
 }
+#[allow(clippy::manual_is_ascii_check)]
 const OUT_REQUEST_NO: rt::StrRule = rt::StrRule {
     min: Some(6),
     max: Some(40),

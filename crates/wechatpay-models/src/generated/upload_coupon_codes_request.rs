@@ -54,6 +54,7 @@ impl UploadCouponCodesRequest {
         rt::Validate::validate(self)
     }
 }
+#[allow(clippy::manual_is_ascii_check)]
 const OUT_REQUEST_NO: rt::StrRule = rt::StrRule {
     min: Some(6),
     max: Some(40),
@@ -144,14 +145,15 @@ impl rt::Validate for UploadCouponCodesRequest {
             true,
             &OUT_REQUEST_NO,
         );
+        let list: &Vec<_> = &self.code_list;
         rt::validation::check_items(
             out,
             &|| rt::validation::join(prefix, "code_list"),
-            (&self.code_list).len(),
+            list.len(),
             None,
             Some(200),
         );
-        for (i, item) in (&self.code_list).iter().enumerate() {
+        for (i, item) in list.iter().enumerate() {
             let item_path = || {
                 format!("{}[{i}]", rt::validation::join(prefix, "code_list"))
             };

@@ -43,6 +43,7 @@ const FILENAME: rt::StrRule = rt::StrRule {
     max: Some(150),
     ..rt::StrRule::NONE
 };
+#[allow(clippy::manual_is_ascii_check)]
 const SHA256: rt::StrRule = rt::StrRule {
     charset: Some(rt::Charset {
         class: "0-9a-fA-F",

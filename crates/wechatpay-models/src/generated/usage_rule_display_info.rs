@@ -224,7 +224,8 @@ impl rt::Described for UsageRuleDisplayInfo {
 impl rt::Validate for UsageRuleDisplayInfo {
     #[allow(unused_variables)]
     fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {
-        for (i, item) in (&self.coupon_usage_method_list).iter().enumerate() {
+        let list: &Vec<_> = &self.coupon_usage_method_list;
+        for (i, item) in list.iter().enumerate() {
             let item_path = || {
                 format!(
                     "{}[{i}]", rt::validation::join(prefix, "coupon_usage_method_list")

@@ -21,6 +21,10 @@ fn fixtures() {
         "path_param",
         "error_table",
         "length_rule",
+        "pagination",
+        "multipart",
+        "notifications",
+        "rules",
     ] {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures")

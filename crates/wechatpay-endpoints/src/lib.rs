@@ -11,7 +11,7 @@
 pub mod generated;
 
 pub use generated::*;
-pub use wechatpay_runtime::{Endpoint, EndpointInfo, EndpointVisitor, ErrorCode};
+pub use wechatpay_runtime::{Endpoint, EndpointInfo, EndpointVisitor, ErrorCode, Paginated};
 
 /// Finds an operation's schema facts by its kebab-case id.
 pub fn find(operation_id: &str) -> Option<&'static EndpointInfo> {

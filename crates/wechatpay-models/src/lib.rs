@@ -14,6 +14,6 @@ pub mod generated;
 pub use generated::*;
 pub use wechatpay_runtime::{datetime, validation, wire_enum};
 pub use wechatpay_runtime::{
-    DateTime, DateTimeError, Described, FieldInfo, LengthUnit, Rule, TypeInfo, Validate, Violation,
-    Violations, WireEnum,
+    DateTime, DateTimeError, Described, Event, FieldInfo, LengthUnit, Rule, TypeInfo, Validate,
+    Violation, Violations, WireEnum,
 };

@@ -406,6 +406,46 @@ pub trait Endpoint: Send + Sync + 'static {
     }
 }
 
+/// A list operation that pages with a token: the transport's `Client::pages` walks every
+/// page with it (generated for each operation the schema gives `pagination`).
+pub trait Paginated: Endpoint
+where
+    Self::Request: Clone,
+{
+    /// One item of a page.
+    type Item;
+
+    /// Sets where the next request starts (`None`: the first page).
+    fn set_page_token(request: &mut Self::Request, token: Option<String>);
+
+    /// The token of the page after `response`; `None` (or empty) on the last page.
+    fn next_page_token(response: &Self::Response) -> Option<&str>;
+
+    /// The page's items.
+    fn items(response: Self::Response) -> Vec<Self::Item>;
+}
+
+/// The events WeChat Pay POSTs to the notify URL, each with its typed decrypted payload
+/// (generated from `notifications.yaml`); the transport's notification handler decodes
+/// into it after verifying and decrypting a delivery.
+pub trait Event: Sized {
+    /// Every documented `event_type`, in schema order.
+    const EVENT_TYPES: &'static [&'static str];
+
+    /// Decodes the decrypted payload of a documented event type; `None` for a type this
+    /// SDK does not know (see [`Event::unknown`]).
+    fn decode<'de, D: serde::Deserializer<'de>>(
+        event_type: &str,
+        payload: D,
+    ) -> Option<Result<Self, D::Error>>;
+
+    /// An event type this SDK does not know, kept raw: its type and the decrypted JSON text.
+    fn unknown(event_type: String, plaintext: String) -> Self;
+
+    /// The event's `event_type`.
+    fn event_type(&self) -> &str;
+}
+
 /// Something to do with an operation's endpoint type, chosen at run time by its id
 /// (the endpoints crate generates the `dispatch` that picks the type).
 pub trait EndpointVisitor {

@@ -146,6 +146,63 @@ fn query_fn(ep: &Endpoint, schema: &Schema) -> TokenStream {
     }
 }
 
+/// `impl Paginated`: how a list operation's pages chain, for the transport's page stream.
+fn paginated_impl(ep: &Endpoint, schema: &Schema) -> TokenStream {
+    let Some(p) = &ep.pagination else {
+        return quote!();
+    };
+    let object = |name: &str| match schema.types.get(name) {
+        Some(TypeDef::Object(o)) => Some(o),
+        _ => None,
+    };
+    let (Some(request), Some(response)) = (object(&ep.request), object(&ep.response)) else {
+        return quote!();
+    };
+    let field = |o: &ObjectType, wire: &str| o.fields.iter().find(|f| f.name == wire).cloned();
+    let (Some(token), Some(next), Some(items)) = (
+        field(request, &p.page_token),
+        field(response, &p.next_page_token),
+        field(response, &p.items),
+    ) else {
+        return quote!();
+    };
+    let (name, req, resp, item) = (
+        ident(&ep.name),
+        ident(&ep.request),
+        ident(&ep.response),
+        ident(&p.item_type),
+    );
+    let (token, next_field, items_field) =
+        (ident(&token.ident), ident(&next.ident), ident(&items.ident));
+    let next_value = if next.required {
+        quote!(Some(response.#next_field.as_str()))
+    } else {
+        quote!(response.#next_field.as_deref())
+    };
+    let items_value = if items.required {
+        quote!(response.#items_field)
+    } else {
+        quote!(response.#items_field.unwrap_or_default())
+    };
+    quote! {
+        impl rt::Paginated for #name {
+            type Item = wechatpay_models::#item;
+
+            fn set_page_token(request: &mut #req, token: Option<String>) {
+                request.#token = token;
+            }
+
+            fn next_page_token(response: &#resp) -> Option<&str> {
+                #next_value.filter(|token| !token.is_empty())
+            }
+
+            fn items(response: #resp) -> Vec<wechatpay_models::#item> {
+                #items_value
+            }
+        }
+    }
+}
+
 fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
     let name = ident(&ep.name);
     let codes_name = ident(&ep.error_enum);
@@ -207,6 +264,7 @@ fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
     let response_examples = examples(&ep.response_examples);
     let path_fn = path_fn(ep);
     let query_fn = query_fn(ep, schema);
+    let paginated = paginated_impl(ep, schema);
 
     let mut type_doc = format!(
         "{} — `{} {}` ({auth_text}).\n\n{}",
@@ -373,6 +431,8 @@ fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
                 }
             }
         }
+
+        #paginated
 
         impl std::fmt::Display for #codes_name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

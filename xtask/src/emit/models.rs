@@ -28,6 +28,14 @@ pub fn emit(schema: &Schema) -> Result<Vec<GeneratedFile>, String> {
         });
         mods.push((module, name));
     }
+    if !schema.events.is_empty() {
+        let (name, module) = &schema.event_enum;
+        files.push(GeneratedFile {
+            path: format!("{DIR}/{module}.rs"),
+            contents: format::render(events(schema), "schema/notifications.yaml")?,
+        });
+        mods.push((module, name));
+    }
     let decls = mods.iter().map(|(module, name)| {
         let (m, t) = (ident(module), ident(name));
         quote! { mod #m; pub use #m::#t; }
@@ -731,6 +739,75 @@ fn enumeration(e: &EnumType, schema: &Schema) -> TokenStream {
         impl<'de> Deserialize<'de> for #name {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 rt::wire_enum::deserialize(deserializer)
+            }
+        }
+    }
+}
+
+/// The enum of the notification events, each variant holding its typed payload.
+fn events(schema: &Schema) -> TokenStream {
+    let name = ident(&schema.event_enum.0);
+    let variants = schema.events.iter().map(|e| {
+        let (variant, payload) = (ident(&e.variant), ident(&e.payload));
+        let mut text = format!("{}: {}", code(&e.event_type), e.summary);
+        if let Some(line) = provenance_line(&e.provenance) {
+            text.push_str(&format!("\n\n{line}"));
+        }
+        let docs = doc(&text);
+        quote!(#docs #variant(super::#payload),)
+    });
+    let decode_arms = schema.events.iter().map(|e| {
+        let (variant, payload, event_type) = (ident(&e.variant), ident(&e.payload), &e.event_type);
+        quote!(#event_type => Some(<super::#payload as serde::Deserialize>::deserialize(payload).map(Self::#variant)),)
+    });
+    let type_arms = schema.events.iter().map(|e| {
+        let (variant, event_type) = (ident(&e.variant), &e.event_type);
+        quote!(Self::#variant(_) => #event_type,)
+    });
+    let known = schema.events.iter().map(|e| &e.event_type);
+    let type_doc = doc(
+        "The product-coupon notification events (`schema/notifications.yaml`), each with its \
+         decrypted payload. Event types WeChat Pay adds later decode into `Unknown`, which keeps \
+         the type and the decrypted JSON text.",
+    );
+    quote! {
+        use wechatpay_runtime as rt;
+
+        #type_doc
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        #[non_exhaustive]
+        pub enum #name {
+            #(#variants)*
+            /// An event type this SDK does not know; kept raw.
+            Unknown {
+                event_type: String,
+                /// The decrypted resource, as JSON text.
+                plaintext: String,
+            },
+        }
+
+        impl rt::Event for #name {
+            const EVENT_TYPES: &'static [&'static str] = &[#(#known),*];
+
+            fn decode<'de, D: serde::Deserializer<'de>>(
+                event_type: &str,
+                payload: D,
+            ) -> Option<Result<Self, D::Error>> {
+                match event_type {
+                    #(#decode_arms)*
+                    _ => None,
+                }
+            }
+
+            fn unknown(event_type: String, plaintext: String) -> Self {
+                Self::Unknown { event_type, plaintext }
+            }
+
+            fn event_type(&self) -> &str {
+                match self {
+                    #(#type_arms)*
+                    Self::Unknown { event_type, .. } => event_type,
+                }
             }
         }
     }

@@ -16,6 +16,8 @@ pub struct Schema {
     pub types: BTreeMap<String, TypeDef>,
     /// The notification events, when the schema has `notifications.yaml`.
     pub events: Vec<Event>,
+    /// The generated enum of the events (`ProductCouponEvent`) and its module.
+    pub event_enum: (String, String),
     /// Where each schema file came from, by file label (for generated docs).
     pub sources: BTreeMap<String, Source>,
 }

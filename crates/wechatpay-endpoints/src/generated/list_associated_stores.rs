@@ -147,6 +147,20 @@ impl rt::ErrorCode for ListAssociatedStoresErrorCode {
         }
     }
 }
+impl rt::Paginated for ListAssociatedStores {
+    type Item = wechatpay_models::StoreInfo;
+    fn set_page_token(request: &mut ListAssociatedStoresRequest, token: Option<String>) {
+        request.page_token = token;
+    }
+    fn next_page_token(response: &ListAssociatedStoresResponse) -> Option<&str> {
+        response.next_page_token.as_deref().filter(|token| !token.is_empty())
+    }
+    fn items(
+        response: ListAssociatedStoresResponse,
+    ) -> Vec<wechatpay_models::StoreInfo> {
+        response.store_list.unwrap_or_default()
+    }
+}
 impl std::fmt::Display for ListAssociatedStoresErrorCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(rt::ErrorCode::code(self))

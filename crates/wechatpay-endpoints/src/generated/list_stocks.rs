@@ -140,6 +140,18 @@ impl rt::ErrorCode for ListStocksErrorCode {
         }
     }
 }
+impl rt::Paginated for ListStocks {
+    type Item = wechatpay_models::StockEntity;
+    fn set_page_token(request: &mut ListStocksRequest, token: Option<String>) {
+        request.page_token = token;
+    }
+    fn next_page_token(response: &ListStocksResponse) -> Option<&str> {
+        response.next_page_token.as_deref().filter(|token| !token.is_empty())
+    }
+    fn items(response: ListStocksResponse) -> Vec<wechatpay_models::StockEntity> {
+        response.stock_list.unwrap_or_default()
+    }
+}
 impl std::fmt::Display for ListStocksErrorCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(rt::ErrorCode::code(self))

@@ -152,6 +152,23 @@ impl rt::ErrorCode for ListUserProductCouponsErrorCode {
         }
     }
 }
+impl rt::Paginated for ListUserProductCoupons {
+    type Item = wechatpay_models::UserProductCouponEntity;
+    fn set_page_token(
+        request: &mut ListUserProductCouponsRequest,
+        token: Option<String>,
+    ) {
+        request.page_token = token;
+    }
+    fn next_page_token(response: &ListUserProductCouponsResponse) -> Option<&str> {
+        response.next_page_token.as_deref().filter(|token| !token.is_empty())
+    }
+    fn items(
+        response: ListUserProductCouponsResponse,
+    ) -> Vec<wechatpay_models::UserProductCouponEntity> {
+        response.user_coupon_list.unwrap_or_default()
+    }
+}
 impl std::fmt::Display for ListUserProductCouponsErrorCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(rt::ErrorCode::code(self))

@@ -220,3 +220,5 @@ mod user_product_coupon_tag;
 pub use user_product_coupon_tag::UserProductCouponTag;
 mod week_enum;
 pub use week_enum::WeekEnum;
+mod product_coupon_event;
+pub use product_coupon_event::ProductCouponEvent;

@@ -176,6 +176,17 @@ pub fn resolve(loaded: Loaded) -> Result<Schema, Vec<SchemaError>> {
         .map(|n| events(&mut ck, &n.file, &n.content.events, &types))
         .unwrap_or_default();
 
+    let event_enum = names::event_enum();
+    if let Some(def) = types.get(&event_enum.0) {
+        ck.fail(
+            def.file(),
+            format!("types.{}", event_enum.0),
+            format!(
+                "{} is the generated enum of the notification events",
+                event_enum.0
+            ),
+        );
+    }
     checks::module_names(&mut ck, &types);
     checks::cycles(&mut ck, &types);
     checks::mark_request_types(&mut types, &endpoints);
@@ -188,6 +199,7 @@ pub fn resolve(loaded: Loaded) -> Result<Schema, Vec<SchemaError>> {
             endpoints,
             types,
             events,
+            event_enum,
             sources,
         })
     } else {

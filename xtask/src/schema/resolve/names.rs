@@ -77,3 +77,11 @@ pub fn common_error_const(code: &str, index: usize) -> String {
 pub fn rule_const(wire: &str) -> String {
     wire.to_uppercase()
 }
+
+/// The generated enum of the notification events and its module.
+pub fn event_enum() -> (String, String) {
+    (
+        "ProductCouponEvent".to_owned(),
+        "product_coupon_event".to_owned(),
+    )
+}

@@ -14,8 +14,10 @@ pub fn find_operation(id: &str) -> Result<&'static EndpointInfo, CliError> {
             .iter()
             .map(|i| i.operation_id)
             .collect();
+        // The id is whatever was typed (maybe a 100 KB paste): show a bounded prefix.
         CliError::validation(format!(
-            "unknown operation id {id:?}; known operations: {}",
+            "unknown operation id {:?}; known operations: {}",
+            crate::exit::bounded(id, 64),
             known.join(", ")
         ))
     })
@@ -170,5 +172,12 @@ mod tests {
             .unwrap_err()
             .message
             .contains("send-product-coupon"));
+        let long = "x".repeat(100_000);
+        let message = run(Some(&long)).unwrap_err().message;
+        assert!(message.len() < 600, "{} bytes", message.len());
+        assert!(
+            message.contains(&format!("\"{}…\"", "x".repeat(64))),
+            "{message}"
+        );
     }
 }

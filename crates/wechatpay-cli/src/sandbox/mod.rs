@@ -2,6 +2,7 @@
 //! checking requests and answering the way WeChat Pay does, with generated
 //! keys, idempotent request numbers and injectable faults.
 
+pub mod certificates;
 pub mod faults;
 pub mod idempotency;
 pub mod keys;

@@ -158,6 +158,24 @@ async fn process(
     body: &[u8],
 ) -> Outcome {
     let path = parts.uri.path();
+    if path == super::certificates::PATH {
+        let now = state.clock.now_unix();
+        let received = Received {
+            method: parts.method.as_str(),
+            url,
+            headers: &parts.headers,
+            body,
+        };
+        let reply = match super::certificates::answer(&state.keys, &received, now) {
+            Ok(list) => state.reply(200, Bytes::from(list), false),
+            Err(r) => state.reply_error(&r),
+        };
+        return Outcome::Reply {
+            reply,
+            operation: None,
+            note: "certificates".into(),
+        };
+    }
     let Some((info, params)) = crate::routes::match_path(path) else {
         let r = Rejection::new(404, "NOT_FOUND", format!("no operation at {path}"));
         return Outcome::Reply {

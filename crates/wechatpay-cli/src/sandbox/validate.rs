@@ -58,7 +58,7 @@ pub fn check(
     })
 }
 
-fn authenticate(
+pub(super) fn authenticate(
     keys: &SandboxKeys,
     info: &EndpointInfo,
     request: &Incoming<'_>,

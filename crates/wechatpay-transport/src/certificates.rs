@@ -173,7 +173,6 @@ struct State {
     downloaded: BTreeMap<String, PlatformCertificate>,
     /// When a download was last tried (clock seconds).
     last_attempt: Option<i64>,
-    public_key_only: bool,
     /// Unknown serials recently looked for, with when.
     looked_for: BTreeMap<String, i64>,
 }
@@ -229,17 +228,11 @@ impl Trust {
         self.state().last_attempt = Some(now);
     }
 
-    /// Records a `404 RESOURCE_NOT_EXISTS`: public-key mode only.
-    pub(crate) fn public_key_only(&self) {
-        self.state().public_key_only = true;
-    }
-
     /// Adds downloaded certificates; drops every downloaded one that has
     /// expired by `now`; rebuilds the trusted set. Returns the serials now
     /// trusted from downloads.
     pub(crate) fn install(&self, now: i64, certificates: Vec<PlatformCertificate>) -> Vec<String> {
         let mut state = self.state();
-        state.public_key_only = false;
         for cert in certificates {
             state.downloaded.insert(cert.serial_no.clone(), cert);
         }

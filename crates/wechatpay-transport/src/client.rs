@@ -345,8 +345,10 @@ impl Client {
     }
 
     /// Downloads platform certificates into the trusted set, when the client
-    /// manages them and `wanted` says a download is due. One download at a
-    /// time; a failure is logged and the call goes on with the keys it has.
+    /// manages them and `wanted` (a check without side effects) says a
+    /// download is due. One download at a time: a call that waited for
+    /// another's download checks `wanted` again and usually has nothing to do.
+    /// A failure is logged and the call goes on with the keys it has.
     async fn refresh_certificates(&self, wanted: impl Fn(&Trust, i64) -> bool) {
         let config = &self.inner.config;
         let Some(settings) = &config.certificates else {
@@ -358,6 +360,9 @@ impl Client {
         }
         let _one_at_a_time = trust.refreshing.lock().await;
         let now = config.clock.now_unix();
+        if !wanted(trust, now) {
+            return;
+        }
         trust.attempted(now);
         match self.download_certificates(&settings.api_v3_key).await {
             Ok(CertificateDownload::Certificates(list)) => {
@@ -365,7 +370,6 @@ impl Client {
                 tracing::info!(serials = ?serials, "platform certificates downloaded");
             }
             Ok(CertificateDownload::PublicKeyOnly) => {
-                trust.public_key_only();
                 tracing::info!(
                     "no platform certificates: the merchant uses WeChat Pay public keys only"
                 );
@@ -395,11 +399,17 @@ impl Client {
             Err(VerifyError::UnknownSerial(_))
                 if call.manage_certificates && config.certificates.is_some() =>
             {
-                let serial = headers.serial.clone();
-                self.refresh_certificates(|trust, now| {
-                    trust.current().kind(&serial).is_none() && trust.look_for(&serial, now)
-                })
-                .await;
+                let trust = &self.inner.trust;
+                // A download another call started may be bringing this serial.
+                drop(trust.refreshing.lock().await);
+                if check(self).is_ok() {
+                    return Ok(headers);
+                }
+                if trust.look_for(&headers.serial, config.clock.now_unix()) {
+                    let serial = headers.serial.clone();
+                    self.refresh_certificates(|trust, _| trust.current().kind(&serial).is_none())
+                        .await;
+                }
                 check(self)?;
             }
             other => other?,

@@ -574,10 +574,10 @@ impl ClientBuilder {
             }
             Some(api_v3_key) => {
                 let refresh = self.certificate_refresh;
-                if refresh.is_zero() || refresh > MAX_CERTIFICATE_REFRESH {
+                if refresh < Duration::from_secs(1) || refresh > MAX_CERTIFICATE_REFRESH {
                     return Err(ConfigError::InvalidValue {
                         what: "certificate refresh interval",
-                        reason: "must be more than 0 and at most 12 hours",
+                        reason: "must be at least 1 second and at most 12 hours",
                     });
                 }
                 Some(CertificateSettings {

@@ -426,3 +426,25 @@ fn client_default_refresh() -> Duration {
         .certificate_refresh()
         .unwrap()
 }
+
+#[tokio::test]
+async fn concurrent_first_calls_share_one_download() {
+    let f = fixtures();
+    let script = Arc::new(Mutex::new(Script {
+        listing: Some(listing(&[(&f.old, &f.old.serial)], API_V3_KEY)),
+        listing_signed_by: None,
+        replies_signed_by: Some((f.old.key.clone(), f.old.serial.clone())),
+    }));
+    let server = TestServer::start(serve(script)).await;
+    let client = client(&server.url());
+    let calls: Vec<_> = (0..4)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { call(&client).await.map(|r| r.coupon_code) })
+        })
+        .collect();
+    for handle in calls {
+        assert_eq!(handle.await.unwrap().unwrap(), "C-1");
+    }
+    assert_eq!(downloads(&server), 1);
+}

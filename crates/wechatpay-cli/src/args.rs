@@ -26,7 +26,7 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Validate, sign and send one request; print the verified reply body.
+    /// Validate, sign and send one request; print the verified reply, decoded.
     Call(CallArgs),
     /// Print everything the schema says about an operation (or list operations).
     Describe(DescribeArgs),

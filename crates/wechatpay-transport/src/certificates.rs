@@ -178,12 +178,21 @@ struct State {
 }
 
 impl Trust {
-    pub(crate) fn new(configured: PublicKeyStore, backend: Backend) -> Self {
+    /// Keys trusting `configured`; with `not_before` a scheduled download
+    /// is not due until a refresh interval after that time.
+    pub(crate) fn new(
+        configured: PublicKeyStore,
+        backend: Backend,
+        not_before: Option<i64>,
+    ) -> Self {
         Trust {
             current: RwLock::new(Arc::new(configured.clone())),
             configured,
             backend,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                last_attempt: not_before,
+                ..State::default()
+            }),
             refreshing: tokio::sync::Mutex::new(()),
         }
     }
@@ -263,7 +272,7 @@ mod tests {
 
     #[test]
     fn schedule_and_unknown_serial_cooldown() {
-        let trust = Trust::new(PublicKeyStore::new(), Backend::default());
+        let trust = Trust::new(PublicKeyStore::new(), Backend::default(), None);
         assert!(trust.due(1000, 3600));
         trust.attempted(1000);
         assert!(!trust.due(4599, 3600));
@@ -287,7 +296,7 @@ mod tests {
             pem: pem.to_owned(),
             certificate: certificate.clone(),
         };
-        let trust = Trust::new(PublicKeyStore::new(), Backend::default());
+        let trust = Trust::new(PublicKeyStore::new(), Backend::default(), None);
         assert_eq!(trust.install(100, vec![cert(101)]).len(), 1);
         assert!(trust.current().kind(&certificate.serial).is_some());
         // Expired by the next refresh: no longer trusted.
@@ -296,7 +305,7 @@ mod tests {
         // A configured key of the same name is kept as configured.
         let mut configured = PublicKeyStore::new();
         configured.add_certificate_pem(pem).unwrap();
-        let trust = Trust::new(configured, Backend::default());
+        let trust = Trust::new(configured, Backend::default(), None);
         assert!(trust.install(100, vec![cert(200)]).is_empty());
         assert!(trust.current().kind(&certificate.serial).is_some());
     }

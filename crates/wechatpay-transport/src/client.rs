@@ -200,7 +200,12 @@ impl Client {
             config.backup_url.clone(),
             config.failover_cooldown,
         );
-        let trust = Trust::new(config.keys.clone(), config.backend);
+        let not_before = config
+            .certificates
+            .as_ref()
+            .filter(|c| !c.at_start)
+            .map(|_| config.clock.now_unix());
+        let trust = Trust::new(config.keys.clone(), config.backend, not_before);
         Ok(Client {
             inner: Arc::new(Inner {
                 config,

@@ -113,6 +113,9 @@ pub struct ClientConfig {
 pub(crate) struct CertificateSettings {
     pub(crate) api_v3_key: ApiV3Key,
     pub(crate) refresh: Duration,
+    /// Whether to download before the first call (else only on an unknown
+    /// serial, and on schedule once `refresh` has passed).
+    pub(crate) at_start: bool,
 }
 
 impl ClientConfig {
@@ -243,6 +246,7 @@ pub struct ClientBuilder {
     resend_unverified: bool,
     certificates: Option<ApiV3Key>,
     certificate_refresh: Duration,
+    certificates_at_start: bool,
     error: Option<ConfigError>,
 }
 
@@ -273,6 +277,7 @@ impl ClientBuilder {
             resend_unverified: false,
             certificates: None,
             certificate_refresh: DEFAULT_CERTIFICATE_REFRESH,
+            certificates_at_start: true,
             error: None,
         }
     }
@@ -496,6 +501,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether downloaded certificates are fetched before the first call
+    /// (default on). Off suits a short-lived process making one call (a
+    /// CLI): it downloads only when a reply names an unknown serial, and no
+    /// merchant on public keys pays for a download it does not need.
+    pub fn certificates_at_start(mut self, on: bool) -> Self {
+        self.certificates_at_start = on;
+        self
+    }
+
     /// Checks everything and builds the configuration.
     pub fn build_config(self) -> Result<ClientConfig, ConfigError> {
         if let Some(e) = self.error {
@@ -583,6 +597,7 @@ impl ClientBuilder {
                 Some(CertificateSettings {
                     api_v3_key,
                     refresh,
+                    at_start: self.certificates_at_start,
                 })
             }
         };

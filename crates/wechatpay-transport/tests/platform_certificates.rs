@@ -277,6 +277,21 @@ async fn certificates_are_downloaded_checked_and_kept_through_a_rotation() {
     script.lock().unwrap().replies_signed_by = Some((f.old.key.clone(), f.old.serial.clone()));
     call(&client).await.unwrap();
     assert_eq!(downloads(&server), before + 2);
+    // A client that downloads only on demand (a CLI) makes no download for a
+    // reply signed by a key it already has, and one for an unknown serial.
+    let on_demand = |url: &str| {
+        merchant_builder(url)
+            .platform_certificates_from_api(ApiV3Key::new(API_V3_KEY).unwrap())
+            .certificates_at_start(false)
+            .build()
+            .unwrap()
+    };
+    script.lock().unwrap().replies_signed_by = None;
+    call(&on_demand(&server.url())).await.unwrap();
+    assert_eq!(downloads(&server), before + 2);
+    script.lock().unwrap().replies_signed_by = Some((f.new.key.clone(), f.new.serial.clone()));
+    call(&on_demand(&server.url())).await.unwrap();
+    assert_eq!(downloads(&server), before + 3);
 }
 
 #[tokio::test]

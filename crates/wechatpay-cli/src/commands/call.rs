@@ -47,8 +47,11 @@ fn client(settings: &Settings, scheme: AuthScheme, args: &CallArgs) -> Result<Cl
         // is sent once more with the same request number.
         .resend_unverified_success(true);
     if let (AuthScheme::Merchant, Some(key)) = (scheme, &settings.apiv3_key) {
-        // Platform certificates are downloaded when a reply names one not configured.
-        builder = builder.platform_certificates_from_api(apiv3_key(key)?);
+        // Platform certificates are downloaded when a reply names one not
+        // configured; one call per process needs no download up front.
+        builder = builder
+            .platform_certificates_from_api(apiv3_key(key)?)
+            .certificates_at_start(false);
     }
     builder.build().map_err(|e| CliError::config(e.to_string()))
 }

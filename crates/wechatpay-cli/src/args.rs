@@ -14,6 +14,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     long_about = None,
 )]
 pub struct Cli {
+    /// Log what the client does to standard error (-v: debug, -vv: trace;
+    /// RUST_LOG=debug|trace or a target filter works too). The Authorization
+    /// header and key material are never logged.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -21,7 +26,7 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Validate, sign and send one request; print the verified reply body.
+    /// Validate, sign and send one request; print the verified reply, decoded.
     Call(CallArgs),
     /// Print everything the schema says about an operation (or list operations).
     Describe(DescribeArgs),
@@ -31,6 +36,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Serve every operation on loopback with generated keys, like WeChat Pay would.
     Sandbox(SandboxArgs),
+    /// Download the merchant's platform certificates (GET /v3/certificates).
+    Certificates(CertificatesArgs),
 }
 
 /// Who is calling and which WeChat Pay key to trust. Precedence: flag > environment > profile.
@@ -86,6 +93,22 @@ pub struct ConnArgs {
         value_name = "PATH"
     )]
     pub public_key: Option<PathBuf>,
+    /// A WeChat Pay platform certificate PEM (repeatable), for merchants not
+    /// (only) on WeChat Pay public keys; `wechatpay certificates --out DIR` writes them.
+    #[arg(long = "platform-cert", value_name = "PATH")]
+    pub platform_certs: Vec<PathBuf>,
+}
+
+/// `--timeout`: a positive, finite number of seconds.
+pub fn parse_timeout(text: &str) -> Result<f64, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| "must be a number of seconds, e.g. 30 or 2.5".to_owned())?;
+    if !(secs.is_finite() && secs > 0.0 && secs <= 3600.0) {
+        return Err("must be more than 0 and at most 3600 seconds".to_owned());
+    }
+    Ok(secs)
 }
 
 /// `wechatpay call`.
@@ -98,12 +121,42 @@ pub struct CallArgs {
     /// parameters (e.g. `openid`) go in the body, as in the doc's examples.
     #[arg(long, value_name = "JSON|@FILE")]
     pub body: String,
-    /// Give up on a reply after this many seconds (per attempt).
-    #[arg(long, default_value_t = 30.0, value_name = "SECS")]
+    /// Give up on a reply after this many seconds (per attempt; more than 0).
+    #[arg(long, default_value_t = 30.0, value_name = "SECS", value_parser = parse_timeout, allow_negative_numbers = true)]
     pub timeout: f64,
     /// Retries after a network error, 5xx or 429 (same body, so the same request number).
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub retries: u32,
+    /// APIv3 key: for a merchant operation, download platform certificates
+    /// when a reply names one not configured (prefer WECHATPAY_APIV3_KEY).
+    #[arg(
+        long,
+        env = "WECHATPAY_APIV3_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub apiv3_key: Option<String>,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+/// `wechatpay certificates`.
+#[derive(Debug, Args)]
+pub struct CertificatesArgs {
+    /// Also write each certificate to DIR/wechatpay_<SERIAL>.pem (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Give up on a reply after this many seconds (more than 0).
+    #[arg(long, default_value_t = 30.0, value_name = "SECS", value_parser = parse_timeout, allow_negative_numbers = true)]
+    pub timeout: f64,
+    /// APIv3 key, to decrypt the certificates (prefer WECHATPAY_APIV3_KEY or the profile).
+    #[arg(
+        long,
+        env = "WECHATPAY_APIV3_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub apiv3_key: Option<String>,
     #[command(flatten)]
     pub conn: ConnArgs,
 }
@@ -181,7 +234,12 @@ pub struct SandboxArgs {
     #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR:PORT")]
     pub listen: String,
     /// Directory for the generated keys and sandbox.json (created; reused on later starts).
-    #[arg(long, env = "WECHATPAY_SANDBOX_KEYS", value_name = "DIR")]
+    #[arg(
+        long,
+        env = "WECHATPAY_SANDBOX_KEYS",
+        hide_env_values = true,
+        value_name = "DIR"
+    )]
     pub keys: PathBuf,
     /// Fault applied to every request (same syntax as the X-Sandbox-Fault header).
     #[arg(long, value_name = "FAULT")]
@@ -193,4 +251,100 @@ pub struct SandboxArgs {
     /// test or script never outlives its parent.
     #[arg(long)]
     pub stop_on_eof: bool,
+}
+
+/// The connection flags each subcommand reads; the others are accepted (so
+/// shared environment variables and profiles keep working) but hidden from
+/// its `--help`.
+const IGNORED: [(&str, &[&str]); 2] = [
+    (
+        "sign",
+        &["base_url", "public_key_id", "public_key", "platform_certs"],
+    ),
+    (
+        "verify",
+        &["base_url", "mchid", "brand_id", "serial_no", "private_key"],
+    ),
+];
+
+/// The clap command with every subcommand's help trimmed to what it reads.
+pub fn command() -> clap::Command {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    for (sub, ignored) in IGNORED {
+        command = command.mut_subcommand(sub, |mut c| {
+            for id in ignored {
+                c = c.mut_arg(*id, |a| a.hide(true));
+            }
+            c
+        });
+    }
+    command
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn help(sub: &str) -> String {
+        command()
+            .find_subcommand_mut(sub)
+            .unwrap()
+            .render_long_help()
+            .to_string()
+    }
+
+    #[test]
+    fn sign_and_verify_help_list_only_the_flags_they_read() {
+        let sign = help("sign");
+        for hidden in [
+            "--base-url",
+            "--public-key-id",
+            "--public-key ",
+            "--platform-cert",
+        ] {
+            assert!(!sign.contains(hidden), "{hidden} in sign --help");
+        }
+        for shown in ["--mchid", "--serial-no", "--private-key", "--nonce"] {
+            assert!(sign.contains(shown), "{shown} not in sign --help");
+        }
+        let verify = help("verify");
+        for hidden in [
+            "--base-url",
+            "--mchid",
+            "--brand-id",
+            "--serial-no",
+            "--private-key",
+        ] {
+            assert!(!verify.contains(hidden), "{hidden} in verify --help");
+        }
+        for shown in ["--public-key-id", "--public-key", "--platform-cert", "--at"] {
+            assert!(verify.contains(shown), "{shown} not in verify --help");
+        }
+        // Hidden, not removed: a shared setting still parses.
+        command()
+            .try_get_matches_from([
+                "wechatpay",
+                "sign",
+                "--method",
+                "GET",
+                "--url",
+                "/v3/x",
+                "--base-url",
+                "http://127.0.0.1:1",
+            ])
+            .unwrap();
+    }
+
+    #[test]
+    fn timeouts_must_be_positive() {
+        assert_eq!(parse_timeout("2.5"), Ok(2.5));
+        for bad in ["0", "-1", "nan", "inf", "1e9", "soon", ""] {
+            assert!(parse_timeout(bad).is_err(), "{bad}");
+        }
+        let err = command()
+            .try_get_matches_from(["wechatpay", "call", "x", "--body", "{}", "--timeout", "-1"])
+            .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation, "{err}");
+        assert!(err.to_string().contains("--timeout"), "{err}");
+    }
 }

@@ -33,6 +33,24 @@ impl fmt::Display for BodySource {
     }
 }
 
+/// The largest body read from a file or standard input. WeChat Pay's
+/// requests are a few KiB and the sandbox refuses more than 1 MiB, so a
+/// larger input (or `/dev/zero`) is a mistake, refused without reading it whole.
+pub const MAX_BODY_BYTES: u64 = 1 << 20;
+
+/// Reads at most [`MAX_BODY_BYTES`] (plus one, to tell that there was more).
+fn read_capped(reader: impl std::io::Read) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut reader.take(MAX_BODY_BYTES + 1), &mut bytes)?;
+    Ok(bytes)
+}
+
+fn too_large(source: &BodySource) -> CliError {
+    CliError::validation(format!(
+        "{source}: larger than {MAX_BODY_BYTES} bytes, which no request body is"
+    ))
+}
+
 /// A body exactly as given: the bytes are what gets signed or verified.
 #[derive(Debug, Clone)]
 pub struct RawBody {
@@ -45,23 +63,28 @@ impl RawBody {
     pub fn read(arg: &str) -> Result<RawBody, CliError> {
         if let Some(path) = arg.strip_prefix('@') {
             if path == "-" {
-                let mut bytes = Vec::new();
-                std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map_err(|e| {
+                let bytes = read_capped(std::io::stdin()).map_err(|e| {
                     CliError::validation(format!("cannot read the body from standard input: {e}"))
                 })?;
+                if bytes.len() as u64 > MAX_BODY_BYTES {
+                    return Err(too_large(&BodySource::Stdin));
+                }
                 return Ok(RawBody {
                     source: BodySource::Stdin,
                     bytes,
                 });
             }
             let path = PathBuf::from(path);
-            let bytes = std::fs::read(&path).map_err(|e| {
-                CliError::validation(format!("cannot read body file {}: {e}", path.display()))
-            })?;
-            return Ok(RawBody {
-                source: BodySource::File(path),
-                bytes,
-            });
+            let bytes = std::fs::File::open(&path)
+                .and_then(read_capped)
+                .map_err(|e| {
+                    CliError::validation(format!("cannot read body file {}: {e}", path.display()))
+                })?;
+            let source = BodySource::File(path);
+            if bytes.len() as u64 > MAX_BODY_BYTES {
+                return Err(too_large(&source));
+            }
+            return Ok(RawBody { source, bytes });
         }
         Ok(RawBody {
             source: BodySource::Inline,
@@ -72,6 +95,13 @@ impl RawBody {
     /// The body as text, after checking it is UTF-8 without control characters
     /// (tab, line feed and carriage return are allowed between JSON tokens).
     pub fn text(&self) -> Result<&str, CliError> {
+        if self.bytes.starts_with(b"\xEF\xBB\xBF") {
+            // serde_json would say only "expected value at line 1 column 1".
+            return Err(CliError::validation(format!(
+                "{}: starts with a UTF-8 byte order mark (BOM, bytes EF BB BF); save it as UTF-8 without BOM",
+                self.source
+            )));
+        }
         let text = std::str::from_utf8(&self.bytes).map_err(|e| {
             let at = e.valid_up_to();
             let (line, column) = line_column(&self.bytes[..at]);
@@ -126,6 +156,20 @@ mod tests {
     }
 
     #[test]
+    fn endless_and_huge_files_are_refused_without_reading_them_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.json");
+        std::fs::write(&big, vec![b' '; (MAX_BODY_BYTES + 10) as usize]).unwrap();
+        for path in [big.display().to_string(), "/dev/zero".to_owned()] {
+            let err = RawBody::read(&format!("@{path}")).unwrap_err();
+            assert_eq!(
+                err.message,
+                format!("body file {path}: larger than {MAX_BODY_BYTES} bytes, which no request body is")
+            );
+        }
+    }
+
+    #[test]
     fn byte_level_problems_name_the_file_and_position() {
         let err = raw(b"{\"a\":\n\"\xff\"}").json().unwrap_err();
         assert_eq!(
@@ -139,6 +183,11 @@ mod tests {
         );
         let err = raw(b"  ").json().unwrap_err();
         assert_eq!(err.message, "body file b.json: is empty");
+        let err = raw(b"\xEF\xBB\xBF{\"a\":1}").json().unwrap_err();
+        assert_eq!(
+            err.message,
+            "body file b.json: starts with a UTF-8 byte order mark (BOM, bytes EF BB BF); save it as UTF-8 without BOM"
+        );
         let err = raw(b"{\"a\":1} x").json().unwrap_err();
         assert!(
             err.message.starts_with("body file b.json: trailing"),

@@ -18,9 +18,73 @@ use crate::exit::CliError;
 pub const DEFAULT_BASE_URL: &str = wechatpay_runtime::hosts::MAIN_HOST;
 
 /// A value that must never be printed.
-#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(String);
+
+/// A secret in a profile must be a string; any other type is refused
+/// without quoting the value (serde's own message would: `invalid type:
+/// integer `1234…``).
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SecretVisitor;
+
+        impl<'v> serde::de::Visitor<'v> for SecretVisitor {
+            type Value = Secret;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a quoted string")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Secret, E> {
+                Ok(Secret(v.to_owned()))
+            }
+
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Secret, E> {
+                Ok(Secret(v))
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Secret, E> {
+                Err(E::custom(NOT_A_STRING))
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Secret, E> {
+                Err(E::custom(NOT_A_STRING))
+            }
+
+            fn visit_i128<E: serde::de::Error>(self, _: i128) -> Result<Secret, E> {
+                Err(E::custom(NOT_A_STRING))
+            }
+
+            fn visit_u128<E: serde::de::Error>(self, _: u128) -> Result<Secret, E> {
+                Err(E::custom(NOT_A_STRING))
+            }
+
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Secret, E> {
+                Err(E::custom(NOT_A_STRING))
+            }
+
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Secret, E> {
+                Err(E::custom(NOT_A_STRING))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'v>>(self, _: A) -> Result<Secret, A::Error> {
+                Err(serde::de::Error::custom(NOT_A_STRING))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'v>>(self, _: A) -> Result<Secret, A::Error> {
+                Err(serde::de::Error::custom(NOT_A_STRING))
+            }
+        }
+
+        deserializer.deserialize_any(SecretVisitor)
+    }
+}
+
+const NOT_A_STRING: &str =
+    "a secret must be a quoted string, e.g. apiv3_key = \"…\" (the value is not shown)";
+
+/// The largest profile file read.
+pub const MAX_PROFILE_BYTES: u64 = 64 * 1024;
 
 impl Secret {
     /// Wraps a secret value.
@@ -50,7 +114,8 @@ impl fmt::Debug for Secret {
 /// private_key = "apiclient_key.pem"      # relative to this file's directory
 /// public_key_id = "PUB_KEY_ID_0114232134912410000000000000"
 /// public_key = "wxp_pub.pem"
-/// apiv3_key = "..."                     # only for `verify` of notifications
+/// platform_certificates = ["wechatpay_5157F09E.pem"]   # merchants not (only) on public keys
+/// apiv3_key = "..."                     # notifications, platform certificates
 /// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -62,13 +127,15 @@ pub struct Profile {
     pub private_key: Option<PathBuf>,
     pub public_key_id: Option<String>,
     pub public_key: Option<PathBuf>,
+    #[serde(default)]
+    pub platform_certificates: Vec<PathBuf>,
     pub apiv3_key: Option<Secret>,
 }
 
 impl Profile {
     /// Reads a profile file; relative key paths become relative to its directory.
     pub fn load(path: &Path) -> Result<Profile, CliError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = read_capped(path, MAX_PROFILE_BYTES).map_err(|e| {
             CliError::config(format!("cannot read profile {}: {e}", path.display()))
         })?;
         let mut profile: Profile = toml::from_str(&text).map_err(|e| {
@@ -90,15 +157,39 @@ impl Profile {
             CliError::config(format!("profile {}{at}: {reason}", path.display()))
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        for key in [&mut profile.private_key, &mut profile.public_key] {
-            if let Some(p) = key.as_mut() {
-                if p.is_relative() {
-                    *p = base.join(&*p);
-                }
+        let paths = [&mut profile.private_key, &mut profile.public_key]
+            .into_iter()
+            .flatten()
+            .chain(profile.platform_certificates.iter_mut());
+        for p in paths {
+            if p.is_relative() {
+                *p = base.join(&*p);
             }
+        }
+        if profile.base_url.as_deref() == Some("") {
+            return Err(CliError::config(format!(
+                "profile {}: base_url is empty; set the API base URL or remove the key for the default ({DEFAULT_BASE_URL})",
+                path.display()
+            )));
         }
         Ok(profile)
     }
+}
+
+/// Reads a UTF-8 text file of at most `max` bytes (a larger file, or a
+/// device such as `/dev/zero`, is refused without being read whole).
+pub fn read_capped(path: &Path, max: u64) -> Result<String, String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > max {
+        return Err(format!("larger than {max} bytes"));
+    }
+    String::from_utf8(bytes)
+        .map_err(|e| format!("not UTF-8 (byte {})", e.utf8_error().valid_up_to()))
 }
 
 /// Settings after merging flags, environment and profile.
@@ -111,6 +202,7 @@ pub struct Settings {
     pub private_key: Option<PathBuf>,
     pub public_key_id: Option<String>,
     pub public_key: Option<PathBuf>,
+    pub platform_certs: Vec<PathBuf>,
     pub apiv3_key: Option<Secret>,
 }
 
@@ -127,11 +219,29 @@ impl Settings {
         let pick_path = |flag: &Option<PathBuf>, prof: Option<PathBuf>| {
             flag.clone().filter(|v| !v.as_os_str().is_empty()).or(prof)
         };
+        // An empty base URL is a mistake (an unset shell variable, a script
+        // that read the sandbox's URL too early), never a request for the
+        // production default.
+        if args
+            .base_url
+            .as_deref()
+            .is_some_and(|u| u.trim().is_empty())
+        {
+            return Err(CliError::config(format!(
+                "the base URL is empty (--base-url or WECHATPAY_BASE_URL): set it, or unset it for the default {DEFAULT_BASE_URL}"
+            )));
+        }
+        let platform_certs = if args.platform_certs.is_empty() {
+            profile.platform_certificates
+        } else {
+            args.platform_certs.clone()
+        };
         Ok(Settings {
             base_url: pick(&args.base_url, profile.base_url)
                 .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned())
                 .trim_end_matches('/')
                 .to_owned(),
+            platform_certs,
             mchid: pick(&args.mchid, profile.mchid),
             brand_id: pick(&args.brand_id, profile.brand_id),
             serial_no: pick(&args.serial_no, profile.serial_no),
@@ -186,31 +296,56 @@ impl Settings {
                 "missing private key: set --private-key, WECHATPAY_PRIVATE_KEY or `private_key` in the profile",
             )
         })?;
+        // Errors name the file.
         let der = wechatpay_transport::keys::PrivateKeyDer::from_pem_file(path)
-            .map_err(|e| CliError::config(format!("{e} ({})", path.display())))?;
+            .map_err(|e| CliError::config(e.to_string()))?;
         wechatpay_transport::crypto::Backend::default()
             .signer(&der)
-            .map_err(|e| CliError::config(format!("{e} ({})", path.display())))
+            .map_err(|e| CliError::config(e.in_file(path).to_string()))
     }
 
-    /// The trusted WeChat Pay public key, under its id.
+    /// The trusted WeChat Pay keys: the public key under its id, and any
+    /// platform certificates. At least one is needed.
     pub fn key_store(&self) -> Result<wechatpay_transport::keystore::PublicKeyStore, CliError> {
-        let id = self.require(
-            &self.public_key_id,
-            "--public-key-id",
-            "WECHATPAY_PUBLIC_KEY_ID",
-        )?;
-        let path = self.public_key.as_ref().ok_or_else(|| {
-            CliError::config(
-                "missing public key: set --public-key, WECHATPAY_PUBLIC_KEY or `public_key` in the profile",
-            )
-        })?;
-        let key = wechatpay_transport::keys::PublicKeyDer::from_pem_file(path)
-            .map_err(|e| CliError::config(format!("{e} ({})", path.display())))?;
+        use wechatpay_transport::crypto::Backend;
+        use wechatpay_transport::keys::{Certificate, PublicKeyDer};
         let mut store = wechatpay_transport::keystore::PublicKeyStore::new();
-        store
-            .add_public_key(id, key, wechatpay_transport::crypto::Backend::default())
-            .map_err(|e| CliError::config(format!("{e} ({})", path.display())))?;
+        let public = match (&self.public_key_id, &self.public_key) {
+            (None, None) => None,
+            (Some(_), Some(path)) | (None, Some(path)) => {
+                let id = self.require(
+                    &self.public_key_id,
+                    "--public-key-id",
+                    "WECHATPAY_PUBLIC_KEY_ID",
+                )?;
+                Some((id, path))
+            }
+            (Some(_), None) => {
+                return Err(CliError::config(
+                    "missing public key: set --public-key, WECHATPAY_PUBLIC_KEY or `public_key` in the profile",
+                ))
+            }
+        };
+        if let Some((id, path)) = public {
+            // Errors name the file.
+            let key =
+                PublicKeyDer::from_pem_file(path).map_err(|e| CliError::config(e.to_string()))?;
+            store
+                .add_public_key(id, key, Backend::default())
+                .map_err(|e| CliError::config(e.in_file(path).to_string()))?;
+        }
+        for path in &self.platform_certs {
+            let cert =
+                Certificate::from_pem_file(path).map_err(|e| CliError::config(e.to_string()))?;
+            store
+                .add_certificate(cert, Backend::default())
+                .map_err(|e| CliError::config(e.in_file(path).to_string()))?;
+        }
+        if store.is_empty() {
+            return Err(CliError::config(
+                "missing WeChat Pay public key: set --public-key-id and --public-key (WECHATPAY_PUBLIC_KEY_ID, WECHATPAY_PUBLIC_KEY or the profile), or --platform-cert",
+            ));
+        }
         Ok(store)
     }
 }
@@ -253,6 +388,59 @@ mod tests {
         let err = Settings::resolve(&args, None).unwrap_err();
         assert!(err.message.contains("surprise"), "{}", err.message);
         assert!(!err.message.contains("s3cr3t"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_secret_of_the_wrong_type_is_refused_without_its_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        for value in [
+            "12345678901234567890123456",
+            "98765432109876543210987654321098",
+            "3.25e17",
+            "true",
+            "[\"s3cr3t\"]",
+            "{ k = \"s3cr3t\" }",
+        ] {
+            std::fs::write(&path, format!("apiv3_key = {value}\n")).unwrap();
+            let args = ConnArgs {
+                profile: Some(path.clone()),
+                ..ConnArgs::default()
+            };
+            let err = Settings::resolve(&args, None).unwrap_err();
+            assert!(!err.message.contains(value), "{value}: {}", err.message);
+            assert!(!err.message.contains("s3cr3t"), "{}", err.message);
+            for digits in ["1234567890", "9876543210", "325"] {
+                assert!(!err.message.contains(digits), "{}", err.message);
+            }
+            assert!(err.message.contains("p.toml"), "{}", err.message);
+        }
+    }
+
+    #[test]
+    fn an_empty_base_url_is_an_error_not_the_production_host() {
+        let args = ConnArgs {
+            base_url: Some(String::new()),
+            ..ConnArgs::default()
+        };
+        let err = Settings::resolve(&args, None).unwrap_err();
+        assert!(err.message.contains("base URL is empty"), "{}", err.message);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        std::fs::write(&path, "base_url = \"\"\n").unwrap();
+        let args = ConnArgs {
+            profile: Some(path),
+            ..ConnArgs::default()
+        };
+        let err = Settings::resolve(&args, None).unwrap_err();
+        assert!(err.message.contains("base_url is empty"), "{}", err.message);
+        // Unset is the documented default.
+        assert_eq!(
+            Settings::resolve(&ConnArgs::default(), None)
+                .unwrap()
+                .base_url,
+            DEFAULT_BASE_URL
+        );
     }
 
     #[test]

@@ -19,11 +19,15 @@ pub enum ExitClass {
     Verification,
     /// No usable reply: connection refused or closed, timeout, TLS or protocol failure (exit 7).
     Network,
+    /// A reply that verified but does not decode into the operation's response type (exit 8).
+    Decode,
+    /// The result could not be written: standard output closed or unwritable (exit 9).
+    Output,
 }
 
 impl ExitClass {
     /// Every class, in exit-code order.
-    pub const ALL: [ExitClass; 7] = [
+    pub const ALL: [ExitClass; 9] = [
         ExitClass::Internal,
         ExitClass::Usage,
         ExitClass::Validation,
@@ -31,6 +35,8 @@ impl ExitClass {
         ExitClass::Api,
         ExitClass::Verification,
         ExitClass::Network,
+        ExitClass::Decode,
+        ExitClass::Output,
     ];
 
     /// The process exit code of this class.
@@ -43,6 +49,8 @@ impl ExitClass {
             ExitClass::Api => 5,
             ExitClass::Verification => 6,
             ExitClass::Network => 7,
+            ExitClass::Decode => 8,
+            ExitClass::Output => 9,
         }
     }
 
@@ -56,6 +64,8 @@ impl ExitClass {
             ExitClass::Api => "API error",
             ExitClass::Verification => "verification error",
             ExitClass::Network => "network error",
+            ExitClass::Decode => "decode error",
+            ExitClass::Output => "output error",
         }
     }
 
@@ -76,6 +86,12 @@ impl ExitClass {
                 "verification error: reply/notification signature, timestamp or serial does not check out"
             }
             ExitClass::Network => "network error: no usable reply (refused, closed, timed out)",
+            ExitClass::Decode => {
+                "decode error: the reply verified but is not the operation's response type (not printed)"
+            }
+            ExitClass::Output => {
+                "output error: the result could not be written to standard output (closed pipe)"
+            }
         }
     }
 }
@@ -133,6 +149,15 @@ impl fmt::Display for CliError {
 }
 
 impl std::error::Error for CliError {}
+
+/// At most `max` characters of `text`, with `…` when cut (for values a user
+/// or a server wrote, which may be arbitrarily long).
+pub fn bounded(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -10,4 +10,5 @@ pub mod body;
 pub mod commands;
 pub mod config;
 pub mod exit;
+pub mod log;
 pub mod operation;

@@ -3,16 +3,16 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches};
-use wechatpay_cli::args::{Cli, Command};
-use wechatpay_cli::commands::{call, describe, sandbox, sign, verify};
+use clap::FromArgMatches;
+use wechatpay_cli::args::{command, Cli, Command};
+use wechatpay_cli::commands::{call, certificates, describe, sandbox, sign, verify};
 use wechatpay_cli::exit::{exit_codes_help, CliError, ExitClass};
 use wechatpay_sandbox::faults;
 use wechatpay_transport::{Clock, SystemClock};
 
 fn main() -> ExitCode {
     let exit_codes = exit_codes_help();
-    let command = Cli::command()
+    let command = command()
         .after_help(exit_codes.clone())
         .mut_subcommand("call", |c| {
             c.after_help(format!(
@@ -23,17 +23,21 @@ fn main() -> ExitCode {
         .mut_subcommand("describe", |c| c.after_help(exit_codes.clone()))
         .mut_subcommand("sign", |c| c.after_help(exit_codes.clone()))
         .mut_subcommand("verify", |c| c.after_help(exit_codes.clone()))
+        .mut_subcommand("certificates", |c| c.after_help(exit_codes.clone()))
         .mut_subcommand("sandbox", |c| {
             c.after_help(format!("{}\n\n{exit_codes}", faults::FAULT_HELP))
         });
+    // clap prints help and errors itself and ignores a closed pipe.
     let cli = match Cli::from_arg_matches(&command.get_matches()) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    wechatpay_cli::log::install(cli.verbose);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("wechatpay: {e}");
+            // A closed standard error must not turn a failure into a panic (exit 101).
+            let _ = writeln!(std::io::stderr().lock(), "wechatpay: {e}");
             ExitCode::from(e.class.code())
         }
     }
@@ -44,15 +48,36 @@ fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Call(args) => {
             let (prepared, client) = call::plan(&args)?;
+            let info = prepared.info;
             let reply = runtime()?.block_on(call::send(&client, prepared))?;
-            print_body(&reply.body)
+            let decoded = call::decode(info, &reply)?;
+            let text = serde_json::to_vec(&decoded)
+                .map_err(|e| CliError::internal(format!("cannot print the result: {e}")))?;
+            print_body(&text).map_err(|e| {
+                let again = match info.request_number.map(|n| n.field) {
+                    Some(field) => format!("send it again with the same {field} to get the same result"),
+                    None => "query it to see the result".to_owned(),
+                };
+                CliError::new(
+                    ExitClass::Output,
+                    format!("the reply verified and decoded, but it could not be written to standard output ({e}); the request took effect: {again}"),
+                )
+            })
         }
         Command::Describe(args) => print_text(&describe::run(args.operation.as_deref())?),
         Command::Sign(args) => print_text(&sign::run(&args, now)?),
         Command::Verify(args) => {
             let verified = verify::run(&args, now)?;
-            eprintln!("{}", verified.summary);
-            print_body(&verified.stdout)
+            note(&verified.summary);
+            print_body(&verified.stdout).map_err(output_error)
+        }
+        Command::Certificates(args) => {
+            let (client, key) = certificates::plan(&args)?;
+            let downloaded = runtime()?.block_on(certificates::run(&args, &client, &key))?;
+            note(&downloaded.note);
+            let text = serde_json::to_vec_pretty(&downloaded.stdout)
+                .map_err(|e| CliError::internal(format!("cannot print the result: {e}")))?;
+            print_body(&text).map_err(output_error)
         }
         Command::Sandbox(args) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -73,14 +98,26 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 }
 
 fn print_text(text: &str) -> Result<(), CliError> {
-    print_body(text.trim_end().as_bytes())
+    print_body(text.trim_end().as_bytes()).map_err(output_error)
 }
 
-/// Writes `bytes` and a newline to stdout (a closed pipe is not an error worth a panic).
-fn print_body(bytes: &[u8]) -> Result<(), CliError> {
+fn output_error(e: std::io::Error) -> CliError {
+    CliError::new(
+        ExitClass::Output,
+        format!("cannot write to standard output: {e}"),
+    )
+}
+
+/// A line for standard error, best-effort.
+fn note(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
+/// Writes `bytes` and a newline to stdout. Rust ignores SIGPIPE, so a closed
+/// pipe is an error here (never a panic), reported as exit 9.
+fn print_body(bytes: &[u8]) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(bytes)
         .and_then(|()| out.write_all(b"\n"))
         .and_then(|()| out.flush())
-        .map_err(|e| CliError::new(ExitClass::Internal, format!("cannot write to stdout: {e}")))
 }

@@ -153,7 +153,7 @@ fn help_lists_operations_with_titles_and_exit_codes() {
             .unwrap_or_else(|| panic!("{} not listed:\n{stdout}", info.operation_id));
         assert!(line.contains(info.title), "{line}");
     }
-    for code in 1..=7 {
+    for code in 1..=9 {
         assert!(
             stdout.contains(&format!("  {code}  ")),
             "exit code {code} not listed:\n{stdout}"

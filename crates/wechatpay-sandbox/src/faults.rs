@@ -26,10 +26,12 @@ Faults (X-Sandbox-Fault request header, or --fault for every request; items sepa
 Files in --keys DIR (generated on first start, reused later):
   apiclient_key.pem   the merchant/brand private key clients sign with (apiclient_pub.pem: its public key)
   wxp_pub.pem         the sandbox's WeChat Pay public key clients verify replies with (wxp_key.pem: private)
-  sandbox.json        mchid, brand_id, serial_no, public_key_id
+  sandbox.json        mchid, brand_id, serial_no, public_key_id, apiv3_key
   profile.toml        the same as a `--profile` file for call/sign/verify
 
-The first line on stdout is the base URL. GET /sandbox/stats returns request counters.";
+The first line on stdout is the base URL. GET /sandbox/stats returns request counters.
+GET /v3/certificates answers a merchant with the sandbox's platform certificate,
+encrypted with apiv3_key (`wechatpay certificates` downloads it).";
 
 /// The request header that selects faults.
 pub const FAULT_HEADER: &str = "X-Sandbox-Fault";

@@ -4,7 +4,7 @@
 //! Files: `apiclient_key.pem` (the merchant/brand private key clients sign
 //! with) and `apiclient_pub.pem`; `wxp_key.pem` (the sandbox's WeChat Pay
 //! private key) and `wxp_pub.pem` (what clients verify replies with);
-//! `sandbox.json` (mchid, brand_id, serial_no, public_key_id) and
+//! `sandbox.json` (mchid, brand_id, serial_no, public_key_id, apiv3_key) and
 //! `profile.toml` (the same, usable with `--profile`). `sandbox.json` is
 //! written last, so an interrupted first start is simply redone.
 
@@ -43,6 +43,10 @@ pub struct Identity {
     pub serial_no: String,
     /// The id of the sandbox's WeChat Pay public key (`PUB_KEY_ID_…`).
     pub public_key_id: String,
+    /// The APIv3 key (32 characters) that encrypts `GET /v3/certificates`;
+    /// generated into older files that lack it.
+    #[serde(default)]
+    pub apiv3_key: String,
 }
 
 /// Everything the sandbox needs to check requests and sign replies.
@@ -85,6 +89,7 @@ fn generate(dir: &Path) -> Result<(), SandboxError> {
         brand_id: format!("12{}", random_digits(8)),
         serial_no: random_hex(20),
         public_key_id: format!("PUB_KEY_ID_01{}", random_digits(26)),
+        apiv3_key: super::certificates::new_apiv3_key(),
     };
     let profile = format!(
         "# Written by `wechatpay sandbox`: use with --profile (paths are relative to this file).\n\
@@ -109,8 +114,9 @@ fn load(dir: &Path) -> Result<SandboxKeys, SandboxError> {
             ))
         })
     };
-    let identity: Identity = serde_json::from_slice(&read(IDENTITY_FILE)?)
+    let mut identity: Identity = serde_json::from_slice(&read(IDENTITY_FILE)?)
         .map_err(|e| SandboxError::config(format!("{}: {e}", dir.join(IDENTITY_FILE).display())))?;
+    crate::certificates::ensure_apiv3_key(dir, &mut identity)?;
     let client_verifier = verifier_from_pem(read(CLIENT_PUB_FILE)?).map_err(|e| {
         SandboxError::config(format!("{}: {e}", dir.join(CLIENT_PUB_FILE).display()))
     })?;

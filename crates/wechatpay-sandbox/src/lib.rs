@@ -19,6 +19,7 @@
 //! # fn tempfile_dir() -> std::path::PathBuf { unimplemented!() }
 //! ```
 
+pub mod certificates;
 pub mod error;
 pub mod faults;
 pub mod idempotency;

@@ -159,6 +159,24 @@ async fn process(
     body: &[u8],
 ) -> Outcome {
     let path = parts.uri.path();
+    if path == crate::certificates::PATH {
+        let now = state.clock.now_unix();
+        let received = Received {
+            method: parts.method.as_str(),
+            url,
+            headers: &parts.headers,
+            body,
+        };
+        let reply = match crate::certificates::answer(&state.keys, &received, now) {
+            Ok(list) => state.reply(200, Bytes::from(list), false),
+            Err(r) => state.reply_error(&r),
+        };
+        return Outcome::Reply {
+            reply,
+            operation: None,
+            note: "certificates".into(),
+        };
+    }
     let (info, params) = match wechatpay_endpoints::route(parts.method.as_str(), path) {
         Route::Found(info, params) => (info, params),
         Route::WrongMethod(info) => {

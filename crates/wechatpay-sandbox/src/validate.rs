@@ -59,7 +59,7 @@ pub fn check(
     })
 }
 
-fn authenticate(
+pub(super) fn authenticate(
     keys: &SandboxKeys,
     info: &EndpointInfo,
     request: &Incoming<'_>,

@@ -12,20 +12,22 @@ use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYP
 use reqwest::Url;
 use serde::de::DeserializeOwned;
 
+use crate::certificates::{self, CertificateDownload, Trust};
 use crate::config::{ClientBuilder, ClientConfig, Identity, USER_AGENT};
 use crate::crypto::SignError;
-use crate::endpoint::{BodyKind, Endpoint, EndpointInfo, ErrorCode, Method};
+use crate::endpoint::{AuthScheme, BodyKind, Endpoint, EndpointInfo, ErrorCode, Method};
 use crate::error::{
-    snippet, ApiError, ConfigError, DecodeError, Error, ErrorBody, NetworkError, NetworkErrorKind,
-    RawCode, MAX_REASON_CHARS,
+    cause_chain, snippet, ApiError, ConfigError, DecodeError, Error, ErrorBody, NetworkError,
+    NetworkErrorKind, RawCode, MAX_REASON_CHARS,
 };
 use crate::headers::{SignatureHeaders, REQUEST_ID, WECHATPAY_SERIAL};
 use crate::hosts::Hosts;
+use crate::keystore::PublicKeyStore;
 use crate::notification::{ApiV3Key, NotificationHandler};
 use crate::oaep::OaepError;
 use crate::retry::is_retryable_reply;
 use crate::sign::{generate_nonce, sign_request, truncate, RequestToSign};
-use crate::verify::verify_signed;
+use crate::verify::{verify_signed, VerifyError};
 use wechatpay_runtime::Validate;
 
 /// A 2xx reply whose signature checked out: the raw body, status and headers.
@@ -66,8 +68,63 @@ impl VerifiedReply {
     }
 }
 
+/// Per-call facts the transport needs beyond [`EndpointInfo`].
+///
+/// Today this is the request-number field: [`CallOptions::for_endpoint`] takes
+/// it from the schema ([`EndpointInfo::request_number`]), which is what
+/// [`Client::execute`] does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallOptions<'a> {
+    /// The body field holding the operation's request number
+    /// (`out_request_no`, `send_request_no`), if it has one: sending the same
+    /// body again is then idempotent, which is what makes resending a reply
+    /// that did not verify safe (see
+    /// [`ClientBuilder::resend_unverified_success`]).
+    pub request_number_field: Option<&'a str>,
+}
+
+impl<'a> CallOptions<'a> {
+    /// The options for an operation whose request number is in `field`.
+    pub fn with_request_number(field: &'a str) -> Self {
+        CallOptions {
+            request_number_field: Some(field),
+        }
+    }
+
+    /// The options the schema implies for `info`: its declared request number.
+    pub fn for_endpoint(info: &EndpointInfo) -> Self {
+        CallOptions {
+            request_number_field: info.request_number.map(|n| n.field),
+        }
+    }
+}
+
+/// What `send` needs to know about the operation.
+#[derive(Debug, Clone, Copy)]
+struct Call<'a> {
+    operation_id: &'static str,
+    method: Method,
+    auth: AuthScheme,
+    request_number_field: Option<&'a str>,
+    /// Whether replies may trigger a platform certificate download (off for
+    /// the download itself).
+    manage_certificates: bool,
+}
+
+impl<'a> Call<'a> {
+    fn new(info: &EndpointInfo, options: CallOptions<'a>) -> Self {
+        Call {
+            operation_id: info.operation_id,
+            method: info.method,
+            auth: info.auth,
+            request_number_field: options.request_number_field,
+            manage_certificates: true,
+        }
+    }
+}
+
 /// A WeChat Pay APIv3 client for one merchant or brand. Cheap to clone; clones
-/// share the connection pool and the failover state.
+/// share the connection pool, the failover state and downloaded certificates.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -77,6 +134,7 @@ struct Inner {
     config: ClientConfig,
     http: reqwest::Client,
     hosts: Hosts,
+    trust: Trust,
 }
 
 /// One attempt's outcome short of a usable reply.
@@ -97,6 +155,26 @@ struct RawReply {
     body: Vec<u8>,
 }
 
+/// A 2xx reply that failed verification and was sent again.
+struct Unverified {
+    error: VerifyError,
+    status: u16,
+    request_id: Option<String>,
+    field: String,
+}
+
+impl Unverified {
+    fn outcome_unknown<C: ErrorCode>(self, error: Option<VerifyError>, attempts: u32) -> Error<C> {
+        Error::OutcomeUnknown {
+            error: error.unwrap_or(self.error),
+            status: self.status,
+            request_id: self.request_id,
+            request_number_field: self.field,
+            attempts,
+        }
+    }
+}
+
 impl Client {
     /// Starts configuring a client for `identity`.
     pub fn builder(identity: Identity) -> ClientBuilder {
@@ -109,6 +187,8 @@ impl Client {
             .user_agent(USER_AGENT)
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
+            // WeChat Pay closes idle connections after about 8 s.
+            .pool_idle_timeout(config.pool_idle_timeout)
             // A redirect would resend a signature made for another URL.
             .redirect(reqwest::redirect::Policy::none())
             // Verbose connections log the raw bytes sent at TRACE, Authorization
@@ -121,11 +201,18 @@ impl Client {
             config.backup_url.clone(),
             config.failover_cooldown,
         );
+        let not_before = config
+            .certificates
+            .as_ref()
+            .filter(|c| !c.at_start)
+            .map(|_| config.clock.now_unix());
+        let trust = Trust::new(config.keys.clone(), config.backend, not_before);
         Ok(Client {
             inner: Arc::new(Inner {
                 config,
                 http,
                 hosts,
+                trust,
             }),
         })
     }
@@ -135,9 +222,16 @@ impl Client {
         &self.inner.config
     }
 
-    /// A notification handler trusting this client's keys and clock.
+    /// The keys replies are verified with now: the configured ones plus
+    /// downloaded platform certificates.
+    pub fn trusted_keys(&self) -> Arc<PublicKeyStore> {
+        self.inner.trust.current()
+    }
+
+    /// A notification handler trusting this client's keys (downloaded
+    /// platform certificates included, as of now) and clock.
     pub fn notification_handler(&self, api_v3_key: ApiV3Key) -> NotificationHandler {
-        NotificationHandler::new(self.inner.config.keys.clone(), api_v3_key)
+        NotificationHandler::new((*self.trusted_keys()).clone(), api_v3_key)
             .with_clock(self.inner.config.clock.clone())
     }
 
@@ -158,6 +252,16 @@ impl Client {
         &self,
         request: &E::Request,
     ) -> Result<E::Response, Error<E::ErrorCode>> {
+        self.execute_with::<E>(request, CallOptions::for_endpoint(E::INFO))
+            .await
+    }
+
+    /// [`execute`](Self::execute) with per-call options (the request-number field).
+    pub async fn execute_with<E: Endpoint>(
+        &self,
+        request: &E::Request,
+        options: CallOptions<'_>,
+    ) -> Result<E::Response, Error<E::ErrorCode>> {
         request.validate().map_err(Error::Validation)?;
         let mut path = E::path(request);
         if let Some(query) = E::query(request).filter(|q| !q.is_empty()) {
@@ -168,7 +272,9 @@ impl Client {
             BodyKind::None => Vec::new(),
             _ => serde_json::to_vec(request).map_err(|e| Error::Encode(e.to_string()))?,
         };
-        let reply = self.send::<E::ErrorCode>(E::INFO, &path, body).await?;
+        let reply = self
+            .send_call::<E::ErrorCode>(Call::new(E::INFO, options), &path, body)
+            .await?;
         reply.json().map_err(Error::Decode)
     }
 
@@ -185,6 +291,18 @@ impl Client {
         self.send::<RawCode>(info, path_and_query, body).await
     }
 
+    /// [`execute_raw`](Self::execute_raw) with per-call options (the request-number field).
+    pub async fn execute_raw_with(
+        &self,
+        info: &EndpointInfo,
+        path_and_query: &str,
+        body: Vec<u8>,
+        options: CallOptions<'_>,
+    ) -> Result<VerifiedReply, Error<RawCode>> {
+        self.send_call::<RawCode>(Call::new(info, options), path_and_query, body)
+            .await
+    }
+
     /// The shared path: sign, send and verify with retries and failover.
     pub async fn send<C: ErrorCode>(
         &self,
@@ -192,12 +310,131 @@ impl Client {
         path_and_query: &str,
         body: Vec<u8>,
     ) -> Result<VerifiedReply, Error<C>> {
+        let options = CallOptions::for_endpoint(info);
+        self.send_call::<C>(Call::new(info, options), path_and_query, body)
+            .await
+    }
+
+    /// Downloads the merchant's platform certificates (`GET /v3/certificates`).
+    ///
+    /// The reply must verify with a key this client already trusts; every
+    /// `encrypt_certificate` is decrypted with `api_v3_key`. A
+    /// `404 RESOURCE_NOT_EXISTS` is [`CertificateDownload::PublicKeyOnly`].
+    /// This does not change which keys the client trusts (see
+    /// [`ClientBuilder::platform_certificates_from_api`] for that).
+    pub async fn download_certificates(
+        &self,
+        api_v3_key: &ApiV3Key,
+    ) -> Result<CertificateDownload, Error<RawCode>> {
+        let call = Call {
+            operation_id: certificates::OPERATION_ID,
+            method: Method::Get,
+            auth: AuthScheme::Merchant,
+            request_number_field: None,
+            manage_certificates: false,
+        };
+        // Boxed: a call may download certificates, which is itself a call.
+        let sent =
+            Box::pin(self.send_call::<RawCode>(call, certificates::CERTIFICATES_PATH, Vec::new()))
+                .await;
+        match sent {
+            Ok(reply) => Ok(CertificateDownload::Certificates(
+                certificates::decrypt_certificates(&reply.body, api_v3_key)?,
+            )),
+            Err(Error::Api(e))
+                if e.status == 404 && e.raw_code == certificates::PUBLIC_KEY_ONLY_CODE =>
+            {
+                Ok(CertificateDownload::PublicKeyOnly)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Downloads platform certificates into the trusted set, when the client
+    /// manages them and `wanted` (a check without side effects) says a
+    /// download is due. One download at a time: a call that waited for
+    /// another's download checks `wanted` again and usually has nothing to do.
+    /// A failure is logged and the call goes on with the keys it has.
+    async fn refresh_certificates(&self, wanted: impl Fn(&Trust, i64) -> bool) {
+        let config = &self.inner.config;
+        let Some(settings) = &config.certificates else {
+            return;
+        };
+        let trust = &self.inner.trust;
+        if !wanted(trust, config.clock.now_unix()) {
+            return;
+        }
+        let _one_at_a_time = trust.refreshing.lock().await;
+        let now = config.clock.now_unix();
+        if !wanted(trust, now) {
+            return;
+        }
+        trust.attempted(now);
+        match self.download_certificates(&settings.api_v3_key).await {
+            Ok(CertificateDownload::Certificates(list)) => {
+                let serials = trust.install(now, list);
+                tracing::info!(serials = ?serials, "platform certificates downloaded");
+            }
+            Ok(CertificateDownload::PublicKeyOnly) => {
+                tracing::info!(
+                    "no platform certificates: the merchant uses WeChat Pay public keys only"
+                );
+            }
+            Err(error) => {
+                tracing::warn!(%error, "platform certificate download failed; keeping the keys already trusted");
+            }
+        }
+    }
+
+    /// Checks a reply's signature with the trusted keys; a serial no trusted
+    /// key has first triggers a platform certificate download (if managed).
+    async fn verify(
+        &self,
+        call: &Call<'_>,
+        reply: &RawReply,
+    ) -> Result<SignatureHeaders, VerifyError> {
+        let config = &self.inner.config;
+        // A reply without Wechatpay-Signature-Type is taken to use the request's scheme.
+        let headers =
+            SignatureHeaders::from_header_map_assuming(&reply.headers, call.auth.scheme())?;
+        let check = |client: &Client| {
+            let now = client.inner.config.clock.now_unix();
+            verify_signed(&headers, &reply.body, now, &client.inner.trust.current())
+        };
+        match check(self) {
+            Err(VerifyError::UnknownSerial(_))
+                if call.manage_certificates && config.certificates.is_some() =>
+            {
+                let trust = &self.inner.trust;
+                // A download another call started may be bringing this serial.
+                drop(trust.refreshing.lock().await);
+                if check(self).is_ok() {
+                    return Ok(headers);
+                }
+                if trust.look_for(&headers.serial, config.clock.now_unix()) {
+                    let serial = headers.serial.clone();
+                    self.refresh_certificates(|trust, _| trust.current().kind(&serial).is_none())
+                        .await;
+                }
+                check(self)?;
+            }
+            other => other?,
+        }
+        Ok(headers)
+    }
+
+    async fn send_call<C: ErrorCode>(
+        &self,
+        call: Call<'_>,
+        path_and_query: &str,
+        body: Vec<u8>,
+    ) -> Result<VerifiedReply, Error<C>> {
         let config = &self.inner.config;
         let configured = config.identity.scheme();
-        if info.auth != configured {
+        if call.auth != configured {
             return Err(ConfigError::SchemeMismatch {
-                operation: info.operation_id,
-                needs: info.auth,
+                operation: call.operation_id,
+                needs: call.auth,
                 configured,
             }
             .into());
@@ -207,33 +444,54 @@ impl Client {
             path: truncate(path_and_query, 200),
             reason,
         })?;
+        if call.manage_certificates {
+            if let Some(settings) = &config.certificates {
+                let every = i64::try_from(settings.refresh.as_secs()).unwrap_or(i64::MAX);
+                self.refresh_certificates(|trust, now| trust.due(now, every))
+                    .await;
+            }
+        }
 
         let max_attempts = config.retry.max_attempts();
+        let resend_field = call
+            .request_number_field
+            .filter(|_| config.resend_unverified);
+        // Set once a 2xx reply failed verification and the request was sent again.
+        let mut unverified: Option<Unverified> = None;
         let mut may_have_reached = false;
         let mut attempt = 0;
         loop {
             attempt += 1;
+            // The one resend of an unverified reply does not use up a retry.
+            let budget = max_attempts.saturating_add(u32::from(unverified.is_some()));
             let (role, base) = self.inner.hosts.pick();
             let base = base.clone();
             tracing::debug!(
-                operation = info.operation_id,
+                operation = call.operation_id,
                 attempt,
                 host = base.as_str(),
                 "sending request"
             );
             let outcome = self
-                .attempt(info.method, &base, path_and_query, &body)
+                .attempt(call.method, &base, path_and_query, &body)
                 .await;
             let reply = match outcome {
                 Ok(reply) => reply,
+                Err(AttemptError::Network(error)) if error.is_builder() => {
+                    // reqwest refused to build the request: nothing was sent,
+                    // and neither another attempt nor another host can help.
+                    return Err(Error::Unsendable {
+                        reason: cause_chain(&error),
+                    });
+                }
                 Err(AttemptError::Network(error)) => {
                     let (kind, reached) = classify(&error);
                     may_have_reached |= reached;
                     self.inner.hosts.network_failure(role);
-                    if attempt < max_attempts {
+                    if attempt < budget {
                         let (next_role, _) = self.inner.hosts.pick();
                         tracing::warn!(
-                            operation = info.operation_id,
+                            operation = call.operation_id,
                             attempt,
                             %kind,
                             "network error; retrying with the same body"
@@ -243,6 +501,9 @@ impl Client {
                             tokio::time::sleep(config.retry.backoff(attempt)).await;
                         }
                         continue;
+                    }
+                    if let Some(first) = unverified {
+                        return Err(first.outcome_unknown(None, attempt));
                     }
                     return Err(Error::Network(NetworkError {
                         kind,
@@ -271,20 +532,38 @@ impl Client {
             may_have_reached = true;
             let request_id = request_id(&reply.headers).map(bounded_request_id);
             tracing::debug!(
-                operation = info.operation_id,
+                operation = call.operation_id,
                 status = reply.status,
                 request_id = request_id.as_deref().unwrap_or(""),
                 "reply received"
             );
-            let now = config.clock.now_unix();
             let is_success = (200..300).contains(&reply.status);
             let verified = if is_success || SignatureHeaders::any_present(&reply.headers) {
-                let checked = SignatureHeaders::from_header_map(&reply.headers)
-                    .and_then(|h| verify_signed(&h, &reply.body, now, &config.keys).map(|()| h));
-                match checked {
+                match self.verify(&call, &reply).await {
                     Ok(headers) => Some(headers),
                     Err(error) => {
-                        tracing::warn!(operation = info.operation_id, %error, "reply rejected");
+                        tracing::warn!(operation = call.operation_id, %error, "reply rejected");
+                        if let Some(first) = unverified {
+                            return Err(first.outcome_unknown(Some(error), attempt));
+                        }
+                        if let (true, Some(field)) = (is_success, resend_field) {
+                            // WeChat Pay signs a few replies wrongly on purpose
+                            // (WECHATPAY/SIGNTEST/ probes): the request took
+                            // effect, the answer is not trustworthy. The same
+                            // body, so the same request number, is idempotent.
+                            tracing::warn!(
+                                operation = call.operation_id,
+                                status = reply.status,
+                                "a success reply did not verify; sending the same body again with a fresh signature"
+                            );
+                            unverified = Some(Unverified {
+                                error,
+                                status: reply.status,
+                                request_id,
+                                field: field.to_owned(),
+                            });
+                            continue;
+                        }
                         return Err(Error::Verification {
                             error,
                             status: reply.status,
@@ -305,9 +584,9 @@ impl Client {
                 });
             }
             let api = api_error::<C>(&reply, request_id, verified.is_some(), attempt);
-            if attempt < max_attempts && is_retryable_reply(api.status, &api.code) {
+            if attempt < budget && is_retryable_reply(api.status, &api.code) {
                 tracing::warn!(
-                    operation = info.operation_id,
+                    operation = call.operation_id,
                     attempt,
                     status = api.status,
                     code = api.raw_code.as_str(),
@@ -446,8 +725,6 @@ fn reqwest_method(method: Method) -> reqwest::Method {
 fn classify(error: &reqwest::Error) -> (NetworkErrorKind, bool) {
     if error.is_connect() {
         (NetworkErrorKind::Connect, false)
-    } else if error.is_builder() {
-        (NetworkErrorKind::Other, false)
     } else if error.is_timeout() {
         (NetworkErrorKind::Timeout, true)
     } else {
@@ -475,7 +752,13 @@ fn api_error<C: ErrorCode>(
         message,
         detail,
     } = ErrorBody::parse(&reply.body);
+    let location = (300..400)
+        .contains(&reply.status)
+        .then(|| reply.headers.get(reqwest::header::LOCATION))
+        .flatten()
+        .map(|v| truncate(&String::from_utf8_lossy(v.as_bytes()), MAX_REASON_CHARS));
     ApiError {
+        location,
         status: reply.status,
         code: C::from_code(&raw_code),
         raw_code,

@@ -6,7 +6,7 @@
 //! key material out.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,8 +16,9 @@ use crate::clock::{Clock, SystemClock};
 use crate::crypto::{Backend, Signer};
 use crate::endpoint::AuthScheme;
 use crate::error::ConfigError;
-use crate::keys::{Certificate, PrivateKeyDer, PublicKeyDer};
+use crate::keys::{Certificate, KeyError, PrivateKeyDer, PublicKeyDer};
 use crate::keystore::{KeyKind, PublicKeyStore};
+use crate::notification::ApiV3Key;
 use crate::oaep::SensitiveEncryptor;
 use crate::retry::RetryPolicy;
 
@@ -25,6 +26,17 @@ use crate::retry::RetryPolicy;
 pub const DEFAULT_BASE_URL: &str = wechatpay_runtime::hosts::MAIN_HOST;
 /// The backup host, in another city.
 pub const DEFAULT_BACKUP_URL: &str = wechatpay_runtime::hosts::BACKUP_HOST;
+/// How long an idle pooled connection is kept: under the ~8 s after which
+/// WeChat Pay closes idle keep-alive connections (wechatpay-java uses 7 s for
+/// the same reason), so a request never goes out on a connection the server
+/// is closing.
+pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(7);
+/// How often downloaded platform certificates are refreshed by default.
+pub const DEFAULT_CERTIFICATE_REFRESH: Duration = Duration::from_secs(3600);
+/// The longest refresh interval accepted: WeChat Pay publishes a new platform
+/// certificate ahead of switching to it; refreshing at least twice a day
+/// picks it up before replies are signed with it.
+pub const MAX_CERTIFICATE_REFRESH: Duration = Duration::from_secs(12 * 3600);
 /// What the client sends as `User-Agent`.
 pub const USER_AGENT: &str = concat!(
     "wechatpay-transport/",
@@ -90,6 +102,20 @@ pub struct ClientConfig {
     pub(crate) max_reply_bytes: usize,
     pub(crate) retry: RetryPolicy,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) pool_idle_timeout: Duration,
+    pub(crate) resend_unverified: bool,
+    pub(crate) certificates: Option<CertificateSettings>,
+    pub(crate) backend: Backend,
+}
+
+/// Downloading platform certificates (`GET /v3/certificates`) for a merchant.
+#[derive(Clone)]
+pub(crate) struct CertificateSettings {
+    pub(crate) api_v3_key: ApiV3Key,
+    pub(crate) refresh: Duration,
+    /// Whether to download before the first call (else only on an unknown
+    /// serial, and on schedule once `refresh` has passed).
+    pub(crate) at_start: bool,
 }
 
 impl ClientConfig {
@@ -132,6 +158,22 @@ impl ClientConfig {
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
     }
+
+    /// How long idle pooled connections are kept.
+    pub fn pool_idle_timeout(&self) -> Duration {
+        self.pool_idle_timeout
+    }
+
+    /// Whether a 2xx reply that fails verification is resent once (see
+    /// [`ClientBuilder::resend_unverified_success`]).
+    pub fn resend_unverified_success(&self) -> bool {
+        self.resend_unverified
+    }
+
+    /// The platform certificate refresh interval, when downloading is on.
+    pub fn certificate_refresh(&self) -> Option<Duration> {
+        self.certificates.as_ref().map(|c| c.refresh)
+    }
 }
 
 impl fmt::Debug for ClientConfig {
@@ -150,13 +192,17 @@ impl fmt::Debug for ClientConfig {
             .field("max_reply_bytes", &self.max_reply_bytes)
             .field("retry", &self.retry)
             .field("clock", &self.clock)
+            .field("pool_idle_timeout", &self.pool_idle_timeout)
+            .field("resend_unverified", &self.resend_unverified)
+            .field("certificate_refresh", &self.certificate_refresh())
             .finish()
     }
 }
 
 enum SignerSource {
     None,
-    Key(PrivateKeyDer),
+    /// The key, and the file it came from (for error messages).
+    Key(PrivateKeyDer, Option<PathBuf>),
     Custom(Arc<dyn Signer>),
 }
 
@@ -167,8 +213,16 @@ enum Backup {
 }
 
 enum PendingKey {
-    PublicKey(String, PublicKeyDer),
-    Certificate(Certificate),
+    PublicKey(String, PublicKeyDer, Option<PathBuf>),
+    Certificate(Certificate, Option<PathBuf>),
+}
+
+/// Names the file a key came from in its error.
+fn keyed(error: KeyError, path: &Option<PathBuf>) -> KeyError {
+    match path {
+        Some(path) => error.in_file(path),
+        None => error,
+    }
 }
 
 /// Builds a [`ClientConfig`] or a [`crate::Client`].
@@ -188,13 +242,20 @@ pub struct ClientBuilder {
     max_reply_bytes: usize,
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
+    pool_idle_timeout: Duration,
+    resend_unverified: bool,
+    certificates: Option<ApiV3Key>,
+    certificate_refresh: Duration,
+    certificates_at_start: bool,
     error: Option<ConfigError>,
 }
 
 impl ClientBuilder {
     /// Starts a configuration for `identity` with the defaults: main and backup
     /// hosts, 60 s failover cool-down, 5 s connect and 30 s request timeouts,
-    /// 4 MiB reply limit, [`RetryPolicy::default`], aws-lc-rs, system clock.
+    /// 7 s pool idle timeout, 4 MiB reply limit, [`RetryPolicy::default`],
+    /// aws-lc-rs, system clock; no resend of unverified replies; no
+    /// platform certificate download.
     pub fn new(identity: Identity) -> Self {
         ClientBuilder {
             identity,
@@ -212,6 +273,11 @@ impl ClientBuilder {
             max_reply_bytes: 4 << 20,
             retry: RetryPolicy::default(),
             clock: Arc::new(SystemClock),
+            pool_idle_timeout: DEFAULT_POOL_IDLE_TIMEOUT,
+            resend_unverified: false,
+            certificates: None,
+            certificate_refresh: DEFAULT_CERTIFICATE_REFRESH,
+            certificates_at_start: true,
             error: None,
         }
     }
@@ -229,16 +295,17 @@ impl ClientBuilder {
     /// The private key as PEM text (PKCS#8 `PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`).
     pub fn private_key_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
         match PrivateKeyDer::from_pem(pem) {
-            Ok(key) => self.signer = SignerSource::Key(key),
+            Ok(key) => self.signer = SignerSource::Key(key, None),
             Err(e) => self.fail(e),
         }
         self
     }
 
-    /// The private key from a PEM file.
+    /// The private key from a PEM file (errors name the file).
     pub fn private_key_file(mut self, path: impl AsRef<Path>) -> Self {
+        let path = path.as_ref();
         match PrivateKeyDer::from_pem_file(path) {
-            Ok(key) => self.signer = SignerSource::Key(key),
+            Ok(key) => self.signer = SignerSource::Key(key, Some(path.to_owned())),
             Err(e) => self.fail(e),
         }
         self
@@ -263,20 +330,26 @@ impl ClientBuilder {
         pem: impl AsRef<[u8]>,
     ) -> Self {
         match PublicKeyDer::from_pem(pem) {
-            Ok(key) => self.pending.push(PendingKey::PublicKey(id.into(), key)),
+            Ok(key) => self
+                .pending
+                .push(PendingKey::PublicKey(id.into(), key, None)),
             Err(e) => self.fail(e),
         }
         self
     }
 
-    /// The WeChat Pay public key from a PEM file, with its id.
+    /// The WeChat Pay public key from a PEM file, with its id (errors name the file).
     pub fn wechatpay_public_key_file(
         mut self,
         id: impl Into<String>,
         path: impl AsRef<Path>,
     ) -> Self {
+        let path = path.as_ref();
         match PublicKeyDer::from_pem_file(path) {
-            Ok(key) => self.pending.push(PendingKey::PublicKey(id.into(), key)),
+            Ok(key) => {
+                self.pending
+                    .push(PendingKey::PublicKey(id.into(), key, Some(path.to_owned())))
+            }
             Err(e) => self.fail(e),
         }
         self
@@ -285,16 +358,19 @@ impl ClientBuilder {
     /// A platform certificate (PEM); it is known by its own serial number.
     pub fn platform_certificate_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
         match Certificate::from_pem(pem) {
-            Ok(cert) => self.pending.push(PendingKey::Certificate(cert)),
+            Ok(cert) => self.pending.push(PendingKey::Certificate(cert, None)),
             Err(e) => self.fail(e),
         }
         self
     }
 
-    /// A platform certificate from a PEM file.
+    /// A platform certificate from a PEM file (errors name the file).
     pub fn platform_certificate_file(mut self, path: impl AsRef<Path>) -> Self {
+        let path = path.as_ref();
         match Certificate::from_pem_file(path) {
-            Ok(cert) => self.pending.push(PendingKey::Certificate(cert)),
+            Ok(cert) => self
+                .pending
+                .push(PendingKey::Certificate(cert, Some(path.to_owned()))),
             Err(e) => self.fail(e),
         }
         self
@@ -303,10 +379,13 @@ impl ClientBuilder {
     /// A platform certificate's public key under an explicit serial (when only
     /// the key, not the certificate, is at hand).
     pub fn platform_public_key(mut self, serial: impl Into<String>, key: PublicKeyDer) -> Self {
-        self.pending.push(PendingKey::Certificate(Certificate {
-            serial: serial.into(),
-            public_key: key,
-        }));
+        self.pending.push(PendingKey::Certificate(
+            Certificate {
+                serial: serial.into(),
+                public_key: key,
+            },
+            None,
+        ));
         self
     }
 
@@ -375,6 +454,62 @@ impl ClientBuilder {
         self
     }
 
+    /// How long an idle pooled connection is kept (default
+    /// [`DEFAULT_POOL_IDLE_TIMEOUT`], 7 s). Keep it under 8 s: WeChat Pay
+    /// closes idle connections after about 8 s.
+    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.pool_idle_timeout = timeout;
+        self
+    }
+
+    /// Resend once when a 2xx reply fails verification (default off).
+    ///
+    /// WeChat Pay deliberately signs a few replies wrongly
+    /// (`WECHATPAY/SIGNTEST/…` probes) to check that clients verify. Such a
+    /// reply is not a failure of the call: the server acted, but its answer
+    /// cannot be trusted. For an operation with a request number (see
+    /// [`crate::Client::execute_raw_with`]) the client sends the same body
+    /// bytes again with a fresh signature — the same number makes that
+    /// idempotent — and uses the second reply if it verifies. Otherwise the
+    /// call fails with [`crate::Error::OutcomeUnknown`].
+    pub fn resend_unverified_success(mut self, on: bool) -> Self {
+        self.resend_unverified = on;
+        self
+    }
+
+    /// Download platform certificates (`GET /v3/certificates`) with the
+    /// APIv3 key, for merchants not (only) on WeChat Pay public keys.
+    ///
+    /// The first call downloads them; they are refreshed every
+    /// [`certificate_refresh`](Self::certificate_refresh) and whenever a
+    /// reply names a serial the client does not know. A download is trusted
+    /// only if its own signature verifies with a key already trusted (a
+    /// configured public key or platform certificate, or one downloaded
+    /// before). Certificates stay trusted until they expire, so both serials
+    /// work during a rotation. A `404 RESOURCE_NOT_EXISTS` answer means the
+    /// merchant uses public keys only, which is not an error. Merchant
+    /// identities only: brand APIs use public keys only.
+    pub fn platform_certificates_from_api(mut self, api_v3_key: ApiV3Key) -> Self {
+        self.certificates = Some(api_v3_key);
+        self
+    }
+
+    /// How often downloaded platform certificates are refreshed (default
+    /// 1 hour; at most [`MAX_CERTIFICATE_REFRESH`], 12 hours).
+    pub fn certificate_refresh(mut self, interval: Duration) -> Self {
+        self.certificate_refresh = interval;
+        self
+    }
+
+    /// Whether downloaded certificates are fetched before the first call
+    /// (default on). Off suits a short-lived process making one call (a
+    /// CLI): it downloads only when a reply names an unknown serial, and no
+    /// merchant on public keys pays for a download it does not need.
+    pub fn certificates_at_start(mut self, on: bool) -> Self {
+        self.certificates_at_start = on;
+        self
+    }
+
     /// Checks everything and builds the configuration.
     pub fn build_config(self) -> Result<ClientConfig, ConfigError> {
         if let Some(e) = self.error {
@@ -389,7 +524,9 @@ impl ClientBuilder {
         check_token("serial_no", &serial_no)?;
         let signer = match self.signer {
             SignerSource::None => return Err(ConfigError::Missing("private key")),
-            SignerSource::Key(key) => self.backend.signer(&key)?,
+            SignerSource::Key(key, path) => {
+                self.backend.signer(&key).map_err(|e| keyed(e, &path))?
+            }
             SignerSource::Custom(signer) => signer,
         };
 
@@ -398,14 +535,18 @@ impl ClientBuilder {
         let mut first_certificate = None;
         for key in self.pending {
             match key {
-                PendingKey::PublicKey(id, der) => {
+                PendingKey::PublicKey(id, der, path) => {
                     check_token("WeChat Pay public key id", &id)?;
-                    store.add_public_key(id.clone(), der, self.backend)?;
+                    store
+                        .add_public_key(id.clone(), der, self.backend)
+                        .map_err(|e| keyed(e, &path))?;
                     first_public_key.get_or_insert(id);
                 }
-                PendingKey::Certificate(cert) => {
+                PendingKey::Certificate(cert, path) => {
                     check_token("platform certificate serial", &cert.serial)?;
-                    let serial = store.add_certificate(cert, self.backend)?;
+                    let serial = store
+                        .add_certificate(cert, self.backend)
+                        .map_err(|e| keyed(e, &path))?;
                     first_certificate.get_or_insert(serial);
                 }
             }
@@ -437,6 +578,29 @@ impl ClientBuilder {
         {
             return Err(ConfigError::BrandNeedsPublicKey);
         }
+        let certificates = match self.certificates {
+            None => None,
+            Some(_) if self.identity.scheme() == AuthScheme::Brand => {
+                return Err(ConfigError::InvalidValue {
+                    what: "platform certificate download",
+                    reason: "brand APIs use the WeChat Pay public key only",
+                })
+            }
+            Some(api_v3_key) => {
+                let refresh = self.certificate_refresh;
+                if refresh < Duration::from_secs(1) || refresh > MAX_CERTIFICATE_REFRESH {
+                    return Err(ConfigError::InvalidValue {
+                        what: "certificate refresh interval",
+                        reason: "must be at least 1 second and at most 12 hours",
+                    });
+                }
+                Some(CertificateSettings {
+                    api_v3_key,
+                    refresh,
+                    at_start: self.certificates_at_start,
+                })
+            }
+        };
         let encryptor = store
             .public_key(&wechatpay_serial)
             .and_then(|key| SensitiveEncryptor::new(key).ok())
@@ -469,6 +633,10 @@ impl ClientBuilder {
             max_reply_bytes: self.max_reply_bytes,
             retry: self.retry,
             clock: self.clock,
+            pool_idle_timeout: self.pool_idle_timeout,
+            resend_unverified: self.resend_unverified,
+            certificates,
+            backend: self.backend,
         })
     }
 
@@ -515,6 +683,13 @@ fn parse_base_url(what: &'static str, url: &str) -> Result<Url, ConfigError> {
         url: url.to_owned(),
         reason,
     };
+    if !url.contains("://") {
+        // `127.0.0.1:8080` would otherwise read as "relative URL without a
+        // base", and `localhost:8080` as a URL with the scheme `localhost`.
+        return Err(invalid(
+            "must start with http:// or https:// (e.g. http://127.0.0.1:8080)".into(),
+        ));
+    }
     let parsed = Url::parse(url).map_err(|e| invalid(e.to_string()))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(invalid("the scheme must be http or https".into()));
@@ -548,6 +723,23 @@ mod tests {
         assert!(parse_base_url("base URL", "http://127.0.0.1:8080/prefix").is_ok());
         for bad in ["ftp://x", "http://x/?q=1", "not a url", "http://u:p@x"] {
             assert!(parse_base_url("base URL", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_base_url_without_scheme_says_so() {
+        for bad in [
+            "127.0.0.1:8080",
+            "localhost:8080",
+            "api.mch.weixin.qq.com",
+            "",
+        ] {
+            let err = parse_base_url("base URL", bad).unwrap_err().to_string();
+            assert!(
+                err.contains("must start with http:// or https://"),
+                "{bad}: {err}"
+            );
+            assert!(!err.contains("relative URL"), "{err}");
         }
     }
 }

@@ -101,10 +101,14 @@ impl fmt::Display for NetworkErrorKind {
 }
 
 /// A network failure on the last attempt.
+///
+/// `Display` ends with the underlying causes (`connection refused`, the TLS
+/// alert, …), not only reqwest's "error sending request".
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "{kind} error talking to {host} after {attempts} attempt(s); the request {}: {source}",
-    if *.may_have_reached_server { "may have reached the server" } else { "did not reach the server" }
+    "{kind} error talking to {host} after {attempts} attempt(s); the request {}: {}",
+    if *.may_have_reached_server { "may have reached the server" } else { "did not reach the server" },
+    self.cause()
 )]
 pub struct NetworkError {
     /// What went wrong.
@@ -119,6 +123,37 @@ pub struct NetworkError {
     /// The underlying error.
     #[source]
     pub source: reqwest::Error,
+}
+
+impl NetworkError {
+    /// What actually failed: the chain of underlying errors below reqwest's
+    /// own message, e.g. `client error (Connect): tcp connect error:
+    /// Connection refused (os error 111)` or the TLS handshake's reason.
+    pub fn cause(&self) -> String {
+        cause_chain(&self.source)
+    }
+}
+
+/// The messages of `error`'s sources joined with `: `, each once (a source
+/// that repeats its parent's text adds nothing), bounded; `error`'s own
+/// message when it has no source.
+pub(crate) fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = error.source();
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+        if parts.len() >= 8 {
+            break;
+        }
+    }
+    if parts.is_empty() {
+        parts.push(error.to_string());
+    }
+    truncate(&parts.join(": "), 2 * MAX_REASON_CHARS)
 }
 
 /// An error reply from WeChat Pay: `{"code": …, "message": …, "detail": …}`,
@@ -142,6 +177,9 @@ pub struct ApiError<C> {
     pub verified: bool,
     /// How many attempts were made in all.
     pub attempts: u32,
+    /// The `Location` header of a redirect (3xx), bounded. Redirects are
+    /// never followed: the signature covers the URL it was made for.
+    pub location: Option<String>,
 }
 
 impl<C> fmt::Display for ApiError<C> {
@@ -151,6 +189,9 @@ impl<C> fmt::Display for ApiError<C> {
             "HTTP {} {}: {}",
             self.status, self.raw_code, self.message
         )?;
+        if let Some(location) = &self.location {
+            write!(f, " (redirect to {location}, not followed)")?;
+        }
         if let Some(id) = &self.request_id {
             write!(f, " (Request-ID: {id})")?;
         }
@@ -339,16 +380,40 @@ pub enum Error<C: ErrorCode = RawCode> {
         status: u16,
         request_id: Option<String>,
     },
+    /// A 2xx reply did not verify, and neither did the reply to the one
+    /// resend (see [`ClientBuilder::resend_unverified_success`]): the server
+    /// acted on the request, but what it answered cannot be trusted.
+    ///
+    /// [`ClientBuilder::resend_unverified_success`]: crate::ClientBuilder::resend_unverified_success
+    #[error(
+        "the outcome is unknown: the HTTP {status} reply did not verify ({error}), and neither did the reply to the same request sent again; the request may have taken effect. Send it again with the same {request_number_field} (the same number returns the original result, never a second one), or query the result; do not use a new number"
+    )]
+    OutcomeUnknown {
+        /// Why the last reply was rejected.
+        error: VerifyError,
+        status: u16,
+        request_id: Option<String>,
+        /// The body field holding the request number, e.g. `out_request_no`.
+        request_number_field: String,
+        attempts: u32,
+    },
     /// The verified reply did not decode into the response type.
     #[error(transparent)]
     Decode(DecodeError),
     /// The reply body is larger than the configured limit.
-    #[error("reply body exceeds the {limit}-byte limit (HTTP {status})")]
+    #[error("reply body exceeds the {limit}-byte limit (HTTP {status}); the request reached the server and may have taken effect")]
     BodyTooLarge {
         limit: usize,
         status: u16,
         request_id: Option<String>,
     },
+    /// The HTTP request could not be built from what was asked (reqwest's
+    /// builder refused it); nothing was sent, and sending again cannot help.
+    #[error("the request cannot be sent as built: {reason}; nothing was sent")]
+    Unsendable { reason: String },
+    /// The platform certificate download verified but its content is unusable.
+    #[error(transparent)]
+    Certificates(#[from] crate::certificates::CertificateError),
 }
 
 impl<C: ErrorCode> Error<C> {
@@ -356,9 +421,9 @@ impl<C: ErrorCode> Error<C> {
     pub fn request_id(&self) -> Option<&str> {
         match self {
             Error::Api(e) => e.request_id.as_deref(),
-            Error::Verification { request_id, .. } | Error::BodyTooLarge { request_id, .. } => {
-                request_id.as_deref()
-            }
+            Error::Verification { request_id, .. }
+            | Error::BodyTooLarge { request_id, .. }
+            | Error::OutcomeUnknown { request_id, .. } => request_id.as_deref(),
             Error::Decode(e) => e.request_id.as_deref(),
             _ => None,
         }
@@ -379,6 +444,7 @@ impl<C: ErrorCode> Error<C> {
             | Error::Config(_)
             | Error::Encode(_)
             | Error::InvalidPath { .. }
+            | Error::Unsendable { .. }
             | Error::Sign(_) => true,
             Error::Network(e) => !e.may_have_reached_server,
             _ => false,

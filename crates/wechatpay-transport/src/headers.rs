@@ -72,6 +72,22 @@ impl SignatureHeaders {
 
     /// Collects the five headers from an `http` header map (reqwest, hyper, axum).
     pub fn from_header_map(headers: &HeaderMap) -> Result<Self, VerifyError> {
+        Self::collect(headers, None)
+    }
+
+    /// Like [`from_header_map`](Self::from_header_map), but a reply without
+    /// `Wechatpay-Signature-Type` is taken to use `assumed_type` (the scheme
+    /// of the request it answers), as wechatpay-java and wechatpay-go do and
+    /// as WeChat Pay's brand sample, which ignores the header, implies. A
+    /// value that is present is used as sent, so an unknown one is still refused.
+    pub fn from_header_map_assuming(
+        headers: &HeaderMap,
+        assumed_type: &str,
+    ) -> Result<Self, VerifyError> {
+        Self::collect(headers, Some(assumed_type))
+    }
+
+    fn collect(headers: &HeaderMap, assumed_type: Option<&str>) -> Result<Self, VerifyError> {
         for name in SIGNATURE_HEADERS {
             let mut values = headers.get_all(name).iter();
             if let Some(value) = values.next() {
@@ -89,7 +105,13 @@ impl SignatureHeaders {
                 }
             }
         }
-        Self::from_lookup(|name| headers.get(name).and_then(|v| v.to_str().ok()))
+        Self::from_lookup(|name| {
+            let value = headers.get(name).and_then(|v| v.to_str().ok());
+            match value {
+                None if name == WECHATPAY_SIGNATURE_TYPE => assumed_type,
+                other => other,
+            }
+        })
     }
 
     /// Whether `headers` carries any of the five signature headers.

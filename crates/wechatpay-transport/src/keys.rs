@@ -34,9 +34,18 @@ pub enum KeyError {
     /// The section decoded but the crypto backend refused the key.
     #[error("{what}: the key was rejected ({reason})")]
     Rejected { what: &'static str, reason: String },
+    /// The key is protected by a passphrase; the client needs it in the clear.
+    #[error("{what}: the key is encrypted (passphrase-protected); write it out unencrypted first, e.g. `openssl pkey -in KEY.pem -out KEY-plain.pem`")]
+    Encrypted { what: &'static str },
+    /// The file holds binary DER, not PEM text.
+    #[error("{what}: the file is binary DER, not PEM; convert it, e.g. `openssl pkey -inform DER -in KEY.der -out KEY.pem`{}", if *.what == "certificate" { " (for a certificate: `openssl x509 -inform DER …`)" } else { "" })]
+    Der { what: &'static str },
     /// The certificate could not be parsed.
     #[error("certificate: {reason}")]
     Certificate { reason: String },
+    /// A serial or public key id is already taken in a key store.
+    #[error("{serial:?} is already configured as {existing}; each serial names one key")]
+    DuplicateSerial { serial: String, existing: String },
     /// A key file could not be read.
     #[error("cannot read {what} file {path}: {message}")]
     Io {
@@ -44,7 +53,30 @@ pub enum KeyError {
         path: PathBuf,
         message: String,
     },
+    /// A key file was read but its content was refused.
+    #[error("{}: {source}", .path.display())]
+    File {
+        path: PathBuf,
+        #[source]
+        source: Box<KeyError>,
+    },
 }
+
+impl KeyError {
+    /// This error, naming `path` as the file it came from (unless it already does).
+    pub fn in_file(self, path: &Path) -> KeyError {
+        match self {
+            KeyError::Io { .. } | KeyError::File { .. } => self,
+            other => KeyError::File {
+                path: path.to_owned(),
+                source: Box::new(other),
+            },
+        }
+    }
+}
+
+/// The largest key or certificate file read (real ones are a few KiB).
+pub const MAX_KEY_FILE_BYTES: u64 = 256 * 1024;
 
 fn found_suffix(found: &[String]) -> String {
     if found.is_empty() {
@@ -67,15 +99,30 @@ impl PrivateKeyDer {
     /// Reads the first private key section of a PEM document.
     pub fn from_pem(pem: impl AsRef<[u8]>) -> Result<Self, KeyError> {
         const WHAT: &str = "private key";
-        let mut found = Vec::new();
-        for section in <(SectionKind, Vec<u8>)>::pem_slice_iter(pem.as_ref()) {
+        let pem = pem.as_ref();
+        precheck(WHAT, pem)?;
+        // A legacy encrypted PKCS#1 key has headers inside its section.
+        if contains(pem, b"Proc-Type: 4,ENCRYPTED") {
+            return Err(KeyError::Encrypted { what: WHAT });
+        }
+        for section in <(SectionKind, Vec<u8>)>::pem_slice_iter(pem) {
             let (kind, der) = section.map_err(|e| pem_error(WHAT, &e))?;
             let der = Zeroizing::new(der);
             match kind {
                 SectionKind::PrivateKey => return Ok(PrivateKeyDer::Pkcs8(der)),
                 SectionKind::RsaPrivateKey => return Ok(PrivateKeyDer::Pkcs1(der)),
-                other => found.push(label(other)),
+                _ => {}
             }
+        }
+        let found = labels(pem);
+        if found.iter().any(|l| l == "ENCRYPTED PRIVATE KEY") {
+            return Err(KeyError::Encrypted { what: WHAT });
+        }
+        if found.iter().any(|l| l == "EC PRIVATE KEY") {
+            return Err(KeyError::Rejected {
+                what: WHAT,
+                reason: NOT_RSA_EC.to_owned(),
+            });
         }
         Err(KeyError::NotFound {
             what: WHAT,
@@ -84,10 +131,11 @@ impl PrivateKeyDer {
         })
     }
 
-    /// Reads a PEM private key file.
+    /// Reads a PEM private key file; errors name the file.
     pub fn from_pem_file(path: impl AsRef<Path>) -> Result<Self, KeyError> {
-        let pem = read_file("private key", path.as_ref())?;
-        Self::from_pem(&pem[..])
+        let path = path.as_ref();
+        let pem = read_file("private key", path)?;
+        Self::from_pem(&pem[..]).map_err(|e| e.in_file(path))
     }
 
     /// `PKCS#8` or `PKCS#1`.
@@ -122,29 +170,45 @@ impl PublicKeyDer {
         PublicKeyDer(der)
     }
 
-    /// Reads a `PUBLIC KEY` section, or the public key of a `CERTIFICATE` section.
+    /// Reads a `PUBLIC KEY` section, a PKCS#1 `RSA PUBLIC KEY` section, or
+    /// the public key of a `CERTIFICATE` section.
     pub fn from_pem(pem: impl AsRef<[u8]>) -> Result<Self, KeyError> {
         const WHAT: &str = "public key";
-        let mut found = Vec::new();
-        for section in <(SectionKind, Vec<u8>)>::pem_slice_iter(pem.as_ref()) {
+        let pem = pem.as_ref();
+        precheck(WHAT, pem)?;
+        for section in <(SectionKind, Vec<u8>)>::pem_slice_iter(pem) {
             let (kind, der) = section.map_err(|e| pem_error(WHAT, &e))?;
             match kind {
                 SectionKind::PublicKey => return Ok(PublicKeyDer(der)),
                 SectionKind::Certificate => return Ok(Certificate::from_der(&der)?.public_key),
-                other => found.push(label(other)),
+                _ => {}
+            }
+        }
+        let found = labels(pem);
+        if found.iter().any(|l| l == "RSA PUBLIC KEY") {
+            // PKCS#1 (`openssl rsa -RSAPublicKey_out`): the same key, without
+            // the algorithm wrapper. The PEM parser only knows the SPKI label.
+            let text = String::from_utf8_lossy(pem)
+                .replace("BEGIN RSA PUBLIC KEY", "BEGIN PUBLIC KEY")
+                .replace("END RSA PUBLIC KEY", "END PUBLIC KEY");
+            for section in <(SectionKind, Vec<u8>)>::pem_slice_iter(text.as_bytes()) {
+                if let (SectionKind::PublicKey, pkcs1) = section.map_err(|e| pem_error(WHAT, &e))? {
+                    return Ok(PublicKeyDer(crate::der::pkcs1_to_spki(&pkcs1)));
+                }
             }
         }
         Err(KeyError::NotFound {
             what: WHAT,
-            expected: "PUBLIC KEY or CERTIFICATE",
+            expected: "PUBLIC KEY, RSA PUBLIC KEY or CERTIFICATE",
             found,
         })
     }
 
-    /// Reads a PEM public key or certificate file.
+    /// Reads a PEM public key or certificate file; errors name the file.
     pub fn from_pem_file(path: impl AsRef<Path>) -> Result<Self, KeyError> {
-        let pem = read_file("public key", path.as_ref())?;
-        Self::from_pem(&pem[..])
+        let path = path.as_ref();
+        let pem = read_file("public key", path)?;
+        Self::from_pem(&pem[..]).map_err(|e| e.in_file(path))
     }
 
     /// The DER `SubjectPublicKeyInfo` bytes.
@@ -175,21 +239,23 @@ pub struct Certificate {
 impl Certificate {
     /// Reads the first `CERTIFICATE` section of a PEM document.
     pub fn from_pem(pem: impl AsRef<[u8]>) -> Result<Self, KeyError> {
+        precheck("certificate", pem.as_ref())?;
         let der = CertificateDer::from_pem_slice(pem.as_ref()).map_err(|e| match e {
             pem::Error::NoItemsFound => KeyError::NotFound {
                 what: "certificate",
                 expected: "CERTIFICATE",
-                found: Vec::new(),
+                found: labels(pem.as_ref()),
             },
             other => pem_error("certificate", &other),
         })?;
         Self::from_der(der.as_ref())
     }
 
-    /// Reads a PEM certificate file.
+    /// Reads a PEM certificate file; errors name the file.
     pub fn from_pem_file(path: impl AsRef<Path>) -> Result<Self, KeyError> {
-        let pem = read_file("certificate", path.as_ref())?;
-        Self::from_pem(&pem[..])
+        let path = path.as_ref();
+        let pem = read_file("certificate", path)?;
+        Self::from_pem(&pem[..]).map_err(|e| e.in_file(path))
     }
 
     /// Parses a DER X.509 (v3) certificate.
@@ -216,18 +282,55 @@ fn serial_hex(bytes: &[u8]) -> String {
     bytes[start..].iter().map(|b| format!("{b:02X}")).collect()
 }
 
-fn label(kind: SectionKind) -> String {
-    match kind {
-        SectionKind::Certificate => "CERTIFICATE",
-        SectionKind::PublicKey => "PUBLIC KEY",
-        SectionKind::RsaPrivateKey => "RSA PRIVATE KEY",
-        SectionKind::PrivateKey => "PRIVATE KEY",
-        SectionKind::EcPrivateKey => "EC PRIVATE KEY",
-        SectionKind::Crl => "X509 CRL",
-        SectionKind::Csr => "CERTIFICATE REQUEST",
-        _ => "other",
+/// Why a key is not usable, in words (never a backend's internal error name).
+pub(crate) const NOT_RSA_EC: &str =
+    "an EC key; WeChat Pay APIv3 signs and verifies with RSA keys (2048 bits)";
+
+/// A backend's refusal of `der` restated for a person: the algorithm or
+/// size that is wrong, rather than the backend's own error name.
+pub(crate) fn readable_rejection(what: &'static str, der: &[u8], backend_reason: &str) -> KeyError {
+    use crate::der::{mentions_oid, OID_EC, OID_ED25519, OID_RSA};
+    let lower = backend_reason.to_ascii_lowercase();
+    let reason = if mentions_oid(der, OID_EC) {
+        NOT_RSA_EC.to_owned()
+    } else if mentions_oid(der, OID_ED25519) {
+        "an Ed25519 key; WeChat Pay APIv3 signs and verifies with RSA keys (2048 bits)".to_owned()
+    } else if lower.contains("toosmall") || lower.contains("too small") {
+        "the RSA key is shorter than 2048 bits; WeChat Pay APIv3 uses RSA 2048".to_owned()
+    } else if lower.contains("toolarge") || lower.contains("too large") {
+        "the RSA key is longer than 8192 bits".to_owned()
+    } else if !mentions_oid(der, OID_RSA) && what == "public key" {
+        "not an RSA public key".to_owned()
+    } else {
+        "not a valid RSA key (the data inside the PEM section does not decode as one)".to_owned()
+    };
+    KeyError::Rejected { what, reason }
+}
+
+/// Refuses what is certainly not PEM text (binary DER) before parsing.
+fn precheck(what: &'static str, data: &[u8]) -> Result<(), KeyError> {
+    if !contains(data, b"-----BEGIN ") && data.first() == Some(&crate::der::SEQUENCE) {
+        return Err(KeyError::Der { what });
     }
-    .to_owned()
+    Ok(())
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The labels of every `-----BEGIN LABEL-----` line, in order (bounded).
+fn labels(pem: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(pem);
+    text.lines()
+        .filter_map(|line| {
+            line.trim()
+                .strip_prefix("-----BEGIN ")?
+                .strip_suffix("-----")
+                .map(|l| crate::sign::truncate(l, 40))
+        })
+        .take(8)
+        .collect()
 }
 
 // The parser's own messages can quote input lines; only a fixed reason is kept.
@@ -242,14 +345,26 @@ fn pem_error(what: &'static str, error: &pem::Error) -> KeyError {
     KeyError::Pem { what, reason }
 }
 
+/// Reads at most [`MAX_KEY_FILE_BYTES`] of a key file (a larger one, or a
+/// device such as `/dev/zero`, is refused rather than read whole).
 fn read_file(what: &'static str, path: &Path) -> Result<Zeroizing<Vec<u8>>, KeyError> {
-    std::fs::read(path)
-        .map(Zeroizing::new)
-        .map_err(|e| KeyError::Io {
-            what,
-            path: path.to_owned(),
-            message: e.to_string(),
-        })
+    use std::io::Read as _;
+    let io = |message: String| KeyError::Io {
+        what,
+        path: path.to_owned(),
+        message,
+    };
+    let file = std::fs::File::open(path).map_err(|e| io(e.to_string()))?;
+    let mut out = Zeroizing::new(Vec::new());
+    file.take(MAX_KEY_FILE_BYTES + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| io(e.to_string()))?;
+    if out.len() as u64 > MAX_KEY_FILE_BYTES {
+        return Err(io(format!(
+            "larger than {MAX_KEY_FILE_BYTES} bytes, which no key or certificate file is"
+        )));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

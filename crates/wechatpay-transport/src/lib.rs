@@ -22,11 +22,13 @@
 //! # let _ = client; Ok(()) }
 //! ```
 
+pub mod certificates;
 pub mod client;
 pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod dedup;
+mod der;
 /// The operation metadata of the serde-only runtime, under its former path.
 pub use wechatpay_runtime::meta as endpoint;
 pub mod error;
@@ -40,9 +42,13 @@ pub mod retry;
 pub mod sign;
 pub mod verify;
 
-pub use client::{Client, VerifiedReply};
+pub use certificates::{CertificateDownload, CertificateError, PlatformCertificate};
+pub use client::{CallOptions, Client, VerifiedReply};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{ClientBuilder, ClientConfig, Identity, DEFAULT_BACKUP_URL, DEFAULT_BASE_URL};
+pub use config::{
+    ClientBuilder, ClientConfig, Identity, DEFAULT_BACKUP_URL, DEFAULT_BASE_URL,
+    DEFAULT_POOL_IDLE_TIMEOUT,
+};
 pub use crypto::{Backend, SignError, Signer, Verifier};
 pub use error::{
     ApiError, ConfigError, DecodeError, Error, ErrorBody, NetworkError, NetworkErrorKind, RawCode,

@@ -2,7 +2,9 @@
 //! requests (server side).
 //!
 //! The rules, in the order they are checked: all five headers present and
-//! well-formed; a known signature type; a timestamp less than 300 s away from
+//! well-formed (the client fills a missing `Wechatpay-Signature-Type` with its
+//! request's scheme, see
+//! [`SignatureHeaders::from_header_map_assuming`]); a known signature type; a timestamp less than 300 s away from
 //! now; a serial the [`PublicKeyStore`] knows; not a `WECHATPAY/SIGNTEST/`
 //! probe; valid Base64; a signature that verifies over
 //! `TIMESTAMP\nNONCE\nBODY\n` with the raw body.

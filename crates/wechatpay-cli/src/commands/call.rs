@@ -1,11 +1,14 @@
 //! `wechatpay call <operation-id> --body JSON|@file`: validate locally (nothing
 //! is sent on a violation), then sign, send, verify through the transport
-//! client; print the verified body.
+//! client, decode into the operation's response type; print what decoded.
 
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 use wechatpay_transport::{
-    AuthScheme, Client, Error, Identity, RawCode, RetryPolicy, VerifiedReply,
+    ApiV3Key, AuthScheme, CallOptions, Client, ClientBuilder, Endpoint, EndpointInfo, Error,
+    Identity, RawCode, RetryPolicy, VerifiedReply,
 };
 
 use crate::args::CallArgs;
@@ -15,6 +18,7 @@ use crate::config::Settings;
 use crate::exit::{CliError, ExitClass};
 use crate::operation::prepare;
 use wechatpay_runtime::json::Prepared;
+use wechatpay_runtime::EndpointVisitor;
 
 /// Checks everything that can be checked locally: operation, body, settings.
 pub fn plan(args: &CallArgs) -> Result<(Prepared, Client), CliError> {
@@ -31,12 +35,39 @@ pub fn plan(args: &CallArgs) -> Result<(Prepared, Client), CliError> {
             list.join("\n")
         ))
     })?;
-    let client = client(&Settings::resolve(&args.conn, None)?, info.auth, args)?;
+    let settings = Settings::resolve(&args.conn, args.apiv3_key.as_deref())?;
+    let client = client(&settings, info.auth, args)?;
     Ok((prepared, client))
 }
 
 /// A transport client for the operation's auth scheme.
 fn client(settings: &Settings, scheme: AuthScheme, args: &CallArgs) -> Result<Client, CliError> {
+    let mut builder = builder(settings, scheme, args.timeout)?
+        .retry(RetryPolicy::with_max_retries(args.retries))
+        // A 2xx reply that does not verify (WeChat Pay's probe signatures)
+        // is sent once more with the same request number.
+        .resend_unverified_success(true);
+    if let (AuthScheme::Merchant, Some(key)) = (scheme, &settings.apiv3_key) {
+        // Platform certificates are downloaded when a reply names one not
+        // configured; one call per process needs no download up front.
+        builder = builder
+            .platform_certificates_from_api(apiv3_key(key)?)
+            .certificates_at_start(false);
+    }
+    builder.build().map_err(|e| CliError::config(e.to_string()))
+}
+
+/// The APIv3 key as the transport takes it (the error never shows the key).
+pub fn apiv3_key(key: &crate::config::Secret) -> Result<ApiV3Key, CliError> {
+    ApiV3Key::new(key.expose()).map_err(|e| CliError::config(format!("APIv3 key: {e}")))
+}
+
+/// A client builder with the identity, keys, base URL and timeout from `settings`.
+pub fn builder(
+    settings: &Settings,
+    scheme: AuthScheme,
+    timeout_secs: f64,
+) -> Result<ClientBuilder, CliError> {
     let identity = match scheme {
         AuthScheme::Merchant => Identity::merchant(settings.identity(scheme)?),
         AuthScheme::Brand => Identity::brand(settings.identity(scheme)?),
@@ -45,42 +76,114 @@ fn client(settings: &Settings, scheme: AuthScheme, args: &CallArgs) -> Result<Cl
     let private_key = settings.private_key.as_ref().ok_or_else(|| {
         CliError::config("missing private key: set --private-key, WECHATPAY_PRIVATE_KEY or `private_key` in the profile")
     })?;
-    let public_key_id = settings.require(
-        &settings.public_key_id,
-        "--public-key-id",
-        "WECHATPAY_PUBLIC_KEY_ID",
-    )?;
-    let public_key = settings.public_key.as_ref().ok_or_else(|| {
-        CliError::config("missing WeChat Pay public key: set --public-key, WECHATPAY_PUBLIC_KEY or `public_key` in the profile")
-    })?;
-    let timeout = Duration::try_from_secs_f64(args.timeout).map_err(|_| {
+    // The argument parser already refused a timeout that is not positive.
+    let timeout = Duration::try_from_secs_f64(timeout_secs).map_err(|_| {
         CliError::new(
             ExitClass::Usage,
             "--timeout must be a positive number of seconds",
         )
     })?;
-    Client::builder(identity)
+    Ok(Client::builder(identity)
         .base_url(settings.base_url.as_str())
         .serial_no(serial_no)
         .private_key_file(private_key)
-        .wechatpay_public_key_file(public_key_id, public_key)
-        .request_timeout(timeout)
-        .retry(RetryPolicy::with_max_retries(args.retries))
-        .build()
-        .map_err(|e| CliError::config(e.to_string()))
+        .public_key_store(settings.key_store()?)
+        .request_timeout(timeout))
 }
 
 /// Sends the prepared request; the reply is returned only if it verified.
 pub async fn send(client: &Client, prepared: Prepared) -> Result<VerifiedReply, CliError> {
+    let options = CallOptions::for_endpoint(prepared.info);
+    let field = options.request_number_field;
     client
-        .execute_raw(prepared.info, &prepared.url(), prepared.body)
+        .execute_raw_with(prepared.info, &prepared.url(), prepared.body, options)
         .await
-        .map_err(classify)
+        .map_err(|e| classify(e, field))
+}
+
+/// Decodes a verified reply into the operation's response type; the JSON of
+/// what decoded is what `call` prints. A reply that does not decode is never
+/// printed: exit 8, with the reason and the field.
+pub fn decode(info: &'static EndpointInfo, reply: &VerifiedReply) -> Result<Value, CliError> {
+    let decoded =
+        wechatpay_endpoints::dispatch(info.operation_id, DecodeReply { body: &reply.body })
+            .unwrap_or_else(|| decode_as::<Value>(&reply.body));
+    decoded.map_err(|problem| {
+        CliError::new(
+            ExitClass::Decode,
+            format!(
+                "the HTTP {} reply verified but does not decode into {} ({}), so it is not shown: {}\n  Request-ID: {}",
+                reply.status,
+                info.response.name,
+                info.operation_id,
+                printable(&problem.to_string()),
+                printable(reply.request_id().unwrap_or("(none)")),
+            ),
+        )
+    })
+}
+
+/// Decodes into the response type of the endpoint it visits.
+struct DecodeReply<'a> {
+    body: &'a [u8],
+}
+
+impl EndpointVisitor for DecodeReply<'_> {
+    type Output = Result<Value, DecodeProblem>;
+
+    fn visit<E: Endpoint>(self) -> Self::Output
+    where
+        E::Request: DeserializeOwned,
+        E::Response: serde::Serialize,
+    {
+        decode_as::<E::Response>(self.body)
+    }
+}
+
+/// Why a verified body did not decode into the response type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeProblem {
+    /// Where in the body (`coupon_code`, `items[0].id`, `.` for the whole body).
+    pub path: String,
+    /// The decoder's message.
+    pub message: String,
+}
+
+impl std::fmt::Display for DecodeProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path == "." {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+/// Decodes `body` into `T` and returns it serialized back: exactly what the type holds
+/// (fields it does not know are left out; strings are JSON-escaped, so no control
+/// character reaches the terminal).
+pub fn decode_as<T: DeserializeOwned + serde::Serialize>(
+    body: &[u8],
+) -> Result<Value, DecodeProblem> {
+    let problem = |path: String, e: serde_json::Error| DecodeProblem {
+        path,
+        message: e.to_string(),
+    };
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        problem(path, e.into_inner())
+    })?;
+    de.end().map_err(|e| problem(".".into(), e))?;
+    serde_json::to_value(&value).map_err(|e| DecodeProblem {
+        path: ".".into(),
+        message: e.to_string(),
+    })
 }
 
 /// Server text with control characters escaped, so an unsigned error reply
 /// cannot drive the terminal (colours, cursor moves, cleared lines).
-fn printable(text: &str) -> String {
+pub fn printable(text: &str) -> String {
     text.chars()
         .map(|c| {
             if c.is_control() {
@@ -93,7 +196,15 @@ fn printable(text: &str) -> String {
 }
 
 /// Maps a transport error to an exit class and a message for stderr.
-pub fn classify(error: Error<RawCode>) -> CliError {
+/// `request_number` is the operation's request-number field, for the advice
+/// on what to do when the outcome is unknown.
+pub fn classify(error: Error<RawCode>, request_number: Option<&str>) -> CliError {
+    let resend = match request_number {
+        Some(field) => format!(
+            "send it again with the same {field} (the same number returns the original result, never a second one) or query the result"
+        ),
+        None => "query the result before sending it again".to_owned(),
+    };
     match error {
         Error::Api(api) => {
             let mut message = format!(
@@ -107,6 +218,12 @@ pub fn classify(error: Error<RawCode>) -> CliError {
                 printable(&api.message),
                 printable(api.request_id.as_deref().unwrap_or("(none)"))
             );
+            if let Some(location) = &api.location {
+                message.push_str(&format!(
+                    "\n  Location: {}\n  (a redirect is never followed: the signature covers this URL only; check --base-url)",
+                    printable(location)
+                ));
+            }
             if let Some(detail) = api.detail.as_ref().filter(|d| !is_empty(d)) {
                 message.push_str(&format!("\n  detail: {detail}"));
             }
@@ -124,14 +241,36 @@ pub fn classify(error: Error<RawCode>) -> CliError {
             request_id,
         } => CliError::verification(format!(
             "the HTTP {status} reply did not verify and is not shown: {error}\n  Request-ID: {}",
-            request_id.as_deref().unwrap_or("(none)")
+            printable(request_id.as_deref().unwrap_or("(none)"))
         )),
-        Error::Network(e) => CliError::new(ExitClass::Network, e.to_string()),
-        Error::BodyTooLarge { .. } => CliError::new(ExitClass::Network, error.to_string()),
-        Error::Config(e) => CliError::config(e.to_string()),
-        Error::Validation(_) | Error::Encode(_) | Error::InvalidPath { .. } => {
-            CliError::validation(error.to_string())
+        e @ Error::OutcomeUnknown { .. } => {
+            let request_id = e.request_id().map(printable);
+            CliError::verification(format!(
+                "{e}\n  Request-ID: {}",
+                request_id.as_deref().unwrap_or("(none)")
+            ))
         }
+        Error::Network(e) => {
+            let mut message = printable(&e.to_string());
+            if e.may_have_reached_server {
+                message.push_str(&format!("\n  the request may have taken effect: {resend}"));
+            }
+            CliError::new(ExitClass::Network, message)
+        }
+        e @ Error::BodyTooLarge { .. } => CliError::new(
+            ExitClass::Network,
+            format!(
+                "{e}: a coupon may have been issued; {resend}\n  Request-ID: {}",
+                printable(e.request_id().unwrap_or("(none)"))
+            ),
+        ),
+        Error::Config(e) => CliError::config(e.to_string()),
+        Error::Validation(_)
+        | Error::Encode(_)
+        | Error::InvalidPath { .. }
+        | Error::Unsendable { .. } => CliError::validation(error.to_string()),
+        e @ Error::Certificates(_) => CliError::verification(e.to_string()),
+        e @ Error::Decode(_) => CliError::new(ExitClass::Decode, printable(&e.to_string())),
         other => CliError::internal(other.to_string()),
     }
 }

@@ -13,8 +13,10 @@ pub fn find_operation(id: &str) -> Result<&'static EndpointInfo, CliError> {
             .iter()
             .map(|i| i.operation_id)
             .collect();
+        // The id is whatever was typed (maybe a 100 KB paste): show a bounded prefix.
         CliError::validation(format!(
-            "unknown operation id {id:?}; known operations: {}",
+            "unknown operation id {:?}; known operations: {}",
+            crate::exit::bounded(id, 64),
             known.join(", ")
         ))
     })
@@ -269,5 +271,13 @@ mod tests {
             .unwrap_err()
             .message
             .contains("send-product-coupon"));
+        let long = "x".repeat(100_000);
+        let message = run(Some(&long)).unwrap_err().message;
+        // The id is cut; the list of the 34 known ids follows it.
+        assert!(message.len() < 2_000, "{} bytes", message.len());
+        assert!(
+            message.contains(&format!("\"{}…\"", "x".repeat(64))),
+            "{message}"
+        );
     }
 }

@@ -10,7 +10,7 @@ use wechatpay_transport::AuthScheme;
 use crate::args::{AuthArg, SignArgs};
 use crate::body::RawBody;
 use crate::config::Settings;
-use crate::exit::CliError;
+use crate::exit::{bounded, CliError, ExitClass};
 
 /// Runs the command, returning the text for stdout.
 pub fn run(args: &SignArgs, now: i64) -> Result<String, CliError> {
@@ -27,6 +27,18 @@ pub fn run(args: &SignArgs, now: i64) -> Result<String, CliError> {
     };
     let method = args.method.to_ascii_uppercase();
     let nonce = args.nonce.clone().unwrap_or_else(generate_nonce);
+    check_inputs(&method, &args.url, &nonce)?;
+    for (what, value) in [
+        (scheme.identity_param(), identity.as_str()),
+        ("serial_no", serial_no.as_str()),
+    ] {
+        if !is_token(value) {
+            return Err(CliError::config(format!(
+                "{what} {:?} cannot go into the Authorization header: use visible ASCII without quotes, commas or spaces",
+                bounded(value, 64)
+            )));
+        }
+    }
     let timestamp = args.timestamp.unwrap_or(now);
     let request = RequestToSign {
         method: &method,
@@ -43,6 +55,40 @@ pub fn run(args: &SignArgs, now: i64) -> Result<String, CliError> {
     let _ = writeln!(out, "signature:     {}", auth.signature);
     let _ = writeln!(out, "authorization: {}", auth.header_value());
     Ok(out)
+}
+
+/// Visible ASCII without `"` or `,`: what can sit inside `key="…"` of the
+/// `Authorization` header without changing its structure.
+fn is_token(value: &str) -> bool {
+    !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b',')
+}
+
+/// Refuses a method, URL or nonce that would change the signed message's
+/// lines or the `Authorization` header's fields (quotes, commas, CR, LF).
+fn check_inputs(method: &str, url: &str, nonce: &str) -> Result<(), CliError> {
+    let usage = |message: String| CliError::new(ExitClass::Usage, message);
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(usage(format!(
+            "--method {:?}: an HTTP method is letters only, e.g. GET or POST",
+            bounded(method, 32)
+        )));
+    }
+    if !url.starts_with('/') || !url.bytes().all(|b| b.is_ascii_graphic() && b != b'"') {
+        return Err(usage(format!(
+            "--url {:?}: the path and query exactly as sent, starting with '/', in visible ASCII (percent-encode anything else)",
+            bounded(url, 80)
+        )));
+    }
+    if !is_token(nonce) {
+        return Err(usage(format!(
+            "--nonce {:?}: visible ASCII without quotes, commas or spaces (it goes into the Authorization header)",
+            bounded(nonce, 64)
+        )));
+    }
+    Ok(())
 }
 
 /// The scheme: `--auth`, else the auth of the operation the URL's path
@@ -97,6 +143,33 @@ mod tests {
             "POST\\n/v3/x\\n1\\nN\\n{\"a\":\"\\\\\\\\\"}\\n"
         );
         assert_eq!(escape(b"a\x07\xffb"), "a\\u{7}\\xffb");
+    }
+
+    #[test]
+    fn nothing_can_break_out_of_the_header_or_the_message() {
+        assert!(check_inputs("POST", "/v3/x?a=1", "ABC123").is_ok());
+        for (method, url, nonce, flag) in [
+            ("POST", "/v3/x", "a\"b", "--nonce"),
+            ("POST", "/v3/x", "a,b", "--nonce"),
+            ("POST", "/v3/x", "a\r\nX-Evil: 1", "--nonce"),
+            ("POST", "/v3/x", "", "--nonce"),
+            ("POST", "/v3/x\nforged", "n", "--url"),
+            ("POST", "/v3/x\r", "n", "--url"),
+            ("POST", "/v3/a b", "n", "--url"),
+            ("POST", "v3/x", "n", "--url"),
+            ("PO\nST", "/v3/x", "n", "--method"),
+            ("POST,", "/v3/x", "n", "--method"),
+            ("", "/v3/x", "n", "--method"),
+        ] {
+            let err = check_inputs(method, url, nonce).unwrap_err();
+            assert_eq!(err.class, ExitClass::Usage);
+            assert!(err.message.starts_with(flag), "{flag}: {}", err.message);
+            assert!(
+                !err.message.contains('\n') && !err.message.contains('\r'),
+                "{}",
+                err.message
+            );
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@ use http::header::{HeaderMap, HeaderName, HeaderValue};
 use wechatpay_transport::notification::{
     decrypt_resource, ApiV3Key, Notification, NotificationError,
 };
-use wechatpay_transport::verify::verify_reply;
+use wechatpay_transport::verify::{verify_reply, VerifyError};
 
 use crate::args::VerifyArgs;
 use crate::body::RawBody;
@@ -29,8 +29,23 @@ pub fn run(args: &VerifyArgs, now: i64) -> Result<Verified, CliError> {
     let body = RawBody::read(&args.body)?;
     let keys = settings.key_store()?;
     let at = args.at.unwrap_or(now);
-    let checked = verify_reply(&headers, &body.bytes, at, &keys)
-        .map_err(|e| CliError::verification(format!("signature does not check out: {e}")))?;
+    let checked = verify_reply(&headers, &body.bytes, at, &keys).map_err(|e| {
+        let reason = match (e, args.at) {
+            // The transport words it against "now"; here the reference is --at.
+            (
+                VerifyError::TimestampSkew {
+                    timestamp,
+                    skew_secs,
+                    ..
+                },
+                Some(at),
+            ) => format!(
+                "timestamp {timestamp} is {skew_secs} s away from --at {at}; the limit is under 300 s"
+            ),
+            (e, _) => e.to_string(),
+        };
+        CliError::verification(format!("signature does not check out: {reason}"))
+    })?;
     let when = match args.at {
         Some(at) => format!("as of --at {at}"),
         None => "as of now".to_owned(),

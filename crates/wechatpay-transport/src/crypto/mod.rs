@@ -58,22 +58,42 @@ impl Backend {
         }
     }
 
-    /// Loads a private key into a signer.
+    /// Loads a private key into a signer. A refusal says what is wrong with
+    /// the key (an EC key, fewer than 2048 bits, …), not the backend's error name.
     pub fn signer(self, key: &PrivateKeyDer) -> Result<Arc<dyn Signer>, KeyError> {
-        Ok(match self {
-            Backend::AwsLc => Arc::new(aws_lc::AwsLcSigner::new(key)?),
+        let signer: Result<Arc<dyn Signer>, KeyError> = match self {
+            Backend::AwsLc => aws_lc::AwsLcSigner::new(key).map(|s| Arc::new(s) as _),
             #[cfg(feature = "rsa-backend")]
-            Backend::RsaCrate => Arc::new(rsa_crate::RsaCrateSigner::new(key)?),
-        })
+            Backend::RsaCrate => rsa_crate::RsaCrateSigner::new(key).map(|s| Arc::new(s) as _),
+        };
+        signer.map_err(|e| readable(e, "private key", key.der()))
     }
 
-    /// Loads a public key into a verifier.
+    /// Loads an RSA public key (2048 to 8192 bits) into a verifier.
     pub fn verifier(self, key: &PublicKeyDer) -> Result<Arc<dyn Verifier>, KeyError> {
-        Ok(match self {
-            Backend::AwsLc => Arc::new(aws_lc::AwsLcVerifier::new(key)?),
+        // Checked here so that every backend refuses a short key up front,
+        // rather than accept it and fail every signature later.
+        if let Some(bits) = crate::der::spki_rsa_bits(key.der()) {
+            if bits < 2048 {
+                return Err(KeyError::Rejected {
+                    what: "public key",
+                    reason: format!("the RSA key has {bits} bits; WeChat Pay APIv3 uses RSA 2048"),
+                });
+            }
+        }
+        let verifier: Result<Arc<dyn Verifier>, KeyError> = match self {
+            Backend::AwsLc => aws_lc::AwsLcVerifier::new(key).map(|v| Arc::new(v) as _),
             #[cfg(feature = "rsa-backend")]
-            Backend::RsaCrate => Arc::new(rsa_crate::RsaCrateVerifier::new(key)?),
-        })
+            Backend::RsaCrate => rsa_crate::RsaCrateVerifier::new(key).map(|v| Arc::new(v) as _),
+        };
+        verifier.map_err(|e| readable(e, "public key", key.der()))
+    }
+}
+
+fn readable(error: KeyError, what: &'static str, der: &[u8]) -> KeyError {
+    match error {
+        KeyError::Rejected { reason, .. } => crate::keys::readable_rejection(what, der, &reason),
+        other => other,
     }
 }
 

@@ -118,9 +118,14 @@ pub struct CallArgs {
     #[arg(value_name = "OPERATION-ID")]
     pub operation: String,
     /// Request body: JSON text, `@file.json`, or `@-` for standard input. Path
-    /// parameters (e.g. `openid`) go in the body, as in the doc's examples.
-    #[arg(long, value_name = "JSON|@FILE")]
-    pub body: String,
+    /// and query parameters (e.g. `openid`, `page_size`) go in the body, as in
+    /// the doc's examples.
+    #[arg(long, value_name = "JSON|@FILE", required_unless_present = "file")]
+    pub body: Option<String>,
+    /// The file of a multipart operation (upload-image): its `filename` and
+    /// `sha256` are computed from it (a `--body` may still set other meta fields).
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
     /// Give up on a reply after this many seconds (per attempt; more than 0).
     #[arg(long, default_value_t = 30.0, value_name = "SECS", value_parser = parse_timeout, allow_negative_numbers = true)]
     pub timeout: f64,

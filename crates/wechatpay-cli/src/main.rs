@@ -47,9 +47,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
     let now = SystemClock.now_unix();
     match cli.command {
         Command::Call(args) => {
-            let (prepared, client) = call::plan(&args)?;
+            let (prepared, file, client) = call::plan(&args)?;
             let info = prepared.info;
-            let reply = runtime()?.block_on(call::send(&client, prepared))?;
+            let reply = runtime()?.block_on(call::send(&client, prepared, file.as_ref()))?;
             let decoded = call::decode(info, &reply)?;
             let text = serde_json::to_vec(&decoded)
                 .map_err(|e| CliError::internal(format!("cannot print the result: {e}")))?;

@@ -707,3 +707,43 @@ fn unreachable_server_is_a_network_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn upload_image_builds_the_multipart_request_from_the_file() {
+    let sb = sandbox();
+    let dir = tempfile::tempdir().unwrap();
+    let logo = dir.path().join("logo.png");
+    std::fs::write(&logo, b"\x89PNG\r\n\x1a\nnot really an image").unwrap();
+    let mut args = vec![
+        "call".to_owned(),
+        "upload-image".to_owned(),
+        "--file".to_owned(),
+        logo.display().to_string(),
+    ];
+    args.extend(sb.cli_flags());
+    let (code, stdout, stderr) = outcome(&cli(&args, &[]));
+    assert_eq!(code, 0, "{stderr}");
+    let reply: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        reply["image_url"].as_str().unwrap().starts_with("https://"),
+        "{reply}"
+    );
+
+    // Without the file, or with a file for a JSON operation: a validation error, nothing sent.
+    let before = sb.request_count();
+    let mut no_file = vec![
+        "call".to_owned(),
+        "upload-image".to_owned(),
+        "--body".to_owned(),
+        "{}".to_owned(),
+    ];
+    no_file.extend(sb.cli_flags());
+    let (code, _, stderr) = outcome(&cli(&no_file, &[]));
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("--file"), "{stderr}");
+    let mut wrong = call_args(sb, "send-product-coupon", &merchant_body(&unique("F")), &[]);
+    wrong.extend(["--file".to_owned(), logo.display().to_string()]);
+    let (code, _, stderr) = outcome(&cli(&wrong, &[]));
+    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(sb.request_count(), before);
+}

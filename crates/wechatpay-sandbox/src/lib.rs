@@ -24,6 +24,7 @@ pub mod error;
 pub mod faults;
 pub mod idempotency;
 pub mod keys;
+pub mod multipart;
 pub mod replies;
 pub mod server;
 pub mod stats;

@@ -229,6 +229,20 @@ async fn process(
         },
         None => state.default_faults.clone(),
     };
+    // An upload's signed body is its JSON meta part.
+    let body = match info.body {
+        wechatpay_runtime::BodyKind::Multipart => {
+            let content_type = parts
+                .headers
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok());
+            match crate::multipart::meta_part(content_type, body) {
+                Ok(meta) => meta,
+                Err(r) => return reject(r),
+            }
+        }
+        _ => body,
+    };
     let received = Received {
         method: parts.method.as_str(),
         url,

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use crate::certificates::{self, CertificateDownload, Trust};
 use crate::config::{ClientBuilder, ClientConfig, Identity, USER_AGENT};
 use crate::crypto::SignError;
-use crate::endpoint::{AuthScheme, BodyKind, Endpoint, EndpointInfo, ErrorCode, Method};
+use crate::endpoint::{AuthScheme, BodyKind, Endpoint, EndpointInfo, ErrorCode, Method, Paginated};
 use crate::error::{
     cause_chain, snippet, ApiError, ConfigError, DecodeError, Error, ErrorBody, NetworkError,
     NetworkErrorKind, RawCode, MAX_REASON_CHARS,
@@ -23,6 +23,7 @@ use crate::error::{
 use crate::headers::{SignatureHeaders, REQUEST_ID, WECHATPAY_SERIAL};
 use crate::hosts::Hosts;
 use crate::keystore::PublicKeyStore;
+use crate::multipart::FilePart;
 use crate::notification::{ApiV3Key, NotificationHandler};
 use crate::oaep::OaepError;
 use crate::retry::is_retryable_reply;
@@ -81,6 +82,9 @@ pub struct CallOptions<'a> {
     /// that did not verify safe (see
     /// [`ClientBuilder::resend_unverified_success`]).
     pub request_number_field: Option<&'a str>,
+    /// The file part of a `multipart/form-data` operation (upload-image); the body
+    /// is then its signed JSON `meta` part.
+    pub file: Option<&'a FilePart>,
 }
 
 impl<'a> CallOptions<'a> {
@@ -88,6 +92,7 @@ impl<'a> CallOptions<'a> {
     pub fn with_request_number(field: &'a str) -> Self {
         CallOptions {
             request_number_field: Some(field),
+            file: None,
         }
     }
 
@@ -95,6 +100,7 @@ impl<'a> CallOptions<'a> {
     pub fn for_endpoint(info: &EndpointInfo) -> Self {
         CallOptions {
             request_number_field: info.request_number.map(|n| n.field),
+            file: None,
         }
     }
 }
@@ -106,6 +112,9 @@ struct Call<'a> {
     method: Method,
     auth: AuthScheme,
     request_number_field: Option<&'a str>,
+    /// What the HTTP body is (JSON, none, or multipart with `file`).
+    body: BodyKind,
+    file: Option<&'a FilePart>,
     /// Whether replies may trigger a platform certificate download (off for
     /// the download itself).
     manage_certificates: bool,
@@ -118,6 +127,8 @@ impl<'a> Call<'a> {
             method: info.method,
             auth: info.auth,
             request_number_field: options.request_number_field,
+            body: info.body,
+            file: options.file,
             manage_certificates: true,
         }
     }
@@ -272,10 +283,61 @@ impl Client {
             BodyKind::None => Vec::new(),
             _ => serde_json::to_vec(request).map_err(|e| Error::Encode(e.to_string()))?,
         };
-        let reply = self
-            .send_call::<E::ErrorCode>(Call::new(E::INFO, options), &path, body)
-            .await?;
+        let call = Call::new(E::INFO, options);
+        if (call.body == BodyKind::Multipart) != call.file.is_some() {
+            return Err(ConfigError::InvalidValue {
+                what: "file part",
+                reason:
+                    "a multipart operation needs its file (Client::upload), and only it takes one",
+            }
+            .into());
+        }
+        let reply = self.send_call::<E::ErrorCode>(call, &path, body).await?;
         reply.json().map_err(Error::Decode)
+    }
+
+    /// Sends a `multipart/form-data` operation (upload-image): `request` is the JSON
+    /// `meta` part, which is what gets signed; `file` is sent beside it.
+    pub async fn upload<E: Endpoint>(
+        &self,
+        request: &E::Request,
+        file: &FilePart,
+    ) -> Result<E::Response, Error<E::ErrorCode>> {
+        let options = CallOptions {
+            file: Some(file),
+            ..CallOptions::for_endpoint(E::INFO)
+        };
+        self.execute_with::<E>(request, options).await
+    }
+
+    /// Every item of a list operation, page after page: each page's request carries
+    /// the previous reply's next-page token, until a reply has none. An error ends
+    /// the stream after it is yielded.
+    pub fn pages<E>(
+        &self,
+        request: E::Request,
+    ) -> impl futures_util::Stream<Item = Result<E::Item, Error<E::ErrorCode>>> + '_
+    where
+        E: Paginated,
+        E::Request: Clone,
+        E::Item: Send,
+    {
+        use futures_util::stream::{self, StreamExt as _, TryStreamExt as _};
+        // State: the next request to send, or None once the last page has been read.
+        let pages = stream::try_unfold(Some(request), move |next| async move {
+            let Some(mut request) = next else {
+                return Ok::<_, Error<E::ErrorCode>>(None);
+            };
+            let response = self.execute::<E>(&request).await?;
+            let token = E::next_page_token(&response).map(str::to_owned);
+            let items = E::items(response);
+            let next = token.map(|token| {
+                E::set_page_token(&mut request, Some(token));
+                request
+            });
+            Ok(Some((stream::iter(items.into_iter().map(Ok)), next)))
+        });
+        pages.try_flatten().fuse()
     }
 
     /// Signs, sends and verifies a request known only at run time (a CLI).
@@ -331,6 +393,8 @@ impl Client {
             method: Method::Get,
             auth: AuthScheme::Merchant,
             request_number_field: None,
+            body: BodyKind::None,
+            file: None,
             manage_certificates: false,
         };
         // Boxed: a call may download certificates, which is itself a call.
@@ -472,9 +536,7 @@ impl Client {
                 host = base.as_str(),
                 "sending request"
             );
-            let outcome = self
-                .attempt(call.method, &base, path_and_query, &body)
-                .await;
+            let outcome = self.attempt(&call, &base, path_and_query, &body).await;
             let reply = match outcome {
                 Ok(reply) => reply,
                 Err(AttemptError::Network(error)) if error.is_builder() => {
@@ -602,7 +664,7 @@ impl Client {
     /// One signed request to one host, reading at most `max_reply_bytes`.
     async fn attempt(
         &self,
-        method: Method,
+        call: &Call<'_>,
         base: &Url,
         path_and_query: &str,
         body: &[u8],
@@ -610,6 +672,7 @@ impl Client {
         let config = &self.inner.config;
         let (url, signed_url) =
             target_url(base, path_and_query).map_err(|_| AttemptError::Header("request path"))?;
+        let method = call.method;
         let nonce = generate_nonce();
         let auth = sign_request(
             config.signer.as_ref(),
@@ -631,18 +694,24 @@ impl Client {
         let serial = HeaderValue::try_from(config.wechatpay_serial.as_str())
             .map_err(|_| AttemptError::Header("Wechatpay-Serial"))?;
 
-        let mut response = self
+        let request = self
             .inner
             .http
             .request(reqwest_method(method), url)
             .header(AUTHORIZATION, auth_value)
             .header(ACCEPT, "application/json")
-            .header(CONTENT_TYPE, "application/json")
-            .header(WECHATPAY_SERIAL, serial)
-            .body(body.to_vec())
-            .send()
-            .await
-            .map_err(AttemptError::Network)?;
+            .header(WECHATPAY_SERIAL, serial);
+        // The signed bytes are the JSON body, or the `meta` part of a multipart upload.
+        let request = match (call.body, call.file) {
+            (BodyKind::Multipart, Some(file)) => {
+                request.multipart(file.form(body).map_err(AttemptError::Network)?)
+            }
+            (BodyKind::None, _) if body.is_empty() => request,
+            _ => request
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_vec()),
+        };
+        let mut response = request.send().await.map_err(AttemptError::Network)?;
 
         let status = response.status().as_u16();
         let headers = response.headers().clone();

@@ -36,6 +36,7 @@ pub mod headers;
 mod hosts;
 pub mod keys;
 pub mod keystore;
+pub mod multipart;
 pub mod notification;
 pub mod oaep;
 pub mod retry;
@@ -56,6 +57,7 @@ pub use error::{
 pub use headers::SignatureHeaders;
 pub use keys::{Certificate, KeyError, PrivateKeyDer, PublicKeyDer};
 pub use keystore::{KeyKind, PublicKeyStore};
+pub use multipart::FilePart;
 pub use notification::{
     ApiV3Key, DecryptedNotification, Delivery, InMemorySeenEvents, NotificationError,
     NotificationHandler, SeenEvents,

@@ -21,6 +21,7 @@ use base64::Engine as _;
 use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use wechatpay_runtime::Event;
 use zeroize::Zeroizing;
 
 use crate::clock::{Clock, SystemClock};
@@ -196,6 +197,19 @@ impl NotificationError {
     }
 }
 
+/// A payload that does not decode: only the error's category and position, as the
+/// plaintext may hold personal data.
+fn payload_error(e: serde_json::Error) -> NotificationError {
+    NotificationError::Payload {
+        reason: format!(
+            "{:?} error at line {} column {}",
+            e.classify(),
+            e.line(),
+            e.column()
+        ),
+    }
+}
+
 /// How much of a decoder's message an envelope error keeps.
 const MAX_REASON_CHARS: usize = 200;
 
@@ -336,6 +350,43 @@ impl NotificationHandler {
         headers: &SignatureHeaders,
         body: &[u8],
     ) -> Result<Delivery<T>, NotificationError> {
+        self.receive_with(headers, body, |_, plaintext| {
+            serde_json::from_slice(plaintext).map_err(payload_error)
+        })
+    }
+
+    /// Like [`receive_signed`](Self::receive_signed), decoding the resource into the
+    /// schema's event type `E` by the envelope's `event_type` (for example
+    /// `wechatpay_models::ProductCouponEvent`); an event type the schema does not
+    /// list is kept raw ([`Event::unknown`]), never rejected.
+    pub fn receive_event<E: Event>(
+        &self,
+        headers: &SignatureHeaders,
+        body: &[u8],
+    ) -> Result<Delivery<E>, NotificationError> {
+        self.receive_with(headers, body, |notification, plaintext| {
+            let mut de = serde_json::Deserializer::from_slice(plaintext);
+            match E::decode(&notification.event_type, &mut de) {
+                Some(decoded) => {
+                    let event = decoded.map_err(payload_error)?;
+                    de.end().map_err(payload_error)?;
+                    Ok(event)
+                }
+                None => Ok(E::unknown(
+                    notification.event_type.clone(),
+                    String::from_utf8_lossy(plaintext).into_owned(),
+                )),
+            }
+        })
+    }
+
+    /// The checks in their order; `decode` turns the decrypted plaintext into `T`.
+    fn receive_with<T>(
+        &self,
+        headers: &SignatureHeaders,
+        body: &[u8],
+        decode: impl FnOnce(&Notification, &[u8]) -> Result<T, NotificationError>,
+    ) -> Result<Delivery<T>, NotificationError> {
         let now = self.clock.now_unix();
         verify_signed(headers, body, now, &self.keys)?;
         let notification: Notification =
@@ -343,15 +394,7 @@ impl NotificationHandler {
                 reason: crate::sign::truncate(&e.to_string(), MAX_REASON_CHARS),
             })?;
         let plaintext = decrypt_resource(&self.api_v3_key, &notification.resource)?;
-        let resource =
-            serde_json::from_slice(&plaintext).map_err(|e| NotificationError::Payload {
-                reason: format!(
-                    "{:?} error at line {} column {}",
-                    e.classify(),
-                    e.line(),
-                    e.column()
-                ),
-            })?;
+        let resource = decode(&notification, &plaintext)?;
         if let Some(seen) = &self.seen {
             if !seen.first_seen(&notification.id, now) {
                 return Ok(Delivery::Duplicate {

@@ -274,3 +274,61 @@ fn the_injected_clock_decides_freshness() {
         }))
     ));
 }
+
+/// A whole notification of `event_type` around `plaintext`, signed with OpenSSL.
+fn event_delivery(
+    event_type: &str,
+    plaintext: &str,
+) -> (wechatpay_transport::SignatureHeaders, String) {
+    let mut envelope: serde_json::Value = serde_json::from_str(&notification_body(&vector(
+        plaintext, API_V3_KEY, NONCE, AD,
+    )))
+    .unwrap();
+    envelope["event_type"] = serde_json::Value::String(event_type.to_owned());
+    let body = envelope.to_string();
+    let signed = signed_reply(200, &body, "wechatpay_key.pem", PUB_KEY_ID, now());
+    let headers =
+        wechatpay_transport::SignatureHeaders::from_header_map(&header_map(&signed)).unwrap();
+    (headers, body)
+}
+
+#[test]
+fn events_decode_into_the_schemas_typed_payloads_and_unknown_types_stay_raw() {
+    use wechatpay_models::{Event as _, ProductCouponEvent};
+    let payload = r#"{"coupon_code":"Code_123456","stock_id":"1000000013001","openid":"o1","send_channel":"API"}"#;
+    let (headers, body) = event_delivery("PRODUCT_COUPON.SEND", payload);
+    let event = handler()
+        .receive_event::<ProductCouponEvent>(&headers, body.as_bytes())
+        .unwrap()
+        .fresh()
+        .unwrap()
+        .resource;
+    let ProductCouponEvent::ProductCouponSend(send) = &event else {
+        panic!("{event:?}");
+    };
+    assert_eq!(send.coupon_code.as_deref(), Some("Code_123456"));
+    assert_eq!(event.event_type(), "PRODUCT_COUPON.SEND");
+
+    // An event type this SDK does not know: kept raw, never rejected.
+    let (headers, body) = event_delivery("PRODUCT_COUPON.EXPIRE", payload);
+    let event = handler()
+        .receive_event::<ProductCouponEvent>(&headers, body.as_bytes())
+        .unwrap()
+        .fresh()
+        .unwrap()
+        .resource;
+    assert_eq!(
+        event,
+        ProductCouponEvent::Unknown {
+            event_type: "PRODUCT_COUPON.EXPIRE".into(),
+            plaintext: payload.into()
+        }
+    );
+
+    // A documented type whose payload does not decode is an error that shows no personal data.
+    let (headers, body) = event_delivery("PRODUCT_COUPON.SEND", r#"{"coupon_code": 5}"#);
+    let err = handler()
+        .receive_event::<ProductCouponEvent>(&headers, body.as_bytes())
+        .unwrap_err();
+    assert!(matches!(err, NotificationError::Payload { .. }), "{err}");
+}

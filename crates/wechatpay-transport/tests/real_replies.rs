@@ -82,6 +82,7 @@ fn resend_client(url: &str, retries: u32) -> wechatpay_transport::Client {
 
 const NUMBER: CallOptions<'static> = CallOptions {
     request_number_field: Some("out_request_no"),
+    file: None,
 };
 
 #[tokio::test]

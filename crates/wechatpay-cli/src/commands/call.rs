@@ -18,18 +18,43 @@ use crate::config::Settings;
 use crate::exit::{CliError, ExitClass};
 use crate::operation::prepare;
 use wechatpay_runtime::json::Prepared;
-use wechatpay_runtime::EndpointVisitor;
+use wechatpay_runtime::{BodyKind, EndpointVisitor};
+use wechatpay_transport::FilePart;
 
 /// Checks everything that can be checked locally: operation, body, settings.
-pub fn plan(args: &CallArgs) -> Result<(Prepared, Client), CliError> {
+pub fn plan(args: &CallArgs) -> Result<(Prepared, Option<FilePart>, Client), CliError> {
     let info = find_operation(&args.operation)?;
-    let body = RawBody::read(&args.body)?;
-    let value = body.json()?;
+    let (source, mut value) = match &args.body {
+        Some(text) => {
+            let body = RawBody::read(text)?;
+            (body.source.to_string(), body.json()?)
+        }
+        None => ("--file".to_owned(), Value::Object(Default::default())),
+    };
+    let file = match (&args.file, info.body) {
+        (Some(path), BodyKind::Multipart) => {
+            let file = FilePart::read(path).map_err(CliError::validation)?;
+            fill_from_file(info, &mut value, &file);
+            Some(file)
+        }
+        (None, BodyKind::Multipart) => {
+            return Err(CliError::validation(format!(
+                "{} uploads a file: give it with --file PATH",
+                info.operation_id
+            )))
+        }
+        (Some(_), _) => {
+            return Err(CliError::validation(format!(
+                "{} takes no file (--file is for multipart operations such as upload-image)",
+                info.operation_id
+            )))
+        }
+        (None, _) => None,
+    };
     let prepared = prepare(info, &value).map_err(|problems| {
         let list: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
         CliError::validation(format!(
-            "{} ({}) is not a valid {}; nothing was sent:\n{}",
-            body.source,
+            "{source} ({}) is not a valid {}; nothing was sent:\n{}",
             info.operation_id,
             info.request.name,
             list.join("\n")
@@ -37,7 +62,21 @@ pub fn plan(args: &CallArgs) -> Result<(Prepared, Client), CliError> {
     })?;
     let settings = Settings::resolve(&args.conn, args.apiv3_key.as_deref())?;
     let client = client(&settings, info.auth, args)?;
-    Ok((prepared, client))
+    Ok((prepared, file, client))
+}
+
+/// The meta fields a file determines (upload-image's `filename` and `sha256`), where the
+/// request has them and the body left them out.
+fn fill_from_file(info: &EndpointInfo, value: &mut Value, file: &FilePart) {
+    let Value::Object(map) = value else { return };
+    for (name, computed) in [
+        ("filename", file.filename.clone()),
+        ("sha256", file.sha256_hex()),
+    ] {
+        if info.request.field(name).is_some() && !map.contains_key(name) {
+            map.insert(name.to_owned(), Value::String(computed));
+        }
+    }
 }
 
 /// A transport client for the operation's auth scheme.
@@ -92,8 +131,15 @@ pub fn builder(
 }
 
 /// Sends the prepared request; the reply is returned only if it verified.
-pub async fn send(client: &Client, prepared: Prepared) -> Result<VerifiedReply, CliError> {
-    let options = CallOptions::for_endpoint(prepared.info);
+pub async fn send(
+    client: &Client,
+    prepared: Prepared,
+    file: Option<&FilePart>,
+) -> Result<VerifiedReply, CliError> {
+    let options = CallOptions {
+        file,
+        ..CallOptions::for_endpoint(prepared.info)
+    };
     let field = options.request_number_field;
     client
         .execute_raw_with(prepared.info, &prepared.url(), prepared.body, options)

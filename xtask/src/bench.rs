@@ -182,73 +182,34 @@ fn generated_files(root: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// A clean debug build of wechatpay-models alone in a scratch target dir, and its dependency count.
-fn models_build(root: &Path, figures: &mut Figures) -> Result<(), String> {
-    let target =
-        std::env::temp_dir().join(format!("wechatpay-models-clean-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&target);
-    let target_str = target.to_string_lossy().into_owned();
-    let start = Instant::now();
-    run(
-        root,
-        "cargo",
-        &["build", "--quiet", "-p", "wechatpay-models"],
-        &[("CARGO_TARGET_DIR", &target_str)],
-    )?;
-    figures.insert(
-        "models_clean_build".into(),
-        (start.elapsed().as_secs_f64(), "s".into()),
-    );
-    let _ = std::fs::remove_dir_all(&target);
-    let tree = run(
-        root,
-        "cargo",
-        &[
-            "tree",
-            "-p",
-            "wechatpay-models",
-            "-e",
-            "normal",
-            "--prefix",
-            "none",
-        ],
-        &[],
-    )?;
-    let mut crates: Vec<&str> = tree
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .collect();
-    crates.sort();
-    crates.dedup();
-    // The crate itself is not a dependency.
-    let deps = crates.iter().filter(|c| **c != "wechatpay-models").count();
-    figures.insert("models_runtime_deps".into(), (deps as f64, "crates".into()));
-    let direct = run(
-        root,
-        "cargo",
-        &[
-            "tree",
-            "-p",
-            "wechatpay-models",
-            "-e",
-            "normal",
-            "--depth",
-            "1",
-            "--prefix",
-            "none",
-        ],
-        &[],
-    )?;
-    let direct: Vec<&str> = direct
-        .lines()
-        .skip(1)
-        .filter_map(|l| l.split_whitespace().next())
-        .collect();
-    if direct != ["serde"] {
-        return Err(format!(
-            "wechatpay-models must depend on serde only, found {direct:?}"
-        ));
+/// Clean debug builds of the generated crates, each alone in a scratch target dir, and
+/// the dependency budget (`cargo xtask deps`, the same check CI runs).
+fn clean_builds(root: &Path, figures: &mut Figures) -> Result<(), String> {
+    for (package, figure) in [
+        ("wechatpay-models", "models_clean_build"),
+        ("wechatpay-endpoints", "endpoints_clean_build"),
+    ] {
+        let target =
+            std::env::temp_dir().join(format!("{package}-clean-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&target);
+        let target_str = target.to_string_lossy().into_owned();
+        let start = Instant::now();
+        let built = run(
+            root,
+            "cargo",
+            &["build", "--quiet", "-p", package],
+            &[("CARGO_TARGET_DIR", &target_str)],
+        );
+        let _ = std::fs::remove_dir_all(&target);
+        built?;
+        figures.insert(figure.into(), (start.elapsed().as_secs_f64(), "s".into()));
     }
+    crate::deps::check(root)?;
+    let crates = crate::deps::tree(root, "wechatpay-endpoints")?;
+    figures.insert(
+        "endpoints_deps".into(),
+        (crates.len() as f64, "crates".into()),
+    );
     Ok(())
 }
 
@@ -353,12 +314,17 @@ const ROWS: &[Row] = &[
     Row {
         label: "clean build of wechatpay-models (debug)",
         figure: "models_clean_build",
+        target: Some(("< 20 s", |v, _| v < 20.0)),
+    },
+    Row {
+        label: "clean build of wechatpay-endpoints (debug, models included)",
+        figure: "endpoints_clean_build",
         target: None,
     },
     Row {
-        label: "wechatpay-models runtime dependencies",
-        figure: "models_runtime_deps",
-        target: Some(("serde only", |_, _| true)),
+        label: "wechatpay-endpoints normal dependency tree",
+        figure: "endpoints_deps",
+        target: Some(("≤ 15 crates, serde only", |v, _| v <= 15.0)),
     },
 ];
 
@@ -455,7 +421,7 @@ pub fn run_all(root: &Path) -> Result<(String, bool), String> {
     eprintln!("bench: codegen wall time");
     codegen_times(root, &mut figures)?;
     eprintln!("bench: clean build of wechatpay-models");
-    models_build(root, &mut figures)?;
+    clean_builds(root, &mut figures)?;
     Ok(table(&figures))
 }
 

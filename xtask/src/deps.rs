@@ -27,7 +27,7 @@ const BUDGETS: &[(&str, usize)] = &[
 ];
 
 /// The distinct crates of `package`'s normal dependency tree.
-fn tree(root: &Path, package: &str) -> Result<BTreeSet<String>, String> {
+pub fn tree(root: &Path, package: &str) -> Result<BTreeSet<String>, String> {
     let output = Command::new("cargo")
         .args([
             "tree", "-p", package, "-e", "normal", "--prefix", "none", "--format", "{p}",

@@ -56,6 +56,39 @@ mod tests {
         assert_eq!(wechatpay_endpoints::dispatch("nope", Id), None);
     }
 
+    /// A doc example as a user writes it for `call`: the body with its path and query parameters.
+    fn example_as_written(info: &EndpointInfo, example: &wechatpay_runtime::Example) -> Value {
+        let mut body: Value = if example.body.is_empty() {
+            json!({})
+        } else {
+            serde_json::from_str(example.body).unwrap()
+        };
+        let params = example.path_params.iter().chain(example.query_params);
+        for (name, value) in params {
+            let field = info.request.field(name).unwrap();
+            body[*name] = match field.ty {
+                wechatpay_runtime::Ty::Integer(_) => json!(value.parse::<i64>().unwrap()),
+                _ => json!(value),
+            };
+        }
+        body
+    }
+
+    #[test]
+    fn every_doc_request_example_passes_the_cli_validation() {
+        let mut checked = 0;
+        for info in wechatpay_endpoints::ALL {
+            for example in info.request_examples {
+                let body = example_as_written(info, example);
+                if let Err(problems) = prepare(info, &body) {
+                    panic!("{} {:?}: {problems:?}", info.operation_id, example.name);
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 34, "only {checked} examples");
+    }
+
     #[test]
     fn doc_examples_prepare_to_their_wire_form() {
         let info = wechatpay_endpoints::find("send-user-product-coupon").unwrap();

@@ -189,8 +189,7 @@ fn clean_builds(root: &Path, figures: &mut Figures) -> Result<(), String> {
         ("wechatpay-models", "models_clean_build"),
         ("wechatpay-endpoints", "endpoints_clean_build"),
     ] {
-        let target =
-            std::env::temp_dir().join(format!("{package}-clean-{}", std::process::id()));
+        let target = std::env::temp_dir().join(format!("{package}-clean-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&target);
         let target_str = target.to_string_lossy().into_owned();
         let start = Instant::now();

@@ -2,7 +2,7 @@
 //! libFuzzer target in `fuzz/` runs) on every saved crash input in
 //! `tests/fuzz_regressions/` and every seed in `fuzz/seeds/`.
 
-mod fuzz_harness;
+use crate::fuzz_harness;
 
 use std::path::Path;
 

@@ -3,13 +3,11 @@
 //! connections closed after 8 s, redirects, oversized replies; and requests
 //! the HTTP stack refuses to build, connection failures that say why.
 
-mod support;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::*;
+use crate::support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use wechatpay_transport::{

@@ -2,11 +2,9 @@
 //! and answers signed with OpenSSL; then tampered replies, each rejected with
 //! the right error.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 
-use support::*;
+use crate::support::*;
 use wechatpay_transport::{AuthScheme, ConfigError, Error, ManualClock, RetryPolicy, VerifyError};
 
 const OK_BODY: &str = r#"{"coupon_code":"COUPON-券-001"}"#;

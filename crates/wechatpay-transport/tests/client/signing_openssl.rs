@@ -1,10 +1,8 @@
 //! Signatures are checked against OpenSSL, never only against ourselves.
 
-mod support;
-
 use std::process::Command;
 
-use support::*;
+use crate::support::*;
 use wechatpay_transport::crypto::{signer_from_pem, verifier_from_pem, Backend};
 use wechatpay_transport::sign::{
     authorization_header, reply_message, request_message, sign_reply, sign_request, RequestToSign,

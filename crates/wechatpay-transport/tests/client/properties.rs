@@ -3,22 +3,20 @@
 //! they report bounded. The last property drives the whole client against a
 //! real server on 127.0.0.1.
 //!
-//! Failing inputs proptest finds are saved in `tests/properties.proptest-regressions`
+//! Failing inputs proptest finds are saved in `tests/client/properties.proptest-regressions`
 //! and replayed first; each one that exposed a bug also has a named test at
 //! the end of this file.
-
-mod support;
 
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
+use crate::support::*;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{json, Value};
-use support::*;
 use wechatpay_transport::crypto::signer_from_pem;
 use wechatpay_transport::error::{
     MAX_CODE_CHARS, MAX_DETAIL_BYTES, MAX_MESSAGE_CHARS, MAX_REASON_CHARS, SNIPPET_LEN,
@@ -258,7 +256,7 @@ proptest! {
         let result = verify_signed(&headers, &body, now, &KEYS);
         prop_assert!(result.is_err(), "accepted {headers:?}");
         // Untrusted values are cut to 64 characters and Debug-escaped (up to 10
-        // bytes each): bounded, though not short (see tests/fuzz_regressions.rs).
+        // bytes each): bounded, though not short (see fuzz_regressions.rs).
         prop_assert!(result.unwrap_err().to_string().chars().count() < 1024);
     }
 

@@ -2,14 +2,12 @@
 //! verified (and the resource decrypted), bounded, expiring on the handler's
 //! clock, and pluggable.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::*;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
-use support::*;
 use wechatpay_transport::notification::{encrypt_resource, EncryptedResource};
 use wechatpay_transport::{
     ApiV3Key, Delivery, InMemorySeenEvents, ManualClock, NotificationError, NotificationHandler,

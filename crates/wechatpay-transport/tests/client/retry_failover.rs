@@ -1,11 +1,9 @@
 //! Retries resend the same bytes with a fresh signature; the backup host takes
 //! over when the main one is down at the network level.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::*;
+use crate::support::*;
 use wechatpay_transport::{AuthScheme, Error, NetworkErrorKind, RetryPolicy};
 
 const OK_BODY: &str = r#"{"coupon_code":"C-1"}"#;

@@ -1,10 +1,8 @@
 //! The page stream of list operations and multipart uploads, against a
 //! 127.0.0.1 server that checks what it receives (signatures with OpenSSL).
 
-mod support;
-
+use crate::support::*;
 use futures_util::StreamExt as _;
-use support::*;
 use wechatpay_endpoints::{ListAssociatedStores, UploadImage};
 use wechatpay_models::{ListAssociatedStoresRequest, UploadImageRequest};
 use wechatpay_transport::{AuthScheme, Error, FilePart};

@@ -2,17 +2,15 @@
 //! (RustCrypto's `aes-gcm`, dev-dependency only), and whole notifications
 //! signed with OpenSSL.
 
-mod support;
-
 use std::sync::Arc;
 
+use crate::support::*;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
-use support::*;
 use wechatpay_transport::notification::{decrypt_resource, encrypt_resource, EncryptedResource};
 use wechatpay_transport::{
     ApiV3Key, ManualClock, NotificationError, NotificationHandler, PublicKeyStore, VerifyError,

@@ -3,19 +3,17 @@
 //! with RustCrypto's `aes-gcm`, so neither the X.509 nor the AEAD side is
 //! checked only against this crate.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::*;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use serde_json::json;
-use support::*;
 use wechatpay_transport::{
     ApiV3Key, CertificateDownload, CertificateError, Client, ConfigError, Error, Identity, KeyKind,
     ManualClock, VerifyError,

@@ -2,10 +2,8 @@
 //! carrying the same `Wechatpay-Nonce` within the ±300 s window must both
 //! verify (the client keeps no nonce cache that would reject the second).
 
-mod support;
-
+use crate::support::*;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use support::*;
 use wechatpay_transport::verify::verify_reply;
 use wechatpay_transport::PublicKeyStore;
 

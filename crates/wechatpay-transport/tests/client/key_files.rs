@@ -2,12 +2,10 @@
 //! each refusal names the file and says what is wrong in words, never a
 //! crypto backend's internal error name; a PKCS#1 `RSA PUBLIC KEY` works.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::*;
+use crate::support::*;
 use wechatpay_transport::keys::{PrivateKeyDer, PublicKeyDer};
 use wechatpay_transport::{Backend, Client, Identity};
 

@@ -1,8 +1,6 @@
 //! Sensitive-field encryption, decrypted by OpenSSL.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 use wechatpay_transport::{OaepError, SensitiveEncryptor};
 
 #[test]

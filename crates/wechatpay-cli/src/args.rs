@@ -123,7 +123,7 @@ pub struct CallArgs {
     #[arg(long, value_name = "JSON|@FILE", required_unless_present = "file")]
     pub body: Option<String>,
     /// The file of a multipart operation (upload-image): its `filename` and
-    /// `sha256` are computed from it (a `--body` may still set other meta fields).
+    /// `sha256` are computed from it (a `--body` that states different ones is refused).
     #[arg(long, value_name = "PATH")]
     pub file: Option<PathBuf>,
     /// Give up on a reply after this many seconds (per attempt; more than 0).

@@ -14,7 +14,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde_json::{Map, Value};
 
 use crate::meta::{Endpoint, EndpointInfo, FieldInfo, Location, Ty, TypeInfo};
-use crate::validation::{Validate, Violation};
+use crate::validation::{join, Validate, Violation};
 
 /// One problem at one field path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,12 +37,7 @@ impl Problem {
 
 impl From<&Violation> for Problem {
     fn from(v: &Violation) -> Self {
-        let text = v.to_string();
-        let message = text
-            .strip_prefix(&format!("{}: ", v.path))
-            .unwrap_or(&text)
-            .to_owned();
-        Problem::new(v.path.clone(), message)
+        Problem::new(v.path.clone(), v.message())
     }
 }
 
@@ -284,14 +279,6 @@ where
         query: E::query(&request),
         body: wire,
     })
-}
-
-fn join(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{prefix}.{name}")
-    }
 }
 
 /// The JSON kind of a value, for "expected X, got Y".

@@ -15,6 +15,9 @@ use serde::Serialize;
 use crate::path::PathTemplate;
 use crate::validation::{IntRule, StrRule, Validate};
 
+/// The largest file an upload (`multipart/form-data`, upload-image) may carry: 2 MB, per the page.
+pub const MAX_UPLOAD_FILE_BYTES: usize = 2 * 1024 * 1024;
+
 /// How requests to an endpoint are signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AuthScheme {
@@ -244,18 +247,6 @@ impl FieldInfo {
         description: "",
         provenance: Provenance::PAGE,
     };
-
-    /// The string rule of a string field (or of the items of an array of strings).
-    pub fn str_rule(&self) -> Option<&StrRule> {
-        let mut ty = &self.ty;
-        while let Ty::Array { item, .. } = ty {
-            ty = item;
-        }
-        match ty {
-            Ty::String(rule) => Some(rule),
-            _ => None,
-        }
-    }
 }
 
 /// A conditional rule between fields of one type, as data (also checked by `validate()`).
@@ -356,13 +347,6 @@ pub struct EndpointInfo {
     pub errors: &'static [ErrorDoc],
     pub request_examples: &'static [Example],
     pub response_examples: &'static [Example],
-}
-
-impl EndpointInfo {
-    /// The error table rows for `code`.
-    pub fn error_rows<'a>(&self, code: &'a str) -> impl Iterator<Item = &'static ErrorDoc> + 'a {
-        self.errors.iter().filter(move |row| row.code == code)
-    }
 }
 
 /// A typed error code from an endpoint's error table, with a fallback for others.

@@ -87,59 +87,67 @@ pub struct Violation {
     pub rule: Rule,
 }
 
+impl Violation {
+    /// What is wrong, without the path.
+    pub fn message(&self) -> String {
+        Message(&self.rule).to_string()
+    }
+}
+
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = &self.path;
-        match &self.rule {
-            Rule::Required => write!(f, "{path}: is required and must not be empty"),
+        write!(f, "{}: {}", self.path, Message(&self.rule))
+    }
+}
+
+/// A rule's message, the one wording of every rule.
+struct Message<'a>(&'a Rule);
+
+impl fmt::Display for Message<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Rule::Required => write!(f, "is required and must not be empty"),
             Rule::MinLength { min, actual, unit } => {
                 write!(
                     f,
-                    "{path}: must be at least {min} {} long, got {actual}",
+                    "must be at least {min} {} long, got {actual}",
                     unit.noun()
                 )
             }
             Rule::MaxLength { max, actual, unit } => {
                 write!(
                     f,
-                    "{path}: must be at most {max} {} long, got {actual}",
+                    "must be at most {max} {} long, got {actual}",
                     unit.noun()
                 )
             }
             Rule::Charset { allowed, found } => {
-                write!(
-                    f,
-                    "{path}: character {found:?} is not allowed (allowed: {allowed})"
-                )
+                write!(f, "character {found:?} is not allowed (allowed: {allowed})")
             }
             Rule::ControlCharacter { found } => {
-                write!(f, "{path}: control character {found:?} is not allowed")
+                write!(f, "control character {found:?} is not allowed")
             }
             Rule::RequiredIf { other, equals } => {
-                write!(f, "{path}: is required when {other} is {equals}")
+                write!(f, "is required when {other} is {equals}")
             }
             Rule::UnknownEnumValue { value, known } => {
-                write!(f, "{path}: {value:?} is not one of {}", known.join(", "))
+                write!(f, "{value:?} is not one of {}", known.join(", "))
             }
-            Rule::RequiredWith { other } => write!(f, "{path}: is required when {other} is given"),
+            Rule::RequiredWith { other } => write!(f, "is required when {other} is given"),
             Rule::AtLeastOneOf { fields } => {
-                write!(
-                    f,
-                    "{path}: at least one of {} is required",
-                    fields.join(", ")
-                )
+                write!(f, "at least one of {} is required", fields.join(", "))
             }
             Rule::Minimum { min, actual } => {
-                write!(f, "{path}: must be at least {min}, got {actual}")
+                write!(f, "must be at least {min}, got {actual}")
             }
             Rule::Maximum { max, actual } => {
-                write!(f, "{path}: must be at most {max}, got {actual}")
+                write!(f, "must be at most {max}, got {actual}")
             }
             Rule::MinItems { min, actual } => {
-                write!(f, "{path}: must have at least {min} items, got {actual}")
+                write!(f, "must have at least {min} items, got {actual}")
             }
             Rule::MaxItems { max, actual } => {
-                write!(f, "{path}: must have at most {max} items, got {actual}")
+                write!(f, "must have at most {max} items, got {actual}")
             }
         }
     }

@@ -5,8 +5,7 @@
 
 use crate::replies::Rejection;
 
-/// The largest file part accepted (2 MB, as the page says).
-const MAX_FILE_BYTES: usize = 2 * 1024 * 1024;
+use wechatpay_runtime::meta::MAX_UPLOAD_FILE_BYTES as MAX_FILE_BYTES;
 
 /// The `meta` part of a multipart body whose `Content-Type` is `content_type`.
 pub fn meta_part<'b>(content_type: Option<&str>, body: &'b [u8]) -> Result<&'b [u8], Rejection> {
@@ -76,7 +75,24 @@ pub fn meta_part<'b>(content_type: Option<&str>, body: &'b [u8]) -> Result<&'b [
             file.len()
         )));
     }
-    meta.ok_or_else(|| bad("the meta part is missing"))
+    let meta = meta.ok_or_else(|| bad("the meta part is missing"))?;
+    // WeChat Pay checks the file against the meta's digest.
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, file);
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    let stated = serde_json::from_slice::<serde_json::Value>(meta)
+        .ok()
+        .and_then(|m| {
+            m.get("sha256")
+                .and_then(|v| v.as_str())
+                .map(str::to_ascii_lowercase)
+        });
+    if stated.is_some_and(|s| s != hex) {
+        return Err(
+            Rejection::param_error("sha256: is not the SHA-256 of the file part")
+                .with_detail(serde_json::json!({"field": "sha256", "location": "body"})),
+        );
+    }
+    Ok(meta)
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -112,6 +128,18 @@ mod tests {
         assert_eq!(meta_part(Some(CT), &b).unwrap(), br#"{"filename":"a.png"}"#);
         let b = body(&[("file", b"bytes"), ("meta", b"{}")]);
         assert_eq!(meta_part(Some(CT), &b).unwrap(), b"{}");
+    }
+
+    #[test]
+    fn the_digest_must_be_the_files() {
+        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        let good = body(&[
+            ("meta", format!(r#"{{"sha256":"{abc}"}}"#).as_bytes()),
+            ("file", b"abc"),
+        ]);
+        assert!(meta_part(Some(CT), &good).is_ok());
+        let stale = body(&[("meta", br#"{"sha256":"00"}"#), ("file", b"abc")]);
+        assert_eq!(meta_part(Some(CT), &stale).unwrap_err().code, "PARAM_ERROR");
     }
 
     #[test]

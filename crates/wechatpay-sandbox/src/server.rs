@@ -26,8 +26,9 @@ use crate::replies::{success_body, Rejection};
 use crate::stats::Stats;
 use crate::validate::{check, Incoming as Received};
 
-/// Bodies larger than this are refused (WeChat Pay's requests are small).
-const MAX_BODY: usize = 1 << 20;
+/// Bodies larger than this are refused: WeChat Pay's requests are small, except an upload,
+/// whose file plus meta part and framing fit.
+const MAX_BODY: usize = wechatpay_runtime::meta::MAX_UPLOAD_FILE_BYTES + (64 << 10);
 
 /// The sandbox's shared state.
 pub struct SandboxState {

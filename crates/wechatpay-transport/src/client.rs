@@ -283,21 +283,16 @@ impl Client {
             BodyKind::None => Vec::new(),
             _ => serde_json::to_vec(request).map_err(|e| Error::Encode(e.to_string()))?,
         };
-        let call = Call::new(E::INFO, options);
-        if (call.body == BodyKind::Multipart) != call.file.is_some() {
-            return Err(ConfigError::InvalidValue {
-                what: "file part",
-                reason:
-                    "a multipart operation needs its file (Client::upload), and only it takes one",
-            }
-            .into());
-        }
-        let reply = self.send_call::<E::ErrorCode>(call, &path, body).await?;
+        let reply = self
+            .send_call::<E::ErrorCode>(Call::new(E::INFO, options), &path, body)
+            .await?;
         reply.json().map_err(Error::Decode)
     }
 
     /// Sends a `multipart/form-data` operation (upload-image): `request` is the JSON
-    /// `meta` part, which is what gets signed; `file` is sent beside it.
+    /// `meta` part, which is what gets signed; `file` is sent beside it. The meta's
+    /// file facts (`filename`, `sha256`) must be the file's own (see
+    /// [`FilePart::fill_meta`]); a stale digest is refused before anything is sent.
     pub async fn upload<E: Endpoint>(
         &self,
         request: &E::Request,
@@ -323,19 +318,30 @@ impl Client {
         E::Item: Send,
     {
         use futures_util::stream::{self, StreamExt as _, TryStreamExt as _};
-        // State: the next request to send, or None once the last page has been read.
-        let pages = stream::try_unfold(Some(request), move |next| async move {
+        // State: the next request to send (None once the last page has been read) and
+        // every token sent so far: a server repeating one would otherwise loop forever.
+        let start = (Some(request), std::collections::HashSet::new());
+        let pages = stream::try_unfold(start, move |(next, mut sent)| async move {
             let Some(mut request) = next else {
                 return Ok::<_, Error<E::ErrorCode>>(None);
             };
             let response = self.execute::<E>(&request).await?;
             let token = E::next_page_token(&response).map(str::to_owned);
             let items = E::items(response);
-            let next = token.map(|token| {
-                E::set_page_token(&mut request, Some(token));
-                request
-            });
-            Ok(Some((stream::iter(items.into_iter().map(Ok)), next)))
+            let next = match token {
+                Some(token) if !sent.insert(token.clone()) => {
+                    return Err(Error::RepeatedPageToken { token });
+                }
+                Some(token) => {
+                    E::set_page_token(&mut request, Some(token));
+                    Some(request)
+                }
+                None => None,
+            };
+            Ok(Some((
+                stream::iter(items.into_iter().map(Ok)),
+                (next, sent),
+            )))
         });
         pages.try_flatten().fuse()
     }
@@ -493,6 +499,25 @@ impl Client {
         path_and_query: &str,
         body: Vec<u8>,
     ) -> Result<VerifiedReply, Error<C>> {
+        // What the body is, checked for every entry point: a multipart operation needs
+        // its file (whose facts its meta part states), only it takes one, and an
+        // operation without a body sends none.
+        let body_problem = match (call.body, call.file) {
+            (BodyKind::Multipart, Some(file)) => file.check_meta(&body).err(),
+            (BodyKind::Multipart, None) => {
+                Some("a multipart operation needs its file (Client::upload)")
+            }
+            (_, Some(_)) => Some("only a multipart operation takes a file"),
+            (BodyKind::None, None) if !body.is_empty() => Some("this operation has no body"),
+            _ => None,
+        };
+        if let Some(reason) = body_problem {
+            return Err(ConfigError::InvalidValue {
+                what: call.operation_id,
+                reason,
+            }
+            .into());
+        }
         let config = &self.inner.config;
         let configured = config.identity.scheme();
         if call.auth != configured {

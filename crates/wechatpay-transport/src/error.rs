@@ -411,6 +411,10 @@ pub enum Error<C: ErrorCode = RawCode> {
     /// builder refused it); nothing was sent, and sending again cannot help.
     #[error("the request cannot be sent as built: {reason}; nothing was sent")]
     Unsendable { reason: String },
+    /// A list operation's reply named a next-page token already sent in this walk;
+    /// following it would never end.
+    #[error("the reply's next page token {token:?} was already requested; stopping the page walk")]
+    RepeatedPageToken { token: String },
     /// The platform certificate download verified but its content is unusable.
     #[error(transparent)]
     Certificates(#[from] crate::certificates::CertificateError),
@@ -445,6 +449,7 @@ impl<C: ErrorCode> Error<C> {
             | Error::Encode(_)
             | Error::InvalidPath { .. }
             | Error::Unsendable { .. }
+            | Error::RepeatedPageToken { .. }
             | Error::Sign(_) => true,
             Error::Network(e) => !e.may_have_reached_server,
             _ => false,

@@ -6,7 +6,11 @@ use std::fmt;
 use std::path::Path;
 
 /// The largest file the image upload accepts (2 MB, per the page).
-pub const MAX_FILE_BYTES: usize = 2 * 1024 * 1024;
+pub use wechatpay_runtime::meta::MAX_UPLOAD_FILE_BYTES as MAX_FILE_BYTES;
+
+/// The meta fields a file determines, and how: `filename` is the file's name,
+/// `sha256` the hex digest of its bytes (the upload-image page's `meta`).
+const FILE_FACTS: [&str; 2] = ["filename", "sha256"];
 
 /// A file to send as the `file` part.
 #[derive(Clone, PartialEq, Eq)]
@@ -67,6 +71,47 @@ impl FilePart {
     pub fn sha256_hex(&self) -> String {
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &self.bytes);
         digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The value the file gives a meta field named `field`, if it determines one.
+    fn fact(&self, field: &str) -> Option<String> {
+        match field {
+            "filename" => Some(self.filename.clone()),
+            "sha256" => Some(self.sha256_hex()),
+            _ => None,
+        }
+    }
+
+    /// Sets the meta fields this file determines where `meta` (a JSON object) leaves them out.
+    pub fn fill_meta(&self, meta: &mut serde_json::Value) {
+        let Some(map) = meta.as_object_mut() else {
+            return;
+        };
+        for field in FILE_FACTS {
+            if !map.contains_key(field) {
+                if let Some(value) = self.fact(field) {
+                    map.insert(field.to_owned(), serde_json::Value::String(value));
+                }
+            }
+        }
+    }
+
+    /// Checks that a serialized meta part states this file's facts (a stale `sha256`
+    /// would be refused by WeChat Pay after the upload).
+    pub fn check_meta(&self, meta: &[u8]) -> Result<(), &'static str> {
+        let meta: serde_json::Value =
+            serde_json::from_slice(meta).map_err(|_| "the meta part is not JSON")?;
+        for field in FILE_FACTS {
+            if let Some(given) = meta.get(field) {
+                if given.as_str() != self.fact(field).as_deref() {
+                    return Err(match field {
+                        "sha256" => "meta sha256 is not the SHA-256 of the file",
+                        _ => "meta filename is not the file's name",
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The multipart form: `meta` (the signed JSON) then `file`, as the Java sample sends them.

@@ -357,8 +357,10 @@ impl NotificationHandler {
 
     /// Like [`receive_signed`](Self::receive_signed), decoding the resource into the
     /// schema's event type `E` by the envelope's `event_type` (for example
-    /// `wechatpay_models::ProductCouponEvent`); an event type the schema does not
-    /// list is kept raw ([`Event::unknown`]), never rejected.
+    /// `wechatpay_models::ProductCouponEvent`). An event type the schema does not
+    /// list is kept raw ([`Event::unknown`]), never rejected; so is a documented type
+    /// whose payload does not fit the schema's (uncertain) payload type: refusing it
+    /// would make WeChat Pay redeliver the same body forever. That case is logged.
     pub fn receive_event<E: Event>(
         &self,
         headers: &SignatureHeaders,
@@ -366,16 +368,25 @@ impl NotificationHandler {
     ) -> Result<Delivery<E>, NotificationError> {
         self.receive_with(headers, body, |notification, plaintext| {
             let mut de = serde_json::Deserializer::from_slice(plaintext);
-            match E::decode(&notification.event_type, &mut de) {
-                Some(decoded) => {
-                    let event = decoded.map_err(payload_error)?;
-                    de.end().map_err(payload_error)?;
-                    Ok(event)
-                }
-                None => Ok(E::unknown(
+            let raw = || {
+                E::unknown(
                     notification.event_type.clone(),
                     String::from_utf8_lossy(plaintext).into_owned(),
-                )),
+                )
+            };
+            match E::decode(&notification.event_type, &mut de) {
+                Some(Ok(event)) if de.end().is_ok() => Ok(event),
+                Some(outcome) => {
+                    let reason = outcome.err().map(|e| payload_error(e).to_string());
+                    tracing::warn!(
+                        event_type = %notification.event_type,
+                        id = %notification.id,
+                        reason = reason.as_deref().unwrap_or("trailing data"),
+                        "notification payload does not fit its documented type; kept raw"
+                    );
+                    Ok(raw())
+                }
+                None => Ok(raw()),
             }
         })
     }

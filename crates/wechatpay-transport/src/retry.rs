@@ -68,7 +68,7 @@ impl RetryPolicy {
 
 /// Whether an error reply is worth sending again.
 pub fn is_retryable_reply<C: ErrorCode>(status: u16, code: &C) -> bool {
-    wechatpay_runtime::retry::retryable(status, code.code()) || code.retryable()
+    wechatpay_runtime::retry::retryable(status, code.code())
 }
 
 /// A uniform fraction in [0, 1) from the system CSPRNG.

@@ -17,7 +17,7 @@ use crate::commands::describe::find_operation;
 use crate::config::Settings;
 use crate::exit::{CliError, ExitClass};
 use crate::operation::prepare;
-use wechatpay_runtime::json::Prepared;
+use wechatpay_runtime::json::{self, Prepared, Problem};
 use wechatpay_runtime::{BodyKind, EndpointVisitor};
 use wechatpay_transport::FilePart;
 
@@ -34,7 +34,7 @@ pub fn plan(args: &CallArgs) -> Result<(Prepared, Option<FilePart>, Client), Cli
     let file = match (&args.file, info.body) {
         (Some(path), BodyKind::Multipart) => {
             let file = FilePart::read(path).map_err(CliError::validation)?;
-            fill_from_file(info, &mut value, &file);
+            file.fill_meta(&mut value);
             Some(file)
         }
         (None, BodyKind::Multipart) => {
@@ -63,20 +63,6 @@ pub fn plan(args: &CallArgs) -> Result<(Prepared, Option<FilePart>, Client), Cli
     let settings = Settings::resolve(&args.conn, args.apiv3_key.as_deref())?;
     let client = client(&settings, info.auth, args)?;
     Ok((prepared, file, client))
-}
-
-/// The meta fields a file determines (upload-image's `filename` and `sha256`), where the
-/// request has them and the body left them out.
-fn fill_from_file(info: &EndpointInfo, value: &mut Value, file: &FilePart) {
-    let Value::Object(map) = value else { return };
-    for (name, computed) in [
-        ("filename", file.filename.clone()),
-        ("sha256", file.sha256_hex()),
-    ] {
-        if info.request.field(name).is_some() && !map.contains_key(name) {
-            map.insert(name.to_owned(), Value::String(computed));
-        }
-    }
 }
 
 /// A transport client for the operation's auth scheme.
@@ -175,7 +161,7 @@ struct DecodeReply<'a> {
 }
 
 impl EndpointVisitor for DecodeReply<'_> {
-    type Output = Result<Value, DecodeProblem>;
+    type Output = Result<Value, Problem>;
 
     fn visit<E: Endpoint>(self) -> Self::Output
     where
@@ -186,45 +172,25 @@ impl EndpointVisitor for DecodeReply<'_> {
     }
 }
 
-/// Why a verified body did not decode into the response type.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeProblem {
-    /// Where in the body (`coupon_code`, `items[0].id`, `.` for the whole body).
-    pub path: String,
-    /// The decoder's message.
-    pub message: String,
-}
-
-impl std::fmt::Display for DecodeProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.path == "." {
-            f.write_str(&self.message)
-        } else {
-            write!(f, "{}: {}", self.path, self.message)
-        }
-    }
-}
-
 /// Decodes `body` into `T` and returns it serialized back: exactly what the type holds
 /// (fields it does not know are left out; strings are JSON-escaped, so no control
 /// character reaches the terminal).
-pub fn decode_as<T: DeserializeOwned + serde::Serialize>(
-    body: &[u8],
-) -> Result<Value, DecodeProblem> {
-    let problem = |path: String, e: serde_json::Error| DecodeProblem {
-        path,
-        message: e.to_string(),
+pub fn decode_as<T: DeserializeOwned + serde::Serialize>(body: &[u8]) -> Result<Value, Problem> {
+    let problem = |path: String, e: serde_json::Error| {
+        let path = if path == "." {
+            json::WHOLE_BODY.to_owned()
+        } else {
+            path
+        };
+        Problem::new(path, e.to_string())
     };
     let mut de = serde_json::Deserializer::from_slice(body);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         problem(path, e.into_inner())
     })?;
-    de.end().map_err(|e| problem(".".into(), e))?;
-    serde_json::to_value(&value).map_err(|e| DecodeProblem {
-        path: ".".into(),
-        message: e.to_string(),
-    })
+    de.end().map_err(|e| problem(json::WHOLE_BODY.into(), e))?;
+    serde_json::to_value(&value).map_err(|e| Problem::new(json::WHOLE_BODY, e.to_string()))
 }
 
 /// Server text with control characters escaped, so an unsigned error reply

@@ -134,3 +134,38 @@ async fn upload_signs_the_meta_part_and_sends_the_file_beside_it() {
     ));
     assert_eq!(server.count(), 1);
 }
+
+#[tokio::test]
+async fn a_repeated_page_token_ends_the_walk_with_an_error() {
+    let server = TestServer::start(checking(AuthScheme::Brand, BRAND_ID, |_| {
+        ok_reply(r#"{"total_count":9,"store_list":[{"store_id":"a"}],"next_page_token":"same"}"#)
+    }))
+    .await;
+    let client = brand_builder(&server.url()).build().unwrap();
+    let items: Vec<_> = client
+        .pages::<ListAssociatedStores>(ListAssociatedStoresRequest::new("P1", "S1"))
+        .collect()
+        .await;
+    // Page 1 (no token) and page 2 (token "same") are read; page 2 names "same" again.
+    assert_eq!(items.len(), 3, "{items:?}");
+    assert!(matches!(&items[2], Err(Error::RepeatedPageToken { token }) if token == "same"));
+    assert_eq!(server.count(), 2);
+}
+
+#[tokio::test]
+async fn a_stale_digest_or_a_missing_file_sends_nothing() {
+    let server = TestServer::start(|_, _| ok_reply(r#"{"image_url":"https://x"}"#)).await;
+    let client = brand_builder(&server.url()).build().unwrap();
+    let file = FilePart::new("logo.png", b"png bytes".to_vec());
+    let stale = UploadImageRequest::new("logo.png", "0".repeat(64));
+    assert!(matches!(
+        client.upload::<UploadImage>(&stale, &file).await,
+        Err(Error::Config(_))
+    ));
+    let renamed = UploadImageRequest::new("other.png", file.sha256_hex());
+    assert!(matches!(
+        client.upload::<UploadImage>(&renamed, &file).await,
+        Err(Error::Config(_))
+    ));
+    assert_eq!(server.count(), 0);
+}

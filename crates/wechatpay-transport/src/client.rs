@@ -318,31 +318,38 @@ impl Client {
         E::Item: Send,
     {
         use futures_util::stream::{self, StreamExt as _, TryStreamExt as _};
-        // State: the next request to send (None once the last page has been read) and
-        // every token sent so far: a server repeating one would otherwise loop forever.
-        let start = (Some(request), std::collections::HashSet::new());
-        let pages = stream::try_unfold(start, move |(next, mut sent)| async move {
-            let Some(mut request) = next else {
-                return Ok::<_, Error<E::ErrorCode>>(None);
-            };
-            let response = self.execute::<E>(&request).await?;
-            let token = E::next_page_token(&response).map(str::to_owned);
-            let items = E::items(response);
-            let next = match token {
-                Some(token) if !sent.insert(token.clone()) => {
-                    return Err(Error::RepeatedPageToken { token });
-                }
-                Some(token) => {
-                    E::set_page_token(&mut request, Some(token));
-                    Some(request)
-                }
-                None => None,
-            };
-            Ok(Some((
-                stream::iter(items.into_iter().map(Ok)),
-                (next, sent),
-            )))
-        });
+        // State: the next request to send and every token sent so far (a server repeating
+        // one would otherwise loop forever); after a repeat, the page's items are still
+        // yielded, then the error.
+        enum Step<R, C: ErrorCode> {
+            Send(R, std::collections::HashSet<String>),
+            Fail(Error<C>),
+            Done,
+        }
+        let pages = stream::try_unfold(
+            Step::Send(request, Default::default()),
+            move |step| async move {
+                let (mut request, mut sent) = match step {
+                    Step::Send(request, sent) => (request, sent),
+                    Step::Fail(error) => return Err(error),
+                    Step::Done => return Ok(None),
+                };
+                let response = self.execute::<E>(&request).await?;
+                let token = E::next_page_token(&response).map(str::to_owned);
+                let items = E::items(response);
+                let next = match token {
+                    Some(token) if !sent.insert(token.clone()) => {
+                        Step::Fail(Error::RepeatedPageToken { token })
+                    }
+                    Some(token) => {
+                        E::set_page_token(&mut request, Some(token));
+                        Step::Send(request, sent)
+                    }
+                    None => Step::Done,
+                };
+                Ok(Some((stream::iter(items.into_iter().map(Ok)), next)))
+            },
+        );
         pages.try_flatten().fuse()
     }
 

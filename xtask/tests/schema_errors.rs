@@ -98,3 +98,25 @@ fn the_fixed_base_file_is_valid() {
     assert!(outcome.total > 0);
     fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn operations_whose_paths_could_collide_are_refused() {
+    let one = fs::read_to_string(broken_dir().join("bad_method.yaml"))
+        .unwrap()
+        .replace("method: SEND", "method: POST");
+    // Same method, and `{who}` can be "users": routing would depend on file order.
+    let two = one
+        .replace("name: BrokenDemo\n", "name: OtherDemo\n")
+        .replace("BrokenDemoRequest", "OtherDemoRequest")
+        .replace("BrokenDemoResponse", "OtherDemoResponse")
+        .replace(
+            "path: /brand/demo/users/{openid}/items",
+            "path: /brand/demo/{openid}/x/items",
+        );
+    let root = scratch_root("overlap", &[("a.yaml", &one), ("b.yaml", &two)]);
+    assert_fails_without_writing(
+        &root,
+        "schema/endpoints/b.yaml: endpoint.path: POST /brand/demo/{openid}/x/items can match the same paths as /brand/demo/users/{openid}/items (schema/endpoints/a.yaml)",
+    );
+    fs::remove_dir_all(&root).unwrap();
+}

@@ -114,10 +114,12 @@ impl ErrorDoc {
     }
 }
 
-/// A header the endpoint requires beyond `Authorization`, `Accept` and `Content-Type`.
+/// A header the page lists (or its sample sends) beyond `Authorization`, `Accept` and
+/// `Content-Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeaderInfo {
     pub name: &'static str,
+    pub required: bool,
     pub description: &'static str,
 }
 
@@ -167,23 +169,48 @@ impl Provenance {
         decision: None,
     };
 
-    /// One line for docs and `describe`, empty when there is nothing beyond the page.
+    /// One line for docs and `describe`, empty when there is nothing to say.
     pub fn summary(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some(s) = self.source {
-            parts.push(format!("source: {s}"));
-        }
-        if let Some(s) = self.limit_source {
-            parts.push(format!("limit from: {s}"));
-        }
-        if let Some(u) = self.uncertain {
-            parts.push(format!("【uncertain】 {u}"));
-        }
-        if let Some(d) = self.decision {
-            parts.push(format!("decision: {d}"));
-        }
-        parts.join("; ")
+        provenance_text(
+            self.source,
+            self.limit_source,
+            self.uncertain,
+            self.decision,
+        )
     }
+
+    /// This provenance with `source` filled from `default` (the type's or the page's)
+    /// when the fact names none of its own.
+    pub fn or_source(self, default: Option<&'static str>) -> Provenance {
+        Provenance {
+            source: self.source.or(default),
+            ..self
+        }
+    }
+}
+
+/// The one wording of a fact's provenance, for rustdoc (the generator) and `describe`:
+/// `Source: partner 4015781605. Limit from: guide. 【uncertain】 …. Decision: …`.
+pub fn provenance_text(
+    source: Option<&str>,
+    limit_source: Option<&str>,
+    uncertain: Option<&str>,
+    decision: Option<&str>,
+) -> String {
+    let mut parts = Vec::new();
+    if let Some(s) = source {
+        parts.push(format!("Source: {s}."));
+    }
+    if let Some(s) = limit_source {
+        parts.push(format!("Limit from: {s}."));
+    }
+    if let Some(u) = uncertain {
+        parts.push(format!("【uncertain】 {u}"));
+    }
+    if let Some(d) = decision {
+        parts.push(format!("Decision: {d}"));
+    }
+    parts.join(" ")
 }
 
 /// The type of a field, with the rules that apply to its values.
@@ -272,6 +299,51 @@ pub enum RuleInfo {
     },
 }
 
+impl RuleInfo {
+    /// The rule as `describe` lists it beside `field`, if it concerns that field.
+    pub fn text_for(&self, field: &str) -> Option<String> {
+        match *self {
+            RuleInfo::RequiredIf {
+                field: f,
+                when,
+                equals,
+            } if f == field => Some(required_if_text(when, equals)),
+            RuleInfo::RequiredWith { field: f, when } if f == field => {
+                Some(required_with_text(when))
+            }
+            RuleInfo::AtLeastOneOf { fields } if fields.contains(&field) => {
+                Some(at_least_one_of_text(fields))
+            }
+            RuleInfo::ServerSide {
+                field: f,
+                description,
+            } if f == field => Some(server_side_text(description)),
+            _ => None,
+        }
+    }
+}
+
+/// The one wording of each conditional rule (rustdoc and `describe`).
+pub fn required_if_text(when: &str, equals: &str) -> String {
+    format!("required when {when} is {equals}")
+}
+
+/// See [`required_if_text`].
+pub fn required_with_text(when: &str) -> String {
+    format!("required when {when} is given")
+}
+
+/// See [`required_if_text`].
+pub fn at_least_one_of_text<S: AsRef<str>>(fields: &[S]) -> String {
+    let names: Vec<&str> = fields.iter().map(AsRef::as_ref).collect();
+    format!("at least one of {} is required", names.join(", "))
+}
+
+/// See [`required_if_text`].
+pub fn server_side_text(description: &str) -> String {
+    format!("checked by WeChat Pay, not locally: {description}")
+}
+
 /// An object type of the schema.
 #[derive(Debug, Clone, Copy)]
 pub struct TypeInfo {
@@ -328,15 +400,18 @@ pub struct EndpointInfo {
     pub doc_updated: Option<&'static str>,
     /// The pages the operation was transcribed from, strongest first.
     pub pages: &'static [&'static str],
-    /// Whether every request fact is known (`full`) or some are missing (`partial`).
-    pub complete: bool,
+    /// Whether every request fact is known (`Some(true)`, "full") or some are missing
+    /// (`Some(false)`, "partial"); `None` where the schema does not say.
+    pub complete: Option<bool>,
     pub method: Method,
     pub path: PathTemplate,
     pub auth: AuthScheme,
     pub body: BodyKind,
-    pub required_headers: &'static [HeaderInfo],
+    pub headers: &'static [HeaderInfo],
     /// The documented rate limit, as the page words it, if any.
     pub rate_limit: Option<&'static str>,
+    /// Where the rate limit comes from, when not the operation's own page.
+    pub rate_limit_source: Option<&'static str>,
     /// Requests per second for the limit, when it is per second.
     pub rate_per_second: Option<u32>,
     pub request: &'static TypeInfo,

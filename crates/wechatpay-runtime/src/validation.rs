@@ -254,13 +254,7 @@ impl StrRule {
 
     /// `3–15 characters`, `at most 40 characters`, …; `None` without a length rule.
     pub fn length_text(&self) -> Option<String> {
-        let unit = self.unit.noun();
-        match (self.min, self.max) {
-            (Some(min), Some(max)) => Some(format!("{min}–{max} {unit}")),
-            (None, Some(max)) => Some(format!("at most {max} {unit}")),
-            (Some(min), None) => Some(format!("at least {min} {unit}")),
-            (None, None) => None,
-        }
+        range_text(self.min, self.max, self.unit.noun())
     }
 }
 
@@ -277,6 +271,31 @@ impl IntRule {
         min: None,
         max: None,
     };
+
+    /// `1–100` (inclusive), `at most 50`, …; `None` without a range.
+    pub fn range_text(&self) -> Option<String> {
+        range_text(self.min, self.max, "")
+    }
+}
+
+/// `1–8 items`, `at most 8 items`, …; `None` without a rule.
+pub fn items_text(min: Option<usize>, max: Option<usize>) -> Option<String> {
+    range_text(min, max, "items")
+}
+
+/// The one wording of a documented range: `lo–hi unit`, `at most hi unit`, `at least lo unit`.
+pub fn range_text<T: fmt::Display>(min: Option<T>, max: Option<T>, unit: &str) -> Option<String> {
+    let unit = if unit.is_empty() {
+        String::new()
+    } else {
+        format!(" {unit}")
+    };
+    match (min, max) {
+        (Some(min), Some(max)) => Some(format!("{min}–{max}{unit}")),
+        (None, Some(max)) => Some(format!("at most {max}{unit}")),
+        (Some(min), None) => Some(format!("at least {min}{unit}")),
+        (None, None) => None,
+    }
 }
 
 /// Checks one string value: empty-if-required, length bounds, control characters, charset.

@@ -136,7 +136,7 @@ fn check_headers(
     info: &EndpointInfo,
     headers: &HeaderMap,
 ) -> Result<(), Rejection> {
-    for required in info.required_headers {
+    for required in info.headers.iter().filter(|h| h.required) {
         let value = headers
             .get(required.name)
             .and_then(|v| v.to_str().ok())

@@ -24,18 +24,11 @@ pub fn code(text: &str) -> String {
 /// `Source: partner 4015781605. Limit from: guide. 【uncertain】 …. Decision: …` —
 /// how a reader tells an official fact from a weaker one; `None` for the page's own facts.
 pub fn provenance_line(p: &crate::schema::model::Provenance) -> Option<String> {
-    let mut parts = Vec::new();
-    if let Some(s) = &p.source {
-        parts.push(format!("Source: {s}."));
-    }
-    if let Some(s) = &p.limit_source {
-        parts.push(format!("Limit from: {s}."));
-    }
-    if let Some(u) = &p.uncertain {
-        parts.push(format!("【uncertain】 {u}"));
-    }
-    if let Some(d) = &p.decision {
-        parts.push(format!("Decision: {d}"));
-    }
-    (!parts.is_empty()).then(|| parts.join(" "))
+    let text = wechatpay_runtime::meta::provenance_text(
+        p.source.as_deref(),
+        p.limit_source.as_deref(),
+        p.uncertain.as_deref(),
+        p.decision.as_deref(),
+    );
+    (!text.is_empty()).then_some(text)
 }

@@ -211,7 +211,11 @@ fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
     let (id, title, path_template) = (&ep.id, &ep.source.title, &ep.path);
     let updated = opt_str(&ep.source.updated);
     let pages = &ep.source.pages;
-    let complete = ep.source.completeness.as_deref() != Some("partial");
+    let (complete, completeness) = match ep.source.completeness.as_deref() {
+        Some("full") => (quote!(Some(true)), "complete"),
+        Some(_) => (quote!(Some(false)), "partial: some facts are unknown"),
+        None => (quote!(None), "completeness not assessed"),
+    };
     let method = ident(match ep.method {
         Method::Get => "Get",
         Method::Post => "Post",
@@ -234,10 +238,11 @@ fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
         BodyKind::None => quote!(rt::BodyKind::None),
         BodyKind::Multipart => quote!(rt::BodyKind::Multipart),
     };
-    let headers = ep.headers.iter().filter(|h| h.required).map(|h| {
-        let (n, d) = (&h.name, &h.description);
-        quote!(rt::HeaderInfo { name: #n, description: #d })
+    let headers = ep.headers.iter().map(|h| {
+        let (n, r, d) = (&h.name, h.required, &h.description);
+        quote!(rt::HeaderInfo { name: #n, required: #r, description: #d })
     });
+    let rate_limit_source = opt_str(&ep.rate_limit_source);
     let rate_limit = opt_str(&ep.rate_limit);
     let rate_per_second = match ep.rate_per_second {
         Some(n) => {
@@ -294,11 +299,7 @@ fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
         type_doc.push_str(&format!(
             "\n\nSources: {} ({}).",
             ep.source.pages.join(", "),
-            if complete {
-                "complete"
-            } else {
-                "partial: some facts are unknown"
-            }
+            completeness
         ));
     }
     for note in &ep.source.notes {
@@ -389,8 +390,9 @@ fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
                 path: rt::PathTemplate::new(#path_template),
                 auth: #auth,
                 body: #body,
-                required_headers: &[#(#headers),*],
+                headers: &[#(#headers),*],
                 rate_limit: #rate_limit,
+                rate_limit_source: #rate_limit_source,
                 rate_per_second: #rate_per_second,
                 request: <#request as rt::Described>::TYPE_INFO,
                 response: <#response as rt::Described>::TYPE_INFO,

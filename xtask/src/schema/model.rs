@@ -99,8 +99,9 @@ pub struct Header {
 pub struct Example {
     pub name: String,
     pub status: Option<u16>,
-    pub path: BTreeMap<String, String>,
-    pub query: BTreeMap<String, String>,
+    /// Path and query parameters in the page's order.
+    pub path: Vec<(String, String)>,
+    pub query: Vec<(String, String)>,
     /// Empty for a request without a body.
     pub body: String,
     pub source: Option<String>,
@@ -243,6 +244,8 @@ pub enum Rule {
         field: String,
         when: String,
         equals: String,
+        /// The enum variant of `equals` when `when` is an enum (or a list of one).
+        equals_variant: Option<String>,
         description: String,
     },
     /// `field` is required when `when` is present.

@@ -13,6 +13,9 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct ApiFile {
     pub common_errors: Vec<ErrorRow>,
+    /// Rows shared by the brand operations (`auth: brand`) beyond the common ones.
+    #[serde(default)]
+    pub brand_common_errors: Vec<ErrorRow>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -152,14 +155,41 @@ pub struct Example {
     pub name: String,
     #[serde(default)]
     pub status: Option<u16>,
-    #[serde(default)]
-    pub path: BTreeMap<String, String>,
-    #[serde(default)]
-    pub query: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "ordered_pairs")]
+    pub path: Vec<(String, String)>,
+    #[serde(default, deserialize_with = "ordered_pairs")]
+    pub query: Vec<(String, String)>,
     #[serde(default)]
     pub body: Option<String>,
     #[serde(default)]
     pub source: Option<String>,
+}
+
+/// A map of strings in the order the file writes it (example parameters keep the page's order).
+fn ordered_pairs<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<(String, String)>, D::Error> {
+    struct Pairs;
+    impl<'de> serde::de::Visitor<'de> for Pairs {
+        type Value = Vec<(String, String)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a map of parameter names to string values")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out: Vec<(String, String)> = Vec::new();
+            while let Some((key, value)) = map.next_entry::<String, String>()? {
+                if out.iter().any(|(k, _)| *k == key) {
+                    return Err(serde::de::Error::custom(format!("{key} is given twice")));
+                }
+                out.push((key, value));
+            }
+            Ok(out)
+        }
+    }
+    deserializer.deserialize_map(Pairs)
 }
 
 /// An object or enum type. A plain struct rather than a tagged enum so that
@@ -173,6 +203,8 @@ pub struct TypeDef {
     pub source: Option<String>,
     #[serde(default)]
     pub uncertain: Option<String>,
+    #[serde(default)]
+    pub decision: Option<String>,
     #[serde(default)]
     pub fields: Option<Vec<Field>>,
     #[serde(default)]
@@ -247,4 +279,6 @@ pub struct EnumValue {
     pub source: Option<String>,
     #[serde(default)]
     pub uncertain: Option<String>,
+    #[serde(default)]
+    pub decision: Option<String>,
 }

@@ -2,7 +2,8 @@
 
 use std::fmt::Write as _;
 
-use wechatpay_runtime::{AuthScheme, EndpointInfo, FieldInfo, RuleInfo, Ty, TypeInfo};
+use wechatpay_runtime::validation::items_text;
+use wechatpay_runtime::{AuthScheme, EndpointInfo, FieldInfo, Ty, TypeInfo};
 
 use crate::exit::CliError;
 
@@ -75,8 +76,11 @@ pub fn describe(info: &EndpointInfo) -> String {
     let _ = writeln!(out, "  response:       {}", info.response.name);
     let _ = writeln!(
         out,
-        "  rate limit:     {}",
-        info.rate_limit.unwrap_or("not documented")
+        "  rate limit:     {}{}",
+        info.rate_limit.unwrap_or("not documented"),
+        info.rate_limit_source
+            .map(|s| format!(" (source: {s})"))
+            .unwrap_or_default()
     );
     if let Some(number) = info.request_number {
         let scope = if number.unique_within.is_empty() {
@@ -102,10 +106,10 @@ pub fn describe(info: &EndpointInfo) -> String {
             out,
             "  sources:        {} ({})",
             info.pages.join(", "),
-            if info.complete {
-                "complete"
-            } else {
-                "partial: some facts are unknown"
+            match info.complete {
+                Some(true) => "complete",
+                Some(false) => "partial: some facts are unknown",
+                None => "completeness not assessed",
             }
         );
     }
@@ -113,15 +117,20 @@ pub fn describe(info: &EndpointInfo) -> String {
         out,
         "\nHeaders (besides Authorization, Accept, Content-Type):"
     );
-    if info.required_headers.is_empty() {
+    if info.headers.is_empty() {
         let _ = writeln!(out, "  none");
     }
-    for header in info.required_headers {
-        let _ = writeln!(out, "  {} (required)", header.name);
+    for header in info.headers {
+        let need = if header.required {
+            "required"
+        } else {
+            "optional"
+        };
+        let _ = writeln!(out, "  {} ({need})", header.name);
         let _ = writeln!(out, "      {}", header.description);
     }
     let _ = writeln!(out, "\nFields:");
-    fields(&mut out, info.request, "", 0);
+    fields(&mut out, info.request, "", 0, info.pages.first().copied());
     let _ = writeln!(out, "\nErrors:");
     for row in info.errors {
         let _ = writeln!(
@@ -137,8 +146,10 @@ pub fn describe(info: &EndpointInfo) -> String {
     out
 }
 
-/// The fields of `ty` and of the objects under it, with dotted paths.
-fn fields(out: &mut String, ty: &TypeInfo, prefix: &str, depth: usize) {
+/// The fields of `ty` and of the objects under it, with dotted paths. A fact without a
+/// source of its own comes from its type's source, else from `page` (the operation's).
+fn fields(out: &mut String, ty: &TypeInfo, prefix: &str, depth: usize, page: Option<&'static str>) {
+    let default_source = ty.provenance.source.or(page);
     for field in ty.fields {
         let path = if prefix.is_empty() {
             field.name.to_owned()
@@ -154,7 +165,7 @@ fn fields(out: &mut String, ty: &TypeInfo, prefix: &str, depth: usize) {
         );
         let title = field.title.map(|t| format!("【{t}】 ")).unwrap_or_default();
         let _ = writeln!(out, "      {title}{}", field.description);
-        let provenance = field.provenance.summary();
+        let provenance = field.provenance.or_source(default_source).summary();
         if !provenance.is_empty() {
             let _ = writeln!(out, "      ({provenance})");
         }
@@ -166,13 +177,13 @@ fn fields(out: &mut String, ty: &TypeInfo, prefix: &str, depth: usize) {
         }
         if let Ty::Object(child) = inner {
             if depth < 8 {
-                fields(out, child, &nested, depth + 1);
+                fields(out, child, &nested, depth + 1, default_source);
             }
         }
     }
 }
 
-/// The rules of one field, as `describe` lists them.
+/// The rules of one field, as `describe` lists them (the runtime words each one).
 fn rules(ty: &TypeInfo, field: &FieldInfo) -> Vec<String> {
     let mut rules = vec![if field.required {
         "required"
@@ -188,30 +199,18 @@ fn rules(ty: &TypeInfo, field: &FieldInfo) -> Vec<String> {
                 min_items,
                 max_items,
             } => {
-                match (min_items, max_items) {
-                    (Some(min), Some(max)) => rules.push(format!("{min}-{max} items")),
-                    (None, Some(max)) => rules.push(format!("at most {max} items")),
-                    (Some(min), None) => rules.push(format!("at least {min} items")),
-                    (None, None) => {}
-                }
+                rules.extend(items_text(*min_items, *max_items));
                 value_ty = item;
             }
             Ty::String(rule) => {
-                if let Some(length) = rule.length_text() {
-                    rules.push(length);
-                }
+                rules.extend(rule.length_text());
                 if let Some(charset) = rule.charset {
                     rules.push(format!("charset [{}]", charset.class));
                 }
                 break;
             }
             Ty::Integer(rule) => {
-                match (rule.min, rule.max) {
-                    (Some(min), Some(max)) => rules.push(format!("{min}..={max}")),
-                    (None, Some(max)) => rules.push(format!("at most {max}")),
-                    (Some(min), None) => rules.push(format!("at least {min}")),
-                    (None, None) => {}
-                }
+                rules.extend(rule.range_text());
                 break;
             }
             Ty::Enum { values, .. } => {
@@ -221,30 +220,7 @@ fn rules(ty: &TypeInfo, field: &FieldInfo) -> Vec<String> {
             _ => break,
         }
     }
-    for rule in ty.rules {
-        match rule {
-            RuleInfo::RequiredIf {
-                field: f,
-                when,
-                equals,
-            } if *f == field.name => {
-                rules.push(format!("required when {when} is {equals}"));
-            }
-            RuleInfo::RequiredWith { field: f, when } if *f == field.name => {
-                rules.push(format!("required when {when} is given"));
-            }
-            RuleInfo::AtLeastOneOf { fields } if fields.contains(&field.name) => {
-                rules.push(format!("at least one of {}", fields.join(", ")));
-            }
-            RuleInfo::ServerSide {
-                field: f,
-                description,
-            } if *f == field.name => {
-                rules.push(format!("checked by WeChat Pay: {description}"));
-            }
-            _ => {}
-        }
-    }
+    rules.extend(ty.rules.iter().filter_map(|rule| rule.text_for(field.name)));
     rules
 }
 

@@ -5,11 +5,29 @@ use wechatpay_models::{CreateProductCouponRequest, CreateProductCouponResponse};
 use wechatpay_runtime as rt;
 /// The error table, every row in page order, then the common rows: the one copy
 /// that the metadata and the typed codes both borrow.
-static ERRORS: [rt::ErrorDoc; 4] = [
+static ERRORS: [rt::ErrorDoc; 22] = [
     super::common_errors::PARAM_ERROR,
     super::common_errors::INVALID_REQUEST,
     super::common_errors::SIGN_ERROR,
     super::common_errors::SYSTEM_ERROR,
+    super::common_errors::USER_ERROR,
+    super::common_errors::INVALID_REQUEST_2,
+    super::common_errors::INVALID_REQUEST_3,
+    super::common_errors::INVALID_REQUEST_4,
+    super::common_errors::NO_AUTH,
+    super::common_errors::INVALID_REQUEST_5,
+    super::common_errors::PARAM_ERROR_2,
+    super::common_errors::INVALID_REQUEST_6,
+    super::common_errors::INVALID_REQUEST_7,
+    super::common_errors::INVALID_REQUEST_8,
+    super::common_errors::INVALID_REQUEST_9,
+    super::common_errors::PARAM_ERROR_3,
+    super::common_errors::INVALID_REQUEST_10,
+    super::common_errors::INVALID_REQUEST_11,
+    super::common_errors::INVALID_REQUEST_12,
+    super::common_errors::INVALID_REQUEST_13,
+    super::common_errors::INVALID_REQUEST_14,
+    super::common_errors::INVALID_REQUEST_15,
 ];
 /// 创建商品券 — `POST /brand/marketing/product-coupon/product-coupons` (brand, `WECHATPAY-BRAND-SHA256-RSA2048`).
 ///
@@ -58,18 +76,20 @@ impl rt::Endpoint for CreateProductCoupon {
             "support-code",
             "mirror",
         ],
-        complete: false,
+        complete: Some(false),
         method: rt::Method::Post,
         path: rt::PathTemplate::new("/brand/marketing/product-coupon/product-coupons"),
         auth: rt::AuthScheme::Brand,
         body: rt::BodyKind::Json,
-        required_headers: &[
+        headers: &[
             rt::HeaderInfo {
                 name: "Wechatpay-Serial",
+                required: true,
                 description: "【微信支付公钥ID】 请传入brand_id对应的微信支付公钥ID,接口将会校验两者的关联关系,参考微信支付公钥产品简介及使用说明获取微信支付公钥ID和相关的介绍。以下两种场景将使用到微信支付公钥: 1、接收到接口的返回内容,需要使用微信支付公钥进行验签; 2、调用含有敏感信息参数(如姓名、身份证号码)的接口时,需要使用微信支付公钥加密敏感信息后再传输参数,加密指引请参考微信支付公钥加密敏感信息指引。",
             },
         ],
         rate_limit: Some("20/s"),
+        rate_limit_source: None,
         rate_per_second: Some(20),
         request: <CreateProductCouponRequest as rt::Described>::TYPE_INFO,
         response: <CreateProductCouponResponse as rt::Described>::TYPE_INFO,
@@ -102,6 +122,24 @@ impl rt::Endpoint for CreateProductCoupon {
 /// | 400 | `INVALID_REQUEST` | HTTP 请求不符合微信支付 APIv3 接口规则 | 请参阅 接口规则 |
 /// | 401 | `SIGN_ERROR` | 验证不通过 | 请参阅 签名常见问题 |
 /// | 500 | `SYSTEM_ERROR` | 系统异常,请稍后重试 | 请稍后重试 |
+/// | 403 | `USER_ERROR` | 用户不是该品牌的会员 | 用户不是该品牌的会员,无法发放会员券 |
+/// | 400 | `INVALID_REQUEST` | 单券使用模式的商品券批次,应该在「单券使用规则」中包含对应类型的优惠规则。对于文档中标记不应填写的优惠规则应删除。 | 请在「单券使用规则」中包含对应类型的优惠规则,并删除文档中标记不应填写的优惠规则。 |
+/// | 400 | `INVALID_REQUEST` | 多次优惠使用模式的商品券批次,应该在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等 | 在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等 |
+/// | 400 | `INVALID_REQUEST` | 单品满减券或单品折扣券不应在商品券中设置「满减券使用规则」或「折扣券使用规则」,而是应该在商品券批次中设置 | 请删除商品券中的「满减券使用规则」或「折扣券使用规则」,并在商品券批次中设置对应的优惠规则 |
+/// | 403 | `NO_AUTH` | 品牌没有此接口权限 | 品牌没有此接口权限 |
+/// | 400 | `INVALID_REQUEST` | 商品券支持APP核销时,必须提供「APP跳转路径」 | 请提供「APP跳转路径」参数 |
+/// | 400 | `PARAM_ERROR` | 分页大小超出限制,请根据接口文档调整到允许的范围 | 请调整分页大小到规定范围 |
+/// | 400 | `INVALID_REQUEST` | 商品券支持小程序核销时,必须提供「小程序AppID」 | 请提供「小程序AppID」 |
+/// | 400 | `INVALID_REQUEST` | 单品券必须提供商品原价,请补充 | 请补充商品原价 |
+/// | 400 | `INVALID_REQUEST` | 商品券支持小程序核销时,必须提供「小程序跳转路径」 | 请提供提供「小程序跳转路径」 |
+/// | 400 | `INVALID_REQUEST` | 单品券必须提供商品券套餐组合信息,请补充 | 请提供商品券套餐组合信息 |
+/// | 400 | `PARAM_ERROR` | 时间字符串格式错误,请使用 RFC3339 标准格式 | 请使用 RFC3339 标准格式 |
+/// | 400 | `INVALID_REQUEST` | 单券模式下,全场折扣券应在商品券中提供折扣券使用规则信息 | 请在商品券中提供「折扣券使用规则信息」 |
+/// | 400 | `INVALID_REQUEST` | 单券模式下,全场满减券应在商品券中提供满减券使用规则信息 | 请在商品券中提供「满减券使用规则信息」 |
+/// | 400 | `INVALID_REQUEST` | 每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填 | 请补充 每周可用星期数(day_list) |
+/// | 400 | `INVALID_REQUEST` | 单券模式下,全场券需要提供「单券模式信息(single_usage_info)」 | 请提供单券模式信息(single_usage_info) |
+/// | 400 | `INVALID_REQUEST` | 多次优惠模式下必须提供「多次优惠模式信息(sequential_usage_info)」 | 请填写 多次优惠模式信息(sequential_usage_info) |
+/// | 400 | `INVALID_REQUEST` | 传入的OpenID不合法 | 请使用参数 AppID 对应的的OpenID |
 ///
 /// Codes the table does not list decode into `Unknown`, which keeps the raw code.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -115,6 +153,10 @@ pub enum CreateProductCouponErrorCode {
     SignError,
     /// `SYSTEM_ERROR`
     SystemError,
+    /// `USER_ERROR`
+    UserError,
+    /// `NO_AUTH`
+    NoAuth,
     /// A code this operation's error table does not list; kept verbatim.
     Unknown(String),
 }
@@ -126,6 +168,8 @@ impl rt::ErrorCode for CreateProductCouponErrorCode {
             "INVALID_REQUEST" => Self::InvalidRequest,
             "SIGN_ERROR" => Self::SignError,
             "SYSTEM_ERROR" => Self::SystemError,
+            "USER_ERROR" => Self::UserError,
+            "NO_AUTH" => Self::NoAuth,
             other => Self::Unknown(other.to_owned()),
         }
     }
@@ -135,6 +179,8 @@ impl rt::ErrorCode for CreateProductCouponErrorCode {
             Self::InvalidRequest => "INVALID_REQUEST",
             Self::SignError => "SIGN_ERROR",
             Self::SystemError => "SYSTEM_ERROR",
+            Self::UserError => "USER_ERROR",
+            Self::NoAuth => "NO_AUTH",
             Self::Unknown(raw) => raw,
         }
     }

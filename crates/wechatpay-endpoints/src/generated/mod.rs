@@ -128,6 +128,132 @@ pub(crate) mod common_errors {
         description: "系统异常,请稍后重试",
         solution: "请稍后重试",
     };
+    /// 403 `USER_ERROR`: 用户不是该品牌的会员
+    pub(crate) const USER_ERROR: rt::ErrorDoc = rt::ErrorDoc {
+        status: 403,
+        code: "USER_ERROR",
+        description: "用户不是该品牌的会员",
+        solution: "用户不是该品牌的会员,无法发放会员券",
+    };
+    /// 400 `INVALID_REQUEST`: 单券使用模式的商品券批次,应该在「单券使用规则」中包含对应类型的优惠规则。对于文档中标记不应填写的优惠规则应删除。
+    pub(crate) const INVALID_REQUEST_2: rt::ErrorDoc = rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "单券使用模式的商品券批次,应该在「单券使用规则」中包含对应类型的优惠规则。对于文档中标记不应填写的优惠规则应删除。",
+        solution: "请在「单券使用规则」中包含对应类型的优惠规则,并删除文档中标记不应填写的优惠规则。",
+    };
+    /// 400 `INVALID_REQUEST`: 多次优惠使用模式的商品券批次,应该在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等
+    pub(crate) const INVALID_REQUEST_3: rt::ErrorDoc = rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "多次优惠使用模式的商品券批次,应该在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等",
+        solution: "在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等",
+    };
+    /// 400 `INVALID_REQUEST`: 单品满减券或单品折扣券不应在商品券中设置「满减券使用规则」或「折扣券使用规则」,而是应该在商品券批次中设置
+    pub(crate) const INVALID_REQUEST_4: rt::ErrorDoc = rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "单品满减券或单品折扣券不应在商品券中设置「满减券使用规则」或「折扣券使用规则」,而是应该在商品券批次中设置",
+        solution: "请删除商品券中的「满减券使用规则」或「折扣券使用规则」,并在商品券批次中设置对应的优惠规则",
+    };
+    /// 403 `NO_AUTH`: 品牌没有此接口权限
+    pub(crate) const NO_AUTH: rt::ErrorDoc = rt::ErrorDoc {
+        status: 403,
+        code: "NO_AUTH",
+        description: "品牌没有此接口权限",
+        solution: "品牌没有此接口权限",
+    };
+    /// 400 `INVALID_REQUEST`: 商品券支持APP核销时,必须提供「APP跳转路径」
+    pub(crate) const INVALID_REQUEST_5: rt::ErrorDoc = rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "商品券支持APP核销时,必须提供「APP跳转路径」",
+        solution: "请提供「APP跳转路径」参数",
+    };
+    /// 400 `PARAM_ERROR`: 分页大小超出限制,请根据接口文档调整到允许的范围
+    pub(crate) const PARAM_ERROR_2: rt::ErrorDoc = rt::ErrorDoc {
+        status: 400,
+        code: "PARAM_ERROR",
+        description: "分页大小超出限制,请根据接口文档调整到允许的范围",
+        solution: "请调整分页大小到规定范围",
+    };
+    /// 400 `INVALID_REQUEST`: 商品券支持小程序核销时,必须提供「小程序AppID」
+    pub(crate) const INVALID_REQUEST_6: rt::ErrorDoc = rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "商品券支持小程序核销时,必须提供「小程序AppID」",
+        solution: "请提供「小程序AppID」",
+    };
+    /// 400 `INVALID_REQUEST`: 单品券必须提供商品原价,请补充
+    pub(crate) const INVALID_REQUEST_7: rt::ErrorDoc = rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "单品券必须提供商品原价,请补充",
+        solution: "请补充商品原价",
+    };
+    /// 400 `INVALID_REQUEST`: 商品券支持小程序核销时,必须提供「小程序跳转路径」
+    pub(crate) const INVALID_REQUEST_8: rt::ErrorDoc = rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "商品券支持小程序核销时,必须提供「小程序跳转路径」",
+        solution: "请提供提供「小程序跳转路径」",
+    };
+    /// 400 `INVALID_REQUEST`: 单品券必须提供商品券套餐组合信息,请补充
+    pub(crate) const INVALID_REQUEST_9: rt::ErrorDoc = rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "单品券必须提供商品券套餐组合信息,请补充",
+        solution: "请提供商品券套餐组合信息",
+    };
+    /// 400 `PARAM_ERROR`: 时间字符串格式错误,请使用 RFC3339 标准格式
+    pub(crate) const PARAM_ERROR_3: rt::ErrorDoc = rt::ErrorDoc {
+        status: 400,
+        code: "PARAM_ERROR",
+        description: "时间字符串格式错误,请使用 RFC3339 标准格式",
+        solution: "请使用 RFC3339 标准格式",
+    };
+    /// 400 `INVALID_REQUEST`: 单券模式下,全场折扣券应在商品券中提供折扣券使用规则信息
+    pub(crate) const INVALID_REQUEST_10: rt::ErrorDoc = rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "单券模式下,全场折扣券应在商品券中提供折扣券使用规则信息",
+        solution: "请在商品券中提供「折扣券使用规则信息」",
+    };
+    /// 400 `INVALID_REQUEST`: 单券模式下,全场满减券应在商品券中提供满减券使用规则信息
+    pub(crate) const INVALID_REQUEST_11: rt::ErrorDoc = rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "单券模式下,全场满减券应在商品券中提供满减券使用规则信息",
+        solution: "请在商品券中提供「满减券使用规则信息」",
+    };
+    /// 400 `INVALID_REQUEST`: 每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填
+    pub(crate) const INVALID_REQUEST_12: rt::ErrorDoc = rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填",
+        solution: "请补充 每周可用星期数(day_list)",
+    };
+    /// 400 `INVALID_REQUEST`: 单券模式下,全场券需要提供「单券模式信息(single_usage_info)」
+    pub(crate) const INVALID_REQUEST_13: rt::ErrorDoc = rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "单券模式下,全场券需要提供「单券模式信息(single_usage_info)」",
+        solution: "请提供单券模式信息(single_usage_info)",
+    };
+    /// 400 `INVALID_REQUEST`: 多次优惠模式下必须提供「多次优惠模式信息(sequential_usage_info)」
+    pub(crate) const INVALID_REQUEST_14: rt::ErrorDoc = rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "多次优惠模式下必须提供「多次优惠模式信息(sequential_usage_info)」",
+        solution: "请填写 多次优惠模式信息(sequential_usage_info)",
+    };
+    /// 400 `INVALID_REQUEST`: 传入的OpenID不合法
+    pub(crate) const INVALID_REQUEST_15: rt::ErrorDoc = rt::ErrorDoc {
+        status: 400,
+        code: "INVALID_REQUEST",
+        description: "传入的OpenID不合法",
+        solution: "请使用参数 AppID 对应的的OpenID",
+    };
 }
 /// The schema facts of every operation, in schema file order.
 pub static ALL: &[&rt::EndpointInfo] = &[

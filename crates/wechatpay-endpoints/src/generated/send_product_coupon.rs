@@ -131,6 +131,8 @@ static ERRORS: [rt::ErrorDoc; 23] = [
 ///
 /// Request number `out_request_no`: resend with the same value after any outcome you cannot prove failed.
 ///
+/// Sources: seed 000 (complete).
+///
 /// Operation id `send-product-coupon`; request [`SendProductCouponRequest`](wechatpay_models::SendProductCouponRequest), response [`SendProductCouponResponse`](wechatpay_models::SendProductCouponResponse); errors [`SendProductCouponErrorCode`]. From `schema/endpoints/send-product-coupon.yaml` (doc page updated 2025-07-15).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct SendProductCoupon;
@@ -142,14 +144,21 @@ impl rt::Endpoint for SendProductCoupon {
         operation_id: "send-product-coupon",
         title: "向用户发放商品券",
         doc_updated: Some("2025-07-15"),
-        pages: &[],
-        complete: true,
+        pages: &["seed 000"],
+        complete: Some(true),
         method: rt::Method::Post,
         path: rt::PathTemplate::new("/v3/marketing/busifavor/product-coupons/send"),
         auth: rt::AuthScheme::Merchant,
         body: rt::BodyKind::Json,
-        required_headers: &[],
+        headers: &[
+            rt::HeaderInfo {
+                name: "Wechatpay-Serial",
+                required: false,
+                description: "页面的 Header 参数表未列出此头;页面的 Java 示例代码发送了它(reqBuilder.addHeader(\"Wechatpay-Serial\", wechatPayPublicKeyId),值为微信支付公钥ID)",
+            },
+        ],
         rate_limit: None,
+        rate_limit_source: None,
         rate_per_second: None,
         request: <SendProductCouponRequest as rt::Described>::TYPE_INFO,
         response: <SendProductCouponResponse as rt::Described>::TYPE_INFO,

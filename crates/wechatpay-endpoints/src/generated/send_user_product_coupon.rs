@@ -10,114 +10,24 @@ static ERRORS: [rt::ErrorDoc; 22] = [
     super::common_errors::INVALID_REQUEST,
     super::common_errors::SIGN_ERROR,
     super::common_errors::SYSTEM_ERROR,
-    rt::ErrorDoc {
-        status: 403,
-        code: "USER_ERROR",
-        description: "用户不是该品牌的会员",
-        solution: "用户不是该品牌的会员,无法发放会员券",
-    },
-    rt::ErrorDoc {
-        status: 400,
-        code: "INVALID_REQUEST",
-        description: "单券使用模式的商品券批次,应该在「单券使用规则」中包含对应类型的优惠规则。对于文档中标记不应填写的优惠规则应删除。",
-        solution: "请在「单券使用规则」中包含对应类型的优惠规则,并删除文档中标记不应填写的优惠规则。",
-    },
-    rt::ErrorDoc {
-        status: 400,
-        code: "INVALID_REQUEST",
-        description: "多次优惠使用模式的商品券批次,应该在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等",
-        solution: "在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等",
-    },
-    rt::ErrorDoc {
-        status: 400,
-        code: "INVALID_REQUEST",
-        description: "单品满减券或单品折扣券不应在商品券中设置「满减券使用规则」或「折扣券使用规则」,而是应该在商品券批次中设置",
-        solution: "请删除商品券中的「满减券使用规则」或「折扣券使用规则」,并在商品券批次中设置对应的优惠规则",
-    },
-    rt::ErrorDoc {
-        status: 403,
-        code: "NO_AUTH",
-        description: "品牌没有此接口权限",
-        solution: "品牌没有此接口权限",
-    },
-    rt::ErrorDoc {
-        status: 400,
-        code: "INVALID_REQUEST",
-        description: "商品券支持APP核销时,必须提供「APP跳转路径」",
-        solution: "请提供「APP跳转路径」参数",
-    },
-    rt::ErrorDoc {
-        status: 400,
-        code: "PARAM_ERROR",
-        description: "分页大小超出限制,请根据接口文档调整到允许的范围",
-        solution: "请调整分页大小到规定范围",
-    },
-    rt::ErrorDoc {
-        status: 400,
-        code: "INVALID_REQUEST",
-        description: "商品券支持小程序核销时,必须提供「小程序AppID」",
-        solution: "请提供「小程序AppID」",
-    },
-    rt::ErrorDoc {
-        status: 400,
-        code: "INVALID_REQUEST",
-        description: "单品券必须提供商品原价,请补充",
-        solution: "请补充商品原价",
-    },
-    rt::ErrorDoc {
-        status: 400,
-        code: "INVALID_REQUEST",
-        description: "商品券支持小程序核销时,必须提供「小程序跳转路径」",
-        solution: "请提供提供「小程序跳转路径」",
-    },
-    rt::ErrorDoc {
-        status: 400,
-        code: "INVALID_REQUEST",
-        description: "单品券必须提供商品券套餐组合信息,请补充",
-        solution: "请提供商品券套餐组合信息",
-    },
-    rt::ErrorDoc {
-        status: 400,
-        code: "PARAM_ERROR",
-        description: "时间字符串格式错误,请使用 RFC3339 标准格式",
-        solution: "请使用 RFC3339 标准格式",
-    },
-    rt::ErrorDoc {
-        status: 400,
-        code: "INVALID_REQUEST",
-        description: "单券模式下,全场折扣券应在商品券中提供折扣券使用规则信息",
-        solution: "请在商品券中提供「折扣券使用规则信息」",
-    },
-    rt::ErrorDoc {
-        status: 400,
-        code: "INVALID_REQUEST",
-        description: "单券模式下,全场满减券应在商品券中提供满减券使用规则信息",
-        solution: "请在商品券中提供「满减券使用规则信息」",
-    },
-    rt::ErrorDoc {
-        status: 400,
-        code: "INVALID_REQUEST",
-        description: "每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填",
-        solution: "请补充 每周可用星期数(day_list)",
-    },
-    rt::ErrorDoc {
-        status: 400,
-        code: "INVALID_REQUEST",
-        description: "单券模式下,全场券需要提供「单券模式信息(single_usage_info)」",
-        solution: "请提供单券模式信息(single_usage_info)",
-    },
-    rt::ErrorDoc {
-        status: 400,
-        code: "INVALID_REQUEST",
-        description: "多次优惠模式下必须提供「多次优惠模式信息(sequential_usage_info)」",
-        solution: "请填写 多次优惠模式信息(sequential_usage_info)",
-    },
-    rt::ErrorDoc {
-        status: 400,
-        code: "INVALID_REQUEST",
-        description: "传入的OpenID不合法",
-        solution: "请使用参数 AppID 对应的的OpenID",
-    },
+    super::common_errors::USER_ERROR,
+    super::common_errors::INVALID_REQUEST_2,
+    super::common_errors::INVALID_REQUEST_3,
+    super::common_errors::INVALID_REQUEST_4,
+    super::common_errors::NO_AUTH,
+    super::common_errors::INVALID_REQUEST_5,
+    super::common_errors::PARAM_ERROR_2,
+    super::common_errors::INVALID_REQUEST_6,
+    super::common_errors::INVALID_REQUEST_7,
+    super::common_errors::INVALID_REQUEST_8,
+    super::common_errors::INVALID_REQUEST_9,
+    super::common_errors::PARAM_ERROR_3,
+    super::common_errors::INVALID_REQUEST_10,
+    super::common_errors::INVALID_REQUEST_11,
+    super::common_errors::INVALID_REQUEST_12,
+    super::common_errors::INVALID_REQUEST_13,
+    super::common_errors::INVALID_REQUEST_14,
+    super::common_errors::INVALID_REQUEST_15,
 ];
 /// 向用户发放商品券 — `POST /brand/marketing/product-coupon/users/{openid}/coupons` (brand, `WECHATPAY-BRAND-SHA256-RSA2048`).
 ///
@@ -129,11 +39,13 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Request number `send_request_no`: resend with the same value after any outcome you cannot prove failed.
 ///
-/// Note: #1: ProductCouponScope gets the mirror's CATEGORY (meaning not published), marked source mirror and uncertain; generated enums must tolerate unknown values
+/// Sources: seed 002, official 4015736390 (partial: some facts are unknown).
+///
+/// Note: #1: ProductCouponScope keeps the official ALL | SINGLE; the mirror's CATEGORY (meaning not published) is a possible future / partner value that decodes as Unknown("CATEGORY") and is refused in requests
 ///
 /// Note: #2: only the PROGRESSIVE_BUNDLE model is transcribed; the legacy UsageMode value SEQUENTIAL and the sequential_* objects are not added
 ///
-/// Note: #6: none recorded; the brand sources (this page, sample code) give 3 send channels. The mirror's MERCHANT_CARD, MEMBER, SMALL_ACTIVITY are added marked source mirror and uncertain so that responses carrying them still parse
+/// Note: #6: none recorded; the brand sources (this page, sample code) give 3 send channels, which are the known values. The mirror's MERCHANT_CARD (名片优惠), MEMBER (会员优惠), SMALL_ACTIVITY (小活动) still decode, as Unknown(...) values, since send_channel only appears in replies
 ///
 /// Note: #10: display / stock limits follow the guide (name 3-15 chars, remark 20, detail_image_url_list <= 8, background_url required), not the create-sample comments
 ///
@@ -164,21 +76,23 @@ impl rt::Endpoint for SendUserProductCoupon {
         operation_id: "send-user-product-coupon",
         title: "向用户发放商品券",
         doc_updated: Some("2025-08-28"),
-        pages: &[],
-        complete: true,
+        pages: &["seed 002", "official 4015736390"],
+        complete: Some(false),
         method: rt::Method::Post,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/users/{openid}/coupons",
         ),
         auth: rt::AuthScheme::Brand,
         body: rt::BodyKind::Json,
-        required_headers: &[
+        headers: &[
             rt::HeaderInfo {
                 name: "Wechatpay-Serial",
+                required: true,
                 description: "【微信支付公钥ID】 请传入brand_id对应的微信支付公钥ID,接口将会校验两者的关联关系,参考微信支付公钥产品简介及使用说明获取微信支付公钥ID和相关的介绍。以下两种场景将使用到微信支付公钥: 1、接收到接口的返回内容,需要使用微信支付公钥进行验签; 2、调用含有敏感信息参数(如姓名、身份证号码)的接口时,需要使用微信支付公钥加密敏感信息后再传输参数,加密指引请参考微信支付公钥加密敏感信息指引。",
             },
         ],
         rate_limit: Some("500/s"),
+        rate_limit_source: None,
         rate_per_second: Some(500),
         request: <SendUserProductCouponRequest as rt::Described>::TYPE_INFO,
         response: <UserProductCouponEntity as rt::Described>::TYPE_INFO,

@@ -13,17 +13,19 @@ pub struct ComboPackage {
     ///
     /// Wire name `name`; type `string`; required; at most 15 characters.
     ///
-    /// Limit from: guide.
+    /// Source: seed 002. Limit from: guide.
     pub name: String,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填.
     ///
     /// Wire name `pick_count`; type `integer`; required.
+    ///
+    /// Source: seed 002.
     pub pick_count: i64,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; ≤ 99 items.
     ///
     /// Wire name `choice_list`; type `array<ComboPackageChoice>`; required; at most 99 items.
     ///
-    /// Limit from: guide.
+    /// Source: seed 002. Limit from: guide.
     pub choice_list: Vec<super::ComboPackageChoice>,
 }
 impl ComboPackage {

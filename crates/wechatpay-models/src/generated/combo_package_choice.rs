@@ -13,34 +13,42 @@ pub struct ComboPackageChoice {
     ///
     /// Wire name `name`; type `string`; optional; at most 15 characters.
     ///
-    /// Limit from: guide.
+    /// Source: seed 002. Limit from: guide.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: in 分.
     ///
     /// Wire name `price`; type `integer`; optional.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: ≤ 99.
     ///
     /// Wire name `count`; type `integer`; optional; at most 99.
     ///
-    /// Limit from: guide.
+    /// Source: seed 002. Limit from: guide.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
     /// Wire name `image_url`; type `string`; optional.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
     /// Wire name `mini_program_appid`; type `string`; optional.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mini_program_appid: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
     /// Wire name `mini_program_path`; type `string`; optional.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mini_program_path: Option<String>,
 }

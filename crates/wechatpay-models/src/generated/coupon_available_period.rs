@@ -12,10 +12,14 @@ pub struct CouponAvailablePeriod {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填, RFC 3339; stock validity ≤ 365 days; begin→end must span more than 5 days or no 投放计划 (placement plan) can be created.
     ///
     /// Wire name `available_begin_time`; type `datetime`; required; example `2025-08-01T00:00:00+08:00`.
+    ///
+    /// Source: seed 002.
     pub available_begin_time: rt::DateTime,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填, RFC 3339.
     ///
     /// Wire name `available_end_time`; type `datetime`; required; example `2025-08-31T23:59:59+08:00`.
+    ///
+    /// Source: seed 002.
     ///
     /// Checked by WeChat Pay, not locally: guide: stock validity ≤ 365 days; begin→end must span more than 5 days, or no 投放计划 (placement plan) can be created
     pub available_end_time: rt::DateTime,
@@ -23,7 +27,7 @@ pub struct CouponAvailablePeriod {
     ///
     /// Wire name `available_days`; type `integer`; optional; at most 365; example `30`.
     ///
-    /// Limit from: guide.
+    /// Source: seed 002. Limit from: guide.
     ///
     /// Checked by WeChat Pay, not locally: guide: available_days cannot be combined with irregular_available_period_list
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -32,7 +36,7 @@ pub struct CouponAvailablePeriod {
     ///
     /// Wire name `wait_days_after_receive`; type `integer`; optional; at most 30.
     ///
-    /// Limit from: guide.
+    /// Source: seed 002. Limit from: guide.
     ///
     /// Checked by WeChat Pay, not locally: guide: wait_days_after_receive is used together with available_days
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -40,11 +44,15 @@ pub struct CouponAvailablePeriod {
     /// 【每周固定可用时间】 页面未给出说明(字段取自页面的 Java/Go 示例代码;标题见页面错误码表)
     ///
     /// Wire name `weekly_available_period`; type `FixedWeekPeriod`; optional.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weekly_available_period: Option<super::FixedWeekPeriod>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
     /// Wire name `irregular_available_period_list`; type `array<TimePeriod>`; optional.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub irregular_available_period_list: Option<Vec<super::TimePeriod>>,
     /// integer 0–7 (official sample code, shared support code).

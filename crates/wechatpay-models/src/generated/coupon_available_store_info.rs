@@ -13,16 +13,20 @@ pub struct CouponAvailableStoreInfo {
     ///
     /// Wire name `description`; type `string`; required; at most 1000 characters; example `所有门店可用,可使用小程序查看门店列表`.
     ///
-    /// Limit from: guide.
+    /// Source: seed 002. Limit from: guide.
     pub description: String,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
     /// Wire name `mini_program_appid`; type `string`; optional; example `wx1234567890`.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mini_program_appid: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
     /// Wire name `mini_program_path`; type `string`; optional; example `/pages/index/store-list`.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mini_program_path: Option<String>,
 }

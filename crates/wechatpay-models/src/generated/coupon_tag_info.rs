@@ -12,11 +12,15 @@ pub struct CouponTagInfo {
     /// 【用户商品券标签列表】 用户商品券标签列表
     ///
     /// Wire name `coupon_tag_list`; type `array<UserProductCouponTag>`; optional.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupon_tag_list: Option<Vec<super::UserProductCouponTag>>,
     /// 【会员标签信息】 当用户商品券标签列表中有…(页面截断)
     ///
     /// Wire name `member_tag_info`; type `MemberTagInfo`; optional.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_tag_info: Option<super::MemberTagInfo>,
 }

@@ -12,16 +12,20 @@ pub struct CreateProductCouponRequest {
     /// 【创建请求单号】 Unique on the brand side; digits, letters, _ and -, 6–40 characters. Sending the same number again is the idempotent retry (README request-number rule).
     ///
     /// Wire name `out_request_no`; type `string`; required; 6–40 characters; characters `0-9A-Za-z_-`; example `12345_20250101_A3489`.
+    ///
+    /// Source: official 4015736297.
     pub out_request_no: String,
     /// 【优惠范围】 ALL: 全场商品可用券 (type only NORMAL or DISCOUNT); SINGLE: 部分商品可用券 (type NORMAL, DISCOUNT or EXCHANGE). The mirror also lists CATEGORY, meaning not published.
     ///
     /// Wire name `scope`; type `ProductCouponScope`; required; example `ALL`.
     ///
-    /// Decision: #1: ProductCouponScope ALL | SINGLE (official page 4015736297, brand samples, seed page 002); the mirror's CATEGORY is treated as a possible future / partner value, left to an enum that tolerates unknown values
+    /// Source: official 4015736297. Decision: #1: ProductCouponScope ALL | SINGLE (official page 4015736297, brand samples, seed page 002); the mirror's CATEGORY is treated as a possible future / partner value, left to an enum that tolerates unknown values
     pub scope: super::ProductCouponScope,
     /// 【商品券类型】 NORMAL 满减, DISCOUNT 折扣, EXCHANGE 兑换 (SINGLE scope only). Official page 4015736297 gives the title only; the values come from the guide (API list).
     ///
     /// Wire name `type`; type `ProductCouponType`; required; example `NORMAL`.
+    ///
+    /// Source: official 4015736297.
     ///
     /// Checked by WeChat Pay, not locally: EXCHANGE only with scope = SINGLE; scope = ALL allows only NORMAL or DISCOUNT (official page 4015736297).
     pub r#type: super::ProductCouponType,

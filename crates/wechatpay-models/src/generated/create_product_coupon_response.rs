@@ -15,53 +15,71 @@ pub struct CreateProductCouponResponse {
     ///
     /// Wire name `product_coupon_id`; type `string`; required; at most 40 characters.
     ///
-    /// Limit from: seed 002.
+    /// Source: support-code. Limit from: seed 002.
     pub product_coupon_id: String,
     /// 【优惠范围】 商品券优惠范围
     ///
     /// Wire name `scope`; type `ProductCouponScope`; required.
+    ///
+    /// Source: support-code.
     pub scope: super::ProductCouponScope,
     /// 【商品券类型】 商品券的优惠类型
     ///
     /// Wire name `type`; type `ProductCouponType`; required.
+    ///
+    /// Source: support-code.
     pub r#type: super::ProductCouponType,
     /// 【使用模式】 商品券使用模式
     ///
     /// Wire name `usage_mode`; type `UsageMode`; required.
+    ///
+    /// Source: support-code.
     pub usage_mode: super::UsageMode,
     /// 【单券模式信息】 单券模式配置信息
     ///
     /// Wire name `single_usage_info`; type `SingleUsageInfo`; optional.
+    ///
+    /// Source: support-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub single_usage_info: Option<super::SingleUsageInfo>,
     /// 【多次优惠模式信息】 多次优惠模式配置信息
     ///
     /// Wire name `progressive_bundle_usage_info`; type `ProgressiveBundleUsageInfo`; optional.
+    ///
+    /// Source: support-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progressive_bundle_usage_info: Option<super::ProgressiveBundleUsageInfo>,
     /// 【展示信息】 商品券展示信息
     ///
     /// Wire name `display_info`; type `ProductCouponDisplayInfo`; required.
+    ///
+    /// Source: support-code.
     pub display_info: super::ProductCouponDisplayInfo,
     /// 【外部商品ID】 商户创建商品券时主动传入的外部商品ID,原样返回
     ///
     /// Wire name `out_product_no`; type `string`; optional.
+    ///
+    /// Source: support-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_product_no: Option<String>,
     /// 【商品券状态】 商品券状态
     ///
     /// Wire name `state`; type `ProductCouponState`; required.
+    ///
+    /// Source: support-code.
     pub state: super::ProductCouponState,
     /// the first stock (usage_mode SINGLE)
     ///
     /// Wire name `stock`; type `StockEntity`; optional.
+    ///
+    /// Source: support-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stock: Option<super::StockEntity>,
     /// the first stock bundle (usage_mode PROGRESSIVE_BUNDLE)
     ///
     /// Wire name `stock_bundle`; type `StockBundleEntity`; optional.
     ///
-    /// 【uncertain】 #23: the shared support code types it StockEntity; a StockBundleEntity shape is more plausible Decision: #23: StockBundleEntity
+    /// Source: support-code. 【uncertain】 #23: the shared support code types it StockEntity; a StockBundleEntity shape is more plausible Decision: #23: StockBundleEntity
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stock_bundle: Option<super::StockBundleEntity>,
 }

@@ -8,32 +8,44 @@ use wechatpay_runtime as rt;
 /// Schema type `DisassociateStoresResponse` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
 ///
 /// Source: sample-code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct DisassociateStoresResponse {
-    /// 去重后门店总数 (number of distinct stores)
+    /// 去重后门店总数 (number of distinct stores) (REQ in the mirror only; optional here, so a reply without it still decodes)
     ///
-    /// Wire name `total_count`; type `integer`; required.
-    pub total_count: i64,
+    /// Wire name `total_count`; type `integer`; optional.
+    ///
+    /// Source: sample-code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_count: Option<i64>,
     /// 取消关联成功的门店列表
     ///
     /// Wire name `success_store_list`; type `array<StoreInfo>`; optional.
+    ///
+    /// Source: sample-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success_store_list: Option<Vec<super::StoreInfo>>,
     /// 取消关联失败的门店列表
     ///
     /// Wire name `failed_store_list`; type `array<FailedStoreInfo>`; optional.
+    ///
+    /// Source: sample-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_store_list: Option<Vec<super::FailedStoreInfo>>,
 }
 impl DisassociateStoresResponse {
-    /// Creates a `DisassociateStoresResponse` from its required fields in page order (`total_count`); optional fields start as `None` and are set with the methods named after them.
-    pub fn new(total_count: i64) -> Self {
+    /// Creates a `DisassociateStoresResponse` from its required fields (it has none); optional fields start as `None` and are set with the methods named after them.
+    pub fn new() -> Self {
         Self {
-            total_count,
+            total_count: None,
             success_store_list: None,
             failed_store_list: None,
         }
+    }
+    /// Sets `total_count`.
+    pub fn total_count(mut self, value: i64) -> Self {
+        self.total_count = Some(value);
+        self
     }
     /// Sets `success_store_list`.
     pub fn success_store_list(mut self, value: Vec<super::StoreInfo>) -> Self {
@@ -54,8 +66,7 @@ impl rt::Described for DisassociateStoresResponse {
             rt::FieldInfo {
                 name: "total_count",
                 ty: rt::Ty::Integer(rt::IntRule::NONE),
-                required: true,
-                description: "去重后门店总数 (number of distinct stores)",
+                description: "去重后门店总数 (number of distinct stores) (REQ in the mirror only; optional here, so a reply without it still decodes)",
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {

@@ -12,16 +12,22 @@ pub struct EntranceFinder {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
     /// Wire name `finder_id`; type `string`; optional; example `gh_12345678`.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finder_id: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
     /// Wire name `finder_video_id`; type `string`; optional; example `UDFsdf24df34dD456Hdf34`.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finder_video_id: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
     /// Wire name `finder_video_cover_image_url`; type `string`; optional; example `https://wxpaylogo.qpic.cn/wxpaylogo/xxxxx/xxx`.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finder_video_cover_image_url: Option<String>,
 }

@@ -12,25 +12,29 @@ pub struct EntranceMiniProgram {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
     /// Wire name `appid`; type `string`; optional; example `wx1234567890`.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appid: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
     /// Wire name `path`; type `string`; optional; example `/pages/index/product`.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: ≤ 5 chars.
     ///
     /// Wire name `entrance_wording`; type `string`; optional; at most 5 characters; example `欢迎选购`.
     ///
-    /// Limit from: guide.
+    /// Source: seed 002. Limit from: guide.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entrance_wording: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: ≤ 6 chars.
     ///
     /// Wire name `guidance_wording`; type `string`; optional; at most 6 characters; example `获取更多优惠`.
     ///
-    /// Limit from: guide.
+    /// Source: seed 002. Limit from: guide.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guidance_wording: Option<String>,
 }

@@ -12,6 +12,8 @@ pub struct EntranceOfficialAccount {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
     /// Wire name `appid`; type `string`; optional; example `wx1234567890`.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appid: Option<String>,
 }

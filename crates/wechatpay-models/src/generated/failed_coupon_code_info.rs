@@ -14,16 +14,22 @@ pub struct FailedCouponCodeInfo {
     /// the failed code (required flag unknown)
     ///
     /// Wire name `coupon_code`; type `string`; optional.
+    ///
+    /// Source: sample-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupon_code: Option<String>,
     /// failure error code (required flag unknown; values not published)
     ///
     /// Wire name `code`; type `string`; optional.
+    ///
+    /// Source: sample-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// failure message (required flag unknown)
     ///
     /// Wire name `message`; type `string`; optional.
+    ///
+    /// Source: sample-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }

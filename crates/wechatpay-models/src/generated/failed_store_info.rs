@@ -14,14 +14,20 @@ pub struct FailedStoreInfo {
     /// 【门店ID】 页面未给出说明
     ///
     /// Wire name `store_id`; type `string`; required.
+    ///
+    /// Source: sample-code.
     pub store_id: String,
     /// 【失败错误码】 页面未给出说明 (the code values are not published)
     ///
     /// Wire name `code`; type `string`; required.
+    ///
+    /// Source: sample-code.
     pub code: String,
     /// 【失败错误信息】 页面未给出说明
     ///
     /// Wire name `message`; type `string`; required.
+    ///
+    /// Source: sample-code.
     pub message: String,
 }
 impl FailedStoreInfo {

@@ -13,12 +13,16 @@ pub struct FixedWeekPeriod {
     ///
     /// Wire name `day_list`; type `array<WeekEnum>`; optional.
     ///
+    /// Source: seed 002.
+    ///
     /// Required when `day_period_list` is given (每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填); checked by `validate()`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub day_list: Option<Vec<super::WeekEnum>>,
     /// 【当天可用时间段】 页面未给出说明(字段取自页面的 Java/Go 示例代码;标题见页面错误码表)
     ///
     /// Wire name `day_period_list`; type `array<PeriodOfTheDay>`; optional.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub day_period_list: Option<Vec<super::PeriodOfTheDay>>,
 }
@@ -104,7 +108,9 @@ impl rt::Validate for FixedWeekPeriod {
                 rt::Validate::validate_into(item, &item_path(), out);
             }
         }
-        if self.day_period_list.is_some() && self.day_list.is_none() {
+        if self.day_period_list.as_ref().is_some_and(|list| !list.is_empty())
+            && self.day_list.as_ref().is_none_or(Vec::is_empty)
+        {
             rt::validation::conditional(
                 out,
                 prefix,

@@ -8,32 +8,44 @@ use wechatpay_runtime as rt;
 /// Schema type `ListAssociatedStoresResponse` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
 ///
 /// Source: sample-code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ListAssociatedStoresResponse {
-    /// 总个数
+    /// 总个数 (REQ in the mirror only; optional here, so a reply without it still decodes)
     ///
-    /// Wire name `total_count`; type `integer`; required; example `100`.
-    pub total_count: i64,
+    /// Wire name `total_count`; type `integer`; optional; example `100`.
+    ///
+    /// Source: sample-code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_count: Option<i64>,
     /// 门店列表
     ///
     /// Wire name `store_list`; type `array<StoreInfo>`; optional.
+    ///
+    /// Source: sample-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_list: Option<Vec<super::StoreInfo>>,
     /// 下一页Token
     ///
     /// Wire name `next_page_token`; type `string`; optional; example `MTIzNDUK`.
+    ///
+    /// Source: sample-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,
 }
 impl ListAssociatedStoresResponse {
-    /// Creates a `ListAssociatedStoresResponse` from its required fields in page order (`total_count`); optional fields start as `None` and are set with the methods named after them.
-    pub fn new(total_count: i64) -> Self {
+    /// Creates a `ListAssociatedStoresResponse` from its required fields (it has none); optional fields start as `None` and are set with the methods named after them.
+    pub fn new() -> Self {
         Self {
-            total_count,
+            total_count: None,
             store_list: None,
             next_page_token: None,
         }
+    }
+    /// Sets `total_count`.
+    pub fn total_count(mut self, value: i64) -> Self {
+        self.total_count = Some(value);
+        self
     }
     /// Sets `store_list`.
     pub fn store_list(mut self, value: Vec<super::StoreInfo>) -> Self {
@@ -54,8 +66,7 @@ impl rt::Described for ListAssociatedStoresResponse {
             rt::FieldInfo {
                 name: "total_count",
                 ty: rt::Ty::Integer(rt::IntRule::NONE),
-                required: true,
-                description: "总个数",
+                description: "总个数 (REQ in the mirror only; optional here, so a reply without it still decodes)",
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {

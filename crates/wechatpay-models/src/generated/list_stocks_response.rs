@@ -8,32 +8,44 @@ use wechatpay_runtime as rt;
 /// Schema type `ListStocksResponse` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
 ///
 /// Source: sample-code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ListStocksResponse {
-    /// 总个数
+    /// 总个数 (REQ in the mirror only; optional here, so a reply without it still decodes)
     ///
-    /// Wire name `total_count`; type `integer`; required; example `100`.
-    pub total_count: i64,
+    /// Wire name `total_count`; type `integer`; optional; example `100`.
+    ///
+    /// Source: sample-code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_count: Option<i64>,
     /// 批次列表 — entries of bundle stocks include progressive_bundle_usage_rule / stock_bundle_info (#15)
     ///
     /// Wire name `stock_list`; type `array<StockEntity>`; optional.
+    ///
+    /// Source: sample-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stock_list: Option<Vec<super::StockEntity>>,
     /// 下一页Token
     ///
     /// Wire name `next_page_token`; type `string`; optional; example `MTIzNDUK`.
+    ///
+    /// Source: sample-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,
 }
 impl ListStocksResponse {
-    /// Creates a `ListStocksResponse` from its required fields in page order (`total_count`); optional fields start as `None` and are set with the methods named after them.
-    pub fn new(total_count: i64) -> Self {
+    /// Creates a `ListStocksResponse` from its required fields (it has none); optional fields start as `None` and are set with the methods named after them.
+    pub fn new() -> Self {
         Self {
-            total_count,
+            total_count: None,
             stock_list: None,
             next_page_token: None,
         }
+    }
+    /// Sets `total_count`.
+    pub fn total_count(mut self, value: i64) -> Self {
+        self.total_count = Some(value);
+        self
     }
     /// Sets `stock_list`.
     pub fn stock_list(mut self, value: Vec<super::StockEntity>) -> Self {
@@ -54,8 +66,7 @@ impl rt::Described for ListStocksResponse {
             rt::FieldInfo {
                 name: "total_count",
                 ty: rt::Ty::Integer(rt::IntRule::NONE),
-                required: true,
-                description: "总个数",
+                description: "总个数 (REQ in the mirror only; optional here, so a reply without it still decodes)",
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {

@@ -12,21 +12,29 @@ pub struct ListUserProductCouponsRequest {
     /// 【用户OpenID】 the user's id under the AppID; length unknown
     ///
     /// Wire name `openid`; type `string`; required; path parameter (not in the body); example `oh-394z-6CGkNoJrsDLTTUKiAnp4`.
+    ///
+    /// Source: official 4015736420.
     #[serde(default, skip_serializing)]
     pub openid: String,
     /// 【商品券ID】 when absent, all product coupons of the brand are covered; length unknown
     ///
     /// Wire name `product_coupon_id`; type `string`; optional; query parameter (not in the body); example `1000000013`.
+    ///
+    /// Source: official 4015736420.
     #[serde(default, skip_serializing)]
     pub product_coupon_id: Option<String>,
     /// 【批次ID】 restricts the result to one stock; length unknown
     ///
     /// Wire name `stock_id`; type `string`; optional; query parameter (not in the body); example `1000000013001`.
+    ///
+    /// Source: official 4015736420.
     #[serde(default, skip_serializing)]
     pub stock_id: Option<String>,
     /// 【公众账号AppID】 AppID bound to the brand; length unknown
     ///
     /// Wire name `appid`; type `string`; required; query parameter (not in the body); example `wx233544546545989`.
+    ///
+    /// Source: official 4015736420.
     #[serde(default, skip_serializing)]
     pub appid: String,
     /// 【用户商品券状态】 filter by state: CONFIRMING 待确认, PENDING 已发放待生效, EFFECTIVE 已生效, USED 已核销, EXPIRED 已过期, DELETED 已删除, DEACTIVATED 已失效

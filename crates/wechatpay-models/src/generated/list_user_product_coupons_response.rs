@@ -8,32 +8,44 @@ use wechatpay_runtime as rt;
 /// Schema type `ListUserProductCouponsResponse` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
 ///
 /// Source: sample-code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ListUserProductCouponsResponse {
-    /// 总个数
+    /// 总个数 (REQ in the mirror only; optional here, so a reply without it still decodes)
     ///
-    /// Wire name `total_count`; type `integer`; required; example `100`.
-    pub total_count: i64,
+    /// Wire name `total_count`; type `integer`; optional; example `100`.
+    ///
+    /// Source: sample-code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_count: Option<i64>,
     /// 用户商品券列表
     ///
     /// Wire name `user_coupon_list`; type `array<UserProductCouponEntity>`; optional.
+    ///
+    /// Source: sample-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_coupon_list: Option<Vec<super::UserProductCouponEntity>>,
     /// 下一页Token
     ///
     /// Wire name `next_page_token`; type `string`; optional; example `MTIzNDUK`.
+    ///
+    /// Source: sample-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,
 }
 impl ListUserProductCouponsResponse {
-    /// Creates a `ListUserProductCouponsResponse` from its required fields in page order (`total_count`); optional fields start as `None` and are set with the methods named after them.
-    pub fn new(total_count: i64) -> Self {
+    /// Creates a `ListUserProductCouponsResponse` from its required fields (it has none); optional fields start as `None` and are set with the methods named after them.
+    pub fn new() -> Self {
         Self {
-            total_count,
+            total_count: None,
             user_coupon_list: None,
             next_page_token: None,
         }
+    }
+    /// Sets `total_count`.
+    pub fn total_count(mut self, value: i64) -> Self {
+        self.total_count = Some(value);
+        self
     }
     /// Sets `user_coupon_list`.
     pub fn user_coupon_list(
@@ -57,8 +69,7 @@ impl rt::Described for ListUserProductCouponsResponse {
             rt::FieldInfo {
                 name: "total_count",
                 ty: rt::Ty::Integer(rt::IntRule::NONE),
-                required: true,
-                description: "总个数",
+                description: "总个数 (REQ in the mirror only; optional here, so a reply without it still decodes)",
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {

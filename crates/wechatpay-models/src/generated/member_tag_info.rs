@@ -12,6 +12,8 @@ pub struct MemberTagInfo {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
     /// Wire name `member_card_id`; type `string`; optional; example `MemberCardId_1234567890`.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_card_id: Option<String>,
 }

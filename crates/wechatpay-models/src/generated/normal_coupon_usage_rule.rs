@@ -12,11 +12,15 @@ pub struct NormalCouponUsageRule {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: in 分 (0 = no threshold).
     ///
     /// Wire name `threshold`; type `integer`; optional.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<i64>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: in 分.
     ///
     /// Wire name `discount_amount`; type `integer`; optional.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discount_amount: Option<i64>,
 }

@@ -13,7 +13,7 @@ pub struct NotifyConfig {
     ///
     /// Wire name `notify_appid`; type `string`; required; example `wx4fd12345678`.
     ///
-    /// 【uncertain】 exact effect (the AppID used for the openid in events) is the guide's reading only
+    /// Source: seed 002. 【uncertain】 exact effect (the AppID used for the openid in events) is the guide's reading only
     pub notify_appid: String,
 }
 impl NotifyConfig {

@@ -15,11 +15,13 @@ pub struct NotifyConfigResult {
     ///
     /// Wire name `notify_url`; type `string`; required; at most 256 characters; example `https://www.example.com/notify`.
     ///
-    /// Limit from: partner 4015781286.
+    /// Source: sample-code. Limit from: partner 4015781286.
     pub notify_url: String,
     /// 修改时间 (RFC 3339)
     ///
     /// Wire name `update_time`; type `datetime`; required; example `2015-05-20T13:29:35+08:00`.
+    ///
+    /// Source: sample-code.
     pub update_time: rt::DateTime,
 }
 impl NotifyConfigResult {

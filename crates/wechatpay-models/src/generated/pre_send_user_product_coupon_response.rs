@@ -14,6 +14,8 @@ pub struct PreSendUserProductCouponResponse {
     /// 【预发券token】 页面未给出说明
     ///
     /// Wire name `token`; type `string`; required; example `ABBpZjCfAAABAAAAAACmTrRvExc7XKea-`.
+    ///
+    /// Source: sample-code.
     pub token: String,
 }
 impl PreSendUserProductCouponResponse {

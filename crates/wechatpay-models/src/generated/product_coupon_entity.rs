@@ -12,55 +12,79 @@ pub struct ProductCouponEntity {
     /// 【商品券ID】 商品券的唯一标识,由微信支付生成
     ///
     /// Wire name `product_coupon_id`; type `string`; required; at most 40 characters; example `1000000013`.
+    ///
+    /// Source: seed 002.
     pub product_coupon_id: String,
     /// 【优惠范围】 商品券优惠范围
     ///
     /// Wire name `scope`; type `ProductCouponScope`; required; example `ALL`.
+    ///
+    /// Source: seed 002.
     pub scope: super::ProductCouponScope,
     /// 【商品券类型】 商品券的优惠类型
     ///
     /// Wire name `type`; type `ProductCouponType`; required; example `DISCOUNT`.
+    ///
+    /// Source: seed 002.
     pub r#type: super::ProductCouponType,
     /// 【使用模式】 商品券使用模式
     ///
     /// Wire name `usage_mode`; type `UsageMode`; required; example `SINGLE`.
+    ///
+    /// Source: seed 002.
     pub usage_mode: super::UsageMode,
     /// 【单券模式信息】 单券模式配置信息,仅当…(页面截断)
     ///
     /// Wire name `single_usage_info`; type `SingleUsageInfo`; optional.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub single_usage_info: Option<super::SingleUsageInfo>,
     /// 【多次优惠模式信息】 多次优惠模式配置信息,当且仅当…(页面截断)
     ///
     /// Wire name `progressive_bundle_usage_info`; type `ProgressiveBundleUsageInfo`; optional.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progressive_bundle_usage_info: Option<super::ProgressiveBundleUsageInfo>,
     /// 【展示信息】 商品券展示信息
     ///
     /// Wire name `display_info`; type `ProductCouponDisplayInfo`; required.
+    ///
+    /// Source: seed 002.
     pub display_info: super::ProductCouponDisplayInfo,
     /// 【外部商品ID】 商户创建商品券时主动传入的外部商品ID,原样返回
     ///
     /// Wire name `out_product_no`; type `string`; optional; example `Product_1234567890`.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_product_no: Option<String>,
     /// 【商品券状态】 商品券状态
     ///
     /// Wire name `state`; type `ProductCouponState`; required; example `EFFECTIVE`.
+    ///
+    /// Source: seed 002.
     pub state: super::ProductCouponState,
     /// 【失效请求单号】 当且仅当…(页面截断)
     ///
     /// Wire name `deactivate_request_no`; type `string`; optional; at most 128 characters.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivate_request_no: Option<String>,
     /// 【失效时间】 当且仅当…(页面截断)
     ///
     /// Wire name `deactivate_time`; type `string`; optional.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivate_time: Option<String>,
     /// 【失效原因】 当且仅当…(页面截断)
     ///
     /// Wire name `deactivate_reason`; type `string`; optional; at most 150 characters.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivate_reason: Option<String>,
 }

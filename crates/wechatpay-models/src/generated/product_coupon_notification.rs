@@ -15,70 +15,70 @@ pub struct ProductCouponNotification {
     ///
     /// Wire name `coupon_code`; type `string`; optional.
     ///
-    /// 【uncertain】 #29: named by the guide only; type not published
+    /// Source: guide. 【uncertain】 #29: named by the guide only; type not published
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupon_code: Option<String>,
     /// key field listed by the guide (type not published)
     ///
     /// Wire name `product_coupon_id`; type `string`; optional.
     ///
-    /// 【uncertain】 #29: named by the guide only; type not published
+    /// Source: guide. 【uncertain】 #29: named by the guide only; type not published
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_coupon_id: Option<String>,
     /// key field listed by the guide (type not published)
     ///
     /// Wire name `stock_id`; type `string`; optional.
     ///
-    /// 【uncertain】 #29: named by the guide only; type not published
+    /// Source: guide. 【uncertain】 #29: named by the guide only; type not published
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stock_id: Option<String>,
     /// key field listed by the guide (type not published); the AppID it belongs to is presumably the stock's notify_config.notify_appid (guide, uncertain)
     ///
     /// Wire name `openid`; type `string`; optional.
     ///
-    /// 【uncertain】 #29: named by the guide only; type not published
+    /// Source: guide. 【uncertain】 #29: named by the guide only; type not published
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub openid: Option<String>,
     /// key field listed by the guide (type not published)
     ///
     /// Wire name `unionid`; type `string`; optional.
     ///
-    /// 【uncertain】 #29: named by the guide only; type not published
+    /// Source: guide. 【uncertain】 #29: named by the guide only; type not published
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unionid: Option<String>,
     /// key field listed by the guide (type not published)
     ///
     /// Wire name `send_channel`; type `string`; optional.
     ///
-    /// 【uncertain】 #29: named by the guide only; type not published (UserProductCouponEntity.send_channel is the enum UserProductCouponSendChannel)
+    /// Source: guide. 【uncertain】 #29: named by the guide only; type not published (UserProductCouponEntity.send_channel is the enum UserProductCouponSendChannel)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_channel: Option<String>,
     /// key field listed by the guide (type not published)
     ///
     /// Wire name `send_request_no`; type `string`; optional.
     ///
-    /// 【uncertain】 #29: named by the guide only; type not published
+    /// Source: guide. 【uncertain】 #29: named by the guide only; type not published
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_request_no: Option<String>,
     /// key field listed by the guide (format not published). Coupon validity is counted from the notification time, not from the send API response (guide).
     ///
     /// Wire name `receive_time`; type `string`; optional.
     ///
-    /// 【uncertain】 #29: named by the guide only; format not published (UserProductCouponEntity.receive_time is RFC 3339)
+    /// Source: guide. 【uncertain】 #29: named by the guide only; format not published (UserProductCouponEntity.receive_time is RFC 3339)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receive_time: Option<String>,
     /// key field listed by the guide (format not published)
     ///
     /// Wire name `valid_begin_time`; type `string`; optional.
     ///
-    /// 【uncertain】 #29: named by the guide only; format not published (UserProductCouponEntity.valid_begin_time is RFC 3339)
+    /// Source: guide. 【uncertain】 #29: named by the guide only; format not published (UserProductCouponEntity.valid_begin_time is RFC 3339)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_begin_time: Option<String>,
     /// key field listed by the guide (format not published)
     ///
     /// Wire name `valid_end_time`; type `string`; optional.
     ///
-    /// 【uncertain】 #29: named by the guide only; format not published (UserProductCouponEntity.valid_end_time is RFC 3339)
+    /// Source: guide. 【uncertain】 #29: named by the guide only; format not published (UserProductCouponEntity.valid_end_time is RFC 3339)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_end_time: Option<String>,
 }

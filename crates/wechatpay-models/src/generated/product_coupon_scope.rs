@@ -9,6 +9,8 @@ use wechatpay_runtime as rt;
 /// Schema enum `ProductCouponScope` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 ///
 /// Values WeChat Pay adds later decode into `Unknown`, which keeps the raw string and serializes back unchanged.
+///
+/// Decision: #1: ALL | SINGLE (official); the mirror's CATEGORY decodes as Unknown and is refused in requests
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ProductCouponScope {
@@ -16,18 +18,15 @@ pub enum ProductCouponScope {
     All,
     /// `SINGLE`: 部分商品 (NORMAL / DISCOUNT / EXCHANGE) (Source: official 4015736297.)
     Single,
-    /// `CATEGORY`: 页面未说明 (Source: mirror. 【uncertain】 #1: community OpenAPI mirror only; treat as a possible future / partner value)
-    Category,
     /// A value this SDK version does not know; kept verbatim.
     Unknown(String),
 }
 impl rt::WireEnum for ProductCouponScope {
-    const KNOWN_VALUES: &'static [&'static str] = &["ALL", "SINGLE", "CATEGORY"];
+    const KNOWN_VALUES: &'static [&'static str] = &["ALL", "SINGLE"];
     fn from_wire(value: &str) -> Self {
         match value {
             "ALL" => Self::All,
             "SINGLE" => Self::Single,
-            "CATEGORY" => Self::Category,
             other => Self::Unknown(other.to_owned()),
         }
     }
@@ -35,7 +34,6 @@ impl rt::WireEnum for ProductCouponScope {
         match self {
             Self::All => "ALL",
             Self::Single => "SINGLE",
-            Self::Category => "CATEGORY",
             Self::Unknown(raw) => raw,
         }
     }

@@ -13,14 +13,14 @@ pub struct ProgressiveBundleUsageInfo {
     ///
     /// Wire name `count`; type `integer`; optional; 3–15.
     ///
-    /// Limit from: sample-code.
+    /// Source: seed 002. Limit from: sample-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。sample code comments / guide: 每次优惠间隔天数 (days between uses), 0–7, optional.
     ///
     /// Wire name `interval_days`; type `integer`; optional; 0–7.
     ///
-    /// Limit from: sample-code.
+    /// Source: seed 002. Limit from: sample-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval_days: Option<i64>,
 }

@@ -14,27 +14,35 @@ pub struct ProgressiveBundleUsageRule {
     /// 页面未给出说明
     ///
     /// Wire name `coupon_available_period`; type `CouponAvailablePeriod`; required.
+    ///
+    /// Source: support-code.
     pub coupon_available_period: super::CouponAvailablePeriod,
     /// 首次优惠是否特殊 (whether the first use is special)
     ///
     /// Wire name `special_first`; type `boolean`; optional.
     ///
-    /// 【uncertain】 #33: shared support code only; elsewhere only in the mirror's old sequential_usage_rule Decision: #33: none recorded; kept as an optional field of this support-code-only type
+    /// Source: support-code. 【uncertain】 #33: shared support code only; elsewhere only in the mirror's old sequential_usage_rule Decision: #33: none recorded; kept as an optional field of this support-code-only type
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub special_first: Option<bool>,
     /// one entry per round; as long as progressive_bundle_usage_info.count
     ///
     /// Wire name `normal_coupon_list`; type `array<NormalCouponUsageRule>`; optional.
+    ///
+    /// Source: support-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normal_coupon_list: Option<Vec<super::NormalCouponUsageRule>>,
     /// one entry per round; as long as progressive_bundle_usage_info.count
     ///
     /// Wire name `discount_coupon_list`; type `array<DiscountCouponUsageRule>`; optional.
+    ///
+    /// Source: support-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discount_coupon_list: Option<Vec<super::DiscountCouponUsageRule>>,
     /// one entry per round; as long as progressive_bundle_usage_info.count
     ///
     /// Wire name `exchange_coupon_list`; type `array<ExchangeCouponUsageRule>`; optional.
+    ///
+    /// Source: support-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchange_coupon_list: Option<Vec<super::ExchangeCouponUsageRule>>,
 }

@@ -12,16 +12,22 @@ pub struct SendCouponResult {
     /// 页面未给出说明(字段取自页面的 Java 示例代码)
     ///
     /// Wire name `stock_id`; type `string`; optional; example `1262260000000268`.
+    ///
+    /// Source: seed 000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stock_id: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java 示例代码)
     ///
     /// Wire name `out_request_no`; type `string`; optional; example `2335465`.
+    ///
+    /// Source: seed 000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_request_no: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java 示例代码)
     ///
     /// Wire name `coupon_code`; type `string`; optional; example `2312323`.
+    ///
+    /// Source: seed 000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupon_code: Option<String>,
 }

@@ -12,6 +12,8 @@ pub struct SendProductCouponResponse {
     /// 【发券结果】 仅在发券成功时返回,发券失败无此字段
     ///
     /// Wire name `send_coupon_result`; type `SendCouponResult`; optional.
+    ///
+    /// Source: seed 000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_coupon_result: Option<super::SendCouponResult>,
 }

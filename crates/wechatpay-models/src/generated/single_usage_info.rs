@@ -12,11 +12,15 @@ pub struct SingleUsageInfo {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
     /// Wire name `normal_coupon`; type `NormalCouponUsageRule`; optional.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normal_coupon: Option<super::NormalCouponUsageRule>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
     /// Wire name `discount_coupon`; type `DiscountCouponUsageRule`; optional.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discount_coupon: Option<super::DiscountCouponUsageRule>,
 }

@@ -14,10 +14,14 @@ pub struct StockBundleEntity {
     /// 【批次组ID】 generated when a stock bundle is created
     ///
     /// Wire name `stock_bundle_id`; type `string`; required.
+    ///
+    /// Source: sample-code.
     pub stock_bundle_id: String,
     /// 批次列表
     ///
     /// Wire name `stock_list`; type `array<StockEntityInBundle>`; required.
+    ///
+    /// Source: sample-code.
     pub stock_list: Vec<super::StockEntityInBundle>,
 }
 impl StockBundleEntity {

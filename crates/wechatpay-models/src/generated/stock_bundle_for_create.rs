@@ -15,41 +15,53 @@ pub struct StockBundleForCreate {
     ///
     /// Wire name `remark`; type `string`; optional; at most 20 characters.
     ///
-    /// Limit from: inferred. 【uncertain】 ≤ 20 chars by analogy with stocks
+    /// Source: sample-code. Limit from: inferred. 【uncertain】 ≤ 20 chars by analogy with stocks
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// CouponCodeMode limited to WECHATPAY / UPLOAD; API_ASSIGN not allowed for bundles
     ///
     /// Wire name `coupon_code_mode`; type `CouponCodeMode`; required.
     ///
-    /// Decision: #18: WECHATPAY | UPLOAD only (mirror, create-stock-bundle sample enum), not API_ASSIGN
+    /// Source: sample-code. Decision: #18: WECHATPAY | UPLOAD only (mirror, create-stock-bundle sample enum), not API_ASSIGN
     ///
     /// Checked by WeChat Pay, not locally: #18: API_ASSIGN is not allowed for bundles (only WECHATPAY / UPLOAD)
     pub coupon_code_mode: super::CouponCodeMode,
     /// 页面未给出说明 (same fields as StockSendRule)
     ///
     /// Wire name `stock_send_rule`; type `StockSendRuleForBundle`; required.
+    ///
+    /// Source: sample-code.
     pub stock_send_rule: super::StockSendRuleForBundle,
     /// opt in the mirror (needed in practice)
     ///
     /// Wire name `progressive_bundle_usage_rule`; type `StockBundleUsageRule`; optional.
+    ///
+    /// Source: sample-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progressive_bundle_usage_rule: Option<super::StockBundleUsageRule>,
     /// 页面未给出说明
     ///
     /// Wire name `usage_rule_display_info`; type `UsageRuleDisplayInfo`; required.
+    ///
+    /// Source: sample-code.
     pub usage_rule_display_info: super::UsageRuleDisplayInfo,
     /// 页面未给出说明
     ///
     /// Wire name `coupon_display_info`; type `CouponDisplayInfo`; required.
+    ///
+    /// Source: sample-code.
     pub coupon_display_info: super::CouponDisplayInfo,
     /// 页面未给出说明
     ///
     /// Wire name `notify_config`; type `NotifyConfig`; required.
+    ///
+    /// Source: sample-code.
     pub notify_config: super::NotifyConfig,
     /// 页面未给出说明
     ///
     /// Wire name `store_scope`; type `StockStoreScope`; required.
+    ///
+    /// Source: sample-code.
     pub store_scope: super::StockStoreScope,
 }
 impl StockBundleForCreate {

@@ -14,10 +14,14 @@ pub struct StockBundleInfo {
     /// 【批次组ID】 generated when a stock bundle is created
     ///
     /// Wire name `stock_bundle_id`; type `string`; required.
+    ///
+    /// Source: sample-code.
     pub stock_bundle_id: String,
     /// 【批次在批次组内的次序】 position of the stock in its bundle
     ///
     /// Wire name `stock_bundle_index`; type `integer`; required; example `0`.
+    ///
+    /// Source: sample-code.
     pub stock_bundle_index: i64,
 }
 impl StockBundleInfo {

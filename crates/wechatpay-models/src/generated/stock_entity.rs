@@ -12,32 +12,46 @@ pub struct StockEntity {
     /// 【商品券ID】 商品券的唯一标识,由微信支付生成
     ///
     /// Wire name `product_coupon_id`; type `string`; required; at most 40 characters; example `1000000013`.
+    ///
+    /// Source: seed 002.
     pub product_coupon_id: String,
     /// 【批次ID】 商品券批次的唯一标识,由微信支付生成
     ///
     /// Wire name `stock_id`; type `string`; required; at most 40 characters; example `1000000013001`.
+    ///
+    /// Source: seed 002.
     pub stock_id: String,
     /// 【备注】 仅配置品牌可见,用于自定义信息
     ///
     /// Wire name `remark`; type `string`; optional; at most 20 characters; example `8月工作日有效批次`.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// 【券Code分配模式】 决定发券时用户商品券Code如何产生
     ///
     /// Wire name `coupon_code_mode`; type `CouponCodeMode`; required; example `UPLOAD`.
+    ///
+    /// Source: seed 002.
     pub coupon_code_mode: super::CouponCodeMode,
     /// 【品牌方预上传的券Code数量信息】 当且仅当…(页面截断)
     ///
     /// Wire name `coupon_code_count_info`; type `CouponCodeCountInfo`; optional.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupon_code_count_info: Option<super::CouponCodeCountInfo>,
     /// 【发放规则】 发放规则
     ///
     /// Wire name `stock_send_rule`; type `StockSendRule`; required.
+    ///
+    /// Source: seed 002.
     pub stock_send_rule: super::StockSendRule,
     /// 【单券使用规则】 当且仅当…(页面截断)
     ///
     /// Wire name `single_usage_rule`; type `SingleUsageRule`; optional.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub single_usage_rule: Option<super::SingleUsageRule>,
     /// rule of this stock's round (official sample code for get-stock, list-stocks, confirm, use, get/list user coupons, return). Not on seed page 002.
@@ -57,40 +71,58 @@ pub struct StockEntity {
     /// 【券使用规则展示信息】 券使用规则展示信息
     ///
     /// Wire name `usage_rule_display_info`; type `UsageRuleDisplayInfo`; required.
+    ///
+    /// Source: seed 002.
     pub usage_rule_display_info: super::UsageRuleDisplayInfo,
     /// 【用户商品券展示信息】 用户商品券在卡包中的展示详情,包括引导用户的自定义入口
     ///
     /// Wire name `coupon_display_info`; type `CouponDisplayInfo`; required.
+    ///
+    /// Source: seed 002.
     pub coupon_display_info: super::CouponDisplayInfo,
     /// 【事件通知配置】 发生券相关事件时,微信支付会向品牌方发送通知,需要提供通知相关配置
     ///
     /// Wire name `notify_config`; type `NotifyConfig`; required.
+    ///
+    /// Source: seed 002.
     pub notify_config: super::NotifyConfig,
     /// 【可用门店范围】 控制该批次可以在品牌下哪些门店使用
     ///
     /// Wire name `store_scope`; type `StockStoreScope`; required; example `NONE`.
+    ///
+    /// Source: seed 002.
     pub store_scope: super::StockStoreScope,
     /// 【已发放次数】 本批次已发放次数
     ///
     /// Wire name `sent_count_info`; type `StockSentCountInfo`; required.
+    ///
+    /// Source: seed 002.
     pub sent_count_info: super::StockSentCountInfo,
     /// 【批次状态】 商品券批次状态
     ///
     /// Wire name `state`; type `StockState`; required; example `SENDING`.
+    ///
+    /// Source: seed 002.
     pub state: super::StockState,
     /// 【失效请求单号】 当且仅当…(页面截断)
     ///
     /// Wire name `deactivate_request_no`; type `string`; optional; at most 128 characters.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivate_request_no: Option<String>,
     /// 【失效时间】 当且仅当…(页面截断)
     ///
     /// Wire name `deactivate_time`; type `string`; optional.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivate_time: Option<String>,
     /// 【失效原因】 当且仅当…(页面截断)
     ///
     /// Wire name `deactivate_reason`; type `string`; optional; at most 150 characters.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivate_reason: Option<String>,
 }

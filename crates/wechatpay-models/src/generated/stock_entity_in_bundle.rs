@@ -52,11 +52,15 @@ pub struct StockEntityInBundle {
     /// rule of this stock's round
     ///
     /// Wire name `progressive_bundle_usage_rule`; type `StockUsageRule`; optional.
+    ///
+    /// Source: sample-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progressive_bundle_usage_rule: Option<super::StockUsageRule>,
     /// the stock's bundle and its position in it (REQ in the mirror)
     ///
     /// Wire name `stock_bundle_info`; type `StockBundleInfo`; required.
+    ///
+    /// Source: sample-code.
     pub stock_bundle_info: super::StockBundleInfo,
     /// 【券使用规则展示信息】 券使用规则展示信息
     ///
@@ -104,6 +108,8 @@ pub struct StockEntityInBundle {
     /// 【失效时间】 RFC 3339
     ///
     /// Wire name `deactivate_time`; type `datetime`; optional.
+    ///
+    /// Source: sample-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivate_time: Option<rt::DateTime>,
     /// 【失效原因】 失效原因 (seed page 002 text cut off after 当且仅当)

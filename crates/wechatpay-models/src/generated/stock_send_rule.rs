@@ -13,20 +13,20 @@ pub struct StockSendRule {
     ///
     /// Wire name `max_count`; type `integer`; required; at most 100000000; example `10000000`.
     ///
-    /// Limit from: guide.
+    /// Source: seed 002. Limit from: guide.
     pub max_count: i64,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 选填; daily issue limit, ≤ 100,000,000 (default no limit).
     ///
     /// Wire name `max_count_per_day`; type `integer`; optional; at most 100000000.
     ///
-    /// Limit from: guide.
+    /// Source: seed 002. Limit from: guide.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_count_per_day: Option<i64>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; per-user limit, ≤ 100.
     ///
     /// Wire name `max_count_per_user`; type `integer`; required; at most 100; example `1`.
     ///
-    /// Limit from: guide. Decision: #12: none recorded; required, ≤ 100, per the brand guide (the brand-specific source; the mirror marks it optional for stocks)
+    /// Source: seed 002. Limit from: guide. Decision: #12: none recorded; required, ≤ 100, per the brand guide (the brand-specific source; the mirror marks it optional for stocks)
     pub max_count_per_user: i64,
 }
 impl StockSendRule {

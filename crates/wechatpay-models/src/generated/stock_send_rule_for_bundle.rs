@@ -15,20 +15,20 @@ pub struct StockSendRuleForBundle {
     ///
     /// Wire name `max_count`; type `integer`; required; at most 100000000.
     ///
-    /// Limit from: guide.
+    /// Source: sample-code. Limit from: guide.
     pub max_count: i64,
     /// daily issue limit; guide ≤ 100,000,000 (default no limit)
     ///
     /// Wire name `max_count_per_day`; type `integer`; optional; at most 100000000.
     ///
-    /// Limit from: guide.
+    /// Source: sample-code. Limit from: guide.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_count_per_day: Option<i64>,
     /// per-user limit; guide ≤ 100
     ///
     /// Wire name `max_count_per_user`; type `integer`; required; at most 100.
     ///
-    /// Limit from: guide. Decision: #12: none recorded; required, ≤ 100 (brand guide, the brand-specific source; the mirror marks it REQ here too)
+    /// Source: sample-code. Limit from: guide. Decision: #12: none recorded; required, ≤ 100 (brand guide, the brand-specific source; the mirror marks it REQ here too)
     pub max_count_per_user: i64,
 }
 impl StockSendRuleForBundle {

@@ -14,20 +14,28 @@ pub struct StockUsageRule {
     /// 券可核销时间
     ///
     /// Wire name `coupon_available_period`; type `CouponAvailablePeriod`; required.
+    ///
+    /// Source: sample-code.
     pub coupon_available_period: super::CouponAvailablePeriod,
     /// 满减券使用规则 — for type NORMAL
     ///
     /// Wire name `normal_coupon`; type `NormalCouponUsageRule`; optional.
+    ///
+    /// Source: sample-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normal_coupon: Option<super::NormalCouponUsageRule>,
     /// 折扣券使用规则 — for type DISCOUNT
     ///
     /// Wire name `discount_coupon`; type `DiscountCouponUsageRule`; optional.
+    ///
+    /// Source: sample-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discount_coupon: Option<super::DiscountCouponUsageRule>,
     /// 兑换券使用规则 — for type EXCHANGE
     ///
     /// Wire name `exchange_coupon`; type `ExchangeCouponUsageRule`; optional.
+    ///
+    /// Source: sample-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchange_coupon: Option<super::ExchangeCouponUsageRule>,
 }

@@ -14,6 +14,8 @@ pub struct StoreInfo {
     /// 【门店ID】 页面未给出说明
     ///
     /// Wire name `store_id`; type `string`; required; example `100000001`.
+    ///
+    /// Source: sample-code.
     pub store_id: String,
 }
 impl StoreInfo {

@@ -8,46 +8,60 @@ use wechatpay_runtime as rt;
 /// Schema type `UploadCouponCodesResponse` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
 ///
 /// Source: sample-code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UploadCouponCodesResponse {
-    /// 去重后券Code总数 (number of distinct codes)
+    /// 去重后券Code总数 (number of distinct codes) (REQ in the mirror only; optional here, so a reply without it still decodes)
     ///
-    /// Wire name `total_count`; type `integer`; required.
-    pub total_count: i64,
+    /// Wire name `total_count`; type `integer`; optional.
+    ///
+    /// Source: sample-code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_count: Option<i64>,
     /// 上传成功的券Code列表
     ///
     /// Wire name `success_code_list`; type `array<string>`; optional.
+    ///
+    /// Source: sample-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success_code_list: Option<Vec<String>>,
     /// 上传失败的券Code列表 (the community OpenAPI mirror types the items as plain strings, #9)
     ///
     /// Wire name `failed_code_list`; type `array<FailedCouponCodeInfo>`; optional.
     ///
-    /// Decision: #9: none recorded; the official sample code's FailedCouponCodeInfo objects (brand-specific source) over the mirror's plain strings
+    /// Source: sample-code. Decision: #9: none recorded; the official sample code's FailedCouponCodeInfo objects (brand-specific source) over the mirror's plain strings
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_code_list: Option<Vec<super::FailedCouponCodeInfo>>,
     /// 已经存在的券Code列表
     ///
     /// Wire name `already_exist_code_list`; type `array<string>`; optional.
+    ///
+    /// Source: sample-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub already_exist_code_list: Option<Vec<String>>,
     /// 重复的券Code列表
     ///
     /// Wire name `duplicate_code_list`; type `array<string>`; optional.
+    ///
+    /// Source: sample-code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duplicate_code_list: Option<Vec<String>>,
 }
 impl UploadCouponCodesResponse {
-    /// Creates a `UploadCouponCodesResponse` from its required fields in page order (`total_count`); optional fields start as `None` and are set with the methods named after them.
-    pub fn new(total_count: i64) -> Self {
+    /// Creates a `UploadCouponCodesResponse` from its required fields (it has none); optional fields start as `None` and are set with the methods named after them.
+    pub fn new() -> Self {
         Self {
-            total_count,
+            total_count: None,
             success_code_list: None,
             failed_code_list: None,
             already_exist_code_list: None,
             duplicate_code_list: None,
         }
+    }
+    /// Sets `total_count`.
+    pub fn total_count(mut self, value: i64) -> Self {
+        self.total_count = Some(value);
+        self
     }
     /// Sets `success_code_list`.
     pub fn success_code_list(mut self, value: Vec<String>) -> Self {
@@ -78,8 +92,7 @@ impl rt::Described for UploadCouponCodesResponse {
             rt::FieldInfo {
                 name: "total_count",
                 ty: rt::Ty::Integer(rt::IntRule::NONE),
-                required: true,
-                description: "去重后券Code总数 (number of distinct codes)",
+                description: "去重后券Code总数 (number of distinct codes) (REQ in the mirror only; optional here, so a reply without it still decodes)",
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {

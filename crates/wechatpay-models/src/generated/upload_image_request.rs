@@ -15,13 +15,15 @@ pub struct UploadImageRequest {
     ///
     /// Wire name `filename`; type `string`; required; at most 150 characters; example `header.jpg`.
     ///
+    /// Source: partner 4015781275.
+    ///
     /// Checked by WeChat Pay, not locally: the file name must end in JPG, BMP or PNG (the file's type)
     pub filename: String,
     /// 【图片文件摘要】 SHA-256 of the file bytes, hex (length not published; 64 hex chars in the example)
     ///
     /// Wire name `sha256`; type `string`; required; characters `0-9a-fA-F`; example `6aa6c99ce1d04afc2668154126c607af5a680734fa119e2a096529f6d6f2c0a2`.
     ///
-    /// 【uncertain】 the length is not published; the example is 64 hex characters, the SHA-256 of the file bytes
+    /// Source: partner 4015781275. 【uncertain】 the length is not published; the example is 64 hex characters, the SHA-256 of the file bytes
     pub sha256: String,
 }
 impl UploadImageRequest {

@@ -15,7 +15,7 @@ pub struct UploadImageResponse {
     ///
     /// Wire name `image_url`; type `string`; required; at most 256 characters; example `https://wxpaylogo.qpic.cn/wxpaylogo/xxxxx/xxx`.
     ///
-    /// Decision: #8: image_url (official page), not the mirror's media_url
+    /// Source: official 4015736285. Decision: #8: image_url (official page), not the mirror's media_url
     pub image_url: String,
 }
 impl UploadImageResponse {

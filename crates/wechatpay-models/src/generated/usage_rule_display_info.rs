@@ -12,10 +12,14 @@ pub struct UsageRuleDisplayInfo {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; OFFLINE / MINI_PROGRAM / APP / PAYMENT_CODE, several allowed.
     ///
     /// Wire name `coupon_usage_method_list`; type `array<CouponUsageMethod>`; required.
+    ///
+    /// Source: seed 002.
     pub coupon_usage_method_list: Vec<super::CouponUsageMethod>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: required with MINI_PROGRAM.
     ///
     /// Wire name `mini_program_appid`; type `string`; optional; example `wx1234567890`.
+    ///
+    /// Source: seed 002.
     ///
     /// Required when `coupon_usage_method_list` is `MINI_PROGRAM` (商品券支持小程序核销时,必须提供「小程序AppID」(页面错误码表;guide)); checked by `validate()`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -24,12 +28,16 @@ pub struct UsageRuleDisplayInfo {
     ///
     /// Wire name `mini_program_path`; type `string`; optional; example `/pages/index/product`.
     ///
+    /// Source: seed 002.
+    ///
     /// Required when `coupon_usage_method_list` is `MINI_PROGRAM` (商品券支持小程序核销时,必须提供「小程序跳转路径」(页面错误码表;guide)); checked by `validate()`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mini_program_path: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: required with APP.
     ///
     /// Wire name `app_path`; type `string`; optional.
+    ///
+    /// Source: seed 002.
     ///
     /// Required when `coupon_usage_method_list` is `APP` (商品券支持APP核销时,必须提供「APP跳转路径」(页面错误码表;guide)); checked by `validate()`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -38,11 +46,13 @@ pub struct UsageRuleDisplayInfo {
     ///
     /// Wire name `usage_description`; type `string`; required; at most 1000 characters; example `工作日可用`.
     ///
-    /// Limit from: guide.
+    /// Source: seed 002. Limit from: guide.
     pub usage_description: String,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
     /// Wire name `coupon_available_store_info`; type `CouponAvailableStoreInfo`; optional.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupon_available_store_info: Option<super::CouponAvailableStoreInfo>,
     /// AppJumpType (H5 / PASSCODE_LINK / USAGE_GUIDE), community OpenAPI mirror only.

@@ -12,21 +12,29 @@ pub struct UserProductCouponAssociatedOrderInfo {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
     /// Wire name `transaction_id`; type `string`; optional.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transaction_id: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
     /// Wire name `out_trade_no`; type `string`; optional.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_trade_no: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
     /// Wire name `mchid`; type `string`; optional.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mchid: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
     /// Wire name `sub_mchid`; type `string`; optional.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_mchid: Option<String>,
 }

@@ -12,23 +12,29 @@ pub struct UserProductCouponAssociatedPayScoreOrderInfo {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。Family README: 微信支付服务订单号
     ///
     /// Wire name `order_id`; type `string`; optional.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。Family README: 商户服务订单号
     ///
     /// Wire name `out_order_no`; type `string`; optional.
     ///
-    /// Decision: #11: out_order_no as in requests (page code, sample code, mirror request); the mirror's responses use out_trade_no in this object, not added
+    /// Source: seed 002. Decision: #11: out_order_no as in requests (page code, sample code, mirror request); the mirror's responses use out_trade_no in this object, not added
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_order_no: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
     /// Wire name `mchid`; type `string`; optional.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mchid: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
     /// Wire name `sub_mchid`; type `string`; optional.
+    ///
+    /// Source: seed 002.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_mchid: Option<String>,
 }

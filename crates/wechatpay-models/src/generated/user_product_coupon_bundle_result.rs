@@ -15,11 +15,13 @@ pub struct UserProductCouponBundleResult {
     ///
     /// Wire name `user_coupon_bundle_id`; type `string`; required; at most 40 characters; example `7123912547109241212489`.
     ///
-    /// Limit from: partner 4016280658.
+    /// Source: mirror. Limit from: partner 4016280658.
     pub user_coupon_bundle_id: String,
     /// 用户商品券列表
     ///
     /// Wire name `user_product_coupon_list`; type `array<UserProductCouponEntity>`; required.
+    ///
+    /// Source: mirror.
     pub user_product_coupon_list: Vec<super::UserProductCouponEntity>,
 }
 impl UserProductCouponBundleResult {

@@ -9,6 +9,8 @@ use wechatpay_runtime as rt;
 /// Schema enum `UserProductCouponSendChannel` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 ///
 /// Values WeChat Pay adds later decode into `Unknown`, which keeps the raw string and serializes back unchanged.
+///
+/// Decision: #6: the brand's 3 values; the mirror's MERCHANT_CARD, MEMBER, SMALL_ACTIVITY decode as Unknown
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum UserProductCouponSendChannel {
@@ -18,12 +20,6 @@ pub enum UserProductCouponSendChannel {
     Api,
     /// `RECEIVE_COMPONENT`: 小程序领券组件,品牌方通过小程序领券组件发券
     ReceiveComponent,
-    /// `MERCHANT_CARD`: 名片优惠 (Source: mirror. 【uncertain】 #6: community OpenAPI mirror only (partner); not in the brand page or sample code)
-    MerchantCard,
-    /// `MEMBER`: 会员优惠 (Source: mirror. 【uncertain】 #6: community OpenAPI mirror only (partner); not in the brand page or sample code)
-    Member,
-    /// `SMALL_ACTIVITY`: 小活动 (Source: mirror. 【uncertain】 #6: community OpenAPI mirror only (partner); not in the brand page or sample code)
-    SmallActivity,
     /// A value this SDK version does not know; kept verbatim.
     Unknown(String),
 }
@@ -32,18 +28,12 @@ impl rt::WireEnum for UserProductCouponSendChannel {
         "BRAND_MANAGE",
         "API",
         "RECEIVE_COMPONENT",
-        "MERCHANT_CARD",
-        "MEMBER",
-        "SMALL_ACTIVITY",
     ];
     fn from_wire(value: &str) -> Self {
         match value {
             "BRAND_MANAGE" => Self::BrandManage,
             "API" => Self::Api,
             "RECEIVE_COMPONENT" => Self::ReceiveComponent,
-            "MERCHANT_CARD" => Self::MerchantCard,
-            "MEMBER" => Self::Member,
-            "SMALL_ACTIVITY" => Self::SmallActivity,
             other => Self::Unknown(other.to_owned()),
         }
     }
@@ -52,9 +42,6 @@ impl rt::WireEnum for UserProductCouponSendChannel {
             Self::BrandManage => "BRAND_MANAGE",
             Self::Api => "API",
             Self::ReceiveComponent => "RECEIVE_COMPONENT",
-            Self::MerchantCard => "MERCHANT_CARD",
-            Self::Member => "MEMBER",
-            Self::SmallActivity => "SMALL_ACTIVITY",
             Self::Unknown(raw) => raw,
         }
     }

@@ -10,30 +10,22 @@ use crate::schema::model::*;
 use super::validate::validate_impl;
 use super::{origin, rust_type};
 
+/// The field's documented limits, worded as the runtime words them everywhere.
 fn limits_text(f: &Field) -> Vec<String> {
-    let unit = f.length_unit.noun();
-    let range = |lo: Option<String>, hi: Option<String>, what: &str| match (lo, hi) {
-        (Some(lo), Some(hi)) => Some(format!("{lo}–{hi}{what}")),
-        (None, Some(hi)) => Some(format!("at most {hi}{what}")),
-        (Some(lo), None) => Some(format!("at least {lo}{what}")),
-        (None, None) => None,
-    };
-    let s = |v: Option<u32>| v.map(|v| v.to_string());
+    use wechatpay_runtime::validation::range_text;
     [
-        range(s(f.min_length), s(f.max_length), &format!(" {unit}")),
-        range(
-            f.minimum.map(|v| v.to_string()),
-            f.maximum.map(|v| v.to_string()),
-            "",
-        ),
-        range(s(f.min_items), s(f.max_items), " items"),
+        range_text(f.min_length, f.max_length, f.length_unit.noun()),
+        range_text(f.minimum, f.maximum, ""),
+        range_text(f.min_items, f.max_items, "items"),
     ]
     .into_iter()
     .flatten()
     .collect()
 }
 
-fn field_doc(f: &Field, rules: &[Rule]) -> TokenStream {
+/// A field's rustdoc; `default_source` is where its facts come from when it names no
+/// source of its own (its type's source, else the file's first page).
+fn field_doc(f: &Field, rules: &[Rule], default_source: Option<&String>) -> TokenStream {
     let mut text = String::new();
     if let Some(title) = &f.title {
         text.push_str(&format!("【{title}】 "));
@@ -57,49 +49,58 @@ fn field_doc(f: &Field, rules: &[Rule]) -> TokenStream {
         facts.push(format!("example {}", code(example)));
     }
     text.push_str(&format!("\n\n{}.", facts.join("; ")));
-    if let Some(line) = provenance_line(&f.provenance) {
+    let provenance = Provenance {
+        source: f
+            .provenance
+            .source
+            .clone()
+            .or_else(|| default_source.cloned()),
+        ..f.provenance.clone()
+    };
+    if let Some(line) = provenance_line(&provenance) {
         text.push_str(&format!("\n\n{line}"));
     }
+    use wechatpay_runtime::meta::{
+        at_least_one_of_text, required_if_text, required_with_text, server_side_text,
+    };
     for rule in rules {
-        match rule {
+        let (sentence, description, local) = match rule {
             Rule::RequiredIf {
                 field,
                 when,
                 equals,
                 description,
-            } if field == &f.name => {
-                text.push_str(&format!(
-                    "\n\nRequired when {} is {} ({description}); checked by `validate()`.",
-                    code(when),
-                    code(equals)
-                ));
-            }
+                ..
+            } if field == &f.name => (
+                required_if_text(&code(when), &code(equals)),
+                description,
+                true,
+            ),
             Rule::RequiredWith {
                 field,
                 when,
                 description,
-            } if field == &f.name => {
-                text.push_str(&format!(
-                    "\n\nRequired when {} is given ({description}); checked by `validate()`.",
-                    code(when)
-                ));
-            }
+            } if field == &f.name => (required_with_text(&code(when)), description, true),
             Rule::AtLeastOneOf {
                 fields,
                 description,
             } if fields.contains(&f.name) => {
                 let names: Vec<String> = fields.iter().map(|n| code(n)).collect();
-                text.push_str(&format!(
-                    "\n\nAt least one of {} is required ({description}); checked by `validate()`.",
-                    names.join(", ")
-                ));
+                (at_least_one_of_text(&names), description, true)
             }
             Rule::ServerSide { field, description } if field == &f.name => {
-                text.push_str(&format!(
-                    "\n\nChecked by WeChat Pay, not locally: {description}"
-                ));
+                (server_side_text(description), description, false)
             }
-            _ => {}
+            _ => continue,
+        };
+        let mut sentence = sentence;
+        sentence[..1].make_ascii_uppercase();
+        if local {
+            text.push_str(&format!(
+                "\n\n{sentence} ({description}); checked by `validate()`."
+            ));
+        } else {
+            text.push_str(&format!("\n\n{sentence}"));
         }
     }
     doc(&text)
@@ -286,6 +287,12 @@ fn rule_info(rule: &Rule) -> TokenStream {
 }
 
 pub(super) fn object(obj: &ObjectType, schema: &Schema) -> TokenStream {
+    let default_source = obj.provenance.source.as_ref().or_else(|| {
+        schema
+            .sources
+            .get(&obj.file)
+            .and_then(|source| source.pages.first())
+    });
     let name = ident(&obj.name);
     let mut type_text = format!(
         "{}\n\n{}",
@@ -306,7 +313,7 @@ pub(super) fn object(obj: &ObjectType, schema: &Schema) -> TokenStream {
     let fields = obj.fields.iter().map(|f| {
         let field = ident(&f.ident);
         let ty = rust_type(&f.ty);
-        let docs = field_doc(f, &obj.rules);
+        let docs = field_doc(f, &obj.rules, default_source);
         let serde_attr = match (f.location, f.required) {
             (Location::Path | Location::Query, _) => quote!(#[serde(default, skip_serializing)]),
             (Location::Body, true) => quote!(),
@@ -380,7 +387,7 @@ pub(super) fn object(obj: &ObjectType, schema: &Schema) -> TokenStream {
             }
         }
     });
-    let validate = obj.in_request.then(|| validate_impl(obj, schema));
+    let validate = obj.in_request.then(|| validate_impl(obj));
     let consts = rule_consts(obj);
     let infos = obj.fields.iter().map(field_info);
     let rules = obj.rules.iter().map(rule_info);

@@ -35,7 +35,13 @@ pub(super) fn value_checks(
                 quote!(rt::validation::check_items(out, #path, list.len(), #min, #max);)
             });
             let item_path = (quote!(&item_path), quote!(item_path()));
-            let inner_checks = value_checks(f, inner, quote!(item), item_path, true);
+            // The item-count rule is the outer list's; inner lists of a nested array have none.
+            let item_field = Field {
+                min_items: None,
+                max_items: None,
+                ..f.clone()
+            };
+            let inner_checks = value_checks(&item_field, inner, quote!(item), item_path, true);
             let each = (!inner_checks.is_empty()).then(|| {
                 quote! {
                     for (i, item) in list.iter().enumerate() {
@@ -57,7 +63,7 @@ pub(super) fn value_checks(
     }
 }
 
-pub(super) fn validate_impl(obj: &ObjectType, schema: &Schema) -> TokenStream {
+pub(super) fn validate_impl(obj: &ObjectType) -> TokenStream {
     let name = ident(&obj.name);
     let field_of = |wire: &str| obj.fields.iter().find(|f| f.name == wire);
     let checks = obj.fields.iter().map(|f| {
@@ -77,32 +83,38 @@ pub(super) fn validate_impl(obj: &ObjectType, schema: &Schema) -> TokenStream {
         }
     });
     // Whether a field is absent (an empty string counts as absent).
+    // Conditional rules name optional fields only (the loader refuses required ones); an
+    // empty string or an empty list counts as absent.
     let missing = |f: &Field| {
         let field = ident(&f.ident);
-        match (f.required, &f.ty) {
-            (true, FieldType::String) => quote!(self.#field.is_empty()),
-            (true, FieldType::Array(_)) => quote!(self.#field.is_empty()),
-            (true, _) => quote!(false),
-            (false, FieldType::String) => quote!(self.#field.as_deref().is_none_or(str::is_empty)),
-            (false, _) => quote!(self.#field.is_none()),
+        match &f.ty {
+            FieldType::String => quote!(self.#field.as_deref().is_none_or(str::is_empty)),
+            FieldType::Array(_) => quote!(self.#field.as_ref().is_none_or(Vec::is_empty)),
+            _ => quote!(self.#field.is_none()),
         }
     };
     let conditionals = obj.rules.iter().filter_map(|rule| match rule {
-        Rule::RequiredIf { field, when, equals, .. } => {
+        Rule::RequiredIf {
+            field,
+            when,
+            equals,
+            equals_variant,
+            ..
+        } => {
             let (target, when_field) = (field_of(field)?, field_of(when)?);
             let w = ident(&when_field.ident);
             let condition = match (&when_field.ty, when_field.required) {
                 (FieldType::Enum(e), true) => {
-                    let (e, v) = (ident(e), ident(&enum_variant(schema, e, equals)));
+                    let (e, v) = (ident(e), ident(equals_variant.as_deref()?));
                     quote!(self.#w == super::#e::#v)
                 }
                 (FieldType::Enum(e), false) => {
-                    let (e, v) = (ident(e), ident(&enum_variant(schema, e, equals)));
+                    let (e, v) = (ident(e), ident(equals_variant.as_deref()?));
                     quote!(self.#w == Some(super::#e::#v))
                 }
                 (FieldType::Array(inner), required) => {
                     let FieldType::Enum(e) = &**inner else { return None };
-                    let (e, v) = (ident(e), ident(&enum_variant(schema, e, equals)));
+                    let (e, v) = (ident(e), ident(equals_variant.as_deref()?));
                     if required {
                         quote!(self.#w.contains(&super::#e::#v))
                     } else {
@@ -127,6 +139,9 @@ pub(super) fn validate_impl(obj: &ObjectType, schema: &Schema) -> TokenStream {
                 (true, _) => quote!(true),
                 (false, FieldType::String) => {
                     quote!(self.#w.as_deref().is_some_and(|v| !v.is_empty()))
+                }
+                (false, FieldType::Array(_)) => {
+                    quote!(self.#w.as_ref().is_some_and(|list| !list.is_empty()))
                 }
                 (false, _) => quote!(self.#w.is_some()),
             };
@@ -156,17 +171,5 @@ pub(super) fn validate_impl(obj: &ObjectType, schema: &Schema) -> TokenStream {
                 #(#conditionals)*
             }
         }
-    }
-}
-
-fn enum_variant(schema: &Schema, enum_name: &str, value: &str) -> String {
-    match schema.types.get(enum_name) {
-        Some(TypeDef::Enum(e)) => e
-            .values
-            .iter()
-            .find(|v| v.value == value)
-            .map(|v| v.variant.clone())
-            .unwrap_or_default(),
-        _ => String::new(),
     }
 }

@@ -97,35 +97,46 @@ pub fn path_fields_only_in_requests(
     }
 }
 
-/// Checks `required_if` values against the enums they compare with.
-pub fn required_if_values(ck: &mut Checker, types: &BTreeMap<String, TypeDef>) {
-    for def in types.values() {
+/// Checks `required_if` values against the enums they compare with, and records the variant.
+pub fn required_if_values(ck: &mut Checker, types: &mut BTreeMap<String, TypeDef>) {
+    let enums: BTreeMap<String, Vec<EnumValue>> = types
+        .values()
+        .filter_map(|def| match def {
+            TypeDef::Enum(e) => Some((e.name.clone(), e.values.clone())),
+            TypeDef::Object(_) => None,
+        })
+        .collect();
+    for def in types.values_mut() {
         let TypeDef::Object(obj) = def else { continue };
-        for (index, rule) in obj.rules.iter().enumerate() {
+        let when_types: BTreeMap<String, FieldType> = obj
+            .fields
+            .iter()
+            .map(|f| (f.name.clone(), f.ty.innermost().clone()))
+            .collect();
+        for (index, rule) in obj.rules.iter_mut().enumerate() {
             let Rule::RequiredIf {
                 field,
                 when,
                 equals,
+                equals_variant,
                 ..
             } = rule
             else {
                 continue;
             };
-            let Some(when_field) = obj.fields.iter().find(|w| &w.name == when) else {
+            let Some(FieldType::Enum(enum_name)) = when_types.get(when.as_str()) else {
                 continue;
             };
-            if let FieldType::Enum(enum_name) = when_field.ty.innermost() {
-                if let Some(TypeDef::Enum(e)) = types.get(enum_name) {
-                    if !e.values.iter().any(|v| &v.value == equals) {
-                        ck.fail(
-                            &obj.file,
-                            format!("types.{}.rules[{index}].equals", obj.name),
-                            format!(
-                                "required_if on {field}: {equals:?} is not a value of {enum_name}"
-                            ),
-                        );
-                    }
-                }
+            let Some(values) = enums.get(enum_name) else {
+                continue;
+            };
+            match values.iter().find(|v| &v.value == equals) {
+                Some(value) => *equals_variant = Some(value.variant.clone()),
+                None => ck.fail(
+                    &obj.file,
+                    format!("types.{}.rules[{index}].equals", obj.name),
+                    format!("required_if on {field}: {equals:?} is not a value of {enum_name}"),
+                ),
             }
         }
     }
@@ -151,6 +162,42 @@ pub fn module_names(ck: &mut Checker, types: &BTreeMap<String, TypeDef>) {
                 format!("types.{name}"),
                 format!("{name} and {other} would both become the module `{module}`"),
             );
+        }
+    }
+}
+
+/// Two operations of one method whose path templates could match the same path would make
+/// routing (the sandbox, `sign`) depend on their order: refused.
+pub fn overlapping_paths(ck: &mut Checker, endpoints: &[Endpoint]) {
+    let segments = |path: &str| -> Vec<Option<String>> {
+        path.split('/')
+            .map(|s| (!(s.starts_with('{') && s.ends_with('}'))).then(|| s.to_owned()))
+            .collect()
+    };
+    for (i, a) in endpoints.iter().enumerate() {
+        for b in &endpoints[i + 1..] {
+            if a.method != b.method {
+                continue;
+            }
+            let (sa, sb) = (segments(&a.path), segments(&b.path));
+            let overlap = sa.len() == sb.len()
+                && sa.iter().zip(&sb).all(|pair| match pair {
+                    (Some(x), Some(y)) => x == y,
+                    _ => true,
+                });
+            if overlap {
+                ck.fail(
+                    &b.file,
+                    "endpoint.path",
+                    format!(
+                        "{} {} can match the same paths as {} ({})",
+                        b.method.as_str(),
+                        b.path,
+                        a.path,
+                        a.file
+                    ),
+                );
+            }
         }
     }
 }

@@ -366,7 +366,7 @@ fn examples(
                 "a response example needs its body",
             );
         }
-        for key in ex.path.keys() {
+        for (key, _) in &ex.path {
             if !placeholders.contains(key) {
                 ck.fail(
                     file,
@@ -375,7 +375,7 @@ fn examples(
                 );
             }
         }
-        for key in ex.query.keys() {
+        for (key, _) in &ex.query {
             let is_query = request.is_some_and(|r| {
                 r.fields
                     .iter()

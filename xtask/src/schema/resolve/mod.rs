@@ -35,24 +35,20 @@ impl Checker {
 
 pub fn resolve(loaded: Loaded) -> Result<Schema, Vec<SchemaError>> {
     let mut ck = Checker { errors: Vec::new() };
-    let mut common_errors: Vec<ErrorRow> = Vec::new();
-    for (i, row) in loaded.api.common_errors.iter().enumerate() {
-        check_error_row(
-            &mut ck,
-            &loaded.api_file,
-            &format!("common_errors[{i}]"),
-            row,
-        );
-        let repeats = common_errors.iter().filter(|r| r.code == row.code).count();
-        common_errors.push(ErrorRow {
-            status: row.status,
-            code: row.code.clone(),
-            description: row.description.clone(),
-            solution: row.solution.clone(),
-            variant: names::variant(&row.code),
-            common: Some(names::common_error_const(&row.code, repeats)),
-        });
-    }
+    let common_errors = common_rows(
+        &mut ck,
+        &loaded.api_file,
+        "common_errors",
+        &loaded.api.common_errors,
+        &[],
+    );
+    let brand_errors = common_rows(
+        &mut ck,
+        &loaded.api_file,
+        "brand_common_errors",
+        &loaded.api.brand_common_errors,
+        &common_errors,
+    );
 
     // Every file that defines types, with its source block.
     let mut type_files: Vec<(&str, &raw::Source, &BTreeMap<String, raw::TypeDef>)> = Vec::new();
@@ -156,7 +152,11 @@ pub fn resolve(loaded: Loaded) -> Result<Schema, Vec<SchemaError>> {
     let mut endpoints = Vec::new();
     let mut operations: BTreeMap<String, String> = BTreeMap::new();
     for ep in &loaded.endpoints {
-        let Some(endpoint) = endpoints::endpoint(&mut ck, ep, &types, &common_errors) else {
+        let mut shared = common_errors.clone();
+        if ep.content.endpoint.auth == "brand" {
+            shared.extend(brand_errors.iter().cloned());
+        }
+        let Some(endpoint) = endpoints::endpoint(&mut ck, ep, &types, &shared) else {
             continue;
         };
         if let Some(first) = operations.get(&endpoint.name) {
@@ -188,14 +188,15 @@ pub fn resolve(loaded: Loaded) -> Result<Schema, Vec<SchemaError>> {
         );
     }
     checks::module_names(&mut ck, &types);
+    checks::overlapping_paths(&mut ck, &endpoints);
     checks::cycles(&mut ck, &types);
     checks::mark_request_types(&mut types, &endpoints);
     checks::path_fields_only_in_requests(&mut ck, &types, &endpoints);
-    checks::required_if_values(&mut ck, &types);
+    checks::required_if_values(&mut ck, &mut types);
 
     if ck.errors.is_empty() {
         Ok(Schema {
-            common_errors,
+            common_errors: common_errors.into_iter().chain(brand_errors).collect(),
             endpoints,
             types,
             events,
@@ -205,6 +206,34 @@ pub fn resolve(loaded: Loaded) -> Result<Schema, Vec<SchemaError>> {
     } else {
         Err(ck.errors)
     }
+}
+
+/// The rows of a shared error table, each with its constant's name (unique across `earlier`).
+fn common_rows(
+    ck: &mut Checker,
+    file: &str,
+    key: &str,
+    rows: &[raw::ErrorRow],
+    earlier: &[ErrorRow],
+) -> Vec<ErrorRow> {
+    let mut out: Vec<ErrorRow> = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        check_error_row(ck, file, &format!("{key}[{i}]"), row);
+        let repeats = earlier
+            .iter()
+            .chain(&out)
+            .filter(|r| r.code == row.code)
+            .count();
+        out.push(ErrorRow {
+            status: row.status,
+            code: row.code.clone(),
+            description: row.description.clone(),
+            solution: row.solution.clone(),
+            variant: names::variant(&row.code),
+            common: Some(names::common_error_const(&row.code, repeats)),
+        });
+    }
+    out
 }
 
 fn check_source(ck: &mut Checker, file: &str, source: &raw::Source) {

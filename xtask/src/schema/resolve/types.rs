@@ -159,7 +159,15 @@ pub fn object(
         module: names::module(name),
         file: file.to_owned(),
         description: def.description.trim().to_owned(),
-        provenance: provenance(ck, file, &at, &def.source, &None, &def.uncertain, &None),
+        provenance: provenance(
+            ck,
+            file,
+            &at,
+            &def.source,
+            &None,
+            &def.uncertain,
+            &def.decision,
+        ),
         fields,
         rules,
         in_request: false,
@@ -405,6 +413,7 @@ fn object_rule(
                 field,
                 when,
                 equals,
+                equals_variant: None, // set once every enum is resolved (checks::required_if_values)
                 description,
             })
         }
@@ -555,7 +564,7 @@ pub fn enumeration(
             value: v.value.clone(),
             variant,
             meaning: v.meaning.trim().to_owned(),
-            provenance: provenance(ck, file, &vat, &v.source, &None, &v.uncertain, &None),
+            provenance: provenance(ck, file, &vat, &v.source, &None, &v.uncertain, &v.decision),
         });
     }
     EnumType {
@@ -563,7 +572,15 @@ pub fn enumeration(
         module: names::module(name),
         file: file.to_owned(),
         description: def.description.trim().to_owned(),
-        provenance: provenance(ck, file, &at, &def.source, &None, &def.uncertain, &None),
+        provenance: provenance(
+            ck,
+            file,
+            &at,
+            &def.source,
+            &None,
+            &def.uncertain,
+            &def.decision,
+        ),
         values: out,
     }
 }

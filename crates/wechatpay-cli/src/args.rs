@@ -1,6 +1,9 @@
 //! Command-line arguments (clap derive). Connection settings can also come
 //! from environment variables or a TOML profile; see [`crate::config`].
 
+// The doc comments below are the commands' --help text, written for a terminal.
+#![allow(rustdoc::bare_urls, rustdoc::invalid_html_tags)]
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};

@@ -115,20 +115,35 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Starts serving and returns once the listener is bound.
+    /// Starts serving and returns once the listener is bound. The sandbox runs on a
+    /// thread and runtime of its own, so this works from synchronous and async code alike.
     pub fn start(options: Options) -> Result<Sandbox, SandboxError> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(|e| SandboxError::internal(format!("cannot start the runtime: {e}")))?;
-        let bound = runtime.block_on(bind(&options))?;
-        let (base_url, keys) = (bound.base_url.clone(), bound.keys.clone());
+        let (bound_tx, bound_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("wechatpay-sandbox".into())
             .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let message = format!("cannot start the runtime: {e}");
+                        let _ = bound_tx.send(Err(SandboxError::internal(message)));
+                        return;
+                    }
+                };
                 runtime.block_on(async move {
+                    let bound = match bind(&options).await {
+                        Ok(bound) => bound,
+                        Err(e) => {
+                            let _ = bound_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let _ = bound_tx.send(Ok((bound.base_url.clone(), bound.keys.clone())));
                     tokio::select! {
                         () = bound.serve() => {}
                         _ = stopped => {}
@@ -137,6 +152,9 @@ impl Sandbox {
                 // Dropping the runtime here ends every connection task.
             })
             .map_err(|e| SandboxError::internal(format!("cannot start the sandbox thread: {e}")))?;
+        let (base_url, keys) = bound_rx
+            .recv()
+            .map_err(|_| SandboxError::internal("the sandbox thread ended before binding"))??;
         Ok(Sandbox {
             base_url,
             keys,

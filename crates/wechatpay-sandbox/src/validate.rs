@@ -231,7 +231,7 @@ impl EndpointVisitor for Decode<'_> {
         E::Request: serde::de::DeserializeOwned,
         E::Response: serde::Serialize,
     {
-        json::decode::<E>(self.body).map(|_| ())
+        json::decode_request::<E>(self.body).map(|_| ())
     }
 }
 

@@ -72,3 +72,27 @@ fn serves_signed_replies_and_stops_on_drop() {
         "the port is closed once the sandbox is dropped"
     );
 }
+
+#[tokio::test]
+async fn starts_and_stops_inside_an_async_test() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::start(Options::new(dir.path())).unwrap();
+    let client = sandbox
+        .client_builder(Identity::brand(sandbox.keys().identity.brand_id.as_str()))
+        .build()
+        .unwrap();
+    let request = SendUserProductCouponRequest::new(
+        "o1",
+        "1000000013",
+        "1000000013001",
+        "wx1",
+        "ASYNC_000001",
+    );
+    let reply = client
+        .execute::<SendUserProductCoupon>(&request)
+        .await
+        .unwrap();
+    assert_eq!(reply.send_request_no, "ASYNC_000001");
+    // Dropping joins the sandbox's own thread (it needs nothing from this runtime).
+    drop(sandbox);
+}

@@ -9,7 +9,7 @@
 //! APIv3 key (AEAD_AES_256_GCM, as notifications are) and must be a
 //! parsable X.509 certificate whose serial is the listed `serial_no`.
 //!
-//! [`Trust`] keeps the configured keys plus every downloaded certificate
+//! `Trust` keeps the configured keys plus every downloaded certificate
 //! until it expires, so during a rotation both serials verify.
 
 use std::collections::BTreeMap;

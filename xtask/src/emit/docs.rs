@@ -3,13 +3,29 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-/// One `#[doc = "…"]` per line, so rustdoc shows the text as written.
+/// One `#[doc = "…"]` per line, so rustdoc shows the text as written. Square brackets
+/// from the schema's text (`[official sample code]`) are escaped so rustdoc does not take
+/// them for links; the generator's own links (`` [`Type`](path) ``) are kept.
 pub fn doc(text: &str) -> TokenStream {
     let lines = text.lines().map(|line| {
-        let line = format!(" {}", line.trim_end());
+        let line = format!(" {}", escape_brackets(line.trim_end()));
         quote!(#[doc = #line])
     });
     quote!(#(#lines)*)
+}
+
+fn escape_brackets(line: &str) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    let mut out = String::with_capacity(line.len());
+    for (i, &c) in chars.iter().enumerate() {
+        let link_open = c == '[' && chars.get(i + 1) == Some(&'`');
+        let link_close = c == ']' && i > 0 && chars[i - 1] == '`';
+        if (c == '[' && !link_open) || (c == ']' && !link_close) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Escapes text for use inside a Markdown code span.

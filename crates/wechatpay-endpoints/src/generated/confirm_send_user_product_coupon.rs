@@ -47,11 +47,11 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Note: #13: the response is UserProductCouponEntity (seed page 002); this endpoint's sample entity also has progressive_bundle_usage_detail and user_product_coupon_bundle_info, both optional fields of the shared type.
 ///
-/// Note: After a successful confirm, coupon_state is PENDING (before valid_begin_time) or EFFECTIVE, and confirm_request_no / confirm_time are filled [guide; seed page 002 field text]. Do not tell the user 券已到账 before confirm succeeds (guide).
+/// Note: After a successful confirm, coupon_state is PENDING (before valid_begin_time) or EFFECTIVE, and confirm_request_no / confirm_time are filled \[guide; seed page 002 field text\]. Do not tell the user 券已到账 before confirm succeeds (guide).
 ///
 /// Note: brand_id: the partner analog adds it (必填); the brand API does not have it (brand_id is in Authorization).
 ///
-/// Note: errors: the page prints no error table of its own; the common rows apply. Troubleshooting codes (numeric suffix of Request-ID; HTTP status and code string not published) [guide]: 268578851 用户券不存在 (wrong coupon_code); 268578367 用户券状态非法 (coupon not in a confirmable state); 268578532 解析OpenID错误; 268578704 AppID非法 (AppID not linked to the brand).
+/// Note: errors: the page prints no error table of its own; the common rows apply. Troubleshooting codes (numeric suffix of Request-ID; HTTP status and code string not published) \[guide\]: 268578851 用户券不存在 (wrong coupon_code); 268578367 用户券状态非法 (coupon not in a confirmable state); 268578532 解析OpenID错误; 268578704 AppID非法 (AppID not linked to the brand).
 ///
 /// Note: Example request: values from the official sample code (not a page example); openid and coupon_code are path-only. Example response: not published for this page.
 ///

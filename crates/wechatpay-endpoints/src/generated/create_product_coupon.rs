@@ -33,7 +33,7 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Creates a product coupon together with its first stock (usage_mode SINGLE) or its first stock bundle (usage_mode PROGRESSIVE_BUNDLE) in one call. Campaigns (活动) are configured in 经营平台, not through this API.
 ///
-/// 前置条件: The brand has set its notify URL (set-notify-config) [official page 4015736297]. The AppIDs used must already be linked via 交易连接名片 in 品牌经营平台, otherwise INVALID_REQUEST: AppID非法 [guide: business knowledge].
+/// 前置条件: The brand has set its notify URL (set-notify-config) \[official page 4015736297\]. The AppIDs used must already be linked via 交易连接名片 in 品牌经营平台, otherwise INVALID_REQUEST: AppID非法 \[guide: business knowledge\].
 ///
 /// Rate limit: 20/s.
 ///

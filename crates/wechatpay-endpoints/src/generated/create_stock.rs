@@ -33,7 +33,7 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Adds another stock (批次) to an existing single-use product coupon. At most 200 effective stocks per product coupon (expired and deactivated stocks are not counted). For PROGRESSIVE_BUNDLE coupons use create-stock-bundle.
 ///
-/// 前置条件: The product coupon is EFFECTIVE. [partner page 4015781304]
+/// 前置条件: The product coupon is EFFECTIVE. \[partner page 4015781304\]
 ///
 /// Rate limit: 20/s (source: partner 4015781304).
 ///
@@ -45,13 +45,13 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Note: Official brand page id unknown; partner analog: partner page 4015781304 (updated 2025.08.04). rate_limit 20/s per that partner page; the brand value is unknown.
 ///
-/// Note: Response StockEntity (seed page 002) [official sample code]. This sample's StockEntity lacks progressive_bundle_usage_rule and stock_bundle_info (they do not apply to single stocks; #15, decided in the shared / seed types).
+/// Note: Response StockEntity (seed page 002) \[official sample code\]. This sample's StockEntity lacks progressive_bundle_usage_rule and stock_bundle_info (they do not apply to single stocks; #15, decided in the shared / seed types).
 ///
 /// Note: The mirror's partner stock object additionally has sequential_usage_rule (old model) and available_seconds, app_jump_type, passcode_link — not in the brand sample 【uncertain】 (#2, #14, #16); not transcribed here.
 ///
 /// Note: errors: the page prints no error table (common rows, README 'Errors').
 ///
-/// Note: Example request: values from the official sample code (not a page example), abbreviated. The sample carries no normal / discount / exchange rule — fine for a scope = ALL coupon (its rule lives in the product coupon's single_usage_info), but required for scope = SINGLE [guide: API list]. Example response: not given.
+/// Note: Example request: values from the official sample code (not a page example), abbreviated. The sample carries no normal / discount / exchange rule — fine for a scope = ALL coupon (its rule lives in the product coupon's single_usage_info), but required for scope = SINGLE \[guide: API list\]. Example response: not given.
 ///
 /// Note: Unknown: official brand page id, brand rate limit, error table.
 ///

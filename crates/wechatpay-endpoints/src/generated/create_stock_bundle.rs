@@ -43,7 +43,7 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Note: stock_bundle is StockBundleForCreate (schema/types/family.yaml). Its coupon_code_mode is limited to WECHATPAY / UPLOAD (#18, decided in that type); the constraints of the shared sub-objects (send rule limits, available period, display info, notify appid, store scope) are those of README "Constraints on create objects"; progressive_bundle_usage_rule must carry only the list matching the product coupon's type, with as many entries as progressive_bundle_usage_info.count, each round's discount at least the previous round's (268586067). These rules live in the shared types, not here.
 ///
-/// Note: Response StockBundleEntity (schema/types/family.yaml) {stock_bundle_id, stock_list: [StockEntityInBundle]}. No response example on the page.
+/// Note: Response StockBundleEntity (schema/types/family.yaml) {stock_bundle_id, stock_list: \[StockEntityInBundle\]}. No response example on the page.
 ///
 /// Note: Request example: values from the official sample code (not a page example), abbreviated by the page. The sample itself fills all three *_coupon_list arrays and irregular periods at once; a real request carries only the list matching the coupon type.
 ///

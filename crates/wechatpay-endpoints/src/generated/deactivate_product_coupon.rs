@@ -31,9 +31,9 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ];
 /// 失效商品券 — `POST /brand/marketing/product-coupon/product-coupons/{product_coupon_id}/deactivate` (brand, `WECHATPAY-BRAND-SHA256-RSA2048`).
 ///
-/// Deactivates the product coupon and all of its stocks, and stops every channel / activity (no new receive events). User coupons already issued stay valid. [partner page 4015781290; community OpenAPI mirror description]
+/// Deactivates the product coupon and all of its stocks, and stops every channel / activity (no new receive events). User coupons already issued stay valid. \[partner page 4015781290; community OpenAPI mirror description\]
 ///
-/// 前置条件: The product coupon has been created. [partner page 4015781290]
+/// 前置条件: The product coupon has been created. \[partner page 4015781290\]
 ///
 /// Request number `out_request_no`: resend with the same value after any outcome you cannot prove failed.
 ///
@@ -43,7 +43,7 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Note: Official brand page id unknown; partner analog: partner page 4015781290 (updated 2025.08.04). Rate limit unknown.
 ///
-/// Note: Response ProductCouponEntity (seed page 002) with state = DEACTIVATED and deactivate_request_no / deactivate_time / deactivate_reason filled [official sample code; seed page 002 field meanings].
+/// Note: Response ProductCouponEntity (seed page 002) with state = DEACTIVATED and deactivate_request_no / deactivate_time / deactivate_reason filled \[official sample code; seed page 002 field meanings\].
 ///
 /// Note: errors: the page prints no error table (common rows, README 'Errors').
 ///

@@ -31,9 +31,9 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ];
 /// 失效商品券批次 — `POST /brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}/deactivate` (brand, `WECHATPAY-BRAND-SHA256-RSA2048`).
 ///
-/// Deactivates only this stock; the product coupon and its other stocks are not affected. No new receive events follow; coupons already issued stay valid. [partner page 4015781532]
+/// Deactivates only this stock; the product coupon and its other stocks are not affected. No new receive events follow; coupons already issued stay valid. \[partner page 4015781532\]
 ///
-/// 前置条件: The stock has been created. [partner page 4015781532]
+/// 前置条件: The stock has been created. \[partner page 4015781532\]
 ///
 /// Request number `out_request_no`: resend with the same value after any outcome you cannot prove failed.
 ///
@@ -43,7 +43,7 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Note: Official brand page id unknown; partner analog: partner page 4015781532 (updated 2025.08.04). Rate limit unknown.
 ///
-/// Note: Response StockEntity (seed page 002) with state = DEACTIVATED and the deactivate_* fields filled [official sample code]. This sample's StockEntity lacks the bundle fields (#15).
+/// Note: Response StockEntity (seed page 002) with state = DEACTIVATED and the deactivate_* fields filled \[official sample code\]. This sample's StockEntity lacks the bundle fields (#15).
 ///
 /// Note: errors: the page prints no error table (common rows, README 'Errors').
 ///

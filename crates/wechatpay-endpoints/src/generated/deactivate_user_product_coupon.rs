@@ -33,7 +33,7 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Deactivates one user coupon.
 ///
-/// 前置条件: the coupon has been sent; the product coupon's usage_mode must not be PROGRESSIVE_BUNDLE — for those use deactivate-user-product-coupon-bundle (one published version of official page 4015736411, #20). Already-expired coupons should be skipped (272756790 券已过期，不能再进行其他操作) [guide].
+/// 前置条件: the coupon has been sent; the product coupon's usage_mode must not be PROGRESSIVE_BUNDLE — for those use deactivate-user-product-coupon-bundle (one published version of official page 4015736411, #20). Already-expired coupons should be skipped (272756790 券已过期，不能再进行其他操作) \[guide\].
 ///
 /// Rate limit: 500/s.
 ///
@@ -51,7 +51,7 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Note: brand_id is partner-only; the brand API does not have it.
 ///
-/// Note: errors: the page prints no error table of its own; the common rows apply. Troubleshooting [guide]: 272756790 券已过期不能再操作 — skip expired coupons.
+/// Note: errors: the page prints no error table of its own; the common rows apply. Troubleshooting \[guide\]: 272756790 券已过期不能再操作 — skip expired coupons.
 ///
 /// Note: Example request: values from the official sample code (not a page example). Example response: not published.
 ///

@@ -33,7 +33,7 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Returns the product coupon's own details, without its stocks (use list-stocks for those).
 ///
-/// 前置条件: The product coupon has been created. [partner page 4015781292]
+/// 前置条件: The product coupon has been created. \[partner page 4015781292\]
 ///
 /// Rate limit: 20/s (source: partner 4015781292).
 ///
@@ -45,9 +45,9 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Note: No query parameters on the brand API; the partner analog has query brand_id (必填), which the brand API does not have (brand_id travels only in Authorization).
 ///
-/// Note: Response ProductCouponEntity (seed page 002) [official sample code]. The mirror's partner response also has brand_id and the old sequential_usage_info (#2: not transcribed).
+/// Note: Response ProductCouponEntity (seed page 002) \[official sample code\]. The mirror's partner response also has brand_id and the old sequential_usage_info (#2: not transcribed).
 ///
-/// Note: errors: the page prints no error table (common rows, README 'Errors'). Troubleshooting code (Request-ID suffix; HTTP status and code string not published): 268578608 当前访问对象不存在 — the id is wrong or belongs to another brand [guide: troubleshooting].
+/// Note: errors: the page prints no error table (common rows, README 'Errors'). Troubleshooting code (Request-ID suffix; HTTP status and code string not published): 268578608 当前访问对象不存在 — the id is wrong or belongs to another brand \[guide: troubleshooting\].
 ///
 /// Note: Example request: value from the official sample code. Example response: not given.
 ///

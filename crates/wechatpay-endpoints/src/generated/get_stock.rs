@@ -33,7 +33,7 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Returns one stock of a product coupon.
 ///
-/// 前置条件: The stock has been created. [official page 4015736373]
+/// 前置条件: The stock has been created. \[official page 4015736373\]
 ///
 /// Rate limit: 20/s.
 ///
@@ -43,9 +43,9 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Note: Operation name GetStock (official sample code). Method and path: official sample code; official page 4015736373.
 ///
-/// Note: No query parameters on the brand API (the partner analog adds brand_id) [official page 4015736373; community OpenAPI mirror].
+/// Note: No query parameters on the brand API (the partner analog adds brand_id) \[official page 4015736373; community OpenAPI mirror\].
 ///
-/// Note: Response StockEntity (seed page 002) [official sample code]. This sample's StockEntity has two fields beyond seed page 002's: progressive_bundle_usage_rule (StockUsageRule, optional) and stock_bundle_info (StockBundleInfo, optional), present only for stocks that belong to a stock bundle 【uncertain】 (#15: added to StockEntity as optional fields by the shared / seed types, not here).
+/// Note: Response StockEntity (seed page 002) \[official sample code\]. This sample's StockEntity has two fields beyond seed page 002's: progressive_bundle_usage_rule (StockUsageRule, optional) and stock_bundle_info (StockBundleInfo, optional), present only for stocks that belong to a stock bundle 【uncertain】 (#15: added to StockEntity as optional fields by the shared / seed types, not here).
 ///
 /// Note: errors: the page prints no error table (common rows, README 'Errors').
 ///

@@ -33,7 +33,7 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Returns the details of one user coupon.
 ///
-/// 前置条件: the coupon has already been sent to the user. [official page 4016427405]
+/// 前置条件: the coupon has already been sent to the user. \[official page 4016427405\]
 ///
 /// Rate limit: 500/s.
 ///
@@ -49,7 +49,7 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Note: brand_id: the partner analog adds query brand_id; the brand API does not have it.
 ///
-/// Note: errors: the page prints no error table of its own; the common rows apply. The troubleshooting guide uses this API as its main diagnostic for 268578776 (expired), 268578367 (illegal state), 272756745 / 272756746 (used / locked by another order), 272756769 (deleted) and 272755715 (outside validity) [guide].
+/// Note: errors: the page prints no error table of its own; the common rows apply. The troubleshooting guide uses this API as its main diagnostic for 268578776 (expired), 268578367 (illegal state), 272756745 / 272756746 (used / locked by another order), 272756769 (deleted) and 272755715 (outside validity) \[guide\].
 ///
 /// Note: Example request: values from the official sample code (no body). Example response: not published for this page.
 ///

@@ -33,7 +33,7 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Pages through the stocks of one product coupon; with stock_bundle_id it lists the stocks of one bundle (newer version of the page).
 ///
-/// 前置条件: The product coupon has been created. [official page 4015736384]
+/// 前置条件: The product coupon has been created. \[official page 4015736384\]
 ///
 /// Rate limit: 20/s.
 ///

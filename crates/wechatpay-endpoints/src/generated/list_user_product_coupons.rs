@@ -33,7 +33,7 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Lists one user's coupons, optionally restricted to a state, a product coupon or a stock.
 ///
-/// 前置条件: coupons have been sent. [official page 4015736420]
+/// 前置条件: coupons have been sent. \[official page 4015736420\]
 ///
 /// Rate limit: 500/s.
 ///

@@ -33,7 +33,7 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Gives a used (核销) coupon back to the user.
 ///
-/// 前置条件: the coupon is currently USED [official page 4015736429]. For usage_mode PROGRESSIVE_BUNDLE, only the most recently used coupon of its user bundle can be returned (e.g. after using #1, #2 and #3, only #3) [partner page 4015781599]. Expired coupons cannot be returned (268578776) [guide].
+/// 前置条件: the coupon is currently USED \[official page 4015736429\]. For usage_mode PROGRESSIVE_BUNDLE, only the most recently used coupon of its user bundle can be returned (e.g. after using #1, #2 and #3, only #3) \[partner page 4015781599\]. Expired coupons cannot be returned (268578776) \[guide\].
 ///
 /// Rate limit: 500/s.
 ///
@@ -51,7 +51,7 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Note: The PROGRESSIVE_BUNDLE rule (only the most recently used coupon of the bundle) is a server-side precondition: the client cannot know the bundle's use history.
 ///
-/// Note: errors: the page prints no error table of its own; the common rows apply. Troubleshooting codes [guide]: 268578776 用户券已过期 (expired coupons cannot be returned); 268578367 用户券状态非法.
+/// Note: errors: the page prints no error table of its own; the common rows apply. Troubleshooting codes \[guide\]: 268578776 用户券已过期 (expired coupons cannot be returned); 268578367 用户券状态非法.
 ///
 /// Note: Example request: values from the official sample code (not a page example). Example response: not published.
 ///

@@ -33,7 +33,7 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// 品牌方可以通过本接口向用户发放指定商品券批次,能否发放受限于商品券批次的发放限额:商品券批次总预算;商品券批次每日预算(如果有);商品券批次每人限领(如果有)
 ///
-/// 前置条件: 已创建商品券批次,商品券批次处于 SENDING 状态;商品券批次所属商品券的 usage_mode 不为 PROGRESSIVE_BUNDLE。usage_mode 为 PROGRESSIVE_BUNDLE 的批次在批次组内,不可使用本接口,请使用【向用户发放商品券批次组API]
+/// 前置条件: 已创建商品券批次,商品券批次处于 SENDING 状态;商品券批次所属商品券的 usage_mode 不为 PROGRESSIVE_BUNDLE。usage_mode 为 PROGRESSIVE_BUNDLE 的批次在批次组内,不可使用本接口,请使用【向用户发放商品券批次组API\]
 ///
 /// Rate limit: 500/s.
 ///

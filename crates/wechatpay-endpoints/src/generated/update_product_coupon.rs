@@ -33,7 +33,7 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Changes the display information of a product coupon. Changes apply only to coupons issued afterwards; user coupons already issued keep the old data.
 ///
-/// 前置条件: The product coupon is EFFECTIVE. [official page 4015736325]
+/// 前置条件: The product coupon is EFFECTIVE. \[official page 4015736325\]
 ///
 /// Rate limit: 20/s.
 ///
@@ -43,7 +43,7 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Note: Operation name UpdateProductCoupon (official sample code). Method PATCH and path: official sample code; official page 4015736325.
 ///
-/// Note: Response ProductCouponEntity (seed page 002) [official sample code].
+/// Note: Response ProductCouponEntity (seed page 002) \[official sample code\].
 ///
 /// Note: #28 (none recorded): display_info is sent as the full display object; see the field's decision.
 ///

@@ -33,7 +33,7 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Changes a stock's basic information (display information, notify config); display changes do not affect coupons already issued. Budgets are changed with update-stock-budget.
 ///
-/// 前置条件: The stock belongs to a product coupon whose usage_mode is not PROGRESSIVE_BUNDLE; the stock is SENDING or PAUSED; stocks inside a bundle must use update-stock-bundle. [official page 4015736391]
+/// 前置条件: The stock belongs to a product coupon whose usage_mode is not PROGRESSIVE_BUNDLE; the stock is SENDING or PAUSED; stocks inside a bundle must use update-stock-bundle. \[official page 4015736391\]
 ///
 /// Rate limit: 20/s.
 ///
@@ -45,7 +45,7 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Note: PATCH semantics (an omitted field stays unchanged) are implied by the all-optional fields (inference 【uncertain】). Constraints of the nested objects: as at creation (README 'Constraints on create objects').
 ///
-/// Note: Response StockEntity (seed page 002) [official sample code]. This sample's StockEntity lacks the bundle fields (#15).
+/// Note: Response StockEntity (seed page 002) \[official sample code\]. This sample's StockEntity lacks the bundle fields (#15).
 ///
 /// Note: errors: the page prints no error table (common rows, README 'Errors').
 ///

@@ -33,7 +33,7 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Changes one budget dimension of a stock per call (call again for the other dimension).
 ///
-/// 前置条件: The stock belongs to a product coupon whose usage_mode is not PROGRESSIVE_BUNDLE; the stock is not deactivated or expired; stocks inside a bundle use update-stock-bundle-budget. [official page 4015736398]
+/// 前置条件: The stock belongs to a product coupon whose usage_mode is not PROGRESSIVE_BUNDLE; the stock is not deactivated or expired; stocks inside a bundle use update-stock-bundle-budget. \[official page 4015736398\]
 ///
 /// Rate limit: 20/s.
 ///
@@ -47,9 +47,9 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Note: #27: the current/target pair that matches update_mode is required (required_if rules); value limits none recorded — presumably those of stock_send_rule (≤ 100,000,000) 【uncertain】, so no maximum is set. That current_* acts as an optimistic check of the present value is inferred 【uncertain】.
 ///
-/// Note: Response StockEntity (seed page 002) [official sample code]. This sample's StockEntity lacks the bundle fields (#15).
+/// Note: Response StockEntity (seed page 002) \[official sample code\]. This sample's StockEntity lacks the bundle fields (#15).
 ///
-/// Note: errors: the page prints no error table (common rows, README 'Errors'). Troubleshooting code 268435464 参数超出取值范围 (parameter out of range) is likely for out-of-range counts 【uncertain】 [guide: troubleshooting]; HTTP status and code string not published.
+/// Note: errors: the page prints no error table (common rows, README 'Errors'). Troubleshooting code 268435464 参数超出取值范围 (parameter out of range) is likely for out-of-range counts 【uncertain】 \[guide: troubleshooting\]; HTTP status and code string not published.
 ///
 /// Note: Example request: values from the official sample code (not a page example). Example response: not given.
 ///

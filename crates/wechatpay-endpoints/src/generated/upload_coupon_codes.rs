@@ -31,9 +31,9 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ];
 /// 预上传券Code — `POST /brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}/upload-coupon-codes` (brand, `WECHATPAY-BRAND-SHA256-RSA2048`).
 ///
-/// Uploads coupon codes into a stock's code pool. WeChat Pay takes codes from the pool at random when issuing; too few codes can block issuing — watch stock.coupon_code_count_info.available_count. [official page 4016427797; guide: integrity checklist]
+/// Uploads coupon codes into a stock's code pool. WeChat Pay takes codes from the pool at random when issuing; too few codes can block issuing — watch stock.coupon_code_count_info.available_count. \[official page 4016427797; guide: integrity checklist\]
 ///
-/// 前置条件: The stock is SENDING or PAUSED and its coupon_code_mode is UPLOAD. [official page 4016427797]
+/// 前置条件: The stock is SENDING or PAUSED and its coupon_code_mode is UPLOAD. \[official page 4016427797\]
 ///
 /// Rate limit: 20/s.
 ///

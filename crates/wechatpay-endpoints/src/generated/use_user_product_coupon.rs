@@ -33,7 +33,7 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Marks a user coupon as used (核销).
 ///
-/// 前置条件: the coupon has been sent and is currently usable — state EFFECTIVE; an unconfirmed CONFIRMING coupon cannot be used. [official page 4016427398; guide]
+/// 前置条件: the coupon has been sent and is currently usable — state EFFECTIVE; an unconfirmed CONFIRMING coupon cannot be used. \[official page 4016427398; guide\]
 ///
 /// Rate limit: 500/s.
 ///
@@ -47,7 +47,7 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Note: #4: one guide (integrity checklist) lists /brand/marketing/product-coupon/product-coupons/{product_coupon_id}/users/{openid}/coupons/{code}/use; every sample, the other guides and the official pages use the path below. The guide line is treated as an error.
 ///
-/// Note: #11: the order-object rule is transcribed as at_least_one_of [associated_order_info, associated_pay_score_order_info] 【uncertain】 (newer guide; seed page 002 field text 订单信息必须至少传入). The older partner page 4015781608 and the mirror mark associated_order_info alone as required.
+/// Note: #11: the order-object rule is transcribed as at_least_one_of \[associated_order_info, associated_pay_score_order_info\] 【uncertain】 (newer guide; seed page 002 field text 订单信息必须至少传入). The older partner page 4015781608 and the mirror mark associated_order_info alone as required.
 ///
 /// Note: #11 / #2: the mirror's request fields sequential_coupon_index (old SEQUENTIAL model) and saved_amount are not in the brand samples and are left out; brand_id is partner-only.
 ///
@@ -55,7 +55,7 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Note: #13: the response is UserProductCouponEntity (seed page 002); this endpoint's sample entity includes progressive_bundle_usage_detail and user_product_coupon_bundle_info, both optional fields of the shared type. After success coupon_state = USED and single_usage_detail.use_request_no, use_time and the associated order info are filled.
 ///
-/// Note: errors: the page prints no error table of its own; the common rows apply. Troubleshooting codes (numeric suffix of Request-ID; HTTP status and code string not published) [guide]: 268578776 用户券已过期; 268578367 用户券状态非法 (e.g. still CONFIRMING); 272756745 券已被其他订单核销 (also a new out_request_no on an already-used coupon); 272756746 券已被其他订单核销锁定 (concurrent use); 272756769 券已被删除; 272755717 不在可用时段; 272755715 不在绝对有效期; 268578851 用户券不存在.
+/// Note: errors: the page prints no error table of its own; the common rows apply. Troubleshooting codes (numeric suffix of Request-ID; HTTP status and code string not published) \[guide\]: 268578776 用户券已过期; 268578367 用户券状态非法 (e.g. still CONFIRMING); 272756745 券已被其他订单核销 (also a new out_request_no on an already-used coupon); 272756746 券已被其他订单核销锁定 (concurrent use); 272756769 券已被删除; 272755717 不在可用时段; 272755715 不在绝对有效期; 268578851 用户券不存在.
 ///
 /// Note: Example request: values from the official sample code (not a page example). Example response: not published.
 ///

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
-/// Response of associate-stores and associate-stores-for-stock-bundle. [official sample code; community OpenAPI mirror]
+/// Response of associate-stores and associate-stores-for-stock-bundle. \[official sample code; community OpenAPI mirror\]
 ///
 /// Schema type `AssociateStoresResponse` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
 ///

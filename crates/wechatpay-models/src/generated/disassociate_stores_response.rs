@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
-/// Response of disassociate-stores and disassociate-stores-for-stock-bundle; same fields as AssociateStoresResponse. [official sample code; community OpenAPI mirror]
+/// Response of disassociate-stores and disassociate-stores-for-stock-bundle; same fields as AssociateStoresResponse. \[official sample code; community OpenAPI mirror\]
 ///
 /// Schema type `DisassociateStoresResponse` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
 ///

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
-/// One failed code of upload-coupon-codes. Lengths and required flags unknown. [official sample code]
+/// One failed code of upload-coupon-codes. Lengths and required flags unknown. \[official sample code\]
 ///
 /// Schema type `FailedCouponCodeInfo` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
 ///

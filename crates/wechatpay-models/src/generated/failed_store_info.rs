@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
-/// A store whose (dis)association failed. [official sample code; community OpenAPI mirror]
+/// A store whose (dis)association failed. \[official sample code; community OpenAPI mirror\]
 ///
 /// Schema type `FailedStoreInfo` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
 ///

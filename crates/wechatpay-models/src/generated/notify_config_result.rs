@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
-/// Response of set-notify-config and get-notify-config (the samples name them SetNotifyConfigResponse and GetNotifyConfigResponse). [official sample code; community OpenAPI mirror]
+/// Response of set-notify-config and get-notify-config (the samples name them SetNotifyConfigResponse and GetNotifyConfigResponse). \[official sample code; community OpenAPI mirror\]
 ///
 /// Schema type `NotifyConfigResult` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
 ///

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
-/// Response of pre-send-user-product-coupon. [official sample code; community OpenAPI mirror]
+/// Response of pre-send-user-product-coupon. \[official sample code; community OpenAPI mirror\]
 ///
 /// Schema type `PreSendUserProductCouponResponse` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
 ///

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
-/// Response of create-stock-bundle, update-stock-bundle and update-stock-bundle-budget. [official sample code; community OpenAPI mirror]
+/// Response of create-stock-bundle, update-stock-bundle and update-stock-bundle-budget. \[official sample code; community OpenAPI mirror\]
 ///
 /// Schema type `StockBundleEntity` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
 ///

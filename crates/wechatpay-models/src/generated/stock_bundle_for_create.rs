@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
-/// Request object `stock_bundle` of create-stock-bundle. [official sample code; community OpenAPI mirror]
+/// Request object `stock_bundle` of create-stock-bundle. \[official sample code; community OpenAPI mirror\]
 ///
 /// Schema type `StockBundleForCreate` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
 ///

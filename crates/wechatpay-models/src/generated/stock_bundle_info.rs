@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
-/// StockEntity.stock_bundle_info / StockEntityInBundle.stock_bundle_info. [official sample code; community OpenAPI mirror]
+/// StockEntity.stock_bundle_info / StockEntityInBundle.stock_bundle_info. \[official sample code; community OpenAPI mirror\]
 ///
 /// Schema type `StockBundleInfo` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
 ///

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
-/// Only the list matching the coupon type is sent, and its length must equal progressive_bundle_usage_info.count [official sample code comments; seed page 002 error row]. Each round's discount must be at least the previous round's (troubleshooting code 268586067). [official sample code; community OpenAPI mirror]
+/// Only the list matching the coupon type is sent, and its length must equal progressive_bundle_usage_info.count \[official sample code comments; seed page 002 error row\]. Each round's discount must be at least the previous round's (troubleshooting code 268586067). \[official sample code; community OpenAPI mirror\]
 ///
 /// Schema type `StockBundleUsageRule` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
 ///

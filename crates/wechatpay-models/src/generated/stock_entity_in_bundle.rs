@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
-/// StockEntity without `single_usage_rule`. [official sample code; community OpenAPI mirror] In the mirror, coupon_code_mode here is limited to WECHATPAY / UPLOAD and stock_send_rule.max_count_per_user is REQ.
+/// StockEntity without `single_usage_rule`. \[official sample code; community OpenAPI mirror\] In the mirror, coupon_code_mode here is limited to WECHATPAY / UPLOAD and stock_send_rule.max_count_per_user is REQ.
 ///
 /// Schema type `StockEntityInBundle` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
 ///

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
-/// Request object `stock` of create-stock and create-product-coupon. [official sample code; community OpenAPI mirror] Titles as given for the same fields of update-stock (partner page 4015781556; community OpenAPI mirror). At most 200 effective stocks per product coupon (expired / deactivated ones not counted) [guide; partner page 4015781304].
+/// Request object `stock` of create-stock and create-product-coupon. \[official sample code; community OpenAPI mirror\] Titles as given for the same fields of update-stock (partner page 4015781556; community OpenAPI mirror). At most 200 effective stocks per product coupon (expired / deactivated ones not counted) \[guide; partner page 4015781304\].
 ///
 /// Schema type `StockForCreate` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
 ///

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
-/// Same fields as StockSendRule. [official sample code; community OpenAPI mirror]
+/// Same fields as StockSendRule. \[official sample code; community OpenAPI mirror\]
 ///
 /// Schema type `StockSendRuleForBundle` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
 ///

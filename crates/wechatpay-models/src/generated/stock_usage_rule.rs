@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
-/// Rule of one round of a multi-use stock. Used as StockEntity.progressive_bundle_usage_rule and StockEntityInBundle.progressive_bundle_usage_rule. [official sample code (get-stock, create-stock-bundle); community OpenAPI mirror (stock-bundles response)]
+/// Rule of one round of a multi-use stock. Used as StockEntity.progressive_bundle_usage_rule and StockEntityInBundle.progressive_bundle_usage_rule. \[official sample code (get-stock, create-stock-bundle); community OpenAPI mirror (stock-bundles response)\]
 ///
 /// Schema type `StockUsageRule` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
 ///

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
-/// One brand store (store_id values are created with POST /brand/store/brandstores, outside this family). [official sample code; community OpenAPI mirror]
+/// One brand store (store_id values are created with POST /brand/store/brandstores, outside this family). \[official sample code; community OpenAPI mirror\]
 ///
 /// Schema type `StoreInfo` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
 ///

@@ -4,7 +4,7 @@
 use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use wechatpay_runtime as rt;
-/// update_mode of update-stock-budget and update-stock-bundle-budget. [partner page 4016280642; partner page 4015781561; official sample code]
+/// update_mode of update-stock-budget and update-stock-bundle-budget. \[partner page 4016280642; partner page 4015781561; official sample code\]
 ///
 /// Schema enum `UpdateBudgetMode` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
 ///

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
-/// Response of upload-coupon-codes. [official sample code; community OpenAPI mirror]
+/// Response of upload-coupon-codes. \[official sample code; community OpenAPI mirror\]
 ///
 /// Schema type `UploadCouponCodesResponse` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
 ///

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
-/// 图片上传的请求: the JSON `meta` part (【图片文件元信息】, filename and sha256), which is what is signed; the file part (【图片文件二进制】, ≤ 2 MB, JPG, BMP or PNG only) is added by the client. [official sample code; partner page 4015781275; official page 4015736285]
+/// 图片上传的请求: the JSON `meta` part (【图片文件元信息】, filename and sha256), which is what is signed; the file part (【图片文件二进制】, ≤ 2 MB, JPG, BMP or PNG only) is added by the client. \[official sample code; partner page 4015781275; official page 4015736285\]
 ///
 /// Schema type `UploadImageRequest` from `schema/endpoints/upload-image.yaml` (doc page 《图片上传》, updated 2025-08-28).
 ///

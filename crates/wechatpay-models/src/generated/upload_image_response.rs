@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
-/// Response of upload-image. [official page 4015736285; official sample code]
+/// Response of upload-image. \[official page 4015736285; official sample code\]
 ///
 /// Schema type `UploadImageResponse` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
 ///

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
-/// Name proposed (no sample exists). Response of send-user-product-coupon-bundle and deactivate-user-product-coupon-bundle. [community OpenAPI mirror]
+/// Name proposed (no sample exists). Response of send-user-product-coupon-bundle and deactivate-user-product-coupon-bundle. \[community OpenAPI mirror\]
 ///
 /// Schema type `UserProductCouponBundleResult` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
 ///

@@ -23,7 +23,7 @@ fn sandbox() -> &'static Sandbox {
 }
 
 fn merchant_body() -> Value {
-    json!({"openid":"o-user1","appid":"wx1","stock_id":"S1","out_request_no":unique("M"),"coupon_type":"NORMAL"})
+    json!({"openid":"o-user1","appid":"wx1","stock_id":"12312354","out_request_no":unique("M"),"coupon_type":"NORMAL"})
 }
 
 fn brand_body() -> Value {

@@ -210,3 +210,117 @@ impl Drop for Receiver {
         }
     }
 }
+
+/// A reply read off a raw socket.
+#[derive(Debug)]
+pub struct RawReply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawReply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+/// The `host:port` of the sandbox.
+pub fn addr(sandbox: &Sandbox) -> std::net::SocketAddr {
+    sandbox
+        .base_url()
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap()
+}
+
+/// One request written as `head` + `body` on a fresh connection; the reply
+/// (`Connection: close`), or `None` if the connection closed without one.
+pub fn raw(sandbox: &Sandbox, head: &str, body: &[u8]) -> Option<RawReply> {
+    use std::io::{Read, Write};
+    let mut stream =
+        std::net::TcpStream::connect_timeout(&addr(sandbox), Duration::from_secs(5)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut bytes = Vec::new();
+    let _ = stream.read_to_end(&mut bytes);
+    let split = bytes.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&bytes[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    Some(RawReply {
+        status,
+        headers,
+        body: bytes[split + 4..].to_vec(),
+    })
+}
+
+/// An `Authorization` value for a brand request, signed with the sandbox's client key.
+pub fn brand_authorization(
+    sandbox: &Sandbox,
+    method: &str,
+    url: &str,
+    body: &[u8],
+    nonce: &str,
+) -> String {
+    use wechatpay_transport::crypto::signer_from_pem;
+    use wechatpay_transport::sign::{sign_request, RequestToSign};
+    let id = &sandbox.keys().identity;
+    let pem = std::fs::read(
+        sandbox
+            .keys()
+            .dir
+            .join(wechatpay_sandbox::keys::CLIENT_KEY_FILE),
+    )
+    .unwrap();
+    let signer = signer_from_pem(pem).unwrap();
+    let timestamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    sign_request(
+        signer.as_ref(),
+        wechatpay_transport::AuthScheme::Brand,
+        &id.brand_id,
+        &id.serial_no,
+        &RequestToSign {
+            method,
+            url,
+            body,
+            timestamp,
+            nonce,
+        },
+    )
+    .unwrap()
+    .header_value()
+}
+
+/// A signed brand request as raw HTTP, with `extra` header lines (each ending in CRLF).
+pub fn signed_head(sandbox: &Sandbox, method: &str, url: &str, body: &[u8], extra: &str) -> String {
+    let auth = brand_authorization(
+        sandbox,
+        method,
+        url,
+        body,
+        &wechatpay_transport::sign::generate_nonce(),
+    );
+    format!(
+        "{method} {url} HTTP/1.1\r\nHost: sandbox\r\nConnection: close\r\nAccept: application/json\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nAuthorization: {auth}\r\n{extra}\r\n",
+        body.len()
+    )
+}

@@ -681,6 +681,39 @@ fn configuration_errors_exit_4_and_never_print_key_material() {
     ));
     assert_eq!(code, 4, "{stderr}");
     assert!(stderr.contains("loopback"), "{stderr}");
+    // So is a --fault code no operation documents, or a fault list that cannot all apply.
+    for (fault, needle) in [
+        ("error=NOPE", "NOPE"),
+        (
+            "error=SYSTEM_ERROR;drop-after-receive",
+            "cannot be combined",
+        ),
+    ] {
+        let (code, _, stderr) = outcome(&cli(
+            &[
+                "sandbox",
+                "--keys",
+                keys().to_str().unwrap(),
+                "--fault",
+                fault,
+            ],
+            &[],
+        ));
+        assert_eq!(code, 4, "{fault}: {stderr}");
+        assert!(stderr.contains(needle), "{fault}: {stderr}");
+    }
+    let (code, _, stderr) = outcome(&cli(
+        &[
+            "sandbox",
+            "--keys",
+            keys().to_str().unwrap(),
+            "--rate-limit",
+            "fast",
+        ],
+        &[],
+    ));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--rate-limit"), "{stderr}");
 }
 
 #[test]

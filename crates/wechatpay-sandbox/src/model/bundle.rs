@@ -36,7 +36,8 @@ pub fn insert(
         .unwrap_or(DEFAULT_ROUNDS)
         .clamp(1, 15);
     let seq = store::next_seq(db)?;
-    db.execute(
+    store::exec(
+        db,
         "INSERT INTO stock_bundles (id, product_coupon_id, seq) VALUES (?1, ?2, ?3)",
         rusqlite::params![bundle_id, pc.product_coupon_id, seq],
     )?;

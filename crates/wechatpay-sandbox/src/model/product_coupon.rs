@@ -53,7 +53,8 @@ pub fn require_effective(
 /// Stores a new product coupon.
 pub fn insert(db: &Connection, coupon: &ProductCouponEntity) -> Result<(), Rejection> {
     let seq = store::next_seq(db)?;
-    db.execute(
+    store::exec(
+        db,
         "INSERT INTO product_coupons (id, seq, body) VALUES (?1, ?2, ?3)",
         params![
             coupon.product_coupon_id,
@@ -66,7 +67,8 @@ pub fn insert(db: &Connection, coupon: &ProductCouponEntity) -> Result<(), Rejec
 
 /// Writes a changed product coupon back.
 pub fn update(db: &Connection, coupon: &ProductCouponEntity) -> Result<(), Rejection> {
-    db.execute(
+    store::exec(
+        db,
         "UPDATE product_coupons SET body = ?2 WHERE id = ?1",
         params![coupon.product_coupon_id, serde_json::to_string(coupon)?],
     )?;

@@ -174,7 +174,7 @@ pub fn insert(
     bundle: Option<(&str, i64)>,
 ) -> Result<(), Rejection> {
     let seq = store::next_seq(db)?;
-    db.execute(
+    store::exec(db,
         "INSERT INTO stocks (id, product_coupon_id, bundle_id, bundle_index, seq, state, end_time, body) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
@@ -193,7 +193,8 @@ pub fn insert(
 
 /// Writes a changed entity back (rules, display, send rule).
 pub fn update_body(db: &Connection, stock: &Stock) -> Result<(), Rejection> {
-    db.execute(
+    store::exec(
+        db,
         "UPDATE stocks SET body = ?2, end_time = ?3 WHERE id = ?1",
         params![
             stock.id,
@@ -206,7 +207,8 @@ pub fn update_body(db: &Connection, stock: &Stock) -> Result<(), Rejection> {
 
 /// Sets the stored state (SENDING, PAUSED, DEACTIVATED).
 pub fn set_state(db: &Connection, id: &str, state: &StockState) -> Result<(), Rejection> {
-    db.execute(
+    store::exec(
+        db,
         "UPDATE stocks SET state = ?2 WHERE id = ?1",
         params![id, state.as_wire()],
     )?;
@@ -215,7 +217,8 @@ pub fn set_state(db: &Connection, id: &str, state: &StockState) -> Result<(), Re
 
 /// Counts one issued coupon (rolling the daily counter over on a new business day).
 pub fn count_issue(db: &Connection, id: &str, now: i64) -> Result<(), Rejection> {
-    db.execute(
+    store::exec(
+        db,
         "UPDATE stocks SET sent_total = sent_total + 1, \
          sent_today = CASE WHEN sent_day = ?2 THEN sent_today + 1 ELSE 1 END, sent_day = ?2 \
          WHERE id = ?1",
@@ -239,7 +242,8 @@ pub fn render(db: &Connection, stock: &Stock) -> Result<StockEntity, Rejection> 
     sent.today_count = Some(stock.sent_today);
     entity.sent_count_info = sent;
     if entity.coupon_code_mode == CouponCodeMode::Upload {
-        let (total, available): (i64, i64) = db.query_row(
+        let (total, available): (i64, i64) = store::row(
+            db,
             "SELECT COUNT(*), COALESCE(SUM(issued = 0), 0) FROM coupon_codes WHERE stock_id = ?1",
             [&stock.id],
             |r| Ok((r.get(0)?, r.get(1)?)),

@@ -22,6 +22,7 @@ use crate::clock::datetime;
 use crate::keys::random_hex;
 use crate::ops::Ctx;
 use crate::replies::Rejection;
+use crate::store;
 
 /// A user coupon was issued (any channel): the one event confirmed for brands.
 pub const SEND: Event = Event {
@@ -129,7 +130,8 @@ pub fn enqueue(
             nonce: resource.nonce,
         },
     };
-    ctx.db.execute(
+    store::exec(
+        ctx.db,
         "INSERT INTO outbox (url, body, due_ms) VALUES (?1, ?2, ?3)",
         params![url, serde_json::to_vec(&envelope)?, now_ms()],
     )?;

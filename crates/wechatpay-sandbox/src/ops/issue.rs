@@ -105,12 +105,12 @@ fn take_code(ctx: &Ctx<'_>, s: &Stock, requested: Option<&str>) -> Result<String
     match &s.entity.coupon_code_mode {
         CouponCodeMode::Upload => {
             let code: Option<String> = match requested {
-                Some(c) => rusqlite::OptionalExtension::optional(ctx.db.query_row(
+                Some(c) => rusqlite::OptionalExtension::optional(store::row(ctx.db,
                     "SELECT code FROM coupon_codes WHERE stock_id = ?1 AND code = ?2 AND issued = 0",
                     [&s.id, c],
                     |r| r.get(0),
                 ))?,
-                None => rusqlite::OptionalExtension::optional(ctx.db.query_row(
+                None => rusqlite::OptionalExtension::optional(store::row(ctx.db,
                     "SELECT code FROM coupon_codes WHERE stock_id = ?1 AND issued = 0 ORDER BY seq LIMIT 1",
                     [&s.id],
                     |r| r.get(0),
@@ -133,7 +133,8 @@ fn take_code(ctx: &Ctx<'_>, s: &Stock, requested: Option<&str>) -> Result<String
                     ),
                 ),
             })?;
-            ctx.db.execute(
+            store::exec(
+                ctx.db,
                 "UPDATE coupon_codes SET issued = 1 WHERE stock_id = ?1 AND code = ?2",
                 [&s.id, &code],
             )?;
@@ -141,7 +142,8 @@ fn take_code(ctx: &Ctx<'_>, s: &Stock, requested: Option<&str>) -> Result<String
         }
         CouponCodeMode::ApiAssign => {
             let code = requested.unwrap_or_default().to_owned();
-            let taken: i64 = ctx.db.query_row(
+            let taken: i64 = store::row(
+                ctx.db,
                 "SELECT COUNT(*) FROM user_coupons WHERE stock_id = ?1 AND code = ?2",
                 [&s.id, &code],
                 |r| r.get(0),

@@ -35,7 +35,8 @@ impl Operation for SendProductCoupon {
             Some(code) => code.clone(),
             None => store::next(ctx.db, "merchant_coupon_code", 7_000_000_000_001)?.to_string(),
         };
-        let inserted = ctx.db.execute(
+        let inserted = store::exec(
+            ctx.db,
             "INSERT OR IGNORE INTO merchant_coupons (stock_id, code, openid) VALUES (?1, ?2, ?3)",
             params![r.stock_id, code, r.openid],
         )?;

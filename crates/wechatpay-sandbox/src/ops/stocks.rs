@@ -68,7 +68,8 @@ pub(super) fn create_in(
             ));
         }
     }
-    let effective: i64 = ctx.db.query_row(
+    let effective: i64 = store::row(
+        ctx.db,
         // STATE_SQL reads the business time from ?2.
         &format!(
             "SELECT COUNT(*) FROM stocks WHERE product_coupon_id = ?1 \
@@ -374,7 +375,8 @@ impl Operation for UploadCouponCodes {
                 continue;
             }
             let seq = store::next_seq(ctx.db)?;
-            let inserted = ctx.db.execute(
+            let inserted = store::exec(
+                ctx.db,
                 "INSERT OR IGNORE INTO coupon_codes (stock_id, code, seq) VALUES (?1, ?2, ?3)",
                 rusqlite::params![s.id, code, seq],
             )?;

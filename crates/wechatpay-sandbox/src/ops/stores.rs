@@ -41,7 +41,8 @@ fn associate(ctx: &Ctx<'_>, stocks: &[String], list: &[StoreInfo]) -> Result<Out
     for store_id in &stores {
         for stock_id in stocks {
             let seq = store::next_seq(ctx.db)?;
-            ctx.db.execute(
+            store::exec(
+                ctx.db,
                 "INSERT OR IGNORE INTO stores (stock_id, store_id, seq) VALUES (?1, ?2, ?3)",
                 params![stock_id, store_id, seq],
             )?;
@@ -61,7 +62,8 @@ fn disassociate(
     for store_id in &stores {
         let mut removed = 0;
         for stock_id in stocks {
-            removed += ctx.db.execute(
+            removed += store::exec(
+                ctx.db,
                 "DELETE FROM stores WHERE stock_id = ?1 AND store_id = ?2",
                 params![stock_id, store_id],
             )?;
@@ -164,7 +166,8 @@ impl Operation for ListAssociatedStores {
         let stock_id =
             stock::require(ctx.info, ctx.db, &r.product_coupon_id, &r.stock_id, ctx.now)?.id;
         let page = Page::from_request(ctx.info, r.page_size, r.page_token.as_deref())?;
-        let total: i64 = ctx.db.query_row(
+        let total: i64 = store::row(
+            ctx.db,
             "SELECT COUNT(*) FROM stores WHERE stock_id = ?1",
             [&stock_id],
             |row| row.get(0),

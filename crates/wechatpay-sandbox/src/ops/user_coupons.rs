@@ -30,6 +30,7 @@ use crate::model::product_coupon::{self, wire};
 use crate::model::stock;
 use crate::notify;
 use crate::replies::Rejection;
+use crate::store;
 
 /// The coupon's entity as it reads now.
 fn render(ctx: &Ctx<'_>, c: &Coupon) -> Result<UserProductCouponEntity, Rejection> {
@@ -56,7 +57,8 @@ pub(super) fn new_token(
     request: &impl serde::Serialize,
 ) -> Result<String, Rejection> {
     let token = format!("SBX{}", crate::keys::random_hex(32));
-    ctx.db.execute(
+    store::exec(
+        ctx.db,
         "INSERT INTO pre_sends (token, openid, body) VALUES (?1, ?2, ?3)",
         rusqlite::params![token, openid, serde_json::to_string(request)?],
     )?;
@@ -92,7 +94,12 @@ impl Operation for SendUserProductCoupon {
             coupon_tag_info: r.coupon_tag_info.as_ref(),
         };
         let c = issue::issue(ctx, &s, r.coupon_code.as_deref(), &send, None)?;
-        Renderer::default().entity(ctx.db, ctx.now, &c)
+        // The stock as it is now: one more issued (the hot path reads nothing twice).
+        let mut after = s;
+        after.sent_total += 1;
+        after.sent_today += 1;
+        let stock = stock::render(ctx.db, &after)?;
+        Renderer::knowing(pc, stock).entity(ctx.db, ctx.now, &c)
     }
 }
 
@@ -190,7 +197,7 @@ impl Operation for ListUserProductCoupons {
             let sql = format!("SELECT COUNT(*) FROM user_coupons WHERE {filter}");
             let mut all: Vec<&dyn rusqlite::types::ToSql> = vec![&ctx.now];
             all.extend_from_slice(&args);
-            ctx.db.query_row(&sql, all.as_slice(), |row| row.get(0))?
+            store::row(ctx.db, &sql, all.as_slice(), |row| row.get(0))?
         };
         let mut args = args.to_vec();
         args.push(&page.after);
@@ -237,7 +244,8 @@ impl Operation for UseUserProductCoupon {
         }
         if let Some(store_id) = &r.store_id {
             let s = stock::require(ctx.info, ctx.db, &r.product_coupon_id, &r.stock_id, ctx.now)?;
-            let linked: i64 = ctx.db.query_row(
+            let linked: i64 = store::row(
+                ctx.db,
                 "SELECT COUNT(*) FROM stores WHERE stock_id = ?1 AND store_id = ?2",
                 [&s.id, store_id],
                 |row| row.get(0),

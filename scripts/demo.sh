@@ -2,10 +2,12 @@
 # End-to-end demo on a fresh machine: regenerate the crates from the schema
 # (`cargo xtask codegen`; DEMO_SKIP_CODEGEN=1 skips it), build the `wechatpay` CLI, start the
 # sandbox on 127.0.0.1 (port 0: a free port) with keys generated into a temp
-# directory, call the three product-coupon operations with the CLI and with
-# the Rust example (crates/wechatpay-cli/examples/call_sandbox.rs), show how
-# `wechatpay sign` helps with a SIGN_ERROR, then stop the sandbox — always,
-# also on failure or Ctrl-C. Every step has a timeout.
+# directory, and a notify URL on 127.0.0.1 (crates/wechatpay-cli/examples/notify_receiver.rs);
+# with `wechatpay call`: set the notify URL, call the three seed operations, then the
+# coupon lifecycle — send → PRODUCT_COUPON.SEND notification (verified and decrypted) →
+# confirm → use; the same three seed operations from the Rust example
+# (crates/wechatpay-cli/examples/call_sandbox.rs); show how `wechatpay sign` helps with a
+# SIGN_ERROR; then stop everything — always, also on failure or Ctrl-C. Every step has a timeout.
 #
 # Needs: cargo (Rust toolchain). Nothing leaves 127.0.0.1.
 set -euo pipefail
@@ -16,15 +18,19 @@ BUILD_TIMEOUT="${DEMO_BUILD_TIMEOUT:-1800}"
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 BIN="$TARGET_DIR/debug/wechatpay"
 EXAMPLE="$TARGET_DIR/debug/examples/call_sandbox"
+RECEIVER="$TARGET_DIR/debug/examples/notify_receiver"
 
 WORK="$(mktemp -d)"
 KEYS="$WORK/keys"
 SANDBOX_PID=""
+RECEIVER_PID=""
 cleanup() {
-    if [ -n "$SANDBOX_PID" ]; then
-        kill "$SANDBOX_PID" 2>/dev/null || true
-        wait "$SANDBOX_PID" 2>/dev/null || true
-    fi
+    for pid in "$RECEIVER_PID" "$SANDBOX_PID"; do
+        if [ -n "$pid" ]; then
+            kill "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -36,21 +42,30 @@ if [ "${DEMO_SKIP_CODEGEN:-0}" != 1 ]; then
 fi
 
 echo "==> Building the CLI and the example (cargo build)"
-timeout "$BUILD_TIMEOUT" cargo build --quiet -p wechatpay-cli --bin wechatpay --example call_sandbox
+timeout "$BUILD_TIMEOUT" cargo build --quiet -p wechatpay-cli --bin wechatpay --example call_sandbox --example notify_receiver
 
 echo "==> Starting the sandbox (keys in $KEYS)"
 "$BIN" sandbox --listen 127.0.0.1:0 --keys "$KEYS" >"$WORK/sandbox.out" 2>"$WORK/sandbox.log" &
 SANDBOX_PID=$!
+# Waits (at most STEP_TIMEOUT) until file $1 has a line matching $2, while process $3 runs.
+wait_for_line() {
+    for _ in $(seq 1 $((STEP_TIMEOUT * 10))); do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        if ! kill -0 "$3" 2>/dev/null; then
+            grep -q "$2" "$1" 2>/dev/null && return 0
+            return 1
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
 # The base URL is the sandbox's first line on stdout.
-for _ in $(seq 1 $((STEP_TIMEOUT * 10))); do
-    [ -s "$WORK/sandbox.out" ] && break
-    if ! kill -0 "$SANDBOX_PID" 2>/dev/null; then
-        echo "the sandbox exited:" >&2
-        cat "$WORK/sandbox.log" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
+if ! wait_for_line "$WORK/sandbox.out" '^http' "$SANDBOX_PID"; then
+    echo "the sandbox did not start:" >&2
+    cat "$WORK/sandbox.log" >&2
+    exit 1
+fi
 BASE_URL="$(head -n 1 "$WORK/sandbox.out")"
 case "$BASE_URL" in
     http://127.0.0.1:*) ;;
@@ -81,15 +96,53 @@ RUN="$(date +%s)"
 call() {
     echo
     echo "==> wechatpay call $1"
-    timeout "$STEP_TIMEOUT" "$BIN" call "$1" --body "$2"
+    timeout "$STEP_TIMEOUT" "$BIN" call "$1" --body "$2" | tee "$WORK/last.json"
 }
+
+echo
+echo "==> Starting the brand's notify URL on 127.0.0.1 (examples/notify_receiver.rs)"
+"$RECEIVER" "$KEYS" 2 "$((STEP_TIMEOUT * 2))" >"$WORK/notify.out" 2>"$WORK/notify.log" &
+RECEIVER_PID=$!
+if ! wait_for_line "$WORK/notify.out" '^http' "$RECEIVER_PID"; then
+    echo "the notify receiver did not start:" >&2
+    cat "$WORK/notify.log" >&2
+    exit 1
+fi
+NOTIFY_URL="$(head -n 1 "$WORK/notify.out")"
+echo "    notifications go to $NOTIFY_URL"
+call set-notify-config "{\"notify_url\":\"$NOTIFY_URL\"}"
 
 call send-product-coupon \
     "{\"openid\":\"oUser_demo\",\"appid\":\"wx1234567889999\",\"stock_id\":\"12312354\",\"out_request_no\":\"DEMO_$RUN\",\"coupon_type\":\"NORMAL\"}"
 call pre-send-user-product-coupon-bundle \
     "{\"openid\":\"oh-394z-6CGkNoJrsDLTTUKiAnp4\",\"product_coupon_id\":\"200000001\",\"stock_bundle_id\":\"100232301\",\"appid\":\"wx233544546545989\",\"send_request_no\":\"DEMO_BUNDLE_$RUN\"}"
+
+echo
+echo "==> The coupon lifecycle: send → notification → confirm → use"
+OPENID="oh-394z-6CGkNoJrsDLTTUKiAnp4"
+COUPON="\"product_coupon_id\":\"1000000013\",\"stock_id\":\"1000000013001\",\"appid\":\"wx233544546545989\""
 call send-user-product-coupon \
-    "{\"openid\":\"oh-394z-6CGkNoJrsDLTTUKiAnp4\",\"product_coupon_id\":\"1000000013\",\"stock_id\":\"1000000013001\",\"appid\":\"wx233544546545989\",\"send_request_no\":\"DEMO_SEND_$RUN\",\"attach\":\"demo\"}"
+    "{\"openid\":\"$OPENID\",$COUPON,\"send_request_no\":\"DEMO_SEND_$RUN\",\"attach\":\"demo\"}"
+echo
+echo "==> The PRODUCT_COUPON.SEND notification, as the notify URL received, verified and decrypted it"
+if ! wait_for_line "$WORK/notify.out" '^PRODUCT_COUPON.SEND ' "$RECEIVER_PID"; then
+    echo "no PRODUCT_COUPON.SEND notification within ${STEP_TIMEOUT}s" >&2
+    cat "$WORK/notify.log" >&2
+    exit 1
+fi
+grep '^PRODUCT_COUPON.SEND ' "$WORK/notify.out"
+# The coupon code, verbatim from the notification (as the troubleshooting guide advises).
+CODE="$(sed -n 's/^PRODUCT_COUPON.SEND coupon_code=\([^ ]*\).*/\1/p' "$WORK/notify.out" | head -n 1)"
+call confirm-send-user-product-coupon \
+    "{\"openid\":\"$OPENID\",\"coupon_code\":\"$CODE\",$COUPON,\"out_request_no\":\"DEMO_CONFIRM_$RUN\"}"
+call use-user-product-coupon \
+    "{\"openid\":\"$OPENID\",\"coupon_code\":\"$CODE\",$COUPON,\"use_time\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"out_request_no\":\"DEMO_USE_$RUN\",\"associated_order_info\":{\"transaction_id\":\"4200000000123456789123456789\"}}"
+grep -q '"coupon_state": *"USED"' "$WORK/last.json" || { echo "the coupon is not USED" >&2; exit 1; }
+if ! wait_for_line "$WORK/notify.out" '^PRODUCT_COUPON.USE ' "$RECEIVER_PID"; then
+    echo "no PRODUCT_COUPON.USE notification within ${STEP_TIMEOUT}s" >&2
+    exit 1
+fi
+grep '^PRODUCT_COUPON.USE ' "$WORK/notify.out"
 
 echo
 echo "==> The same three operations from Rust (examples/call_sandbox.rs)"

@@ -94,8 +94,9 @@ async fn main() -> Result<()> {
         .await?;
     println!("pre-send-user-product-coupon-bundle: token {}", reply.token);
 
+    // Another user than the demo's CLI call: the seeded stock allows one coupon per user.
     let request = SendUserProductCouponRequest::new(
-        "oh-394z-6CGkNoJrsDLTTUKiAnp4",
+        "oUser_rust_example",
         "1000000013",
         "1000000013001",
         "wx233544546545989",

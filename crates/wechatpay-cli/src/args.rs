@@ -252,6 +252,15 @@ pub struct SandboxArgs {
     /// Fault applied to every request (same syntax as the X-Sandbox-Fault header).
     #[arg(long, value_name = "FAULT")]
     pub fault: Option<String>,
+    /// Per-brand limit of the user-coupon operations in requests per second
+    /// (documented: 500), or `off` for no limits at all; the management
+    /// operations keep their documented 20/s unless `off`.
+    #[arg(long, value_name = "N|off")]
+    pub rate_limit: Option<wechatpay_sandbox::RateLimit>,
+    /// Keep the state (coupons, stocks, request numbers, clock) in this SQLite
+    /// file across restarts [default: a temporary database, gone at exit].
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
     /// Do not log requests to standard error.
     #[arg(long)]
     pub quiet: bool,

@@ -16,7 +16,7 @@ fn bad_inputs_name_the_field_or_file_and_send_nothing() {
         std::fs::write(&path, bytes).unwrap();
         format!("@{}", path.display())
     };
-    let good = r#"{"openid":"o1","appid":"wx1","stock_id":"S1","out_request_no":"BAD_1","coupon_type":"NORMAL"}"#;
+    let good = r#"{"openid":"o1","appid":"wx1","stock_id":"12312354","out_request_no":"BAD_1","coupon_type":"NORMAL"}"#;
     let missing = format!("@{}", dir.path().join("missing.json").display());
     let cases: Vec<(&str, &str, String, Vec<&str>)> = vec![
         ("unknown operation", "send-everything", good.to_owned(), vec!["unknown operation id \"send-everything\"", "send-product-coupon"]),

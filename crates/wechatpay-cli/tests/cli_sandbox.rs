@@ -28,7 +28,7 @@ fn sandbox() -> &'static Sandbox {
 }
 
 fn merchant_body(number: &str) -> String {
-    json!({"openid":"o1","appid":"wx1","stock_id":"S-cli","out_request_no":number,"coupon_type":"NORMAL"}).to_string()
+    json!({"openid":"o1","appid":"wx1","stock_id":"12312354","out_request_no":number,"coupon_type":"NORMAL"}).to_string()
 }
 
 fn call_args(sb: &Sandbox, operation: &str, body: &str, extra: &[&str]) -> Vec<String> {
@@ -58,7 +58,7 @@ fn calls_all_three_operations_with_flags_environment_and_profile() {
         reply["send_coupon_result"]["out_request_no"],
         number.as_str()
     );
-    assert_eq!(reply["send_coupon_result"]["stock_id"], "S-cli");
+    assert_eq!(reply["send_coupon_result"]["stock_id"], "12312354");
 
     // 2. Environment variables only.
     let id = &sb.identity;
@@ -484,7 +484,7 @@ fn verify_rejects_a_tampered_body_and_unknown_serials() {
     let (headers, body_file, _) = capture(sb, dir.path());
     let tampered = std::fs::read_to_string(&body_file)
         .unwrap()
-        .replace("S-cli", "S-clj");
+        .replace("12312354", "12312355");
     let (code, stdout, stderr) = outcome(&cli(&verify_args(sb, &headers, &tampered, &[]), &[]));
     assert_eq!(code, 6, "{stderr}");
     assert!(stderr.contains("signature does not match"), "{stderr}");
@@ -681,6 +681,39 @@ fn configuration_errors_exit_4_and_never_print_key_material() {
     ));
     assert_eq!(code, 4, "{stderr}");
     assert!(stderr.contains("loopback"), "{stderr}");
+    // So is a --fault code no operation documents, or a fault list that cannot all apply.
+    for (fault, needle) in [
+        ("error=NOPE", "NOPE"),
+        (
+            "error=SYSTEM_ERROR;drop-after-receive",
+            "cannot be combined",
+        ),
+    ] {
+        let (code, _, stderr) = outcome(&cli(
+            &[
+                "sandbox",
+                "--keys",
+                keys().to_str().unwrap(),
+                "--fault",
+                fault,
+            ],
+            &[],
+        ));
+        assert_eq!(code, 4, "{fault}: {stderr}");
+        assert!(stderr.contains(needle), "{fault}: {stderr}");
+    }
+    let (code, _, stderr) = outcome(&cli(
+        &[
+            "sandbox",
+            "--keys",
+            keys().to_str().unwrap(),
+            "--rate-limit",
+            "fast",
+        ],
+        &[],
+    ));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--rate-limit"), "{stderr}");
 }
 
 #[test]

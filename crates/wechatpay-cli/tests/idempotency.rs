@@ -69,12 +69,14 @@ fn same_number_with_a_different_body_is_an_error() {
     let body = |stock: &str, appid: &str| {
         serde_json::to_vec(&json!({"openid":"o1","appid":appid,"stock_id":stock,"out_request_no":number,"coupon_type":"NORMAL"})).unwrap()
     };
-    let first = sb.signed(Merchant, MERCHANT_URL, &body("S1", "wx1"), now(), &[]);
+    // The two merchant stocks of page 000's examples.
+    let (s1, s2) = ("12312354", "1262260000000268");
+    let first = sb.signed(Merchant, MERCHANT_URL, &body(s1, "wx1"), now(), &[]);
     assert_eq!(first.status, 200);
     // out_request_no is unique per stock per user (page 000): another stock may reuse it.
-    let other_stock = sb.signed(Merchant, MERCHANT_URL, &body("S2", "wx1"), now(), &[]);
+    let other_stock = sb.signed(Merchant, MERCHANT_URL, &body(s2, "wx1"), now(), &[]);
     assert_eq!(other_stock.status, 200, "{}", other_stock.json());
-    let conflict = sb.signed(Merchant, MERCHANT_URL, &body("S1", "wx2"), now(), &[]);
+    let conflict = sb.signed(Merchant, MERCHANT_URL, &body(s1, "wx2"), now(), &[]);
     let reply = conflict.json();
     assert_eq!(conflict.status, 400, "{reply}");
     assert_eq!(reply["code"], "RESOURCE_ALREADY_EXISTS", "{reply}");
@@ -84,7 +86,7 @@ fn same_number_with_a_different_body_is_an_error() {
     );
     // The brand operation's table has no RESOURCE_ALREADY_EXISTS: INVALID_REQUEST.
     let brand = |attach: &str| {
-        serde_json::to_vec(&json!({"product_coupon_id":"1","stock_id":"2","appid":"wx","send_request_no":"DIFF_BRAND_1","attach":attach})).unwrap()
+        serde_json::to_vec(&json!({"product_coupon_id":"1000000013","stock_id":"1000000013001","appid":"wx","send_request_no":"DIFF_BRAND_1","attach":attach})).unwrap()
     };
     let serial = sb.serial_header();
     let first = sb.signed(

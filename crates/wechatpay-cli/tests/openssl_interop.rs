@@ -103,7 +103,7 @@ fn openssl_signed_requests_are_accepted_and_replies_verify_with_openssl() {
             "WECHATPAY2-SHA256-RSA2048",
             format!("mchid=\"{}\"", sb.identity.mchid),
             format!(
-                r#"{{"openid":"o1","appid":"wx1","stock_id":"S1","out_request_no":"{}","coupon_type":"NORMAL"}}"#,
+                r#"{{"openid":"o1","appid":"wx1","stock_id":"12312354","out_request_no":"{}","coupon_type":"NORMAL"}}"#,
                 unique("OSSL")
             ),
         ),
@@ -112,7 +112,7 @@ fn openssl_signed_requests_are_accepted_and_replies_verify_with_openssl() {
             "WECHATPAY-BRAND-SHA256-RSA2048",
             format!("brand_id=\"{}\"", sb.identity.brand_id),
             format!(
-                r#"{{"product_coupon_id":"1","stock_id":"2","appid":"wx","send_request_no":"{}"}}"#,
+                r#"{{"product_coupon_id":"1000000013","stock_id":"1000000013001","appid":"wx","send_request_no":"{}"}}"#,
                 unique("OSSL")
             ),
         ),

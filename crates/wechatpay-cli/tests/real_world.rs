@@ -32,7 +32,7 @@ fn identity() -> Identity {
 }
 
 fn merchant_body(number: &str) -> String {
-    json!({"openid":"o1","appid":"wx1","stock_id":"S-rw","out_request_no":number,"coupon_type":"NORMAL"}).to_string()
+    json!({"openid":"o1","appid":"wx1","stock_id":"12312354","out_request_no":number,"coupon_type":"NORMAL"}).to_string()
 }
 
 /// `call send-product-coupon` with the sandbox keys, against `base_url`.

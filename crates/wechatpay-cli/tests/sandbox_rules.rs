@@ -23,7 +23,7 @@ fn sandbox() -> &'static Sandbox {
 }
 
 fn merchant_body() -> Value {
-    json!({"openid":"o-user1","appid":"wx1","stock_id":"S1","out_request_no":unique("M"),"coupon_type":"NORMAL"})
+    json!({"openid":"o-user1","appid":"wx1","stock_id":"12312354","out_request_no":unique("M"),"coupon_type":"NORMAL"})
 }
 
 fn brand_body() -> Value {
@@ -358,4 +358,53 @@ fn unknown_paths_and_methods_get_json_errors() {
     assert_error(&reply, 404, "NOT_FOUND");
     let reply = common::http(sb.addr, "GET", MERCHANT_URL, &[], b"").unwrap();
     assert_eq!(reply.status, 405);
+}
+
+#[test]
+fn rate_limit_flag_limits_the_user_coupon_operations_per_brand() {
+    let limited = Sandbox::start(&keys_dir("rules"), &["--rate-limit", "2"]);
+    let free = Sandbox::start(&keys_dir("rules"), &["--rate-limit", "off"]);
+    let statuses = |sb: &Sandbox| -> Vec<u16> {
+        (0..6)
+            .map(|_| {
+                let reply = sb.signed(
+                    Brand,
+                    BRAND_URL,
+                    &bytes(&brand_body()),
+                    now(),
+                    &[sb.serial_header()],
+                );
+                if reply.status == 429 {
+                    assert_error(&reply, 429, "FREQUENCY_LIMITED");
+                    assert!(reply.header("Request-ID").unwrap().ends_with("-270924289"));
+                }
+                reply.status
+            })
+            .collect()
+    };
+    let limited = statuses(&limited);
+    assert!(limited.contains(&429), "{limited:?}");
+    let free = statuses(&free);
+    assert!(!free.contains(&429), "{free:?}");
+}
+
+#[test]
+fn a_state_file_survives_a_restart_of_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.db");
+    let args = ["--state", file.to_str().unwrap()];
+    let body = bytes(&brand_body());
+    let first = {
+        let sb = Sandbox::start(&keys_dir("rules"), &args);
+        let reply = sb.signed(Brand, BRAND_URL, &body, now(), &[sb.serial_header()]);
+        assert_eq!(reply.status, 200, "{}", reply.json());
+        reply.body
+    };
+    let sb = Sandbox::start(&keys_dir("rules"), &args);
+    let again = sb.signed(Brand, BRAND_URL, &body, now(), &[sb.serial_header()]);
+    assert_eq!(again.body, first, "the first result, after the restart");
+    assert_eq!(
+        sb.stats()["operations"]["send-user-product-coupon"]["replayed"],
+        1
+    );
 }

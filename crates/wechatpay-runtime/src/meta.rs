@@ -274,6 +274,18 @@ impl FieldInfo {
         description: "",
         provenance: Provenance::PAGE,
     };
+
+    /// The string rule of a string field (or of the items of a list of strings).
+    pub fn str_rule(&self) -> Option<&StrRule> {
+        let mut ty = &self.ty;
+        while let Ty::Array { item, .. } = ty {
+            ty = item;
+        }
+        match ty {
+            Ty::String(rule) => Some(rule),
+            _ => None,
+        }
+    }
 }
 
 /// A conditional rule between fields of one type, as data (also checked by `validate()`).

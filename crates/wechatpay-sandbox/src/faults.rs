@@ -10,7 +10,11 @@
 //! - `drop-after-receive` — process and record the request, then close the connection
 //!   without a reply; the first time only for a request number, so a retry with the
 //!   same number gets the recorded result
-
+//!
+//! Every fault of a list applies (tamper-signature also to an error reply);
+//! a list that cannot apply as written is refused: two error answers
+//! (`error=` / `status=`), an item given twice, or `drop-after-receive` with
+//! an error answer (nothing is recorded, so there is nothing to drop after).
 use std::time::Duration;
 
 /// The fault syntax, for `wechatpay sandbox --help`.
@@ -22,6 +26,8 @@ Faults (X-Sandbox-Fault request header, or --fault for every request; items sepa
   tamper-signature    answer with a signature that does not verify
   drop-after-receive  process and record the request, then close the connection without a reply
                       (first time per request number: a retry with the same number gets the result)
+Every fault of a list applies; two error answers, a repeated item, or drop-after-receive
+with error=/status= is refused.
 
 Files in --keys DIR (generated on first start, reused later):
   apiclient_key.pem   the merchant/brand private key clients sign with (apiclient_pub.pem: its public key)
@@ -29,7 +35,9 @@ Files in --keys DIR (generated on first start, reused later):
   sandbox.json        mchid, brand_id, serial_no, public_key_id, apiv3_key
   profile.toml        the same as a `--profile` file for call/sign/verify
 
-The first line on stdout is the base URL. GET /sandbox/stats returns request counters.
+The first line on stdout is the base URL. GET /sandbox/stats returns request counters,
+GET /sandbox/notifications the notification deliveries, and POST /sandbox/clock
+{\"advance_seconds\": N} moves the business clock forward (GET /sandbox/clock reads it).
 GET /v3/certificates answers a merchant with the sandbox's platform certificate,
 encrypted with apiv3_key (`wechatpay certificates` downloads it).";
 
@@ -100,9 +108,34 @@ impl Faults {
                     ))
                 }
             };
+            if let Some(clash) = out.iter().find(|f| clashes(f, &fault)) {
+                return Err(format!(
+                    "{item:?} cannot be combined with {} (each fault of a list must apply)",
+                    describe(clash)
+                ));
+            }
             out.push(fault);
         }
         Ok(Faults(out))
+    }
+
+    /// Refuses an `error=CODE` that no operation's error table documents (for
+    /// `--fault`, which applies to every operation; a request's header is
+    /// checked against its own operation's table).
+    pub fn check_documented(&self) -> Result<(), String> {
+        for fault in &self.0 {
+            if let Fault::Error(code) = fault {
+                let known = wechatpay_endpoints::ALL
+                    .iter()
+                    .any(|info| info.errors.iter().any(|row| row.code == code));
+                if !known {
+                    return Err(format!(
+                        "error={code}: no operation's error table has the code {code}"
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The delay to apply, if any.
@@ -128,6 +161,25 @@ impl Faults {
     }
 }
 
+/// Whether two faults cannot both apply.
+fn clashes(a: &Fault, b: &Fault) -> bool {
+    let answer = |f: &Fault| matches!(f, Fault::Error(_) | Fault::Status(_));
+    std::mem::discriminant(a) == std::mem::discriminant(b)
+        || (answer(a) && answer(b))
+        || (answer(a) && *b == Fault::DropAfterReceive)
+        || (*a == Fault::DropAfterReceive && answer(b))
+}
+
+fn describe(fault: &Fault) -> String {
+    match fault {
+        Fault::Error(code) => format!("error={code}"),
+        Fault::Status(s) => format!("status={s}"),
+        Fault::Delay(d) => format!("delay-ms={}", d.as_millis()),
+        Fault::TamperSignature => "tamper-signature".into(),
+        Fault::DropAfterReceive => "drop-after-receive".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,14 +187,16 @@ mod tests {
     #[test]
     fn parses_every_fault_and_rejects_the_rest() {
         assert_eq!(
-            Faults::parse("error=STOCK_INSUFFICIENT; delay-ms=1500, tamper-signature,drop-after-receive,status=429").unwrap(),
+            Faults::parse("error=STOCK_INSUFFICIENT; delay-ms=1500, tamper-signature").unwrap(),
             Faults(vec![
                 Fault::Error("STOCK_INSUFFICIENT".into()),
                 Fault::Delay(Duration::from_millis(1500)),
                 Fault::TamperSignature,
-                Fault::DropAfterReceive,
-                Fault::Status(429),
             ])
+        );
+        assert_eq!(
+            Faults::parse("drop-after-receive,status=429").unwrap_err(),
+            "\"status=429\" cannot be combined with drop-after-receive (each fault of a list must apply)"
         );
         assert_eq!(Faults::parse(" ").unwrap(), Faults::default());
         for bad in [
@@ -151,8 +205,27 @@ mod tests {
             "explode",
             "error=",
             "tamper-signature=1",
+            // Combinations that cannot all apply.
+            "error=A;status=500",
+            "error=A,error=B",
+            "delay-ms=1;delay-ms=2",
+            "tamper-signature;tamper-signature",
+            "error=SYSTEM_ERROR;drop-after-receive",
         ] {
             assert!(Faults::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn an_undocumented_code_is_refused_before_any_request() {
+        assert!(Faults::parse("error=STOCK_INSUFFICIENT")
+            .unwrap()
+            .check_documented()
+            .is_ok());
+        let e = Faults::parse("error=NOPE")
+            .unwrap()
+            .check_documented()
+            .unwrap_err();
+        assert!(e.contains("NOPE"), "{e}");
     }
 }

@@ -122,12 +122,51 @@ fn load(dir: &Path) -> Result<SandboxKeys, SandboxError> {
     })?;
     let reply_signer = signer_from_pem(read(WXP_KEY_FILE)?)
         .map_err(|e| SandboxError::config(format!("{}: {e}", dir.join(WXP_KEY_FILE).display())))?;
+    let client_signer = signer_from_pem(read(CLIENT_KEY_FILE)?).map_err(|e| {
+        SandboxError::config(format!("{}: {e}", dir.join(CLIENT_KEY_FILE).display()))
+    })?;
+    let wxp_verifier = verifier_from_pem(read(WXP_PUB_FILE)?)
+        .map_err(|e| SandboxError::config(format!("{}: {e}", dir.join(WXP_PUB_FILE).display())))?;
+    check_pair(
+        dir,
+        (CLIENT_KEY_FILE, client_signer.as_ref()),
+        (CLIENT_PUB_FILE, client_verifier.as_ref()),
+    )?;
+    check_pair(
+        dir,
+        (WXP_KEY_FILE, reply_signer.as_ref()),
+        (WXP_PUB_FILE, wxp_verifier.as_ref()),
+    )?;
     Ok(SandboxKeys {
         dir: dir.to_owned(),
         identity,
         client_verifier,
         reply_signer,
     })
+}
+
+/// Refuses a private key and a public key file that are not one pair: requests
+/// signed with the one would never verify with the other.
+fn check_pair(
+    dir: &Path,
+    (private_name, signer): (&str, &dyn Signer),
+    (public_name, verifier): (&str, &dyn Verifier),
+) -> Result<(), SandboxError> {
+    let probe = b"wechatpay-sandbox key pair check";
+    let matches = signer
+        .sign(probe)
+        .map(|signature| verifier.verify(probe, &signature))
+        .unwrap_or(false);
+    if matches {
+        Ok(())
+    } else {
+        Err(SandboxError::config(format!(
+            "{} and {} are not one key pair (remove {} to generate fresh sandbox keys)",
+            dir.join(private_name).display(),
+            dir.join(public_name).display(),
+            dir.join(IDENTITY_FILE).display()
+        )))
+    }
 }
 
 /// A fresh RSA-2048 key pair as PEM: PKCS#8 private key and SPKI public key.
@@ -209,5 +248,26 @@ mod tests {
         let sig = second.reply_signer.sign(b"r").unwrap();
         let wxp = verifier_from_pem(std::fs::read(dir.path().join(WXP_PUB_FILE)).unwrap()).unwrap();
         assert!(wxp.verify(b"r", &sig));
+    }
+
+    #[test]
+    fn key_pairs_that_do_not_match_refuse_to_start() {
+        let dir = tempfile::tempdir().unwrap();
+        SandboxKeys::load_or_create(dir.path()).unwrap();
+        let other = tempfile::tempdir().unwrap();
+        SandboxKeys::load_or_create(other.path()).unwrap();
+        for (private, public) in [
+            (CLIENT_KEY_FILE, CLIENT_PUB_FILE),
+            (WXP_KEY_FILE, WXP_PUB_FILE),
+        ] {
+            let saved = std::fs::read(dir.path().join(public)).unwrap();
+            std::fs::copy(other.path().join(public), dir.path().join(public)).unwrap();
+            let e = SandboxKeys::load_or_create(dir.path())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(private) && e.contains("not one key pair"), "{e}");
+            std::fs::write(dir.path().join(public), saved).unwrap();
+        }
+        assert!(SandboxKeys::load_or_create(dir.path()).is_ok());
     }
 }

@@ -2,8 +2,12 @@
 //!
 //! It checks what WeChat Pay checks (auth scheme, signature, time window,
 //! serials, the schema's field rules through each operation's generated typed
-//! request), answers with signed replies, keeps request numbers idempotent and
-//! injects faults on demand. Two ways to run it:
+//! request), keeps real state (product coupons, stocks, bundles, codes,
+//! stores, user coupons through their lifecycle, budgets; SQLite), answers
+//! with signed replies of the schema's response types, keeps request numbers
+//! idempotent, limits the rate per brand, delivers signed and encrypted
+//! notifications, lets tests move its business clock, and injects faults on
+//! demand. Two ways to run it:
 //!
 //! - in-process, from any crate's tests: [`Sandbox::start`] listens on
 //!   127.0.0.1 (port 0 by default) on its own thread and runtime, exposes its
@@ -19,24 +23,41 @@
 //! # fn tempfile_dir() -> std::path::PathBuf { unimplemented!() }
 //! ```
 
+mod admin;
+pub mod answers;
 pub mod certificates;
+pub mod clock;
 pub mod error;
 pub mod faults;
 pub mod idempotency;
 pub mod keys;
+mod model;
 pub mod multipart;
+pub mod notify;
+mod ops;
+mod pipeline;
+pub mod ratelimit;
 pub mod replies;
 pub mod server;
 pub mod stats;
+pub mod store;
 pub mod validate;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use error::SandboxError;
 pub use keys::{Identity, SandboxKeys};
+pub use notify::deliver::Policy as NotifyPolicy;
+pub use ratelimit::RateLimit;
 pub use server::SandboxState;
+pub use store::seed::{EXAMPLE_CODE, UPLOADED_CODES};
+
+/// How long a connection may take to send a request's head (or stay idle
+/// between requests), and then its body.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// How to start a sandbox.
 #[derive(Debug, Clone)]
@@ -49,16 +70,29 @@ pub struct Options {
     pub fault: Option<String>,
     /// Log each request to standard error.
     pub log: bool,
+    /// Keep the state in this SQLite file (`--state`); `None`: a private temporary database.
+    pub state: Option<PathBuf>,
+    /// Per-brand rate limits (`--rate-limit`).
+    pub rate_limit: RateLimit,
+    /// Deadline for a request's head (and for idle connections), then for its body.
+    pub read_timeout: Duration,
+    /// How notifications are retried.
+    pub notify: NotifyPolicy,
 }
 
 impl Options {
-    /// Listens on 127.0.0.1:0 with the keys in `keys_dir`, no faults, no log.
+    /// Listens on 127.0.0.1:0 with the keys in `keys_dir`, no faults, no log,
+    /// temporary state, the documented rate limits.
     pub fn new(keys_dir: impl Into<PathBuf>) -> Self {
         Options {
             listen: "127.0.0.1:0".into(),
             keys_dir: keys_dir.into(),
             fault: None,
             log: false,
+            state: None,
+            rate_limit: RateLimit::Documented,
+            read_timeout: READ_TIMEOUT,
+            notify: NotifyPolicy::default(),
         }
     }
 }
@@ -74,22 +108,43 @@ pub struct Bound {
     pub created: bool,
 }
 
-/// Loads (or generates) the keys, parses the faults and binds the listener; nothing is served yet.
+/// Loads (or generates) the keys, parses the faults, opens the state and
+/// binds the listener; nothing is served yet.
 pub async fn bind(options: &Options) -> Result<Bound, SandboxError> {
     let addr = loopback_addr(&options.listen).await?;
     let default_faults = match &options.fault {
         Some(text) => faults::Faults::parse(text)
+            .and_then(|f| f.check_documented().map(|()| f))
             .map_err(|e| SandboxError::config(format!("--fault: {e}")))?,
         None => faults::Faults::default(),
     };
     let (keys, created) = keys::SandboxKeys::load_or_create(&options.keys_dir)?;
+    let store = Arc::new(store::Store::open(
+        options.state.as_deref(),
+        clock::BusinessClock::new(0).now(),
+    )?);
+    let offset = store
+        .transaction(|db| store::meta(db, "clock_offset"))
+        .map_err(|e| SandboxError::config(format!("--state: {e}")))?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| SandboxError::config(format!("cannot listen on {addr}: {e}")))?;
     let local = listener
         .local_addr()
         .map_err(|e| SandboxError::internal(e.to_string()))?;
-    let state = SandboxState::new(keys.clone(), default_faults, !options.log);
+    let outbox = notify::deliver::Outbox::new(store.clone(), keys.clone(), options.notify);
+    let state = SandboxState::new(
+        keys.clone(),
+        default_faults,
+        !options.log,
+        store,
+        outbox,
+        ratelimit::Limiter::new(options.rate_limit),
+        clock::BusinessClock::new(offset),
+        options.read_timeout,
+    );
     Ok(Bound {
         listener,
         state,
@@ -100,9 +155,10 @@ pub async fn bind(options: &Options) -> Result<Bound, SandboxError> {
 }
 
 impl Bound {
-    /// Serves until the future is dropped.
+    /// Serves (and delivers notifications) until the future is dropped.
     pub async fn serve(self) {
-        server::serve(self.listener, self.state).await;
+        let outbox = self.state.outbox.clone();
+        tokio::join!(server::serve(self.listener, self.state), outbox.run());
     }
 }
 

@@ -1,10 +1,8 @@
-//! Reply bodies: the doc's example reply with the request's own values echoed
-//! where the reply mirrors them, and `{code, message, detail}` errors.
+//! Error replies: the HTTP status and the `{code, message, detail}` body
+//! WeChat Pay sends, plus the troubleshooting code that ends the `Request-ID`.
 
-use std::collections::BTreeSet;
-
-use serde_json::{json, Map, Value};
-use wechatpay_runtime::{EndpointInfo, Example};
+use serde_json::{json, Value};
+use wechatpay_runtime::EndpointInfo;
 
 /// An error reply: HTTP status and the JSON WeChat Pay sends.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,6 +11,9 @@ pub struct Rejection {
     pub code: String,
     pub message: String,
     pub detail: Value,
+    /// The numeric troubleshooting code (family README, "Troubleshooting codes"):
+    /// the suffix after the last `-` of the reply's `Request-ID`.
+    pub trouble: Option<u32>,
 }
 
 impl Rejection {
@@ -23,6 +24,7 @@ impl Rejection {
             code: code.to_owned(),
             message: message.into(),
             detail: json!({}),
+            trouble: None,
         }
     }
 
@@ -36,9 +38,34 @@ impl Rejection {
         Self::new(400, "PARAM_ERROR", message)
     }
 
+    /// 400 PARAM_ERROR naming a field and where it travels.
+    pub fn param(field: &str, location: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::param_error(format!("{field}: {message}"))
+            .with_detail(json!({"field": field, "location": location, "issue": message}))
+    }
+
+    /// 500 SYSTEM_ERROR for a failure inside the sandbox.
+    pub fn internal(message: impl std::fmt::Display) -> Self {
+        Self::new(
+            500,
+            "SYSTEM_ERROR",
+            format!("sandbox internal error: {message}"),
+        )
+    }
+
     /// Replaces the detail.
     pub fn with_detail(mut self, detail: Value) -> Self {
         self.detail = detail;
+        self
+    }
+
+    /// Sets the troubleshooting code (also added to `detail`).
+    pub fn with_trouble(mut self, code: u32) -> Self {
+        self.trouble = Some(code);
+        if let Value::Object(map) = &mut self.detail {
+            map.insert("troubleshooting_code".into(), json!(code));
+        }
         self
     }
 
@@ -57,80 +84,15 @@ impl Rejection {
     }
 }
 
-/// The success reply for `request` (wire body plus path parameters): the
-/// example reply that fits it, with the request's values echoed.
-///
-/// `seq` numbers issued results; it makes the codes WeChat Pay would assign unique.
-pub fn success_body(info: &EndpointInfo, request: &Value, seq: u64) -> Vec<u8> {
-    let example = pick_example(info, request);
-    let mut reply: Value = example
-        .and_then(|e| serde_json::from_str(e.body).ok())
-        .unwrap_or_else(|| json!({}));
-    if let (Value::Object(reply), Value::Object(request)) = (&mut reply, request) {
-        let fields: BTreeSet<&str> = info.request.fields.iter().map(|f| f.name).collect();
-        echo(reply, request, &fields, seq, 0);
+impl From<rusqlite::Error> for Rejection {
+    fn from(e: rusqlite::Error) -> Self {
+        Rejection::internal(format!("state store: {e}"))
     }
-    serde_json::to_vec(&reply).unwrap_or_default()
 }
 
-/// The response example named like the request example whose top-level keys
-/// are closest to the request's (e.g. 发送会员券 vs 发放普通券); else the first.
-fn pick_example<'a>(info: &'a EndpointInfo, request: &Value) -> Option<&'a Example> {
-    let keys = |v: &Value| -> BTreeSet<String> {
-        v.as_object()
-            .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default()
-    };
-    let have = keys(request);
-    let best = info
-        .request_examples
-        .iter()
-        .filter_map(|e| {
-            serde_json::from_str::<Value>(e.body)
-                .ok()
-                .map(|v| (e.name, keys(&v)))
-        })
-        .max_by_key(|(_, k)| {
-            let same = k.intersection(&have).count() as i64;
-            let differ = k.symmetric_difference(&have).count() as i64;
-            same - differ
-        })
-        .map(|(name, _)| name);
-    best.and_then(|name| info.response_examples.iter().find(|e| e.name == name))
-        .or_else(|| info.response_examples.first())
-}
-
-/// Copies request values into the reply where a key of the reply's top level
-/// (or of an object directly under it) is a top-level request field. Deeper
-/// levels are left alone: there `appid` and the like name other things.
-fn echo(
-    reply: &mut Map<String, Value>,
-    request: &Map<String, Value>,
-    fields: &BTreeSet<&str>,
-    seq: u64,
-    depth: usize,
-) {
-    let keys: Vec<String> = reply.keys().cloned().collect();
-    for key in keys {
-        if fields.contains(key.as_str()) {
-            match request.get(&key).filter(|v| !v.is_null()) {
-                Some(value) => {
-                    reply.insert(key, value.clone());
-                }
-                // WeChat Pay assigns a coupon code when the request has none;
-                // any other mirrored field the request left out is left out.
-                None if key == "coupon_code" => {
-                    reply.insert(key, Value::String(format!("SBX{seq:09}")));
-                }
-                None => {
-                    reply.remove(&key);
-                }
-            }
-        } else if depth == 0 {
-            if let Some(Value::Object(child)) = reply.get_mut(&key) {
-                echo(child, request, fields, seq, depth + 1);
-            }
-        }
+impl From<serde_json::Error> for Rejection {
+    fn from(e: serde_json::Error) -> Self {
+        Rejection::internal(format!("stored JSON: {e}"))
     }
 }
 
@@ -138,51 +100,15 @@ fn echo(
 mod tests {
     use super::*;
 
-    fn info(id: &str) -> &'static EndpointInfo {
-        wechatpay_endpoints::find(id).unwrap()
-    }
-
-    #[test]
-    fn merchant_reply_mirrors_the_request() {
-        let request = json!({"openid":"o","appid":"wx","stock_id":"S1","out_request_no":"N1","coupon_type":"NORMAL"});
-        let body: Value =
-            serde_json::from_slice(&success_body(info("send-product-coupon"), &request, 7))
-                .unwrap();
-        assert_eq!(
-            body,
-            json!({"send_coupon_result": {"stock_id":"S1","out_request_no":"N1","coupon_code":"SBX000000007"}})
-        );
-    }
-
-    #[test]
-    fn brand_reply_picks_the_fitting_variant_and_echoes() {
-        let info = info("send-user-product-coupon");
-        let request = json!({"openid":"o","product_coupon_id":"P","stock_id":"S","appid":"wx","send_request_no":"R123456"});
-        let body: Value = serde_json::from_slice(&success_body(info, &request, 1)).unwrap();
-        assert_eq!(body["send_request_no"], "R123456");
-        assert_eq!(body["stock"]["stock_id"], "S");
-        assert_eq!(body["product_coupon"]["product_coupon_id"], "P");
-        assert_eq!(body["coupon_code"], "SBX000000001");
-        assert!(body.get("attach").is_none() && body.get("coupon_tag_info").is_none());
-        // Deeper appids are not the request's appid.
-        assert_ne!(
-            body["stock"]["coupon_display_info"]["entrance_mini_program"]["appid"],
-            "wx"
-        );
-        let mut member: Value = serde_json::from_str(info.request_examples[0].body).unwrap();
-        member["attach"] = json!("mine");
-        let body: Value = serde_json::from_slice(&success_body(info, &member, 2)).unwrap();
-        assert_eq!(body["coupon_tag_info"], member["coupon_tag_info"]);
-        assert_eq!(body["attach"], "mine");
-        assert!(serde_json::from_value::<wechatpay_models::UserProductCouponEntity>(body).is_ok());
-    }
-
     #[test]
     fn error_bodies_have_code_message_detail() {
-        let r = Rejection::documented(info("send-product-coupon"), "STOCK_INSUFFICIENT").unwrap();
+        let info = wechatpay_endpoints::find("send-product-coupon").unwrap();
+        let r = Rejection::documented(info, "STOCK_INSUFFICIENT")
+            .unwrap()
+            .with_trouble(1);
         assert_eq!(r.status, 400);
         let body: Value = serde_json::from_slice(&r.body()).unwrap();
         assert_eq!(body["code"], "STOCK_INSUFFICIENT");
-        assert!(body["detail"].is_object());
+        assert_eq!(body["detail"]["troubleshooting_code"], 1);
     }
 }

@@ -2,6 +2,11 @@
 //! endpoint family and its identity, serial, timestamp window and signature
 //! (401 SIGN_ERROR, with the message it expected in `detail`); the required
 //! headers; and the body against the schema (400 PARAM_ERROR naming the field).
+//!
+//! A header that must be there once is refused when repeated (a server that
+//! took the first of two `Authorization` or `Wechatpay-Serial` headers would
+//! check something other than what a proxy or a log shows), and every field
+//! of `Authorization` must have a value.
 
 use http::HeaderMap;
 use serde_json::{json, Value};
@@ -30,10 +35,9 @@ pub struct Incoming<'a> {
 pub struct Accepted {
     /// mchid or brand_id.
     pub identity: String,
-    /// The wire body with the path parameters added: what idempotency compares.
+    /// The wire body with the path and query parameters added: what the
+    /// operation's handler reads and idempotency compares.
     pub request: Value,
-    /// The request number, if the operation has one.
-    pub number: Option<String>,
 }
 
 /// Runs every check in WeChat Pay's order: authentication, headers, body.
@@ -47,15 +51,9 @@ pub fn check(
     let identity = authenticate(keys, info, request, now)?;
     check_headers(keys, info, request.headers)?;
     let body = check_body(info, path_params, request.url, request.body)?;
-    let number = info
-        .request_number
-        .and_then(|n| body.get(n.field))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
     Ok(Accepted {
         identity,
         request: body,
-        number,
     })
 }
 
@@ -65,6 +63,16 @@ pub(super) fn authenticate(
     request: &Incoming<'_>,
     now: i64,
 ) -> Result<String, Rejection> {
+    let count = request
+        .headers
+        .get_all(http::header::AUTHORIZATION)
+        .iter()
+        .count();
+    if count > 1 {
+        return Err(Rejection::sign_error(format!(
+            "the Authorization header appears {count} times; send it once"
+        )));
+    }
     let header = request
         .headers
         .get(http::header::AUTHORIZATION)
@@ -72,6 +80,20 @@ pub(super) fn authenticate(
         .to_str()
         .map_err(|_| Rejection::sign_error("Authorization header is not visible ASCII"))?;
     let auth = Authorization::parse(header).map_err(|e| Rejection::sign_error(e.to_string()))?;
+    let empty = [
+        (info.auth.identity_param(), &auth.identity),
+        ("nonce_str", &auth.nonce),
+        ("signature", &auth.signature),
+        ("timestamp", &auth.timestamp),
+        ("serial_no", &auth.serial_no),
+    ]
+    .into_iter()
+    .find(|(_, v)| v.trim().is_empty());
+    if let Some((name, _)) = empty {
+        return Err(Rejection::sign_error(format!(
+            "Authorization: {name} is empty"
+        )));
+    }
     let expected_message = request_message(
         request.method,
         request.url,
@@ -137,6 +159,14 @@ fn check_headers(
     headers: &HeaderMap,
 ) -> Result<(), Rejection> {
     for required in info.headers.iter().filter(|h| h.required) {
+        let count = headers.get_all(required.name).iter().count();
+        if count > 1 {
+            return Err(Rejection::param_error(format!(
+                "{}: the header appears {count} times; send it once",
+                required.name
+            ))
+            .with_detail(json!({"field": required.name, "location": "header"})));
+        }
         let value = headers
             .get(required.name)
             .and_then(|v| v.to_str().ok())

@@ -27,9 +27,11 @@ pub async fn run(args: &SandboxArgs) -> Result<(), CliError> {
     }
     let options = Options {
         listen: args.listen.clone(),
-        keys_dir: args.keys.clone(),
         fault: args.fault.clone(),
         log: !args.quiet,
+        state: args.state.clone(),
+        rate_limit: args.rate_limit.unwrap_or_default(),
+        ..Options::new(&args.keys)
     };
     let bound = wechatpay_sandbox::bind(&options).await?;
     let mut stdout = std::io::stdout();
@@ -38,7 +40,7 @@ pub async fn run(args: &SandboxArgs) -> Result<(), CliError> {
     if !args.quiet {
         let id = &bound.keys.identity;
         eprintln!(
-            "sandbox: {} keys in {}\n  mchid={} brand_id={} serial_no={} public_key_id={}\n  sign with {}, verify replies with {}; stats at GET /sandbox/stats",
+            "sandbox: {} keys in {}\n  mchid={} brand_id={} serial_no={} public_key_id={}\n  sign with {}, verify replies with {}; stats at GET /sandbox/stats\n  state: {}",
             if bound.created { "generated" } else { "reusing" },
             args.keys.display(),
             id.mchid,
@@ -47,6 +49,10 @@ pub async fn run(args: &SandboxArgs) -> Result<(), CliError> {
             id.public_key_id,
             args.keys.join(keys::CLIENT_KEY_FILE).display(),
             args.keys.join(keys::WXP_PUB_FILE).display(),
+            args.state.as_ref().map_or_else(
+                || "temporary (use --state FILE to keep it)".to_owned(),
+                |p| p.display().to_string()
+            ),
         );
     }
     bound.serve().await;

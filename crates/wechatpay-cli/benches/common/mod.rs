@@ -1,0 +1,119 @@
+//! Shared by the benches: the `wechatpay sandbox` process (rate limits off,
+//! killed on drop), a brand client for it, and a stock with room for every
+//! coupon a bench sends.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::json;
+use wechatpay_endpoints::CreateStock;
+use wechatpay_models::CreateStockRequest;
+use wechatpay_sandbox::keys::{
+    Identity as SandboxIdentity, CLIENT_KEY_FILE, IDENTITY_FILE, WXP_PUB_FILE,
+};
+use wechatpay_transport::{Client, Identity, RetryPolicy};
+
+/// The seeded single-use product coupon the bench stock goes under.
+pub const PRODUCT_COUPON: &str = "1000000013";
+/// A user may hold this many coupons of the bench stock (the documented maximum).
+pub const PER_USER: usize = 100;
+
+/// The sandbox process; killed when dropped so a failed run leaves nothing behind.
+pub struct Sandbox(pub Child);
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Pins every thread of `pid` to `core` with taskset; whether that worked.
+pub fn pin(pid: u32, core: &str) -> bool {
+    Command::new("taskset")
+        .args(["-a", "-cp", core, &pid.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Starts `wechatpay sandbox --rate-limit off` on 127.0.0.1:0; returns it and its base URL.
+pub fn start_sandbox(keys: &Path) -> (Sandbox, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wechatpay"))
+        .args([
+            "sandbox",
+            "--listen",
+            "127.0.0.1:0",
+            "--quiet",
+            "--stop-on-eof",
+            "--rate-limit",
+            "off",
+            "--keys",
+        ])
+        .arg(keys)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the sandbox");
+    let stdout = child.stdout.take().expect("sandbox stdout");
+    let sandbox = Sandbox(child);
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("the sandbox prints its base URL");
+    let base_url = line.trim().to_owned();
+    assert!(
+        base_url.starts_with("http://127.0.0.1:"),
+        "unexpected first line {base_url:?}"
+    );
+    (sandbox, base_url)
+}
+
+/// A brand client for the sandbox, without retries.
+pub fn brand_client(keys: &Path, base_url: &str) -> Client {
+    let identity: SandboxIdentity =
+        serde_json::from_slice(&std::fs::read(keys.join(IDENTITY_FILE)).unwrap()).unwrap();
+    Client::builder(Identity::brand(&identity.brand_id))
+        .base_url(base_url)
+        .backup_url(None::<String>)
+        .retry(RetryPolicy::none())
+        .serial_no(&identity.serial_no)
+        .private_key_file(keys.join(CLIENT_KEY_FILE))
+        .wechatpay_public_key_file(&identity.public_key_id, keys.join(WXP_PUB_FILE))
+        .build()
+        .expect("client")
+}
+
+/// Creates a WECHATPAY stock under the seeded product coupon with the largest
+/// budget and per-user limit the docs allow; returns its id.
+pub async fn create_stock(client: &Client) -> String {
+    let request: CreateStockRequest = serde_json::from_value(json!({
+        "product_coupon_id": PRODUCT_COUPON,
+        "out_request_no": "BENCH_STOCK_1",
+        "stock": {
+            "coupon_code_mode": "WECHATPAY",
+            "stock_send_rule": {"max_count": 100_000_000, "max_count_per_user": PER_USER},
+            "usage_rule_display_info": {"coupon_usage_method_list": ["OFFLINE"], "usage_description": "bench"},
+            "coupon_display_info": {"code_display_mode": "INVISIBLE"},
+            "notify_config": {"notify_appid": "wx233544546545989"},
+            "store_scope": "NONE"
+        }
+    }))
+    .unwrap();
+    client
+        .execute::<CreateStock>(&request)
+        .await
+        .expect("create the bench stock")
+        .stock_id
+}
+
+/// The openid of the `i`-th send: spread so that no user exceeds `PER_USER`.
+pub fn openid(i: usize, sends: usize) -> String {
+    let users = sends.div_ceil(PER_USER) * 2;
+    format!("o-bench-{}", i % users)
+}

@@ -1,0 +1,77 @@
+//! The sandbox's own endpoints (unsigned, not part of WeChat Pay):
+//!
+//! - `GET /sandbox/stats` — `{"requests": N, "operations": {"<id>": {"requests", "issued", "replayed", "rejected"}}}`
+//! - `GET /sandbox/clock` — `{"now": "<RFC 3339>", "offset_seconds": N}`
+//! - `POST /sandbox/clock` with `{"advance_seconds": N}` — moves the business
+//!   clock forward N seconds (PENDING → EFFECTIVE → EXPIRED without waiting);
+//!   answers like GET. The clock never moves back.
+//! - `GET /sandbox/notifications` — `{"pending", "delivered", "failed_attempts", "dropped"}`
+
+use http::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::clock::{datetime, MAX_ADVANCE_SECONDS};
+use crate::server::{plain, Reply, SandboxState};
+use crate::store;
+
+const ENDPOINTS: &str = "GET /sandbox/stats, GET|POST /sandbox/clock, GET /sandbox/notifications";
+
+fn json_reply(status: StatusCode, body: &Value) -> Reply {
+    plain(status, serde_json::to_vec(body).unwrap_or_default())
+}
+
+fn error(status: StatusCode, code: &str, message: String) -> Reply {
+    json_reply(status, &json!({"code": code, "message": message}))
+}
+
+fn clock(state: &SandboxState) -> Value {
+    json!({
+        "now": datetime(state.clock.now()).to_string(),
+        "offset_seconds": state.clock.offset(),
+    })
+}
+
+fn advance(state: &SandboxState, body: &[u8]) -> Reply {
+    let seconds = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("advance_seconds").and_then(Value::as_i64));
+    let Some(seconds) = seconds.filter(|s| (1..=MAX_ADVANCE_SECONDS).contains(s)) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "PARAM_ERROR",
+            format!("expected {{\"advance_seconds\": N}} with N from 1 to {MAX_ADVANCE_SECONDS}"),
+        );
+    };
+    let offset = state.clock.advance(seconds);
+    let saved = state
+        .store
+        .transaction(|db| store::set_meta(db, "clock_offset", &offset.to_string()));
+    if let Err(e) = saved {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "SYSTEM_ERROR",
+            e.to_string(),
+        );
+    }
+    json_reply(StatusCode::OK, &clock(state))
+}
+
+/// Answers a request under `/sandbox/`.
+pub fn answer(state: &SandboxState, method: &Method, path: &str, body: &[u8]) -> Reply {
+    match (method, path) {
+        (&Method::GET, "/sandbox/stats") => {
+            let stats = serde_json::to_value(&*state.stats()).unwrap_or_default();
+            json_reply(StatusCode::OK, &stats)
+        }
+        (&Method::GET, "/sandbox/clock") => json_reply(StatusCode::OK, &clock(state)),
+        (&Method::POST, "/sandbox/clock") => advance(state, body),
+        (&Method::GET, "/sandbox/notifications") => {
+            json_reply(StatusCode::OK, &state.outbox.report())
+        }
+        _ => error(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            format!("sandbox endpoints: {ENDPOINTS}"),
+        ),
+    }
+}

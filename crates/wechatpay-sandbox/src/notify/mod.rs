@@ -1,0 +1,140 @@
+//! Notifications (notifications.md): the brand's notify URL, the envelope
+//! with its AEAD_AES_256_GCM resource, and the outbox the deliverer drains.
+//!
+//! An event is encrypted when it happens (inside the request's transaction,
+//! under the APIv3 key of `sandbox.json`) and stored in the outbox with the
+//! URL configured at that moment; [`deliver`] signs and POSTs it, retrying
+//! with backoff. Nothing is queued while no URL is configured, as WeChat Pay
+//! delivers nothing to a brand without one.
+
+pub mod deliver;
+pub mod url;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+use wechatpay_models::ProductCouponNotification;
+use wechatpay_transport::notification::{encrypt_resource, ApiV3Key};
+use wechatpay_transport::sign::generate_nonce;
+
+use crate::clock::datetime;
+use crate::keys::random_hex;
+use crate::ops::Ctx;
+use crate::replies::Rejection;
+use crate::store;
+
+/// A user coupon was issued (any channel): the one event confirmed for brands.
+pub const SEND: Event = Event {
+    event_type: "PRODUCT_COUPON.SEND",
+    summary: "商品券领券通知",
+};
+/// A user coupon was used (named by the sample-code guides only, 【uncertain】).
+pub const USE: Event = Event {
+    event_type: "PRODUCT_COUPON.USE",
+    summary: "商品券核销通知",
+};
+/// A used coupon was returned (named by the sample-code guides only, 【uncertain】).
+pub const RETURN: Event = Event {
+    event_type: "PRODUCT_COUPON.RETURN",
+    summary: "商品券退券通知",
+};
+
+/// `original_type` and `associated_data` of every product-coupon resource.
+const RESOURCE_TYPE: &str = "product_coupon";
+
+/// An event type and its summary text.
+#[derive(Debug, Clone, Copy)]
+pub struct Event {
+    pub event_type: &'static str,
+    pub summary: &'static str,
+}
+
+/// The envelope, fields in the order of the captured notification.
+#[derive(Serialize)]
+struct Envelope<'a> {
+    id: String,
+    create_time: String,
+    resource_type: &'a str,
+    event_type: &'a str,
+    summary: &'a str,
+    resource: Resource,
+}
+
+#[derive(Serialize)]
+struct Resource {
+    original_type: String,
+    algorithm: String,
+    ciphertext: String,
+    associated_data: String,
+    nonce: String,
+}
+
+/// Wall-clock milliseconds (delivery times are wall-clock).
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A notification id in UUID form, as in the capture.
+fn notification_id() -> String {
+    let h = random_hex(16).to_ascii_lowercase();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+/// The brand's notify URL, if one is configured.
+pub fn configured_url(ctx: &Ctx<'_>) -> Result<Option<(String, i64)>, Rejection> {
+    Ok(ctx
+        .db
+        .query_row(
+            "SELECT url, update_time FROM notify_configs WHERE identity = ?1",
+            [ctx.identity],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
+/// Queues `event` about `payload` for the brand's notify URL (if any).
+pub fn enqueue(
+    ctx: &mut Ctx<'_>,
+    event: Event,
+    payload: &ProductCouponNotification,
+) -> Result<(), Rejection> {
+    let Some((url, _)) = configured_url(ctx)? else {
+        return Ok(());
+    };
+    let key = ApiV3Key::new(&ctx.keys.identity.apiv3_key).map_err(Rejection::internal)?;
+    let plaintext = serde_json::to_vec(payload)?;
+    let nonce: String = generate_nonce().chars().take(12).collect();
+    let resource = encrypt_resource(&key, &plaintext, &nonce, RESOURCE_TYPE, RESOURCE_TYPE)
+        .map_err(Rejection::internal)?;
+    let envelope = Envelope {
+        id: notification_id(),
+        create_time: datetime(ctx.now).to_string(),
+        resource_type: "encrypt-resource",
+        event_type: event.event_type,
+        summary: event.summary,
+        resource: Resource {
+            original_type: resource.original_type,
+            algorithm: resource.algorithm,
+            ciphertext: resource.ciphertext,
+            associated_data: resource.associated_data,
+            nonce: resource.nonce,
+        },
+    };
+    store::exec(
+        ctx.db,
+        "INSERT INTO outbox (url, body, due_ms) VALUES (?1, ?2, ?3)",
+        params![url, serde_json::to_vec(&envelope)?, now_ms()],
+    )?;
+    ctx.notified = true;
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! What each operation does to the state: one typed handler per operation
+//! of `wechatpay_endpoints::ALL`, reached by operation id.
+//!
+//! A handler gets the operation's typed request (already authenticated and
+//! validated against the schema) and returns its typed response, so every
+//! success body is the schema's response type by construction. It runs
+//! inside the request's transaction: an error rolls back everything it did.
+
+mod config;
+mod issue;
+mod merchant;
+mod product_coupons;
+mod stock_bundles;
+mod stocks;
+mod stores;
+mod user_bundles;
+mod user_coupons;
+
+use rusqlite::Connection;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use wechatpay_endpoints as ep;
+use wechatpay_runtime::{Endpoint, EndpointInfo};
+
+use crate::keys::SandboxKeys;
+use crate::replies::Rejection;
+
+/// What a handler works with.
+pub struct Ctx<'a> {
+    /// The request's transaction.
+    pub db: &'a Connection,
+    /// Business time of the request.
+    pub now: i64,
+    /// The operation being served.
+    pub info: &'static EndpointInfo,
+    /// The caller (brand_id or mchid).
+    pub identity: &'a str,
+    pub keys: &'a SandboxKeys,
+    /// Whether a notification was queued (the deliverer is woken after commit).
+    pub notified: bool,
+}
+
+/// An operation the sandbox serves.
+pub trait Operation: Endpoint
+where
+    Self::Request: DeserializeOwned,
+    Self::Response: Serialize,
+{
+    /// Acts on the state and answers.
+    fn run(ctx: &mut Ctx<'_>, request: Self::Request) -> Result<Self::Response, Rejection>;
+}
+
+type Run = fn(&mut Ctx<'_>, &Value) -> Result<Vec<u8>, Rejection>;
+
+fn run<E: Operation>(ctx: &mut Ctx<'_>, request: &Value) -> Result<Vec<u8>, Rejection>
+where
+    E::Request: DeserializeOwned,
+    E::Response: Serialize,
+{
+    // The request passed the same decoding in validation; failing here is a sandbox bug.
+    let request: E::Request = serde_json::from_value(request.clone())?;
+    let response = E::run(ctx, request)?;
+    Ok(serde_json::to_vec(&response)?)
+}
+
+macro_rules! handlers {
+    ($($endpoint:ty),* $(,)?) => {
+        &[$((<$endpoint as Endpoint>::INFO, run::<$endpoint> as Run)),*]
+    };
+}
+
+/// Every operation's handler.
+static HANDLERS: &[(&EndpointInfo, Run)] = handlers![
+    ep::AssociateStores,
+    ep::AssociateStoresForStockBundle,
+    ep::ConfirmSendUserProductCoupon,
+    ep::CreateProductCoupon,
+    ep::CreateStock,
+    ep::CreateStockBundle,
+    ep::DeactivateProductCoupon,
+    ep::DeactivateStock,
+    ep::DeactivateUserProductCoupon,
+    ep::DeactivateUserProductCouponBundle,
+    ep::DisassociateStores,
+    ep::DisassociateStoresForStockBundle,
+    ep::GetNotifyConfig,
+    ep::GetProductCoupon,
+    ep::GetStock,
+    ep::GetUserProductCoupon,
+    ep::ListAssociatedStores,
+    ep::ListStocks,
+    ep::ListUserProductCoupons,
+    ep::PreSendUserProductCoupon,
+    ep::PreSendUserProductCouponBundle,
+    ep::ReturnUserProductCoupon,
+    ep::SendProductCoupon,
+    ep::SendUserProductCoupon,
+    ep::SendUserProductCouponBundle,
+    ep::SetNotifyConfig,
+    ep::UpdateProductCoupon,
+    ep::UpdateStock,
+    ep::UpdateStockBudget,
+    ep::UpdateStockBundle,
+    ep::UpdateStockBundleBudget,
+    ep::UploadCouponCodes,
+    ep::UploadImage,
+    ep::UseUserProductCoupon,
+];
+
+/// Runs the operation's handler on a validated request (wire body plus path and query parameters).
+pub fn execute(ctx: &mut Ctx<'_>, request: &Value) -> Result<Vec<u8>, Rejection> {
+    let id = ctx.info.operation_id;
+    let run = HANDLERS
+        .iter()
+        .find(|(info, _)| info.operation_id == id)
+        .map(|(_, run)| *run)
+        .ok_or_else(|| Rejection::internal(format!("no handler for {id}")))?;
+    run(ctx, request)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_has_exactly_one_handler() {
+        for info in ep::ALL {
+            let n = HANDLERS
+                .iter()
+                .filter(|(h, _)| h.operation_id == info.operation_id)
+                .count();
+            assert_eq!(n, 1, "{}", info.operation_id);
+        }
+        assert_eq!(HANDLERS.len(), ep::ALL.len());
+    }
+}

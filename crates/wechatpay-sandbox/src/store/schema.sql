@@ -1,0 +1,118 @@
+-- The sandbox's state. Bodies are the schema's own JSON (a ProductCouponEntity,
+-- a StockEntity, a coupon's own fields); columns hold what queries, budgets and
+-- the state machine need. Times are Unix seconds of the business clock.
+
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS counters (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS product_coupons (
+    id   TEXT PRIMARY KEY,
+    seq  INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS stocks (
+    id                TEXT PRIMARY KEY,
+    product_coupon_id TEXT NOT NULL,
+    bundle_id         TEXT,
+    bundle_index      INTEGER,
+    seq               INTEGER NOT NULL,
+    state             TEXT NOT NULL,
+    end_time          INTEGER,
+    sent_total        INTEGER NOT NULL DEFAULT 0,
+    sent_day          TEXT NOT NULL DEFAULT '',
+    sent_today        INTEGER NOT NULL DEFAULT 0,
+    body              TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS stocks_by_coupon ON stocks (product_coupon_id, seq);
+CREATE INDEX IF NOT EXISTS stocks_by_bundle ON stocks (bundle_id, bundle_index);
+
+CREATE TABLE IF NOT EXISTS stock_bundles (
+    id                TEXT PRIMARY KEY,
+    product_coupon_id TEXT NOT NULL,
+    seq               INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS coupon_codes (
+    stock_id TEXT NOT NULL,
+    code     TEXT NOT NULL,
+    seq      INTEGER NOT NULL,
+    issued   INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (stock_id, code)
+);
+CREATE INDEX IF NOT EXISTS coupon_codes_available ON coupon_codes (stock_id, issued, seq);
+
+CREATE TABLE IF NOT EXISTS stores (
+    stock_id TEXT NOT NULL,
+    store_id TEXT NOT NULL,
+    seq      INTEGER NOT NULL,
+    PRIMARY KEY (stock_id, store_id)
+);
+CREATE INDEX IF NOT EXISTS stores_by_seq ON stores (stock_id, seq);
+
+CREATE TABLE IF NOT EXISTS user_coupons (
+    seq               INTEGER PRIMARY KEY,
+    code              TEXT NOT NULL,
+    openid            TEXT NOT NULL,
+    product_coupon_id TEXT NOT NULL,
+    stock_id          TEXT NOT NULL,
+    user_bundle_id    TEXT,
+    state             TEXT NOT NULL,
+    valid_begin       INTEGER NOT NULL,
+    valid_end         INTEGER NOT NULL,
+    body              TEXT NOT NULL,
+    UNIQUE (stock_id, code)
+);
+CREATE INDEX IF NOT EXISTS user_coupons_by_user ON user_coupons (openid, code);
+CREATE INDEX IF NOT EXISTS user_coupons_by_stock_user ON user_coupons (stock_id, openid);
+CREATE INDEX IF NOT EXISTS user_coupons_by_bundle ON user_coupons (user_bundle_id);
+
+CREATE TABLE IF NOT EXISTS pre_sends (
+    token  TEXT PRIMARY KEY,
+    openid TEXT NOT NULL,
+    body   TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS requests (
+    operation TEXT NOT NULL,
+    identity  TEXT NOT NULL,
+    scope     TEXT NOT NULL,
+    number    TEXT NOT NULL,
+    digest    BLOB NOT NULL,
+    status    INTEGER NOT NULL,
+    body      BLOB NOT NULL,
+    PRIMARY KEY (operation, identity, scope, number)
+);
+
+CREATE TABLE IF NOT EXISTS notify_configs (
+    identity    TEXT PRIMARY KEY,
+    url         TEXT NOT NULL,
+    update_time INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS outbox (
+    id       INTEGER PRIMARY KEY,
+    url      TEXT NOT NULL,
+    body     BLOB NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    due_ms   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (due_ms);
+
+CREATE TABLE IF NOT EXISTS merchant_stocks (
+    id TEXT PRIMARY KEY
+);
+
+CREATE TABLE IF NOT EXISTS merchant_coupons (
+    stock_id TEXT NOT NULL,
+    code     TEXT NOT NULL,
+    openid   TEXT NOT NULL,
+    PRIMARY KEY (stock_id, code)
+);

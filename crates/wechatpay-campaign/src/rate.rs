@@ -5,12 +5,16 @@
 //! - **Bucket**: refills at the current rate and holds at most 10 ms worth of
 //!   tokens (at least one), so a stall is never followed by a burst above the
 //!   limit the server counts.
-//! - **Slow down** (multiplicative): a 429 for a request sent at the current
-//!   rate cuts the rate to 80 %. 429s for requests sent before the last cut
-//!   were caused by the old rate and do not cut again (as TCP ignores losses
-//!   from before its last window reduction).
-//! - **Recover** (additive): one second after the last cut the rate climbs by
-//!   10 % of the target per second, back to the target.
+//! - **Slow down** (multiplicative): a 429 cuts the rate to 90 %, at most once
+//!   per 250 ms, and never for a request sent before the last cut (it was
+//!   sent at the old rate; TCP ignores losses from before its last window
+//!   reduction the same way). A burst of 429s from a server's fixed window
+//!   therefore costs one or two cuts, not one per request.
+//! - **Recover** (additive): half a second after the last cut the rate climbs
+//!   by 20 % of the target per second, up to a ceiling: 98 % of the rate that
+//!   drew the 429. The ceiling itself creeps back to the target by 0.2 % of it
+//!   per quiet second, so a limit that was only briefly lower is found again
+//!   without probing it every few seconds.
 //! - **Concurrency**: Little's law, in flight = rate × latency, with twice the
 //!   smoothed latency as headroom, so a slow moment does not cost rate; capped
 //!   by `--concurrency` when given.
@@ -18,13 +22,19 @@
 use std::time::{Duration, Instant};
 
 /// How much a 429 cuts the rate.
-const DECREASE: f64 = 0.8;
+const DECREASE: f64 = 0.9;
+/// The shortest time between two cuts.
+const MIN_CUT_INTERVAL: Duration = Duration::from_millis(250);
+/// After a 429 at rate r, the rate recovers to at most this share of r.
+const CEILING_SHARE: f64 = 0.98;
 /// The rate never drops below this share of the target (nor below 1/s).
 const FLOOR_SHARE: f64 = 0.05;
 /// Quiet time after a cut before the rate climbs again.
-const HOLD: Duration = Duration::from_secs(1);
+const HOLD: Duration = Duration::from_millis(500);
 /// Recovery speed: share of the target regained per second.
-const RECOVERY_PER_SECOND: f64 = 0.1;
+const RECOVERY_PER_SECOND: f64 = 0.2;
+/// Ceiling recovery: share of the target per quiet second.
+const CEILING_PER_SECOND: f64 = 0.002;
 /// How much time's worth of tokens the bucket holds.
 const BURST: Duration = Duration::from_millis(10);
 /// The most requests in flight when `--concurrency` is not given.
@@ -34,6 +44,7 @@ pub const DEFAULT_MAX_CONCURRENCY: usize = 256;
 #[derive(Debug, Clone)]
 pub struct Pacer {
     target: f64,
+    ceiling: f64,
     current: f64,
     tokens: f64,
     last_refill: Instant,
@@ -50,6 +61,7 @@ impl Pacer {
         let rate = rate.max(0.001);
         Pacer {
             target: rate,
+            ceiling: rate,
             current: rate,
             tokens: 1.0,
             last_refill: now,
@@ -70,9 +82,18 @@ impl Pacer {
         self.current
     }
 
+    /// The most the rate recovers to for now.
+    pub fn ceiling(&self) -> f64 {
+        self.ceiling
+    }
+
     /// How many times 429s cut the rate.
     pub fn cuts(&self) -> u64 {
         self.cuts
+    }
+
+    fn floor(&self) -> f64 {
+        (self.target * FLOOR_SHARE).max(1.0).min(self.target)
     }
 
     fn capacity(&self) -> f64 {
@@ -84,14 +105,14 @@ impl Pacer {
             .saturating_duration_since(self.last_refill)
             .as_secs_f64();
         self.last_refill = now;
-        if self.current < self.target {
-            let quiet_since = self.last_cut.map_or(Duration::MAX, |cut| now - cut);
-            if quiet_since >= HOLD {
-                // Only the part of `elapsed` after the hold counts.
-                let climbing = elapsed.min((quiet_since - HOLD).as_secs_f64());
-                self.current =
-                    (self.current + self.target * RECOVERY_PER_SECOND * climbing).min(self.target);
-            }
+        let quiet_since = self.last_cut.map_or(Duration::MAX, |cut| now - cut);
+        if quiet_since >= HOLD {
+            // Only the part of `elapsed` after the hold counts.
+            let climbing = elapsed.min((quiet_since - HOLD).as_secs_f64());
+            self.ceiling =
+                (self.ceiling + self.target * CEILING_PER_SECOND * climbing).min(self.target);
+            self.current =
+                (self.current + self.target * RECOVERY_PER_SECOND * climbing).min(self.ceiling);
         }
         self.tokens = (self.tokens + elapsed * self.current).min(self.capacity());
     }
@@ -112,14 +133,17 @@ impl Pacer {
         self.tokens -= 1.0;
     }
 
-    /// A 429 for a request sent at `sent_at`: cuts the rate unless the
-    /// request was sent before the last cut.
+    /// A 429 for a request sent at `sent_at`: cuts the rate, unless the
+    /// request was sent before the last cut or the last cut is too recent.
     pub fn throttled(&mut self, sent_at: Instant, now: Instant) {
         self.refill(now);
-        if self.last_cut.is_some_and(|cut| sent_at < cut) {
-            return;
+        if let Some(cut) = self.last_cut {
+            if sent_at < cut || now.saturating_duration_since(cut) < MIN_CUT_INTERVAL {
+                return;
+            }
         }
-        let floor = (self.target * FLOOR_SHARE).max(1.0).min(self.target);
+        let floor = self.floor();
+        self.ceiling = (self.ceiling.min(self.current * CEILING_SHARE)).max(floor);
         self.current = (self.current * DECREASE).max(floor);
         self.tokens = self.tokens.min(0.0);
         self.last_cut = Some(now);
@@ -184,40 +208,51 @@ mod tests {
     }
 
     #[test]
-    fn slows_down_on_429_once_per_round_and_recovers() {
+    fn slows_down_on_429_at_most_once_per_round_and_recovers_below_the_limit_found() {
         let start = Instant::now();
+        let ms = Duration::from_millis;
         let mut pacer = Pacer::new(500.0, None, start);
         let t1 = start + Duration::from_secs(1);
-        pacer.throttled(start + Duration::from_millis(900), t1);
-        assert!((pacer.current() - 400.0).abs() < 1e-9);
-        // More 429s for requests sent before the cut do not cut again.
-        pacer.throttled(
-            start + Duration::from_millis(950),
-            t1 + Duration::from_millis(5),
-        );
-        assert!((pacer.current() - 400.0).abs() < 1e-9);
-        // One sent after the cut does.
-        pacer.throttled(
-            t1 + Duration::from_millis(10),
-            t1 + Duration::from_millis(20),
-        );
+        pacer.throttled(start + ms(900), t1);
+        assert!((pacer.current() - 450.0).abs() < 1e-9);
+        assert!((pacer.ceiling() - 490.0).abs() < 1e-9);
+        // A 429 for a request sent before the cut, or one right after it: no second cut.
+        pacer.throttled(start + ms(950), t1 + ms(5));
+        pacer.throttled(t1 + ms(10), t1 + ms(20));
+        assert!((pacer.current() - 450.0).abs() < 1e-9);
+        // Later 429s for requests sent after the cut do cut again.
+        let t2 = t1 + ms(300);
+        pacer.throttled(t1 + ms(290), t2);
         assert!(
-            (pacer.current() - 320.0).abs() < 1e-6,
+            (pacer.current() - 405.0).abs() < 1e-6,
             "{}",
             pacer.current()
         );
+        assert!(
+            (pacer.ceiling() - 441.0).abs() < 1e-6,
+            "{}",
+            pacer.ceiling()
+        );
         assert_eq!(pacer.cuts(), 2);
-        // Held for a second, then +50/s per second: back at 500 within 5 s.
-        let t2 = t1 + Duration::from_millis(20);
-        let (sent, _) = drive(&mut pacer, t2, 1.0);
-        assert!((315..=325).contains(&sent), "held at 320/s: {sent}");
-        let (_, t3) = drive(&mut pacer, t2 + Duration::from_secs(1), 3.0);
-        assert!(pacer.current() > 460.0, "{}", pacer.current());
-        pacer.ready_at(t3 + Duration::from_secs(1));
-        assert!((pacer.current() - 500.0).abs() < 1e-9);
+        // Held for half a second, then +100/s per second up to the ceiling.
+        let (sent, _) = drive(&mut pacer, t2, 0.5);
+        assert!((200..=206).contains(&sent), "held at 405/s: {sent}");
+        let (_, t3) = drive(&mut pacer, t2 + ms(500), 1.0);
+        assert!(
+            (441.0..442.0).contains(&pacer.current()),
+            "at the ceiling: {}",
+            pacer.current()
+        );
+        // The ceiling creeps back to the target (1/s here).
+        pacer.ready_at(t3 + Duration::from_secs(60));
+        assert!(
+            (pacer.current() - 500.0).abs() < 1e-9,
+            "{}",
+            pacer.current()
+        );
         // Never below the floor.
         for i in 0..100 {
-            let at = t3 + Duration::from_secs(2 + i);
+            let at = t3 + Duration::from_secs(61) + ms(300) * i;
             pacer.throttled(at, at);
         }
         assert!((pacer.current() - 25.0).abs() < 1e-9, "{}", pacer.current());

@@ -207,6 +207,7 @@ pub struct RowRecord {
     pub request_no: String,
     pub state: State,
     pub attempts: u64,
+    /// The result's key fields (see [`crate::result`]).
     pub result: Option<Value>,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
@@ -284,7 +285,7 @@ impl Journal {
     /// Opens an existing journal to read it (`status`, `report`).
     pub fn open_read_only(path: &Path) -> Result<Journal, CampaignError> {
         if !path.is_file() {
-            return Err(CampaignError::Journal(format!(
+            return Err(CampaignError::Input(format!(
                 "no journal at {}",
                 path.display()
             )));
@@ -302,7 +303,7 @@ impl Journal {
             _lock: None,
         };
         if !journal.has_table("campaign")? {
-            return Err(CampaignError::Journal(format!(
+            return Err(CampaignError::Input(format!(
                 "{} is not a campaign journal (or it was never filled)",
                 path.display()
             )));
@@ -353,7 +354,7 @@ impl Journal {
             .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
             .map_err(|e| self.err(e))?;
         if tables > 0 {
-            return Err(CampaignError::Journal(format!(
+            return Err(CampaignError::Input(format!(
                 "{} is an SQLite database but not a campaign journal; give a new file",
                 self.path.display()
             )));

@@ -43,6 +43,7 @@ pub mod number;
 pub mod outcome;
 pub mod rate;
 pub mod report;
+pub mod result;
 pub mod runner;
 
 pub use campaign::{run_to_end, Campaign, CampaignSpec, RunSummary};

@@ -20,6 +20,7 @@ use wechatpay_runtime::EndpointInfo;
 use wechatpay_transport::{Error, RawCode, VerifiedReply};
 
 use crate::endpoint::decode_reply;
+use crate::result::key_fields;
 
 /// Documented codes that are about the caller, not the row: every row would
 /// get them, so they stop the campaign. (A 401 status stops it whatever its code.)
@@ -28,8 +29,8 @@ pub const CAMPAIGN_WIDE_CODES: &[&str] = &["SIGN_ERROR", "NO_AUTH"];
 /// What an attempt means for its row.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// A verified reply: the request took effect. `result` is the decoded
-    /// reply; `note` says when it did not decode into the response type.
+    /// A verified reply: the request took effect. `result` holds the decoded
+    /// reply's key fields; `note` says when it did not decode into the response type.
     Succeeded { result: Value, note: Option<String> },
     /// A documented permanent error.
     Failed { code: String, message: String },
@@ -51,10 +52,14 @@ pub fn classify(
     let error = match result {
         Ok(reply) => {
             return match decode_reply(info, &reply.body) {
-                Ok(result) => Outcome::Succeeded { result, note: None },
+                Ok(result) => Outcome::Succeeded {
+                    result: key_fields(info.response, &result),
+                    note: None,
+                },
                 // Verified, so it took effect; keep what can be read.
                 Err(reason) => Outcome::Succeeded {
-                    result: serde_json::from_slice(&reply.body).unwrap_or(Value::Null),
+                    result: serde_json::from_slice(&reply.body)
+                        .map_or(Value::Null, |raw| key_fields(info.response, &raw)),
                     note: Some(format!(
                         "the verified reply does not decode into {}: {reason}",
                         info.response.name

@@ -3,18 +3,16 @@
 //!
 //! Report columns: `row`, the input's columns as written, `request_no`,
 //! `status` (`succeeded`, `failed`, `pending`), `attempts`, `error_code`,
-//! `error_message`, then the result's fields. Those are the response type's
-//! top-level scalar fields (`coupon_code`, `coupon_state`, …) or, for a
-//! response that only wraps a result object (`send_coupon_result`), that
-//! object's scalar fields; a name that clashes with an earlier column gets a
-//! `result.` prefix. The JSON report keeps the whole decoded result.
+//! `error_message`, then the result's key fields ([`crate::result`]:
+//! `coupon_code`, `coupon_state`, …); a name that clashes with an earlier
+//! column gets a `result.` prefix. The JSON report nests them under `result`.
 
 use std::fmt;
 use std::io::Write;
 use std::path::Path;
 
 use serde_json::{json, Value};
-use wechatpay_runtime::{Ty, TypeInfo};
+use wechatpay_runtime::TypeInfo;
 
 use crate::error::CampaignError;
 use crate::journal::{Binding, Counts, Journal, RowRecord, RunRecord};
@@ -124,30 +122,9 @@ pub struct ResultColumn {
     pub name: String,
 }
 
-fn scalar(ty: &Ty) -> bool {
-    matches!(
-        ty,
-        Ty::String(_) | Ty::Integer(_) | Ty::Boolean | Ty::DateTime | Ty::Enum { .. }
-    )
-}
-
 /// The result columns of a response type; `taken` are the names already used.
 pub fn result_columns(response: &TypeInfo, taken: &[String]) -> Vec<ResultColumn> {
-    let mut paths: Vec<Vec<&'static str>> = response
-        .fields
-        .iter()
-        .filter(|f| scalar(&f.ty))
-        .map(|f| vec![f.name])
-        .collect();
-    if paths.is_empty() {
-        for field in response.fields {
-            if let Ty::Object(inner) = field.ty {
-                if inner.fields.iter().all(|f| scalar(&f.ty)) {
-                    paths.extend(inner.fields.iter().map(|f| vec![field.name, f.name]));
-                }
-            }
-        }
-    }
+    let paths = crate::result::key_paths(response);
     let mut names: Vec<String> = taken.to_vec();
     let mut out = Vec::new();
     for path in paths {
@@ -212,10 +189,10 @@ pub fn report(path: &Path, format: ReportFormat, out: &mut dyn Write) -> Result<
                 record.push(r.error_code.clone().unwrap_or_default());
                 record.push(r.error_message.clone().unwrap_or_default());
                 for column in &columns {
-                    let mut value = r.result.as_ref();
-                    for key in &column.path {
-                        value = value.and_then(|v| v.get(key));
-                    }
+                    let value = r
+                        .result
+                        .as_ref()
+                        .and_then(|v| crate::result::get(v, &column.path));
                     record.push(cell(value));
                 }
                 writer

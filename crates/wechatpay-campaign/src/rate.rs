@@ -15,9 +15,9 @@
 //!   drew the 429. The ceiling itself creeps back to the target by 0.2 % of it
 //!   per quiet second, so a limit that was only briefly lower is found again
 //!   without probing it every few seconds.
-//! - **Concurrency**: Little's law, in flight = rate × latency, with twice the
-//!   smoothed latency as headroom, so a slow moment does not cost rate; capped
-//!   by `--concurrency` when given.
+//! - **Concurrency**: Little's law, in flight = rate × latency, with three
+//!   times the smoothed latency (quick to rise, slow to fall) plus four as
+//!   headroom, so a slow moment does not cost rate; `--concurrency` fixes it.
 
 use std::time::{Duration, Instant};
 
@@ -153,9 +153,11 @@ impl Pacer {
     /// A reply (of any kind) took `latency`.
     pub fn observe_latency(&mut self, latency: Duration) {
         let sample = latency.as_secs_f64();
+        // Up fast, down slowly: a slow spell must raise the concurrency at once.
         self.latency = Some(match self.latency {
             None => sample,
-            Some(avg) => avg + 0.1 * (sample - avg),
+            Some(avg) if sample > avg => avg + 0.5 * (sample - avg),
+            Some(avg) => avg + 0.05 * (sample - avg),
         });
     }
 
@@ -166,8 +168,8 @@ impl Pacer {
         }
         // Before the first reply: a small start, growing as latencies come in.
         let latency = self.latency.unwrap_or(0.05);
-        let needed = (self.current * latency * 2.0).ceil() as usize + 2;
-        needed.clamp(2, DEFAULT_MAX_CONCURRENCY)
+        let needed = (self.current * latency * 3.0).ceil() as usize + 4;
+        needed.clamp(4, DEFAULT_MAX_CONCURRENCY)
     }
 }
 
@@ -265,8 +267,8 @@ mod tests {
         for _ in 0..100 {
             pacer.observe_latency(Duration::from_millis(10));
         }
-        // 500/s × 10 ms × 2 + 2
-        assert_eq!(pacer.concurrency(), 12);
+        // 500/s × 10 ms × 3 + 4
+        assert_eq!(pacer.concurrency(), 19);
         for _ in 0..200 {
             pacer.observe_latency(Duration::from_millis(400));
         }

@@ -1,11 +1,11 @@
 //! One `send` run: rows taken from the journal in order, paced, sent through
 //! the transport client, their outcomes written back.
 //!
-//! The journal is written by one thread (SQLite is blocking) that batches
-//! whatever has queued up into one transaction, so the async loop never waits
-//! on the disk except to take the next rows. Rows are taken 256 at a time and
-//! marked in flight; on a clean stop, rows taken but not sent go back to
-//! pending. Requests in flight are always waited for.
+//! The journal is written by one thread (SQLite is blocking) that commits
+//! outcomes in groups (every 50 ms), and the next rows are asked for before
+//! they are needed, so the async loop never waits on the disk. Rows are taken
+//! 256 at a time and marked in flight; on a clean stop, rows taken but not
+//! sent go back to pending. Requests in flight are always waited for.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -31,6 +31,11 @@ use crate::rate::Pacer;
 const CLAIM_BATCH: usize = 256;
 /// How often the run's counters are written to the journal.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+/// Outcomes are committed in groups at most this far apart. A crash loses at
+/// most this much of them, and those rows are resent with their numbers.
+const COMMIT_EVERY: Duration = Duration::from_millis(50);
+/// The most updates in one transaction.
+const MAX_BATCH: usize = 4096;
 
 /// How a run sends.
 #[derive(Debug, Clone, PartialEq)]
@@ -186,55 +191,74 @@ pub(crate) struct Finished {
     pub progress: RunProgress,
 }
 
-/// Runs until every row is resolved, a stop is requested, or an answer stops the campaign.
-pub(crate) async fn run(
-    journal: Journal,
-    builder: RowBuilder<'_>,
-    client: &Client,
-    options: &RunOptions,
-    control: &Control,
-) -> Result<Finished, CampaignError> {
-    let mut journal = journal;
-    let rate = options.rate_for(builder.info);
-    let counts = journal.counts()?;
-    control.start(&counts, rate);
-    let run_id = journal.start_run(rate)?;
-    let writer = Writer::spawn(journal, run_id);
-    let mut pacer = Pacer::new(rate, options.concurrency, Instant::now());
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
-    let mut stop_rx = control.subscribe();
-    let mut fresh: VecDeque<Claimed> = VecDeque::new();
-    let mut waiting: BinaryHeap<Reverse<Waiting>> = BinaryHeap::new();
-    let mut seq = 0u64;
-    let mut cursor = 0u64;
-    let mut exhausted = false;
-    let mut in_flight = 0usize;
-    let mut end: Option<RunEnd> = None;
-    let mut progress = RunProgress::default();
-    let mut last_progress = Instant::now();
-    let mut claim_error: Option<CampaignError> = None;
+/// The state of one run.
+struct Run<'a> {
+    builder: RowBuilder<'a>,
+    client: &'a Client,
+    options: &'a RunOptions,
+    control: &'a Control,
+    writer: Writer,
+    pacer: Pacer,
+    done_tx: mpsc::UnboundedSender<Done>,
+    /// Rows taken from the journal, not sent yet.
+    fresh: VecDeque<Claimed>,
+    /// Rows waiting to be resent, by when.
+    waiting: BinaryHeap<Reverse<Waiting>>,
+    seq: u64,
+    /// The last row taken from the journal.
+    cursor: u64,
+    /// Whether the journal has no open row after `cursor`.
+    exhausted: bool,
+    /// The next rows, asked for before they are needed.
+    claim: Option<oneshot::Receiver<Result<Vec<Claimed>, CampaignError>>>,
+    in_flight: usize,
+    end: Option<RunEnd>,
+    progress: RunProgress,
+    last_progress: Instant,
+    error: Option<CampaignError>,
+}
 
-    let mut on_done = |done: Done,
-                       pacer: &mut Pacer,
-                       waiting: &mut BinaryHeap<Reverse<Waiting>>,
-                       end: &mut Option<RunEnd>,
-                       progress: &mut RunProgress| {
+/// Waits for the outstanding claim, if there is one (else forever).
+async fn claimed(
+    claim: &mut Option<oneshot::Receiver<Result<Vec<Claimed>, CampaignError>>>,
+) -> Result<Vec<Claimed>, CampaignError> {
+    match claim {
+        Some(rx) => rx
+            .await
+            .unwrap_or_else(|_| Err(CampaignError::Journal("the journal writer stopped".into()))),
+        None => std::future::pending().await,
+    }
+}
+
+/// What woke the loop.
+enum Wake {
+    Done(Option<Box<Done>>),
+    Claimed(Result<Vec<Claimed>, CampaignError>),
+    Other,
+}
+
+impl Run<'_> {
+    fn on_done(&mut self, done: Done) {
+        self.in_flight -= 1;
         let now = Instant::now();
-        pacer.observe_latency(done.latency);
+        self.pacer.observe_latency(done.latency);
         let Done {
-            mut entry, outcome, ..
+            mut entry,
+            outcome,
+            sent_at,
+            ..
         } = done;
         let row = entry.claimed.row;
         match outcome {
             Outcome::Succeeded { result, note } => {
-                progress.completed += 1;
-                control.count(Event::Succeeded);
-                writer.update(Update::Succeeded { row, result, note });
+                self.progress.completed += 1;
+                self.control.count(Event::Succeeded);
+                self.writer.update(Update::Succeeded { row, result, note });
             }
             Outcome::Failed { code, message } => {
-                progress.completed += 1;
-                control.count(Event::Failed);
-                writer.update(Update::Failed { row, code, message });
+                self.progress.completed += 1;
+                self.control.count(Event::Failed);
+                self.writer.update(Update::Failed { row, code, message });
             }
             Outcome::Retry {
                 code,
@@ -242,161 +266,111 @@ pub(crate) async fn run(
                 throttled,
             } => {
                 if throttled {
-                    progress.throttled += 1;
-                    control.count(Event::Throttled);
-                    pacer.throttled(done.sent_at, now);
-                    control.set_rate(pacer.current());
+                    self.progress.throttled += 1;
+                    self.control.count(Event::Throttled);
+                    self.pacer.throttled(sent_at, now);
                 }
                 entry.tries += 1;
-                if entry.tries >= options.max_attempts {
-                    control.count(Event::Unresolved);
-                    writer.update(Update::Unresolved { row, code, message });
+                if entry.tries >= self.options.max_attempts {
+                    self.control.count(Event::Unresolved);
+                    self.writer
+                        .update(Update::Unresolved { row, code, message });
                 } else {
-                    control.count(Event::Retry);
-                    writer.update(Update::Retrying { row, code, message });
-                    seq += 1;
-                    waiting.push(Reverse(Waiting {
-                        at: now + options.backoff(entry.tries, throttled),
-                        seq,
+                    self.control.count(Event::Retry);
+                    self.writer.update(Update::Retrying { row, code, message });
+                    self.seq += 1;
+                    self.waiting.push(Reverse(Waiting {
+                        at: now + self.options.backoff(entry.tries, throttled),
+                        seq: self.seq,
                         entry,
                     }));
                 }
             }
             Outcome::Stop { code, message } => {
-                writer.update(Update::Unresolved {
+                self.writer.update(Update::Unresolved {
                     row,
                     code: code.clone(),
                     message: message.clone(),
                 });
-                if end.is_none() {
-                    *end = Some(RunEnd::Stopped { row, code, message });
+                if self.end.is_none() {
+                    self.end = Some(RunEnd::Stopped { row, code, message });
                 }
             }
         }
-    };
+    }
 
-    loop {
-        while let Ok(done) = done_rx.try_recv() {
-            in_flight -= 1;
-            on_done(done, &mut pacer, &mut waiting, &mut end, &mut progress);
-        }
-        control.set_in_flight(in_flight);
-        control.set_rate(pacer.current());
-        if last_progress.elapsed() >= PROGRESS_EVERY {
-            last_progress = Instant::now();
-            writer.progress(progress);
-        }
-        if end.is_none() && control.is_stopping() {
-            end = Some(RunEnd::Interrupted);
-        }
-        if end.is_none() && writer.failed() {
-            // The error itself comes back from the final flush.
-            end = Some(RunEnd::Interrupted);
-        }
-        if end.is_some() {
-            if in_flight == 0 {
-                break;
+    fn on_claimed(&mut self, result: Result<Vec<Claimed>, CampaignError>) {
+        self.claim = None;
+        match result {
+            Ok(batch) => {
+                self.exhausted = batch.len() < CLAIM_BATCH;
+                self.cursor = batch.last().map_or(self.cursor, |c| c.row);
+                self.fresh.extend(batch);
             }
-            if let Some(done) = done_rx.recv().await {
-                in_flight -= 1;
-                on_done(done, &mut pacer, &mut waiting, &mut end, &mut progress);
+            Err(e) => {
+                // Stop taking rows, wait for those in flight, then report it.
+                self.error.get_or_insert(e);
+                self.exhausted = true;
+                self.end.get_or_insert(RunEnd::Interrupted);
             }
-            continue;
         }
-        if fresh.len() < CLAIM_BATCH / 4 && !exhausted {
-            match writer.claim(cursor, CLAIM_BATCH).await {
-                Ok(batch) => {
-                    exhausted = batch.len() < CLAIM_BATCH;
-                    cursor = batch.last().map_or(cursor, |c| c.row);
-                    fresh.extend(batch);
+    }
+
+    /// Asks for the next rows early, so the loop never waits on the disk.
+    fn claim_ahead(&mut self) {
+        if let Some(rx) = self.claim.as_mut() {
+            match rx.try_recv() {
+                Ok(result) => self.on_claimed(result),
+                Err(oneshot::error::TryRecvError::Empty) => {}
+                Err(oneshot::error::TryRecvError::Closed) => self.on_claimed(Err(
+                    CampaignError::Journal("the journal writer stopped".into()),
+                )),
+            }
+        }
+        if self.claim.is_none() && !self.exhausted && self.fresh.len() < CLAIM_BATCH / 2 {
+            self.claim = Some(self.writer.claim(self.cursor, CLAIM_BATCH));
+        }
+    }
+
+    /// The next row to send: a resend whose time has come, else a fresh row.
+    fn next_entry(&mut self, now: Instant) -> Option<Entry> {
+        if self.waiting.peek().is_some_and(|w| w.0.at <= now) {
+            return self.waiting.pop().map(|w| w.0.entry);
+        }
+        while let Some(claimed) = self.fresh.pop_front() {
+            match self.builder.build(&claimed) {
+                Ok(prepared) => {
+                    return Some(Entry {
+                        claimed,
+                        prepared,
+                        tries: 0,
+                    })
                 }
-                Err(e) => {
-                    // Stop taking rows, wait for those in flight, then report it.
-                    claim_error = Some(e);
-                    end = Some(RunEnd::Interrupted);
-                    continue;
-                }
-            }
-        }
-        let now = Instant::now();
-        let next_retry = waiting.peek().map(|w| w.0.at);
-        let retry_ready = next_retry.is_some_and(|at| at <= now);
-        if !retry_ready && fresh.is_empty() {
-            if in_flight == 0 && waiting.is_empty() && exhausted {
-                end = Some(RunEnd::Completed);
-                break;
-            }
-            let wake = next_retry.unwrap_or(now + Duration::from_secs(3600));
-            tokio::select! {
-                done = done_rx.recv() => if let Some(done) = done {
-                    in_flight -= 1;
-                    on_done(done, &mut pacer, &mut waiting, &mut end, &mut progress);
-                },
-                () = tokio::time::sleep_until(wake.into()) => {}
-                _ = stop_rx.changed() => {}
-            }
-            continue;
-        }
-        if in_flight >= pacer.concurrency() {
-            tokio::select! {
-                done = done_rx.recv() => if let Some(done) = done {
-                    in_flight -= 1;
-                    on_done(done, &mut pacer, &mut waiting, &mut end, &mut progress);
-                },
-                _ = stop_rx.changed() => {}
-            }
-            continue;
-        }
-        let ready = pacer.ready_at(now);
-        if ready > now {
-            tokio::select! {
-                biased;
-                _ = stop_rx.changed() => {}
-                done = done_rx.recv() => if let Some(done) = done {
-                    in_flight -= 1;
-                    on_done(done, &mut pacer, &mut waiting, &mut end, &mut progress);
-                },
-                () = tokio::time::sleep_until(ready.into()) => {}
-            }
-            continue;
-        }
-        let entry = if retry_ready {
-            match waiting.pop() {
-                Some(Reverse(w)) => w.entry,
-                None => continue,
-            }
-        } else {
-            let Some(claimed) = fresh.pop_front() else {
-                continue;
-            };
-            match builder.build(&claimed) {
-                Ok(prepared) => Entry {
-                    claimed,
-                    prepared,
-                    tries: 0,
-                },
                 Err(problems) => {
                     // Checked when the journal was created; only a schema
                     // change between runs can get here.
-                    progress.completed += 1;
-                    control.count(Event::Failed);
-                    writer.update(Update::Failed {
+                    self.progress.completed += 1;
+                    self.control.count(Event::Failed);
+                    self.writer.update(Update::Failed {
                         row: claimed.row,
                         code: "INVALID_ROW".into(),
                         message: problems,
                     });
-                    continue;
                 }
             }
-        };
-        pacer.take(now);
-        in_flight += 1;
-        progress.requests += 1;
-        progress.first_send_at.get_or_insert_with(now_ms);
-        control.count(Event::Sent);
-        let client = client.clone();
-        let info = builder.info;
-        let tx = done_tx.clone();
+        }
+        None
+    }
+
+    fn send(&mut self, entry: Entry, now: Instant) {
+        self.pacer.take(now);
+        self.in_flight += 1;
+        self.progress.requests += 1;
+        self.progress.first_send_at.get_or_insert_with(now_ms);
+        self.control.count(Event::Sent);
+        let client = self.client.clone();
+        let info = self.builder.info;
+        let tx = self.done_tx.clone();
         tokio::spawn(async move {
             let sent_at = Instant::now();
             let result = client
@@ -417,7 +391,131 @@ pub(crate) async fn run(
             });
         });
     }
+}
+
+/// Runs until every row is resolved, a stop is requested, or an answer stops the campaign.
+pub(crate) async fn run(
+    journal: Journal,
+    builder: RowBuilder<'_>,
+    client: &Client,
+    options: &RunOptions,
+    control: &Control,
+) -> Result<Finished, CampaignError> {
+    let mut journal = journal;
+    let rate = options.rate_for(builder.info);
+    let counts = journal.counts()?;
+    control.start(&counts, rate);
+    let run_id = journal.start_run(rate)?;
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
+    let mut stop_rx = control.subscribe();
+    let mut run = Run {
+        builder,
+        client,
+        options,
+        control,
+        writer: Writer::spawn(journal, run_id),
+        pacer: Pacer::new(rate, options.concurrency, Instant::now()),
+        done_tx,
+        fresh: VecDeque::new(),
+        waiting: BinaryHeap::new(),
+        seq: 0,
+        cursor: 0,
+        exhausted: false,
+        claim: None,
+        in_flight: 0,
+        end: None,
+        progress: RunProgress::default(),
+        last_progress: Instant::now(),
+        error: None,
+    };
+
+    loop {
+        while let Ok(done) = done_rx.try_recv() {
+            run.on_done(done);
+        }
+        control.set_in_flight(run.in_flight);
+        control.set_rate(run.pacer.current());
+        if run.last_progress.elapsed() >= PROGRESS_EVERY {
+            run.last_progress = Instant::now();
+            run.writer.progress(run.progress);
+        }
+        if run.end.is_none() && (control.is_stopping() || run.writer.failed()) {
+            // A write error itself comes back from the final flush.
+            run.end = Some(RunEnd::Interrupted);
+        }
+        if run.end.is_some() {
+            if run.in_flight == 0 {
+                break;
+            }
+            if let Some(done) = done_rx.recv().await {
+                run.on_done(done);
+            }
+            continue;
+        }
+        run.claim_ahead();
+        let now = Instant::now();
+        let wake = if run.fresh.is_empty() && run.waiting.peek().is_none_or(|w| w.0.at > now) {
+            if run.in_flight == 0 && run.waiting.is_empty() && run.exhausted && run.claim.is_none()
+            {
+                run.end = Some(RunEnd::Completed);
+                break;
+            }
+            // Nothing to send yet: a reply, a resend's time, the next rows, or a stop.
+            let at = run
+                .waiting
+                .peek()
+                .map_or(now + Duration::from_secs(3600), |w| w.0.at);
+            tokio::select! {
+                done = done_rx.recv() => Wake::Done(done.map(Box::new)),
+                result = claimed(&mut run.claim) => Wake::Claimed(result),
+                () = tokio::time::sleep_until(at.into()) => Wake::Other,
+                _ = stop_rx.changed() => Wake::Other,
+            }
+        } else if run.in_flight >= run.pacer.concurrency() {
+            tokio::select! {
+                done = done_rx.recv() => Wake::Done(done.map(Box::new)),
+                _ = stop_rx.changed() => Wake::Other,
+            }
+        } else {
+            let ready = run.pacer.ready_at(now);
+            if ready <= now {
+                if let Some(entry) = run.next_entry(now) {
+                    run.send(entry, now);
+                }
+                continue;
+            }
+            tokio::select! {
+                biased;
+                _ = stop_rx.changed() => Wake::Other,
+                done = done_rx.recv() => Wake::Done(done.map(Box::new)),
+                () = tokio::time::sleep_until(ready.into()) => Wake::Other,
+            }
+        };
+        match wake {
+            Wake::Done(Some(done)) => run.on_done(*done),
+            Wake::Claimed(result) => run.on_claimed(result),
+            Wake::Done(None) | Wake::Other => {}
+        }
+    }
     control.set_in_flight(0);
+    let Run {
+        writer,
+        fresh,
+        waiting,
+        mut claim,
+        progress,
+        end,
+        error,
+        ..
+    } = run;
+    // Rows taken but not sent go back to pending (an outstanding claim's too).
+    if let Some(rx) = claim.take() {
+        if let Ok(Ok(batch)) = rx.await {
+            for claimed in batch {
+                writer.update(Update::Released { row: claimed.row });
+            }
+        }
+    }
     for claimed in fresh {
         writer.update(Update::Released { row: claimed.row });
     }
@@ -429,7 +527,7 @@ pub(crate) async fn run(
     writer.progress(progress);
     let (mut journal, result) = writer.finish();
     result?;
-    if let Some(e) = claim_error {
+    if let Some(e) = error {
         return Err(e);
     }
     let end = end.unwrap_or(RunEnd::Interrupted);
@@ -441,74 +539,88 @@ pub(crate) async fn run(
     })
 }
 
-enum Cmd {
-    Claim {
-        after: u64,
-        limit: usize,
-        reply: oneshot::Sender<Result<Vec<Claimed>, CampaignError>>,
-    },
-    Update(Update),
-    Progress(RunProgress),
+/// The journal's one writer: a thread that applies queued updates in batches.
+///
+/// Updates are queued without waking it (a wake per reply would cost more
+/// than the write); it wakes every [`COMMIT_EVERY`], or at once for a claim
+/// or the end of the run.
+struct Writer {
+    shared: Arc<Shared>,
+    thread: Option<std::thread::JoinHandle<(Journal, Result<(), CampaignError>)>>,
 }
 
-/// The journal's one writer: a thread that applies queued updates in batches.
-struct Writer {
-    tx: Option<std::sync::mpsc::Sender<Cmd>>,
-    thread: Option<std::thread::JoinHandle<(Journal, Result<(), CampaignError>)>>,
-    failed: Arc<AtomicBool>,
+#[derive(Default)]
+struct Queue {
+    updates: Vec<Update>,
+    progress: Option<RunProgress>,
+    claims: Vec<ClaimRequest>,
+    closed: bool,
+}
+
+type ClaimRequest = (
+    u64,
+    usize,
+    oneshot::Sender<Result<Vec<Claimed>, CampaignError>>,
+);
+
+struct Shared {
+    queue: std::sync::Mutex<Queue>,
+    wake: std::sync::Condvar,
+    failed: AtomicBool,
+}
+
+impl Shared {
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl Writer {
     fn spawn(journal: Journal, run_id: i64) -> Writer {
-        let (tx, rx) = std::sync::mpsc::channel::<Cmd>();
-        let failed = Arc::new(AtomicBool::new(false));
-        let flag = failed.clone();
+        let shared = Arc::new(Shared {
+            queue: std::sync::Mutex::new(Queue::default()),
+            wake: std::sync::Condvar::new(),
+            failed: AtomicBool::new(false),
+        });
+        let theirs = shared.clone();
         let thread = std::thread::Builder::new()
             .name("campaign-journal".into())
-            .spawn(move || writer_loop(journal, run_id, &rx, &flag))
+            .spawn(move || writer_loop(journal, run_id, &theirs))
             .expect("cannot start the journal thread");
         Writer {
-            tx: Some(tx),
+            shared,
             thread: Some(thread),
-            failed,
-        }
-    }
-
-    fn send(&self, cmd: Cmd) {
-        if let Some(tx) = &self.tx {
-            if tx.send(cmd).is_err() {
-                self.failed.store(true, Ordering::Relaxed);
-            }
         }
     }
 
     fn update(&self, update: Update) {
-        self.send(Cmd::Update(update));
+        self.shared.queue().updates.push(update);
     }
 
     fn progress(&self, progress: RunProgress) {
-        self.send(Cmd::Progress(progress));
+        self.shared.queue().progress = Some(progress);
     }
 
     fn failed(&self) -> bool {
-        self.failed.load(Ordering::Relaxed)
+        self.shared.failed.load(Ordering::Relaxed)
     }
 
-    async fn claim(&self, after: u64, limit: usize) -> Result<Vec<Claimed>, CampaignError> {
+    /// Asks for the next open rows after `after`; the answer comes on the receiver.
+    fn claim(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> oneshot::Receiver<Result<Vec<Claimed>, CampaignError>> {
         let (reply, answer) = oneshot::channel();
-        self.send(Cmd::Claim {
-            after,
-            limit,
-            reply,
-        });
+        self.shared.queue().claims.push((after, limit, reply));
+        self.shared.wake.notify_one();
         answer
-            .await
-            .unwrap_or_else(|_| Err(CampaignError::Journal("the journal writer stopped".into())))
     }
 
     /// Applies everything queued and gives the journal back, with the first write error.
     fn finish(mut self) -> (Journal, Result<(), CampaignError>) {
-        drop(self.tx.take());
+        self.shared.queue().closed = true;
+        self.shared.wake.notify_one();
         match self.thread.take().map(std::thread::JoinHandle::join) {
             Some(Ok(done)) => done,
             _ => panic!("the journal writer thread panicked"),
@@ -519,33 +631,35 @@ impl Writer {
 fn writer_loop(
     mut journal: Journal,
     run_id: i64,
-    rx: &std::sync::mpsc::Receiver<Cmd>,
-    failed: &AtomicBool,
+    shared: &Shared,
 ) -> (Journal, Result<(), CampaignError>) {
     let mut first_error: Option<CampaignError> = None;
-    while let Ok(cmd) = rx.recv() {
-        let mut updates = Vec::new();
-        let mut progress = None;
-        let mut claims = Vec::new();
-        let mut next = Some(cmd);
-        while let Some(cmd) = next.take() {
-            match cmd {
-                Cmd::Update(u) => updates.push(u),
-                Cmd::Progress(p) => progress = Some(p),
-                Cmd::Claim {
-                    after,
-                    limit,
-                    reply,
-                } => claims.push((after, limit, reply)),
+    loop {
+        let (updates, progress, claims, closed) = {
+            let mut queue = shared.queue();
+            let deadline = Instant::now() + COMMIT_EVERY;
+            while queue.claims.is_empty() && !queue.closed && queue.updates.len() < MAX_BATCH {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                queue = shared
+                    .wake
+                    .wait_timeout(queue, left)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
             }
-            if updates.len() < 4096 {
-                next = rx.try_recv().ok();
-            }
-        }
+            (
+                std::mem::take(&mut queue.updates),
+                queue.progress.take(),
+                std::mem::take(&mut queue.claims),
+                queue.closed,
+            )
+        };
         if first_error.is_none() && (!updates.is_empty() || progress.is_some()) {
             let run = progress.as_ref().map(|p| (run_id, p));
             if let Err(e) = journal.apply(&updates, run) {
-                failed.store(true, Ordering::Relaxed);
+                shared.failed.store(true, Ordering::Relaxed);
                 first_error = Some(e);
             }
         }
@@ -555,6 +669,9 @@ fn writer_loop(
                 None => journal.claim(after, limit),
             };
             let _ = reply.send(answer);
+        }
+        if closed {
+            break;
         }
     }
     (journal, first_error.map_or(Ok(()), Err))

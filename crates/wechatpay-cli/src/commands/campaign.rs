@@ -123,7 +123,12 @@ fn send_inner(args: &CampaignSendArgs) -> Result<(String, Result<(), CliError>),
         let display = Display::start(control.clone());
         let result = runtime.block_on(async {
             tokio::spawn(watch_signals(control.clone()));
-            campaign.run(&client, &options, &control).await
+            // As a task rather than the block_on future itself: replies then
+            // wake it through the scheduler's queue, not a syscall each.
+            let run_control = control.clone();
+            tokio::spawn(async move { campaign.run(&client, &options, &run_control).await })
+                .await
+                .map_err(|e| CampaignError::Journal(format!("the campaign task failed: {e}")))?
         });
         display.finish();
         result.map_err(cli_error)?

@@ -3,6 +3,7 @@
 //! the operation's own rules, and a verified reply decoded into its response type.
 
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::Value;
 use wechatpay_runtime::json::{self, Prepared, Problem};
 use wechatpay_runtime::{Endpoint, EndpointInfo, EndpointVisitor};
@@ -34,31 +35,35 @@ impl EndpointVisitor for PrepareRow<'_> {
     }
 }
 
-/// Decodes a verified reply body into the operation's response type and gives
-/// back what the type holds, as JSON (fields the schema does not know are left out).
+/// Checks that a verified reply body decodes into the operation's response
+/// type, and gives the body back as JSON (to take the key fields from).
 pub fn decode_reply(info: &'static EndpointInfo, body: &[u8]) -> Result<Value, String> {
-    wechatpay_endpoints::dispatch(info.operation_id, DecodeReply { body })
-        .unwrap_or_else(|| Err(format!("no operation {}", info.operation_id)))
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+        b"null"
+    } else {
+        body
+    };
+    let value: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    wechatpay_endpoints::dispatch(info.operation_id, DecodeReply { value: &value })
+        .unwrap_or_else(|| Err(format!("no operation {}", info.operation_id)))?;
+    Ok(value)
 }
 
 struct DecodeReply<'a> {
-    body: &'a [u8],
+    value: &'a Value,
 }
 
 impl EndpointVisitor for DecodeReply<'_> {
-    type Output = Result<Value, String>;
+    type Output = Result<(), String>;
 
     fn visit<E: Endpoint>(self) -> Self::Output
     where
         E::Request: DeserializeOwned,
         E::Response: serde::Serialize,
     {
-        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
-            b"null"
-        } else {
-            self.body
-        };
-        let decoded: E::Response = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-        serde_json::to_value(&decoded).map_err(|e| e.to_string())
+        // Parsed once; the typed decode only checks it (no copy of the reply).
+        E::Response::deserialize(self.value)
+            .map(drop)
+            .map_err(|e| e.to_string())
     }
 }

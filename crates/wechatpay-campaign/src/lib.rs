@@ -12,6 +12,8 @@
 //!     template: std::fs::read("template.json").unwrap(), // appid, stock_id, product_coupon_id
 //!     journal: "campaign.db".into(),
 //! };
+//! // The client should not retry by itself (RetryPolicy::none()): the campaign
+//! // resends with the same number and must see every 429 to pace itself.
 //! let campaign = Campaign::open(&spec)?;   // new: every row checked and numbered; else: resumed
 //! let control = Control::new();            // control.stop() from a signal handler
 //! let summary = campaign.run(&client, &RunOptions::default(), &control).await?;

@@ -352,7 +352,15 @@ fn bar(control: &Control, done: &AtomicBool) {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    bar.abandon();
+    // The bar leaves the cursor on its line: clear it and write the last state as a line.
+    bar.finish_and_clear();
+    let p = control.progress();
+    note(&format!(
+        "campaign: {}/{} rows done: {}",
+        p.done(),
+        p.total,
+        describe(&p)
+    ));
 }
 
 fn plain(control: &Control, done: &AtomicBool) {

@@ -34,6 +34,8 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 /// Outcomes are committed in groups at most this far apart. A crash loses at
 /// most this much of them, and those rows are resent with their numbers.
 const COMMIT_EVERY: Duration = Duration::from_millis(50);
+/// 429 answers for one row in one run before it is left pending for the next.
+const MAX_THROTTLED: u32 = 50;
 /// The most updates in one transaction.
 const MAX_BATCH: usize = 4096;
 
@@ -45,8 +47,9 @@ pub struct RunOptions {
     pub rate: Option<f64>,
     /// The most requests in flight; default: just enough to hold the rate.
     pub concurrency: Option<usize>,
-    /// Attempts per row in one run before it is left pending for the next run
-    /// (a row is never marked failed for an unknown outcome).
+    /// Attempts with an unknown outcome per row in one run before it is left
+    /// pending for the next run (a row is never marked failed for an unknown
+    /// outcome). 429 answers have their own allowance of 50.
     pub max_attempts: u32,
     /// The wait before the first resend after an unknown outcome; it doubles per attempt.
     pub retry_initial: Duration,
@@ -124,7 +127,10 @@ impl RunEnd {
 struct Entry {
     claimed: Claimed,
     prepared: Prepared,
+    /// Attempts this run whose outcome was unknown.
     tries: u32,
+    /// Attempts this run answered 429.
+    throttled: u32,
 }
 
 struct Waiting {
@@ -270,8 +276,16 @@ impl Run<'_> {
                     self.control.count(Event::Throttled);
                     self.pacer.throttled(sent_at, now);
                 }
-                entry.tries += 1;
-                if entry.tries >= self.options.max_attempts {
+                // A 429 is the server refusing to look at the request: it
+                // counts against its own, larger allowance.
+                let (tries, allowed) = if throttled {
+                    entry.throttled += 1;
+                    (entry.throttled, MAX_THROTTLED)
+                } else {
+                    entry.tries += 1;
+                    (entry.tries, self.options.max_attempts)
+                };
+                if tries >= allowed {
                     self.control.count(Event::Unresolved);
                     self.writer
                         .update(Update::Unresolved { row, code, message });
@@ -280,7 +294,7 @@ impl Run<'_> {
                     self.writer.update(Update::Retrying { row, code, message });
                     self.seq += 1;
                     self.waiting.push(Reverse(Waiting {
-                        at: now + self.options.backoff(entry.tries, throttled),
+                        at: now + self.options.backoff(tries, throttled),
                         seq: self.seq,
                         entry,
                     }));
@@ -344,6 +358,7 @@ impl Run<'_> {
                         claimed,
                         prepared,
                         tries: 0,
+                        throttled: 0,
                     })
                 }
                 Err(problems) => {

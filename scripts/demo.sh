@@ -6,8 +6,9 @@
 # with `wechatpay call`: set the notify URL, call the three seed operations, then the
 # coupon lifecycle — send → PRODUCT_COUPON.SEND notification (verified and decrypted) →
 # confirm → use; the same three seed operations from the Rust example
-# (crates/wechatpay-cli/examples/call_sandbox.rs); show how `wechatpay sign` helps with a
-# SIGN_ERROR; then stop everything — always, also on failure or Ctrl-C. Every step has a timeout.
+# (crates/wechatpay-cli/examples/call_sandbox.rs); a 50-row campaign; show how
+# `wechatpay sign` helps with a SIGN_ERROR; then stop everything — always, also on failure
+# or Ctrl-C. Every step has a timeout.
 #
 # Needs: cargo (Rust toolchain). Nothing leaves 127.0.0.1.
 set -euo pipefail
@@ -147,6 +148,17 @@ grep '^PRODUCT_COUPON.USE ' "$WORK/notify.out"
 echo
 echo "==> The same three operations from Rust (examples/call_sandbox.rs)"
 timeout "$STEP_TIMEOUT" "$EXAMPLE" "$KEYS" "$BASE_URL"
+
+echo
+echo "==> A campaign: send-user-product-coupon to 50 users of a CSV at the documented rate"
+{ echo openid; for i in $(seq -w 1 50); do echo "oDemoUser_${RUN}_$i"; done; } >"$WORK/users.csv"
+echo '{"product_coupon_id":"1000000013","stock_id":"1000000013001","appid":"wx233544546545989"}' \
+    >"$WORK/template.json"
+timeout "$STEP_TIMEOUT" "$BIN" campaign send send-user-product-coupon --input "$WORK/users.csv" \
+    --body @"$WORK/template.json" --journal "$WORK/campaign.db"
+timeout "$STEP_TIMEOUT" "$BIN" campaign status --journal "$WORK/campaign.db"
+timeout "$STEP_TIMEOUT" "$BIN" campaign report --journal "$WORK/campaign.db" >"$WORK/report.csv"
+head -n 3 "$WORK/report.csv" | cut -c1-160
 
 echo
 echo "==> Debugging a signature: what exactly is signed for a request"

@@ -239,6 +239,41 @@ const ROWS: &[Row] = &[
         target: None,
     },
     Row {
+        label: "campaign: 10,000 sends at the documented 500/s, achieved / limit",
+        figure: "campaign_rate_ratio",
+        target: Some(("≥ 0.97×", |v, _| v >= 0.97)),
+    },
+    Row {
+        label: "campaign: share of requests answered 429",
+        figure: "campaign_429_share",
+        target: Some(("< 1 %", |v, _| v < 1.0)),
+    },
+    Row {
+        label: "campaign: client CPU per send (whole CLI process)",
+        figure: "campaign_cpu_per_send",
+        target: None,
+    },
+    Row {
+        label: "campaign: one RSA-2048 signature, same run and core",
+        figure: "campaign_sign_cost",
+        target: None,
+    },
+    Row {
+        label: "campaign: CPU per send / one signature",
+        figure: "campaign_cpu_ratio",
+        target: Some(("≤ 1.2×", |v, _| v <= 1.2)),
+    },
+    Row {
+        label: "campaign: reference, plain transport send paced at 500/s / one signature",
+        figure: "campaign_plain_transport_ratio",
+        target: None,
+    },
+    Row {
+        label: "campaign: SIGKILL ×5 at random points, resume: coupons issued",
+        figure: "campaign_crash_issued",
+        target: Some(("exactly 10,000", |v, _| v == 10_000.0)),
+    },
+    Row {
         label: "sign RSA-2048, aws-lc-rs (default)",
         figure: "sign_aws_lc",
         target: Some(("≥ 0.5× openssl", |v, f| {
@@ -446,6 +481,14 @@ pub const BENCH_COMMANDS: &[&[&str]] = &[
         "codec",
     ],
     &["bench", "--quiet", "-p", "wechatpay-cli", "--bench", "e2e"],
+    &[
+        "bench",
+        "--quiet",
+        "-p",
+        "wechatpay-cli",
+        "--bench",
+        "campaign",
+    ],
 ];
 
 #[cfg(test)]

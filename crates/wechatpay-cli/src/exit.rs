@@ -23,11 +23,16 @@ pub enum ExitClass {
     Decode,
     /// The result could not be written: standard output closed or unwritable (exit 9).
     Output,
+    /// `campaign send` finished and some rows failed permanently (exit 10).
+    RowsFailed,
+    /// `campaign send` stopped before every row was resolved (Ctrl-C, or
+    /// outcomes still unknown): run the same command again to resume (exit 11).
+    Incomplete,
 }
 
 impl ExitClass {
     /// Every class, in exit-code order.
-    pub const ALL: [ExitClass; 9] = [
+    pub const ALL: [ExitClass; 11] = [
         ExitClass::Internal,
         ExitClass::Usage,
         ExitClass::Validation,
@@ -37,6 +42,8 @@ impl ExitClass {
         ExitClass::Network,
         ExitClass::Decode,
         ExitClass::Output,
+        ExitClass::RowsFailed,
+        ExitClass::Incomplete,
     ];
 
     /// The process exit code of this class.
@@ -51,6 +58,8 @@ impl ExitClass {
             ExitClass::Network => 7,
             ExitClass::Decode => 8,
             ExitClass::Output => 9,
+            ExitClass::RowsFailed => 10,
+            ExitClass::Incomplete => 11,
         }
     }
 
@@ -66,6 +75,8 @@ impl ExitClass {
             ExitClass::Network => "network error",
             ExitClass::Decode => "decode error",
             ExitClass::Output => "output error",
+            ExitClass::RowsFailed => "rows failed",
+            ExitClass::Incomplete => "incomplete",
         }
     }
 
@@ -92,15 +103,21 @@ impl ExitClass {
             ExitClass::Output => {
                 "output error: the result could not be written to standard output (closed pipe)"
             }
+            ExitClass::RowsFailed => {
+                "campaign send: every row was resolved and some failed permanently (see campaign report)"
+            }
+            ExitClass::Incomplete => {
+                "campaign send: stopped with rows still pending (Ctrl-C, or outcomes unknown); run it again to resume"
+            }
         }
     }
 }
 
 /// The exit-code table shown at the end of `--help`.
 pub fn exit_codes_help() -> String {
-    let mut out = String::from("Exit codes:\n  0  success\n");
+    let mut out = String::from("Exit codes:\n   0  success\n");
     for class in ExitClass::ALL {
-        out.push_str(&format!("  {}  {}\n", class.code(), class.meaning()));
+        out.push_str(&format!("  {:>2}  {}\n", class.code(), class.meaning()));
     }
     out
 }

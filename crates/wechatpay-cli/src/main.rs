@@ -4,8 +4,8 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::FromArgMatches;
-use wechatpay_cli::args::{command, Cli, Command};
-use wechatpay_cli::commands::{call, certificates, describe, sandbox, sign, verify};
+use wechatpay_cli::args::{command, CampaignCommand, Cli, Command};
+use wechatpay_cli::commands::{call, campaign, certificates, describe, sandbox, sign, verify};
 use wechatpay_cli::exit::{exit_codes_help, CliError, ExitClass};
 use wechatpay_sandbox::faults;
 use wechatpay_transport::{Clock, SystemClock};
@@ -24,6 +24,17 @@ fn main() -> ExitCode {
         .mut_subcommand("sign", |c| c.after_help(exit_codes.clone()))
         .mut_subcommand("verify", |c| c.after_help(exit_codes.clone()))
         .mut_subcommand("certificates", |c| c.after_help(exit_codes.clone()))
+        .mut_subcommand("campaign", |c| {
+            c.after_help(exit_codes.clone())
+                .mut_subcommand("send", |s| {
+                    s.after_help(format!(
+                        "Operations with a request number:\n{}\n{exit_codes}",
+                        describe::campaign_operation_list()
+                    ))
+                })
+                .mut_subcommand("status", |s| s.after_help(exit_codes.clone()))
+                .mut_subcommand("report", |s| s.after_help(exit_codes.clone()))
+        })
         .mut_subcommand("sandbox", |c| {
             c.after_help(format!("{}\n\n{exit_codes}", faults::FAULT_HELP))
         });
@@ -79,6 +90,20 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 .map_err(|e| CliError::internal(format!("cannot print the result: {e}")))?;
             print_body(&text).map_err(output_error)
         }
+        Command::Campaign(args) => match args.command {
+            CampaignCommand::Send(args) => {
+                let (summary, outcome) = campaign::send(&args);
+                if let Some(line) = summary {
+                    print_text(&line)?;
+                }
+                outcome
+            }
+            CampaignCommand::Status(args) => print_text(&campaign::status(&args)?),
+            CampaignCommand::Report(args) => {
+                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                campaign::report(&args, &mut out)
+            }
+        },
         Command::Sandbox(args) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)

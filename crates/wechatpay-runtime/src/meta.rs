@@ -436,6 +436,13 @@ pub struct EndpointInfo {
     pub response_examples: &'static [Example],
 }
 
+impl EndpointInfo {
+    /// The error table rows for `code`.
+    pub fn error_rows<'a>(&self, code: &'a str) -> impl Iterator<Item = &'static ErrorDoc> + 'a {
+        self.errors.iter().filter(move |row| row.code == code)
+    }
+}
+
 /// A typed error code from an endpoint's error table, with a fallback for others.
 pub trait ErrorCode: Debug + Clone + PartialEq + Send + Sync + 'static {
     /// The operation's error table (empty for codes of no known operation).

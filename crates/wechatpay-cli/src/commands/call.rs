@@ -61,14 +61,24 @@ pub fn plan(args: &CallArgs) -> Result<(Prepared, Option<FilePart>, Client), Cli
         ))
     })?;
     let settings = Settings::resolve(&args.conn, args.apiv3_key.as_deref())?;
-    let client = client(&settings, info.auth, args)?;
+    let client = client(
+        &settings,
+        info.auth,
+        args.timeout,
+        RetryPolicy::with_max_retries(args.retries),
+    )?;
     Ok((prepared, file, client))
 }
 
-/// A transport client for the operation's auth scheme.
-fn client(settings: &Settings, scheme: AuthScheme, args: &CallArgs) -> Result<Client, CliError> {
-    let mut builder = builder(settings, scheme, args.timeout)?
-        .retry(RetryPolicy::with_max_retries(args.retries))
+/// A transport client for the operation's auth scheme (`call` and `campaign send`).
+pub fn client(
+    settings: &Settings,
+    scheme: AuthScheme,
+    timeout_secs: f64,
+    retry: RetryPolicy,
+) -> Result<Client, CliError> {
+    let mut builder = builder(settings, scheme, timeout_secs)?
+        .retry(retry)
         // A 2xx reply that does not verify (WeChat Pay's probe signatures)
         // is sent once more with the same request number.
         .resend_unverified_success(true);

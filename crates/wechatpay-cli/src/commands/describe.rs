@@ -44,6 +44,32 @@ pub fn operation_list() -> String {
     out
 }
 
+/// The operations a campaign can send (those with a request number), with
+/// their request-number field and documented rate.
+pub fn campaign_operation_list() -> String {
+    let with_number = || {
+        wechatpay_endpoints::ALL
+            .iter()
+            .filter_map(|i| i.request_number.map(|n| (i, n)))
+    };
+    let width = with_number()
+        .map(|(i, _)| i.operation_id.len())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for (info, number) in with_number() {
+        let rate = info
+            .rate_per_second
+            .map_or("no documented limit".to_owned(), |r| format!("{r}/s"));
+        let _ = writeln!(
+            out,
+            "  {:width$}  {} ({rate})",
+            info.operation_id, number.field
+        );
+    }
+    out
+}
+
 /// Runs the command, returning the text for stdout.
 pub fn run(operation: Option<&str>) -> Result<String, CliError> {
     match operation {

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod call;
+pub mod campaign;
 pub mod certificates;
 pub mod describe;
 pub mod sandbox;

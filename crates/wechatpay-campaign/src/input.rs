@@ -1,0 +1,408 @@
+//! The campaign's input: a CSV whose header names body fields (path parameters
+//! included), and a JSON template that gives the rest. Each row's request is the
+//! template with the row's non-empty cells set on their fields, checked with
+//! the operation's generated rules.
+//!
+//! Cells are text; a cell fills its field as the field's schema type says: a
+//! string, enum or date-time as written, an integer or boolean parsed, an
+//! object or array as JSON. An empty cell leaves the template's value (if any).
+
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use wechatpay_runtime::json::{parse_strict, Problem};
+use wechatpay_runtime::{EndpointInfo, Ty};
+
+/// A problem with the input, at a row (or the header) and a field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowProblem {
+    /// The 1-based data row (the first row after the header is row 1); `None` for the header.
+    pub row: Option<u64>,
+    /// The line of the CSV file where the row starts (the header is line 1).
+    pub line: u64,
+    /// The field (or column) at fault, if one is.
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for RowProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.row {
+            Some(row) => write!(f, "row {row} (line {})", self.line)?,
+            None => write!(f, "header (line {})", self.line)?,
+        }
+        match &self.field {
+            Some(field) => write!(f, ": {field}: {}", self.message),
+            None => write!(f, ": {}", self.message),
+        }
+    }
+}
+
+/// The JSON template: the fields every row shares.
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// Where it came from (`template.json`, `--body`), for messages.
+    pub source: String,
+    pub fields: Map<String, Value>,
+    /// SHA-256 of the template's bytes, hex.
+    pub sha256: String,
+}
+
+impl Template {
+    /// Parses the template's bytes (a JSON object; duplicate keys are refused).
+    pub fn parse(source: impl Into<String>, bytes: &[u8]) -> Result<Template, String> {
+        let source = source.into();
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| format!("{source}: invalid UTF-8 at byte {}", e.valid_up_to()))?;
+        let value = parse_strict(text).map_err(|e| format!("{source}: {e}"))?;
+        let Value::Object(fields) = value else {
+            return Err(format!("{source}: must be a JSON object"));
+        };
+        Ok(Template {
+            source,
+            fields,
+            sha256: hex(&Sha256::digest(bytes)),
+        })
+    }
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The request body of one row: the template, each non-empty cell set on its
+/// field (typed as the schema says), and the request number.
+pub fn merge(
+    info: &EndpointInfo,
+    template: &Map<String, Value>,
+    cells: &Map<String, Value>,
+    number: Option<(&str, &str)>,
+) -> Result<Value, Vec<Problem>> {
+    let mut body = template.clone();
+    let mut problems = Vec::new();
+    for (column, cell) in cells {
+        let text = cell.as_str().unwrap_or_default();
+        if text.is_empty() {
+            continue;
+        }
+        let Some(field) = info.request.field(column) else {
+            problems.push(Problem::new(
+                column.clone(),
+                format!("not a field of {}", info.request.name),
+            ));
+            continue;
+        };
+        let value = match &field.ty {
+            Ty::Integer(_) => match text.parse::<i64>() {
+                Ok(n) => Value::from(n),
+                Err(_) => {
+                    problems.push(Problem::new(
+                        column.clone(),
+                        format!("expected an integer, got {text:?}"),
+                    ));
+                    continue;
+                }
+            },
+            Ty::Boolean => match text {
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                _ => {
+                    problems.push(Problem::new(
+                        column.clone(),
+                        format!("expected true or false, got {text:?}"),
+                    ));
+                    continue;
+                }
+            },
+            Ty::Object(_) | Ty::Array { .. } => match parse_strict(text) {
+                Ok(v) => v,
+                Err(e) => {
+                    problems.push(Problem::new(
+                        column.clone(),
+                        format!("expected JSON ({}): {e}", field.ty.schema_name()),
+                    ));
+                    continue;
+                }
+            },
+            Ty::String(_) | Ty::Enum { .. } | Ty::DateTime => Value::String(text.to_owned()),
+        };
+        body.insert(column.clone(), value);
+    }
+    if let Some((field, value)) = number {
+        body.insert(field.to_owned(), Value::String(value.to_owned()));
+    }
+    if problems.is_empty() {
+        Ok(Value::Object(body))
+    } else {
+        Err(problems)
+    }
+}
+
+/// Checks the header: every column names a request field, once.
+pub fn check_header(info: &EndpointInfo, header: &[String]) -> Vec<RowProblem> {
+    let mut problems = Vec::new();
+    let problem = |field: &str, message: String| RowProblem {
+        row: None,
+        line: 1,
+        field: Some(field.to_owned()),
+        message,
+    };
+    for (i, name) in header.iter().enumerate() {
+        if name.is_empty() {
+            problems.push(RowProblem {
+                row: None,
+                line: 1,
+                field: None,
+                message: format!("column {} has no name", i + 1),
+            });
+        } else if header[..i].contains(name) {
+            problems.push(problem(name, "column given twice".into()));
+        } else if info.request.field(name).is_none() {
+            let mut known: Vec<&str> = info.request.fields.iter().map(|f| f.name).collect();
+            known.sort_unstable();
+            problems.push(problem(
+                name,
+                format!(
+                    "not a field of {} (fields: {})",
+                    info.request.name,
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+    problems
+}
+
+/// One data row as read: its cells by column name (text as written).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputRow {
+    pub row: u64,
+    pub line: u64,
+    pub cells: Map<String, Value>,
+}
+
+/// Reads a CSV file row by row while hashing its bytes.
+pub struct CsvInput {
+    pub path: PathBuf,
+    pub header: Vec<String>,
+    reader: csv::Reader<HashingReader<std::fs::File>>,
+    record: csv::StringRecord,
+    rows: u64,
+}
+
+impl CsvInput {
+    /// Opens `path` and reads its header.
+    pub fn open(path: &Path) -> Result<CsvInput, String> {
+        let file = std::fs::File::open(path)
+            .map_err(|e| format!("cannot read input {}: {e}", path.display()))?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(false)
+            .from_reader(HashingReader::new(file));
+        let header = reader
+            .headers()
+            .map_err(|e| csv_error(path, &e))?
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        Ok(CsvInput {
+            path: path.to_owned(),
+            header,
+            reader,
+            record: csv::StringRecord::new(),
+            rows: 0,
+        })
+    }
+
+    /// The next data row, `None` at the end of the file.
+    pub fn next_row(&mut self) -> Result<Option<InputRow>, String> {
+        if !self
+            .reader
+            .read_record(&mut self.record)
+            .map_err(|e| csv_error(&self.path, &e))?
+        {
+            return Ok(None);
+        }
+        self.rows += 1;
+        let line = self.record.position().map_or(0, |p| p.line());
+        let cells = self
+            .header
+            .iter()
+            .zip(self.record.iter())
+            .map(|(name, cell)| (name.clone(), Value::String(cell.to_owned())))
+            .collect();
+        Ok(Some(InputRow {
+            row: self.rows,
+            line,
+            cells,
+        }))
+    }
+
+    /// SHA-256 of the whole file, hex; reads whatever is left first.
+    pub fn finish(mut self) -> Result<String, String> {
+        while self.next_row()?.is_some() {}
+        let mut inner = self.reader.into_inner();
+        std::io::copy(&mut inner, &mut std::io::sink())
+            .map_err(|e| format!("cannot read input {}: {e}", self.path.display()))?;
+        Ok(hex(&inner.hasher.finalize()))
+    }
+}
+
+/// SHA-256 of a file's bytes, hex.
+pub fn file_sha256(path: &Path) -> Result<String, String> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| format!("cannot read input {}: {e}", path.display()))?;
+    let mut reader = HashingReader::new(file);
+    std::io::copy(&mut reader, &mut std::io::sink())
+        .map_err(|e| format!("cannot read input {}: {e}", path.display()))?;
+    Ok(hex(&reader.hasher.finalize()))
+}
+
+fn csv_error(path: &Path, e: &csv::Error) -> String {
+    let at = e
+        .position()
+        .map(|p| format!(" (line {})", p.line()))
+        .unwrap_or_default();
+    let reason = match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("{len} fields where the header has {expected_len}"),
+        csv::ErrorKind::Utf8 { err, .. } => format!("invalid UTF-8 in field {}", err.field() + 1),
+        _ => e.to_string(),
+    };
+    format!("input {}{at}: {reason}", path.display())
+}
+
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R> HashingReader<R> {
+    fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+        }
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn info(id: &str) -> &'static EndpointInfo {
+        wechatpay_endpoints::find(id).unwrap()
+    }
+
+    fn cells(pairs: &[(&str, &str)]) -> Map<String, Value> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), json!(v)))
+            .collect()
+    }
+
+    #[test]
+    fn cells_fill_fields_by_their_schema_type_over_the_template() {
+        let template = Template::parse(
+            "t.json",
+            br#"{"appid":"wx1","stock_id":"S1","product_coupon_id":"P1","attach":"from template"}"#,
+        )
+        .unwrap();
+        let body = merge(
+            info("send-user-product-coupon"),
+            &template.fields,
+            &cells(&[
+                ("openid", "o1"),
+                ("attach", ""),
+                ("coupon_tag_info", r#"{"coupon_tag_list":["MEMBER"]}"#),
+            ]),
+            Some(("send_request_no", "N0000001")),
+        )
+        .unwrap();
+        assert_eq!(
+            body,
+            json!({"appid":"wx1","stock_id":"S1","product_coupon_id":"P1","attach":"from template",
+                   "openid":"o1","coupon_tag_info":{"coupon_tag_list":["MEMBER"]},
+                   "send_request_no":"N0000001"})
+        );
+        let err = merge(
+            info("list-stocks"),
+            &Map::new(),
+            &cells(&[("page_size", "ten"), ("coupon_tag_info", "{")]),
+            None,
+        )
+        .unwrap_err();
+        let text: Vec<String> = err.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            [
+                "coupon_tag_info: not a field of ListStocksRequest",
+                "page_size: expected an integer, got \"ten\""
+            ]
+        );
+    }
+
+    #[test]
+    fn header_columns_must_be_request_fields_once() {
+        let header: Vec<String> = ["openid", "surprise", "openid", ""]
+            .map(String::from)
+            .to_vec();
+        let problems = check_header(info("send-user-product-coupon"), &header);
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(text.len(), 3, "{text:?}");
+        assert!(text[0].starts_with("header (line 1): surprise: not a field of SendUserProductCouponRequest (fields: appid, attach,"), "{}", text[0]);
+        assert_eq!(text[1], "header (line 1): openid: column given twice");
+        assert_eq!(text[2], "header (line 1): column 4 has no name");
+    }
+
+    #[test]
+    fn csv_rows_carry_their_row_and_line_and_the_file_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        let bytes = "\u{feff}openid,attach\no1,\"two\nlines\"\no2,x\n";
+        std::fs::write(&path, bytes).unwrap();
+        let mut input = CsvInput::open(&path).unwrap();
+        assert_eq!(input.header, ["openid", "attach"], "the BOM is dropped");
+        let first = input.next_row().unwrap().unwrap();
+        assert_eq!((first.row, first.line), (1, 2));
+        assert_eq!(first.cells["attach"], "two\nlines");
+        let second = input.next_row().unwrap().unwrap();
+        assert_eq!((second.row, second.line), (2, 4));
+        assert_eq!(input.finish().unwrap(), hex(&Sha256::digest(bytes)));
+        assert_eq!(file_sha256(&path).unwrap(), hex(&Sha256::digest(bytes)));
+
+        std::fs::write(&path, "openid,attach\no1\n").unwrap();
+        let mut input = CsvInput::open(&path).unwrap();
+        let err = input.next_row().unwrap_err();
+        assert!(
+            err.ends_with("(line 2): 1 fields where the header has 2"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn templates_are_json_objects_without_duplicate_keys() {
+        assert!(Template::parse("t", b"[1]")
+            .unwrap_err()
+            .contains("must be a JSON object"));
+        assert!(Template::parse("t", br#"{"a":1,"a":2}"#)
+            .unwrap_err()
+            .contains("duplicate key `a`"));
+        let t = Template::parse("t", b"{}").unwrap();
+        assert_eq!(t.sha256, hex(&Sha256::digest(b"{}")));
+    }
+}

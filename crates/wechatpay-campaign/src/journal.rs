@@ -1,0 +1,1038 @@
+//! The journal: one SQLite file (WAL mode) per campaign, one row per input row.
+//!
+//! ```text
+//! campaign  the binding: operation, request-number field, input and template
+//!           (path and SHA-256), the template itself, the CSV header, the campaign key
+//! rows      row, line, input (cells as JSON), request_no, state (pending, in_flight,
+//!           succeeded, failed), attempts, result (decoded reply), error_code, error_message
+//! runs      one per `send`: start, first send, end, rate, requests, 429s, outcome
+//! ```
+//!
+//! Every row and its request number are written in the transaction that
+//! creates the journal, before any request is sent. `synchronous = NORMAL` is
+//! enough: a commit lost to a power cut only makes a row look unsent, and
+//! resending it with its recorded number returns the original result.
+//!
+//! A `send` holds an exclusive lock on `FILE.db.lock` (`flock`, Unix), so two
+//! processes never send from one journal; `status` and `report` only read.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use serde_json::{Map, Value};
+
+use crate::error::CampaignError;
+
+/// The journal format this version writes and reads.
+pub const FORMAT: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE campaign (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    format INTEGER NOT NULL,
+    operation_id TEXT NOT NULL,
+    request_number_field TEXT NOT NULL,
+    numbers TEXT NOT NULL CHECK (numbers IN ('derived', 'column')),
+    input_path TEXT NOT NULL,
+    input_sha256 TEXT NOT NULL,
+    template_source TEXT NOT NULL,
+    template_sha256 TEXT NOT NULL,
+    template TEXT NOT NULL,
+    columns TEXT NOT NULL,
+    campaign_key TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE rows (
+    row INTEGER PRIMARY KEY,
+    line INTEGER NOT NULL,
+    input TEXT NOT NULL,
+    request_no TEXT NOT NULL,
+    number_key TEXT NOT NULL UNIQUE,
+    state TEXT NOT NULL DEFAULT 'pending'
+        CHECK (state IN ('pending', 'in_flight', 'succeeded', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    result TEXT,
+    error_code TEXT,
+    error_message TEXT,
+    updated_at INTEGER
+);
+CREATE INDEX rows_open ON rows (row) WHERE state IN ('pending', 'in_flight');
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    first_send_at INTEGER,
+    last_progress_at INTEGER,
+    ended_at INTEGER,
+    rate REAL NOT NULL,
+    requests INTEGER NOT NULL DEFAULT 0,
+    throttled INTEGER NOT NULL DEFAULT 0,
+    completed INTEGER NOT NULL DEFAULT 0,
+    outcome TEXT
+);
+";
+
+/// Where a row stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// Not sent yet, or sent with an outcome still unknown (sent again with its number).
+    Pending,
+    /// Taken by a run; a row left in flight by a killed run is sent again with its number.
+    InFlight,
+    Succeeded,
+    Failed,
+}
+
+impl State {
+    /// The word stored in the journal.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::InFlight => "in_flight",
+            State::Succeeded => "succeeded",
+            State::Failed => "failed",
+        }
+    }
+
+    fn parse(text: &str) -> State {
+        match text {
+            "in_flight" => State::InFlight,
+            "succeeded" => State::Succeeded,
+            "failed" => State::Failed,
+            _ => State::Pending,
+        }
+    }
+
+    /// The report's status: in flight counts as pending (not known to be done).
+    pub fn report_status(self) -> &'static str {
+        match self {
+            State::Pending | State::InFlight => "pending",
+            State::Succeeded => "succeeded",
+            State::Failed => "failed",
+        }
+    }
+}
+
+/// Where the request numbers come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberSource {
+    /// Derived from the campaign key and the row number.
+    Derived,
+    /// A column of the CSV.
+    Column,
+}
+
+/// What a journal is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    pub operation_id: String,
+    pub request_number_field: String,
+    pub numbers: NumberSource,
+    pub input_path: String,
+    pub input_sha256: String,
+    pub template_source: String,
+    pub template_sha256: String,
+    pub template: String,
+    /// The CSV header.
+    pub columns: Vec<String>,
+    /// Hex of the campaign key the numbers are derived from.
+    pub campaign_key: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// Rows by state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub total: u64,
+    pub pending: u64,
+    pub in_flight: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+}
+
+impl Counts {
+    /// Rows not known to be done (pending or in flight).
+    pub fn open(&self) -> u64 {
+        self.pending + self.in_flight
+    }
+}
+
+/// A row taken for sending.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed {
+    pub row: u64,
+    pub cells: Map<String, Value>,
+    pub request_no: String,
+    /// Attempts before this run.
+    pub attempts: u64,
+}
+
+/// A change to one row after an attempt (or none).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Update {
+    Succeeded {
+        row: u64,
+        result: Value,
+        note: Option<String>,
+    },
+    Failed {
+        row: u64,
+        code: String,
+        message: String,
+    },
+    /// Attempted, outcome unknown; stays in flight and is sent again.
+    Retrying {
+        row: u64,
+        code: String,
+        message: String,
+    },
+    /// Attempted, outcome unknown; back to pending for a later run.
+    Unresolved {
+        row: u64,
+        code: String,
+        message: String,
+    },
+    /// Taken but not sent: back to pending.
+    Released { row: u64 },
+}
+
+/// One row of the journal, for reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowRecord {
+    pub row: u64,
+    pub line: u64,
+    pub cells: Map<String, Value>,
+    pub request_no: String,
+    pub state: State,
+    pub attempts: u64,
+    /// The result's key fields (see [`crate::result`]).
+    pub result: Option<Value>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+}
+
+/// One `send` run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRecord {
+    pub id: i64,
+    pub pid: i64,
+    pub started_at: i64,
+    pub first_send_at: Option<i64>,
+    pub last_progress_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub rate: f64,
+    pub requests: u64,
+    pub throttled: u64,
+    pub completed: u64,
+    pub outcome: Option<String>,
+}
+
+impl RunRecord {
+    /// Rows completed per second between the first send and the last progress.
+    pub fn achieved_rate(&self) -> Option<f64> {
+        let start = self.first_send_at?;
+        let end = self.ended_at.or(self.last_progress_at)?;
+        let secs = (end - start) as f64 / 1000.0;
+        (secs > 0.0).then(|| self.completed as f64 / secs)
+    }
+}
+
+/// Counters of a run, written as it goes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunProgress {
+    pub first_send_at: Option<i64>,
+    pub requests: u64,
+    pub throttled: u64,
+    pub completed: u64,
+}
+
+/// Unix milliseconds now.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// An open journal.
+pub struct Journal {
+    conn: Connection,
+    path: PathBuf,
+    _lock: Option<lock::LockFile>,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal").field("path", &self.path).finish()
+    }
+}
+
+impl Journal {
+    /// Opens (creating if needed) the journal for sending, holding its lock.
+    pub fn open_for_send(path: &Path) -> Result<Journal, CampaignError> {
+        let lock = lock::LockFile::acquire(path)?;
+        let conn = Connection::open(path).map_err(|e| CampaignError::journal(path, e))?;
+        let journal = Journal {
+            conn,
+            path: path.to_owned(),
+            _lock: Some(lock),
+        };
+        journal.setup()?;
+        Ok(journal)
+    }
+
+    /// Opens an existing journal to read it (`status`, `report`).
+    pub fn open_read_only(path: &Path) -> Result<Journal, CampaignError> {
+        if !path.is_file() {
+            return Err(CampaignError::Input(format!(
+                "no journal at {}",
+                path.display()
+            )));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| CampaignError::journal(path, e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(|e| CampaignError::journal(path, e))?;
+        let journal = Journal {
+            conn,
+            path: path.to_owned(),
+            _lock: None,
+        };
+        if !journal.has_table("campaign")? {
+            return Err(CampaignError::Input(format!(
+                "{} is not a campaign journal (or it was never filled)",
+                path.display()
+            )));
+        }
+        journal.check_format()?;
+        Ok(journal)
+    }
+
+    /// The journal's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> CampaignError {
+        CampaignError::journal(&self.path, e)
+    }
+
+    fn has_table(&self, name: &str) -> Result<bool, CampaignError> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [name],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(|e| self.err(e))
+    }
+
+    fn setup(&self) -> Result<(), CampaignError> {
+        self.conn
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(|e| self.err(e))?;
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(self.err(format!("cannot switch to WAL mode (got {mode})")));
+        }
+        self.conn
+            .execute_batch("PRAGMA synchronous = NORMAL;")
+            .map_err(|e| self.err(e))?;
+        if self.has_table("campaign")? {
+            return self.check_format();
+        }
+        let tables: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if tables > 0 {
+            return Err(CampaignError::Input(format!(
+                "{} is an SQLite database but not a campaign journal; give a new file",
+                self.path.display()
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_format(&self) -> Result<(), CampaignError> {
+        let format: Option<i64> = self
+            .conn
+            .query_row("SELECT format FROM campaign WHERE id = 1", [], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))?;
+        match format {
+            None | Some(FORMAT) => Ok(()),
+            Some(other) => Err(CampaignError::Journal(format!(
+                "{}: journal format {other}, this version reads format {FORMAT}",
+                self.path.display()
+            ))),
+        }
+    }
+
+    /// What the journal is bound to; `None` for a new (empty) journal.
+    pub fn binding(&self) -> Result<Option<Binding>, CampaignError> {
+        if !self.has_table("campaign")? {
+            return Ok(None);
+        }
+        self.conn
+            .query_row(
+                "SELECT operation_id, request_number_field, numbers, input_path, input_sha256,
+                        template_source, template_sha256, template, columns, campaign_key, created_at
+                 FROM campaign WHERE id = 1",
+                [],
+                |r| {
+                    Ok(Binding {
+                        operation_id: r.get(0)?,
+                        request_number_field: r.get(1)?,
+                        numbers: if r.get::<_, String>(2)? == "column" {
+                            NumberSource::Column
+                        } else {
+                            NumberSource::Derived
+                        },
+                        input_path: r.get(3)?,
+                        input_sha256: r.get(4)?,
+                        template_source: r.get(5)?,
+                        template_sha256: r.get(6)?,
+                        template: r.get(7)?,
+                        columns: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
+                        campaign_key: r.get(9)?,
+                        created_at: r.get(10)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Creates the tables, the binding and every row in one transaction:
+    /// `fill` inserts the rows; if it fails nothing is kept.
+    pub fn create<E>(
+        &mut self,
+        binding: &Binding,
+        fill: impl FnOnce(&mut RowSink<'_>) -> Result<(), E>,
+    ) -> Result<Result<u64, E>, CampaignError> {
+        let path = self.path.clone();
+        let err = |e: rusqlite::Error| CampaignError::journal(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        tx.execute_batch(SCHEMA).map_err(err)?;
+        tx.execute(
+            "INSERT INTO campaign (id, format, operation_id, request_number_field, numbers,
+                 input_path, input_sha256, template_source, template_sha256, template, columns,
+                 campaign_key, created_at)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![
+                FORMAT,
+                binding.operation_id,
+                binding.request_number_field,
+                match binding.numbers {
+                    NumberSource::Derived => "derived",
+                    NumberSource::Column => "column",
+                },
+                binding.input_path,
+                binding.input_sha256,
+                binding.template_source,
+                binding.template_sha256,
+                binding.template,
+                serde_json::to_string(&binding.columns).unwrap_or_default(),
+                binding.campaign_key,
+                binding.created_at,
+            ],
+        )
+        .map_err(err)?;
+        let outcome = {
+            let insert = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO rows (row, line, input, request_no, number_key)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(err)?;
+            let find = tx
+                .prepare_cached("SELECT row FROM rows WHERE number_key = ?1")
+                .map_err(err)?;
+            let mut sink = RowSink {
+                insert,
+                find,
+                rows: 0,
+                path: &path,
+            };
+            fill(&mut sink).map(|()| sink.rows)
+        };
+        match outcome {
+            Ok(rows) => {
+                tx.commit().map_err(err)?;
+                Ok(Ok(rows))
+            }
+            Err(e) => {
+                tx.rollback().map_err(err)?;
+                Ok(Err(e))
+            }
+        }
+    }
+
+    /// Rows by state.
+    pub fn counts(&self) -> Result<Counts, CampaignError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT state, count(*) FROM rows GROUP BY state")
+            .map_err(|e| self.err(e))?;
+        let mut counts = Counts::default();
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(|e| self.err(e))?;
+        for row in rows {
+            let (state, n) = row.map_err(|e| self.err(e))?;
+            let n = n as u64;
+            counts.total += n;
+            match State::parse(&state) {
+                State::Pending => counts.pending += n,
+                State::InFlight => counts.in_flight += n,
+                State::Succeeded => counts.succeeded += n,
+                State::Failed => counts.failed += n,
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Takes up to `limit` open rows after `after_row`, in row order, marking them in flight.
+    pub fn claim(&mut self, after_row: u64, limit: usize) -> Result<Vec<Claimed>, CampaignError> {
+        let path = self.path.clone();
+        let err = |e: rusqlite::Error| CampaignError::journal(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        let claimed = {
+            let mut select = tx
+                .prepare_cached(
+                    "SELECT row, input, request_no, attempts FROM rows
+                     WHERE state IN ('pending', 'in_flight') AND row > ?1
+                     ORDER BY row LIMIT ?2",
+                )
+                .map_err(err)?;
+            let rows = select
+                .query_map(params![after_row as i64, limit as i64], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                    ))
+                })
+                .map_err(err)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (row, input, request_no, attempts) = row.map_err(err)?;
+                let cells = match serde_json::from_str(&input) {
+                    Ok(Value::Object(map)) => map,
+                    _ => {
+                        return Err(CampaignError::journal(
+                            &path,
+                            format!("row {row}: corrupt input"),
+                        ))
+                    }
+                };
+                out.push(Claimed {
+                    row: row as u64,
+                    cells,
+                    request_no,
+                    attempts: attempts as u64,
+                });
+            }
+            let mut mark = tx
+                .prepare_cached(
+                    "UPDATE rows SET state = 'in_flight', updated_at = ?2 WHERE row = ?1",
+                )
+                .map_err(err)?;
+            let now = now_ms();
+            for c in &out {
+                mark.execute(params![c.row as i64, now]).map_err(err)?;
+            }
+            out
+        };
+        tx.commit().map_err(err)?;
+        Ok(claimed)
+    }
+
+    /// Applies updates (and the run's counters) in one transaction.
+    pub fn apply(
+        &mut self,
+        updates: &[Update],
+        run: Option<(i64, &RunProgress)>,
+    ) -> Result<(), CampaignError> {
+        let path = self.path.clone();
+        let err = |e: rusqlite::Error| CampaignError::journal(&path, e);
+        let now = now_ms();
+        let tx = self.conn.transaction().map_err(err)?;
+        {
+            let mut attempt = tx
+                .prepare_cached(
+                    "UPDATE rows SET state = ?2, attempts = attempts + 1, result = ?3,
+                         error_code = ?4, error_message = ?5, updated_at = ?6
+                     WHERE row = ?1",
+                )
+                .map_err(err)?;
+            let mut release = tx
+                .prepare_cached(
+                    "UPDATE rows SET state = 'pending', updated_at = ?2
+                     WHERE row = ?1 AND state = 'in_flight'",
+                )
+                .map_err(err)?;
+            for update in updates {
+                match update {
+                    Update::Succeeded { row, result, note } => attempt.execute(params![
+                        *row as i64,
+                        State::Succeeded.as_str(),
+                        result.to_string(),
+                        note.as_ref().map(|_| "REPLY_NOT_DECODED"),
+                        note,
+                        now
+                    ]),
+                    Update::Failed { row, code, message } => attempt.execute(params![
+                        *row as i64,
+                        State::Failed.as_str(),
+                        Option::<String>::None,
+                        code,
+                        message,
+                        now
+                    ]),
+                    Update::Retrying { row, code, message } => attempt.execute(params![
+                        *row as i64,
+                        State::InFlight.as_str(),
+                        Option::<String>::None,
+                        code,
+                        message,
+                        now
+                    ]),
+                    Update::Unresolved { row, code, message } => attempt.execute(params![
+                        *row as i64,
+                        State::Pending.as_str(),
+                        Option::<String>::None,
+                        code,
+                        message,
+                        now
+                    ]),
+                    Update::Released { row } => release.execute(params![*row as i64, now]),
+                }
+                .map_err(err)?;
+            }
+            if let Some((id, progress)) = run {
+                tx.prepare_cached(
+                    "UPDATE runs SET first_send_at = ?2, last_progress_at = ?3, requests = ?4,
+                         throttled = ?5, completed = ?6
+                     WHERE id = ?1",
+                )
+                .map_err(err)?
+                .execute(params![
+                    id,
+                    progress.first_send_at,
+                    now,
+                    progress.requests as i64,
+                    progress.throttled as i64,
+                    progress.completed as i64
+                ])
+                .map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)
+    }
+
+    /// Records the start of a run; returns its id.
+    pub fn start_run(&mut self, rate: f64) -> Result<i64, CampaignError> {
+        self.conn
+            .execute(
+                "INSERT INTO runs (pid, started_at, rate) VALUES (?1, ?2, ?3)",
+                params![i64::from(std::process::id()), now_ms(), rate],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Records the end of a run.
+    pub fn end_run(&mut self, id: i64, outcome: &str) -> Result<(), CampaignError> {
+        self.conn
+            .execute(
+                "UPDATE runs SET ended_at = ?2, outcome = ?3 WHERE id = ?1",
+                params![id, now_ms(), outcome],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every run, oldest first.
+    pub fn runs(&self) -> Result<Vec<RunRecord>, CampaignError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, pid, started_at, first_send_at, last_progress_at, ended_at, rate,
+                        requests, throttled, completed, outcome
+                 FROM runs ORDER BY id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(RunRecord {
+                    id: r.get(0)?,
+                    pid: r.get(1)?,
+                    started_at: r.get(2)?,
+                    first_send_at: r.get(3)?,
+                    last_progress_at: r.get(4)?,
+                    ended_at: r.get(5)?,
+                    rate: r.get(6)?,
+                    requests: r.get::<_, i64>(7)? as u64,
+                    throttled: r.get::<_, i64>(8)? as u64,
+                    completed: r.get::<_, i64>(9)? as u64,
+                    outcome: r.get(10)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Calls `each` for every row in row order.
+    pub fn for_each_row(
+        &self,
+        mut each: impl FnMut(RowRecord) -> Result<(), CampaignError>,
+    ) -> Result<(), CampaignError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT row, line, input, request_no, state, attempts, result, error_code,
+                        error_message
+                 FROM rows ORDER BY row",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let get = |e: rusqlite::Error| CampaignError::journal(&self.path, e);
+            let input: String = r.get(2).map_err(get)?;
+            let result: Option<String> = r.get(6).map_err(get)?;
+            each(RowRecord {
+                row: r.get::<_, i64>(0).map_err(get)? as u64,
+                line: r.get::<_, i64>(1).map_err(get)? as u64,
+                cells: match serde_json::from_str(&input) {
+                    Ok(Value::Object(map)) => map,
+                    _ => Map::new(),
+                },
+                request_no: r.get(3).map_err(get)?,
+                state: State::parse(&r.get::<_, String>(4).map_err(get)?),
+                attempts: r.get::<_, i64>(5).map_err(get)? as u64,
+                result: result.and_then(|t| serde_json::from_str(&t).ok()),
+                error_code: r.get(7).map_err(get)?,
+                error_message: r.get(8).map_err(get)?,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Whether a `send` holds this journal now (Unix; elsewhere always false).
+    pub fn is_locked(path: &Path) -> bool {
+        lock::LockFile::held_by_other(path)
+    }
+}
+
+/// Inserts rows while a journal is being created.
+pub struct RowSink<'a> {
+    insert: rusqlite::CachedStatement<'a>,
+    find: rusqlite::CachedStatement<'a>,
+    rows: u64,
+    path: &'a Path,
+}
+
+impl RowSink<'_> {
+    /// Inserts a row; `Err(Ok(other_row))` when its `number_key` (scope and
+    /// request number) is already used by `other_row`.
+    pub fn insert(
+        &mut self,
+        row: u64,
+        line: u64,
+        cells: &Map<String, Value>,
+        request_no: &str,
+        number_key: &str,
+    ) -> Result<Result<(), u64>, CampaignError> {
+        let input = serde_json::to_string(cells).unwrap_or_default();
+        let changed = self
+            .insert
+            .execute(params![
+                row as i64,
+                line as i64,
+                input,
+                request_no,
+                number_key
+            ])
+            .map_err(|e| CampaignError::journal(self.path, e))?;
+        if changed == 1 {
+            self.rows += 1;
+            return Ok(Ok(()));
+        }
+        let other: i64 = self
+            .find
+            .query_row([number_key], |r| r.get(0))
+            .map_err(|e| CampaignError::journal(self.path, e))?;
+        Ok(Err(other as u64))
+    }
+}
+
+#[cfg(unix)]
+mod lock {
+    use std::fs::{File, OpenOptions};
+    use std::os::unix::io::AsRawFd;
+    use std::path::{Path, PathBuf};
+
+    use crate::error::CampaignError;
+
+    /// An exclusive `flock` on `JOURNAL.lock`, released when dropped (or when the process dies).
+    pub struct LockFile {
+        _file: File,
+    }
+
+    fn lock_path(journal: &Path) -> PathBuf {
+        let mut name = journal.as_os_str().to_owned();
+        name.push(".lock");
+        PathBuf::from(name)
+    }
+
+    fn try_lock(file: &File) -> std::io::Result<bool> {
+        // SAFETY: flock on a file descriptor this function borrows; no memory is involved.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc == 0 {
+            return Ok(true);
+        }
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            Ok(false)
+        } else {
+            Err(e)
+        }
+    }
+
+    impl LockFile {
+        pub fn acquire(journal: &Path) -> Result<LockFile, CampaignError> {
+            let path = lock_path(journal);
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .map_err(|e| {
+                    CampaignError::Journal(format!("cannot open {}: {e}", path.display()))
+                })?;
+            match try_lock(&file) {
+                Ok(true) => Ok(LockFile { _file: file }),
+                Ok(false) => Err(CampaignError::Busy(format!(
+                    "another `wechatpay campaign send` is running on {} (lock {} held); wait for it or stop it first",
+                    journal.display(),
+                    path.display()
+                ))),
+                Err(e) => Err(CampaignError::Journal(format!("cannot lock {}: {e}", path.display()))),
+            }
+        }
+
+        pub fn held_by_other(journal: &Path) -> bool {
+            let Ok(file) = File::open(lock_path(journal)) else {
+                return false;
+            };
+            // Taking it succeeds only if nobody holds it; it is released at once on drop.
+            matches!(try_lock(&file), Ok(false))
+        }
+    }
+}
+
+#[cfg(not(unix))]
+mod lock {
+    use std::path::Path;
+
+    use crate::error::CampaignError;
+
+    /// No cross-process lock on this platform: run one `send` per journal at a time.
+    pub struct LockFile;
+
+    impl LockFile {
+        pub fn acquire(_journal: &Path) -> Result<LockFile, CampaignError> {
+            Ok(LockFile)
+        }
+
+        pub fn held_by_other(_journal: &Path) -> bool {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn binding() -> Binding {
+        Binding {
+            operation_id: "send-user-product-coupon".into(),
+            request_number_field: "send_request_no".into(),
+            numbers: NumberSource::Derived,
+            input_path: "in.csv".into(),
+            input_sha256: "aa".into(),
+            template_source: "t.json".into(),
+            template_sha256: "bb".into(),
+            template: "{}".into(),
+            columns: vec!["openid".into()],
+            campaign_key: "cc".into(),
+            created_at: 1,
+        }
+    }
+
+    fn cells(openid: &str) -> Map<String, Value> {
+        json!({ "openid": openid }).as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn rows_go_from_pending_through_in_flight_to_done_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.db");
+        let mut journal = Journal::open_for_send(&path).unwrap();
+        assert_eq!(journal.binding().unwrap(), None);
+        let created = journal
+            .create(&binding(), |sink| {
+                for row in 1..=5u64 {
+                    sink.insert(
+                        row,
+                        row + 1,
+                        &cells(&format!("o{row}")),
+                        &format!("N{row}"),
+                        &format!("N{row}"),
+                    )?
+                    .unwrap();
+                }
+                Ok::<_, CampaignError>(())
+            })
+            .unwrap()
+            .unwrap();
+        assert_eq!(created, 5);
+        let mode: String = journal
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let claimed = journal.claim(0, 3).unwrap();
+        assert_eq!(claimed.iter().map(|c| c.row).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(claimed[1].request_no, "N2");
+        assert_eq!(claimed[1].cells, cells("o2"));
+        let run = journal.start_run(500.0).unwrap();
+        let progress = RunProgress {
+            first_send_at: Some(now_ms()),
+            requests: 3,
+            throttled: 1,
+            completed: 2,
+        };
+        journal
+            .apply(
+                &[
+                    Update::Succeeded {
+                        row: 1,
+                        result: json!({"coupon_code": "C1"}),
+                        note: None,
+                    },
+                    Update::Failed {
+                        row: 2,
+                        code: "USER_ERROR".into(),
+                        message: "m".into(),
+                    },
+                    Update::Retrying {
+                        row: 3,
+                        code: "NETWORK".into(),
+                        message: "m".into(),
+                    },
+                ],
+                Some((run, &progress)),
+            )
+            .unwrap();
+        let counts = journal.counts().unwrap();
+        assert_eq!(
+            counts,
+            Counts {
+                total: 5,
+                pending: 2,
+                in_flight: 1,
+                succeeded: 1,
+                failed: 1
+            }
+        );
+        // The next claim continues after row 3; a new run starts from the first open row.
+        assert_eq!(journal.claim(3, 10).unwrap().len(), 2);
+        drop(journal);
+
+        // A killed run leaves rows in flight: a new run takes them first, same numbers.
+        let mut journal = Journal::open_for_send(&path).unwrap();
+        assert_eq!(journal.binding().unwrap(), Some(binding()));
+        let again = journal.claim(0, 10).unwrap();
+        assert_eq!(
+            again
+                .iter()
+                .map(|c| (c.row, c.request_no.as_str(), c.attempts))
+                .collect::<Vec<_>>(),
+            [(3, "N3", 1), (4, "N4", 0), (5, "N5", 0)]
+        );
+        journal.apply(&[Update::Released { row: 4 }], None).unwrap();
+        let runs = journal.runs().unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].requests, 3);
+        let mut seen = Vec::new();
+        journal
+            .for_each_row(|r| {
+                seen.push((r.row, r.state.report_status(), r.error_code));
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(
+            seen,
+            [
+                (1, "succeeded", None),
+                (2, "failed", Some("USER_ERROR".into())),
+                (3, "pending", Some("NETWORK".into())),
+                (4, "pending", None),
+                (5, "pending", None),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_failed_fill_keeps_nothing_and_duplicate_numbers_are_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.db");
+        let mut journal = Journal::open_for_send(&path).unwrap();
+        let outcome = journal
+            .create(&binding(), |sink| {
+                sink.insert(1, 2, &cells("a"), "N1", "s|N1")?.unwrap();
+                assert_eq!(sink.insert(2, 3, &cells("b"), "N1", "s|N1")?, Err(1));
+                Err::<(), _>(CampaignError::Input("stop".into()))
+            })
+            .unwrap();
+        assert!(outcome.is_err());
+        assert_eq!(journal.binding().unwrap(), None, "rolled back");
+    }
+
+    #[test]
+    fn one_sender_per_journal_and_foreign_databases_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.db");
+        let first = Journal::open_for_send(&path).unwrap();
+        let err = Journal::open_for_send(&path).unwrap_err();
+        assert!(matches!(err, CampaignError::Busy(_)), "{err}");
+        assert!(Journal::is_locked(&path));
+        drop(first);
+        assert!(!Journal::is_locked(&path));
+        Journal::open_for_send(&path).unwrap();
+
+        let other = dir.path().join("other.db");
+        Connection::open(&other)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x)")
+            .unwrap();
+        let err = Journal::open_for_send(&other).unwrap_err();
+        assert!(err.to_string().contains("not a campaign journal"), "{err}");
+        let err = Journal::open_read_only(&dir.path().join("missing.db")).unwrap_err();
+        assert!(err.to_string().contains("no journal at"), "{err}");
+    }
+}

@@ -1,0 +1,57 @@
+//! Bulk sending for the WeChat Pay product-coupon APIs: one operation to every
+//! row of a CSV, at the documented rate, crash-safe, each row sent exactly once.
+//!
+//! ```no_run
+//! # async fn demo(client: wechatpay_transport::Client) -> Result<(), wechatpay_campaign::CampaignError> {
+//! use wechatpay_campaign::{Campaign, CampaignSpec, Control, RunOptions};
+//!
+//! let spec = CampaignSpec {
+//!     operation: wechatpay_endpoints::find("send-user-product-coupon").unwrap(),
+//!     input: "users.csv".into(),           // header: openid (and any other body fields)
+//!     template_source: "template.json".into(),
+//!     template: std::fs::read("template.json").unwrap(), // appid, stock_id, product_coupon_id
+//!     journal: "campaign.db".into(),
+//! };
+//! // The client should not retry by itself (RetryPolicy::none()): the campaign
+//! // resends with the same number and must see every 429 to pace itself.
+//! let campaign = Campaign::open(&spec)?;   // new: every row checked and numbered; else: resumed
+//! let control = Control::new();            // control.stop() from a signal handler
+//! let summary = campaign.run(&client, &RunOptions::default(), &control).await?;
+//! println!("{} of {} succeeded", summary.counts.succeeded, summary.counts.total);
+//! # Ok(()) }
+//! ```
+//!
+//! - **Input** ([`input`]): the CSV's header names request fields (path
+//!   parameters included); the JSON template gives the rest. Every row is
+//!   checked with the operation's generated rules before anything is sent.
+//! - **Request numbers** ([`number`]): the schema's declared request-number
+//!   field (`EndpointInfo::request_number`), from a CSV column or derived from
+//!   the campaign and the row, valid for the field's length and charset, and
+//!   written to the journal before the first attempt.
+//! - **Journal** ([`journal`]): SQLite in WAL mode, bound to the input's and
+//!   template's SHA-256; the same `open` + `run` resumes.
+//! - **Pacing** ([`rate`]): a token bucket at the documented rate, slower
+//!   after 429s and back up after, with just enough requests in flight.
+//! - **Outcomes** ([`outcome`]): an unknown outcome is retried with the same
+//!   number; only documented permanent errors fail a row.
+
+pub mod campaign;
+pub mod control;
+pub mod endpoint;
+pub mod error;
+pub mod input;
+pub mod journal;
+pub mod number;
+pub mod outcome;
+pub mod rate;
+pub mod report;
+pub mod result;
+pub mod runner;
+
+pub use campaign::{run_to_end, Campaign, CampaignSpec, RunSummary};
+pub use control::{Control, Progress};
+pub use error::CampaignError;
+pub use input::RowProblem;
+pub use journal::{Binding, Counts, NumberSource, RunRecord, State};
+pub use report::{report, status, ReportFormat, Status};
+pub use runner::{RunEnd, RunOptions};

@@ -1,0 +1,180 @@
+//! What one attempt's result means for its row.
+//!
+//! - A verified 2xx reply: the row **succeeded** (its decoded result is kept).
+//! - An error from the operation's documented table that sending again cannot
+//!   change (budget exhausted, per-user limit, invalid parameters, …): the row
+//!   **failed**.
+//! - Anything that leaves the outcome unknown or is worth another try — a
+//!   network error, 5xx, `SYSTEM_ERROR`, 429 / `FREQUENCY_LIMITED`, a reply
+//!   that does not verify (WeChat Pay's `WECHATPAY/SIGNTEST/` probes), an
+//!   error reply without a signature: **retry with the same number**. Whether
+//!   an answer is retryable is `wechatpay_runtime::retry::retryable`, the one
+//!   rule the transport uses too.
+//! - A problem no row can fix (credentials, permission, an undocumented error
+//!   code, a local failure): **stop** the campaign and leave the row pending,
+//!   rather than marking every remaining row failed.
+
+use serde_json::Value;
+use wechatpay_runtime::retry::retryable;
+use wechatpay_runtime::EndpointInfo;
+use wechatpay_transport::{Error, RawCode, VerifiedReply};
+
+use crate::endpoint::decode_reply;
+use crate::result::key_fields;
+
+/// Documented codes that are about the caller, not the row: every row would
+/// get them, so they stop the campaign. (A 401 status stops it whatever its code.)
+pub const CAMPAIGN_WIDE_CODES: &[&str] = &["SIGN_ERROR", "NO_AUTH"];
+
+/// What an attempt means for its row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// A verified reply: the request took effect. `result` holds the decoded
+    /// reply's key fields; `note` says when it did not decode into the response type.
+    Succeeded { result: Value, note: Option<String> },
+    /// A documented permanent error.
+    Failed { code: String, message: String },
+    /// Send again with the same number; `throttled` for 429 / FREQUENCY_LIMITED.
+    Retry {
+        code: String,
+        message: String,
+        throttled: bool,
+    },
+    /// Nothing this row can fix: stop taking rows.
+    Stop { code: String, message: String },
+}
+
+/// Classifies the result of one attempt.
+pub fn classify(
+    info: &'static EndpointInfo,
+    result: Result<VerifiedReply, Error<RawCode>>,
+) -> Outcome {
+    let error = match result {
+        Ok(reply) => {
+            return match decode_reply(info, &reply.body) {
+                Ok(result) => Outcome::Succeeded {
+                    result: key_fields(info.response, &result),
+                    note: None,
+                },
+                // Verified, so it took effect; keep what can be read.
+                Err(reason) => Outcome::Succeeded {
+                    result: serde_json::from_slice(&reply.body)
+                        .map_or(Value::Null, |raw| key_fields(info.response, &raw)),
+                    note: Some(format!(
+                        "the verified reply does not decode into {}: {reason}",
+                        info.response.name
+                    )),
+                },
+            };
+        }
+        Err(e) => e,
+    };
+    let retry = |code: &str, message: String| Outcome::Retry {
+        code: code.to_owned(),
+        message,
+        throttled: false,
+    };
+    match error {
+        Error::Api(api) => {
+            let code = if api.raw_code.is_empty() {
+                format!("HTTP_{}", api.status)
+            } else {
+                api.raw_code.clone()
+            };
+            let message = format!("HTTP {} {}: {}", api.status, code, api.message);
+            if retryable(api.status, &api.raw_code) {
+                let throttled = api.status == 429 || api.raw_code == "FREQUENCY_LIMITED";
+                return Outcome::Retry {
+                    code,
+                    message,
+                    throttled,
+                };
+            }
+            if !api.verified {
+                // Anyone on the path could have written an unsigned error:
+                // not proof enough to give up on the row.
+                return retry(
+                    &code,
+                    format!("{message} (error reply without a valid signature)"),
+                );
+            }
+            if api.status == 401 || CAMPAIGN_WIDE_CODES.contains(&api.raw_code.as_str()) {
+                return Outcome::Stop { code, message };
+            }
+            if info.error_rows(&api.raw_code).next().is_some() {
+                Outcome::Failed { code, message }
+            } else {
+                Outcome::Stop {
+                    code,
+                    message: format!(
+                        "{message} (not in the error table of {}, so the row is not marked failed)",
+                        info.operation_id
+                    ),
+                }
+            }
+        }
+        e @ Error::Network(_) => retry("NETWORK", e.to_string()),
+        e @ Error::Verification { .. } => retry("VERIFICATION", e.to_string()),
+        e @ Error::OutcomeUnknown { .. } => retry("OUTCOME_UNKNOWN", e.to_string()),
+        e @ Error::BodyTooLarge { .. } => retry("BODY_TOO_LARGE", e.to_string()),
+        e @ Error::Decode(_) => retry("DECODE", e.to_string()),
+        other => Outcome::Stop {
+            code: "LOCAL".into(),
+            message: other.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wechatpay_transport::ApiError;
+
+    fn api(status: u16, code: &str, verified: bool) -> Error<RawCode> {
+        Error::Api(ApiError {
+            status,
+            code: RawCode(code.into()),
+            raw_code: code.into(),
+            message: "m".into(),
+            detail: None,
+            request_id: None,
+            verified,
+            attempts: 1,
+            location: None,
+        })
+    }
+
+    fn kind(outcome: &Outcome) -> &'static str {
+        match outcome {
+            Outcome::Succeeded { .. } => "succeeded",
+            Outcome::Failed { .. } => "failed",
+            Outcome::Retry {
+                throttled: true, ..
+            } => "throttled",
+            Outcome::Retry { .. } => "retry",
+            Outcome::Stop { .. } => "stop",
+        }
+    }
+
+    #[test]
+    fn only_documented_permanent_errors_fail_a_row() {
+        let info = wechatpay_endpoints::find("send-user-product-coupon").unwrap();
+        for (status, code, verified, expected) in [
+            (429, "FREQUENCY_LIMITED", true, "throttled"),
+            (429, "", false, "throttled"),
+            (500, "SYSTEM_ERROR", true, "retry"),
+            (503, "", false, "retry"),
+            (400, "SYSTEM_ERROR", true, "retry"),
+            (403, "USER_ERROR", true, "failed"),
+            (400, "PARAM_ERROR", true, "failed"),
+            (400, "INVALID_REQUEST", true, "failed"),
+            (403, "USER_ERROR", false, "retry"),
+            (401, "SIGN_ERROR", true, "stop"),
+            (403, "NO_AUTH", true, "stop"),
+            (404, "NOT_FOUND", true, "stop"),
+        ] {
+            let outcome = classify(info, Err(api(status, code, verified)));
+            assert_eq!(kind(&outcome), expected, "{status} {code} {verified}");
+        }
+    }
+}

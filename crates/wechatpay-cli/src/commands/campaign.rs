@@ -1,0 +1,438 @@
+//! `wechatpay campaign send | status | report`: a thin layer over the
+//! `wechatpay-campaign` crate — settings, progress on standard error, a
+//! summary on standard output, Ctrl-C, and the exit code.
+//!
+//! `send` exits 0 when every row succeeded, 10 when every row was resolved
+//! and some failed permanently, 11 when rows are still pending (stopped by
+//! Ctrl-C, or outcomes still unknown after this run's attempts): the same
+//! command resumes.
+
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use wechatpay_campaign::{
+    Campaign, CampaignError, CampaignSpec, Control, NumberSource, Progress, ReportFormat, RunEnd,
+    RunOptions, RunSummary,
+};
+use wechatpay_transport::RetryPolicy;
+
+use crate::args::{CampaignReportArgs, CampaignSendArgs, CampaignStatusArgs, ReportFormatArg};
+use crate::body::{BodySource, RawBody};
+use crate::commands::call::client;
+use crate::commands::describe::find_operation;
+use crate::config::Settings;
+use crate::exit::{CliError, ExitClass};
+
+/// How often plain progress lines are written when standard error is not a terminal.
+const PLAIN_EVERY: Duration = Duration::from_secs(5);
+
+/// Maps a campaign error to its exit class.
+pub fn cli_error(e: CampaignError) -> CliError {
+    let class = match &e {
+        CampaignError::Input(_)
+        | CampaignError::InvalidRows { .. }
+        | CampaignError::Binding(_)
+        | CampaignError::Busy(_)
+        | CampaignError::Usage(_) => ExitClass::Validation,
+        CampaignError::Journal(_) => ExitClass::Internal,
+    };
+    CliError::new(class, e.to_string())
+}
+
+/// `campaign send`: returns the summary line for standard output and the
+/// error that sets the exit code, if the campaign did not fully succeed.
+pub fn send(args: &CampaignSendArgs) -> (Option<String>, Result<(), CliError>) {
+    match send_inner(args) {
+        Ok((summary, outcome)) => (Some(summary), outcome),
+        Err(e) => (None, Err(e)),
+    }
+}
+
+fn send_inner(args: &CampaignSendArgs) -> Result<(String, Result<(), CliError>), CliError> {
+    let info = find_operation(&args.operation)?;
+    let body = RawBody::read(&args.body)?;
+    // Byte-level and JSON checks with the same messages as `call`.
+    body.json()?;
+    let template_source = match &body.source {
+        BodySource::File(path) => path.display().to_string(),
+        other => other.to_string(),
+    };
+    let settings = Settings::resolve(&args.conn, args.apiv3_key.as_deref())?;
+    // The campaign resends by itself (same number, paced): no transport retries.
+    let client = client(&settings, info.auth, args.timeout, RetryPolicy::none())?;
+    let spec = CampaignSpec {
+        operation: info,
+        input: args.input.clone(),
+        template_source,
+        template: body.bytes.clone(),
+        journal: args.journal.clone(),
+    };
+    let campaign = Campaign::open(&spec).map_err(cli_error)?;
+    let options = RunOptions {
+        rate: args.rate,
+        concurrency: args.concurrency.map(|c| c as usize),
+        ..RunOptions::default()
+    };
+    let counts = campaign.counts().map_err(cli_error)?;
+    let rate = options.rate_for(info);
+    let binding = campaign.binding();
+    if campaign.created() {
+        note(&format!(
+            "campaign: new journal {}: {} rows checked and numbered ({} {})",
+            args.journal.display(),
+            counts.total,
+            binding.request_number_field,
+            match binding.numbers {
+                NumberSource::Derived => "derived from the campaign and the row",
+                NumberSource::Column => "from the input",
+            }
+        ));
+    } else {
+        note(&format!(
+            "campaign: resuming {}: {} of {} rows done, {} to send (rows in flight when the last run stopped are sent again with their numbers)",
+            args.journal.display(),
+            counts.succeeded + counts.failed,
+            counts.total,
+            counts.open()
+        ));
+    }
+    if counts.open() > 0 {
+        let why = match (args.rate, info.rate_per_second) {
+            (Some(_), _) => "--rate".to_owned(),
+            (None, Some(_)) => format!("the documented limit of {}", info.operation_id),
+            (None, None) => format!("{} documents no limit; --rate to change", info.operation_id),
+        };
+        note(&format!("campaign: sending at {rate}/s ({why})"));
+    }
+    let summary = if counts.open() == 0 {
+        RunSummary {
+            end: RunEnd::Completed,
+            counts,
+            progress: Default::default(),
+            rate,
+        }
+    } else {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| CliError::internal(format!("cannot start the runtime: {e}")))?;
+        let control = Control::new();
+        let display = Display::start(control.clone());
+        let result = runtime.block_on(async {
+            tokio::spawn(watch_signals(control.clone()));
+            // As a task rather than the block_on future itself: replies then
+            // wake it through the scheduler's queue, not a syscall each.
+            let run_control = control.clone();
+            tokio::spawn(async move { campaign.run(&client, &options, &run_control).await })
+                .await
+                .map_err(|e| CampaignError::Journal(format!("the campaign task failed: {e}")))?
+        });
+        display.finish();
+        result.map_err(cli_error)?
+    };
+    let line = summary_json(&summary);
+    Ok((line, outcome(args, &summary)))
+}
+
+fn summary_json(s: &RunSummary) -> String {
+    json!({
+        "outcome": s.end.as_str(),
+        "rows": s.counts.total,
+        "succeeded": s.counts.succeeded,
+        "failed": s.counts.failed,
+        "pending": s.counts.open(),
+        "requests": s.progress.requests,
+        "throttled": s.progress.throttled,
+        "completed": s.progress.completed,
+        "rate": s.rate,
+    })
+    .to_string()
+}
+
+/// The exit code of a run, with a message saying what to do next.
+fn outcome(args: &CampaignSendArgs, s: &RunSummary) -> Result<(), CliError> {
+    let c = &s.counts;
+    let resume = resume_command(args);
+    let report = format!(
+        "wechatpay campaign report --journal {}",
+        quote(&args.journal.display().to_string())
+    );
+    match &s.end {
+        RunEnd::Stopped { row, code, message } => Err(CliError::new(
+            if code == "LOCAL" {
+                ExitClass::Internal
+            } else {
+                ExitClass::Api
+            },
+            format!(
+                "campaign stopped at row {row}: {message}\n  no row can succeed while this lasts; row {row} stays pending. {} succeeded, {} failed, {} pending.\n  fix the cause, then resume with:\n    {resume}",
+                c.succeeded, c.failed, c.open()
+            ),
+        )),
+        _ if c.open() > 0 => {
+            let why = if s.end == RunEnd::Interrupted {
+                "the campaign stopped on request; requests in flight were waited for and recorded"
+                    .to_owned()
+            } else {
+                format!(
+                    "{} row(s) still have an unknown outcome after this run's attempts (network, 5xx, unverified replies); they are never marked failed",
+                    c.open()
+                )
+            };
+            Err(CliError::new(
+                ExitClass::Incomplete,
+                format!(
+                    "{why}. {} succeeded, {} failed, {} pending. The journal is consistent; resume with the same settings:\n    {resume}",
+                    c.succeeded, c.failed, c.open()
+                ),
+            ))
+        }
+        _ if c.failed > 0 => Err(CliError::new(
+            ExitClass::RowsFailed,
+            format!(
+                "campaign done: {} succeeded, {} failed permanently (documented errors; see {report})",
+                c.succeeded, c.failed
+            ),
+        )),
+        _ => {
+            note(&format!(
+                "campaign done: all {} rows succeeded ({report})",
+                c.total
+            ));
+            Ok(())
+        }
+    }
+}
+
+/// The command that resumes this campaign, quoted for a POSIX shell.
+pub fn resume_command(args: &CampaignSendArgs) -> String {
+    let mut parts = vec![
+        "wechatpay".to_owned(),
+        "campaign".to_owned(),
+        "send".to_owned(),
+        quote(&args.operation),
+        "--input".to_owned(),
+        quote(&args.input.display().to_string()),
+        "--body".to_owned(),
+        quote(&args.body),
+        "--journal".to_owned(),
+        quote(&args.journal.display().to_string()),
+    ];
+    if let Some(rate) = args.rate {
+        parts.push(format!("--rate {rate}"));
+    }
+    if let Some(c) = args.concurrency {
+        parts.push(format!("--concurrency {c}"));
+    }
+    parts.join(" ")
+}
+
+fn quote(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c));
+    if plain {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+/// Ctrl-C (or SIGTERM) once: stop taking rows. Twice: exit at once, which is
+/// as safe as a crash (rows in flight are sent again with their numbers).
+async fn watch_signals(control: Control) {
+    signal().await;
+    control.stop();
+    signal().await;
+    note("\ncampaign: second interrupt, exiting now; the journal is consistent and rows in flight are sent again with the same numbers on resume");
+    std::process::exit(130);
+}
+
+#[cfg(unix)]
+async fn signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+#[cfg(not(unix))]
+async fn signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Progress on standard error: a bar on a terminal, a line every few seconds otherwise.
+struct Display {
+    done: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Display {
+    fn start(control: Control) -> Display {
+        let done = Arc::new(AtomicBool::new(false));
+        let flag = done.clone();
+        let terminal = std::io::stderr().is_terminal();
+        let thread = std::thread::Builder::new()
+            .name("campaign-progress".into())
+            .spawn(move || {
+                if terminal {
+                    bar(&control, &flag);
+                } else {
+                    plain(&control, &flag);
+                }
+            })
+            .ok();
+        Display { done, thread }
+    }
+
+    fn finish(mut self) {
+        self.done.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn describe(p: &Progress) -> String {
+    let mut text = format!(
+        "{} succeeded, {} failed, {:.0}/s",
+        p.succeeded,
+        p.failed,
+        p.achieved_rate()
+    );
+    if p.rate < p.target * 0.999 {
+        text.push_str(&format!(" (slowed to {:.0}/s after 429)", p.rate));
+    }
+    if p.throttled > 0 {
+        text.push_str(&format!(", {} answered 429", p.throttled));
+    }
+    if p.retries > 0 {
+        text.push_str(&format!(", {} resent", p.retries));
+    }
+    text
+}
+
+fn stopping_note(p: &Progress) -> String {
+    format!(
+        "campaign: stopping: no new rows; waiting for {} request(s) in flight…",
+        p.in_flight
+    )
+}
+
+fn bar(control: &Control, done: &AtomicBool) {
+    let first = control.progress();
+    let bar = indicatif::ProgressBar::new(first.total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:30.cyan/blue} {pos}/{len} rows  {msg}  ETA {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut told = false;
+    loop {
+        let p = control.progress();
+        bar.set_length(p.total);
+        bar.set_position(p.done());
+        bar.set_message(describe(&p));
+        if p.stopping && !told {
+            told = true;
+            bar.println(stopping_note(&p));
+        }
+        if done.load(Ordering::Relaxed) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The bar leaves the cursor on its line: clear it and write the last state as a line.
+    bar.finish_and_clear();
+    let p = control.progress();
+    note(&format!(
+        "campaign: {}/{} rows done: {}",
+        p.done(),
+        p.total,
+        describe(&p)
+    ));
+}
+
+fn plain(control: &Control, done: &AtomicBool) {
+    let mut last = std::time::Instant::now();
+    let mut told = false;
+    while !done.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(100));
+        let p = control.progress();
+        if p.stopping && !told {
+            told = true;
+            note(&stopping_note(&p));
+        }
+        if last.elapsed() >= PLAIN_EVERY {
+            last = std::time::Instant::now();
+            let eta = p
+                .eta()
+                .map_or("?".to_owned(), |d| format!("{}s", d.as_secs()));
+            note(&format!(
+                "campaign: {}/{} rows done: {}, ETA {eta}",
+                p.done(),
+                p.total,
+                describe(&p)
+            ));
+        }
+    }
+}
+
+/// `campaign status`.
+pub fn status(args: &CampaignStatusArgs) -> Result<String, CliError> {
+    let status = wechatpay_campaign::status(&args.journal).map_err(cli_error)?;
+    Ok(status.to_string())
+}
+
+/// `campaign report`: written straight to `out` (a journal of millions of rows is never held in memory).
+pub fn report(args: &CampaignReportArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let format = match args.format {
+        ReportFormatArg::Csv => ReportFormat::Csv,
+        ReportFormatArg::Json => ReportFormat::Json,
+    };
+    wechatpay_campaign::report(&args.journal, format, out).map_err(|e| match e {
+        CampaignError::Input(message) if message.starts_with("cannot write") => {
+            CliError::new(ExitClass::Output, message)
+        }
+        other => cli_error(other),
+    })
+}
+
+/// A line for standard error, best-effort.
+fn note(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_resume_command_is_quoted_for_the_shell() {
+        let args = CampaignSendArgs {
+            operation: "send-user-product-coupon".into(),
+            input: "my users.csv".into(),
+            body: "@template.json".into(),
+            journal: "it's.db".into(),
+            rate: Some(250.0),
+            concurrency: None,
+            timeout: 30.0,
+            apiv3_key: None,
+            conn: Default::default(),
+        };
+        assert_eq!(
+            resume_command(&args),
+            r"wechatpay campaign send send-user-product-coupon --input 'my users.csv' --body @template.json --journal 'it'\''s.db' --rate 250"
+        );
+    }
+}

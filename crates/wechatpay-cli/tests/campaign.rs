@@ -1,0 +1,341 @@
+//! `wechatpay campaign` end to end: the real binary against an in-process
+//! sandbox on 127.0.0.1. Crash safety is tested by killing the process
+//! (SIGKILL) at random points and resuming, then counting the coupons the
+//! sandbox issued; Ctrl-C (SIGINT) stops cleanly with exit 11 and the resume
+//! command; exit 10, refusals and invalid rows send nothing they should not.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::{cli, http, keys_dir, outcome, BIN, ENV_VARS};
+use serde_json::Value;
+use wechatpay_sandbox::{Options, Sandbox};
+
+const TEMPLATE: &str =
+    r#"{"product_coupon_id":"1000000013","stock_id":"1000000013001","appid":"wx233544546545989"}"#;
+
+struct Setup {
+    sandbox: Sandbox,
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new(fault: Option<&str>) -> Setup {
+        let mut options = Options::new(keys_dir("campaign"));
+        options.fault = fault.map(str::to_owned);
+        Setup {
+            sandbox: Sandbox::start(options).expect("sandbox"),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes `users.csv` with `rows` users and `template.json`.
+    fn files(&self, prefix: &str, rows: usize) {
+        let mut csv = String::from("openid\n");
+        for i in 0..rows {
+            csv.push_str(&format!("{prefix}{i:05}\n"));
+        }
+        std::fs::write(self.path("users.csv"), csv).unwrap();
+        std::fs::write(self.path("template.json"), TEMPLATE).unwrap();
+    }
+
+    /// `campaign send send-user-product-coupon …` arguments.
+    fn send_args(&self, rate: &str) -> Vec<String> {
+        let keys = self.sandbox.keys().dir.clone();
+        [
+            "campaign",
+            "send",
+            "send-user-product-coupon",
+            "--input",
+            &self.path("users.csv").display().to_string(),
+            "--body",
+            &format!("@{}", self.path("template.json").display()),
+            "--journal",
+            &self.path("campaign.db").display().to_string(),
+            "--rate",
+            rate,
+            "--profile",
+            &keys.join("profile.toml").display().to_string(),
+            "--base-url",
+            self.sandbox.base_url(),
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    fn journal_args(&self, command: &str) -> Vec<String> {
+        vec![
+            "campaign".into(),
+            command.into(),
+            "--journal".into(),
+            self.path("campaign.db").display().to_string(),
+        ]
+    }
+
+    /// (requests, issued, replayed) of send-user-product-coupon.
+    fn stats(&self) -> (u64, u64, u64) {
+        let addr = self
+            .sandbox
+            .base_url()
+            .trim_start_matches("http://")
+            .parse()
+            .unwrap();
+        let reply = http(addr, "GET", "/sandbox/stats", &[], b"").expect("stats");
+        let stats: Value = serde_json::from_slice(&reply.body).unwrap();
+        let op = &stats["operations"]["send-user-product-coupon"];
+        let get = |k: &str| op[k].as_u64().unwrap();
+        (get("requests"), get("issued"), get("replayed"))
+    }
+
+    /// Starts `campaign send` in the background.
+    fn spawn(&self, rate: &str) -> std::process::Child {
+        let mut command = Command::new(BIN);
+        for var in ENV_VARS {
+            command.env_remove(var);
+        }
+        command
+            .args(self.send_args(rate))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn campaign send")
+    }
+
+    /// Runs the CLI with standard output to a file (a report can be larger
+    /// than a pipe holds), within 60 s.
+    fn run_to_file(&self, args: &[String]) -> (i32, String, String) {
+        let out_path = self.path("stdout.txt");
+        let err_path = self.path("stderr.txt");
+        let mut command = Command::new(BIN);
+        for var in ENV_VARS {
+            command.env_remove(var);
+        }
+        let mut child = command
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out_path).unwrap())
+            .stderr(std::fs::File::create(&err_path).unwrap())
+            .spawn()
+            .expect("spawn the CLI");
+        let status = wait_bounded(&mut child, 60);
+        (
+            status.code().unwrap_or(-1),
+            std::fs::read_to_string(out_path).unwrap(),
+            std::fs::read_to_string(err_path).unwrap(),
+        )
+    }
+
+    fn report(&self) -> Vec<Value> {
+        let args = [
+            self.journal_args("report"),
+            vec!["--format".into(), "json".into()],
+        ]
+        .concat();
+        let (code, stdout, stderr) = self.run_to_file(&args);
+        assert_eq!(code, 0, "{stderr}");
+        serde_json::from_str(&stdout).unwrap()
+    }
+}
+
+/// A small xorshift generator: the seed is printed, so a failing order of kills can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn seeded() -> Rng {
+        let seed = std::env::var("CAMPAIGN_CRASH_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap()
+                    .subsec_nanos() as u64
+                    | 1
+            });
+        eprintln!("crash test seed: CAMPAIGN_CRASH_SEED={seed}");
+        Rng(seed)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+fn wait_bounded(child: &mut std::process::Child, secs: u64) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("campaign send did not finish in {secs} s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn killed_at_random_points_and_resumed_every_row_is_issued_exactly_once() {
+    const ROWS: usize = 300;
+    let setup = Setup::new(None);
+    setup.files("oCrash", ROWS);
+    let mut rng = Rng::seeded();
+    for round in 1..=2 {
+        let mut child = setup.spawn("300");
+        // Anywhere from journal creation to the middle of sending (a full run takes 1 s).
+        let after = Duration::from_millis(50 + rng.below(450));
+        std::thread::sleep(after);
+        child.kill().unwrap(); // SIGKILL: no cleanup of any kind
+        let status = child.wait().unwrap();
+        eprintln!(
+            "round {round}: SIGKILL after {after:?} ({status}); sandbox {:?}",
+            setup.stats()
+        );
+    }
+    let (code, stdout, stderr) = outcome(&cli(&setup.send_args("400"), &[]));
+    assert_eq!(code, 0, "{stderr}");
+    let summary: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(summary["succeeded"], ROWS as u64, "{summary}");
+    assert_eq!(summary["pending"], 0);
+
+    let (requests, issued, replayed) = setup.stats();
+    assert_eq!(
+        issued, ROWS as u64,
+        "every row issued exactly once: none twice, none lost"
+    );
+    assert_eq!(requests, issued + replayed);
+
+    let rows = setup.report();
+    assert_eq!(rows.len(), ROWS);
+    let mut numbers = std::collections::HashSet::new();
+    for row in &rows {
+        assert_eq!(row["status"], "succeeded", "{row}");
+        assert_eq!(row["result"]["send_request_no"], row["request_no"]);
+        assert!(numbers.insert(row["request_no"].as_str().unwrap().to_owned()));
+    }
+    let (code, status, _) = outcome(&cli(&setup.journal_args("status"), &[]));
+    assert_eq!(code, 0);
+    assert!(
+        status.contains(&format!("succeeded:  {ROWS}\n")),
+        "{status}"
+    );
+    assert!(status.contains("state:      done"), "{status}");
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_and_prints_how_to_resume() {
+    let setup = Setup::new(None);
+    setup.files("oInterrupt", 400);
+    let mut child = setup.spawn("200");
+    // Wait until rows are going out, then interrupt.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while setup.stats().0 < 20 {
+        assert!(Instant::now() < deadline, "no request was sent");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = wait_bounded(&mut child, 30);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(11), "{stderr}");
+    assert!(stderr.contains("stopping: no new rows"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "the campaign stopped on request; requests in flight were waited for and recorded"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("resume with the same settings:\n    wechatpay campaign send send-user-product-coupon --input "),
+        "{stderr}"
+    );
+    // Nothing is in flight and every sent row is recorded.
+    let (_, issued, _) = setup.stats();
+    let rows = setup.report();
+    let succeeded = rows.iter().filter(|r| r["status"] == "succeeded").count() as u64;
+    assert_eq!(succeeded, issued, "every coupon issued is in the journal");
+    assert!(succeeded < 400);
+    let (code, _, stderr) = outcome(&cli(&setup.send_args("400"), &[]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(setup.stats().1, 400);
+}
+
+#[test]
+fn failed_rows_exit_10_and_refusals_send_nothing() {
+    let setup = Setup::new(Some("error=USER_ERROR"));
+    setup.files("oNotMember", 5);
+    let (code, stdout, stderr) = outcome(&cli(&setup.send_args("100"), &[]));
+    assert_eq!(code, 10, "{stderr}");
+    assert!(
+        stderr.contains("rows failed: campaign done: 0 succeeded, 5 failed permanently (documented errors; see wechatpay campaign report --journal "),
+        "{stderr}"
+    );
+    let summary: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(
+        (summary["failed"].as_u64(), summary["requests"].as_u64()),
+        (Some(5), Some(5))
+    );
+    let (code, csv, _) = setup.run_to_file(&setup.journal_args("report"));
+    assert_eq!(code, 0);
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().starts_with(
+        "row,openid,request_no,status,attempts,error_code,error_message,coupon_code,"
+    ));
+    let first: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(
+        first[..6],
+        [
+            "1",
+            "oNotMember00000",
+            first[2],
+            "failed",
+            "1",
+            "USER_ERROR"
+        ]
+    );
+
+    // Another input for the same journal: refused, nothing sent.
+    let before = setup.stats();
+    setup.files("oOther", 5);
+    let (code, _, stderr) = outcome(&cli(&setup.send_args("100"), &[]));
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("belongs to another campaign: it was created with input"),
+        "{stderr}"
+    );
+    assert_eq!(setup.stats(), before);
+
+    // An invalid row in a new campaign: named, nothing sent, no journal left.
+    std::fs::remove_file(setup.path("campaign.db")).unwrap();
+    std::fs::write(setup.path("users.csv"), "openid\noFine\n\"\"\n").unwrap();
+    let (code, _, stderr) = outcome(&cli(&setup.send_args("100"), &[]));
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains(
+            "1 problem(s) in the input; nothing was sent:\n  row 2 (line 3): openid: is required"
+        ),
+        "{stderr}"
+    );
+    assert!(!Path::new(&setup.path("campaign.db")).exists());
+    assert_eq!(setup.stats(), before);
+
+    let (code, _, stderr) = outcome(&cli(&setup.journal_args("status"), &[]));
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("no journal at"), "{stderr}");
+}

@@ -6,15 +6,25 @@
 //!   clock forward N seconds (PENDING → EFFECTIVE → EXPIRED without waiting);
 //!   answers like GET. The clock never moves back.
 //! - `GET /sandbox/notifications` — `{"pending", "delivered", "failed_attempts", "dropped"}`
+//! - `POST /sandbox/pre-sends/claim` with `{"token": "<pre-send token>"}` — the user
+//!   takes a pre-sent coupon in the 领券组件: it is issued (send_channel
+//!   RECEIVE_COMPONENT, with its PRODUCT_COUPON.SEND notification); answers
+//!   `{"user_product_coupon_list": [...]}`, or the error a send would get.
 
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use wechatpay_endpoints::PreSendUserProductCoupon;
+use wechatpay_runtime::Endpoint;
+
 use crate::clock::{datetime, MAX_ADVANCE_SECONDS};
+use crate::ops::{self, Ctx};
+use crate::replies::Rejection;
 use crate::server::{plain, Reply, SandboxState};
 use crate::store;
 
-const ENDPOINTS: &str = "GET /sandbox/stats, GET|POST /sandbox/clock, GET /sandbox/notifications";
+const ENDPOINTS: &str = "GET /sandbox/stats, GET|POST /sandbox/clock, GET /sandbox/notifications, \
+     POST /sandbox/pre-sends/claim";
 
 fn json_reply(status: StatusCode, body: &Value) -> Reply {
     plain(status, serde_json::to_vec(body).unwrap_or_default())
@@ -56,6 +66,45 @@ fn advance(state: &SandboxState, body: &[u8]) -> Reply {
     json_reply(StatusCode::OK, &clock(state))
 }
 
+fn claim(state: &SandboxState, body: &[u8]) -> Reply {
+    let token = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("token").and_then(Value::as_str).map(str::to_owned));
+    let Some(token) = token else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "PARAM_ERROR",
+            "expected {\"token\": \"<a pre-send token>\"}".into(),
+        );
+    };
+    let identity = state.keys.identity.brand_id.clone();
+    let now = state.clock.now();
+    let claimed = state.store.transaction(|db| {
+        let mut ctx = Ctx {
+            db,
+            now,
+            info: <PreSendUserProductCoupon as Endpoint>::INFO,
+            identity: &identity,
+            keys: &state.keys,
+            notified: false,
+        };
+        let list = ops::claim(&mut ctx, &token)?;
+        Ok::<_, Rejection>((list, ctx.notified))
+    });
+    match claimed {
+        Ok((list, notified)) => {
+            if notified {
+                state.outbox.wake();
+            }
+            json_reply(StatusCode::OK, &json!({"user_product_coupon_list": list}))
+        }
+        Err(r) => plain(
+            StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
+            r.body(),
+        ),
+    }
+}
+
 /// Answers a request under `/sandbox/`.
 pub fn answer(state: &SandboxState, method: &Method, path: &str, body: &[u8]) -> Reply {
     match (method, path) {
@@ -68,6 +117,7 @@ pub fn answer(state: &SandboxState, method: &Method, path: &str, body: &[u8]) ->
         (&Method::GET, "/sandbox/notifications") => {
             json_reply(StatusCode::OK, &state.outbox.report())
         }
+        (&Method::POST, "/sandbox/pre-sends/claim") => claim(state, body),
         _ => error(
             StatusCode::NOT_FOUND,
             "NOT_FOUND",

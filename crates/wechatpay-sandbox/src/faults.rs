@@ -37,7 +37,8 @@ Files in --keys DIR (generated on first start, reused later):
 
 The first line on stdout is the base URL. GET /sandbox/stats returns request counters,
 GET /sandbox/notifications the notification deliveries, and POST /sandbox/clock
-{\"advance_seconds\": N} moves the business clock forward (GET /sandbox/clock reads it).
+{\"advance_seconds\": N} moves the business clock forward (GET /sandbox/clock reads it);
+POST /sandbox/pre-sends/claim {\"token\": T} issues a pre-sent coupon as the user taking it.
 GET /v3/certificates answers a merchant with the sandbox's platform certificate,
 encrypted with apiv3_key (`wechatpay certificates` downloads it).";
 

@@ -1,6 +1,7 @@
 //! Notification delivery: the URLs set-notify-config takes, retries with
 //! backoff when the URL does not answer 2xx in time, a bounded number of
-//! attempts, duplicates when a 2xx comes too late, and nothing without a URL.
+//! attempts, duplicates when a 2xx comes too late, nothing without a URL;
+//! and a pre-sent coupon claimed through the component notified like a sent one.
 
 mod common;
 
@@ -9,8 +10,12 @@ use std::time::{Duration, Instant};
 use common::{
     admin, api_error, assert_answer, brand_client, notification_handler, runtime, Answer, Receiver,
 };
-use wechatpay_endpoints::{SendUserProductCoupon, SetNotifyConfig};
+use wechatpay_endpoints::{
+    PreSendUserProductCoupon, PreSendUserProductCouponBundle, SendUserProductCoupon,
+    SetNotifyConfig,
+};
 use wechatpay_models::{
+    PreSendUserProductCouponBundleRequest, PreSendUserProductCouponRequest,
     ProductCouponNotification, SendUserProductCouponRequest, SetNotifyConfigRequest,
 };
 use wechatpay_sandbox::{NotifyPolicy, Options, Sandbox};
@@ -179,5 +184,101 @@ fn nothing_is_queued_without_a_notify_url() {
         let report = admin(&sb, "GET", "/sandbox/notifications", None).await;
         assert_eq!(report["pending"], 0);
         assert_eq!(report["delivered"], 0);
+    });
+}
+
+/// `POST /sandbox/pre-sends/claim`: status and body.
+async fn claim(sb: &Sandbox, token: &str) -> (u16, serde_json::Value) {
+    let reply = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(format!("{}/sandbox/pre-sends/claim", sb.base_url()))
+        .body(serde_json::json!({ "token": token }).to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = reply.status().as_u16();
+    (
+        status,
+        serde_json::from_slice(&reply.bytes().await.unwrap()).unwrap(),
+    )
+}
+
+#[test]
+fn a_claimed_pre_send_is_issued_through_the_component_and_notified_once() {
+    let keys = tempfile::tempdir().unwrap();
+    let sb = Sandbox::start(Options::new(keys.path())).unwrap();
+    let client = brand_client(&sb);
+    let receiver = Receiver::start(Vec::new());
+    let handler = notification_handler(&sb);
+    runtime().block_on(async {
+        set_url(&client, &receiver.url).await;
+        let single = PreSendUserProductCouponRequest::new(
+            "o-tap",
+            "1000000013",
+            "1000000013001",
+            APPID,
+            "TAP_SINGLE_1",
+        );
+        let token = client
+            .execute::<PreSendUserProductCoupon>(&single)
+            .await
+            .unwrap()
+            .token;
+        let (status, body) = claim(&sb, &token).await;
+        assert_eq!(status, 200, "{body}");
+        let coupon = &body["user_product_coupon_list"][0];
+        assert_eq!(coupon["send_channel"], "RECEIVE_COMPONENT");
+        assert_eq!(coupon["coupon_state"], "CONFIRMING");
+        let d = receiver
+            .next(Duration::from_secs(10))
+            .expect("PRODUCT_COUPON.SEND");
+        let n = handler
+            .handle::<ProductCouponNotification>(&d.headers, &d.body)
+            .unwrap();
+        assert_eq!(
+            n.resource.send_channel.as_deref(),
+            Some("RECEIVE_COMPONENT")
+        );
+        assert_eq!(
+            n.resource.coupon_code.as_deref(),
+            coupon["coupon_code"].as_str()
+        );
+        let (status, again) = claim(&sb, &token).await;
+        assert_eq!(
+            (status, again["code"].as_str()),
+            (400, Some("INVALID_REQUEST")),
+            "{again}"
+        );
+        let (status, unknown) = claim(&sb, "SBXNOSUCHTOKEN").await;
+        assert_eq!(
+            (status, unknown["code"].as_str()),
+            (404, Some("RESOURCE_NOT_EXISTS"))
+        );
+
+        let bundle = PreSendUserProductCouponBundleRequest::new(
+            "o-tap",
+            "200000001",
+            "100232301",
+            APPID,
+            "TAP_BUNDLE_1",
+        );
+        let token = client
+            .execute::<PreSendUserProductCouponBundle>(&bundle)
+            .await
+            .unwrap()
+            .token;
+        let (status, body) = claim(&sb, &token).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["user_product_coupon_list"].as_array().unwrap().len(),
+            3
+        );
+        for _ in 0..3 {
+            receiver
+                .next(Duration::from_secs(10))
+                .expect("one SEND per coupon of the bundle");
+        }
     });
 }

@@ -6,9 +6,12 @@
 //! success body is the schema's response type by construction. It runs
 //! inside the request's transaction: an error rolls back everything it did.
 
+mod budget;
+mod codes;
 mod config;
 mod issue;
 mod merchant;
+mod pre_send;
 mod product_coupons;
 mod stock_bundles;
 mod stocks;
@@ -107,6 +110,8 @@ static HANDLERS: &[(&EndpointInfo, Run)] = handlers![
     ep::UploadImage,
     ep::UseUserProductCoupon,
 ];
+
+pub(crate) use pre_send::claim;
 
 /// Runs the operation's handler on a validated request (wire body plus path and query parameters).
 pub fn execute(ctx: &mut Ctx<'_>, request: &Value) -> Result<Vec<u8>, Rejection> {

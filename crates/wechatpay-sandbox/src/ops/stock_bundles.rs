@@ -8,7 +8,8 @@ use wechatpay_models::{
     UsageMode,
 };
 
-use super::stocks::{require_state, BudgetChange};
+use super::budget::BudgetChange;
+use super::stocks::require_state;
 use super::{Ctx, Operation};
 use crate::answers;
 use crate::model::bundle;

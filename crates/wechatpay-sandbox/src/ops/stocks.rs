@@ -1,26 +1,22 @@
-//! Stocks: create / get / list / update / update-budget / deactivate, and
-//! uploading coupon codes.
+//! Stocks: create / get / list / update / update-budget / deactivate.
 //!
 //! A new stock is SENDING at once (the sandbox approves it). update-stock and
 //! upload-coupon-codes need SENDING or PAUSED, update-stock-budget a stock
 //! that is neither deactivated nor stopped (family README, "Product coupon
 //! and stock states").
 
-use std::collections::BTreeSet;
-
 use wechatpay_endpoints::{
-    CreateStock, DeactivateStock, GetStock, ListStocks, SendUserProductCoupon, UpdateStock,
-    UpdateStockBudget, UploadCouponCodes,
+    CreateStock, DeactivateStock, GetStock, ListStocks, UpdateStock, UpdateStockBudget,
 };
 use wechatpay_models::{
-    CouponCodeMode, CreateStockRequest, DeactivateStockRequest, FailedCouponCodeInfo,
-    GetStockRequest, ListStocksRequest, ListStocksResponse, ProductCouponEntity,
-    ProductCouponScope, ProductCouponType, StockEntity, StockForCreate, StockSendRule,
-    StockSentCountInfo, StockState, UpdateBudgetMode, UpdateStockBudgetRequest, UpdateStockRequest,
-    UploadCouponCodesRequest, UploadCouponCodesResponse, UsageMode,
+    CreateStockRequest, DeactivateStockRequest, GetStockRequest, ListStocksRequest,
+    ListStocksResponse, ProductCouponEntity, ProductCouponScope, ProductCouponType, StockEntity,
+    StockForCreate, StockSentCountInfo, StockState, UpdateStockBudgetRequest, UpdateStockRequest,
+    UsageMode,
 };
-use wechatpay_runtime::{Endpoint, WireEnum};
+use wechatpay_runtime::WireEnum;
 
+use super::budget::BudgetChange;
 use super::{Ctx, Operation};
 use crate::answers::{self, trouble};
 use crate::clock::datetime;
@@ -32,8 +28,6 @@ use crate::store;
 
 /// At most this many effective stocks per product coupon (partner page 4015781304).
 const MAX_EFFECTIVE_STOCKS: i64 = 200;
-/// The largest budget a stock may have (family README, "Constraints on create objects").
-pub const MAX_BUDGET: i64 = 100_000_000;
 
 /// Creates a SENDING stock under `pc` (create-stock, and create-product-coupon's first stock).
 pub(super) fn create_in(
@@ -141,77 +135,6 @@ pub(super) fn require_state(
         &s.state,
         &need.join(" or "),
     ))
-}
-
-/// A budget change of update-stock-budget or update-stock-bundle-budget.
-pub(super) struct BudgetChange {
-    pub mode: UpdateBudgetMode,
-    pub current_max_count: Option<i64>,
-    pub target_max_count: Option<i64>,
-    pub current_max_count_per_day: Option<i64>,
-    pub target_max_count_per_day: Option<i64>,
-}
-
-impl BudgetChange {
-    /// Applies the change to `rule` of a stock that has issued `sent` coupons. The
-    /// `current_*` value must be the present one (an optimistic check, README #27).
-    pub fn apply(
-        &self,
-        ctx: &Ctx<'_>,
-        rule: &mut StockSendRule,
-        sent: i64,
-    ) -> Result<(), Rejection> {
-        let (field, current, present, target) = match self.mode {
-            UpdateBudgetMode::MaxCount => (
-                "max_count",
-                self.current_max_count,
-                Some(rule.max_count),
-                self.target_max_count,
-            ),
-            UpdateBudgetMode::MaxCountPerDay => (
-                "max_count_per_day",
-                self.current_max_count_per_day,
-                rule.max_count_per_day,
-                self.target_max_count_per_day,
-            ),
-            _ => {
-                return Err(Rejection::param(
-                    "update_mode",
-                    "body",
-                    "unknown update_mode",
-                ));
-            }
-        };
-        if current != present {
-            return Err(answers::invalid(
-                ctx.info,
-                format!(
-                    "current_{field} is {} but the present {field} is {}",
-                    current.map_or("absent".into(), |v| v.to_string()),
-                    present.map_or("unset".into(), |v| v.to_string())
-                ),
-                Some(trouble::ILLEGAL_PARAMETER),
-            ));
-        }
-        let target = target.unwrap_or_default();
-        let floor = if self.mode == UpdateBudgetMode::MaxCount {
-            sent.max(1)
-        } else {
-            1
-        };
-        if !(floor..=MAX_BUDGET).contains(&target) {
-            return Err(answers::invalid(
-                ctx.info,
-                format!("target_{field} {target} is out of range ({floor} to {MAX_BUDGET}; {sent} already issued)"),
-                Some(trouble::OUT_OF_RANGE),
-            ));
-        }
-        match self.mode {
-            UpdateBudgetMode::MaxCount => rule.max_count = target,
-            _ => rule.max_count_per_day = Some(target),
-        }
-        Ok(())
-    }
 }
 
 impl Operation for CreateStock {
@@ -322,75 +245,5 @@ impl Operation for DeactivateStock {
         )?;
         let s = deactivate(ctx, s, &r.out_request_no, &r.deactivate_reason)?;
         stock::render(ctx.db, &s)
-    }
-}
-
-impl Operation for UploadCouponCodes {
-    fn run(
-        ctx: &mut Ctx<'_>,
-        r: UploadCouponCodesRequest,
-    ) -> Result<UploadCouponCodesResponse, Rejection> {
-        let s = stock::require(ctx.info, ctx.db, &r.product_coupon_id, &r.stock_id, ctx.now)?;
-        require_state(ctx, &s, &[StockState::Sending, StockState::Paused])?;
-        if s.entity.coupon_code_mode != CouponCodeMode::Upload {
-            return Err(answers::invalid(
-                ctx.info,
-                format!(
-                    "stock {} has coupon_code_mode {}; codes are uploaded to UPLOAD stocks only",
-                    s.id,
-                    wire(&s.entity.coupon_code_mode)
-                ),
-                None,
-            ));
-        }
-        // An uploaded code must be one the send request could carry: the schema's rule of
-        // send-user-product-coupon's coupon_code.
-        let rule = <SendUserProductCoupon as Endpoint>::INFO
-            .request
-            .field("coupon_code")
-            .and_then(|f| f.str_rule().copied());
-        let mut seen = BTreeSet::new();
-        let (mut ok, mut failed, mut existing, mut duplicate) = (vec![], vec![], vec![], vec![]);
-        for code in &r.code_list {
-            if !seen.insert(code.as_str()) {
-                duplicate.push(code.clone());
-                continue;
-            }
-            let mut problems = Vec::new();
-            if let Some(rule) = &rule {
-                wechatpay_runtime::validation::check_str(
-                    &mut problems,
-                    &|| code.clone(),
-                    code,
-                    true,
-                    rule,
-                );
-            }
-            if let Some(problem) = problems.first() {
-                let mut f = FailedCouponCodeInfo::new();
-                f.coupon_code = Some(code.clone());
-                f.code = Some("PARAM_ERROR".into());
-                f.message = Some(problem.to_string());
-                failed.push(f);
-                continue;
-            }
-            let seq = store::next_seq(ctx.db)?;
-            let inserted = store::exec(
-                ctx.db,
-                "INSERT OR IGNORE INTO coupon_codes (stock_id, code, seq) VALUES (?1, ?2, ?3)",
-                rusqlite::params![s.id, code, seq],
-            )?;
-            if inserted == 0 {
-                existing.push(code.clone());
-            } else {
-                ok.push(code.clone());
-            }
-        }
-        let mut reply = UploadCouponCodesResponse::new().total_count(seen.len() as i64);
-        reply.success_code_list = Some(ok);
-        reply.failed_code_list = Some(failed).filter(|v| !v.is_empty());
-        reply.already_exist_code_list = Some(existing).filter(|v| !v.is_empty());
-        reply.duplicate_code_list = Some(duplicate).filter(|v| !v.is_empty());
-        Ok(reply)
     }
 }

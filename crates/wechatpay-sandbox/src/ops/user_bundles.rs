@@ -1,20 +1,17 @@
 //! User coupon bundles of PROGRESSIVE_BUNDLE product coupons: send (one
-//! coupon per round of the stock bundle, all in one user bundle), pre-send,
-//! and deactivate (every coupon of the user bundle that can still be used).
+//! coupon per round of the stock bundle, all in one user bundle) and
+//! deactivate (every coupon of the user bundle that can still be used).
 
-use wechatpay_endpoints::{
-    DeactivateUserProductCouponBundle, PreSendUserProductCouponBundle, SendUserProductCouponBundle,
-};
+use wechatpay_endpoints::{DeactivateUserProductCouponBundle, SendUserProductCouponBundle};
 use wechatpay_models::{
-    DeactivateUserProductCouponBundleRequest, PreSendUserProductCouponBundleRequest,
-    PreSendUserProductCouponBundleResponse, ProductCouponEntity,
+    DeactivateUserProductCouponBundleRequest, ProductCouponEntity,
     SendUserProductCouponBundleRequest, UsageMode, UserProductCouponBundleResult,
     UserProductCouponSendChannel,
 };
 use wechatpay_runtime::{EndpointInfo, WireEnum};
 
 use super::issue::{self, InBundle, Send};
-use super::user_coupons::{deactivate, new_token};
+use super::user_coupons::deactivate;
 use super::{Ctx, Operation};
 use crate::answers::{self, trouble};
 use crate::model::coupon::{self, Renderer};
@@ -23,7 +20,7 @@ use crate::model::stock::{self, Stock};
 use crate::replies::Rejection;
 use crate::store;
 
-fn bundle_coupon(
+pub(super) fn bundle_coupon(
     info: &EndpointInfo,
     ctx: &Ctx<'_>,
     id: &str,
@@ -43,7 +40,11 @@ fn bundle_coupon(
 }
 
 /// The bundle's stocks, all SENDING.
-fn sending_bundle(ctx: &Ctx<'_>, pc: &str, bundle: &str) -> Result<Vec<Stock>, Rejection> {
+pub(super) fn sending_bundle(
+    ctx: &Ctx<'_>,
+    pc: &str,
+    bundle: &str,
+) -> Result<Vec<Stock>, Rejection> {
     let stocks = stock::require_bundle(ctx.info, ctx.db, pc, bundle, ctx.now)?;
     for s in &stocks {
         issue::check_sending(ctx, s)?;
@@ -51,17 +52,42 @@ fn sending_bundle(ctx: &Ctx<'_>, pc: &str, bundle: &str) -> Result<Vec<Stock>, R
     Ok(stocks)
 }
 
+/// Issues one coupon per round of bundle `bundle_id` of `pc` to `send.openid`,
+/// all in one new user coupon bundle (send-bundle, and a claimed bundle pre-send).
+pub(super) fn send_bundle(
+    ctx: &mut Ctx<'_>,
+    pc: &str,
+    bundle_id: &str,
+    send: &Send<'_>,
+) -> Result<UserProductCouponBundleResult, Rejection> {
+    bundle_coupon(ctx.info, ctx, pc)?;
+    let stocks = sending_bundle(ctx, pc, bundle_id)?;
+    // Every round's stock has the bundle's rule and counters: the first one decides.
+    issue::check_budget(ctx, &stocks[0], send.openid)?;
+    let user_bundle_id = store::next(ctx.db, "user_coupon_bundle_id", 900_000_000_001)?.to_string();
+    let total = stocks.len() as i64;
+    let mut issued = Vec::new();
+    for s in &stocks {
+        let place = InBundle {
+            user_bundle_id: &user_bundle_id,
+            index: s.bundle_index.unwrap_or(0),
+            total,
+        };
+        issued.push(issue::issue(ctx, s, None, send, Some(place))?);
+    }
+    let mut renderer = Renderer::default();
+    let list = issued
+        .iter()
+        .map(|c| renderer.entity(ctx.db, ctx.now, c))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(UserProductCouponBundleResult::new(user_bundle_id, list))
+}
+
 impl Operation for SendUserProductCouponBundle {
     fn run(
         ctx: &mut Ctx<'_>,
         r: SendUserProductCouponBundleRequest,
     ) -> Result<UserProductCouponBundleResult, Rejection> {
-        bundle_coupon(ctx.info, ctx, &r.product_coupon_id)?;
-        let stocks = sending_bundle(ctx, &r.product_coupon_id, &r.stock_bundle_id)?;
-        // Every round's stock has the bundle's rule and counters: the first one decides.
-        issue::check_budget(ctx, &stocks[0], &r.openid)?;
-        let user_bundle_id =
-            store::next(ctx.db, "user_coupon_bundle_id", 900_000_000_001)?.to_string();
         let send = Send {
             openid: &r.openid,
             appid: &r.appid,
@@ -70,35 +96,7 @@ impl Operation for SendUserProductCouponBundle {
             attach: r.attach.as_deref(),
             coupon_tag_info: r.coupon_tag_info.as_ref(),
         };
-        let total = stocks.len() as i64;
-        let mut issued = Vec::new();
-        for s in &stocks {
-            let place = InBundle {
-                user_bundle_id: &user_bundle_id,
-                index: s.bundle_index.unwrap_or(0),
-                total,
-            };
-            issued.push(issue::issue(ctx, s, None, &send, Some(place))?);
-        }
-        let mut renderer = Renderer::default();
-        let list = issued
-            .iter()
-            .map(|c| renderer.entity(ctx.db, ctx.now, c))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(UserProductCouponBundleResult::new(user_bundle_id, list))
-    }
-}
-
-impl Operation for PreSendUserProductCouponBundle {
-    fn run(
-        ctx: &mut Ctx<'_>,
-        r: PreSendUserProductCouponBundleRequest,
-    ) -> Result<PreSendUserProductCouponBundleResponse, Rejection> {
-        bundle_coupon(ctx.info, ctx, &r.product_coupon_id)?;
-        sending_bundle(ctx, &r.product_coupon_id, &r.stock_bundle_id)?;
-        Ok(PreSendUserProductCouponBundleResponse::new(new_token(
-            ctx, &r.openid, &r,
-        )?))
+        send_bundle(ctx, &r.product_coupon_id, &r.stock_bundle_id, &send)
     }
 }
 

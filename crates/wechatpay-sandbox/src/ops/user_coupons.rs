@@ -1,5 +1,4 @@
-//! One user's coupons: send, pre-send, confirm, get, list, use, return,
-//! deactivate — the lifecycle of the family README (see `model::coupon`).
+//! One user's coupons: send, confirm, get, list, use, return, deactivate — the lifecycle of the family README (see `model::coupon`).
 //!
 //! Each state a call cannot act on gets 400 INVALID_REQUEST with the
 //! troubleshooting code of the situation in the Request-ID: 268578367 (state
@@ -8,13 +7,11 @@
 
 use wechatpay_endpoints::{
     ConfirmSendUserProductCoupon, DeactivateUserProductCoupon, GetUserProductCoupon,
-    ListUserProductCoupons, PreSendUserProductCoupon, ReturnUserProductCoupon,
-    SendUserProductCoupon, UseUserProductCoupon,
+    ListUserProductCoupons, ReturnUserProductCoupon, SendUserProductCoupon, UseUserProductCoupon,
 };
 use wechatpay_models::{
     ConfirmSendUserProductCouponRequest, CouponUsageDetail, DeactivateUserProductCouponRequest,
     GetUserProductCouponRequest, ListUserProductCouponsRequest, ListUserProductCouponsResponse,
-    PreSendUserProductCouponRequest, PreSendUserProductCouponResponse,
     ReturnUserProductCouponRequest, SendUserProductCouponRequest, StockStoreScope, UsageMode,
     UseUserProductCouponRequest, UserProductCouponEntity, UserProductCouponSendChannel,
 };
@@ -48,21 +45,6 @@ fn wrong_state(ctx: &Ctx<'_>, c: &Coupon, trouble: u32) -> Rejection {
         ),
         Some(trouble),
     )
-}
-
-/// A random pre-send token (each pre-send gets its own).
-pub(super) fn new_token(
-    ctx: &Ctx<'_>,
-    openid: &str,
-    request: &impl serde::Serialize,
-) -> Result<String, Rejection> {
-    let token = format!("SBX{}", crate::keys::random_hex(32));
-    store::exec(
-        ctx.db,
-        "INSERT INTO pre_sends (token, openid, body) VALUES (?1, ?2, ?3)",
-        rusqlite::params![token, openid, serde_json::to_string(request)?],
-    )?;
-    Ok(token)
 }
 
 impl Operation for SendUserProductCoupon {
@@ -100,32 +82,6 @@ impl Operation for SendUserProductCoupon {
         after.sent_today += 1;
         let stock = stock::render(ctx.db, &after)?;
         Renderer::knowing(pc, stock).entity(ctx.db, ctx.now, &c)
-    }
-}
-
-impl Operation for PreSendUserProductCoupon {
-    fn run(
-        ctx: &mut Ctx<'_>,
-        r: PreSendUserProductCouponRequest,
-    ) -> Result<PreSendUserProductCouponResponse, Rejection> {
-        let pc = product_coupon::require(ctx.info, ctx.db, &r.product_coupon_id)?;
-        if pc.usage_mode != UsageMode::Single {
-            return Err(answers::invalid(
-                ctx.info,
-                format!(
-                    "product coupon {} is {}",
-                    pc.product_coupon_id,
-                    wire(&pc.usage_mode)
-                ),
-                None,
-            ));
-        }
-        let s = stock::require(ctx.info, ctx.db, &r.product_coupon_id, &r.stock_id, ctx.now)?;
-        issue::check_sending(ctx, &s)?;
-        issue::check_code_rule(&s, r.coupon_code.as_deref())?;
-        Ok(PreSendUserProductCouponResponse::new(new_token(
-            ctx, &r.openid, &r,
-        )?))
     }
 }
 

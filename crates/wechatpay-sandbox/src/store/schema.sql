@@ -75,9 +75,11 @@ CREATE INDEX IF NOT EXISTS user_coupons_by_stock_user ON user_coupons (stock_id,
 CREATE INDEX IF NOT EXISTS user_coupons_by_bundle ON user_coupons (user_bundle_id);
 
 CREATE TABLE IF NOT EXISTS pre_sends (
-    token  TEXT PRIMARY KEY,
-    openid TEXT NOT NULL,
-    body   TEXT NOT NULL
+    token     TEXT PRIMARY KEY,
+    operation TEXT NOT NULL,
+    openid    TEXT NOT NULL,
+    body      TEXT NOT NULL,
+    claimed   INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE TABLE IF NOT EXISTS requests (

@@ -9,6 +9,7 @@ mod support;
 
 mod client_verification;
 mod fuzz_regressions;
+mod hostile_replies;
 mod key_files;
 mod nonce_reuse;
 mod notification;

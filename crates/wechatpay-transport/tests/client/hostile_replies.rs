@@ -1,5 +1,7 @@
 //! Property tests: whatever bytes a server sends, decoding into the generated
 //! types returns Ok or Err — never a panic — and a decoded value re-encodes.
+//! (Here rather than in the endpoints crate, whose trybuild run would otherwise
+//! build proptest a second time.)
 //! Also: `validate()` and the RFC 3339 parser survive arbitrary strings.
 
 use proptest::prelude::*;

@@ -28,6 +28,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+/// The bench stock (a WECHATPAY stock with room for every send) and a client for it.
+mod common;
+
 const ROWS: usize = 10_000;
 const LIMIT: f64 = 500.0;
 const KILLS: usize = 5;
@@ -140,7 +143,7 @@ fn self_cpu() -> f64 {
 /// Microseconds of this process's CPU per request for `n` plain transport
 /// sends (typed request, sign, send, verify, decode) paced at 500/s: the
 /// reference for what the campaign adds.
-fn plain_transport_us(keys: &Path, base_url: &str, n: usize) -> f64 {
+fn plain_transport_us(keys: &Path, base_url: &str, stock: &str, n: usize) -> f64 {
     use wechatpay_endpoints::SendUserProductCoupon;
     use wechatpay_models::SendUserProductCouponRequest;
     use wechatpay_transport::{Client, Identity, RetryPolicy};
@@ -172,11 +175,12 @@ fn plain_transport_us(keys: &Path, base_url: &str, n: usize) -> f64 {
         for i in 0..n {
             tick.tick().await;
             let client = client.clone();
+            let stock = stock.to_owned();
             tasks.spawn(async move {
                 let request = SendUserProductCouponRequest::new(
                     format!("oPlain{i:06}"),
                     "1000000013",
-                    "1000000013001",
+                    stock,
                     "wx233544546545989",
                     format!("PLAIN{run}x{i:06}"),
                 );
@@ -243,7 +247,7 @@ struct Campaign {
 }
 
 impl Campaign {
-    fn new(root: &Path, name: &str, keys: &Path, base_url: &str) -> Campaign {
+    fn new(root: &Path, name: &str, keys: &Path, base_url: &str, stock: &str) -> Campaign {
         let dir = root.join(name);
         std::fs::create_dir_all(&dir).unwrap();
         let run = SystemTime::now()
@@ -255,11 +259,12 @@ impl Campaign {
             csv.push_str(&format!("oBench{name}{run}x{i:06}\n"));
         }
         std::fs::write(dir.join("users.csv"), csv).unwrap();
-        std::fs::write(
-            dir.join("template.json"),
-            r#"{"product_coupon_id":"1000000013","stock_id":"1000000013001","appid":"wx233544546545989"}"#,
-        )
-        .unwrap();
+        let template = serde_json::json!({
+            "product_coupon_id": common::PRODUCT_COUPON,
+            "stock_id": stock,
+            "appid": "wx233544546545989",
+        });
+        std::fs::write(dir.join("template.json"), template.to_string()).unwrap();
         Campaign {
             dir,
             keys: keys.to_owned(),
@@ -327,10 +332,19 @@ fn main() {
     let sandbox = start_sandbox(&keys, server_limit);
     let pinned = pin(sandbox.child.id(), "1") && pin(std::process::id(), "0");
     let (sign_us, paced_sign_us) = sign_cost_us(&keys.join("apiclient_key.pem"));
-    let plain_us = plain_transport_us(&keys, &sandbox.base_url, 3000);
+    // The seeded stocks are UPLOAD stocks without codes: the bench sends from a stock of its own.
+    let stock = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(common::create_stock(&common::brand_client(
+            &keys,
+            &sandbox.base_url,
+        )));
+    let plain_us = plain_transport_us(&keys, &sandbox.base_url, &stock, 3000);
 
     // 1 and 2: rate, 429 share and CPU per send.
-    let campaign = Campaign::new(root.path(), "rate", &keys, &sandbox.base_url);
+    let campaign = Campaign::new(root.path(), "rate", &keys, &sandbox.base_url, &stock);
     let before = stats(&sandbox.base_url);
     let cpu_before = children_cpu();
     let summary = campaign.run_to_end();
@@ -350,7 +364,7 @@ fn main() {
     let cpu_per_send_us = cpu / requests as f64 * 1e6;
 
     // 3: SIGKILL five times at random points, then resume to the end.
-    let crash = Campaign::new(root.path(), "crash", &keys, &sandbox.base_url);
+    let crash = Campaign::new(root.path(), "crash", &keys, &sandbox.base_url, &stock);
     let before = stats(&sandbox.base_url);
     let mut seed = SystemTime::now()
         .duration_since(UNIX_EPOCH)

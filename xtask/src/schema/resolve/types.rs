@@ -79,6 +79,19 @@ fn provenance(
     }
 }
 
+/// A type's own provenance (`source`, `uncertain`, `decision` beside its description).
+fn type_provenance(ck: &mut Checker, file: &str, at: &str, def: &raw::TypeDef) -> Provenance {
+    provenance(
+        ck,
+        file,
+        at,
+        &def.source,
+        &None,
+        &def.uncertain,
+        &def.decision,
+    )
+}
+
 pub fn parse_type(text: &str, kinds: &Kinds) -> Result<FieldType, String> {
     if let Some(inner) = text
         .strip_prefix("array<")
@@ -159,15 +172,7 @@ pub fn object(
         module: names::module(name),
         file: file.to_owned(),
         description: def.description.trim().to_owned(),
-        provenance: provenance(
-            ck,
-            file,
-            &at,
-            &def.source,
-            &None,
-            &def.uncertain,
-            &def.decision,
-        ),
+        provenance: type_provenance(ck, file, &at, def),
         fields,
         rules,
         in_request: false,
@@ -572,15 +577,7 @@ pub fn enumeration(
         module: names::module(name),
         file: file.to_owned(),
         description: def.description.trim().to_owned(),
-        provenance: provenance(
-            ck,
-            file,
-            &at,
-            &def.source,
-            &None,
-            &def.uncertain,
-            &def.decision,
-        ),
+        provenance: type_provenance(ck, file, &at, def),
         values: out,
     }
 }

@@ -28,44 +28,6 @@ pub fn parse_bench_lines(text: &str, into: &mut Figures) {
     }
 }
 
-/// Reads criterion's `name … time: [low mid high]` reports as operations per second.
-pub fn parse_criterion(text: &str) -> BTreeMap<String, f64> {
-    let mut out = BTreeMap::new();
-    let mut last_name = String::new();
-    for line in text.lines() {
-        let trimmed = line.trim();
-        let (name_part, rest) = match trimmed.split_once("time:") {
-            Some((name, rest)) => (name.trim(), Some(rest)),
-            None => (trimmed, None),
-        };
-        // The name stands alone on its line, or before `time:` when it is short.
-        if !name_part.is_empty() && !name_part.contains(' ') {
-            last_name = name_part.to_owned();
-        }
-        let Some(rest) = rest else { continue };
-        let words: Vec<&str> = rest
-            .trim()
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .split_whitespace()
-            .collect();
-        // [low unit mid unit high unit]: the middle estimate.
-        if let [_, _, mid, unit, ..] = words.as_slice() {
-            let scale = match *unit {
-                "ns" => 1e-9,
-                "µs" | "us" => 1e-6,
-                "ms" => 1e-3,
-                "s" => 1.0,
-                _ => continue,
-            };
-            if let Ok(value) = mid.parse::<f64>() {
-                out.insert(last_name.clone(), 1.0 / (value * scale));
-            }
-        }
-    }
-    out
-}
-
 /// Parses the `rsa 2048 bits … sign/s verify/s` line of `openssl speed rsa2048`.
 pub fn parse_openssl_speed(text: &str) -> Option<(f64, f64)> {
     let line = text
@@ -431,27 +393,6 @@ pub fn run_all(root: &Path) -> Result<(String, bool), String> {
         eprintln!("bench: cargo {}", args.join(" "));
         parse_bench_lines(&run(root, "cargo", args, &[])?, &mut figures);
     }
-    eprintln!("bench: cargo {}", SIGNING_BENCH.join(" "));
-    let signing = parse_criterion(&run(root, "cargo", SIGNING_BENCH, &[])?);
-    for (criterion_name, figure, unit) in [
-        ("sign_rsa2048_sha256/aws-lc-rs", "sign_aws_lc", "signs/s"),
-        ("sign_rsa2048_sha256/rsa", "sign_rsa_crate", "signs/s"),
-        (
-            "verify_rsa2048_sha256/aws-lc-rs",
-            "verify_aws_lc",
-            "verifies/s",
-        ),
-        (
-            "verify_rsa2048_sha256/rsa",
-            "verify_rsa_crate",
-            "verifies/s",
-        ),
-    ] {
-        let rate = signing
-            .get(criterion_name)
-            .ok_or_else(|| format!("the signing bench printed no {criterion_name}"))?;
-        figures.insert(figure.into(), (*rate, unit.into()));
-    }
     eprintln!("bench: codegen wall time");
     codegen_times(root, &mut figures)?;
     eprintln!("bench: clean build of wechatpay-models");
@@ -459,19 +400,18 @@ pub fn run_all(root: &Path) -> Result<(String, bool), String> {
     Ok(table(&figures))
 }
 
-/// The criterion signing bench of wechatpay-transport, both backends.
-pub const SIGNING_BENCH: &[&str] = &[
-    "bench",
-    "-p",
-    "wechatpay-transport",
-    "--features",
-    "rsa-backend",
-    "--bench",
-    "signing",
-];
-
 /// The bench binaries, each under the crate it measures.
 pub const BENCH_COMMANDS: &[&[&str]] = &[
+    &[
+        "bench",
+        "--quiet",
+        "-p",
+        "wechatpay-transport",
+        "--features",
+        "rsa-backend",
+        "--bench",
+        "signing",
+    ],
     &[
         "bench",
         "--quiet",
@@ -504,15 +444,6 @@ mod tests {
         );
         assert_eq!(figures.len(), 1);
         assert_eq!(figures["decode_002_ratio"], (0.68, "x".to_owned()));
-    }
-
-    #[test]
-    fn reads_criterion_reports() {
-        let text = "sign_rsa2048_sha256/aws-lc-rs\n                        time:   [240.00 µs 250.00 µs 260.00 µs]\nverify_rsa2048_sha256/rsa time:   [180.0 µs 200.0 µs 220.0 µs]\n                        change: [+1% +2% +3%]\n";
-        let rates = parse_criterion(text);
-        assert_eq!(rates.len(), 2, "{rates:?}");
-        assert!((rates["sign_rsa2048_sha256/aws-lc-rs"] - 4000.0).abs() < 1e-6);
-        assert!((rates["verify_rsa2048_sha256/rsa"] - 5000.0).abs() < 1e-6);
     }
 
     #[test]

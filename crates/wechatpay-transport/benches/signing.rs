@@ -1,10 +1,14 @@
 //! SHA256withRSA (RSA-2048, PKCS#1 v1.5) sign and verify, per backend.
 //!
 //! `cargo bench -p wechatpay-transport --features rsa-backend --bench signing`
+//! prints one `BENCH name value unit` line per figure for `cargo xtask bench`.
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+#[path = "../../../benches/measure.rs"]
+mod measure;
+
+use measure::{measure, report};
 use wechatpay_transport::crypto::Backend;
 use wechatpay_transport::sign::request_message;
 use wechatpay_transport::{PrivateKeyDer, PublicKeyDer};
@@ -12,11 +16,12 @@ use wechatpay_transport::{PrivateKeyDer, PublicKeyDer};
 const KEY: &str = include_str!("../tests/fixtures/merchant_key.pem");
 const PUB: &str = include_str!("../tests/fixtures/merchant_pub.pem");
 
-fn backends() -> Vec<Backend> {
+/// Each backend with the figure name `cargo xtask bench` reads for it.
+fn backends() -> Vec<(Backend, &'static str)> {
     #[allow(unused_mut)]
-    let mut all = vec![Backend::AwsLc];
+    let mut all = vec![(Backend::AwsLc, "aws_lc")];
     #[cfg(feature = "rsa-backend")]
-    all.push(Backend::RsaCrate);
+    all.push((Backend::RsaCrate, "rsa_crate"));
     all
 }
 
@@ -31,30 +36,21 @@ fn message() -> Vec<u8> {
     )
 }
 
-fn signing(c: &mut Criterion) {
+fn main() {
     let key = PrivateKeyDer::from_pem(KEY).unwrap();
     let public = PublicKeyDer::from_pem(PUB).unwrap();
     let message = message();
-
-    let mut sign = c.benchmark_group("sign_rsa2048_sha256");
-    for backend in backends() {
-        let signer = backend.signer(&key).unwrap();
-        sign.bench_function(backend.name(), |b| {
-            b.iter(|| signer.sign(black_box(&message)).unwrap())
-        });
-    }
-    sign.finish();
-
     let signature = Backend::AwsLc.signer(&key).unwrap().sign(&message).unwrap();
-    let mut verify = c.benchmark_group("verify_rsa2048_sha256");
-    for backend in backends() {
-        let verifier = backend.verifier(&public).unwrap();
-        verify.bench_function(backend.name(), |b| {
-            b.iter(|| assert!(verifier.verify(black_box(&message), black_box(&signature))))
+    for (backend, figure) in backends() {
+        let signer = backend.signer(&key).unwrap();
+        let ns = measure(|| {
+            black_box(signer.sign(black_box(&message)).unwrap());
         });
+        report(&format!("sign_{figure}"), 1e9 / ns, "signs/s");
+        let verifier = backend.verifier(&public).unwrap();
+        let ns = measure(|| {
+            assert!(verifier.verify(black_box(&message), black_box(&signature)));
+        });
+        report(&format!("verify_{figure}"), 1e9 / ns, "verifies/s");
     }
-    verify.finish();
 }
-
-criterion_group!(benches, signing);
-criterion_main!(benches);

@@ -2,7 +2,7 @@
 //! signed in the test, answered with 401 SIGN_ERROR / 400 PARAM_ERROR and
 //! signed `{code, message, detail}` bodies.
 
-mod common;
+use crate::common;
 
 use std::sync::OnceLock;
 

@@ -4,7 +4,7 @@
 //! sandbox issued; Ctrl-C (SIGINT) stops cleanly with exit 11 and the resume
 //! command; exit 10, refusals and invalid rows send nothing they should not.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

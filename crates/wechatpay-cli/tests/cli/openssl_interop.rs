@@ -2,7 +2,7 @@
 //! `openssl dgst -sha256 -sign` and sent by curl (or a raw socket), and replies
 //! checked by `openssl dgst -sha256 -verify` over `TIMESTAMP\nNONCE\nBODY\n`.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 

@@ -3,7 +3,7 @@
 //! attempts, duplicates when a 2xx comes too late, nothing without a URL;
 //! and a pre-sent coupon claimed through the component notified like a sent one.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -3,7 +3,7 @@
 //! dropped connection is recovered by retrying with the same number, and only
 //! one coupon is issued.
 
-mod common;
+use crate::common;
 
 use std::sync::OnceLock;
 

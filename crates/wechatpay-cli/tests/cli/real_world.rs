@@ -3,7 +3,7 @@
 //! and the rough edges a new user runs into. Servers are the sandbox or a
 //! small signing server on 127.0.0.1 started here.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -5,7 +5,7 @@
 //! page, run into the budgets, move the clock until the coupons expire, and
 //! run into the rate limit — with the documented answer at each step.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -9,7 +9,7 @@
 //! and so on (`common::examples`). (set-notify-config's example URL is kept:
 //! nothing is sent after it, so nothing is delivered.)
 
-mod common;
+use crate::common;
 
 use common::examples::{call, client_for, prepare};
 use wechatpay_sandbox::{Options, Sandbox};

@@ -2,7 +2,7 @@
 //! after a stop, unknown outcomes resent with the same number, documented
 //! errors, and errors that stop the campaign.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

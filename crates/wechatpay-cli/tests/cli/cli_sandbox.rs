@@ -3,7 +3,7 @@
 //! and message, `sign` against OpenSSL, `verify` (with `--at`, tampering and
 //! notification decryption), configuration errors, and secrets never printed.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};

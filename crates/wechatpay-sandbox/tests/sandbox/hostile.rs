@@ -5,7 +5,7 @@
 //! code, a fault list of which one fault was dropped, and every pre-send
 //! answered with the same token. (Key pairs that do not match: `keys.rs`.)
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -6,7 +6,7 @@
 //! part of the request signature). When the sandbox's own rate limit lands
 //! (`--rate-limit`), the benchmark measures against it directly.
 
-mod common;
+use crate::common;
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};

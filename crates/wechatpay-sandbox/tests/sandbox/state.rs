@@ -2,7 +2,7 @@
 //! business clock, stock bundles, stores with paging, ids that do not belong
 //! together, deactivating a product coupon, and `--state FILE` across restarts.
 
-mod common;
+use crate::common;
 
 use common::{admin, api_error, assert_answer, brand_client, runtime};
 use serde_json::json;

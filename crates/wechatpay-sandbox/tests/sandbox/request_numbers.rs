@@ -4,7 +4,7 @@
 //! with another request is refused — RESOURCE_ALREADY_EXISTS where the
 //! operation's table has it, else 400 INVALID_REQUEST.
 
-mod common;
+use crate::common;
 
 use common::examples::{client_for, example_request, fix, prepare, Execute};
 use serde_json::Value;

@@ -1,7 +1,7 @@
 //! Bad inputs to `wechatpay call`: each is a clear message naming the field
 //! or file, exit code 3, and nothing reaches the sandbox.
 
-mod common;
+use crate::common;
 
 use common::{cli, keys_dir, outcome, Sandbox};
 

@@ -1,7 +1,7 @@
 //! Opening campaigns, without a server: the journal's binding to its input and
 //! template, invalid rows, request numbers that survive a lost journal.
 
-mod common;
+use crate::common;
 
 use common::{spec, users, USER_TEMPLATE};
 use wechatpay_campaign::{report, Campaign, CampaignError, ReportFormat};

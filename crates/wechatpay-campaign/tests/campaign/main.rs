@@ -1,0 +1,9 @@
+//! The campaign runner's integration tests: journals, pacing and crash-resume against in-process sandboxes.
+//! One binary, each file a module: linking the crate's test graph once
+//! instead of once per file keeps the clean-target test run short.
+
+mod common;
+
+mod journal;
+mod sandbox;
+mod throttling;

@@ -1,9 +1,0 @@
-//! trybuild pins the public API: what a downstream crate must be able to
-//! write (ui/pass) and the misuse that must not compile (ui/fail).
-
-#[test]
-fn public_api() {
-    let cases = trybuild::TestCases::new();
-    cases.pass("tests/ui/pass/*.rs");
-    cases.compile_fail("tests/ui/fail/*.rs");
-}

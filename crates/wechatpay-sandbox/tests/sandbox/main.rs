@@ -1,0 +1,13 @@
+//! The sandbox's integration tests: in-process sandboxes driven through the real client and raw sockets.
+//! One binary, each file a module: linking the crate's test graph once
+//! instead of once per file keeps the clean-target test run short.
+
+mod common;
+
+mod every_operation;
+mod hostile;
+mod in_process;
+mod lifecycle;
+mod notifications;
+mod request_numbers;
+mod state;

@@ -44,7 +44,12 @@ pub fn parse_openssl_speed(text: &str) -> Option<(f64, f64)> {
     }
 }
 
-fn run(root: &Path, program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<String, String> {
+pub(crate) fn run(
+    root: &Path,
+    program: &str,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> Result<String, String> {
     let output = Command::new(program)
         .args(args)
         .envs(envs.iter().copied())

@@ -8,15 +8,18 @@ use xtask::codegen;
 
 mod bench;
 mod deps;
+mod test_time;
 
 const USAGE: &str =
     "usage: cargo xtask codegen [--check] [--root DIR] | cargo xtask deps | cargo xtask bench
+       | cargo xtask test-time
 
   codegen          regenerate crates/wechatpay-models and crates/wechatpay-endpoints from schema/
   codegen --check  exit non-zero if the checked-in generated code differs from what schema/ produces
   --root DIR       use DIR/schema and write under DIR instead of this workspace
   deps             check the dependency budget of the serde-only crates (a CI gate)
-  bench            run every benchmark (release builds) and print one table with the targets";
+  bench            run every benchmark (release builds) and print one table with the targets
+  test-time        time the README's test command from a clean target and say where the build goes";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
         ["codegen", "--check"] => codegen::Mode::Check,
         ["bench"] => return bench(),
         ["deps"] => return deps(),
+        ["test-time"] => return test_time(),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -75,6 +79,24 @@ fn bench() -> ExitCode {
                 ExitCode::SUCCESS
             } else {
                 eprintln!("error: a target was missed (rows marked NO)");
+                ExitCode::FAILURE
+            }
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn test_time() -> ExitCode {
+    match test_time::measure(&workspace_root()) {
+        Ok((table, met)) => {
+            println!("{table}");
+            if met {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("error: the test run is over its target (row marked NO)");
                 ExitCode::FAILURE
             }
         }

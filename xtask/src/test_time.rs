@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::process::Command;
 use std::time::Instant;
 
 use serde::Deserialize;
@@ -115,19 +116,62 @@ fn measure_in(root: &Path, target: &Path) -> Result<(String, bool), String> {
     let build = started.elapsed().as_secs_f64();
     eprintln!("test-time: cargo {}", TEST_ARGS.join(" "));
     let started = Instant::now();
-    run(root, "cargo", TEST_ARGS, &env)?;
+    let output = Command::new("cargo")
+        .args(TEST_ARGS)
+        .envs(env)
+        .current_dir(root)
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
     let tests = started.elapsed().as_secs_f64();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        return Err(format!(
+            "the tests failed ({}):\n{stdout}\n{stderr}",
+            output.status
+        ));
+    }
+    let binaries = binary_times(&stderr, &stdout);
 
     let report = target.join("cargo-timings").join("cargo-timing.html");
     let html = std::fs::read_to_string(&report)
         .map_err(|e| format!("cannot read {}: {e}", report.display()))?;
     let split = split(&parse_units(&html)?, &members(root)?);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
-    Ok(table(build, tests, &split, cores))
+    Ok(table(build, tests, &split, cores, &binaries))
+}
+
+/// Each test binary's own run time, slowest first: cargo names a binary on
+/// stderr (`Running …`, `Doc-tests …`) before its harness prints one
+/// `test result: … finished in Ns` line on stdout.
+pub fn binary_times(stderr: &str, stdout: &str) -> Vec<(String, f64)> {
+    let names = stderr.lines().filter_map(|line| {
+        let line = line.trim();
+        line.strip_prefix("Running ")
+            .map(|rest| rest.split(" (").next().unwrap_or(rest).to_owned())
+            .or_else(|| {
+                line.strip_prefix("Doc-tests ")
+                    .map(|c| format!("doc-tests {c}"))
+            })
+    });
+    let seconds = stdout.lines().filter_map(|line| {
+        let rest = line.strip_prefix("test result: ")?;
+        let time = rest.rsplit("finished in ").next()?;
+        time.trim().trim_end_matches('s').parse::<f64>().ok()
+    });
+    let mut out: Vec<(String, f64)> = names.zip(seconds).collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1));
+    out
 }
 
 /// The Markdown table; the total is held to [`TARGET_SECONDS`].
-pub fn table(build: f64, tests: f64, split: &Split, cores: f64) -> (String, bool) {
+pub fn table(
+    build: f64,
+    tests: f64,
+    split: &Split,
+    cores: f64,
+    binaries: &[(String, f64)],
+) -> (String, bool) {
     let total = build + tests;
     let met = total <= TARGET_SECONDS;
     let rows = [
@@ -182,6 +226,9 @@ pub fn table(build: f64, tests: f64, split: &Split, cores: f64) -> (String, bool
             "| {label} | {seconds:.1} | {target} | {status} |\n"
         ));
     }
+    for (name, seconds) in binaries.iter().take(5) {
+        out.push_str(&format!("| run: `{name}` | {seconds:.1} |  |  |\n"));
+    }
     (out, met)
 }
 
@@ -216,19 +263,38 @@ mod tests {
     }
 
     #[test]
+    fn pairs_each_binary_with_its_run_time() {
+        let stderr = "   Compiling x\n     Running unittests src/lib.rs (target/debug/deps/a-1)\n     Running tests/client/main.rs (target/debug/deps/client-2)\n   Doc-tests wechatpay_transport\n";
+        let stdout = "running 3 tests\ntest result: ok. 3 passed; 0 failed; finished in 0.09s\n\ntest result: ok. 97 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 17.73s\ntest result: ok. 1 passed; finished in 0.07s\n";
+        assert_eq!(
+            binary_times(stderr, stdout),
+            vec![
+                ("tests/client/main.rs".to_owned(), 17.73),
+                ("unittests src/lib.rs".to_owned(), 0.09),
+                ("doc-tests wechatpay_transport".to_owned(), 0.07),
+            ]
+        );
+    }
+
+    #[test]
     fn the_table_holds_the_total_to_the_target() {
         let split = Split {
             third_party: 200.0,
             ..Split::default()
         };
-        let (text, met) = table(100.0, 40.0, &split, 2.0);
+        let binaries = vec![("tests/client/main.rs".to_owned(), 17.5)];
+        let (text, met) = table(100.0, 40.0, &split, 2.0, &binaries);
         assert!(met);
+        assert!(
+            text.contains("| run: `tests/client/main.rs` | 17.5 |"),
+            "{text}"
+        );
         assert!(text.contains("| 140.0 | ≤ 150 s | yes |"), "{text}");
         assert!(
             text.contains("(≈ the floor of any clean build) | 100.0 |"),
             "{text}"
         );
-        let (text, met) = table(150.0, 40.0, &split, 2.0);
+        let (text, met) = table(150.0, 40.0, &split, 2.0, &[]);
         assert!(!met);
         assert!(text.contains("| 190.0 | ≤ 150 s | NO |"), "{text}");
     }

@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 use wechatpay_runtime::json::Prepared;
 use wechatpay_runtime::EndpointInfo;
-use wechatpay_transport::{CallOptions, Client};
+use wechatpay_transport::{CallOptions, Client, RetryPolicy};
 
 use crate::control::{Control, Event};
 use crate::endpoint::prepare;
@@ -90,9 +90,13 @@ impl RunOptions {
         } else {
             (self.retry_initial, self.retry_max)
         };
-        let exp = tries.saturating_sub(1).min(20);
-        let base = initial.saturating_mul(1 << exp).min(max);
-        base / 2 + base.mul_f64(rand::random::<f64>() / 2.0)
+        // The transport's schedule and jitter, with the campaign's bounds.
+        RetryPolicy {
+            max_retries: tries,
+            initial_backoff: initial,
+            max_backoff: max,
+        }
+        .backoff(tries)
     }
 }
 

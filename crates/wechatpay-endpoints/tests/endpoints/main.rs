@@ -6,3 +6,4 @@ mod api_surface;
 mod doc_examples;
 mod downstream;
 mod error_codes;
+mod routing;

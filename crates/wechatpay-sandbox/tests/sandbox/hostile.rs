@@ -22,8 +22,12 @@ use wechatpay_transport::verify::verify_signed;
 const GET_COUPON: &str = "/brand/marketing/product-coupon/users/o-h/coupons/C1?appid=wx1&product_coupon_id=1000000013&stock_id=1000000013001";
 
 fn sandbox(dir: &std::path::Path) -> Sandbox {
+    sandbox_with_read_timeout(dir, Duration::from_secs(1))
+}
+
+fn sandbox_with_read_timeout(dir: &std::path::Path, read_timeout: Duration) -> Sandbox {
     Sandbox::start(Options {
-        read_timeout: Duration::from_secs(1),
+        read_timeout,
         ..Options::new(dir)
     })
     .unwrap()
@@ -64,7 +68,8 @@ fn held_for(sandbox: &Sandbox, bytes: &[u8]) -> (Duration, Vec<u8>) {
 #[test]
 fn idle_and_half_sent_connections_are_closed_after_the_read_timeout() {
     let keys = tempfile::tempdir().unwrap();
-    let sb = sandbox(keys.path());
+    // Four connections wait the timeout out one after the other: keep it short.
+    let sb = sandbox_with_read_timeout(keys.path(), Duration::from_millis(400));
     let (idle, _) = held_for(&sb, b"");
     let (head, _) = held_for(&sb, b"GET /sandbox/stats HTTP/1.1\r\nHost: sandbox\r\n");
     let (body, reply) = held_for(

@@ -16,7 +16,7 @@ use wechatpay_sandbox::{Options, Sandbox};
 
 #[test]
 fn every_example_of_every_operation_gets_a_signed_reply_of_its_response_type() {
-    let keys = tempfile::tempdir().unwrap();
+    let keys = common::keys();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

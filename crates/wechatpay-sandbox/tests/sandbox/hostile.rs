@@ -67,7 +67,7 @@ fn held_for(sandbox: &Sandbox, bytes: &[u8]) -> (Duration, Vec<u8>) {
 
 #[test]
 fn idle_and_half_sent_connections_are_closed_after_the_read_timeout() {
-    let keys = tempfile::tempdir().unwrap();
+    let keys = common::keys();
     // Four connections wait the timeout out one after the other: keep it short.
     let sb = sandbox_with_read_timeout(keys.path(), Duration::from_millis(400));
     let (idle, _) = held_for(&sb, b"");
@@ -99,7 +99,7 @@ fn idle_and_half_sent_connections_are_closed_after_the_read_timeout() {
 
 #[test]
 fn repeated_authorization_or_wechatpay_serial_headers_are_refused() {
-    let keys = tempfile::tempdir().unwrap();
+    let keys = common::keys();
     let sb = sandbox(keys.path());
     let serial = format!("Wechatpay-Serial: {}\r\n", sb.keys().identity.public_key_id);
     // The control: one of each is served (404: the coupon does not exist).
@@ -140,7 +140,7 @@ fn repeated_authorization_or_wechatpay_serial_headers_are_refused() {
 
 #[test]
 fn an_empty_nonce_str_is_a_sign_error() {
-    let keys = tempfile::tempdir().unwrap();
+    let keys = common::keys();
     let sb = sandbox(keys.path());
     let auth = brand_authorization(&sb, "GET", GET_COUPON, b"", "");
     assert!(auth.contains("nonce_str=\"\""), "{auth}");
@@ -165,7 +165,7 @@ fn an_empty_nonce_str_is_a_sign_error() {
 
 #[test]
 fn invalid_utf8_in_a_path_parameter_is_a_param_error_naming_it() {
-    let keys = tempfile::tempdir().unwrap();
+    let keys = common::keys();
     let sb = sandbox(keys.path());
     let serial = format!("Wechatpay-Serial: {}\r\n", sb.keys().identity.public_key_id);
     for url in [
@@ -191,7 +191,7 @@ fn invalid_utf8_in_a_path_parameter_is_a_param_error_naming_it() {
 
 #[test]
 fn fault_lists_apply_every_fault_or_are_refused() {
-    let keys = tempfile::tempdir().unwrap();
+    let keys = common::keys();
     let e = Sandbox::start(Options {
         fault: Some("error=NOPE".into()),
         ..Options::new(keys.path())
@@ -236,7 +236,7 @@ fn fault_lists_apply_every_fault_or_are_refused() {
 
 #[test]
 fn every_pre_send_gets_its_own_token() {
-    let keys = tempfile::tempdir().unwrap();
+    let keys = common::keys();
     let sb = sandbox(keys.path());
     let client = common::brand_client(&sb);
     runtime().block_on(async {

@@ -106,7 +106,7 @@ fn use_request(ids: &Ids, openid: &str, code: &str, number: &str) -> UseUserProd
 
 #[test]
 fn a_brand_runs_its_whole_integration_against_the_sandbox() {
-    let keys = tempfile::tempdir().unwrap();
+    let keys = common::keys();
     let sandbox = Sandbox::start(Options::new(keys.path())).unwrap();
     let client = brand_client(&sandbox);
     let receiver = Receiver::start(Vec::new());
@@ -364,7 +364,7 @@ async fn admin_now(sandbox: &Sandbox) -> i64 {
 
 #[test]
 fn beyond_the_per_brand_rate_the_answer_is_429_frequency_limited() {
-    let keys = tempfile::tempdir().unwrap();
+    let keys = common::keys();
     let sandbox = Sandbox::start(Options {
         rate_limit: RateLimit::UserCoupon(3),
         ..Options::new(keys.path())

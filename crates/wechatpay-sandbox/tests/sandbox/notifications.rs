@@ -58,7 +58,7 @@ async fn send(client: &Client, openid: &str, number: &str) -> String {
 
 #[test]
 fn only_https_or_loopback_http_without_a_query_is_a_notify_url() {
-    let keys = tempfile::tempdir().unwrap();
+    let keys = common::keys();
     let sb = Sandbox::start(Options::new(keys.path())).unwrap();
     let client = brand_client(&sb);
     runtime().block_on(async {
@@ -87,7 +87,7 @@ fn only_https_or_loopback_http_without_a_query_is_a_notify_url() {
 
 #[test]
 fn a_failed_delivery_is_retried_with_the_same_notification_until_a_2xx() {
-    let keys = tempfile::tempdir().unwrap();
+    let keys = common::keys();
     let sb = sandbox(keys.path(), quick(5));
     let client = brand_client(&sb);
     let receiver = Receiver::start(vec![Answer::status(500), Answer::status(503)]);
@@ -138,7 +138,7 @@ fn a_failed_delivery_is_retried_with_the_same_notification_until_a_2xx() {
 
 #[test]
 fn attempts_are_bounded_and_a_late_2xx_means_a_duplicate() {
-    let keys = tempfile::tempdir().unwrap();
+    let keys = common::keys();
     let sb = sandbox(keys.path(), quick(3));
     let client = brand_client(&sb);
     let always_down = Receiver::start(vec![Answer::status(500); 10]);
@@ -176,7 +176,7 @@ fn attempts_are_bounded_and_a_late_2xx_means_a_duplicate() {
 
 #[test]
 fn nothing_is_queued_without_a_notify_url() {
-    let keys = tempfile::tempdir().unwrap();
+    let keys = common::keys();
     let sb = Sandbox::start(Options::new(keys.path())).unwrap();
     let client = brand_client(&sb);
     runtime().block_on(async {
@@ -207,7 +207,7 @@ async fn claim(sb: &Sandbox, token: &str) -> (u16, serde_json::Value) {
 
 #[test]
 fn a_claimed_pre_send_is_issued_through_the_component_and_notified_once() {
-    let keys = tempfile::tempdir().unwrap();
+    let keys = common::keys();
     let sb = Sandbox::start(Options::new(keys.path())).unwrap();
     let client = brand_client(&sb);
     let receiver = Receiver::start(Vec::new());

@@ -39,7 +39,7 @@ fn another_request(info: &EndpointInfo, request: &Value) -> Value {
 
 #[test]
 fn every_request_number_replays_its_first_result_and_refuses_another_request() {
-    let keys = tempfile::tempdir().unwrap();
+    let keys = common::keys();
     let rt = common::runtime();
     let mut checked = 0;
     for info in wechatpay_endpoints::ALL

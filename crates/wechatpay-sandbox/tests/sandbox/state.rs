@@ -77,7 +77,7 @@ fn send_request(
 
 #[test]
 fn coupon_codes_follow_the_stock_mode() {
-    let keys = tempfile::tempdir().unwrap();
+    let keys = common::keys();
     let sb = Sandbox::start(Options::new(keys.path())).unwrap();
     let client = brand_client(&sb);
     runtime().block_on(async {
@@ -182,7 +182,7 @@ fn coupon_codes_follow_the_stock_mode() {
 
 #[test]
 fn the_daily_budget_resets_on_the_next_business_day() {
-    let keys = tempfile::tempdir().unwrap();
+    let keys = common::keys();
     let sb = Sandbox::start(Options::new(keys.path())).unwrap();
     let client = brand_client(&sb);
     runtime().block_on(async {
@@ -222,7 +222,7 @@ fn the_daily_budget_resets_on_the_next_business_day() {
 
 #[test]
 fn a_stock_bundle_issues_one_coupon_per_round_and_deactivates_them_together() {
-    let keys = tempfile::tempdir().unwrap();
+    let keys = common::keys();
     let sb = Sandbox::start(Options::new(keys.path())).unwrap();
     let client = brand_client(&sb);
     runtime().block_on(async {
@@ -283,7 +283,7 @@ fn a_stock_bundle_issues_one_coupon_per_round_and_deactivates_them_together() {
 
 #[test]
 fn stores_page_and_ids_must_belong_together() {
-    let keys = tempfile::tempdir().unwrap();
+    let keys = common::keys();
     let sb = Sandbox::start(Options::new(keys.path())).unwrap();
     let client = brand_client(&sb);
     runtime().block_on(async {
@@ -349,7 +349,7 @@ fn stores_page_and_ids_must_belong_together() {
 
 #[test]
 fn deactivating_a_product_coupon_stops_its_stocks_but_not_its_coupons() {
-    let keys = tempfile::tempdir().unwrap();
+    let keys = common::keys();
     let sb = Sandbox::start(Options::new(keys.path())).unwrap();
     let client = brand_client(&sb);
     runtime().block_on(async {
@@ -397,7 +397,7 @@ fn deactivating_a_product_coupon_stops_its_stocks_but_not_its_coupons() {
 
 #[test]
 fn a_state_file_keeps_coupons_request_numbers_and_the_clock_across_restarts() {
-    let keys = tempfile::tempdir().unwrap();
+    let keys = common::keys();
     let file = keys.path().join("state.db");
     let options = || Options {
         state: Some(file.clone()),

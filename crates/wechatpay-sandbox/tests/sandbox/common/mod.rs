@@ -95,6 +95,25 @@ pub fn assert_answer<C: ErrorCode>(e: &ApiError<C>, status: u16, code: &str, tro
     assert_eq!(suffix, trouble.map(|t| t.to_string()), "Request-ID of {e}");
 }
 
+/// A fresh keys directory holding this binary's sandbox keys, generated
+/// once (an RSA key pair costs a debug build ~0.3 s) and copied, so each
+/// test still has a directory of its own to start a sandbox on or write to.
+pub fn keys() -> tempfile::TempDir {
+    static ORIGINAL: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let original = ORIGINAL.get_or_init(|| {
+        let dir =
+            std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wechatpay-sandbox-keys");
+        wechatpay_sandbox::keys::SandboxKeys::load_or_create(&dir).expect("sandbox keys");
+        dir
+    });
+    let copy = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(original).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), copy.path().join(entry.file_name())).unwrap();
+    }
+    copy
+}
+
 /// Options for a sandbox with its keys in `dir`.
 pub fn options(dir: &std::path::Path) -> Options {
     Options::new(dir)

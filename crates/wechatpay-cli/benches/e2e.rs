@@ -73,7 +73,7 @@ async fn run_batch(
 
 fn main() {
     let keys = tempfile::tempdir().expect("temp keys dir");
-    let (sandbox, base_url) = start_sandbox(keys.path());
+    let (sandbox, base_url) = start_sandbox(keys.path(), "off");
     let pinned = pin(sandbox.0.id(), "1") && pin(std::process::id(), "0");
     let client = Rc::new(brand_client(keys.path(), &base_url));
     let run = std::time::SystemTime::now()

@@ -51,7 +51,7 @@ fn cpu_seconds(pid: u32) -> f64 {
 fn main() {
     let total = sends();
     let keys = tempfile::tempdir().expect("temp keys dir");
-    let (sandbox, base_url) = start_sandbox(keys.path());
+    let (sandbox, base_url) = start_sandbox(keys.path(), "off");
     let pid = sandbox.0.id();
     let client = Rc::new(brand_client(keys.path(), &base_url));
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -1,5 +1,4 @@
-//! Shared by the benches: the `wechatpay sandbox` process (rate limits off,
-//! killed on drop), a brand client for it, and a stock with room for every
+//! Shared by the benches: the `wechatpay sandbox` process (killed on drop), a brand client for it, and a stock with room for every
 //! coupon a bench sends.
 
 #![allow(dead_code)]
@@ -41,8 +40,9 @@ pub fn pin(pid: u32, core: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Starts `wechatpay sandbox --rate-limit off` on 127.0.0.1:0; returns it and its base URL.
-pub fn start_sandbox(keys: &Path) -> (Sandbox, String) {
+/// Starts `wechatpay sandbox --rate-limit RATE` (`off` or requests per
+/// second) on 127.0.0.1:0; returns it and its base URL.
+pub fn start_sandbox(keys: &Path, rate_limit: &str) -> (Sandbox, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wechatpay"))
         .args([
             "sandbox",
@@ -51,7 +51,7 @@ pub fn start_sandbox(keys: &Path) -> (Sandbox, String) {
             "--quiet",
             "--stop-on-eof",
             "--rate-limit",
-            "off",
+            rate_limit,
             "--keys",
         ])
         .arg(keys)

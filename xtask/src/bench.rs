@@ -50,6 +50,16 @@ pub(crate) fn run(
     args: &[&str],
     envs: &[(&str, &str)],
 ) -> Result<String, String> {
+    run_both(root, program, args, envs).map(|(stdout, _)| stdout)
+}
+
+/// Runs `program` in `root`; its stdout and stderr, or an error with both.
+pub(crate) fn run_both(
+    root: &Path,
+    program: &str,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> Result<(String, String), String> {
     let output = Command::new(program)
         .args(args)
         .envs(envs.iter().copied())
@@ -57,16 +67,15 @@ pub(crate) fn run(
         .output()
         .map_err(|e| format!("cannot run {program}: {e}"))?;
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     if !output.status.success() {
         return Err(format!(
-            "`{program} {}` failed ({}):\n{}\n{}",
+            "`{program} {}` failed ({}):\n{stdout}\n{stderr}",
             args.join(" "),
             output.status,
-            stdout,
-            String::from_utf8_lossy(&output.stderr)
         ));
     }
-    Ok(stdout)
+    Ok((stdout, stderr))
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {

@@ -5,12 +5,11 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
 use serde::Deserialize;
 
-use crate::bench::run;
+use crate::bench::{run, run_both};
 
 /// The README's test command.
 const TEST_ARGS: &[&str] = &["test", "--workspace", "--all-features"];
@@ -116,21 +115,8 @@ fn measure_in(root: &Path, target: &Path) -> Result<(String, bool), String> {
     let build = started.elapsed().as_secs_f64();
     eprintln!("test-time: cargo {}", TEST_ARGS.join(" "));
     let started = Instant::now();
-    let output = Command::new("cargo")
-        .args(TEST_ARGS)
-        .envs(env)
-        .current_dir(root)
-        .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let (stdout, stderr) = run_both(root, "cargo", TEST_ARGS, &env)?;
     let tests = started.elapsed().as_secs_f64();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if !output.status.success() {
-        return Err(format!(
-            "the tests failed ({}):\n{stdout}\n{stderr}",
-            output.status
-        ));
-    }
     let binaries = binary_times(&stderr, &stdout);
 
     let report = target.join("cargo-timings").join("cargo-timing.html");

@@ -92,9 +92,9 @@ impl RunOptions {
         };
         // The transport's schedule and jitter, with the campaign's bounds.
         RetryPolicy {
-            max_retries: tries,
             initial_backoff: initial,
             max_backoff: max,
+            ..RetryPolicy::default()
         }
         .backoff(tries)
     }

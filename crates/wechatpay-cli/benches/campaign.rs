@@ -30,6 +30,7 @@ use serde_json::Value;
 mod common;
 
 use common::{pin, start_sandbox};
+use wechatpay_sandbox::keys::{CLIENT_KEY_FILE, IDENTITY_FILE};
 
 const ROWS: usize = 10_000;
 const LIMIT: f64 = 500.0;
@@ -90,14 +91,14 @@ fn plain_transport_us(keys: &Path, base_url: &str, stock: &str, n: usize) -> f64
     use wechatpay_transport::{Client, Identity, RetryPolicy};
 
     let identity: Value =
-        serde_json::from_slice(&std::fs::read(keys.join("sandbox.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(keys.join(IDENTITY_FILE)).unwrap()).unwrap();
     let text = |k: &str| identity[k].as_str().unwrap().to_owned();
     let client = Client::builder(Identity::brand(text("brand_id")))
         .base_url(base_url)
         .backup_url(None::<String>)
         .retry(RetryPolicy::none())
         .serial_no(text("serial_no"))
-        .private_key_file(keys.join("apiclient_key.pem"))
+        .private_key_file(keys.join(CLIENT_KEY_FILE))
         .wechatpay_public_key_file(text("public_key_id"), keys.join("wxp_pub.pem"))
         .build()
         .expect("client");
@@ -272,7 +273,7 @@ fn main() {
     // The sandbox enforces the documented per-brand limit: a 429 is the server's verdict.
     let (sandbox, base_url) = start_sandbox(&keys, "500");
     let pinned = pin(sandbox.0.id(), "1") && pin(std::process::id(), "0");
-    let (sign_us, paced_sign_us) = sign_cost_us(&keys.join("apiclient_key.pem"));
+    let (sign_us, paced_sign_us) = sign_cost_us(&keys.join(CLIENT_KEY_FILE));
     // The seeded stocks are UPLOAD stocks without codes: the bench sends from a stock of its own.
     let stock = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -1,5 +1,6 @@
-//! Shared by the benches: the `wechatpay sandbox` process (killed on drop), a brand client for it, and a stock with room for every
-//! coupon a bench sends.
+//! Shared by the benches: the `wechatpay sandbox` process (killed on drop),
+//! a brand client for it, and a stock with room for every coupon a bench
+//! sends.
 
 #![allow(dead_code)]
 

@@ -25,6 +25,7 @@ fn fixtures() {
         "multipart",
         "notifications",
         "rules",
+        "follow_up",
     ] {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures")

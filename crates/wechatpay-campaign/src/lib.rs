@@ -39,6 +39,7 @@ pub mod campaign;
 pub mod control;
 pub mod endpoint;
 pub mod error;
+pub mod follow_up;
 pub mod input;
 pub mod journal;
 pub mod number;

@@ -118,6 +118,28 @@ impl NumberShape {
         out
     }
 
+    /// A number made only of key material (no row part): for a follow-up, whose
+    /// number is a function of what it acts on ([`follow_up_key`]).
+    pub fn derive_keyed(&self, key: &[u8; 32]) -> String {
+        let base = self.alphabet.len() as u64;
+        let mut out = String::with_capacity(self.len);
+        let mut block = 0u32;
+        loop {
+            let digest = Sha256::new()
+                .chain_update(b"wechatpay-campaign keyed\0")
+                .chain_update(key)
+                .chain_update(block.to_be_bytes())
+                .finalize();
+            for byte in digest {
+                out.push(self.alphabet[(u64::from(byte) % base) as usize]);
+                if out.len() == self.len {
+                    return out;
+                }
+            }
+            block += 1;
+        }
+    }
+
     /// The length of every derived number.
     pub fn len(&self) -> usize {
         self.len
@@ -142,6 +164,24 @@ pub fn campaign_key(operation_id: &str, input_sha256: &str, template_sha256: &st
         .chain_update(template_sha256.as_bytes())
         .finalize()
         .into()
+}
+
+/// The key of a follow-up's number: the operation, the caller's identity (the brand)
+/// and the values it acts on (the coupon code). Every party that performs the same
+/// follow-up (a campaign, a notify URL, a later run) derives the same number from it.
+pub fn follow_up_key(operation_id: &str, identity: &str, values: &[&str]) -> [u8; 32] {
+    let mut hash = Sha256::new()
+        .chain_update(b"wechatpay follow-up v1\0")
+        .chain_update(operation_id.as_bytes())
+        .chain_update(b"\0")
+        .chain_update(identity.as_bytes());
+    for value in values {
+        hash = hash
+            .chain_update(b"\0")
+            .chain_update((value.len() as u64).to_be_bytes())
+            .chain_update(value.as_bytes());
+    }
+    hash.finalize().into()
 }
 
 #[cfg(test)]

@@ -388,6 +388,58 @@ pub struct RequestNumber {
     pub unique_within: &'static [&'static str],
 }
 
+/// A second operation a result needs before it is usable, as the schema declares it
+/// (`follow_up:`): a coupon that send issues stays `CONFIRMING` until the brand confirms it.
+///
+/// Whoever performs it (a campaign, a notify URL) builds its request from [`FollowUp::fields`]
+/// and derives its request number from the caller and [`FollowUp::number_from`], so every
+/// party that performs the same follow-up sends the same number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FollowUp {
+    /// The operation to call (`confirm-send-user-product-coupon`).
+    pub operation_id: &'static str,
+    /// The response array whose items are the results (a bundle's coupons); `None`: the
+    /// response itself is the one result.
+    pub items: Option<&'static str>,
+    /// A result needs the follow-up while this field of it (and of the status answer) …
+    pub while_field: &'static str,
+    /// … has this value (`coupon_state` = `CONFIRMING`).
+    pub while_equals: &'static str,
+    /// The operation that tells where a result stands, asked when the follow-up is refused.
+    pub status_operation_id: &'static str,
+    /// A field of the status answer that is set once the follow-up took effect
+    /// (`confirm_request_no`), with the follow-up's request number as its value.
+    pub done_field: &'static str,
+    /// Every field of the follow-up's request and where its value comes from; the status
+    /// operation's request takes the fields it has from the same values.
+    pub fields: &'static [FollowUpField],
+    /// Fields of the follow-up's request whose values, with the caller's identity, derive
+    /// its request number.
+    pub number_from: &'static [&'static str],
+}
+
+/// One field of a follow-up's request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FollowUpField {
+    /// The follow-up request's field (path parameters included).
+    pub name: &'static str,
+    pub from: ValueFrom,
+}
+
+/// Where a follow-up request's value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueFrom {
+    /// A field of the request that produced the result.
+    Request(&'static str),
+    /// A field of the result (the response, or one item of [`FollowUp::items`]).
+    Result(&'static str),
+    /// A field of a notification's decrypted payload.
+    Payload(&'static str),
+    /// A value the caller configures, because neither the request nor the payload carries
+    /// it (a notification does not name the AppID).
+    Setting(&'static str),
+}
+
 /// How a list operation pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pagination {
@@ -430,6 +482,8 @@ pub struct EndpointInfo {
     pub response: &'static TypeInfo,
     pub request_number: Option<RequestNumber>,
     pub pagination: Option<Pagination>,
+    /// The second operation each result needs before it is usable, if any.
+    pub follow_up: Option<FollowUp>,
     /// The full error table, common codes included, every row kept.
     pub errors: &'static [ErrorDoc],
     pub request_examples: &'static [Example],
@@ -522,6 +576,10 @@ pub trait Event: Sized {
 
     /// The event's `event_type`.
     fn event_type(&self) -> &str;
+
+    /// The operation an event of `event_type` asks the receiver to perform (a coupon issued
+    /// through any channel must be confirmed), as `notifications.yaml` declares it.
+    fn follow_up(event_type: &str) -> Option<&'static FollowUp>;
 }
 
 /// Something to do with an operation's endpoint type, chosen at run time by its id

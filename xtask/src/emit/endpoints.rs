@@ -265,6 +265,7 @@ fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
         }
         None => quote!(None),
     };
+    let follow_up = super::follow_up::literal(ep.follow_up.as_ref());
     let request_examples = examples(&ep.request_examples);
     let response_examples = examples(&ep.response_examples);
     let path_fn = path_fn(ep);
@@ -294,6 +295,9 @@ fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
             "\n\nRequest number {}: resend with the same value after any outcome you cannot prove failed.",
             code(&rn.field)
         ));
+    }
+    if let Some(f) = &ep.follow_up {
+        type_doc.push_str(&format!("\n\n{}", super::follow_up::doc_sentence(f)));
     }
     if !ep.source.pages.is_empty() {
         type_doc.push_str(&format!(
@@ -398,6 +402,7 @@ fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
                 response: <#response as rt::Described>::TYPE_INFO,
                 request_number: #request_number,
                 pagination: #pagination,
+                follow_up: #follow_up,
                 errors: <#codes_name as rt::ErrorCode>::TABLE,
                 request_examples: #request_examples,
                 response_examples: #response_examples,

@@ -2,6 +2,7 @@
 
 mod docs;
 mod endpoints;
+mod follow_up;
 mod format;
 mod models;
 

@@ -44,6 +44,30 @@ pub struct RequestNumber {
     pub unique_within: Vec<String>,
 }
 
+/// A declared follow-up, every name checked against the operations and types it names.
+#[derive(Debug, Clone)]
+pub struct FollowUp {
+    /// The follow-up operation's id.
+    pub operation: String,
+    pub items: Option<String>,
+    pub while_field: String,
+    pub while_equals: String,
+    /// The status operation's id.
+    pub status: String,
+    pub done_field: String,
+    pub fields: Vec<(String, ValueFrom)>,
+    pub number_from: Vec<String>,
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValueFrom {
+    Request(String),
+    Result(String),
+    Payload(String),
+    Setting(String),
+}
+
 #[derive(Debug, Clone)]
 pub struct Pagination {
     pub page_size: String,
@@ -79,6 +103,7 @@ pub struct Endpoint {
     pub rate_per_second: Option<u32>,
     pub request_number: Option<RequestNumber>,
     pub pagination: Option<Pagination>,
+    pub follow_up: Option<FollowUp>,
     pub headers: Vec<Header>,
     pub request: String,
     pub response: String,
@@ -115,6 +140,7 @@ pub struct Event {
     /// `ProductCouponSend` for `PRODUCT_COUPON.SEND`.
     pub variant: String,
     pub provenance: Provenance,
+    pub follow_up: Option<FollowUp>,
 }
 
 #[derive(Debug, Clone)]

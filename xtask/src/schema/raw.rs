@@ -65,6 +65,8 @@ pub struct Event {
     pub source: Option<String>,
     #[serde(default)]
     pub uncertain: Option<String>,
+    #[serde(default)]
+    pub follow_up: Option<FollowUp>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -108,6 +110,8 @@ pub struct Endpoint {
     #[serde(default)]
     pub pagination: Option<Pagination>,
     #[serde(default)]
+    pub follow_up: Option<FollowUp>,
+    #[serde(default)]
     pub headers: Vec<Header>,
     pub request: String,
     pub response: String,
@@ -130,6 +134,32 @@ pub struct Pagination {
     pub page_token: String,
     pub next_page_token: String,
     pub items: String,
+}
+
+/// `follow_up:` of an endpoint or an event (see schema/README.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FollowUp {
+    pub operation: String,
+    #[serde(default)]
+    pub items: Option<String>,
+    #[serde(rename = "while")]
+    pub while_: WhileValue,
+    pub status: String,
+    pub done_field: String,
+    /// Follow-up request field → `request.x`, `result.x`, `payload.x` or `setting.x`, in order.
+    #[serde(deserialize_with = "ordered_pairs")]
+    pub fields: Vec<(String, String)>,
+    pub number_from: Vec<String>,
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhileValue {
+    pub field: String,
+    pub equals: String,
 }
 
 #[derive(Debug, Deserialize)]

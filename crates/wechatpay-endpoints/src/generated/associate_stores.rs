@@ -80,6 +80,7 @@ impl rt::Endpoint for AssociateStores {
         response: <AssociateStoresResponse as rt::Described>::TYPE_INFO,
         request_number: None,
         pagination: None,
+        follow_up: None,
         errors: <AssociateStoresErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

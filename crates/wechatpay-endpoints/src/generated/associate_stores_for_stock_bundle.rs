@@ -82,6 +82,7 @@ impl rt::Endpoint for AssociateStoresForStockBundle {
         response: <AssociateStoresResponse as rt::Described>::TYPE_INFO,
         request_number: None,
         pagination: None,
+        follow_up: None,
         errors: <AssociateStoresForStockBundleErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

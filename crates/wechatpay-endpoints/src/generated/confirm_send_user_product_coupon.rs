@@ -99,6 +99,7 @@ impl rt::Endpoint for ConfirmSendUserProductCoupon {
             unique_within: &[],
         }),
         pagination: None,
+        follow_up: None,
         errors: <ConfirmSendUserProductCouponErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

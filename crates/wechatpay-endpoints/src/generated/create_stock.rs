@@ -91,6 +91,7 @@ impl rt::Endpoint for CreateStock {
             unique_within: &[],
         }),
         pagination: None,
+        follow_up: None,
         errors: <CreateStockErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

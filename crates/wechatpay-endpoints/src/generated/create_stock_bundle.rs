@@ -93,6 +93,7 @@ impl rt::Endpoint for CreateStockBundle {
             unique_within: &[],
         }),
         pagination: None,
+        follow_up: None,
         errors: <CreateStockBundleErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

@@ -87,6 +87,7 @@ impl rt::Endpoint for DeactivateProductCoupon {
             unique_within: &[],
         }),
         pagination: None,
+        follow_up: None,
         errors: <DeactivateProductCouponErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

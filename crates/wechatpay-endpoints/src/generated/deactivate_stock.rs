@@ -87,6 +87,7 @@ impl rt::Endpoint for DeactivateStock {
             unique_within: &[],
         }),
         pagination: None,
+        follow_up: None,
         errors: <DeactivateStockErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

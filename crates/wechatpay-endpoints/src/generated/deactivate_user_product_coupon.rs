@@ -97,6 +97,7 @@ impl rt::Endpoint for DeactivateUserProductCoupon {
             unique_within: &[],
         }),
         pagination: None,
+        follow_up: None,
         errors: <DeactivateUserProductCouponErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

@@ -95,6 +95,7 @@ impl rt::Endpoint for DeactivateUserProductCouponBundle {
             unique_within: &[],
         }),
         pagination: None,
+        follow_up: None,
         errors: <DeactivateUserProductCouponBundleErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

@@ -80,6 +80,7 @@ impl rt::Endpoint for DisassociateStores {
         response: <DisassociateStoresResponse as rt::Described>::TYPE_INFO,
         request_number: None,
         pagination: None,
+        follow_up: None,
         errors: <DisassociateStoresErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

@@ -82,6 +82,7 @@ impl rt::Endpoint for DisassociateStoresForStockBundle {
         response: <DisassociateStoresResponse as rt::Described>::TYPE_INFO,
         request_number: None,
         pagination: None,
+        follow_up: None,
         errors: <DisassociateStoresForStockBundleErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

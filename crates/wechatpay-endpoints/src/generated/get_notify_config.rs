@@ -82,6 +82,7 @@ impl rt::Endpoint for GetNotifyConfig {
         response: <NotifyConfigResult as rt::Described>::TYPE_INFO,
         request_number: None,
         pagination: None,
+        follow_up: None,
         errors: <GetNotifyConfigErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

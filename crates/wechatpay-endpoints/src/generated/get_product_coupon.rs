@@ -86,6 +86,7 @@ impl rt::Endpoint for GetProductCoupon {
         response: <ProductCouponEntity as rt::Described>::TYPE_INFO,
         request_number: None,
         pagination: None,
+        follow_up: None,
         errors: <GetProductCouponErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

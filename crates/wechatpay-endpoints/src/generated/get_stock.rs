@@ -86,6 +86,7 @@ impl rt::Endpoint for GetStock {
         response: <StockEntity as rt::Described>::TYPE_INFO,
         request_number: None,
         pagination: None,
+        follow_up: None,
         errors: <GetStockErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

@@ -92,6 +92,7 @@ impl rt::Endpoint for GetUserProductCoupon {
         response: <UserProductCouponEntity as rt::Described>::TYPE_INFO,
         request_number: None,
         pagination: None,
+        follow_up: None,
         errors: <GetUserProductCouponErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

@@ -89,6 +89,7 @@ impl rt::Endpoint for ListAssociatedStores {
             next_page_token: "next_page_token",
             items: "store_list",
         }),
+        follow_up: None,
         errors: <ListAssociatedStoresErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

@@ -91,6 +91,7 @@ impl rt::Endpoint for ListStocks {
             next_page_token: "next_page_token",
             items: "stock_list",
         }),
+        follow_up: None,
         errors: <ListStocksErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

@@ -95,6 +95,7 @@ impl rt::Endpoint for ListUserProductCoupons {
             next_page_token: "next_page_token",
             items: "user_coupon_list",
         }),
+        follow_up: None,
         errors: <ListUserProductCouponsErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

@@ -79,6 +79,7 @@ impl rt::Endpoint for PreSendUserProductCouponBundle {
             unique_within: &[],
         }),
         pagination: None,
+        follow_up: None,
         errors: <PreSendUserProductCouponBundleErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

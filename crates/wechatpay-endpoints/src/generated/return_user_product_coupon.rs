@@ -97,6 +97,7 @@ impl rt::Endpoint for ReturnUserProductCoupon {
             unique_within: &[],
         }),
         pagination: None,
+        follow_up: None,
         errors: <ReturnUserProductCouponErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

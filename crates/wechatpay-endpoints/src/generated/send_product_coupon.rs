@@ -167,6 +167,7 @@ impl rt::Endpoint for SendProductCoupon {
             unique_within: &["stock_id", "openid"],
         }),
         pagination: None,
+        follow_up: None,
         errors: <SendProductCouponErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

@@ -39,6 +39,8 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Request number `send_request_no`: resend with the same value after any outcome you cannot prove failed.
 ///
+/// Follow-up: while a result's `coupon_state` is `CONFIRMING`, it is not usable until `confirm-send-user-product-coupon` is called for it (request number derived from the caller and `coupon_code`); `get-user-product-coupon` tells where it stands.
+///
 /// Sources: seed 002, official 4015736390 (partial: some facts are unknown).
 ///
 /// Note: #1: ProductCouponScope keeps the official ALL | SINGLE; the mirror's CATEGORY (meaning not published) is a possible future / partner value that decodes as Unknown("CATEGORY") and is refused in requests
@@ -101,6 +103,37 @@ impl rt::Endpoint for SendUserProductCoupon {
             unique_within: &[],
         }),
         pagination: None,
+        follow_up: Some(rt::FollowUp {
+            operation_id: "confirm-send-user-product-coupon",
+            items: None,
+            while_field: "coupon_state",
+            while_equals: "CONFIRMING",
+            status_operation_id: "get-user-product-coupon",
+            done_field: "confirm_request_no",
+            fields: &[
+                rt::FollowUpField {
+                    name: "openid",
+                    from: rt::ValueFrom::Request("openid"),
+                },
+                rt::FollowUpField {
+                    name: "coupon_code",
+                    from: rt::ValueFrom::Result("coupon_code"),
+                },
+                rt::FollowUpField {
+                    name: "product_coupon_id",
+                    from: rt::ValueFrom::Request("product_coupon_id"),
+                },
+                rt::FollowUpField {
+                    name: "stock_id",
+                    from: rt::ValueFrom::Request("stock_id"),
+                },
+                rt::FollowUpField {
+                    name: "appid",
+                    from: rt::ValueFrom::Request("appid"),
+                },
+            ],
+            number_from: &["coupon_code"],
+        }),
         errors: <SendUserProductCouponErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

@@ -41,6 +41,8 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Request number `send_request_no`: resend with the same value after any outcome you cannot prove failed.
 ///
+/// Follow-up: while a result's `coupon_state` is `CONFIRMING`, it is not usable until `confirm-send-user-product-coupon` is called for it (request number derived from the caller and `coupon_code`); `get-user-product-coupon` tells where it stands.
+///
 /// Sources: official 4016279745, partner 4016280664, mirror, seed 002 (partial: some facts are unknown).
 ///
 /// Note: Operation name SendUserProductCouponBundle 【uncertain】: no official sample exists for this endpoint; the name is derived by analogy with SendUserProductCoupon + "Bundle" (page header table); pick the final name at code generation.
@@ -89,6 +91,37 @@ impl rt::Endpoint for SendUserProductCouponBundle {
             unique_within: &[],
         }),
         pagination: None,
+        follow_up: Some(rt::FollowUp {
+            operation_id: "confirm-send-user-product-coupon",
+            items: Some("user_product_coupon_list"),
+            while_field: "coupon_state",
+            while_equals: "CONFIRMING",
+            status_operation_id: "get-user-product-coupon",
+            done_field: "confirm_request_no",
+            fields: &[
+                rt::FollowUpField {
+                    name: "openid",
+                    from: rt::ValueFrom::Request("openid"),
+                },
+                rt::FollowUpField {
+                    name: "coupon_code",
+                    from: rt::ValueFrom::Result("coupon_code"),
+                },
+                rt::FollowUpField {
+                    name: "product_coupon_id",
+                    from: rt::ValueFrom::Request("product_coupon_id"),
+                },
+                rt::FollowUpField {
+                    name: "stock_id",
+                    from: rt::ValueFrom::Result("stock.stock_id"),
+                },
+                rt::FollowUpField {
+                    name: "appid",
+                    from: rt::ValueFrom::Request("appid"),
+                },
+            ],
+            number_from: &["coupon_code"],
+        }),
         errors: <SendUserProductCouponBundleErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

@@ -91,6 +91,7 @@ impl rt::Endpoint for SetNotifyConfig {
         response: <NotifyConfigResult as rt::Described>::TYPE_INFO,
         request_number: None,
         pagination: None,
+        follow_up: None,
         errors: <SetNotifyConfigErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

@@ -89,6 +89,7 @@ impl rt::Endpoint for UpdateProductCoupon {
             unique_within: &[],
         }),
         pagination: None,
+        follow_up: None,
         errors: <UpdateProductCouponErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

@@ -95,6 +95,7 @@ impl rt::Endpoint for UpdateStock {
             unique_within: &[],
         }),
         pagination: None,
+        follow_up: None,
         errors: <UpdateStockErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

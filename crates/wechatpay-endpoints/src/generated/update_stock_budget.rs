@@ -99,6 +99,7 @@ impl rt::Endpoint for UpdateStockBudget {
             unique_within: &[],
         }),
         pagination: None,
+        follow_up: None,
         errors: <UpdateStockBudgetErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

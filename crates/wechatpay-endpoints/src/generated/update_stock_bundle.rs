@@ -89,6 +89,7 @@ impl rt::Endpoint for UpdateStockBundle {
             unique_within: &[],
         }),
         pagination: None,
+        follow_up: None,
         errors: <UpdateStockBundleErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

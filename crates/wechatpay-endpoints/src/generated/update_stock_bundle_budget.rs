@@ -91,6 +91,7 @@ impl rt::Endpoint for UpdateStockBundleBudget {
             unique_within: &[],
         }),
         pagination: None,
+        follow_up: None,
         errors: <UpdateStockBundleBudgetErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

@@ -95,6 +95,7 @@ impl rt::Endpoint for UploadCouponCodes {
             unique_within: &[],
         }),
         pagination: None,
+        follow_up: None,
         errors: <UploadCouponCodesErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

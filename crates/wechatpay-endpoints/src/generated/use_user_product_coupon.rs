@@ -102,6 +102,7 @@ impl rt::Endpoint for UseUserProductCoupon {
             unique_within: &[],
         }),
         pagination: None,
+        follow_up: None,
         errors: <UseUserProductCouponErrorCode as rt::ErrorCode>::TABLE,
         request_examples: &[
             rt::Example {

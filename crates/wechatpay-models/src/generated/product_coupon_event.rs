@@ -91,4 +91,43 @@ impl rt::Event for ProductCouponEvent {
             Self::Unknown { event_type, .. } => event_type,
         }
     }
+    fn follow_up(event_type: &str) -> Option<&'static rt::FollowUp> {
+        match event_type {
+            "PRODUCT_COUPON.SEND" => {
+                static FOLLOW_UP: Option<rt::FollowUp> = Some(rt::FollowUp {
+                    operation_id: "confirm-send-user-product-coupon",
+                    items: None,
+                    while_field: "coupon_state",
+                    while_equals: "CONFIRMING",
+                    status_operation_id: "get-user-product-coupon",
+                    done_field: "confirm_request_no",
+                    fields: &[
+                        rt::FollowUpField {
+                            name: "openid",
+                            from: rt::ValueFrom::Payload("openid"),
+                        },
+                        rt::FollowUpField {
+                            name: "coupon_code",
+                            from: rt::ValueFrom::Payload("coupon_code"),
+                        },
+                        rt::FollowUpField {
+                            name: "product_coupon_id",
+                            from: rt::ValueFrom::Payload("product_coupon_id"),
+                        },
+                        rt::FollowUpField {
+                            name: "stock_id",
+                            from: rt::ValueFrom::Payload("stock_id"),
+                        },
+                        rt::FollowUpField {
+                            name: "appid",
+                            from: rt::ValueFrom::Setting("appid"),
+                        },
+                    ],
+                    number_from: &["coupon_code"],
+                });
+                FOLLOW_UP.as_ref()
+            }
+            _ => None,
+        }
+    }
 }

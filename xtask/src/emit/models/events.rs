@@ -28,6 +28,36 @@ pub(super) fn events(schema: &Schema) -> TokenStream {
         quote!(Self::#variant(_) => #event_type,)
     });
     let known = schema.events.iter().map(|e| &e.event_type);
+    let follow_up_arms: Vec<_> = schema
+        .events
+        .iter()
+        .filter_map(|e| {
+            let event_type = &e.event_type;
+            let literal = super::super::follow_up::literal(Some(e.follow_up.as_ref()?));
+            Some(quote! {
+                #event_type => {
+                    static FOLLOW_UP: Option<rt::FollowUp> = #literal;
+                    FOLLOW_UP.as_ref()
+                }
+            })
+        })
+        .collect();
+    let follow_up_fn = if follow_up_arms.is_empty() {
+        quote! {
+            fn follow_up(_event_type: &str) -> Option<&'static rt::FollowUp> {
+                None
+            }
+        }
+    } else {
+        quote! {
+            fn follow_up(event_type: &str) -> Option<&'static rt::FollowUp> {
+                match event_type {
+                    #(#follow_up_arms)*
+                    _ => None,
+                }
+            }
+        }
+    };
     let type_doc = doc(
         "The product-coupon notification events (`schema/notifications.yaml`), each with its \
          decrypted payload. Event types WeChat Pay adds later decode into `Unknown`, which keeps \
@@ -72,6 +102,8 @@ pub(super) fn events(schema: &Schema) -> TokenStream {
                     Self::Unknown { event_type, .. } => event_type,
                 }
             }
+
+            #follow_up_fn
         }
     }
 }

@@ -200,6 +200,8 @@ pub fn endpoint(
         rate_per_second,
         request_number,
         pagination,
+        // Filled by `follow_up` once every operation is known.
+        follow_up: None,
         headers: raw
             .headers
             .iter()

@@ -8,6 +8,7 @@
 
 mod checks;
 mod endpoints;
+mod follow_up;
 pub mod names;
 mod types;
 
@@ -170,11 +171,12 @@ pub fn resolve(loaded: Loaded) -> Result<Schema, Vec<SchemaError>> {
         }
         endpoints.push(endpoint);
     }
-    let events = loaded
+    let mut events = loaded
         .notifications
         .as_ref()
         .map(|n| events(&mut ck, &n.file, &n.content.events, &types))
         .unwrap_or_default();
+    follow_ups(&mut ck, &loaded, &mut endpoints, &mut events, &types);
 
     let event_enum = names::event_enum();
     if let Some(def) = types.get(&event_enum.0) {
@@ -205,6 +207,74 @@ pub fn resolve(loaded: Loaded) -> Result<Schema, Vec<SchemaError>> {
         })
     } else {
         Err(ck.errors)
+    }
+}
+
+/// Resolves every `follow_up:` (they name other operations, so after all endpoints).
+fn follow_ups(
+    ck: &mut Checker,
+    loaded: &Loaded,
+    endpoints: &mut [Endpoint],
+    events: &mut [Event],
+    types: &BTreeMap<String, TypeDef>,
+) {
+    let object = |name: &str| match types.get(name) {
+        Some(TypeDef::Object(o)) => Some(o),
+        _ => None,
+    };
+    let mut found = Vec::new();
+    for (i, endpoint) in endpoints.iter().enumerate() {
+        let Some(ep) = loaded.endpoints.iter().find(|l| l.file == endpoint.file) else {
+            continue;
+        };
+        let Some(raw) = &ep.content.endpoint.follow_up else {
+            continue;
+        };
+        let (Some(request), Some(response)) =
+            (object(&endpoint.request), object(&endpoint.response))
+        else {
+            continue;
+        };
+        let origin = follow_up::Origin::Endpoint { request, response };
+        let resolved = follow_up::follow_up(
+            ck,
+            &endpoint.file,
+            "endpoint.follow_up",
+            raw,
+            origin,
+            endpoints,
+            types,
+        );
+        found.push((i, resolved));
+    }
+    for (i, resolved) in found {
+        endpoints[i].follow_up = resolved;
+    }
+    let Some(n) = &loaded.notifications else {
+        return;
+    };
+    for (i, raw_event) in n.content.events.iter().enumerate() {
+        let Some(raw) = &raw_event.follow_up else {
+            continue;
+        };
+        let Some(event) = events
+            .iter_mut()
+            .find(|e| e.event_type == raw_event.event_type)
+        else {
+            continue;
+        };
+        let Some(payload) = object(&event.payload) else {
+            continue;
+        };
+        event.follow_up = follow_up::follow_up(
+            ck,
+            &n.file,
+            &format!("events[{i}].follow_up"),
+            raw,
+            follow_up::Origin::Event { payload },
+            endpoints,
+            types,
+        );
     }
 }
 
@@ -311,6 +381,7 @@ fn events(
                 uncertain: e.uncertain.clone(),
                 ..Provenance::default()
             },
+            follow_up: None,
         });
     }
     out

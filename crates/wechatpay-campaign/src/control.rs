@@ -26,6 +26,7 @@ struct Inner {
     throttled: AtomicU64,
     retries: AtomicU64,
     unresolved: AtomicU64,
+    followed_up: AtomicU64,
     /// f64 bits.
     rate: AtomicU64,
     target: AtomicU64,
@@ -50,8 +51,10 @@ pub struct Progress {
     pub throttled: u64,
     /// Resends with the same number after an unknown outcome or a 429.
     pub retries: u64,
-    /// Rows this run gave up on for now (left pending for the next run).
+    /// Rows (or follow-ups) this run gave up on for now (left pending for the next run).
     pub unresolved: u64,
+    /// Follow-ups (confirms) that took effect this run.
+    pub followed_up: u64,
     /// The rate allowed now (below the target after 429s).
     pub rate: f64,
     /// The rate aimed at.
@@ -116,6 +119,7 @@ impl Control {
                 throttled: AtomicU64::new(0),
                 retries: AtomicU64::new(0),
                 unresolved: AtomicU64::new(0),
+                followed_up: AtomicU64::new(0),
                 rate: AtomicU64::new(0f64.to_bits()),
                 target: AtomicU64::new(0f64.to_bits()),
             }),
@@ -153,6 +157,7 @@ impl Control {
             throttled: get(&i.throttled),
             retries: get(&i.retries),
             unresolved: get(&i.unresolved),
+            followed_up: get(&i.followed_up),
             rate: f64::from_bits(get(&i.rate)),
             target: f64::from_bits(get(&i.target)),
             elapsed: i.started.lock().map_or(Duration::ZERO, |s| s.elapsed()),
@@ -184,6 +189,7 @@ impl Control {
             Event::Throttled => &i.throttled,
             Event::Retry => &i.retries,
             Event::Unresolved => &i.unresolved,
+            Event::FollowedUp => &i.followed_up,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -206,4 +212,5 @@ pub(crate) enum Event {
     Throttled,
     Retry,
     Unresolved,
+    FollowedUp,
 }

@@ -16,10 +16,12 @@
 
 use serde_json::Value;
 use wechatpay_runtime::retry::retryable;
-use wechatpay_runtime::EndpointInfo;
+use wechatpay_runtime::{EndpointInfo, FollowUp};
 use wechatpay_transport::{Error, RawCode, VerifiedReply};
 
 use crate::endpoint::decode_reply;
+use crate::follow_up::Step;
+use crate::journal::NewFollowUp;
 use crate::result::key_fields;
 
 /// Documented codes that are about the caller, not the row: every row would
@@ -30,8 +32,13 @@ pub const CAMPAIGN_WIDE_CODES: &[&str] = &["SIGN_ERROR", "NO_AUTH"];
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// A verified reply: the request took effect. `result` holds the decoded
-    /// reply's key fields; `note` says when it did not decode into the response type.
-    Succeeded { result: Value, note: Option<String> },
+    /// reply's key fields; `note` says when it did not decode into the response type;
+    /// `follow_ups` are what its results need next (or why they cannot be built).
+    Succeeded {
+        result: Value,
+        note: Option<String>,
+        follow_ups: Result<Vec<NewFollowUp>, String>,
+    },
     /// A documented permanent error.
     Failed { code: String, message: String },
     /// Send again with the same number; `throttled` for 429 / FREQUENCY_LIMITED.
@@ -44,29 +51,61 @@ pub enum Outcome {
     Stop { code: String, message: String },
 }
 
-/// Classifies the result of one attempt.
+/// What a succeeded row's follow-ups are built from.
+#[derive(Debug, Clone, Copy)]
+pub struct FollowContext<'a> {
+    pub follow_up: &'static FollowUp,
+    /// The caller (brand) the follow-up numbers are derived for.
+    pub identity: &'a str,
+    /// The row's request, path parameters included.
+    pub request: &'a Value,
+}
+
+impl FollowContext<'_> {
+    fn follow_ups(&self, response: &Value) -> Result<Vec<NewFollowUp>, String> {
+        let steps = Step::for_response(self.follow_up, self.identity, self.request, response)?;
+        Ok(steps
+            .into_iter()
+            .enumerate()
+            .map(|(item, step)| NewFollowUp {
+                item: item as u32,
+                operation_id: step.info.operation_id.to_owned(),
+                request_no: step.request_no,
+                body: step.body,
+            })
+            .collect())
+    }
+}
+
+/// A verified 2xx reply: it took effect, whether or not it decodes. One that does
+/// not match the schema is kept as far as it can be read, never sent again.
+fn succeeded(
+    info: &'static EndpointInfo,
+    body: &[u8],
+    follow: Option<FollowContext<'_>>,
+) -> Outcome {
+    let (value, note) = match decode_reply(info, body) {
+        Ok(value) => (value, None),
+        Err(reason) => (
+            serde_json::from_slice(body).unwrap_or(Value::Null),
+            Some(format!("reply does not match the schema: {reason}")),
+        ),
+    };
+    Outcome::Succeeded {
+        result: key_fields(info.response, &value),
+        note,
+        follow_ups: follow.map_or(Ok(Vec::new()), |f| f.follow_ups(&value)),
+    }
+}
+
+/// Classifies the result of one attempt; `follow` when the results need a follow-up.
 pub fn classify(
     info: &'static EndpointInfo,
     result: Result<VerifiedReply, Error<RawCode>>,
+    follow: Option<FollowContext<'_>>,
 ) -> Outcome {
     let error = match result {
-        Ok(reply) => {
-            return match decode_reply(info, &reply.body) {
-                Ok(result) => Outcome::Succeeded {
-                    result: key_fields(info.response, &result),
-                    note: None,
-                },
-                // Verified, so it took effect; keep what can be read.
-                Err(reason) => Outcome::Succeeded {
-                    result: serde_json::from_slice(&reply.body)
-                        .map_or(Value::Null, |raw| key_fields(info.response, &raw)),
-                    note: Some(format!(
-                        "the verified reply does not decode into {}: {reason}",
-                        info.response.name
-                    )),
-                },
-            };
-        }
+        Ok(reply) => return succeeded(info, &reply.body, follow),
         Err(e) => e,
     };
     let retry = |code: &str, message: String| Outcome::Retry {
@@ -173,7 +212,7 @@ mod tests {
             (403, "NO_AUTH", true, "stop"),
             (404, "NOT_FOUND", true, "stop"),
         ] {
-            let outcome = classify(info, Err(api(status, code, verified)));
+            let outcome = classify(info, Err(api(status, code, verified)), None);
             assert_eq!(kind(&outcome), expected, "{status} {code} {verified}");
         }
     }

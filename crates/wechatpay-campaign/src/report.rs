@@ -2,17 +2,20 @@
 //! input row, as CSV or JSON).
 //!
 //! Report columns: `row`, the input's columns as written, `request_no`,
-//! `status` (`succeeded`, `failed`, `pending`), `attempts`, `error_code`,
-//! `error_message`, then the result's key fields ([`crate::result`]:
-//! `coupon_code`, `coupon_state`, …); a name that clashes with an earlier
-//! column gets a `result.` prefix. The JSON report nests them under `result`.
+//! `status` (`succeeded`, `failed`, `pending`), `attempts`, `error_step` (the
+//! operation an error came from: the send or its follow-up), `error_code`,
+//! `error_message`, for an operation with a follow-up the follow-up's request
+//! number under the name of the field it fills (`confirm_request_no`), then the
+//! result's key fields ([`crate::result`]: `coupon_code`, `coupon_state` — the
+//! state after the last step, …); a name that clashes with an earlier column gets
+//! a `result.` prefix. The JSON report nests them under `result`.
 
 use std::fmt;
 use std::io::Write;
 use std::path::Path;
 
 use serde_json::{json, Value};
-use wechatpay_runtime::TypeInfo;
+use wechatpay_runtime::{FollowUp, TypeInfo};
 
 use crate::error::CampaignError;
 use crate::journal::{Binding, Counts, Journal, RowRecord, RunRecord};
@@ -81,7 +84,31 @@ impl fmt::Display for Status {
         writeln!(f, "rows:       {}", c.total)?;
         writeln!(f, "succeeded:  {}", c.succeeded)?;
         writeln!(f, "failed:     {}", c.failed)?;
-        writeln!(f, "pending:    {} ({} in flight)", c.open(), c.in_flight)?;
+        writeln!(
+            f,
+            "pending:    {} ({} taken by the last run, {} sent and awaiting their follow-up)",
+            c.open(),
+            c.in_flight,
+            c.confirming
+        )?;
+        writeln!(
+            f,
+            "step 1:     {}: {} sent, {} failed, {} to send",
+            b.operation_id,
+            c.sent(),
+            c.failed - c.failed_in_follow_up,
+            c.unsent()
+        )?;
+        if let Some(follow_up) =
+            wechatpay_endpoints::find(&b.operation_id).and_then(|info| info.follow_up.as_ref())
+        {
+            let s = &c.follow_ups;
+            writeln!(
+                f,
+                "step 2:     {}: {} done, {} failed, {} pending",
+                follow_up.operation_id, s.done, s.failed, s.open
+            )?;
+        }
         let state = if self.running {
             "running (a send holds the journal)"
         } else if c.open() == 0 {
@@ -105,10 +132,13 @@ impl fmt::Display for Status {
                 run.id,
                 utc(run.started_at)
             )?;
+            let sends = run
+                .send_rate()
+                .map_or("-".to_owned(), |r| format!("{r:.1}/s"));
             writeln!(
                 f,
-                "rate:       {rate} achieved, {:.0}/s allowed; {} requests, {} answered 429, {} rows completed",
-                run.rate, run.requests, run.throttled, run.completed
+                "rate:       {rate} rows completed, {sends} sent, {:.0}/s allowed; {} requests, {} answered 429, {} rows completed, {} follow-ups done",
+                run.rate, run.requests, run.throttled, run.completed, run.follow_ups
             )?;
         }
         write!(f, "runs:       {}", self.runs.len())
@@ -148,12 +178,24 @@ fn cell(value: Option<&Value>) -> String {
     }
 }
 
+/// The operation an error came from: the row's send, or its follow-up.
+fn error_step(binding: &Binding, follow_up: Option<&FollowUp>, step: Option<&str>) -> String {
+    match (step, follow_up) {
+        (Some("follow_up"), Some(f)) => f.operation_id.to_owned(),
+        (Some("follow_up"), None) => "follow_up".to_owned(),
+        (Some(_), _) => binding.operation_id.clone(),
+        (None, _) => String::new(),
+    }
+}
+
 /// Writes the report of the journal at `path` to `out`.
 pub fn report(path: &Path, format: ReportFormat, out: &mut dyn Write) -> Result<(), CampaignError> {
     let journal = Journal::open_read_only(path)?;
     let binding = journal
         .binding()?
         .ok_or_else(|| CampaignError::Journal(format!("{} is empty", path.display())))?;
+    let info = wechatpay_endpoints::find(&binding.operation_id);
+    let follow_up = info.and_then(|i| i.follow_up.as_ref());
     let io = |e: std::io::Error| CampaignError::Input(format!("cannot write the report: {e}"));
     match format {
         ReportFormat::Csv => {
@@ -164,12 +206,14 @@ pub fn report(path: &Path, format: ReportFormat, out: &mut dyn Write) -> Result<
                     "request_no",
                     "status",
                     "attempts",
+                    "error_step",
                     "error_code",
                     "error_message",
                 ]
                 .map(String::from),
             );
-            let columns = wechatpay_endpoints::find(&binding.operation_id)
+            fixed.extend(follow_up.map(|f| f.done_field.to_owned()));
+            let columns = info
                 .map(|info| result_columns(info.response, &fixed))
                 .unwrap_or_default();
             let mut writer = csv::Writer::from_writer(out);
@@ -186,8 +230,12 @@ pub fn report(path: &Path, format: ReportFormat, out: &mut dyn Write) -> Result<
                 record.push(r.request_no.clone());
                 record.push(r.state.report_status().to_owned());
                 record.push(r.attempts.to_string());
+                record.push(error_step(&binding, follow_up, r.error_step.as_deref()));
                 record.push(r.error_code.clone().unwrap_or_default());
                 record.push(r.error_message.clone().unwrap_or_default());
+                if follow_up.is_some() {
+                    record.push(r.follow_up_numbers.clone().unwrap_or_default());
+                }
                 for column in &columns {
                     let value = r
                         .result
@@ -205,17 +253,23 @@ pub fn report(path: &Path, format: ReportFormat, out: &mut dyn Write) -> Result<
             out.write_all(b"[").map_err(io)?;
             let mut first = true;
             journal.for_each_row(|r: RowRecord| {
-                let item = json!({
+                let mut item = json!({
                     "row": r.row,
                     "line": r.line,
                     "input": r.cells,
                     "request_no": r.request_no,
                     "status": r.state.report_status(),
                     "attempts": r.attempts,
+                    "error_step": r.error_step.as_ref().map(|_| {
+                        error_step(&binding, follow_up, r.error_step.as_deref())
+                    }),
                     "error_code": r.error_code,
                     "error_message": r.error_message,
                     "result": r.result,
                 });
+                if let (Some(f), Some(map)) = (follow_up, item.as_object_mut()) {
+                    map.insert(f.done_field.to_owned(), json!(r.follow_up_numbers));
+                }
                 out.write_all(if first { b"\n" } else { b",\n" })
                     .map_err(io)?;
                 first = false;

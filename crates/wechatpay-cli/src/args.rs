@@ -330,6 +330,12 @@ pub struct CampaignSendArgs {
     /// Give up on a reply after this many seconds (per attempt; the row is then sent again with the same number).
     #[arg(long, default_value_t = 30.0, value_name = "SECS", value_parser = parse_timeout, allow_negative_numbers = true)]
     pub timeout: f64,
+    /// Stop after the send: do not confirm the coupons it issues (they stay
+    /// CONFIRMING, unusable, and their rows pending; the same command without
+    /// this flag confirms them later). By default a row succeeds only once the
+    /// follow-up the schema declares (confirm-send-user-product-coupon) took effect.
+    #[arg(long)]
+    pub no_confirm: bool,
     /// APIv3 key: for a merchant operation, download platform certificates
     /// when a reply names one not configured (prefer WECHATPAY_APIV3_KEY).
     #[arg(

@@ -4,7 +4,9 @@
 //! campaign  the binding: operation, request-number field, input and template
 //!           (path and SHA-256), the template itself, the CSV header, the campaign key
 //! rows      row, line, input (cells as JSON), request_no, state (pending, in_flight,
-//!           succeeded, failed), attempts, result (decoded reply), error_code, error_message
+//!           confirming, succeeded, failed), attempts, result (decoded reply), error_step,
+//!           error_code, error_message
+//! follow_ups  the second step of a row whose result needs one (see [`follow_ups`])
 //! runs      one per `send`: start, first send, end, rate, requests, 429s, outcome
 //! ```
 //!
@@ -21,13 +23,17 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde_json::{Map, Value};
+use wechatpay_runtime::FollowUp;
 
 use crate::error::CampaignError;
 
+mod follow_ups;
 mod lock;
 
+pub use follow_ups::{ClaimedFollowUp, FollowUpCounts, FollowUpUpdate, NewFollowUp};
+
 /// The journal format this version writes and reads.
-pub const FORMAT: i64 = 1;
+pub const FORMAT: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE campaign (
@@ -52,9 +58,10 @@ CREATE TABLE rows (
     request_no TEXT NOT NULL,
     number_key TEXT NOT NULL UNIQUE,
     state TEXT NOT NULL DEFAULT 'pending'
-        CHECK (state IN ('pending', 'in_flight', 'succeeded', 'failed')),
+        CHECK (state IN ('pending', 'in_flight', 'confirming', 'succeeded', 'failed')),
     attempts INTEGER NOT NULL DEFAULT 0,
     result TEXT,
+    error_step TEXT CHECK (error_step IN ('send', 'follow_up')),
     error_code TEXT,
     error_message TEXT,
     updated_at INTEGER
@@ -71,6 +78,9 @@ CREATE TABLE runs (
     requests INTEGER NOT NULL DEFAULT 0,
     throttled INTEGER NOT NULL DEFAULT 0,
     completed INTEGER NOT NULL DEFAULT 0,
+    sent INTEGER NOT NULL DEFAULT 0,
+    last_send_at INTEGER,
+    follow_ups INTEGER NOT NULL DEFAULT 0,
     outcome TEXT
 );
 ";
@@ -82,6 +92,9 @@ pub enum State {
     Pending,
     /// Taken by a run; a row left in flight by a killed run is sent again with its number.
     InFlight,
+    /// Sent; its result awaits its follow-up (a coupon awaiting its confirm).
+    Confirming,
+    /// Sent, and followed up where its result needed it.
     Succeeded,
     Failed,
 }
@@ -92,6 +105,7 @@ impl State {
         match self {
             State::Pending => "pending",
             State::InFlight => "in_flight",
+            State::Confirming => "confirming",
             State::Succeeded => "succeeded",
             State::Failed => "failed",
         }
@@ -100,16 +114,17 @@ impl State {
     fn parse(text: &str) -> State {
         match text {
             "in_flight" => State::InFlight,
+            "confirming" => State::Confirming,
             "succeeded" => State::Succeeded,
             "failed" => State::Failed,
             _ => State::Pending,
         }
     }
 
-    /// The report's status: in flight counts as pending (not known to be done).
+    /// The report's status: in flight and confirming count as pending (not done).
     pub fn report_status(self) -> &'static str {
         match self {
-            State::Pending | State::InFlight => "pending",
+            State::Pending | State::InFlight | State::Confirming => "pending",
             State::Succeeded => "succeeded",
             State::Failed => "failed",
         }
@@ -150,14 +165,30 @@ pub struct Counts {
     pub total: u64,
     pub pending: u64,
     pub in_flight: u64,
+    /// Sent, awaiting the follow-up (confirm) of their result.
+    pub confirming: u64,
     pub succeeded: u64,
     pub failed: u64,
+    /// Of `failed`: rows whose send succeeded but whose follow-up failed for good.
+    pub failed_in_follow_up: u64,
+    /// The follow-up step's own counts.
+    pub follow_ups: FollowUpCounts,
 }
 
 impl Counts {
-    /// Rows not known to be done (pending or in flight).
+    /// Rows not known to be done (pending, in flight or awaiting their follow-up).
     pub fn open(&self) -> u64 {
+        self.pending + self.in_flight + self.confirming
+    }
+
+    /// Rows not sent yet, or sent with an outcome still unknown.
+    pub fn unsent(&self) -> u64 {
         self.pending + self.in_flight
+    }
+
+    /// Rows whose send took effect (whatever their follow-up did).
+    pub fn sent(&self) -> u64 {
+        self.confirming + self.succeeded + self.failed_in_follow_up
     }
 }
 
@@ -174,10 +205,12 @@ pub struct Claimed {
 /// A change to one row after an attempt (or none).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Update {
+    /// The send took effect; with follow-ups the row awaits them (`confirming`).
     Succeeded {
         row: u64,
         result: Value,
         note: Option<String>,
+        follow_ups: Vec<NewFollowUp>,
     },
     Failed {
         row: u64,
@@ -198,6 +231,15 @@ pub enum Update {
     },
     /// Taken but not sent: back to pending.
     Released { row: u64 },
+    /// An attempt at one of the row's follow-ups; when it is done, the fields it
+    /// changes (the declaration's `while` and `done` fields) are copied into the
+    /// row's result, so the report shows the state after the last step.
+    FollowUp {
+        row: u64,
+        item: u32,
+        update: FollowUpUpdate,
+        declared: Option<&'static FollowUp>,
+    },
 }
 
 /// One row of the journal, for reports.
@@ -211,8 +253,12 @@ pub struct RowRecord {
     pub attempts: u64,
     /// The result's key fields (see [`crate::result`]).
     pub result: Option<Value>,
+    /// The step an error came from: `send` or `follow_up`.
+    pub error_step: Option<String>,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
+    /// The request numbers of the row's follow-ups (`;` between several).
+    pub follow_up_numbers: Option<String>,
 }
 
 /// One `send` run.
@@ -228,6 +274,9 @@ pub struct RunRecord {
     pub requests: u64,
     pub throttled: u64,
     pub completed: u64,
+    pub sent: u64,
+    pub last_send_at: Option<i64>,
+    pub follow_ups: u64,
     pub outcome: Option<String>,
 }
 
@@ -239,15 +288,30 @@ impl RunRecord {
         let secs = (end - start) as f64 / 1000.0;
         (secs > 0.0).then(|| self.completed as f64 / secs)
     }
+
+    /// Sends that took effect per second, between the first send and the last one.
+    pub fn send_rate(&self) -> Option<f64> {
+        let start = self.first_send_at?;
+        let secs = (self.last_send_at? - start) as f64 / 1000.0;
+        (secs > 0.0).then(|| self.sent as f64 / secs)
+    }
 }
 
 /// Counters of a run, written as it goes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RunProgress {
     pub first_send_at: Option<i64>,
+    /// Requests of every step (resends and status queries included).
     pub requests: u64,
     pub throttled: u64,
+    /// Rows that reached their end (succeeded or failed).
     pub completed: u64,
+    /// Rows whose send took effect.
+    pub sent: u64,
+    /// When the last of those sends was answered (Unix ms).
+    pub last_send_at: Option<i64>,
+    /// Follow-ups that took effect.
+    pub follow_ups: u64,
 }
 
 /// Unix milliseconds now.
@@ -425,6 +489,7 @@ impl Journal {
         let err = |e: rusqlite::Error| CampaignError::journal(&path, e);
         let tx = self.conn.transaction().map_err(err)?;
         tx.execute_batch(SCHEMA).map_err(err)?;
+        tx.execute_batch(follow_ups::SCHEMA).map_err(err)?;
         tx.execute(
             "INSERT INTO campaign (id, format, operation_id, request_number_field, numbers,
                  input_path, input_sha256, template_source, template_sha256, template, columns,
@@ -496,10 +561,20 @@ impl Journal {
             match State::parse(&state) {
                 State::Pending => counts.pending += n,
                 State::InFlight => counts.in_flight += n,
+                State::Confirming => counts.confirming += n,
                 State::Succeeded => counts.succeeded += n,
                 State::Failed => counts.failed += n,
             }
         }
+        counts.failed_in_follow_up = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM rows WHERE state = 'failed' AND error_step = 'follow_up'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(|e| self.err(e))? as u64;
+        counts.follow_ups = self.follow_up_counts()?;
         Ok(counts)
     }
 
@@ -574,7 +649,8 @@ impl Journal {
             let mut attempt = tx
                 .prepare_cached(
                     "UPDATE rows SET state = ?2, attempts = attempts + 1, result = ?3,
-                         error_code = ?4, error_message = ?5, updated_at = ?6
+                         error_code = ?4, error_message = ?5, updated_at = ?6,
+                         error_step = CASE WHEN ?4 IS NULL THEN NULL ELSE 'send' END
                      WHERE row = ?1",
                 )
                 .map_err(err)?;
@@ -586,14 +662,27 @@ impl Journal {
                 .map_err(err)?;
             for update in updates {
                 match update {
-                    Update::Succeeded { row, result, note } => attempt.execute(params![
-                        *row as i64,
-                        State::Succeeded.as_str(),
-                        result.to_string(),
-                        note.as_ref().map(|_| "REPLY_NOT_DECODED"),
+                    Update::Succeeded {
+                        row,
+                        result,
                         note,
-                        now
-                    ]),
+                        follow_ups,
+                    } => {
+                        follow_ups::insert(&tx, *row, follow_ups, now).map_err(err)?;
+                        let state = if follow_ups.is_empty() {
+                            State::Succeeded
+                        } else {
+                            State::Confirming
+                        };
+                        attempt.execute(params![
+                            *row as i64,
+                            state.as_str(),
+                            result.to_string(),
+                            note.as_ref().map(|_| "REPLY_NOT_DECODED"),
+                            note,
+                            now
+                        ])
+                    }
                     Update::Failed { row, code, message } => attempt.execute(params![
                         *row as i64,
                         State::Failed.as_str(),
@@ -619,13 +708,20 @@ impl Journal {
                         now
                     ]),
                     Update::Released { row } => release.execute(params![*row as i64, now]),
+                    Update::FollowUp {
+                        row,
+                        item,
+                        update,
+                        declared,
+                    } => follow_ups::apply(&tx, *row, *item, update, *declared, now).map(|()| 1),
                 }
                 .map_err(err)?;
             }
             if let Some((id, progress)) = run {
                 tx.prepare_cached(
                     "UPDATE runs SET first_send_at = ?2, last_progress_at = ?3, requests = ?4,
-                         throttled = ?5, completed = ?6
+                         throttled = ?5, completed = ?6, sent = ?7, last_send_at = ?8,
+                         follow_ups = ?9
                      WHERE id = ?1",
                 )
                 .map_err(err)?
@@ -635,7 +731,10 @@ impl Journal {
                     now,
                     progress.requests as i64,
                     progress.throttled as i64,
-                    progress.completed as i64
+                    progress.completed as i64,
+                    progress.sent as i64,
+                    progress.last_send_at,
+                    progress.follow_ups as i64
                 ])
                 .map_err(err)?;
             }
@@ -671,7 +770,7 @@ impl Journal {
             .conn
             .prepare(
                 "SELECT id, pid, started_at, first_send_at, last_progress_at, ended_at, rate,
-                        requests, throttled, completed, outcome
+                        requests, throttled, completed, outcome, sent, last_send_at, follow_ups
                  FROM runs ORDER BY id",
             )
             .map_err(|e| self.err(e))?;
@@ -689,6 +788,9 @@ impl Journal {
                     throttled: r.get::<_, i64>(8)? as u64,
                     completed: r.get::<_, i64>(9)? as u64,
                     outcome: r.get(10)?,
+                    sent: r.get::<_, i64>(11)? as u64,
+                    last_send_at: r.get(12)?,
+                    follow_ups: r.get::<_, i64>(13)? as u64,
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -704,7 +806,10 @@ impl Journal {
             .conn
             .prepare(
                 "SELECT row, line, input, request_no, state, attempts, result, error_code,
-                        error_message
+                        error_message, error_step,
+                        (SELECT group_concat(request_no, ';') FROM
+                            (SELECT request_no FROM follow_ups f WHERE f.row = rows.row
+                             ORDER BY item))
                  FROM rows ORDER BY row",
             )
             .map_err(|e| self.err(e))?;
@@ -726,6 +831,8 @@ impl Journal {
                 result: result.and_then(|t| serde_json::from_str(&t).ok()),
                 error_code: r.get(7).map_err(get)?,
                 error_message: r.get(8).map_err(get)?,
+                error_step: r.get(9).map_err(get)?,
+                follow_up_numbers: r.get(10).map_err(get)?,
             })?;
         }
         Ok(())
@@ -842,6 +949,7 @@ mod tests {
             requests: 3,
             throttled: 1,
             completed: 2,
+            ..RunProgress::default()
         };
         journal
             .apply(
@@ -850,6 +958,7 @@ mod tests {
                         row: 1,
                         result: json!({"coupon_code": "C1"}),
                         note: None,
+                        follow_ups: vec![],
                     },
                     Update::Failed {
                         row: 2,
@@ -873,7 +982,8 @@ mod tests {
                 pending: 2,
                 in_flight: 1,
                 succeeded: 1,
-                failed: 1
+                failed: 1,
+                ..Counts::default()
             }
         );
         // The next claim continues after row 3; a new run starts from the first open row.

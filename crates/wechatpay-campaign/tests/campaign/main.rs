@@ -4,6 +4,7 @@
 
 mod common;
 
+mod confirm;
 mod journal;
 mod sandbox;
 mod throttling;

@@ -47,8 +47,14 @@ fn small_campaigns_of_both_send_operations_issue_one_coupon_per_row() {
     let summary = bounded(60, campaign.run(&brand, &fast(400.0), &Control::new())).unwrap();
     assert_eq!(summary.end, RunEnd::Completed);
     assert!(summary.all_succeeded(), "{summary:?}");
-    assert_eq!(summary.progress.requests, 40);
+    // Each row: its send, then the confirm the schema declares for the coupon it issued.
+    assert_eq!(summary.progress.requests, 80);
+    assert_eq!(summary.counts.follow_ups.done, 40);
     assert_eq!(stats(&sandbox, "send-user-product-coupon"), (40, 40, 0));
+    assert_eq!(
+        stats(&sandbox, "confirm-send-user-product-coupon"),
+        (40, 40, 0)
+    );
     let rows = json_report(&user.journal);
     assert_eq!(rows.len(), 40);
     for (i, row) in rows.iter().enumerate() {
@@ -59,6 +65,12 @@ fn small_campaigns_of_both_send_operations_issue_one_coupon_per_row() {
         assert!(row["result"]["coupon_code"]
             .as_str()
             .is_some_and(|c| !c.is_empty()));
+        // The state after the last step: usable.
+        let state = row["result"]["coupon_state"].as_str().unwrap();
+        assert!(matches!(state, "PENDING" | "EFFECTIVE"), "{row}");
+        let confirm = row["confirm_request_no"].as_str().unwrap();
+        assert_eq!(row["result"]["confirm_request_no"], confirm, "{row}");
+        assert_ne!(confirm, row["request_no"].as_str().unwrap());
     }
 
     // Sending again finds nothing to do: not one request.
@@ -104,7 +116,7 @@ fn small_campaigns_of_both_send_operations_issue_one_coupon_per_row() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "row,openid,out_request_no,request_no,status,attempts,error_code,error_message,stock_id,result.send_coupon_result.out_request_no,coupon_code"
+        "row,openid,out_request_no,request_no,status,attempts,error_step,error_code,error_message,stock_id,result.send_coupon_result.out_request_no,coupon_code"
     );
     let first: Vec<&str> = lines.next().unwrap().split(',').collect();
     assert_eq!(
@@ -119,7 +131,7 @@ fn small_campaigns_of_both_send_operations_issue_one_coupon_per_row() {
             ""
         ]
     );
-    assert!(!first[10].is_empty(), "coupon_code: {first:?}");
+    assert!(!first[11].is_empty(), "coupon_code: {first:?}");
 }
 
 #[test]
@@ -165,8 +177,12 @@ fn a_stopped_campaign_resumes_and_sends_every_row_exactly_once() {
     assert!(!campaign.created());
     let second = bounded(60, campaign.run(&brand, &fast(400.0), &Control::new())).unwrap();
     assert!(second.all_succeeded(), "{second:?}");
-    assert_eq!(first.progress.requests + second.progress.requests, 200);
+    assert_eq!(first.progress.requests + second.progress.requests, 400);
     assert_eq!(stats(&sandbox, "send-user-product-coupon"), (200, 200, 0));
+    assert_eq!(
+        stats(&sandbox, "confirm-send-user-product-coupon"),
+        (200, 200, 0)
+    );
 }
 
 #[test]
@@ -190,8 +206,13 @@ fn unknown_outcomes_are_resent_with_the_same_number_and_never_fail_a_row() {
     )
     .unwrap();
     assert!(summary.all_succeeded(), "{summary:?}");
-    assert_eq!(summary.progress.requests, 40);
+    // Sends and confirms alike: dropped once, resent with the same number.
+    assert_eq!(summary.progress.requests, 80);
     assert_eq!(stats(&dropping, "send-user-product-coupon"), (40, 20, 20));
+    assert_eq!(
+        stats(&dropping, "confirm-send-user-product-coupon"),
+        (40, 20, 20)
+    );
     for row in json_report(&spec_drop.journal) {
         assert_eq!(row["attempts"], 2);
         assert_eq!(row["result"]["send_request_no"], row["request_no"]);

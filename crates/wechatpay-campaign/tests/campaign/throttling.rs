@@ -121,8 +121,8 @@ fn answers_429_slow_the_campaign_down_and_it_recovers() {
     assert!(summary.all_succeeded(), "{summary:?}");
     assert_eq!(summary.progress.throttled, 30, "every 429 seen");
     assert_eq!(
-        summary.progress.requests, 430,
-        "each throttled row resent once"
+        summary.progress.requests, 830,
+        "400 sends and 400 confirms, each throttled request resent once"
     );
     assert_eq!(
         stats(&sandbox, "send-user-product-coupon").1,

@@ -74,8 +74,10 @@ fn send_inner(args: &CampaignSendArgs) -> Result<(String, Result<(), CliError>),
     let options = RunOptions {
         rate: args.rate,
         concurrency: args.concurrency.map(|c| c as usize),
+        follow_up: !args.no_confirm,
         ..RunOptions::default()
     };
+    let follow_up = info.follow_up.as_ref().filter(|_| !args.no_confirm);
     let counts = campaign.counts().map_err(cli_error)?;
     let rate = options.rate_for(info);
     let binding = campaign.binding();
@@ -92,14 +94,26 @@ fn send_inner(args: &CampaignSendArgs) -> Result<(String, Result<(), CliError>),
         ));
     } else {
         note(&format!(
-            "campaign: resuming {}: {} of {} rows done, {} to send (rows in flight when the last run stopped are sent again with their numbers)",
+            "campaign: resuming {}: {} of {} rows done, {} to send, {} sent and awaiting their follow-up (rows in flight when the last run stopped are sent again with their numbers)",
             args.journal.display(),
             counts.succeeded + counts.failed,
             counts.total,
-            counts.open()
+            counts.unsent(),
+            counts.confirming
         ));
     }
-    if counts.open() > 0 {
+    if let Some(f) = follow_up {
+        note(&format!(
+            "campaign: each result is then followed up with {} (its own documented rate); a row succeeds once that took effect",
+            f.operation_id
+        ));
+    }
+    let work = if follow_up.is_some() {
+        counts.open()
+    } else {
+        counts.unsent()
+    };
+    if work > 0 {
         let why = match (args.rate, info.rate_per_second) {
             (Some(_), _) => "--rate".to_owned(),
             (None, Some(_)) => format!("the documented limit of {}", info.operation_id),
@@ -107,7 +121,7 @@ fn send_inner(args: &CampaignSendArgs) -> Result<(String, Result<(), CliError>),
         };
         note(&format!("campaign: sending at {rate}/s ({why})"));
     }
-    let summary = if counts.open() == 0 {
+    let summary = if work == 0 {
         RunSummary {
             end: RunEnd::Completed,
             counts,
@@ -138,12 +152,20 @@ fn send_inner(args: &CampaignSendArgs) -> Result<(String, Result<(), CliError>),
 }
 
 fn summary_json(s: &RunSummary) -> String {
+    let c = &s.counts;
     json!({
         "outcome": s.end.as_str(),
-        "rows": s.counts.total,
-        "succeeded": s.counts.succeeded,
-        "failed": s.counts.failed,
-        "pending": s.counts.open(),
+        "rows": c.total,
+        "succeeded": c.succeeded,
+        "failed": c.failed,
+        "pending": c.open(),
+        "sent": c.sent(),
+        "confirming": c.confirming,
+        "follow_ups": {
+            "done": c.follow_ups.done,
+            "failed": c.follow_ups.failed,
+            "pending": c.follow_ups.open,
+        },
         "requests": s.progress.requests,
         "throttled": s.progress.throttled,
         "completed": s.progress.completed,
@@ -172,15 +194,30 @@ fn outcome(args: &CampaignSendArgs, s: &RunSummary) -> Result<(), CliError> {
                 c.succeeded, c.failed, c.open()
             ),
         )),
+        _ if args.no_confirm && c.unsent() == 0 && c.failed == 0 && c.confirming > 0 => {
+            note(&format!(
+                "campaign sent: {} rows sent, {} awaiting their confirm (--no-confirm: the coupons stay CONFIRMING and cannot be used; run the same command without --no-confirm to confirm them) ({report})",
+                c.sent(),
+                c.confirming
+            ));
+            Ok(())
+        }
         _ if c.open() > 0 => {
             let why = if s.end == RunEnd::Interrupted {
                 "the campaign stopped on request; requests in flight were waited for and recorded"
                     .to_owned()
             } else {
-                format!(
+                let mut why = format!(
                     "{} row(s) still have an unknown outcome after this run's attempts (network, 5xx, unverified replies); they are never marked failed",
-                    c.open()
-                )
+                    c.unsent()
+                );
+                if c.confirming > 0 {
+                    why.push_str(&format!(
+                        "; {} row(s) were sent and still await their confirm (refused as not ready, e.g. the coupon's notification not delivered yet, or an unknown outcome); resuming confirms them with the same numbers",
+                        c.confirming
+                    ));
+                }
+                why
             };
             Err(CliError::new(
                 ExitClass::Incomplete,
@@ -226,6 +263,9 @@ pub fn resume_command(args: &CampaignSendArgs) -> String {
     }
     if let Some(c) = args.concurrency {
         parts.push(format!("--concurrency {c}"));
+    }
+    if args.no_confirm {
+        parts.push("--no-confirm".to_owned());
     }
     parts.join(" ")
 }

@@ -700,6 +700,7 @@ pub const fn info(
         response: &DEMO_TYPE,
         request_number: None,
         pagination: None,
+        follow_up: None,
         errors: &DEMO_ERRORS,
         request_examples: &[],
         response_examples: &[],

@@ -1,0 +1,934 @@
+//! One `send` run: rows taken from the journal in order, paced, sent through
+//! the transport client, their outcomes written back; and, when the operation's
+//! results need a follow-up (a sent coupon awaiting its confirm), the follow-ups
+//! the journal recorded with each send, on their own lane and at their own rate.
+//!
+//! The journal is written by one thread (SQLite is blocking) that commits
+//! outcomes in groups (every 50 ms), and the next work is asked for before it is
+//! needed, so the async loop never waits on the disk. Rows are taken 256 at a
+//! time and marked in flight; on a clean stop, work taken but not sent goes back
+//! to pending. Requests in flight are always waited for.
+
+mod lane;
+mod writer;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+use wechatpay_runtime::json::Prepared;
+use wechatpay_runtime::{EndpointInfo, FollowUp};
+use wechatpay_transport::{CallOptions, Client, RetryPolicy};
+
+use crate::control::{Control, Event};
+use crate::endpoint::prepare;
+use crate::error::CampaignError;
+use crate::follow_up::{self, Step, StepOutcome};
+use crate::input::merge;
+use crate::journal::{
+    now_ms, Claimed, ClaimedFollowUp, FollowUpUpdate, Journal, RunProgress, Update,
+};
+use crate::outcome::{classify, FollowContext, Outcome};
+use crate::rate::Pacer;
+use lane::{claimed, Lane};
+use writer::Writer;
+
+/// Rows (and follow-ups) taken from the journal at a time.
+const CLAIM_BATCH: usize = 256;
+/// How often the run's counters are written to the journal.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+/// Outcomes are committed in groups at most this far apart. A crash loses at
+/// most this much of them, and those rows are resent with their numbers.
+const COMMIT_EVERY: Duration = Duration::from_millis(50);
+/// 429 answers for one row in one run before it is left pending for the next.
+const MAX_THROTTLED: u32 = 50;
+/// The most updates in one transaction.
+const MAX_BATCH: usize = 4096;
+
+/// How a run sends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOptions {
+    /// Requests per second; default: the operation's documented limit, else
+    /// [`RunOptions::UNDOCUMENTED_RATE`].
+    pub rate: Option<f64>,
+    /// The most requests in flight; default: just enough to hold the rate.
+    pub concurrency: Option<usize>,
+    /// Attempts with an unknown outcome per row in one run before it is left
+    /// pending for the next run (a row is never marked failed for an unknown
+    /// outcome). 429 answers have their own allowance of 50.
+    pub max_attempts: u32,
+    /// The wait before the first resend after an unknown outcome; it doubles per attempt.
+    pub retry_initial: Duration,
+    /// The longest wait between resends of a row.
+    pub retry_max: Duration,
+    /// Whether to perform the follow-up the schema declares (confirm each coupon
+    /// sent). Without it, rows stop after the send and stay `confirming`: a later
+    /// run with it confirms them.
+    pub follow_up: bool,
+    /// Refusals a follow-up may get in one run while its result is still waiting
+    /// (the coupon's notification not delivered yet) before it is left pending for
+    /// the next run; it never fails the row.
+    pub max_waits: u32,
+    /// The wait after the first such refusal; it doubles up to `retry_max`.
+    pub wait_initial: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            rate: None,
+            concurrency: None,
+            max_attempts: 8,
+            retry_initial: Duration::from_millis(250),
+            retry_max: Duration::from_secs(30),
+            follow_up: true,
+            max_waits: 10,
+            wait_initial: Duration::from_secs(1),
+        }
+    }
+}
+
+impl RunOptions {
+    /// The rate used for an operation whose page documents no limit.
+    pub const UNDOCUMENTED_RATE: f64 = 100.0;
+
+    /// The rate this run aims at for `info`.
+    pub fn rate_for(&self, info: &EndpointInfo) -> f64 {
+        self.rate
+            .or(info.rate_per_second.map(f64::from))
+            .unwrap_or(Self::UNDOCUMENTED_RATE)
+    }
+
+    /// The rate of a follow-up operation: its own documented limit (`--rate` sets
+    /// the send's only).
+    pub fn follow_up_rate(info: &EndpointInfo) -> f64 {
+        info.rate_per_second
+            .map_or(Self::UNDOCUMENTED_RATE, f64::from)
+    }
+
+    fn backoff(&self, tries: u32, throttled: bool) -> Duration {
+        let (initial, max) = if throttled {
+            // The pacer already slowed down; the row itself need not wait long.
+            (
+                self.retry_initial / 2,
+                self.retry_max.min(Duration::from_secs(5)),
+            )
+        } else {
+            (self.retry_initial, self.retry_max)
+        };
+        // The transport's schedule and jitter, with the campaign's bounds.
+        RetryPolicy {
+            initial_backoff: initial,
+            max_backoff: max,
+            ..RetryPolicy::default()
+        }
+        .backoff(tries)
+    }
+
+    fn wait_backoff(&self, waits: u32) -> Duration {
+        RetryPolicy {
+            initial_backoff: self.wait_initial,
+            max_backoff: self.retry_max,
+            ..RetryPolicy::default()
+        }
+        .backoff(waits)
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunEnd {
+    /// Every row was taken; rows still open (if any) ran out of attempts this run.
+    Completed,
+    /// Stopped on request (Ctrl-C); the rows not sent are pending.
+    Interrupted,
+    /// Stopped by an answer no row can fix (credentials, permission, an
+    /// undocumented error, a local failure); the row is pending.
+    Stopped {
+        row: u64,
+        code: String,
+        message: String,
+    },
+}
+
+impl RunEnd {
+    /// The word recorded in the journal's `runs` table.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RunEnd::Completed => "completed",
+            RunEnd::Interrupted => "interrupted",
+            RunEnd::Stopped { .. } => "stopped",
+        }
+    }
+}
+
+/// One row on its way: its request (built once) and its tries this run.
+struct Entry {
+    claimed: Claimed,
+    /// The row's request as JSON (path parameters included): its follow-ups' values.
+    request: Value,
+    prepared: Prepared,
+    /// Attempts this run whose outcome was unknown.
+    tries: u32,
+    /// Attempts this run answered 429.
+    throttled: u32,
+}
+
+/// One follow-up on its way.
+struct FollowEntry {
+    claimed: ClaimedFollowUp,
+    step: Step,
+    prepared: Prepared,
+    tries: u32,
+    throttled: u32,
+    /// Refusals this run while the result was still waiting.
+    waits: u32,
+}
+
+enum Done {
+    Row {
+        entry: Entry,
+        sent_at: Instant,
+        latency: Duration,
+        outcome: Outcome,
+    },
+    FollowUp {
+        entry: FollowEntry,
+        sent_at: Instant,
+        latency: Duration,
+        outcome: StepOutcome,
+    },
+}
+
+/// What the run needs to build each row's request.
+pub(crate) struct RowBuilder<'a> {
+    pub info: &'static EndpointInfo,
+    pub template: &'a Map<String, Value>,
+    pub number_field: &'static str,
+}
+
+impl RowBuilder<'_> {
+    fn build(&self, claimed: &Claimed) -> Result<(Value, Prepared), String> {
+        let joined = |problems: Vec<wechatpay_runtime::json::Problem>| {
+            problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let body = merge(
+            self.info,
+            self.template,
+            &claimed.cells,
+            Some((self.number_field, &claimed.request_no)),
+        )
+        .map_err(joined)?;
+        let prepared = prepare(self.info, &body).map_err(joined)?;
+        Ok((body, prepared))
+    }
+}
+
+/// The end of a run, with the journal back.
+pub(crate) struct Finished {
+    pub journal: Journal,
+    pub end: RunEnd,
+    pub progress: RunProgress,
+}
+
+/// The follow-up step of a run.
+struct FollowLane {
+    follow_up: &'static FollowUp,
+    lane: Lane<ClaimedFollowUp, FollowEntry>,
+    /// Follow-ups may have been recorded since the last claim was asked for.
+    recorded: bool,
+    /// Claims are asked at most every [`COMMIT_EVERY`] (each one commits).
+    next_claim: Instant,
+    /// Open follow-ups per row, to tell when a row is done.
+    open: HashMap<u64, u32>,
+}
+
+/// The state of one run.
+struct Run<'a> {
+    builder: RowBuilder<'a>,
+    client: &'a Client,
+    options: &'a RunOptions,
+    control: &'a Control,
+    writer: Writer,
+    rows: Lane<Claimed, Entry>,
+    /// The follow-up the operation declares and the caller its numbers are derived
+    /// for: recorded with every send, performed or not.
+    declared: Option<(&'static FollowUp, String)>,
+    /// Performing the follow-ups (absent with `follow_up: false`).
+    follow: Option<FollowLane>,
+    done_tx: mpsc::UnboundedSender<Done>,
+    /// The last row taken from the journal.
+    cursor: u64,
+    run_id: i64,
+    end: Option<RunEnd>,
+    progress: RunProgress,
+    last_progress: Instant,
+    error: Option<CampaignError>,
+}
+
+/// What woke the loop.
+enum Wake {
+    Done(Option<Box<Done>>),
+    Rows(Result<Vec<Claimed>, CampaignError>),
+    FollowUps(Result<Vec<ClaimedFollowUp>, CampaignError>),
+    Other,
+}
+
+impl Run<'_> {
+    fn stop(&mut self, row: u64, code: String, message: String) {
+        if self.end.is_none() {
+            self.end = Some(RunEnd::Stopped { row, code, message });
+        }
+    }
+
+    fn row_done(&mut self, succeeded: bool) {
+        self.progress.completed += 1;
+        self.control.count(if succeeded {
+            Event::Succeeded
+        } else {
+            Event::Failed
+        });
+    }
+
+    fn on_row(&mut self, mut entry: Entry, sent_at: Instant, latency: Duration, outcome: Outcome) {
+        self.rows.in_flight -= 1;
+        let now = Instant::now();
+        self.rows.pacer.observe_latency(latency);
+        let row = entry.claimed.row;
+        match outcome {
+            Outcome::Succeeded {
+                result,
+                note,
+                follow_ups,
+            } => {
+                self.progress.sent += 1;
+                self.progress.last_send_at = Some(now_ms());
+                match follow_ups {
+                    Ok(follow_ups) => {
+                        if follow_ups.is_empty() {
+                            self.row_done(true);
+                        } else if let Some(follow) = self.follow.as_mut() {
+                            follow.open.insert(row, follow_ups.len() as u32);
+                            follow.recorded = true;
+                            follow.lane.exhausted = false;
+                        }
+                        self.writer.update(Update::Succeeded {
+                            row,
+                            result,
+                            note,
+                            follow_ups,
+                        });
+                    }
+                    Err(reason) => {
+                        // It took effect, but what it issued cannot be followed up.
+                        self.writer.update(Update::Succeeded {
+                            row,
+                            result,
+                            note,
+                            follow_ups: Vec::new(),
+                        });
+                        self.writer.update(Update::Failed {
+                            row,
+                            code: "FOLLOW_UP_UNBUILDABLE".into(),
+                            message: format!("sent, but its follow-up cannot be built: {reason}"),
+                        });
+                        self.row_done(false);
+                    }
+                }
+            }
+            Outcome::Failed { code, message } => {
+                self.row_done(false);
+                self.writer.update(Update::Failed { row, code, message });
+            }
+            Outcome::Retry {
+                code,
+                message,
+                throttled,
+            } => {
+                if throttled {
+                    self.progress.throttled += 1;
+                    self.control.count(Event::Throttled);
+                    self.rows.pacer.throttled(sent_at, now);
+                }
+                // A 429 is the server refusing to look at the request: it
+                // counts against its own, larger allowance.
+                let (tries, allowed) = if throttled {
+                    entry.throttled += 1;
+                    (entry.throttled, MAX_THROTTLED)
+                } else {
+                    entry.tries += 1;
+                    (entry.tries, self.options.max_attempts)
+                };
+                if tries >= allowed {
+                    self.control.count(Event::Unresolved);
+                    self.writer
+                        .update(Update::Unresolved { row, code, message });
+                } else {
+                    self.control.count(Event::Retry);
+                    self.writer.update(Update::Retrying { row, code, message });
+                    let at = now + self.options.backoff(tries, throttled);
+                    self.rows.wait(at, entry);
+                }
+            }
+            Outcome::Stop { code, message } => {
+                self.writer.update(Update::Unresolved {
+                    row,
+                    code: code.clone(),
+                    message: message.clone(),
+                });
+                self.stop(row, code, message);
+            }
+        }
+    }
+
+    fn on_follow_up(
+        &mut self,
+        mut entry: FollowEntry,
+        sent_at: Instant,
+        latency: Duration,
+        outcome: StepOutcome,
+    ) {
+        let Some(follow) = self.follow.as_mut() else {
+            return;
+        };
+        follow.lane.in_flight -= 1;
+        follow.lane.pacer.observe_latency(latency);
+        let now = Instant::now();
+        let (row, item) = (entry.claimed.row, entry.claimed.item);
+        let declared = Some(follow.follow_up);
+        let update = |update| Update::FollowUp {
+            row,
+            item,
+            update,
+            declared,
+        };
+        match outcome {
+            StepOutcome::Done { result, note } => {
+                self.progress.follow_ups += 1;
+                self.control.count(Event::FollowedUp);
+                self.writer
+                    .update(update(FollowUpUpdate::Done { result, note }));
+                let left = follow.open.get_mut(&row).map(|n| {
+                    *n = n.saturating_sub(1);
+                    *n
+                });
+                if left == Some(0) {
+                    follow.open.remove(&row);
+                    self.row_done(true);
+                }
+            }
+            StepOutcome::Failed { code, message } => {
+                follow.open.remove(&row);
+                self.writer
+                    .update(update(FollowUpUpdate::Failed { code, message }));
+                self.row_done(false);
+            }
+            StepOutcome::Waiting { code, message } => {
+                entry.waits += 1;
+                if entry.waits >= self.options.max_waits {
+                    self.control.count(Event::Unresolved);
+                    self.writer
+                        .update(update(FollowUpUpdate::Unresolved { code, message }));
+                } else {
+                    self.control.count(Event::Retry);
+                    self.writer
+                        .update(update(FollowUpUpdate::Retrying { code, message }));
+                    let at = now + self.options.wait_backoff(entry.waits);
+                    follow.lane.wait(at, entry);
+                }
+            }
+            StepOutcome::Retry {
+                code,
+                message,
+                throttled,
+            } => {
+                if throttled {
+                    self.progress.throttled += 1;
+                    self.control.count(Event::Throttled);
+                    follow.lane.pacer.throttled(sent_at, now);
+                }
+                let (tries, allowed) = if throttled {
+                    entry.throttled += 1;
+                    (entry.throttled, MAX_THROTTLED)
+                } else {
+                    entry.tries += 1;
+                    (entry.tries, self.options.max_attempts)
+                };
+                if tries >= allowed {
+                    self.control.count(Event::Unresolved);
+                    self.writer
+                        .update(update(FollowUpUpdate::Unresolved { code, message }));
+                } else {
+                    self.control.count(Event::Retry);
+                    self.writer
+                        .update(update(FollowUpUpdate::Retrying { code, message }));
+                    let at = now + self.options.backoff(tries, throttled);
+                    follow.lane.wait(at, entry);
+                }
+            }
+            StepOutcome::Stop { code, message } => {
+                self.writer.update(update(FollowUpUpdate::Unresolved {
+                    code: code.clone(),
+                    message: message.clone(),
+                }));
+                self.stop(row, code, message);
+            }
+        }
+    }
+
+    fn on_done(&mut self, done: Done) {
+        match done {
+            Done::Row {
+                entry,
+                sent_at,
+                latency,
+                outcome,
+            } => self.on_row(entry, sent_at, latency, outcome),
+            Done::FollowUp {
+                entry,
+                sent_at,
+                latency,
+                outcome,
+            } => self.on_follow_up(entry, sent_at, latency, outcome),
+        }
+    }
+
+    fn on_claim_error(&mut self, e: CampaignError) {
+        // Stop taking work, wait for what is in flight, then report it.
+        self.error.get_or_insert(e);
+        self.rows.exhausted = true;
+        self.end.get_or_insert(RunEnd::Interrupted);
+    }
+
+    fn on_rows(&mut self, result: Result<Vec<Claimed>, CampaignError>) {
+        self.rows.claim = None;
+        match result {
+            Ok(batch) => {
+                self.rows.exhausted = batch.len() < CLAIM_BATCH;
+                self.cursor = batch.last().map_or(self.cursor, |c| c.row);
+                self.rows.fresh.extend(batch);
+            }
+            Err(e) => self.on_claim_error(e),
+        }
+    }
+
+    fn on_follow_ups(&mut self, result: Result<Vec<ClaimedFollowUp>, CampaignError>) {
+        let Some(follow) = self.follow.as_mut() else {
+            return;
+        };
+        follow.lane.claim = None;
+        match result {
+            Ok(batch) => {
+                // Empty only counts when nothing was recorded since it was asked.
+                follow.lane.exhausted = batch.len() < CLAIM_BATCH && !follow.recorded;
+                for claimed in &batch {
+                    // A follow-up resumed from an earlier run: this run did not see
+                    // its row's send, so the claim says how many the row has open.
+                    follow
+                        .open
+                        .entry(claimed.row)
+                        .or_insert(claimed.open_in_row);
+                }
+                follow.lane.fresh.extend(batch);
+            }
+            Err(e) => self.on_claim_error(e),
+        }
+    }
+
+    /// Asks for the next work early, so the loop never waits on the disk.
+    fn claim_ahead(&mut self, now: Instant) {
+        if let Some(result) = self.rows.try_claimed() {
+            self.on_rows(result);
+        }
+        if self.rows.claim.is_none()
+            && !self.rows.exhausted
+            && self.rows.fresh.len() < CLAIM_BATCH / 2
+        {
+            self.rows.claim = Some(self.writer.claim(self.cursor, CLAIM_BATCH));
+        }
+        let Some(result) = self.follow.as_mut().and_then(|f| f.lane.try_claimed()) else {
+            return self.ask_follow_ups(now);
+        };
+        self.on_follow_ups(result);
+        self.ask_follow_ups(now);
+    }
+
+    fn ask_follow_ups(&mut self, now: Instant) {
+        let Some(follow) = self.follow.as_mut() else {
+            return;
+        };
+        if follow.lane.claim.is_none()
+            && !follow.lane.exhausted
+            && follow.lane.fresh.len() < CLAIM_BATCH / 2
+            && now >= follow.next_claim
+        {
+            follow.recorded = false;
+            follow.next_claim = now + COMMIT_EVERY;
+            follow.lane.claim = Some(self.writer.claim_follow_ups(CLAIM_BATCH));
+        }
+    }
+
+    /// The next row to send: a resend whose time has come, else a fresh row.
+    fn next_row(&mut self, now: Instant) -> Option<Entry> {
+        if let Some(entry) = self.rows.due(now) {
+            return Some(entry);
+        }
+        while let Some(claimed) = self.rows.fresh.pop_front() {
+            match self.builder.build(&claimed) {
+                Ok((request, prepared)) => {
+                    return Some(Entry {
+                        claimed,
+                        request,
+                        prepared,
+                        tries: 0,
+                        throttled: 0,
+                    })
+                }
+                Err(problems) => {
+                    // Checked when the journal was created; only a schema
+                    // change between runs can get here.
+                    self.row_done(false);
+                    self.writer.update(Update::Failed {
+                        row: claimed.row,
+                        code: "INVALID_ROW".into(),
+                        message: problems,
+                    });
+                }
+            }
+        }
+        None
+    }
+
+    /// The next follow-up to send: a resend whose time has come, else a fresh one.
+    fn next_follow_up(&mut self, now: Instant) -> Option<FollowEntry> {
+        let follow = self.follow.as_mut()?;
+        if let Some(entry) = follow.lane.due(now) {
+            return Some(entry);
+        }
+        while let Some(claimed) = follow.lane.fresh.pop_front() {
+            let built = wechatpay_endpoints::find(&claimed.operation_id)
+                .ok_or_else(|| format!("no operation {}", claimed.operation_id))
+                .and_then(|info| {
+                    let step = Step {
+                        info,
+                        follow_up: follow.follow_up,
+                        body: claimed.body.clone(),
+                        request_no: claimed.request_no.clone(),
+                    };
+                    step.prepare().map(|prepared| (step, prepared))
+                });
+            match built {
+                Ok((step, prepared)) => {
+                    return Some(FollowEntry {
+                        claimed,
+                        step,
+                        prepared,
+                        tries: 0,
+                        throttled: 0,
+                        waits: 0,
+                    })
+                }
+                Err(reason) => {
+                    let (row, item) = (claimed.row, claimed.item);
+                    follow.open.remove(&row);
+                    self.writer.update(Update::FollowUp {
+                        row,
+                        item,
+                        update: FollowUpUpdate::Failed {
+                            code: "INVALID_FOLLOW_UP".into(),
+                            message: reason,
+                        },
+                        declared: None,
+                    });
+                    self.progress.completed += 1;
+                    self.control.count(Event::Failed);
+                }
+            }
+        }
+        None
+    }
+
+    fn send_row(&mut self, entry: Entry, now: Instant) {
+        self.rows.pacer.take(now);
+        self.rows.in_flight += 1;
+        self.count_request();
+        let client = self.client.clone();
+        let info = self.builder.info;
+        let tx = self.done_tx.clone();
+        let follow = self.declared.clone();
+        tokio::spawn(async move {
+            let sent_at = Instant::now();
+            let result = client
+                .execute_raw_with(
+                    info,
+                    &entry.prepared.url(),
+                    entry.prepared.body.clone(),
+                    CallOptions::for_endpoint(info),
+                )
+                .await;
+            let latency = sent_at.elapsed();
+            let context = follow.as_ref().map(|(follow_up, identity)| FollowContext {
+                follow_up,
+                identity,
+                request: &entry.request,
+            });
+            let outcome = classify(info, result, context);
+            let _ = tx.send(Done::Row {
+                entry,
+                sent_at,
+                latency,
+                outcome,
+            });
+        });
+    }
+
+    fn send_follow_up(&mut self, entry: FollowEntry, now: Instant) {
+        let Some(follow) = self.follow.as_mut() else {
+            return;
+        };
+        follow.lane.pacer.take(now);
+        follow.lane.in_flight += 1;
+        self.count_request();
+        let client = self.client.clone();
+        let tx = self.done_tx.clone();
+        tokio::spawn(async move {
+            let sent_at = Instant::now();
+            let outcome = follow_up::attempt(&client, &entry.step, &entry.prepared).await;
+            let _ = tx.send(Done::FollowUp {
+                entry,
+                sent_at,
+                latency: sent_at.elapsed(),
+                outcome,
+            });
+        });
+    }
+
+    fn count_request(&mut self) {
+        self.progress.requests += 1;
+        self.progress.first_send_at.get_or_insert_with(now_ms);
+        self.control.count(Event::Sent);
+    }
+
+    fn in_flight(&self) -> usize {
+        self.rows.in_flight + self.follow.as_ref().map_or(0, |f| f.lane.in_flight)
+    }
+
+    /// Sends what may go out now; whether anything did.
+    fn send_ready(&mut self, now: Instant) -> bool {
+        let mut sent = false;
+        if self.rows.ready(now) {
+            if let Some(entry) = self.next_row(now) {
+                self.send_row(entry, now);
+                sent = true;
+            }
+        }
+        if self.follow.as_mut().is_some_and(|f| f.lane.ready(now)) {
+            if let Some(entry) = self.next_follow_up(now) {
+                self.send_follow_up(entry, now);
+                sent = true;
+            }
+        }
+        sent
+    }
+
+    fn finished(&self) -> bool {
+        self.rows.idle() && self.follow.as_ref().is_none_or(|f| f.lane.idle())
+    }
+
+    /// When the loop must look again, beyond replies and claims.
+    fn wake_at(&mut self, now: Instant) -> Instant {
+        let mut at = now + Duration::from_secs(3600);
+        if let Some(t) = self.rows.wake_at(now) {
+            at = at.min(t);
+        }
+        if let Some(follow) = self.follow.as_mut() {
+            if let Some(t) = follow.lane.wake_at(now) {
+                at = at.min(t);
+            }
+            if follow.lane.claim.is_none() && !follow.lane.exhausted {
+                at = at.min(follow.next_claim);
+            }
+        }
+        at
+    }
+}
+
+/// Runs until every row is resolved, a stop is requested, or an answer stops the campaign.
+pub(crate) async fn run(
+    journal: Journal,
+    builder: RowBuilder<'_>,
+    client: &Client,
+    options: &RunOptions,
+    control: &Control,
+) -> Result<Finished, CampaignError> {
+    let mut journal = journal;
+    let rate = options.rate_for(builder.info);
+    let declared = builder
+        .info
+        .follow_up
+        .as_ref()
+        .map(|f| (f, client.config().identity().id().to_owned()));
+    let follow = match (options.follow_up, builder.info.follow_up.as_ref()) {
+        (true, Some(follow_up)) => {
+            let info = wechatpay_endpoints::find(follow_up.operation_id).ok_or_else(|| {
+                CampaignError::Usage(format!("no operation {}", follow_up.operation_id))
+            })?;
+            journal.reset_follow_ups()?;
+            let now = Instant::now();
+            Some(FollowLane {
+                follow_up,
+                lane: Lane::new(Pacer::new(
+                    RunOptions::follow_up_rate(info),
+                    options.concurrency,
+                    now,
+                )),
+                recorded: true,
+                next_claim: now,
+                open: HashMap::new(),
+            })
+        }
+        _ => None,
+    };
+    let counts = journal.counts()?;
+    control.start(&counts, rate);
+    let run_id = journal.start_run(rate)?;
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
+    let mut stop_rx = control.subscribe();
+    let mut run = Run {
+        builder,
+        client,
+        options,
+        control,
+        writer: Writer::spawn(journal, run_id)?,
+        rows: Lane::new(Pacer::new(rate, options.concurrency, Instant::now())),
+        declared,
+        follow,
+        done_tx,
+        cursor: 0,
+        run_id,
+        end: None,
+        progress: RunProgress::default(),
+        last_progress: Instant::now(),
+        error: None,
+    };
+
+    loop {
+        while let Ok(done) = done_rx.try_recv() {
+            run.on_done(done);
+        }
+        control.set_in_flight(run.in_flight());
+        control.set_rate(run.rows.pacer.current());
+        if run.last_progress.elapsed() >= PROGRESS_EVERY {
+            run.last_progress = Instant::now();
+            run.writer.progress(run.progress);
+        }
+        if run.end.is_none() && (control.is_stopping() || run.writer.failed()) {
+            // A write error itself comes back from the final flush.
+            run.end = Some(RunEnd::Interrupted);
+        }
+        if run.end.is_some() {
+            if run.in_flight() == 0 {
+                break;
+            }
+            if let Some(done) = done_rx.recv().await {
+                run.on_done(done);
+            }
+            continue;
+        }
+        let now = Instant::now();
+        run.claim_ahead(now);
+        if run.send_ready(now) {
+            continue;
+        }
+        if run.finished() {
+            run.end = Some(RunEnd::Completed);
+            break;
+        }
+        // Nothing to send yet: a reply, a resend's or a token's time, the next work, or a stop.
+        let at = run.wake_at(now);
+        let follow_claim = run.follow.as_mut().map(|f| &mut f.lane.claim);
+        let mut no_claim = None;
+        let follow_claim = follow_claim.unwrap_or(&mut no_claim);
+        let wake = tokio::select! {
+            done = done_rx.recv() => Wake::Done(done.map(Box::new)),
+            result = claimed(&mut run.rows.claim) => Wake::Rows(result),
+            result = claimed(follow_claim) => Wake::FollowUps(result),
+            () = tokio::time::sleep_until(at.into()) => Wake::Other,
+            _ = stop_rx.changed() => Wake::Other,
+        };
+        match wake {
+            Wake::Done(Some(done)) => run.on_done(*done),
+            Wake::Rows(result) => run.on_rows(result),
+            Wake::FollowUps(result) => run.on_follow_ups(result),
+            Wake::Done(None) | Wake::Other => {}
+        }
+    }
+    control.set_in_flight(0);
+    finish(run).await
+}
+
+/// Gives back to the journal what was taken and not sent, and records the run's end.
+async fn finish(run: Run<'_>) -> Result<Finished, CampaignError> {
+    let Run {
+        writer,
+        mut rows,
+        follow,
+        progress,
+        end,
+        error,
+        run_id,
+        ..
+    } = run;
+    // Work taken but not sent goes back to pending (an outstanding claim's too).
+    if let Some(rx) = rows.claim.take() {
+        if let Ok(Ok(batch)) = rx.await {
+            rows.fresh.extend(batch);
+        }
+    }
+    let (fresh, waiting) = rows.drain();
+    for row in fresh
+        .iter()
+        .map(|c| c.row)
+        .chain(waiting.iter().map(|e| e.claimed.row))
+    {
+        writer.update(Update::Released { row });
+    }
+    if let Some(mut follow) = follow {
+        if let Some(rx) = follow.lane.claim.take() {
+            if let Ok(Ok(batch)) = rx.await {
+                follow.lane.fresh.extend(batch);
+            }
+        }
+        let (fresh, waiting) = follow.lane.drain();
+        for (row, item) in fresh
+            .iter()
+            .map(|c| (c.row, c.item))
+            .chain(waiting.iter().map(|e| (e.claimed.row, e.claimed.item)))
+        {
+            writer.update(Update::FollowUp {
+                row,
+                item,
+                update: FollowUpUpdate::Released,
+                declared: None,
+            });
+        }
+    }
+    writer.progress(progress);
+    let (mut journal, result) = writer.finish();
+    result?;
+    if let Some(e) = error {
+        return Err(e);
+    }
+    let end = end.unwrap_or(RunEnd::Interrupted);
+    journal.end_run(run_id, end.as_str())?;
+    Ok(Finished {
+        journal,
+        end,
+        progress,
+    })
+}

@@ -1,0 +1,185 @@
+//! The journal's one writer: a thread that applies queued updates in batches.
+//!
+//! Updates are queued without waking it (a wake per reply would cost more than
+//! the write); it wakes every [`COMMIT_EVERY`], or at once for a claim or the end
+//! of the run. A claim is answered after the updates queued before it are
+//! committed, so a follow-up recorded with its row's send is claimable only once
+//! it is in the journal.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::oneshot;
+
+use super::{COMMIT_EVERY, MAX_BATCH};
+use crate::error::CampaignError;
+use crate::journal::{Claimed, ClaimedFollowUp, Journal, RunProgress, Update};
+
+pub(super) type Answer<T> = oneshot::Receiver<Result<Vec<T>, CampaignError>>;
+
+enum Claim {
+    Rows {
+        after: u64,
+        limit: usize,
+        reply: oneshot::Sender<Result<Vec<Claimed>, CampaignError>>,
+    },
+    FollowUps {
+        limit: usize,
+        reply: oneshot::Sender<Result<Vec<ClaimedFollowUp>, CampaignError>>,
+    },
+}
+
+pub(super) struct Writer {
+    shared: Arc<Shared>,
+    thread: Option<std::thread::JoinHandle<(Journal, Result<(), CampaignError>)>>,
+}
+
+#[derive(Default)]
+struct Queue {
+    updates: Vec<Update>,
+    progress: Option<RunProgress>,
+    claims: Vec<Claim>,
+    closed: bool,
+}
+
+struct Shared {
+    queue: std::sync::Mutex<Queue>,
+    wake: std::sync::Condvar,
+    failed: AtomicBool,
+}
+
+impl Shared {
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Writer {
+    pub(super) fn spawn(journal: Journal, run_id: i64) -> Result<Writer, CampaignError> {
+        let shared = Arc::new(Shared {
+            queue: std::sync::Mutex::new(Queue::default()),
+            wake: std::sync::Condvar::new(),
+            failed: AtomicBool::new(false),
+        });
+        let theirs = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("campaign-journal".into())
+            .spawn(move || writer_loop(journal, run_id, &theirs))
+            .map_err(|e| CampaignError::Journal(format!("cannot start the journal thread: {e}")))?;
+        Ok(Writer {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    pub(super) fn update(&self, update: Update) {
+        self.shared.queue().updates.push(update);
+    }
+
+    pub(super) fn progress(&self, progress: RunProgress) {
+        self.shared.queue().progress = Some(progress);
+    }
+
+    pub(super) fn failed(&self) -> bool {
+        self.shared.failed.load(Ordering::Relaxed)
+    }
+
+    fn ask(&self, claim: Claim) {
+        self.shared.queue().claims.push(claim);
+        self.shared.wake.notify_one();
+    }
+
+    /// Asks for the next open rows after `after`; the answer comes on the receiver.
+    pub(super) fn claim(&self, after: u64, limit: usize) -> Answer<Claimed> {
+        let (reply, answer) = oneshot::channel();
+        self.ask(Claim::Rows {
+            after,
+            limit,
+            reply,
+        });
+        answer
+    }
+
+    /// Asks for pending follow-ups (those recorded by updates queued before this call included).
+    pub(super) fn claim_follow_ups(&self, limit: usize) -> Answer<ClaimedFollowUp> {
+        let (reply, answer) = oneshot::channel();
+        self.ask(Claim::FollowUps { limit, reply });
+        answer
+    }
+
+    /// Applies everything queued and gives the journal back, with the first write error.
+    pub(super) fn finish(mut self) -> (Journal, Result<(), CampaignError>) {
+        self.shared.queue().closed = true;
+        self.shared.wake.notify_one();
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(done)) => done,
+            _ => panic!("the journal writer thread panicked"),
+        }
+    }
+}
+
+fn writer_loop(
+    mut journal: Journal,
+    run_id: i64,
+    shared: &Shared,
+) -> (Journal, Result<(), CampaignError>) {
+    let mut first_error: Option<CampaignError> = None;
+    loop {
+        let (updates, progress, claims, closed) = {
+            let mut queue = shared.queue();
+            let deadline = Instant::now() + COMMIT_EVERY;
+            while queue.claims.is_empty() && !queue.closed && queue.updates.len() < MAX_BATCH {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                queue = shared
+                    .wake
+                    .wait_timeout(queue, left)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
+            (
+                std::mem::take(&mut queue.updates),
+                queue.progress.take(),
+                std::mem::take(&mut queue.claims),
+                queue.closed,
+            )
+        };
+        if first_error.is_none() && (!updates.is_empty() || progress.is_some()) {
+            let run = progress.as_ref().map(|p| (run_id, p));
+            if let Err(e) = journal.apply(&updates, run) {
+                shared.failed.store(true, Ordering::Relaxed);
+                first_error = Some(e);
+            }
+        }
+        let refused = |e: &CampaignError| CampaignError::Journal(e.to_string());
+        for claim in claims {
+            match claim {
+                Claim::Rows {
+                    after,
+                    limit,
+                    reply,
+                } => {
+                    let answer = match &first_error {
+                        Some(e) => Err(refused(e)),
+                        None => journal.claim(after, limit),
+                    };
+                    let _ = reply.send(answer);
+                }
+                Claim::FollowUps { limit, reply } => {
+                    let answer = match &first_error {
+                        Some(e) => Err(refused(e)),
+                        None => journal.claim_follow_ups(limit),
+                    };
+                    let _ = reply.send(answer);
+                }
+            }
+        }
+        if closed {
+            break;
+        }
+    }
+    (journal, first_error.map_or(Ok(()), Err))
+}

@@ -467,12 +467,13 @@ mod tests {
             rate: Some(250.0),
             concurrency: None,
             timeout: 30.0,
+            no_confirm: true,
             apiv3_key: None,
             conn: Default::default(),
         };
         assert_eq!(
             resume_command(&args),
-            r"wechatpay campaign send send-user-product-coupon --input 'my users.csv' --body @template.json --journal 'it'\''s.db' --rate 250"
+            r"wechatpay campaign send send-user-product-coupon --input 'my users.csv' --body @template.json --journal 'it'\''s.db' --rate 250 --no-confirm"
         );
     }
 }

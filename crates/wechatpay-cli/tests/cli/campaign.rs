@@ -81,6 +81,11 @@ impl Setup {
 
     /// (requests, issued, replayed) of send-user-product-coupon.
     fn stats(&self) -> (u64, u64, u64) {
+        self.stats_of("send-user-product-coupon")
+    }
+
+    /// (requests, issued, replayed) of `operation`.
+    fn stats_of(&self, operation: &str) -> (u64, u64, u64) {
         let addr = self
             .sandbox
             .base_url()
@@ -89,8 +94,8 @@ impl Setup {
             .unwrap();
         let reply = http(addr, "GET", "/sandbox/stats", &[], b"").expect("stats");
         let stats: Value = serde_json::from_slice(&reply.body).unwrap();
-        let op = &stats["operations"]["send-user-product-coupon"];
-        let get = |k: &str| op[k].as_u64().unwrap();
+        let op = &stats["operations"][operation];
+        let get = |k: &str| op[k].as_u64().unwrap_or(0);
         (get("requests"), get("issued"), get("replayed"))
     }
 
@@ -194,7 +199,8 @@ fn killed_at_random_points_and_resumed_every_row_is_issued_exactly_once() {
     let mut rng = Rng::seeded();
     for round in 1..=2 {
         let mut child = setup.spawn("300");
-        // Anywhere from journal creation to the middle of sending (a full run takes 1 s).
+        // Anywhere from journal creation to the middle of sending (a full run takes 1 s),
+        // so also between a row's send and its confirm.
         let after = Duration::from_millis(50 + rng.below(450));
         std::thread::sleep(after);
         child.kill().unwrap(); // SIGKILL: no cleanup of any kind
@@ -216,6 +222,12 @@ fn killed_at_random_points_and_resumed_every_row_is_issued_exactly_once() {
         "every row issued exactly once: none twice, none lost"
     );
     assert_eq!(requests, issued + replayed);
+    let (requests, confirmed, replayed) = setup.stats_of("confirm-send-user-product-coupon");
+    assert_eq!(
+        confirmed, ROWS as u64,
+        "every coupon confirmed exactly once: none twice, none left CONFIRMING"
+    );
+    assert_eq!(requests, confirmed + replayed);
 
     let rows = setup.report();
     assert_eq!(rows.len(), ROWS);
@@ -223,6 +235,7 @@ fn killed_at_random_points_and_resumed_every_row_is_issued_exactly_once() {
     for row in &rows {
         assert_eq!(row["status"], "succeeded", "{row}");
         assert_eq!(row["result"]["send_request_no"], row["request_no"]);
+        assert_ne!(row["result"]["coupon_state"], "CONFIRMING", "{row}");
         assert!(numbers.insert(row["request_no"].as_str().unwrap().to_owned()));
     }
     let (code, status, _) = outcome(&cli(&setup.journal_args("status"), &[]));
@@ -268,12 +281,18 @@ fn ctrl_c_stops_cleanly_and_prints_how_to_resume() {
     // Nothing is in flight and every sent row is recorded.
     let (_, issued, _) = setup.stats();
     let rows = setup.report();
-    let succeeded = rows.iter().filter(|r| r["status"] == "succeeded").count() as u64;
-    assert_eq!(succeeded, issued, "every coupon issued is in the journal");
-    assert!(succeeded < 400);
+    // A stop waits for what is in flight: every coupon issued is in the journal,
+    // confirmed (succeeded) or awaiting its confirm (pending, with its coupon code).
+    let sent = rows
+        .iter()
+        .filter(|r| r["result"]["coupon_code"].is_string())
+        .count() as u64;
+    assert_eq!(sent, issued, "every coupon issued is in the journal");
+    assert!(sent < 400);
     let (code, _, stderr) = outcome(&cli(&setup.send_args("400"), &[]));
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(setup.stats().1, 400);
+    assert_eq!(setup.stats_of("confirm-send-user-product-coupon").1, 400);
 }
 
 #[test]
@@ -295,17 +314,18 @@ fn failed_rows_exit_10_and_refusals_send_nothing() {
     assert_eq!(code, 0);
     let mut lines = csv.lines();
     assert!(lines.next().unwrap().starts_with(
-        "row,openid,request_no,status,attempts,error_code,error_message,coupon_code,"
+        "row,openid,request_no,status,attempts,error_step,error_code,error_message,confirm_request_no,coupon_code,"
     ));
     let first: Vec<&str> = lines.next().unwrap().split(',').collect();
     assert_eq!(
-        first[..6],
+        first[..7],
         [
             "1",
             "oNotMember00000",
             first[2],
             "failed",
             "1",
+            "send-user-product-coupon",
             "USER_ERROR"
         ]
     );

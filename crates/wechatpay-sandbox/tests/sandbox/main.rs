@@ -9,5 +9,6 @@ mod hostile;
 mod in_process;
 mod lifecycle;
 mod notifications;
+mod pre_sends;
 mod request_numbers;
 mod state;

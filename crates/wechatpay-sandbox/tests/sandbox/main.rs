@@ -4,6 +4,7 @@
 
 mod common;
 
+mod confirm;
 mod every_operation;
 mod hostile;
 mod in_process;

@@ -1,8 +1,11 @@
 //! Send → PRODUCT_COUPON.SEND → confirm, as WeChat Pay runs it: a coupon is
 //! CONFIRMING until the brand confirms it — not usable, not returnable, but
 //! counted against the per-user limit; every issued coupon (send, each coupon
-//! of a bundle, a claimed pre-send) queues one PRODUCT_COUPON.SEND; and
-//! `/sandbox/stats` proves N issued, N confirmed, none confirmed twice.
+//! of a bundle, a claimed pre-send) queues one PRODUCT_COUPON.SEND; with
+//! `Options::confirm_after_notify` a confirm is refused until that
+//! notification was delivered, without using up its request number (also
+//! across `--state` restarts); and `/sandbox/stats` proves N issued, N
+//! confirmed, none confirmed twice.
 
 use crate::common;
 
@@ -10,7 +13,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::{
-    admin, api_error, assert_answer, brand_client, claim, notification_handler, runtime, Receiver,
+    admin, api_error, assert_answer, brand_client, claim, notification_handler, runtime, Answer,
+    Receiver,
 };
 use serde_json::Value;
 use wechatpay_endpoints::{
@@ -27,7 +31,7 @@ use wechatpay_models::{
 };
 use wechatpay_runtime::Endpoint;
 use wechatpay_sandbox::answers::trouble;
-use wechatpay_sandbox::{Options, Sandbox};
+use wechatpay_sandbox::{NotifyPolicy, Options, Sandbox};
 use wechatpay_transport::{Client, Error, RawCode, VerifiedReply};
 
 const APPID: &str = "wx233544546545989";
@@ -38,6 +42,15 @@ const STOCK: &str = "1000000013001";
 /// (3 rounds, one bundle per user).
 const BUNDLE_PC: &str = "200000001";
 const BUNDLE: &str = "100232301";
+
+/// Retries after `first_delay`, then twice as long; an attempt gets 700 ms.
+fn policy(attempts: u32, first_delay: Duration) -> NotifyPolicy {
+    NotifyPolicy {
+        attempts,
+        first_delay,
+        timeout: Duration::from_millis(700),
+    }
+}
 
 async fn set_url(client: &Client, url: &str) {
     client
@@ -118,6 +131,33 @@ fn return_request(
         APPID,
         number,
     )
+}
+
+/// Waits (at most 10 s) until the sandbox counts `n` delivered notifications.
+async fn delivered(sb: &Sandbox, n: u64) {
+    for _ in 0..200 {
+        let report = admin(sb, "GET", "/sandbox/notifications", None).await;
+        if report["delivered"].as_u64() >= Some(n) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("fewer than {n} notifications delivered within 10 s");
+}
+
+/// Asserts the refusal of a confirm whose PRODUCT_COUPON.SEND was not delivered.
+fn assert_not_delivered(result: Result<VerifiedReply, Error<RawCode>>, notification: &str) {
+    let e = api_error(result);
+    assert_answer(&e, 400, "INVALID_REQUEST", Some(trouble::ILLEGAL_STATE));
+    assert!(
+        e.message
+            .contains("PRODUCT_COUPON.SEND has not been delivered yet"),
+        "{e}"
+    );
+    let detail = e.detail.unwrap();
+    assert_eq!(detail["notification"], notification, "{detail}");
+    assert_eq!(detail["event_type"], "PRODUCT_COUPON.SEND");
+    assert_eq!(detail["troubleshooting_code"], trouble::ILLEGAL_STATE);
 }
 
 fn stats_of(stats: &Value, operation: &str) -> [u64; 4] {
@@ -303,6 +343,148 @@ fn every_issued_coupon_queues_one_product_coupon_send() {
             receiver.next(Duration::from_millis(500)).is_none(),
             "nothing more"
         );
+    });
+}
+
+#[test]
+fn with_confirm_after_notify_a_confirm_waits_for_the_delivery_and_keeps_its_number() {
+    let keys = common::keys();
+    let sb = Sandbox::start(Options {
+        notify: policy(5, Duration::from_secs(1)),
+        ..Options::new(keys.path()).confirm_after_notify(true)
+    })
+    .unwrap();
+    let client = brand_client(&sb);
+    // The first attempt fails; the retry, a second later, is answered 200.
+    let receiver = Receiver::start(vec![Answer::status(500)]);
+    runtime().block_on(async {
+        set_url(&client, &receiver.url).await;
+        let coupon = send(&client, "o-after", "AFTER_SEND_1").await;
+        let request = confirm_request("o-after", &coupon, "AFTER_CONFIRM_1");
+
+        // Before the delivery: refused, whether or not the first attempt was made.
+        assert_not_delivered(confirm(&client, &request).await, "pending");
+        receiver
+            .next(Duration::from_secs(10))
+            .expect("the first attempt (500)");
+        assert_not_delivered(confirm(&client, &request).await, "pending");
+        receiver
+            .next(Duration::from_secs(10))
+            .expect("the retry (200)");
+        delivered(&sb, 1).await;
+
+        // The same confirm, same number: accepted now (the refusals used up nothing) ...
+        let first = confirm(&client, &request).await.unwrap();
+        let confirmed: UserProductCouponEntity = first.json().unwrap();
+        assert_ne!(confirmed.coupon_state, UserProductCouponState::Confirming);
+        assert_eq!(
+            confirmed.confirm_request_no.as_deref(),
+            Some("AFTER_CONFIRM_1")
+        );
+        // ... and then a replay, byte for byte.
+        let replay = confirm(&client, &request).await.unwrap();
+        assert_eq!(replay.body, first.body);
+        // Another number for the confirmed coupon: its state refuses it.
+        let twice = api_error(
+            confirm(
+                &client,
+                &confirm_request("o-after", &coupon, "AFTER_CONFIRM_2"),
+            )
+            .await,
+        );
+        assert_answer(&twice, 400, "INVALID_REQUEST", Some(trouble::ILLEGAL_STATE));
+        assert!(!twice.message.contains("PRODUCT_COUPON.SEND"), "{twice}");
+
+        let stats = admin(&sb, "GET", "/sandbox/stats", None).await;
+        assert_eq!(
+            stats_of(&stats, "confirm-send-user-product-coupon"),
+            [5, 1, 1, 3],
+            "requests, issued, replayed, rejected: {stats}"
+        );
+    });
+}
+
+#[test]
+fn with_confirm_after_notify_a_send_never_queued_or_dropped_is_never_confirmed() {
+    let keys = common::keys();
+    let sb = Sandbox::start(Options {
+        notify: policy(2, Duration::from_millis(200)),
+        ..Options::new(keys.path()).confirm_after_notify(true)
+    })
+    .unwrap();
+    let client = brand_client(&sb);
+    let down = Receiver::start(vec![Answer::status(503); 10]);
+    runtime().block_on(async {
+        // No notify URL when it was issued: nothing will ever be delivered.
+        let quiet = send(&client, "o-quiet", "NEVER_SEND_1").await;
+        let refused = confirm(
+            &client,
+            &confirm_request("o-quiet", &quiet, "NEVER_CONFIRM_1"),
+        )
+        .await;
+        assert_not_delivered(refused, "not_queued");
+
+        // Every attempt failed: dropped.
+        set_url(&client, &down.url).await;
+        let lost = send(&client, "o-lost", "NEVER_SEND_2").await;
+        for _ in 0..2 {
+            down.next(Duration::from_secs(10)).expect("an attempt");
+        }
+        for _ in 0..200 {
+            let report = admin(&sb, "GET", "/sandbox/notifications", None).await;
+            if report["dropped"] == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let refused = confirm(
+            &client,
+            &confirm_request("o-lost", &lost, "NEVER_CONFIRM_2"),
+        )
+        .await;
+        assert_not_delivered(refused, "dropped");
+    });
+}
+
+#[test]
+fn a_delivered_send_is_remembered_across_state_restarts() {
+    let keys = common::keys();
+    let file = keys.path().join("state.db");
+    let options = || Options {
+        state: Some(file.clone()),
+        ..Options::new(keys.path()).confirm_after_notify(true)
+    };
+    let receiver = Receiver::start(Vec::new());
+    let (notified, quiet) = {
+        let sb = Sandbox::start(options()).unwrap();
+        let client = brand_client(&sb);
+        runtime().block_on(async {
+            let quiet = send(&client, "o-restart-quiet", "RESTART_SEND_1").await;
+            set_url(&client, &receiver.url).await;
+            let notified = send(&client, "o-restart", "RESTART_SEND_2").await;
+            receiver.next(Duration::from_secs(10)).expect("the SEND");
+            delivered(&sb, 1).await;
+            (notified, quiet)
+        })
+    };
+    let sb = Sandbox::start(options()).unwrap();
+    let client = brand_client(&sb);
+    runtime().block_on(async {
+        let confirmed = confirm(
+            &client,
+            &confirm_request("o-restart", &notified, "RESTART_CONFIRM_2"),
+        )
+        .await
+        .unwrap()
+        .json::<UserProductCouponEntity>()
+        .unwrap();
+        assert_ne!(confirmed.coupon_state, UserProductCouponState::Confirming);
+        let refused = confirm(
+            &client,
+            &confirm_request("o-restart-quiet", &quiet, "RESTART_CONFIRM_1"),
+        )
+        .await;
+        assert_not_delivered(refused, "not_queued");
     });
 }
 

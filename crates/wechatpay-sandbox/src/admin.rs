@@ -87,6 +87,7 @@ fn claim(state: &SandboxState, body: &[u8]) -> Reply {
             identity: &identity,
             keys: &state.keys,
             notified: false,
+            confirm_after_notify: state.confirm_after_notify,
         };
         let list = ops::claim(&mut ctx, &token)?;
         Ok::<_, Rejection>((list, ctx.notified))

@@ -70,6 +70,29 @@ pub fn invalid(info: &EndpointInfo, message: impl Into<String>, trouble: Option<
     }
 }
 
+/// A confirm of a coupon whose PRODUCT_COUPON.SEND has not been delivered
+/// (`--confirm-after-notify`): 400 INVALID_REQUEST, 268578367 (用户券状态非法),
+/// like every other state a confirm cannot act on. `notice` says where the
+/// notification is (`pending`, `dropped`, `not_queued`); `why` says it in words.
+pub fn send_not_delivered(info: &EndpointInfo, code: &str, notice: &str, why: &str) -> Rejection {
+    answer(
+        info,
+        400,
+        "INVALID_REQUEST",
+        format!(
+            "user coupon {code}: its PRODUCT_COUPON.SEND has not been delivered yet ({why}); \
+             the sandbox runs with --confirm-after-notify, so a coupon is confirmed only after \
+             the notify URL answered its PRODUCT_COUPON.SEND with 2xx"
+        ),
+    )
+    .with_detail(json!({
+        "coupon_code": code,
+        "event_type": "PRODUCT_COUPON.SEND",
+        "notification": notice,
+    }))
+    .with_trouble(trouble::ILLEGAL_STATE)
+}
+
 /// A stock that is not SENDING (or not SENDING/PAUSED where that is enough):
 /// 400 STOCK_STATE_ERROR (page 000: 批次状态错误).
 pub fn stock_state(info: &EndpointInfo, stock_id: &str, state: &str, need: &str) -> Rejection {

@@ -78,11 +78,16 @@ pub struct Options {
     pub read_timeout: Duration,
     /// How notifications are retried.
     pub notify: NotifyPolicy,
+    /// Refuse confirm-send-user-product-coupon until the coupon's
+    /// PRODUCT_COUPON.SEND was delivered (answered 2xx by the notify URL)
+    /// (`--confirm-after-notify`); off: a CONFIRMING coupon can be confirmed at once.
+    pub confirm_after_notify: bool,
 }
 
 impl Options {
     /// Listens on 127.0.0.1:0 with the keys in `keys_dir`, no faults, no log,
-    /// temporary state, the documented rate limits.
+    /// temporary state, the documented rate limits and notification retries,
+    /// confirms accepted without waiting for the notification.
     pub fn new(keys_dir: impl Into<PathBuf>) -> Self {
         Options {
             listen: "127.0.0.1:0".into(),
@@ -93,7 +98,15 @@ impl Options {
             rate_limit: RateLimit::Documented,
             read_timeout: READ_TIMEOUT,
             notify: NotifyPolicy::default(),
+            confirm_after_notify: false,
         }
+    }
+
+    /// Sets [`Options::confirm_after_notify`]:
+    /// `Options::new(dir).confirm_after_notify(true)`.
+    pub fn confirm_after_notify(mut self, on: bool) -> Self {
+        self.confirm_after_notify = on;
+        self
     }
 }
 
@@ -144,6 +157,7 @@ pub async fn bind(options: &Options) -> Result<Bound, SandboxError> {
         ratelimit::Limiter::new(options.rate_limit),
         clock::BusinessClock::new(offset),
         options.read_timeout,
+        options.confirm_after_notify,
     );
     Ok(Bound {
         listener,

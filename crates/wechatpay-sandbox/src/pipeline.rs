@@ -165,6 +165,7 @@ pub async fn process(
             identity: &accepted.identity,
             keys: &state.keys,
             notified: false,
+            confirm_after_notify: state.confirm_after_notify,
         };
         let body = ops::execute(&mut ctx, &accepted.request)?;
         if let Some(key) = &key {

@@ -49,6 +49,8 @@ pub struct SandboxState {
     pub(crate) wall: Arc<dyn Clock>,
     pub(crate) stats: Mutex<Stats>,
     pub(crate) read_timeout: Duration,
+    /// `Options::confirm_after_notify`.
+    pub(crate) confirm_after_notify: bool,
 }
 
 impl fmt::Debug for SandboxState {
@@ -73,6 +75,7 @@ impl SandboxState {
         limiter: Limiter,
         clock: BusinessClock,
         read_timeout: Duration,
+        confirm_after_notify: bool,
     ) -> Arc<Self> {
         Arc::new(SandboxState {
             keys,
@@ -85,6 +88,7 @@ impl SandboxState {
             wall: Arc::new(SystemClock),
             stats: Mutex::new(Stats::new()),
             read_timeout,
+            confirm_after_notify,
         })
     }
 }

@@ -10,7 +10,8 @@ use serde::Serialize;
 pub struct OperationStats {
     /// Requests routed to the operation.
     pub requests: u64,
-    /// New results issued (each a coupon sent or a bundle pre-sent).
+    /// New results issued: first-time successes (a coupon sent, a coupon
+    /// confirmed, a pre-send's token, …), never a replay.
     pub issued: u64,
     /// Requests answered with a recorded result (same request number, same request).
     pub replayed: u64,

@@ -32,7 +32,8 @@ pub async fn run(args: &SandboxArgs) -> Result<(), CliError> {
         state: args.state.clone(),
         rate_limit: args.rate_limit.unwrap_or_default(),
         ..Options::new(&args.keys)
-    };
+    }
+    .confirm_after_notify(args.confirm_after_notify);
     let bound = wechatpay_sandbox::bind(&options).await?;
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "{}", bound.base_url);
@@ -40,7 +41,7 @@ pub async fn run(args: &SandboxArgs) -> Result<(), CliError> {
     if !args.quiet {
         let id = &bound.keys.identity;
         eprintln!(
-            "sandbox: {} keys in {}\n  mchid={} brand_id={} serial_no={} public_key_id={}\n  sign with {}, verify replies with {}; stats at GET /sandbox/stats\n  state: {}",
+            "sandbox: {} keys in {}\n  mchid={} brand_id={} serial_no={} public_key_id={}\n  sign with {}, verify replies with {}; stats at GET /sandbox/stats\n  state: {}\n  confirm: {}",
             if bound.created { "generated" } else { "reusing" },
             args.keys.display(),
             id.mchid,
@@ -53,6 +54,11 @@ pub async fn run(args: &SandboxArgs) -> Result<(), CliError> {
                 || "temporary (use --state FILE to keep it)".to_owned(),
                 |p| p.display().to_string()
             ),
+            if args.confirm_after_notify {
+                "after the coupon's PRODUCT_COUPON.SEND was delivered (--confirm-after-notify)"
+            } else {
+                "as soon as the coupon is CONFIRMING"
+            },
         );
     }
     bound.serve().await;

@@ -408,3 +408,121 @@ fn a_state_file_survives_a_restart_of_the_binary() {
         1
     );
 }
+
+/// A notify URL on 127.0.0.1 that answers every notification 200 (a handful at
+/// most; each read with a deadline).
+fn notify_url_answering_200() -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/notify", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(20) {
+            let Ok(mut stream) = stream else { return };
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+            let mut reader = BufReader::new(&mut stream);
+            let mut len = 0usize;
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0; len];
+            if reader.read_exact(&mut body).is_ok() {
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+            }
+        }
+    });
+    url
+}
+
+/// Sends a coupon of the seeded stock to `openid`; its code.
+fn send_coupon(sb: &Sandbox, openid: &str) -> String {
+    let url = format!("/brand/marketing/product-coupon/users/{openid}/coupons");
+    let reply = sb.signed(
+        Brand,
+        &url,
+        &bytes(&brand_body()),
+        now(),
+        &[sb.serial_header()],
+    );
+    assert_eq!(reply.status, 200, "{}", reply.json());
+    reply.json()["coupon_code"].as_str().unwrap().to_owned()
+}
+
+fn confirm_coupon(sb: &Sandbox, openid: &str, code: &str, number: &str) -> RawReply {
+    let url = format!("/brand/marketing/product-coupon/users/{openid}/coupons/{code}/confirm");
+    let body = json!({"product_coupon_id":"1000000013","stock_id":"1000000013001","appid":"wx2","out_request_no":number});
+    sb.signed(Brand, &url, &bytes(&body), now(), &[sb.serial_header()])
+}
+
+#[test]
+fn confirm_after_notify_refuses_a_confirm_until_the_send_was_delivered() {
+    // Without the flag a CONFIRMING coupon is confirmed at once, notified or not.
+    let plain = sandbox();
+    let openid = unique("o-plain");
+    let code = send_coupon(plain, &openid);
+    let reply = confirm_coupon(plain, &openid, &code, &unique("CONFIRM"));
+    assert_eq!(reply.status, 200, "{}", reply.json());
+
+    let sb = Sandbox::start(&keys_dir("rules"), &["--confirm-after-notify"]);
+    // Issued while no notify URL is set: its PRODUCT_COUPON.SEND never comes.
+    let openid = unique("o-quiet");
+    let code = send_coupon(&sb, &openid);
+    let refused = confirm_coupon(&sb, &openid, &code, &unique("CONFIRM"));
+    let body = assert_error(&refused, 400, "INVALID_REQUEST");
+    assert!(
+        refused
+            .header("Request-ID")
+            .unwrap()
+            .ends_with("-268578367"),
+        "{:?}",
+        refused.header("Request-ID")
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("PRODUCT_COUPON.SEND has not been delivered yet"),
+        "{body}"
+    );
+    assert_eq!(body["detail"]["notification"], "not_queued", "{body}");
+
+    // With a notify URL answering 200: the confirm refused before the delivery
+    // is accepted after it under the same number, then replayed.
+    let config = json!({ "notify_url": notify_url_answering_200() });
+    let reply = sb.signed(
+        Brand,
+        "/brand/marketing/product-coupon/notify-configs",
+        &bytes(&config),
+        now(),
+        &[sb.serial_header()],
+    );
+    assert_eq!(reply.status, 200, "{}", reply.json());
+    let openid = unique("o-told");
+    let code = send_coupon(&sb, &openid);
+    let number = unique("CONFIRM");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let accepted = loop {
+        let reply = confirm_coupon(&sb, &openid, &code, &number);
+        if reply.status == 200 {
+            break reply;
+        }
+        let body = assert_error(&reply, 400, "INVALID_REQUEST");
+        assert_eq!(body["detail"]["notification"], "pending", "{body}");
+        assert!(std::time::Instant::now() < deadline, "never delivered");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(accepted.json()["confirm_request_no"], number.as_str());
+    let replay = confirm_coupon(&sb, &openid, &code, &number);
+    assert_eq!((replay.status, &replay.body), (200, &accepted.body));
+    let stats = &sb.stats()["operations"]["confirm-send-user-product-coupon"];
+    assert_eq!(
+        (stats["issued"].as_u64(), stats["replayed"].as_u64()),
+        (Some(1), Some(1)),
+        "{stats}"
+    );
+}

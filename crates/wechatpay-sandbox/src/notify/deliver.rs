@@ -6,6 +6,8 @@
 //! is retried after `first_delay`, then twice as long each time, until
 //! `attempts` attempts were made; then the notification is dropped. A
 //! notification whose 2xx got lost may arrive twice, as in production.
+//! The outcome of a coupon's PRODUCT_COUPON.SEND (delivered or dropped) is
+//! written on the coupon in the transaction that settles it.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,7 +17,7 @@ use tokio::sync::{Notify, Semaphore};
 use wechatpay_transport::sign::{generate_nonce, sign_reply};
 use wechatpay_transport::AuthScheme;
 
-use super::now_ms;
+use super::{now_ms, DELIVERED, DROPPED};
 use crate::keys::SandboxKeys;
 use crate::store::Store;
 
@@ -68,6 +70,8 @@ struct Item {
     url: String,
     body: Vec<u8>,
     attempts: u32,
+    /// The coupon whose PRODUCT_COUPON.SEND this is.
+    coupon_seq: Option<i64>,
 }
 
 impl Outbox {
@@ -156,7 +160,8 @@ impl Outbox {
         let until = now + i64::try_from(self.policy.timeout.as_millis()).unwrap_or(5000) + 1000;
         self.store.transaction(|db| {
             let mut stmt = db.prepare_cached(
-                "SELECT id, url, body, attempts FROM outbox WHERE due_ms <= ?1 ORDER BY due_ms LIMIT ?2",
+                "SELECT id, url, body, attempts, coupon_seq FROM outbox \
+                 WHERE due_ms <= ?1 ORDER BY due_ms LIMIT ?2",
             )?;
             let items: Vec<Item> = stmt
                 .query_map(rusqlite::params![now, PARALLEL as i64], |r| {
@@ -165,6 +170,7 @@ impl Outbox {
                         url: r.get(1)?,
                         body: r.get(2)?,
                         attempts: r.get(3)?,
+                        coupon_seq: r.get(4)?,
                     })
                 })?
                 .collect::<Result<_, _>>()?;
@@ -216,6 +222,13 @@ impl Outbox {
         let due = now_ms() + i64::try_from(backoff.as_millis()).unwrap_or(i64::MAX / 2);
         let result = self.store.transaction(|db| {
             if delivered || give_up {
+                if let Some(seq) = item.coupon_seq {
+                    let outcome = if delivered { DELIVERED } else { DROPPED };
+                    db.execute(
+                        "UPDATE user_coupons SET send_notice = ?2 WHERE seq = ?1",
+                        rusqlite::params![seq, outcome],
+                    )?;
+                }
                 db.execute("DELETE FROM outbox WHERE id = ?1", [item.id])
             } else {
                 db.execute(

@@ -6,6 +6,10 @@
 //! URL configured at that moment; [`deliver`] signs and POSTs it, retrying
 //! with backoff. Nothing is queued while no URL is configured, as WeChat Pay
 //! delivers nothing to a brand without one.
+//!
+//! A coupon's PRODUCT_COUPON.SEND carries the coupon's `seq` in the outbox, so
+//! that its outcome is written on the coupon (`user_coupons.send_notice`:
+//! `delivered` or `dropped`), where `--confirm-after-notify` reads it.
 
 pub mod deliver;
 pub mod url;
@@ -14,12 +18,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
-use wechatpay_models::ProductCouponNotification;
 use wechatpay_transport::notification::{encrypt_resource, ApiV3Key};
 use wechatpay_transport::sign::generate_nonce;
 
 use crate::clock::datetime;
 use crate::keys::random_hex;
+use crate::model::coupon::{self, Coupon};
 use crate::ops::Ctx;
 use crate::replies::Rejection;
 use crate::store;
@@ -102,17 +106,68 @@ pub fn configured_url(ctx: &Ctx<'_>) -> Result<Option<(String, i64)>, Rejection>
         .optional()?)
 }
 
-/// Queues `event` about `payload` for the brand's notify URL (if any).
-pub fn enqueue(
-    ctx: &mut Ctx<'_>,
-    event: Event,
-    payload: &ProductCouponNotification,
-) -> Result<(), Rejection> {
+/// `send_notice` of a coupon whose PRODUCT_COUPON.SEND the notify URL answered 2xx.
+pub const DELIVERED: &str = "delivered";
+/// `send_notice` of a coupon whose PRODUCT_COUPON.SEND was given up after its last attempt.
+pub const DROPPED: &str = "dropped";
+
+/// Where a coupon's PRODUCT_COUPON.SEND is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendNotice {
+    /// Answered 2xx by the notify URL.
+    Delivered,
+    /// In the outbox, after this many failed attempts.
+    Pending { attempts: u32 },
+    /// Given up after the last attempt.
+    Dropped,
+    /// Never queued: no notify URL was configured when the coupon was issued.
+    NotQueued,
+}
+
+impl SendNotice {
+    /// The word the sandbox's answers use for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SendNotice::Delivered => DELIVERED,
+            SendNotice::Pending { .. } => "pending",
+            SendNotice::Dropped => DROPPED,
+            SendNotice::NotQueued => "not_queued",
+        }
+    }
+}
+
+/// Where the PRODUCT_COUPON.SEND of the coupon `seq` is.
+pub fn send_notice(ctx: &Ctx<'_>, seq: i64) -> Result<SendNotice, Rejection> {
+    let recorded: Option<String> = store::row(
+        ctx.db,
+        "SELECT send_notice FROM user_coupons WHERE seq = ?1",
+        [seq],
+        |r| r.get(0),
+    )?;
+    Ok(match recorded.as_deref() {
+        Some(DELIVERED) => SendNotice::Delivered,
+        Some(DROPPED) => SendNotice::Dropped,
+        _ => match store::row(
+            ctx.db,
+            "SELECT attempts FROM outbox WHERE coupon_seq = ?1",
+            [seq],
+            |r| r.get(0),
+        )
+        .optional()?
+        {
+            Some(attempts) => SendNotice::Pending { attempts },
+            None => SendNotice::NotQueued,
+        },
+    })
+}
+
+/// Queues `event` about coupon `c` for the brand's notify URL (if any).
+pub fn enqueue(ctx: &mut Ctx<'_>, event: Event, c: &Coupon) -> Result<(), Rejection> {
     let Some((url, _)) = configured_url(ctx)? else {
         return Ok(());
     };
     let key = ApiV3Key::new(&ctx.keys.identity.apiv3_key).map_err(Rejection::internal)?;
-    let plaintext = serde_json::to_vec(payload)?;
+    let plaintext = serde_json::to_vec(&coupon::notification(c))?;
     let nonce: String = generate_nonce().chars().take(12).collect();
     let resource = encrypt_resource(&key, &plaintext, &nonce, RESOURCE_TYPE, RESOURCE_TYPE)
         .map_err(Rejection::internal)?;
@@ -130,10 +185,11 @@ pub fn enqueue(
             nonce: resource.nonce,
         },
     };
+    let send_of = (event.event_type == SEND.event_type).then_some(c.seq);
     store::exec(
         ctx.db,
-        "INSERT INTO outbox (url, body, due_ms) VALUES (?1, ?2, ?3)",
-        params![url, serde_json::to_vec(&envelope)?, now_ms()],
+        "INSERT INTO outbox (url, body, due_ms, coupon_seq) VALUES (?1, ?2, ?3, ?4)",
+        params![url, serde_json::to_vec(&envelope)?, now_ms(), send_of],
     )?;
     ctx.notified = true;
     Ok(())

@@ -201,6 +201,6 @@ pub fn issue(
     };
     coupon::insert(ctx.db, &c)?;
     stock::count_issue(ctx.db, &s.id, ctx.now)?;
-    notify::enqueue(ctx, notify::SEND, &coupon::notification(&c))?;
+    notify::enqueue(ctx, notify::SEND, &c)?;
     Ok(c)
 }

@@ -42,6 +42,9 @@ pub struct Ctx<'a> {
     pub keys: &'a SandboxKeys,
     /// Whether a notification was queued (the deliverer is woken after commit).
     pub notified: bool,
+    /// A confirm waits for the coupon's PRODUCT_COUPON.SEND to be delivered
+    /// (`Options::confirm_after_notify`).
+    pub confirm_after_notify: bool,
 }
 
 /// An operation the sandbox serves.

@@ -82,14 +82,18 @@ impl Operation for PreSendUserProductCouponBundle {
 
 /// The user takes the pre-sent coupon(s) of `token`: issues them (in the
 /// caller's transaction) and returns the issued coupons' entities.
+///
+/// The stored body is the wire body, which leaves out the path parameter
+/// `openid`: the user is the `openid` column recorded next to it.
 pub fn claim(ctx: &mut Ctx<'_>, token: &str) -> Result<Vec<Value>, Rejection> {
-    let row: Option<(String, String, i64)> = rusqlite::OptionalExtension::optional(store::row(
-        ctx.db,
-        "SELECT operation, body, claimed FROM pre_sends WHERE token = ?1",
-        [token],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    ))?;
-    let Some((operation, body, claimed)) = row else {
+    let row: Option<(String, String, String, i64)> =
+        rusqlite::OptionalExtension::optional(store::row(
+            ctx.db,
+            "SELECT operation, openid, body, claimed FROM pre_sends WHERE token = ?1",
+            [token],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        ))?;
+    let Some((operation, openid, body, claimed)) = row else {
         return Err(answers::not_found(
             ctx.info,
             "pre-send token",
@@ -113,7 +117,8 @@ pub fn claim(ctx: &mut Ctx<'_>, token: &str) -> Result<Vec<Value>, Rejection> {
     }
     let channel = UserProductCouponSendChannel::ReceiveComponent;
     let entities = if operation == single.operation_id {
-        let r: PreSendUserProductCouponRequest = serde_json::from_str(&body)?;
+        let mut r: PreSendUserProductCouponRequest = serde_json::from_str(&body)?;
+        r.openid = openid;
         let s = stock::require(ctx.info, ctx.db, &r.product_coupon_id, &r.stock_id, ctx.now)?;
         issue::check_sending(ctx, &s)?;
         issue::check_budget(ctx, &s, &r.openid)?;
@@ -130,7 +135,8 @@ pub fn claim(ctx: &mut Ctx<'_>, token: &str) -> Result<Vec<Value>, Rejection> {
             Renderer::default().entity(ctx.db, ctx.now, &c)?,
         )?]
     } else {
-        let r: PreSendUserProductCouponBundleRequest = serde_json::from_str(&body)?;
+        let mut r: PreSendUserProductCouponBundleRequest = serde_json::from_str(&body)?;
+        r.openid = openid;
         let send = Send {
             openid: &r.openid,
             appid: &r.appid,

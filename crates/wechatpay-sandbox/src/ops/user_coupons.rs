@@ -3,7 +3,9 @@
 //! Each state a call cannot act on gets 400 INVALID_REQUEST with the
 //! troubleshooting code of the situation in the Request-ID: 268578367 (state
 //! illegal), 268578776 (expired), 272756745 (already used), 272756790
-//! (expired, deactivate); an unknown coupon is 404 with 268578851.
+//! (expired, deactivate); an unknown coupon is 404 with 268578851. With
+//! `--confirm-after-notify` a CONFIRMING coupon whose PRODUCT_COUPON.SEND was
+//! not delivered yet counts as a state confirm cannot act on (268578367).
 
 use wechatpay_endpoints::{
     ConfirmSendUserProductCoupon, DeactivateUserProductCoupon, GetUserProductCoupon,
@@ -25,7 +27,7 @@ use crate::model::coupon::{self, Coupon, Renderer, STATE_SQL};
 use crate::model::paging::Page;
 use crate::model::product_coupon::{self, wire};
 use crate::model::stock;
-use crate::notify;
+use crate::notify::{self, SendNotice};
 use crate::replies::Rejection;
 use crate::store;
 
@@ -103,6 +105,36 @@ impl Operation for ConfirmSendUserProductCoupon {
             "CONFIRMING" => {}
             "EXPIRED" => return Err(wrong_state(ctx, &c, trouble::COUPON_EXPIRED)),
             _ => return Err(wrong_state(ctx, &c, trouble::ILLEGAL_STATE)),
+        }
+        if ctx.confirm_after_notify {
+            // A refusal is an error: the transaction rolls back and the request
+            // number stays unrecorded, so the same confirm succeeds once delivered.
+            let notice = notify::send_notice(ctx, c.seq)?;
+            let why = match notice {
+                SendNotice::Delivered => None,
+                SendNotice::Pending { attempts: 0 } => {
+                    Some("its first attempt has not been answered yet".to_owned())
+                }
+                SendNotice::Pending { attempts } => Some(format!(
+                    "{attempts} attempt(s) got no 2xx in time; it is being retried"
+                )),
+                SendNotice::Dropped => Some(
+                    "every attempt failed and it was dropped: this coupon cannot be confirmed"
+                        .to_owned(),
+                ),
+                SendNotice::NotQueued => Some(
+                    "it was never queued: no notify URL was set when the coupon was issued"
+                        .to_owned(),
+                ),
+            };
+            if let Some(why) = why {
+                return Err(answers::send_not_delivered(
+                    ctx.info,
+                    &c.code,
+                    notice.as_str(),
+                    &why,
+                ));
+            }
         }
         c.details.confirm_request_no = Some(r.out_request_no);
         c.details.confirm_time = Some(ctx.now);
@@ -226,7 +258,7 @@ impl Operation for UseUserProductCoupon {
         c.details.used_at = Some(ctx.now);
         c.state = "USED".into();
         coupon::update(ctx.db, &c)?;
-        notify::enqueue(ctx, notify::USE, &coupon::notification(&c))?;
+        notify::enqueue(ctx, notify::USE, &c)?;
         render(ctx, &c)
     }
 }
@@ -282,7 +314,7 @@ impl Operation for ReturnUserProductCoupon {
         // Given back to the user: usable again until it expires (README: the page leaves the state open).
         c.state = "PENDING".into();
         coupon::update(ctx.db, &c)?;
-        notify::enqueue(ctx, notify::RETURN, &coupon::notification(&c))?;
+        notify::enqueue(ctx, notify::RETURN, &c)?;
         render(ctx, &c)
     }
 }

@@ -17,8 +17,9 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::error::SandboxError;
 
-/// Bumped when the schema changes incompatibly; a state file of another version is refused.
-const SCHEMA_VERSION: &str = "1";
+/// Bumped when the schema changes; a state file of an older version is brought
+/// up to date by [`migrate`], one of another version is refused.
+const SCHEMA_VERSION: &str = "2";
 
 /// SQLite's page cache, in KiB: the bound on the state's memory. Kept small
 /// on purpose: a temporary database's pages stay dirty in the cache, and
@@ -71,6 +72,7 @@ impl Store {
         };
         store
             .transaction(|db| match meta(db, "schema_version")? {
+                Some(v) if v == "1" => migrate(db, &v).map_err(OpenError::Sql),
                 Some(v) if v != SCHEMA_VERSION => Err(OpenError::Other(format!(
                     "written by schema version {v}, this sandbox uses {SCHEMA_VERSION}; use another file"
                 ))),
@@ -102,6 +104,22 @@ impl Store {
         tx.commit()?;
         Ok(out)
     }
+}
+
+/// Brings a state file of schema `version` up to [`SCHEMA_VERSION`] (in the
+/// opening transaction; `schema.sql` has already created the tables it lacked).
+///
+/// 1 → 2: `user_coupons.send_notice` and `outbox.coupon_seq`, which record
+/// whether a coupon's PRODUCT_COUPON.SEND was delivered (`--confirm-after-notify`).
+/// Coupons of a version-1 file have no record, so they read as not delivered.
+fn migrate(db: &Connection, version: &str) -> rusqlite::Result<()> {
+    if version == "1" {
+        db.execute_batch(
+            "ALTER TABLE user_coupons ADD COLUMN send_notice TEXT; \
+             ALTER TABLE outbox ADD COLUMN coupon_seq INTEGER;",
+        )?;
+    }
+    set_meta(db, "schema_version", SCHEMA_VERSION)
 }
 
 /// Runs a statement through the connection's statement cache (most run once per request).
@@ -182,5 +200,39 @@ mod tests {
         assert_eq!(again.transaction(|db| next(db, "x", 5)).unwrap(), 7);
         let temporary = Store::open(None, 1_754_000_000).unwrap();
         assert_eq!(n(&temporary), seeded);
+    }
+
+    #[test]
+    fn a_version_1_file_gains_the_send_notice_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("state.db");
+        drop(Store::open(Some(&file), 1_754_000_000).unwrap());
+        // What version 1 looked like.
+        let conn = Connection::open(&file).unwrap();
+        conn.execute_batch(
+            "ALTER TABLE user_coupons DROP COLUMN send_notice; \
+             ALTER TABLE outbox DROP COLUMN coupon_seq; \
+             UPDATE meta SET value = '1' WHERE key = 'schema_version';",
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(Some(&file), 1_754_000_000).unwrap();
+        store
+            .transaction(|db| {
+                assert_eq!(meta(db, "schema_version")?.as_deref(), Some(SCHEMA_VERSION));
+                db.execute_batch(
+                    "SELECT send_notice FROM user_coupons; SELECT coupon_seq FROM outbox;",
+                )
+            })
+            .unwrap();
+        drop(store);
+        let conn = Connection::open(&file).unwrap();
+        set_meta(&conn, "schema_version", "99").unwrap();
+        drop(conn);
+        let refused = Store::open(Some(&file), 1_754_000_000).unwrap_err();
+        assert!(
+            refused.to_string().contains("schema version 99"),
+            "{refused}"
+        );
     }
 }

@@ -68,6 +68,10 @@ CREATE TABLE IF NOT EXISTS user_coupons (
     valid_begin       INTEGER NOT NULL,
     valid_end         INTEGER NOT NULL,
     body              TEXT NOT NULL,
+    -- What became of the coupon's PRODUCT_COUPON.SEND: NULL while it waits in the
+    -- outbox (or was never queued: no notify URL), 'delivered' once the notify
+    -- URL answered it 2xx, 'dropped' after its last attempt (--confirm-after-notify).
+    send_notice       TEXT,
     UNIQUE (stock_id, code)
 );
 CREATE INDEX IF NOT EXISTS user_coupons_by_user ON user_coupons (openid, code);
@@ -104,7 +108,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     url      TEXT NOT NULL,
     body     BLOB NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
-    due_ms   INTEGER NOT NULL
+    due_ms   INTEGER NOT NULL,
+    -- The user coupon (seq) whose PRODUCT_COUPON.SEND this is; NULL for other events.
+    coupon_seq INTEGER
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (due_ms);
 

@@ -4,10 +4,12 @@
 
 mod common;
 
+mod confirm;
 mod every_operation;
 mod hostile;
 mod in_process;
 mod lifecycle;
 mod notifications;
+mod pre_sends;
 mod request_numbers;
 mod state;

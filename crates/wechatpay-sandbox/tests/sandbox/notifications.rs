@@ -8,7 +8,8 @@ use crate::common;
 use std::time::{Duration, Instant};
 
 use common::{
-    admin, api_error, assert_answer, brand_client, notification_handler, runtime, Answer, Receiver,
+    admin, api_error, assert_answer, brand_client, claim, notification_handler, runtime, Answer,
+    Receiver,
 };
 use wechatpay_endpoints::{
     PreSendUserProductCoupon, PreSendUserProductCouponBundle, SendUserProductCoupon,
@@ -185,24 +186,6 @@ fn nothing_is_queued_without_a_notify_url() {
         assert_eq!(report["pending"], 0);
         assert_eq!(report["delivered"], 0);
     });
-}
-
-/// `POST /sandbox/pre-sends/claim`: status and body.
-async fn claim(sb: &Sandbox, token: &str) -> (u16, serde_json::Value) {
-    let reply = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap()
-        .post(format!("{}/sandbox/pre-sends/claim", sb.base_url()))
-        .body(serde_json::json!({ "token": token }).to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = reply.status().as_u16();
-    (
-        status,
-        serde_json::from_slice(&reply.bytes().await.unwrap()).unwrap(),
-    )
 }
 
 #[test]

@@ -76,6 +76,25 @@ pub async fn admin(sandbox: &Sandbox, method: &str, path: &str, body: Option<Val
     serde_json::from_slice(&reply.bytes().await.unwrap()).unwrap()
 }
 
+/// `POST /sandbox/pre-sends/claim` (the user takes a pre-sent coupon): status and body.
+pub async fn claim(sandbox: &Sandbox, token: &str) -> (u16, Value) {
+    let reply = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+        .post(format!("{}/sandbox/pre-sends/claim", sandbox.base_url()))
+        .body(serde_json::json!({ "token": token }).to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = reply.status().as_u16();
+    (
+        status,
+        serde_json::from_slice(&reply.bytes().await.unwrap()).unwrap(),
+    )
+}
+
 /// The API error of a failed call (panics on success or another failure).
 pub fn api_error<T: std::fmt::Debug, C: ErrorCode>(result: Result<T, Error<C>>) -> ApiError<C> {
     match result {

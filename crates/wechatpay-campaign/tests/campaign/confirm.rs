@@ -148,3 +148,139 @@ fn a_bundle_campaign_confirms_every_coupon_of_every_bundle() {
         assert_eq!(numbers.split(';').count() as u64, coupons / 3, "{row}");
     }
 }
+
+/// A notify URL on 127.0.0.1 that answers every delivery 204 (verification is
+/// `notify serve`'s job; here only the delivery matters).
+fn accepting_notify_url() -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/notify", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut reader = BufReader::new(match stream.try_clone() {
+                    Ok(s) => s,
+                    Err(_) => return,
+                });
+                let mut writer = stream;
+                loop {
+                    let mut length = 0usize;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                        if let Some((k, v)) = line.split_once(':') {
+                            if k.eq_ignore_ascii_case("content-length") {
+                                length = v.trim().parse().unwrap_or(0);
+                            }
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    if reader.read_exact(&mut body).is_err()
+                        || writer
+                            .write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
+                            .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+fn strict_sandbox() -> wechatpay_sandbox::Sandbox {
+    let options = wechatpay_sandbox::Options::new(common::keys_dir()).confirm_after_notify(true);
+    wechatpay_sandbox::Sandbox::start(options).expect("start the sandbox")
+}
+
+#[test]
+fn a_confirm_refused_until_the_notification_is_delivered_waits_and_never_fails_the_row() {
+    // The page is silent on confirming before the callback: under the strict
+    // sandbox a confirm is refused until the coupon's PRODUCT_COUPON.SEND was
+    // delivered, and the campaign waits for it with the same number.
+    let sandbox = strict_sandbox();
+    let brand = client(&sandbox, sandbox.base_url(), true);
+    let url = accepting_notify_url();
+    bounded(
+        30,
+        brand.execute::<wechatpay_endpoints::SetNotifyConfig>(
+            &wechatpay_models::SetNotifyConfigRequest::new(url),
+        ),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec(
+        dir.path(),
+        "send-user-product-coupon",
+        &users("oStrict", 30),
+        USER_TEMPLATE,
+    );
+    let waiting = RunOptions {
+        wait_initial: Duration::from_millis(50),
+        ..options(true)
+    };
+    let summary = bounded(
+        60,
+        Campaign::open(&spec)
+            .unwrap()
+            .run(&brand, &waiting, &Control::new()),
+    )
+    .unwrap();
+    assert!(summary.all_succeeded(), "{summary:?}");
+    let (requests, issued, _) = stats(&sandbox, "confirm-send-user-product-coupon");
+    assert_eq!(issued, 30, "each coupon confirmed once");
+    assert!(requests >= 30);
+    for row in json_report(&spec.journal) {
+        assert_ne!(row["result"]["coupon_state"], "CONFIRMING", "{row}");
+    }
+}
+
+#[test]
+fn with_no_notification_ever_delivered_the_rows_stay_pending_not_failed() {
+    let sandbox = strict_sandbox();
+    let brand = client(&sandbox, sandbox.base_url(), true);
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec(
+        dir.path(),
+        "send-user-product-coupon",
+        &users("oNoUrl", 4),
+        USER_TEMPLATE,
+    );
+    let impatient = RunOptions {
+        wait_initial: Duration::from_millis(10),
+        retry_max: Duration::from_millis(40),
+        max_waits: 3,
+        ..options(true)
+    };
+    let summary = bounded(
+        60,
+        Campaign::open(&spec)
+            .unwrap()
+            .run(&brand, &impatient, &Control::new()),
+    )
+    .unwrap();
+    assert_eq!(summary.end, RunEnd::Completed);
+    assert_eq!(
+        (
+            summary.counts.confirming,
+            summary.counts.failed,
+            summary.counts.follow_ups.open
+        ),
+        (4, 0, 4),
+        "{summary:?}"
+    );
+    let (_, issued, _) = stats(&sandbox, "confirm-send-user-product-coupon");
+    assert_eq!(issued, 0);
+    for row in json_report(&spec.journal) {
+        assert_eq!(row["status"], "pending");
+        assert_eq!(row["result"]["coupon_state"], "CONFIRMING");
+    }
+}

@@ -1,18 +1,22 @@
 //! Campaign benchmark: the real `wechatpay campaign send` against a sandbox process.
 //!
 //! 1. **Rate**: 10,000 send-user-product-coupon rows at the default rate (the
-//!    documented 500/s): achieved rate (rows completed between the first send
-//!    and the end, from the journal) against the limit, and the share of
-//!    requests answered 429. The sandbox runs with `--rate-limit 500`, so the
-//!    429s are the server's.
-//! 2. **CPU per send**: the CLI process's user+system CPU time (getrusage of
+//!    documented 500/s), each coupon then confirmed (confirm-send-user-product-coupon
+//!    at its own documented 500/s): the send rate (sends answered between the
+//!    first and the last, from the journal) against the limit, the share of
+//!    requests answered 429, and the whole campaign's time (first send to the
+//!    last confirm) against a reference run of the same size in the same process
+//!    that stops after the sends (`--no-confirm`). The sandbox runs with
+//!    `--rate-limit 500` per operation, so the 429s are the server's.
+//! 2. **CPU per request**: the CLI process's user+system CPU time (getrusage of
 //!    the child, journal creation and every thread included) divided by the
-//!    requests it sent, against one RSA-2048 signature measured in this run on
-//!    the same core; and, as a reference, this process's CPU per plain
-//!    transport send (typed request, no campaign) paced at the same 500/s.
+//!    requests it sent (sends and confirms), against one RSA-2048 signature
+//!    measured in this run on the same core; and, as a reference, this process's
+//!    CPU per plain transport send (typed request, no campaign) paced at 500/s.
 //! 3. **Crash safety**: another 10,000 rows, the CLI killed with SIGKILL five
-//!    times at random points, then resumed to the end: the sandbox's stats
-//!    must show exactly 10,000 issued (none twice, none lost).
+//!    times at random points (some land between a row's send and its confirm),
+//!    then resumed to the end: the sandbox's stats must show exactly 10,000
+//!    issued and 10,000 confirmed (none twice, none lost, none left CONFIRMING).
 //!
 //! The client runs on core 0 and the sandbox on core 1 (`taskset`), as in the
 //! e2e bench. Run: `cargo bench -p wechatpay-cli --bench campaign`
@@ -39,6 +43,11 @@ const BIN: &str = env!("CARGO_BIN_EXE_wechatpay");
 
 /// (requests, issued, replayed, rejected) of send-user-product-coupon.
 fn stats(base_url: &str) -> (u64, u64, u64, u64) {
+    stats_of(base_url, "send-user-product-coupon")
+}
+
+/// (requests, issued, replayed, rejected) of `operation`.
+fn stats_of(base_url: &str, operation: &str) -> (u64, u64, u64, u64) {
     let addr = base_url.trim_start_matches("http://");
     let mut stream = TcpStream::connect(addr).expect("connect to the sandbox");
     stream
@@ -52,7 +61,7 @@ fn stats(base_url: &str) -> (u64, u64, u64, u64) {
     let mut reply = String::new();
     stream.read_to_string(&mut reply).unwrap();
     let stats: Value = serde_json::from_str(reply.split_once("\r\n\r\n").unwrap().1).unwrap();
-    let op = &stats["operations"]["send-user-product-coupon"];
+    let op = &stats["operations"][operation];
     let get = |k: &str| op[k].as_u64().unwrap_or(0);
     (
         get("requests"),
@@ -219,6 +228,10 @@ impl Campaign {
     }
 
     fn command(&self) -> Command {
+        self.command_with(&[])
+    }
+
+    fn command_with(&self, extra: &[&str]) -> Command {
         let mut command = Command::new(BIN);
         for (var, _) in std::env::vars() {
             if var.starts_with("WECHATPAY_") || var == "RUST_LOG" {
@@ -235,6 +248,7 @@ impl Campaign {
             .arg("--profile")
             .arg(self.keys.join("profile.toml"))
             .args(["--base-url", &self.base_url])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
@@ -243,7 +257,11 @@ impl Campaign {
 
     /// Runs `campaign send` to the end (at most 10 minutes); returns its summary line.
     fn run_to_end(&self) -> Value {
-        let mut child = self.command().spawn().expect("campaign send");
+        self.run_to_end_with(&[])
+    }
+
+    fn run_to_end_with(&self, extra: &[&str]) -> Value {
+        let mut child = self.command_with(extra).spawn().expect("campaign send");
         let deadline = Instant::now() + Duration::from_secs(600);
         let status = loop {
             if let Some(status) = child.try_wait().unwrap() {
@@ -267,6 +285,13 @@ impl Campaign {
     }
 }
 
+/// Seconds from a run's first send to its end.
+fn run_secs(run: &wechatpay_campaign::RunRecord) -> f64 {
+    let start = run.first_send_at.expect("a send");
+    let end = run.ended_at.expect("a clean end");
+    (end - start) as f64 / 1000.0
+}
+
 fn main() {
     let root = tempfile::tempdir().expect("temp dir");
     let keys = root.path().join("keys");
@@ -284,16 +309,30 @@ fn main() {
         )));
     let plain_us = plain_transport_us(&keys, &base_url, &stock, 3000);
 
-    // 1 and 2: rate, 429 share and CPU per send.
+    // The reference: the same campaign stopping after the sends.
+    let sends_only = Campaign::new(root.path(), "sends", &keys, &base_url, &stock);
+    let reference = sends_only.run_to_end_with(&["--no-confirm"]);
+    assert_eq!(reference["sent"].as_u64(), Some(ROWS as u64), "{reference}");
+    let reference_run = wechatpay_campaign::status(&sends_only.journal())
+        .expect("the journal")
+        .runs
+        .pop()
+        .expect("one run");
+    let sends_secs = run_secs(&reference_run);
+
+    // 1 and 2: rate, 429 share, time with the confirms and CPU per request.
     let campaign = Campaign::new(root.path(), "rate", &keys, &base_url, &stock);
     let before = stats(&base_url);
+    let confirms_before = stats_of(&base_url, "confirm-send-user-product-coupon");
     let cpu_before = children_cpu();
     let summary = campaign.run_to_end();
     let cpu = children_cpu() - cpu_before;
     let after = stats(&base_url);
+    let confirms_after = stats_of(&base_url, "confirm-send-user-product-coupon");
     let status = wechatpay_campaign::status(&campaign.journal()).expect("the journal");
     let run = status.runs.last().expect("one run");
-    let achieved = run.achieved_rate().expect("a rate");
+    let achieved = run.send_rate().expect("a rate");
+    let whole_secs = run_secs(run);
     let requests = summary["requests"].as_u64().unwrap();
     let throttled = summary["throttled"].as_u64().unwrap();
     assert_eq!(
@@ -302,11 +341,15 @@ fn main() {
         "{summary}"
     );
     assert_eq!(after.1 - before.1, ROWS as u64, "one coupon per row");
+    let confirmed = confirms_after.1 - confirms_before.1;
+    assert_eq!(confirmed, ROWS as u64, "every coupon confirmed once");
+    assert_eq!(status.counts.confirming, 0, "none left CONFIRMING");
     let cpu_per_send_us = cpu / requests as f64 * 1e6;
 
     // 3: SIGKILL five times at random points, then resume to the end.
     let crash = Campaign::new(root.path(), "crash", &keys, &base_url, &stock);
     let before = stats(&base_url);
+    let confirms_before = stats_of(&base_url, "confirm-send-user-product-coupon");
     let mut seed = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -332,10 +375,18 @@ fn main() {
     let crashed = stats(&base_url);
     let crash_issued = crashed.1 - before.1;
     let crash_replayed = crashed.2 - before.2;
+    let confirms = stats_of(&base_url, "confirm-send-user-product-coupon");
+    let crash_confirmed = confirms.1 - confirms_before.1;
+    let crash_confirm_replayed = confirms.2 - confirms_before.2;
     assert_eq!(
         final_summary["succeeded"].as_u64(),
         Some(ROWS as u64),
         "{final_summary}"
+    );
+    assert_eq!(crash_issued, ROWS as u64, "exactly one coupon per row");
+    assert_eq!(
+        crash_confirmed, ROWS as u64,
+        "exactly one confirm per coupon"
     );
     drop(sandbox);
 
@@ -345,8 +396,13 @@ fn main() {
         );
     }
     let share = throttled as f64 / requests as f64 * 100.0;
+    let time_ratio = whole_secs / sends_secs;
     println!("BENCH campaign_achieved_rate {achieved:.1} req/s");
     println!("BENCH campaign_rate_ratio {:.3} x", achieved / LIMIT);
+    println!("BENCH campaign_sends_only_secs {sends_secs:.2} s");
+    println!("BENCH campaign_with_confirms_secs {whole_secs:.2} s");
+    println!("BENCH campaign_confirm_time_ratio {time_ratio:.3} x");
+    println!("BENCH campaign_confirmed {confirmed} coupons");
     println!("BENCH campaign_429_share {share:.2} %");
     println!("BENCH campaign_cpu_per_send {cpu_per_send_us:.0} µs");
     println!("BENCH campaign_sign_cost {sign_us:.0} µs");
@@ -362,18 +418,23 @@ fn main() {
     );
     println!("BENCH campaign_crash_issued {crash_issued} coupons");
     println!("BENCH campaign_crash_replayed {crash_replayed} requests");
+    println!("BENCH campaign_crash_confirmed {crash_confirmed} coupons");
     println!();
     println!("| campaign measurement | value | target |");
     println!("|---|---|---|");
     println!(
-        "| achieved rate, 10,000 sends at the documented 500/s | {achieved:.1}/s = {:.3}× | ≥ 0.97× |",
+        "| send rate, 10,000 sends at the documented 500/s, each then confirmed | {achieved:.1}/s = {:.3}× | ≥ 0.97× |",
         achieved / LIMIT
     );
+    println!(
+        "| whole campaign, confirms included / the same sends with --no-confirm (same process) | {whole_secs:.2} s / {sends_secs:.2} s = {time_ratio:.3}× | ≤ 1.1× |"
+    );
+    println!("| coupons confirmed / left CONFIRMING | {confirmed} / 0 | 10,000 / 0 |");
     println!(
         "| answered 429 by the sandbox at --rate-limit 500 | {throttled} of {requests} ({share:.2} %) | < 1 % |"
     );
     println!(
-        "| client CPU per send | {cpu_per_send_us:.0} µs = {:.2}× one RSA-2048 signature ({sign_us:.0} µs) | ≤ 1.2× |",
+        "| client CPU per request (sends and confirms) | {cpu_per_send_us:.0} µs = {:.2}× one RSA-2048 signature ({sign_us:.0} µs) | ≤ 1.2× |",
         cpu_per_send_us / sign_us
     );
     println!(
@@ -385,6 +446,6 @@ fn main() {
         paced_sign_us / sign_us
     );
     println!(
-        "| SIGKILL ×{KILLS} at random points (issued after each: {kills:?}), then resume | {crash_issued} issued, {crash_replayed} replayed | exactly 10,000 |"
+        "| SIGKILL ×{KILLS} at random points (issued after each: {kills:?}), then resume | {crash_issued} issued ({crash_replayed} replayed), {crash_confirmed} confirmed ({crash_confirm_replayed} replayed) | exactly 10,000 each |"
     );
 }

@@ -120,3 +120,95 @@ fn operations_whose_paths_could_collide_are_refused() {
     );
     fs::remove_dir_all(&root).unwrap();
 }
+
+/// The base file as the operation `broken-demo`, naming two pages.
+fn listed_demo() -> String {
+    fs::read_to_string(broken_dir().join("bad_method.yaml"))
+        .unwrap()
+        .replace("method: SEND", "method: POST")
+        .replace(
+            "summary: Broken on purpose.}",
+            "summary: Broken on purpose., pages: [official 4015736390, partner 4015781575, mirror]}",
+        )
+}
+
+const DEMO_SOURCES: &str = r#"operations:
+  - id: broken-demo
+    title: 坏示例
+    official:
+      - { id: 4015736390, url: "https://pay.weixin.qq.com/doc/brand/4015736390" }
+    partner:
+      - { id: 4015781575, url: "https://pay.weixin.qq.com/doc/v3/partner/4015781575" }
+"#;
+
+/// Runs codegen on `broken-demo.yaml` with `sources` as `schema/sources.yaml`.
+fn with_sources(name: &str, sources: &str) -> (PathBuf, Result<String, String>) {
+    let root = scratch_root(name, &[("broken-demo.yaml", &listed_demo())]);
+    fs::write(root.join("schema/sources.yaml"), sources).unwrap();
+    let result = codegen::run(&root, Mode::Write).map(|o| format!("{} files", o.total));
+    (root, result)
+}
+
+#[test]
+fn the_sources_list_matches_the_endpoint_files() {
+    let (root, result) = with_sources("sources-ok", DEMO_SOURCES);
+    result.expect("a list that matches the endpoint files is valid");
+    fs::remove_dir_all(&root).unwrap();
+
+    let cases: [(&str, String, &[&str]); 5] = [
+        (
+            "sources-url",
+            DEMO_SOURCES.replace("doc/brand/4015736390", "doc/brand/4015736391"),
+            &["schema/sources.yaml: operations[0].official[0].url: \"https://pay.weixin.qq.com/doc/brand/4015736391\" is not the URL of official page 4015736390: https://pay.weixin.qq.com/doc/brand/4015736390"],
+        ),
+        (
+            "sources-unlisted-page",
+            DEMO_SOURCES.replace("    partner:\n      - { id: 4015781575, url: \"https://pay.weixin.qq.com/doc/v3/partner/4015781575\" }\n", "    partner: []\n"),
+            &["schema/endpoints/broken-demo.yaml: source.pages[1]: partner 4015781575 is not listed in schema/sources.yaml"],
+        ),
+        (
+            "sources-unnamed-page",
+            DEMO_SOURCES.replace("id: 4015736390, url: \"https://pay.weixin.qq.com/doc/brand/4015736390\"", "id: 4015736403, url: \"https://pay.weixin.qq.com/doc/brand/4015736403\""),
+            &[
+                "schema/sources.yaml: operations[0].official[0]: schema/endpoints/broken-demo.yaml does not name official 4015736403 in source.pages",
+                "schema/endpoints/broken-demo.yaml: source.pages[0]: official 4015736390 is not listed in schema/sources.yaml",
+            ],
+        ),
+        (
+            "sources-other-operation",
+            DEMO_SOURCES.replace("id: broken-demo", "id: other-demo") + "  - id: other-demo\n    title: x\n    official: []\n    partner: []\n",
+            &[
+                "schema/sources.yaml: operations[0].id: no endpoint file defines operation other-demo (expected schema/endpoints/other-demo.yaml)",
+                "schema/sources.yaml: operations[1].id: other-demo is listed twice",
+                "schema/sources.yaml: operations: operation broken-demo (schema/endpoints/broken-demo.yaml) is not listed",
+            ],
+        ),
+        (
+            "sources-unknown-key",
+            DEMO_SOURCES.to_owned() + "  - id: x\n    title: x\n    official: []\n    partners: []\n",
+            &["schema/sources.yaml: operations[1].partners: unknown field `partners`"],
+        ),
+    ];
+    for (name, sources, expected) in cases {
+        let (root, result) = with_sources(name, &sources);
+        let message = result.expect_err(name);
+        for e in expected {
+            assert!(message.contains(e), "{name}: expected {e:?} in:\n{message}");
+        }
+        assert!(message.ends_with("nothing was written"), "{message}");
+        assert!(!root.join("crates").exists(), "{name}: files were written");
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    // A title that differs from the file's is named with both.
+    let (root, result) = with_sources(
+        "sources-title",
+        &DEMO_SOURCES.replace("title: 坏示例", "title: 好示例"),
+    );
+    let message = result.unwrap_err();
+    assert!(
+        message.contains("schema/sources.yaml: operations[0].title: \"好示例\" is not the title in schema/endpoints/broken-demo.yaml (\"坏示例\")"),
+        "{message}"
+    );
+    fs::remove_dir_all(&root).unwrap();
+}

@@ -137,6 +137,12 @@ pub struct CallArgs {
     /// Retries after a network error, 5xx or 429 (same body, so the same request number).
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub retries: u32,
+    /// Print the verified reply body as WeChat Pay signed it, without decoding it
+    /// into the operation's response type: what a reply that verified but does
+    /// not decode (exit 8) said. Error replies and replies that do not verify are
+    /// never printed, --raw or not.
+    #[arg(long)]
+    pub raw: bool,
     /// APIv3 key: for a merchant operation, download platform certificates
     /// when a reply names one not configured (prefer WECHATPAY_APIV3_KEY).
     #[arg(

@@ -98,7 +98,7 @@ impl ExitClass {
             }
             ExitClass::Network => "network error: no usable reply (refused, closed, timed out)",
             ExitClass::Decode => {
-                "decode error: the reply verified but is not the operation's response type (not printed)"
+                "decode error: the reply verified but is not the operation's response type (not printed; call --raw prints it)"
             }
             ExitClass::Output => {
                 "output error: the result could not be written to standard output (closed pipe)"

@@ -61,17 +61,16 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let (prepared, file, client) = call::plan(&args)?;
             let info = prepared.info;
             let reply = runtime()?.block_on(call::send(&client, prepared, file.as_ref()))?;
-            let decoded = call::decode(info, &reply)?;
-            let text = serde_json::to_vec(&decoded)
-                .map_err(|e| CliError::internal(format!("cannot print the result: {e}")))?;
+            let text = call::output(info, reply, args.raw)?;
             print_body(&text).map_err(|e| {
                 let again = match info.request_number.map(|n| n.field) {
                     Some(field) => format!("send it again with the same {field} to get the same result"),
                     None => "query it to see the result".to_owned(),
                 };
+                let what = if args.raw { "verified" } else { "verified and decoded" };
                 CliError::new(
                     ExitClass::Output,
-                    format!("the reply verified and decoded, but it could not be written to standard output ({e}); the request took effect: {again}"),
+                    format!("the reply {what}, but it could not be written to standard output ({e}); the request took effect: {again}"),
                 )
             })
         }

@@ -17,7 +17,7 @@ use crate::config::{ClientBuilder, ClientConfig, Identity, USER_AGENT};
 use crate::crypto::SignError;
 use crate::endpoint::{AuthScheme, BodyKind, Endpoint, EndpointInfo, ErrorCode, Method, Paginated};
 use crate::error::{
-    cause_chain, snippet, ApiError, ConfigError, DecodeError, Error, ErrorBody, NetworkError,
+    cause_chain, ApiError, ConfigError, DecodeError, Error, ErrorBody, NetworkError,
     NetworkErrorKind, RawCode, MAX_REASON_CHARS,
 };
 use crate::headers::{SignatureHeaders, REQUEST_ID, WECHATPAY_SERIAL};
@@ -53,19 +53,39 @@ impl VerifiedReply {
     }
 
     /// Decodes the body as JSON (an empty body decodes as `null`, so `()` works).
+    /// On failure the [`DecodeError`] holds a copy of the whole body.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, DecodeError> {
+        self.decode()
+            .map_err(|reason| self.decode_error(reason, self.body.clone()))
+    }
+
+    /// [`json`](Self::json), consuming the reply: on failure the body moves
+    /// into the [`DecodeError`] without a copy.
+    pub fn into_json<T: DeserializeOwned>(self) -> Result<T, DecodeError> {
+        self.decode().map_err(|reason| {
+            let mut reply = self;
+            let body = std::mem::take(&mut reply.body);
+            reply.decode_error(reason, body)
+        })
+    }
+
+    fn decode<T: DeserializeOwned>(&self) -> Result<T, String> {
         let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
             b"null"
         } else {
             &self.body
         };
-        serde_json::from_slice(body).map_err(|e| DecodeError {
-            status: self.status,
-            request_id: self.request_id().map(bounded_request_id),
-            // serde's messages quote the offending value, which may be long.
-            reason: truncate(&e.to_string(), MAX_REASON_CHARS),
-            snippet: snippet(&self.body),
-        })
+        // serde's messages quote the offending value, which may be long.
+        serde_json::from_slice(body).map_err(|e| truncate(&e.to_string(), MAX_REASON_CHARS))
+    }
+
+    fn decode_error(&self, reason: String, body: Vec<u8>) -> DecodeError {
+        DecodeError::from_verified(
+            self.status,
+            self.request_id().map(bounded_request_id),
+            reason,
+            body,
+        )
     }
 }
 
@@ -286,7 +306,7 @@ impl Client {
         let reply = self
             .send_call::<E::ErrorCode>(Call::new(E::INFO, options), &path, body)
             .await?;
-        reply.json().map_err(Error::Decode)
+        reply.into_json().map_err(Error::Decode)
     }
 
     /// Sends a `multipart/form-data` operation (upload-image): `request` is the JSON

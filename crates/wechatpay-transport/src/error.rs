@@ -1,7 +1,9 @@
 //! The one error type of a call, with variants a caller can act on.
 //!
 //! None of these types hold key material, the `Authorization` header or a
-//! request body; reply bodies appear only as a bounded snippet.
+//! request body. Reply bodies appear in messages (`Display`, `Debug`) only as a
+//! bounded snippet; the one body kept whole is a verified reply's that did not
+//! decode ([`DecodeError::verified_body`]), for the caller to read.
 
 use std::fmt;
 
@@ -199,30 +201,113 @@ impl<C> fmt::Display for ApiError<C> {
     }
 }
 
-/// A verified reply whose body did not decode into the response type.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeError {
-    /// HTTP status.
-    pub status: u16,
-    /// The `Request-ID` header.
-    pub request_id: Option<String>,
-    /// The decoder's message.
-    pub reason: String,
-    /// The first bytes of the body ([`SNIPPET_LEN`] at most).
-    pub snippet: String,
+/// A 2xx reply that verified but did not decode into the operation's response
+/// type (a field the type requires is missing, a value has another type).
+///
+/// WeChat Pay signed this body and the signature checked out, so the request
+/// took effect: only the SDK's response type cannot hold the answer. The whole
+/// body, exactly as signed, is kept ([`verified_body`](Self::verified_body)) so
+/// a caller can still read what the server answered (a coupon code, a state)
+/// instead of sending the request again. `Display` and `Debug` show only a
+/// bounded [`snippet`](Self::snippet) of it.
+///
+/// Only [`VerifiedReply::json`](crate::VerifiedReply::json) (and `into_json`)
+/// makes one, and the client hands out a `VerifiedReply` only for a 2xx reply
+/// whose signature verified: error replies ([`Error::Api`], read leniently, never
+/// decoded) and replies that do not verify ([`Error::Verification`],
+/// [`Error::OutcomeUnknown`]) never become a `DecodeError`. (A `VerifiedReply`
+/// built by hand, as a test may do, is only as verified as its maker.)
+///
+/// The fields sit behind one box so that carrying the body does not make every
+/// [`Error`] larger.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DecodeError(Box<DecodeErrorParts>);
+
+#[derive(Clone, PartialEq, Eq)]
+struct DecodeErrorParts {
+    status: u16,
+    request_id: Option<String>,
+    reason: String,
+    body: Vec<u8>,
+}
+
+impl DecodeError {
+    /// `body` must be the body of a reply whose signature verified.
+    pub(crate) fn from_verified(
+        status: u16,
+        request_id: Option<String>,
+        reason: String,
+        body: Vec<u8>,
+    ) -> Self {
+        DecodeError(Box::new(DecodeErrorParts {
+            status,
+            request_id,
+            reason,
+            body,
+        }))
+    }
+
+    /// HTTP status (2xx).
+    pub fn status(&self) -> u16 {
+        self.0.status
+    }
+
+    /// The `Request-ID` header (at most [`MAX_REASON_CHARS`] characters).
+    pub fn request_id(&self) -> Option<&str> {
+        self.0.request_id.as_deref()
+    }
+
+    /// The decoder's message (serde's, at most [`MAX_REASON_CHARS`] characters):
+    /// what is missing or has the wrong type, and where.
+    pub fn reason(&self) -> &str {
+        &self.0.reason
+    }
+
+    /// The whole reply body, byte for byte as WeChat Pay signed it and as it
+    /// verified (not only the snippet `Display` shows).
+    pub fn verified_body(&self) -> &[u8] {
+        &self.0.body
+    }
+
+    /// The verified body, taken out of the error.
+    pub fn into_verified_body(self) -> Vec<u8> {
+        self.0.body
+    }
+
+    /// The first bytes of the body ([`SNIPPET_LEN`] at most), lossily as text,
+    /// ending in `…` when cut.
+    pub fn snippet(&self) -> String {
+        snippet(&self.0.body)
+    }
 }
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "HTTP {} reply does not decode: {}; body starts {:?}",
-            self.status, self.reason, self.snippet
+            "HTTP {} reply verified but does not decode: {}; body ({} bytes) starts {:?}",
+            self.0.status,
+            self.0.reason,
+            self.0.body.len(),
+            self.snippet()
         )?;
-        if let Some(id) = &self.request_id {
+        if let Some(id) = &self.0.request_id {
             write!(f, " (Request-ID: {id})")?;
         }
         Ok(())
+    }
+}
+
+/// Like `Display`: a snippet, never the whole body.
+impl fmt::Debug for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DecodeError")
+            .field("status", &self.0.status)
+            .field("request_id", &self.0.request_id)
+            .field("reason", &self.0.reason)
+            .field("body_len", &self.0.body.len())
+            .field("snippet", &self.snippet())
+            .finish()
     }
 }
 
@@ -397,7 +482,9 @@ pub enum Error<C: ErrorCode = RawCode> {
         request_number_field: String,
         attempts: u32,
     },
-    /// The verified reply did not decode into the response type.
+    /// A 2xx reply verified but did not decode into the response type: the
+    /// request took effect, and [`DecodeError::verified_body`] holds what the
+    /// server answered.
     #[error(transparent)]
     Decode(DecodeError),
     /// The reply body is larger than the configured limit.
@@ -428,7 +515,7 @@ impl<C: ErrorCode> Error<C> {
             Error::Verification { request_id, .. }
             | Error::BodyTooLarge { request_id, .. }
             | Error::OutcomeUnknown { request_id, .. } => request_id.as_deref(),
-            Error::Decode(e) => e.request_id.as_deref(),
+            Error::Decode(e) => e.request_id(),
             _ => None,
         }
     }
@@ -468,6 +555,18 @@ mod tests {
         assert!(s.len() <= SNIPPET_LEN + 8);
         assert!(s.ends_with('…'));
         assert_eq!(snippet(b"{}"), "{}");
+    }
+
+    #[test]
+    fn the_verified_body_does_not_make_every_error_larger() {
+        use std::mem::size_of;
+        // The decode error's fields, body included, sit behind one pointer.
+        assert_eq!(size_of::<DecodeError>(), size_of::<usize>());
+        // The largest variant is the API error; `Error` is no larger than it…
+        assert_eq!(size_of::<Error<RawCode>>(), size_of::<ApiError<RawCode>>());
+        // …and no larger than before the body was kept (160 bytes on 64-bit targets).
+        #[cfg(target_pointer_width = "64")]
+        assert!(size_of::<Error<RawCode>>() <= 160);
     }
 
     #[test]

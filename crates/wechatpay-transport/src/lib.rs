@@ -10,6 +10,13 @@
 //!   building blocks for a CLI `sign` / `verify` command or a sandbox server
 //!   that verifies requests and signs replies.
 //!
+//! Every failure is an [`Error`]. One needs care: a 2xx reply that verifies
+//! but does not decode into the operation's response type (a field the type
+//! requires is missing, a value changed type) is [`Error::Decode`]. The request
+//! took effect; [`DecodeError::verified_body`] holds the reply body exactly as
+//! WeChat Pay signed it, for reading what was answered instead of sending the
+//! request again.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use wechatpay_transport::{Client, Identity};

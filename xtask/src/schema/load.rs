@@ -1,4 +1,5 @@
-//! Reads `api.yaml` and `endpoints/*.yaml` from a schema directory.
+//! Reads `api.yaml`, `endpoints/*.yaml`, `types/*.yaml`, `notifications.yaml`
+//! and `sources.yaml` from a schema directory.
 //!
 //! Parsing goes through `serde_path_to_error` so a wrong type or unknown key is
 //! reported with its path inside the file, not only a line number.
@@ -9,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 
 use super::error::SchemaError;
-use super::raw::{ApiFile, EndpointFile, NotificationsFile, TypesFile};
+use super::raw::{ApiFile, EndpointFile, NotificationsFile, SourcesFile, TypesFile};
 
 /// One parsed file with the label used in error messages.
 pub struct LoadedFile<T> {
@@ -27,6 +28,8 @@ pub struct Loaded {
     pub type_files: Vec<LoadedFile<TypesFile>>,
     /// `notifications.yaml`, if it exists.
     pub notifications: Option<LoadedFile<NotificationsFile>>,
+    /// `sources.yaml` (the official pages of every operation), if it exists.
+    pub sources: Option<LoadedFile<SourcesFile>>,
 }
 
 /// Loads every file; stops at the files that do not parse and reports them all.
@@ -40,24 +43,36 @@ pub fn load(dir: &Path) -> Result<Loaded, Vec<SchemaError>> {
 
     let endpoints = load_dir::<EndpointFile>(dir, "endpoints", true, &mut errors);
     let type_files = load_dir::<TypesFile>(dir, "types", false, &mut errors);
-    let notifications_path = dir.join("notifications.yaml");
-    let notifications = notifications_path.exists().then(|| {
-        let file = label(dir, &notifications_path);
-        parse_file::<NotificationsFile>(&notifications_path, &file)
-            .map(|content| LoadedFile { file, content })
-            .map_err(|e| errors.push(e))
-            .ok()
-    });
+    let notifications = optional_file::<NotificationsFile>(dir, "notifications.yaml", &mut errors);
+    let sources = optional_file::<SourcesFile>(dir, "sources.yaml", &mut errors);
     match api {
         Some(api) if errors.is_empty() => Ok(Loaded {
             api_file,
             api,
             endpoints,
             type_files,
-            notifications: notifications.flatten(),
+            notifications,
+            sources,
         }),
         _ => Err(errors),
     }
+}
+
+/// `dir/name` parsed, or `None` when the file does not exist (or does not parse: reported).
+fn optional_file<T: DeserializeOwned>(
+    dir: &Path,
+    name: &str,
+    errors: &mut Vec<SchemaError>,
+) -> Option<LoadedFile<T>> {
+    let path = dir.join(name);
+    if !path.exists() {
+        return None;
+    }
+    let file = label(dir, &path);
+    parse_file::<T>(&path, &file)
+        .map(|content| LoadedFile { file, content })
+        .map_err(|e| errors.push(e))
+        .ok()
 }
 
 /// Every `*.yaml` of `dir/name`, parsed; a missing directory is an error only if `required`.

@@ -55,6 +55,32 @@ pub struct NotificationsFile {
     pub types: BTreeMap<String, TypeDef>,
 }
 
+/// `sources.yaml`: the official pages of every operation (ids and URLs).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourcesFile {
+    pub operations: Vec<SourceEntry>,
+}
+
+/// One operation's pages: `official` brand pages and `partner` analogs (either may be empty).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceEntry {
+    pub id: String,
+    pub title: String,
+    pub official: Vec<PageRef>,
+    pub partner: Vec<PageRef>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageRef {
+    pub id: u64,
+    pub url: String,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Event {

@@ -18,7 +18,7 @@ use crate::config::Settings;
 use crate::exit::{CliError, ExitClass};
 use crate::operation::prepare;
 use wechatpay_runtime::json::{self, Prepared, Problem};
-use wechatpay_runtime::{BodyKind, EndpointVisitor};
+use wechatpay_runtime::{BodyKind, EndpointVisitor, Method};
 use wechatpay_transport::FilePart;
 
 /// Checks everything that can be checked locally: operation, body, settings.
@@ -143,9 +143,25 @@ pub async fn send(
         .map_err(|e| classify(e, field))
 }
 
+/// What `call` prints for a verified reply: the JSON of what decoded into the
+/// operation's response type, or with `--raw` the body exactly as it was signed
+/// and verified.
+pub fn output(
+    info: &'static EndpointInfo,
+    reply: VerifiedReply,
+    raw: bool,
+) -> Result<Vec<u8>, CliError> {
+    if raw {
+        return Ok(reply.body);
+    }
+    let decoded = decode(info, &reply)?;
+    serde_json::to_vec(&decoded)
+        .map_err(|e| CliError::internal(format!("cannot print the result: {e}")))
+}
+
 /// Decodes a verified reply into the operation's response type; the JSON of
 /// what decoded is what `call` prints. A reply that does not decode is never
-/// printed: exit 8, with the reason and the field.
+/// printed: exit 8, with the reason, the field, and how to see the body (`--raw`).
 pub fn decode(info: &'static EndpointInfo, reply: &VerifiedReply) -> Result<Value, CliError> {
     let decoded =
         wechatpay_endpoints::dispatch(info.operation_id, DecodeReply { body: &reply.body })
@@ -154,15 +170,33 @@ pub fn decode(info: &'static EndpointInfo, reply: &VerifiedReply) -> Result<Valu
         CliError::new(
             ExitClass::Decode,
             format!(
-                "the HTTP {} reply verified but does not decode into {} ({}), so it is not shown: {}\n  Request-ID: {}",
+                "the HTTP {} reply verified but does not decode into {} ({}), so it is not shown: {}\n  Request-ID: {}\n  {}",
                 reply.status,
                 info.response.name,
                 info.operation_id,
                 printable(&problem.to_string()),
                 printable(reply.request_id().unwrap_or("(none)")),
+                raw_advice(info),
             ),
         )
     })
+}
+
+/// How to see the verified body of a reply that did not decode: `--raw`, and
+/// what running the command again does to the request.
+fn raw_advice(info: &EndpointInfo) -> String {
+    let again = "run the same command again with --raw to print the verified body undecoded";
+    match (info.request_number, info.method) {
+        (Some(number), _) => format!(
+            "the request took effect; {again} (the same {} returns the original result, never a second one)",
+            number.field
+        ),
+        (None, Method::Get) => format!("{again} (a query: sending it again changes nothing)"),
+        (None, _) => format!(
+            "the request took effect; --raw prints the verified body undecoded, but {} has no request number: running it again sends the request again",
+            info.operation_id
+        ),
+    }
 }
 
 /// Decodes into the response type of the endpoint it visits.

@@ -214,6 +214,7 @@ fn call_prints_only_what_decodes_into_the_response_type() {
             !stderr.contains('\u{1b}') && !stderr.contains('\u{7}'),
             "{name}: {stderr:?}"
         );
+        assert!(stderr.contains("--raw"), "{name}: {stderr}");
     }
     // A reply that decodes: printed as decoded, unknown fields left out,
     // control characters escaped by the JSON printer.
@@ -241,6 +242,89 @@ fn call_prints_only_what_decodes_into_the_response_type() {
     let (_, help, _) = outcome(&cli(&["call", "--help"], &[]));
     assert!(help.contains("  8  decode error"), "{help}");
     assert!(help.contains("  9  output error"), "{help}");
+}
+
+/// A signed 2xx reply of send-user-product-coupon without `coupon_code`, which its
+/// response type (UserProductCouponEntity) requires: the coupon was issued, so exit 8
+/// says how to see the verified body, and `--raw` prints it exactly, exit 0.
+#[test]
+fn a_verified_reply_missing_a_required_field_is_printed_only_with_raw() {
+    use wechatpay_endpoints::{Endpoint as _, SendUserProductCoupon};
+
+    let mut entity: Value =
+        serde_json::from_str(SendUserProductCoupon::INFO.response_examples[0].body).unwrap();
+    assert!(entity
+        .as_object_mut()
+        .unwrap()
+        .remove("coupon_code")
+        .is_some());
+    entity["attach"] = "领券成功".into();
+    let body = serde_json::to_vec_pretty(&entity).unwrap();
+    let server = Server::start(Canned::signed(body.clone()));
+    let id = identity();
+    let request = json!({
+        "openid": "oh-394z-6CGkNoJrsDLTTUKiAnp4", "product_coupon_id": "1000000013",
+        "stock_id": "1000000013001", "appid": "wx233544546545989",
+        "send_request_no": unique("RAW"),
+    })
+    .to_string();
+    let args = |extra: &[&str]| {
+        let mut args: Vec<String> = vec![
+            "call".into(),
+            "send-user-product-coupon".into(),
+            "--body".into(),
+            request.clone(),
+            "--base-url".into(),
+            server.url.clone(),
+            "--brand-id".into(),
+            id.brand_id.clone(),
+            "--serial-no".into(),
+            id.serial_no.clone(),
+            "--private-key".into(),
+            keys().join("apiclient_key.pem").display().to_string(),
+            "--public-key-id".into(),
+            id.public_key_id.clone(),
+            "--public-key".into(),
+            keys().join("wxp_pub.pem").display().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+
+    let (code, stdout, stderr) = outcome(&cli(&args(&[]), &[]));
+    assert_eq!(code, 8, "{stdout}{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains("does not decode into UserProductCouponEntity")
+            && stderr.contains("coupon_code"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("run the same command again with --raw")
+            && stderr.contains("the same send_request_no returns the original result"),
+        "{stderr}"
+    );
+
+    let out = cli(&args(&["--raw"]), &[]);
+    let (code, _, stderr) = outcome(&out);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    assert_eq!(out.stdout, [body.as_slice(), b"\n"].concat());
+    assert_eq!(server.count(), 2);
+
+    // --raw never shows what did not verify.
+    server.answer(Canned {
+        signed: false,
+        ..Canned::signed(body.clone())
+    });
+    let (code, stdout, stderr) = outcome(&cli(&args(&["--raw"]), &[]));
+    assert_eq!(code, 6, "{stdout}{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+
+    // --help lists the flag.
+    let (_, help, _) = outcome(&cli(&["call", "--help"], &[]));
+    assert!(help.contains("--raw"), "{help}");
+    assert!(help.contains("call --raw prints it"), "{help}");
 }
 
 // ---------------------------------------------------------------- bug 2

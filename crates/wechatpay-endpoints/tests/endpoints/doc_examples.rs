@@ -141,35 +141,116 @@ fn send_user_product_coupon_examples_round_trip() {
     assert_eq!(round_trip::<SendUserProductCoupon>(), (2, 2));
 }
 
+/// `schema/sources.yaml`: every operation and the official pages it is transcribed from.
+#[derive(serde::Deserialize)]
+struct Sources {
+    operations: Vec<SourceEntry>,
+}
+
+#[derive(serde::Deserialize)]
+struct SourceEntry {
+    id: String,
+    title: String,
+    official: Vec<PageRef>,
+    partner: Vec<PageRef>,
+}
+
+#[derive(serde::Deserialize)]
+struct PageRef {
+    id: u64,
+    url: String,
+}
+
+fn schema_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schema")
+}
+
+fn sources() -> Sources {
+    let path = schema_dir().join("sources.yaml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 #[test]
 fn every_operation_is_listed_once_with_the_design_ids() {
-    // The seeds' ids, and for the family the file name of each page in ../shared/docs/family.
-    let family =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/docs/family");
-    let mut expected: Vec<String> = std::fs::read_dir(&family)
-        .unwrap_or_else(|e| panic!("{}: {e}", family.display()))
+    // The ids of the list in the repository (the seeds' and the family's pages), the schema's
+    // endpoint files and the generated operations are the same set.
+    let mut listed: Vec<String> = sources().operations.into_iter().map(|e| e.id).collect();
+    listed.sort();
+    let mut files: Vec<String> = std::fs::read_dir(schema_dir().join("endpoints"))
+        .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter_map(|name| name.strip_suffix(".md").map(str::to_owned))
-        .filter(|name| name != "README" && name != "notifications")
+        .filter_map(|name| name.strip_suffix(".yaml").map(str::to_owned))
         .collect();
-    expected.extend(
-        [
-            "send-product-coupon",
-            "pre-send-user-product-coupon-bundle",
-            "send-user-product-coupon",
-        ]
-        .map(String::from),
-    );
-    expected.sort();
+    files.sort();
     let mut ids: Vec<String> = ALL
         .iter()
         .map(|info| info.operation_id.to_owned())
         .collect();
     ids.sort();
-    assert_eq!(ids, expected);
+    assert_eq!(
+        listed, files,
+        "schema/sources.yaml against schema/endpoints/"
+    );
+    assert_eq!(
+        ids, listed,
+        "the generated operations against schema/sources.yaml"
+    );
     assert_eq!(ids.len(), 34);
-    assert!(find("send-user-product-coupon").is_some());
+    for seed in [
+        "send-product-coupon",
+        "pre-send-user-product-coupon-bundle",
+        "send-user-product-coupon",
+    ] {
+        assert!(find(seed).is_some(), "{seed}");
+    }
     assert!(find("no-such-operation").is_none());
+}
+
+#[test]
+fn every_operation_names_its_listed_official_pages() {
+    let sources = sources();
+    let mut listed_pages = Vec::new();
+    for entry in &sources.operations {
+        let info = find(&entry.id).unwrap_or_else(|| panic!("{} is not generated", entry.id));
+        assert_eq!(info.title, entry.title, "{}", entry.id);
+        for (kind, base, pages) in [
+            (
+                "official",
+                "https://pay.weixin.qq.com/doc/brand/",
+                &entry.official,
+            ),
+            (
+                "partner",
+                "https://pay.weixin.qq.com/doc/v3/partner/",
+                &entry.partner,
+            ),
+        ] {
+            for page in pages {
+                let name = format!("{kind} {}", page.id);
+                assert!(
+                    info.pages.contains(&name.as_str()),
+                    "{}: source.pages {:?} does not name {name}",
+                    entry.id,
+                    info.pages
+                );
+                assert_eq!(page.url, format!("{base}{}", page.id), "{}", entry.id);
+                listed_pages.push(name);
+            }
+        }
+    }
+    // And the other way: every official or partner page an operation names is listed.
+    for info in ALL {
+        for page in info.pages {
+            if page.starts_with("official ") || page.starts_with("partner ") {
+                assert!(
+                    listed_pages.iter().any(|p| p == page),
+                    "{}: {page} is not in schema/sources.yaml",
+                    info.operation_id
+                );
+            }
+        }
+    }
 }
 
 #[test]

@@ -339,10 +339,78 @@ async fn undecodable_verified_replies_are_decode_errors_with_a_bounded_snippet()
     let Error::Decode(decode) = &err else {
         panic!("{err:?}")
     };
-    assert!(decode.reason.contains("coupon_code"), "{}", decode.reason);
-    assert!(decode.snippet.starts_with(r#"{"unexpected":"xxx"#));
-    assert!(decode.snippet.len() < 300);
+    assert!(
+        decode.reason().contains("coupon_code"),
+        "{}",
+        decode.reason()
+    );
+    assert!(decode.snippet().starts_with(r#"{"unexpected":"xxx"#));
+    assert!(decode.snippet().len() < 300);
     assert!(err.to_string().len() < 600);
+    assert!(format!("{err:?}").len() < 800);
+}
+
+/// A signed 2xx reply of a real operation that lacks a field its response type
+/// requires: the request took effect, so the error hands back the whole
+/// verified body, byte for byte, while its messages stay bounded.
+#[tokio::test]
+async fn a_verified_reply_missing_a_required_field_keeps_its_whole_body() {
+    use wechatpay_endpoints::{Endpoint as _, SendUserProductCoupon};
+    use wechatpay_models::SendUserProductCouponRequest;
+
+    let mut entity: serde_json::Value =
+        serde_json::from_str(SendUserProductCoupon::INFO.response_examples[0].body).unwrap();
+    assert!(entity
+        .as_object_mut()
+        .unwrap()
+        .remove("coupon_code")
+        .is_some());
+    // Long, non-ASCII and oddly spaced, so that only the exact bytes compare equal.
+    entity["attach"] = "附加信息·".repeat(200).into();
+    let body = format!("  {}\n", serde_json::to_string_pretty(&entity).unwrap());
+    let served = body.clone();
+    let server = TestServer::start(move |_, _| ok_reply(&served)).await;
+    let client = brand_builder(&server.url()).build().unwrap();
+    let request = SendUserProductCouponRequest::new(
+        "oh-394z-6CGkNoJrsDLTTUKiAnp4",
+        "1000000013",
+        "1000000013001",
+        "wx233544546545989",
+        "DECODE_BODY_1",
+    );
+    let err = client
+        .execute::<SendUserProductCoupon>(&request)
+        .await
+        .unwrap_err();
+    assert_eq!(server.count(), 1, "a verified reply is never sent again");
+    let Error::Decode(decode) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(decode.verified_body(), body.as_bytes());
+    assert_eq!(decode.status(), 200);
+    assert_eq!(
+        decode.request_id(),
+        Some("08F4D8A1B2C3D4E5F6A7B8C9D0E1F2A3B4C5D6")
+    );
+    assert_eq!(err.request_id(), decode.request_id());
+    assert!(
+        decode.reason().contains("missing field `coupon_code`"),
+        "{}",
+        decode.reason()
+    );
+    // What was answered can still be read from the verified body.
+    let answered: serde_json::Value = serde_json::from_slice(decode.verified_body()).unwrap();
+    assert_eq!(answered["coupon_state"], entity["coupon_state"]);
+    // Display and Debug quote a snippet, never the whole body.
+    for shown in [err.to_string(), format!("{err:?}")] {
+        assert!(shown.len() < 1_000, "{}", shown.len());
+        assert!(!shown.contains(&"附加信息·".repeat(200)), "{shown}");
+    }
+    assert!(err.to_string().contains(&format!("({} bytes)", body.len())));
+    let Error::Decode(decode) = err else {
+        unreachable!()
+    };
+    assert_eq!(decode.into_verified_body(), body.into_bytes());
 }
 
 #[tokio::test]

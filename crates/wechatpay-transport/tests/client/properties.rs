@@ -1039,11 +1039,11 @@ async fn regression_decode_errors_quote_a_bounded_part_of_the_value() {
         panic!("{err:?}")
     };
     assert!(
-        decode.reason.starts_with("invalid type: string"),
+        decode.reason().starts_with("invalid type: string"),
         "{}",
-        decode.reason
+        decode.reason()
     );
-    assert!(decode.reason.chars().count() <= MAX_REASON_CHARS + 1);
+    assert!(decode.reason().chars().count() <= MAX_REASON_CHARS + 1);
     assert!(err.to_string().len() < 2_000);
 }
 

@@ -4,12 +4,14 @@
 //! - [`names`]: the Rust name of every schema name, decided once;
 //! - [`types`]: object and enum types, fields and their rules;
 //! - [`endpoints`]: operations, error tables, examples;
-//! - [`checks`]: checks across the whole schema.
+//! - [`checks`]: checks across the whole schema;
+//! - [`source_list`]: `sources.yaml`, the official pages, against the endpoint files.
 
 mod checks;
 mod endpoints;
 mod follow_up;
 pub mod names;
+mod source_list;
 mod types;
 
 use std::collections::BTreeMap;
@@ -188,6 +190,9 @@ pub fn resolve(loaded: Loaded) -> Result<Schema, Vec<SchemaError>> {
                 event_enum.0
             ),
         );
+    }
+    if let Some(list) = &loaded.sources {
+        source_list::check(&mut ck, list, &loaded.endpoints);
     }
     checks::module_names(&mut ck, &types);
     checks::overlapping_paths(&mut ck, &endpoints);

@@ -156,7 +156,8 @@ pub fn classify(
         e @ Error::Verification { .. } => retry("VERIFICATION", e.to_string()),
         e @ Error::OutcomeUnknown { .. } => retry("OUTCOME_UNKNOWN", e.to_string()),
         e @ Error::BodyTooLarge { .. } => retry("BODY_TOO_LARGE", e.to_string()),
-        e @ Error::Decode(_) => retry("DECODE", e.to_string()),
+        // Verified, so it took effect: an outcome, never a reason to send again.
+        Error::Decode(e) => succeeded(info, e.verified_body(), follow),
         other => Outcome::Stop {
             code: "LOCAL".into(),
             message: other.to_string(),
@@ -192,6 +193,51 @@ mod tests {
             } => "throttled",
             Outcome::Retry { .. } => "retry",
             Outcome::Stop { .. } => "stop",
+        }
+    }
+
+    #[test]
+    fn a_verified_reply_that_does_not_match_the_schema_succeeds_and_is_never_resent() {
+        let info = wechatpay_endpoints::find("send-user-product-coupon").unwrap();
+        // coupon_state (required by the page) is missing: it took effect all the same.
+        let body = br#"{"coupon_code":"C42","send_request_no":"N1"}"#.to_vec();
+        let reply = VerifiedReply {
+            status: 200,
+            headers: Default::default(),
+            body,
+            signature: wechatpay_transport::SignatureHeaders {
+                timestamp: String::new(),
+                nonce: String::new(),
+                signature: String::new(),
+                serial: String::new(),
+                signature_type: String::new(),
+            },
+            attempts: 1,
+        };
+        let request = serde_json::json!({
+            "openid": "o", "product_coupon_id": "P", "stock_id": "S", "appid": "w"
+        });
+        let follow = FollowContext {
+            follow_up: info.follow_up.as_ref().unwrap(),
+            identity: "B",
+            request: &request,
+        };
+        match classify(info, Ok(reply), Some(follow)) {
+            Outcome::Succeeded {
+                result,
+                note,
+                follow_ups,
+            } => {
+                assert_eq!(result["coupon_code"], "C42");
+                let note = note.unwrap();
+                assert!(
+                    note.starts_with("reply does not match the schema: "),
+                    "{note}"
+                );
+                // Without coupon_state the coupon is taken to need its confirm.
+                assert_eq!(follow_ups.unwrap()[0].body["coupon_code"], "C42");
+            }
+            other => panic!("{other:?}"),
         }
     }
 

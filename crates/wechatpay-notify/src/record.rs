@@ -1,6 +1,6 @@
 //! One received event as the journal keeps it, and where its confirm stands.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Where an event's follow-up (the confirm of a sent coupon) stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -94,25 +94,64 @@ impl EventRecord {
     }
 
     /// The line `wechatpay notify serve` prints for the event: its key fields and
-    /// where its confirm stands.
-    pub fn summary(&self) -> Value {
-        json!({
-            "event_id": self.event_id,
-            "event_type": self.event_type,
-            "create_time": self.create_time,
-            "brand_id": self.brand_id,
-            "coupon_code": self.coupon_code,
-            "openid": self.openid,
-            "stock_id": self.stock_id,
-            "product_coupon_id": self.product_coupon_id,
-            "confirm": self.confirm.as_str(),
-            "confirm_request_no": self.confirm_request_no,
-            "attempts": self.attempts,
-            "coupon_state": self.coupon_state,
-            "error_code": self.error_code,
-            "error_message": self.error_message,
-        })
+    /// where its confirm stands, as one line of JSON (`event_id` first).
+    pub fn summary_line(&self) -> String {
+        serde_json::to_string(&self.line(None)).unwrap_or_default()
     }
+
+    /// [`summary_line`](Self::summary_line) as a JSON value (keys in JSON map order).
+    pub fn summary(&self) -> Value {
+        serde_json::to_value(self.line(None)).unwrap_or(Value::Null)
+    }
+
+    pub(crate) fn line(&self, extra: Option<Extra>) -> Line<'_> {
+        Line {
+            event_id: &self.event_id,
+            event_type: &self.event_type,
+            create_time: &self.create_time,
+            brand_id: &self.brand_id,
+            coupon_code: &self.coupon_code,
+            openid: &self.openid,
+            stock_id: &self.stock_id,
+            product_coupon_id: &self.product_coupon_id,
+            confirm: self.confirm.as_str(),
+            confirm_request_no: &self.confirm_request_no,
+            attempts: self.attempts,
+            coupon_state: &self.coupon_state,
+            error_code: &self.error_code,
+            error_message: &self.error_message,
+            extra,
+        }
+    }
+}
+
+/// An event as one JSON object, fields in this order.
+#[derive(serde::Serialize)]
+pub(crate) struct Line<'a> {
+    event_id: &'a str,
+    event_type: &'a str,
+    create_time: &'a str,
+    brand_id: &'a str,
+    coupon_code: &'a Option<String>,
+    openid: &'a Option<String>,
+    stock_id: &'a Option<String>,
+    product_coupon_id: &'a Option<String>,
+    confirm: &'a str,
+    confirm_request_no: &'a Option<String>,
+    attempts: u64,
+    coupon_state: &'a Option<String>,
+    error_code: &'a Option<String>,
+    error_message: &'a Option<String>,
+    #[serde(flatten)]
+    extra: Option<Extra>,
+}
+
+/// What the JSON report adds to the printed line.
+#[derive(serde::Serialize)]
+pub(crate) struct Extra {
+    pub received_at: String,
+    pub note: Option<String>,
+    pub payload: Value,
 }
 
 #[cfg(test)]
@@ -127,5 +166,36 @@ mod tests {
         assert_eq!(ConfirmStatus::parse("in_flight"), None);
         assert!(!ConfirmStatus::Pending.is_settled());
         assert!(ConfirmStatus::NotNeeded.is_settled());
+    }
+
+    #[test]
+    fn the_printed_line_starts_with_the_event_id_and_says_where_the_confirm_stands() {
+        let event = EventRecord {
+            event_id: "EV-1".into(),
+            event_type: "PRODUCT_COUPON.USE".into(),
+            create_time: String::new(),
+            received_at: 0,
+            brand_id: "B1".into(),
+            coupon_code: Some("C1".into()),
+            openid: None,
+            stock_id: None,
+            product_coupon_id: None,
+            payload: "not json".into(),
+            confirm: ConfirmStatus::NotNeeded,
+            confirm_request_no: None,
+            attempts: 0,
+            error_code: None,
+            error_message: None,
+            coupon_state: None,
+            note: None,
+        };
+        let line = event.summary_line();
+        assert!(
+            line.starts_with(r#"{"event_id":"EV-1","event_type":"PRODUCT_COUPON.USE""#),
+            "{line}"
+        );
+        assert_eq!(event.summary()["confirm"], "not_needed");
+        assert_eq!(event.summary()["openid"], Value::Null);
+        assert_eq!(event.payload_json(), Value::String("not json".into()));
     }
 }

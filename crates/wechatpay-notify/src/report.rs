@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::journal::{Journal, JournalError};
-use crate::record::EventRecord;
+use crate::record::{EventRecord, Extra};
 
 /// The report's columns, in order.
 pub const COLUMNS: [&str; 16] = [
@@ -95,10 +95,11 @@ pub fn report(path: &Path, format: ReportFormat, out: &mut dyn Write) -> Result<
             out.write_all(b"[").map_err(io)?;
             let mut first = true;
             journal.for_each(|r| {
-                let mut item = r.summary();
-                item["received_at"] = utc(r.received_at).into();
-                item["note"] = r.note.clone().into();
-                item["payload"] = r.payload_json();
+                let item = r.line(Some(Extra {
+                    received_at: utc(r.received_at),
+                    note: r.note.clone(),
+                    payload: r.payload_json(),
+                }));
                 out.write_all(if first { b"\n" } else { b",\n" })
                     .map_err(io)?;
                 first = false;

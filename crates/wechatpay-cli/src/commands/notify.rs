@@ -254,7 +254,7 @@ async fn announce(
             .await
             .map_err(journal_error)?;
         for event in batch {
-            println_flush(&event.summary().to_string()).map_err(output_error)?;
+            println_flush(&event.summary_line()).map_err(output_error)?;
             let (id, status) = (event.event_id.clone(), event.confirm);
             receiver
                 .with_journal(move |j| j.mark_announced(&id, status))

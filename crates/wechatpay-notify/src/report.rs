@@ -79,7 +79,14 @@ fn cells(r: &EventRecord) -> [String; 16] {
     ]
 }
 
-/// Writes the report of the journal at `path` to `out`.
+/// Writes the report of the journal at `path` to `out` (it only reads the journal, so
+/// it works while a receiver runs).
+///
+/// ```no_run
+/// let mut out = std::io::stdout().lock();
+/// wechatpay_notify::report("notify.db".as_ref(), wechatpay_notify::ReportFormat::Csv, &mut out)?;
+/// # Ok::<(), wechatpay_notify::ReportError>(())
+/// ```
 pub fn report(path: &Path, format: ReportFormat, out: &mut dyn Write) -> Result<(), ReportError> {
     let journal = Journal::open_read_only(path)?;
     let io = |e: std::io::Error| ReportError::Write(e.to_string());

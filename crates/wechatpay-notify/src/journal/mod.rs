@@ -115,6 +115,23 @@ pub struct Journal {
     _lock: Option<lock::LockFile>,
 }
 
+/// Whether this process may create files in `dir` (access(2); root may even where
+/// the mode bits say no, and then it truly can).
+#[cfg(unix)]
+fn writable(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt as _;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: access(2) reads the NUL-terminated path it is given and nothing else.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+}
+
+#[cfg(not(unix))]
+fn writable(_dir: &Path) -> bool {
+    true
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -124,6 +141,15 @@ fn now_ms() -> i64 {
 impl Journal {
     /// Opens the journal at `path` for receiving, creating it if it does not exist, and
     /// takes its lock (`PATH.lock`). A file that is not a notify journal is refused.
+    /// Open it before listening, so that a journal that cannot be written stops the
+    /// service before any notification is acknowledged.
+    ///
+    /// ```no_run
+    /// let journal = wechatpay_notify::Journal::open("notify.db".as_ref())
+    ///     .unwrap_or_else(|e| panic!("{e}")); // names the file and the reason
+    /// let counts = journal.counts().unwrap();
+    /// println!("{} events, {} confirms pending", counts.total, counts.pending);
+    /// ```
     pub fn open(path: &Path) -> Result<Journal, JournalError> {
         let create = |reason: String| JournalError::Create {
             path: path.to_owned(),
@@ -138,6 +164,12 @@ impl Journal {
             if !parent.is_dir() {
                 return Err(create(format!(
                     "{} is not a directory (or does not exist)",
+                    parent.display()
+                )));
+            }
+            if !writable(parent) {
+                return Err(create(format!(
+                    "the directory {} is not writable",
                     parent.display()
                 )));
             }

@@ -43,6 +43,8 @@ pub enum Command {
     Certificates(CertificatesArgs),
     /// Send one operation to every row of a CSV at the documented rate, crash-safe, exactly once.
     Campaign(CampaignArgs),
+    /// The brand's notify URL: journal verified notifications, confirm each sent coupon once.
+    Notify(NotifyArgs),
 }
 
 /// Who is calling and which WeChat Pay key to trust. Precedence: flag > environment > profile.
@@ -380,6 +382,86 @@ pub enum ReportFormatArg {
 #[derive(Debug, Args)]
 pub struct CampaignReportArgs {
     /// The campaign's journal.
+    #[arg(long, value_name = "FILE.db")]
+    pub journal: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormatArg::Csv)]
+    pub format: ReportFormatArg,
+}
+
+/// `wechatpay notify`.
+#[derive(Debug, Args)]
+pub struct NotifyArgs {
+    #[command(subcommand)]
+    pub command: NotifyCommand,
+}
+
+/// The notify subcommands.
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Serve the notify URL: verify, journal, acknowledge; confirm every PRODUCT_COUPON.SEND once.
+    ///
+    /// The first stdout line is the URL (http://ADDR:PORT/PATH, the real port for port
+    /// 0); then one JSON line per event once its confirm is settled (`confirm`:
+    /// confirmed, failed, pending or not_needed). A notification is answered 2xx only
+    /// after it is in the journal; one that does not verify is answered 4xx and never
+    /// recorded. The same command on the same journal resumes: pending confirms are
+    /// performed, and nothing already printed is printed again. Stops on SIGINT/SIGTERM.
+    Serve(Box<NotifyServeArgs>),
+    /// One line per journaled event: event_id, event_type, coupon_code, openid, brand_id, confirm, ….
+    Report(NotifyReportArgs),
+}
+
+/// `wechatpay notify serve`.
+#[derive(Debug, Args)]
+pub struct NotifyServeArgs {
+    /// Address to listen on (port 0 picks a free port). WeChat Pay posts to an HTTPS URL:
+    /// put a TLS proxy in front of it.
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR:PORT")]
+    pub listen: String,
+    /// The path of the notify URL; other paths are answered 404.
+    #[arg(long, default_value = "/notify", value_name = "PATH")]
+    pub path: String,
+    /// The journal (SQLite): created if absent (refused if it is another kind of file),
+    /// resumed if present. Opened before listening.
+    #[arg(long, value_name = "FILE.db")]
+    pub journal: PathBuf,
+    /// Journal and acknowledge only: PRODUCT_COUPON.SEND events stay `pending` (and are
+    /// printed as such); a later run without this flag confirms them.
+    #[arg(long)]
+    pub no_confirm: bool,
+    /// The AppID the coupons are confirmed for (the notification does not carry it; a
+    /// payload `appid`, if WeChat Pay ever sends one, is preferred). Needed unless --no-confirm.
+    #[arg(
+        long,
+        env = "WECHATPAY_APPID",
+        hide_env_values = true,
+        value_name = "APPID"
+    )]
+    pub appid: Option<String>,
+    /// APIv3 key: decrypts the notifications (prefer WECHATPAY_APIV3_KEY or the profile).
+    #[arg(
+        long,
+        env = "WECHATPAY_APIV3_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub apiv3_key: Option<String>,
+    /// Confirms per second [default: the documented limit of
+    /// confirm-send-user-product-coupon, 500].
+    #[arg(long, value_name = "N", value_parser = parse_rate)]
+    pub rate: Option<f64>,
+    /// Give up on a confirm's reply after this many seconds (it is sent again with the same number).
+    #[arg(long, default_value_t = 30.0, value_name = "SECS", value_parser = parse_timeout, allow_negative_numbers = true)]
+    pub timeout: f64,
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+/// `wechatpay notify report`.
+#[derive(Debug, Args)]
+pub struct NotifyReportArgs {
+    /// The notify journal.
     #[arg(long, value_name = "FILE.db")]
     pub journal: PathBuf,
     /// Output format.

@@ -28,11 +28,16 @@ pub enum ExitClass {
     /// `campaign send` stopped before every row was resolved (Ctrl-C, or
     /// outcomes still unknown): run the same command again to resume (exit 11).
     Incomplete,
+    /// `notify`: the journal cannot be created, opened, read or written, or is not a
+    /// notify journal (exit 12).
+    Journal,
+    /// `notify serve`: the address cannot be listened on (exit 13).
+    Listen,
 }
 
 impl ExitClass {
     /// Every class, in exit-code order.
-    pub const ALL: [ExitClass; 11] = [
+    pub const ALL: [ExitClass; 13] = [
         ExitClass::Internal,
         ExitClass::Usage,
         ExitClass::Validation,
@@ -44,6 +49,8 @@ impl ExitClass {
         ExitClass::Output,
         ExitClass::RowsFailed,
         ExitClass::Incomplete,
+        ExitClass::Journal,
+        ExitClass::Listen,
     ];
 
     /// The process exit code of this class.
@@ -60,6 +67,8 @@ impl ExitClass {
             ExitClass::Output => 9,
             ExitClass::RowsFailed => 10,
             ExitClass::Incomplete => 11,
+            ExitClass::Journal => 12,
+            ExitClass::Listen => 13,
         }
     }
 
@@ -77,6 +86,8 @@ impl ExitClass {
             ExitClass::Output => "output error",
             ExitClass::RowsFailed => "rows failed",
             ExitClass::Incomplete => "incomplete",
+            ExitClass::Journal => "journal error",
+            ExitClass::Listen => "listen error",
         }
     }
 
@@ -109,6 +120,10 @@ impl ExitClass {
             ExitClass::Incomplete => {
                 "campaign send: stopped with rows still pending (Ctrl-C, or outcomes unknown); run it again to resume"
             }
+            ExitClass::Journal => {
+                "notify: the journal cannot be created, opened or written, or is not a notify journal (nothing acknowledged)"
+            }
+            ExitClass::Listen => "notify serve: cannot listen on the address (in use, or not allowed)",
         }
     }
 }

@@ -1,5 +1,6 @@
-//! The `wechatpay` command-line tool: `call`, `describe`, `sign`, `verify` and
-//! `sandbox` over `wechatpay-transport` and the schema in `wechatpay-endpoints`.
+//! The `wechatpay` command-line tool: `call`, `describe`, `sign`, `verify`,
+//! `campaign`, `notify` and `sandbox` over `wechatpay-transport` and the schema
+//! in `wechatpay-endpoints`.
 //!
 //! The binary is a thin `main.rs`; the modules are a library so the commands
 //! are testable on their own. The sandbox is the `wechatpay-sandbox` crate;

@@ -4,8 +4,10 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::FromArgMatches;
-use wechatpay_cli::args::{command, CampaignCommand, Cli, Command};
-use wechatpay_cli::commands::{call, campaign, certificates, describe, sandbox, sign, verify};
+use wechatpay_cli::args::{command, CampaignCommand, Cli, Command, NotifyCommand};
+use wechatpay_cli::commands::{
+    call, campaign, certificates, describe, notify, sandbox, sign, verify,
+};
 use wechatpay_cli::exit::{exit_codes_help, CliError, ExitClass};
 use wechatpay_sandbox::faults;
 use wechatpay_transport::{Clock, SystemClock};
@@ -33,6 +35,11 @@ fn main() -> ExitCode {
                     ))
                 })
                 .mut_subcommand("status", |s| s.after_help(exit_codes.clone()))
+                .mut_subcommand("report", |s| s.after_help(exit_codes.clone()))
+        })
+        .mut_subcommand("notify", |c| {
+            c.after_help(exit_codes.clone())
+                .mut_subcommand("serve", |s| s.after_help(exit_codes.clone()))
                 .mut_subcommand("report", |s| s.after_help(exit_codes.clone()))
         })
         .mut_subcommand("sandbox", |c| {
@@ -101,6 +108,13 @@ fn run(cli: Cli) -> Result<(), CliError> {
             CampaignCommand::Report(args) => {
                 let mut out = std::io::BufWriter::new(std::io::stdout().lock());
                 campaign::report(&args, &mut out)
+            }
+        },
+        Command::Notify(args) => match args.command {
+            NotifyCommand::Serve(args) => notify::serve(&args),
+            NotifyCommand::Report(args) => {
+                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                notify::report(&args, &mut out)
             }
         },
         Command::Sandbox(args) => {

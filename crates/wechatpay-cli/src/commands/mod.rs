@@ -4,6 +4,7 @@ pub mod call;
 pub mod campaign;
 pub mod certificates;
 pub mod describe;
+pub mod notify;
 pub mod sandbox;
 pub mod sign;
 pub mod verify;

@@ -8,6 +8,7 @@ mod bad_inputs;
 mod campaign;
 mod cli_sandbox;
 mod idempotency;
+mod notify;
 mod openssl_interop;
 mod real_world;
 mod sandbox_rules;

@@ -2,13 +2,14 @@
 # End-to-end demo on a fresh machine: regenerate the crates from the schema
 # (`cargo xtask codegen`; DEMO_SKIP_CODEGEN=1 skips it), build the `wechatpay` CLI, start the
 # sandbox on 127.0.0.1 (port 0: a free port) with keys generated into a temp
-# directory, and a notify URL on 127.0.0.1 (crates/wechatpay-cli/examples/notify_receiver.rs);
-# with `wechatpay call`: set the notify URL, call the three seed operations, then the
-# coupon lifecycle — send → PRODUCT_COUPON.SEND notification (verified and decrypted) →
-# confirm → use; the same three seed operations from the Rust example
-# (crates/wechatpay-cli/examples/call_sandbox.rs); a 50-row campaign; show how
-# `wechatpay sign` helps with a SIGN_ERROR; then stop everything — always, also on failure
-# or Ctrl-C. Every step has a timeout.
+# directory, and the brand's notify URL on 127.0.0.1 (`wechatpay notify serve`: verifies,
+# journals and confirms every PRODUCT_COUPON.SEND); with `wechatpay call`: set the notify URL,
+# call the three seed operations, then the coupon lifecycle — send → PRODUCT_COUPON.SEND
+# notification → confirmed by `notify serve` → use; a coupon pre-sent for the mini-program
+# component (领券组件), claimed by the user and confirmed by `notify serve`; the same three seed
+# operations from the Rust example (crates/wechatpay-cli/examples/call_sandbox.rs); a 50-row
+# campaign that sends and confirms every coupon; show how `wechatpay sign` helps with a
+# SIGN_ERROR; then stop everything — always, also on failure or Ctrl-C. Every step has a timeout.
 #
 # Needs: cargo (Rust toolchain). Nothing leaves 127.0.0.1.
 set -euo pipefail
@@ -19,7 +20,6 @@ BUILD_TIMEOUT="${DEMO_BUILD_TIMEOUT:-1800}"
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 BIN="$TARGET_DIR/debug/wechatpay"
 EXAMPLE="$TARGET_DIR/debug/examples/call_sandbox"
-RECEIVER="$TARGET_DIR/debug/examples/notify_receiver"
 
 WORK="$(mktemp -d)"
 KEYS="$WORK/keys"
@@ -43,7 +43,7 @@ if [ "${DEMO_SKIP_CODEGEN:-0}" != 1 ]; then
 fi
 
 echo "==> Building the CLI and the example (cargo build)"
-timeout "$BUILD_TIMEOUT" cargo build --quiet -p wechatpay-cli --bin wechatpay --example call_sandbox --example notify_receiver
+timeout "$BUILD_TIMEOUT" cargo build --quiet -p wechatpay-cli --bin wechatpay --example call_sandbox
 
 echo "==> Starting the sandbox (keys in $KEYS)"
 "$BIN" sandbox --listen 127.0.0.1:0 --keys "$KEYS" >"$WORK/sandbox.out" 2>"$WORK/sandbox.log" &
@@ -92,6 +92,9 @@ export WECHATPAY_SERIAL_NO="$SERIAL_NO"
 export WECHATPAY_PRIVATE_KEY="$KEYS/apiclient_key.pem"
 export WECHATPAY_PUBLIC_KEY_ID="$PUBLIC_KEY_ID"
 export WECHATPAY_PUBLIC_KEY="$KEYS/wxp_pub.pem"
+# notify serve: the key that decrypts notifications, and the AppID its confirms name.
+export WECHATPAY_APIV3_KEY="$(json_value apiv3_key)"
+export WECHATPAY_APPID=wx233544546545989
 
 RUN="$(date +%s)"
 call() {
@@ -101,8 +104,8 @@ call() {
 }
 
 echo
-echo "==> Starting the brand's notify URL on 127.0.0.1 (examples/notify_receiver.rs)"
-"$RECEIVER" "$KEYS" 2 "$((STEP_TIMEOUT * 2))" >"$WORK/notify.out" 2>"$WORK/notify.log" &
+echo "==> Starting the brand's notify URL on 127.0.0.1 (wechatpay notify serve)"
+"$BIN" notify serve --listen 127.0.0.1:0 --journal "$WORK/notify.db" >"$WORK/notify.out" 2>"$WORK/notify.log" &
 RECEIVER_PID=$!
 if ! wait_for_line "$WORK/notify.out" '^http' "$RECEIVER_PID"; then
     echo "the notify receiver did not start:" >&2
@@ -119,38 +122,64 @@ call pre-send-user-product-coupon-bundle \
     "{\"openid\":\"oh-394z-6CGkNoJrsDLTTUKiAnp4\",\"product_coupon_id\":\"200000001\",\"stock_bundle_id\":\"100232301\",\"appid\":\"wx233544546545989\",\"send_request_no\":\"DEMO_BUNDLE_$RUN\"}"
 
 echo
-echo "==> The coupon lifecycle: send → notification → confirm → use"
+echo "==> The coupon lifecycle: send → notification → confirmed by notify serve → use"
 OPENID="oh-394z-6CGkNoJrsDLTTUKiAnp4"
 COUPON="\"product_coupon_id\":\"1000000013\",\"stock_id\":\"1000000013001\",\"appid\":\"wx233544546545989\""
 call send-user-product-coupon \
     "{\"openid\":\"$OPENID\",$COUPON,\"send_request_no\":\"DEMO_SEND_$RUN\",\"attach\":\"demo\"}"
+grep -q '"coupon_state": *"CONFIRMING"' "$WORK/last.json" || { echo "a sent coupon should await its confirm" >&2; exit 1; }
+# The coupon code, verbatim from the reply (the notification names the same code).
+CODE="$(sed -n 's/.*"coupon_code": *"\([^"]*\)".*/\1/p' "$WORK/last.json" | head -n 1)"
+# Waits until notify serve printed the line of coupon $1 with confirm "confirmed".
+wait_confirmed() {
+    if ! wait_for_line "$WORK/notify.out" "\"coupon_code\":\"$1\".*\"confirm\":\"confirmed\"" "$RECEIVER_PID"; then
+        echo "notify serve did not confirm coupon $1 within ${STEP_TIMEOUT}s" >&2
+        cat "$WORK/notify.out" "$WORK/notify.log" >&2
+        exit 1
+    fi
+    grep "\"coupon_code\":\"$1\"" "$WORK/notify.out" | head -n 1
+}
 echo
-echo "==> The PRODUCT_COUPON.SEND notification, as the notify URL received, verified and decrypted it"
-if ! wait_for_line "$WORK/notify.out" '^PRODUCT_COUPON.SEND ' "$RECEIVER_PID"; then
-    echo "no PRODUCT_COUPON.SEND notification within ${STEP_TIMEOUT}s" >&2
-    cat "$WORK/notify.log" >&2
-    exit 1
-fi
-grep '^PRODUCT_COUPON.SEND ' "$WORK/notify.out"
-# The coupon code, verbatim from the notification (as the troubleshooting guide advises).
-CODE="$(sed -n 's/^PRODUCT_COUPON.SEND coupon_code=\([^ ]*\).*/\1/p' "$WORK/notify.out" | head -n 1)"
-call confirm-send-user-product-coupon \
-    "{\"openid\":\"$OPENID\",\"coupon_code\":\"$CODE\",$COUPON,\"out_request_no\":\"DEMO_CONFIRM_$RUN\"}"
+echo "==> notify serve received PRODUCT_COUPON.SEND (verified, decrypted, journaled) and confirmed the coupon"
+wait_confirmed "$CODE"
+call get-user-product-coupon "{\"openid\":\"$OPENID\",\"coupon_code\":\"$CODE\",$COUPON}" >/dev/null
+grep -Eq '"coupon_state": *"(EFFECTIVE|PENDING)"' "$WORK/last.json" || { echo "the coupon is not usable" >&2; exit 1; }
+echo "    coupon $CODE is $(sed -n 's/.*"coupon_state": *"\([^"]*\)".*/\1/p' "$WORK/last.json" | head -n 1)"
 call use-user-product-coupon \
     "{\"openid\":\"$OPENID\",\"coupon_code\":\"$CODE\",$COUPON,\"use_time\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"out_request_no\":\"DEMO_USE_$RUN\",\"associated_order_info\":{\"transaction_id\":\"4200000000123456789123456789\"}}"
 grep -q '"coupon_state": *"USED"' "$WORK/last.json" || { echo "the coupon is not USED" >&2; exit 1; }
-if ! wait_for_line "$WORK/notify.out" '^PRODUCT_COUPON.USE ' "$RECEIVER_PID"; then
+if ! wait_for_line "$WORK/notify.out" '"event_type":"PRODUCT_COUPON.USE"' "$RECEIVER_PID"; then
     echo "no PRODUCT_COUPON.USE notification within ${STEP_TIMEOUT}s" >&2
     exit 1
 fi
-grep '^PRODUCT_COUPON.USE ' "$WORK/notify.out"
+grep '"event_type":"PRODUCT_COUPON.USE"' "$WORK/notify.out"
+
+echo
+echo "==> The mini-program component (领券组件): pre-send, the user claims, notify serve confirms"
+CLAIMER="oDemoClaimer_$RUN"
+call pre-send-user-product-coupon \
+    "{\"openid\":\"$CLAIMER\",$COUPON,\"send_request_no\":\"DEMO_PRESEND_$RUN\"}"
+TOKEN="$(sed -n 's/.*"token": *"\([^"]*\)".*/\1/p' "$WORK/last.json" | head -n 1)"
+# The sandbox's stand-in for the user tapping the component (not a WeChat Pay API).
+curl_post() {
+    timeout "$STEP_TIMEOUT" bash -c 'exec 3<>/dev/tcp/127.0.0.1/'"${BASE_URL##*:}"'
+        printf "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %s\r\nConnection: close\r\n\r\n%s" "$1" "${#2}" "$2" >&3
+        cat <&3' _ "$1" "$2"
+}
+CLAIMED="$(curl_post /sandbox/pre-sends/claim "{\"token\":\"$TOKEN\"}")"
+CLAIMED_CODE="$(printf '%s' "$CLAIMED" | sed -n 's/.*"coupon_code": *"\([^"]*\)".*/\1/p' | head -n 1)"
+[ -n "$CLAIMED_CODE" ] || { echo "the claim failed: $CLAIMED" >&2; exit 1; }
+echo "    the user claimed coupon $CLAIMED_CODE"
+wait_confirmed "$CLAIMED_CODE"
+call get-user-product-coupon "{\"openid\":\"$CLAIMER\",\"coupon_code\":\"$CLAIMED_CODE\",$COUPON}" >/dev/null
+grep -Eq '"coupon_state": *"(EFFECTIVE|PENDING)"' "$WORK/last.json" || { echo "the claimed coupon is not usable" >&2; exit 1; }
 
 echo
 echo "==> The same three operations from Rust (examples/call_sandbox.rs)"
 timeout "$STEP_TIMEOUT" "$EXAMPLE" "$KEYS" "$BASE_URL"
 
 echo
-echo "==> A campaign: send-user-product-coupon to 50 users of a CSV at the documented rate"
+echo "==> A campaign: send-user-product-coupon to 50 users of a CSV at the documented rate, each coupon confirmed"
 { echo openid; for i in $(seq -w 1 50); do echo "oDemoUser_${RUN}_$i"; done; } >"$WORK/users.csv"
 echo '{"product_coupon_id":"1000000013","stock_id":"1000000013001","appid":"wx233544546545989"}' \
     >"$WORK/template.json"
@@ -158,7 +187,17 @@ timeout "$STEP_TIMEOUT" "$BIN" campaign send send-user-product-coupon --input "$
     --body @"$WORK/template.json" --journal "$WORK/campaign.db"
 timeout "$STEP_TIMEOUT" "$BIN" campaign status --journal "$WORK/campaign.db"
 timeout "$STEP_TIMEOUT" "$BIN" campaign report --journal "$WORK/campaign.db" >"$WORK/report.csv"
-head -n 3 "$WORK/report.csv" | cut -c1-160
+head -n 3 "$WORK/report.csv" | cut -c1-200
+# Every coupon usable: none left CONFIRMING (notify serve confirmed them too: its confirms and
+# the campaign's share one number per coupon, so the second is answered as a replay).
+if grep -q CONFIRMING "$WORK/report.csv"; then
+    echo "a campaign coupon was left CONFIRMING" >&2
+    exit 1
+fi
+echo "    all 50 coupons EFFECTIVE or PENDING"
+echo
+echo "==> What notify serve journaled (wechatpay notify report)"
+timeout "$STEP_TIMEOUT" "$BIN" notify report --journal "$WORK/notify.db" | cut -c1-160 | head -n 5
 
 echo
 echo "==> Debugging a signature: what exactly is signed for a request"

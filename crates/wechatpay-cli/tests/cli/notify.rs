@@ -386,3 +386,68 @@ fn errors_at_start_name_what_is_wrong_and_listen_on_nothing() {
         assert!(help.contains(flag), "{flag} in {help}");
     }
 }
+
+/// The two confirmers together against the strict sandbox (a confirm is refused
+/// until the coupon's PRODUCT_COUPON.SEND was delivered): a campaign and
+/// `notify serve` derive the same number per coupon, so whichever confirms first,
+/// the other is answered as a replay; every coupon is confirmed exactly once.
+#[test]
+fn a_campaign_and_notify_serve_confirm_each_coupon_exactly_once_under_the_strict_sandbox() {
+    const ROWS: usize = 60;
+    let sandbox = Sandbox::start(Options {
+        notify: NotifyPolicy {
+            attempts: 6,
+            first_delay: Duration::from_millis(200),
+            timeout: Duration::from_secs(3),
+        },
+        ..Options::new(keys_dir("notify")).confirm_after_notify(true)
+    })
+    .expect("sandbox");
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(&sandbox, &journal_in(&dir), &[]);
+    set_url(&client(&sandbox), &serve.url);
+
+    let mut csv = String::from("openid\n");
+    for i in 0..ROWS {
+        csv.push_str(&format!("oBoth{i:04}\n"));
+    }
+    std::fs::write(dir.path().join("users.csv"), csv).unwrap();
+    let template = format!(
+        r#"{{"product_coupon_id":"1000000013","stock_id":"1000000013001","appid":"{APPID}"}}"#
+    );
+    std::fs::write(dir.path().join("template.json"), template).unwrap();
+    let campaign_journal = dir.path().join("campaign.db");
+    let args: Vec<String> = [
+        "campaign",
+        "send",
+        "send-user-product-coupon",
+        "--input",
+        &dir.path().join("users.csv").display().to_string(),
+        "--body",
+        &format!("@{}", dir.path().join("template.json").display()),
+        "--journal",
+        &campaign_journal.display().to_string(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain(settings(&sandbox))
+    .collect();
+    let (code, stdout, stderr) = outcome(&cli(&args, &[]));
+    assert_eq!(code, 0, "{stderr}");
+    let summary: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(summary["succeeded"], ROWS as u64, "{summary}");
+
+    // notify serve settles every event: confirmed by itself, or found done by the campaign.
+    let mut confirmed = std::collections::HashSet::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while confirmed.len() < ROWS && Instant::now() < deadline {
+        if let Some(event) = serve.next_event(Duration::from_secs(5)) {
+            assert_eq!(event["confirm"], "confirmed", "{event}");
+            confirmed.insert(event["coupon_code"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(confirmed.len(), ROWS, "every notification confirmed");
+    let (issued, _) = confirms(&sandbox);
+    assert_eq!(issued, ROWS as u64, "each coupon confirmed exactly once");
+    assert_eq!(serve.terminate(), 0);
+}

@@ -266,6 +266,26 @@ const ROWS: &[Row] = &[
         target: Some(("exactly 10,000", |v, _| v == 10_000.0)),
     },
     Row {
+        label: "notify serve: 10,000 notifications, SIGKILL ×3 and restart: events journaled",
+        figure: "notify_events",
+        target: Some(("exactly 10,000", |v, _| v == 10_000.0)),
+    },
+    Row {
+        label: "notify serve: 10,000 notifications, SIGKILL ×3 and restart: coupons confirmed",
+        figure: "notify_confirmed",
+        target: Some(("exactly 10,000", |v, _| v == 10_000.0)),
+    },
+    Row {
+        label: "notify serve: resident set at the end / at a quarter of the events",
+        figure: "notify_rss_ratio",
+        target: Some(("≤ 1.5× (flat)", |v, _| v <= 1.5)),
+    },
+    Row {
+        label: "campaign of 2,000 rows + notify serve, sandbox --confirm-after-notify: coupons confirmed",
+        figure: "notify_strict_confirmed",
+        target: Some(("exactly 2,000", |v, _| v == 2_000.0)),
+    },
+    Row {
         label: "sign RSA-2048, aws-lc-rs (default)",
         figure: "sign_aws_lc",
         target: Some(("≥ 0.5× openssl", |v, f| {
@@ -458,6 +478,14 @@ pub const BENCH_COMMANDS: &[&[&str]] = &[
         "wechatpay-cli",
         "--bench",
         "campaign",
+    ],
+    &[
+        "bench",
+        "--quiet",
+        "-p",
+        "wechatpay-cli",
+        "--bench",
+        "notify",
     ],
 ];
 

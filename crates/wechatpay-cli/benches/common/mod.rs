@@ -44,6 +44,11 @@ pub fn pin(pid: u32, core: &str) -> bool {
 /// Starts `wechatpay sandbox --rate-limit RATE` (`off` or requests per
 /// second) on 127.0.0.1:0; returns it and its base URL.
 pub fn start_sandbox(keys: &Path, rate_limit: &str) -> (Sandbox, String) {
+    start_sandbox_with(keys, rate_limit, &[])
+}
+
+/// [`start_sandbox`] with more flags (`--confirm-after-notify`).
+pub fn start_sandbox_with(keys: &Path, rate_limit: &str, extra: &[&str]) -> (Sandbox, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wechatpay"))
         .args([
             "sandbox",
@@ -53,8 +58,9 @@ pub fn start_sandbox(keys: &Path, rate_limit: &str) -> (Sandbox, String) {
             "--stop-on-eof",
             "--rate-limit",
             rate_limit,
-            "--keys",
         ])
+        .args(extra)
+        .arg("--keys")
         .arg(keys)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

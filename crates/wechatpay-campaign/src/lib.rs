@@ -1,5 +1,7 @@
 //! Bulk sending for the WeChat Pay product-coupon APIs: one operation to every
-//! row of a CSV, at the documented rate, crash-safe, each row sent exactly once.
+//! row of a CSV, at the documented rate, crash-safe, each row sent exactly once —
+//! and, where the schema declares a follow-up (a sent coupon must be confirmed),
+//! each result followed up exactly once.
 //!
 //! ```no_run
 //! # async fn demo(client: wechatpay_transport::Client) -> Result<(), wechatpay_campaign::CampaignError> {
@@ -17,6 +19,7 @@
 //! let campaign = Campaign::open(&spec)?;   // new: every row checked and numbered; else: resumed
 //! let control = Control::new();            // control.stop() from a signal handler
 //! let summary = campaign.run(&client, &RunOptions::default(), &control).await?;
+//! // succeeded: sent, and the coupon it issued confirmed.
 //! println!("{} of {} succeeded", summary.counts.succeeded, summary.counts.total);
 //! # Ok(()) }
 //! ```
@@ -33,7 +36,13 @@
 //! - **Pacing** ([`rate`]): a token bucket at the documented rate, slower
 //!   after 429s and back up after, with just enough requests in flight.
 //! - **Outcomes** ([`outcome`]): an unknown outcome is retried with the same
-//!   number; only documented permanent errors fail a row.
+//!   number; only documented permanent errors fail a row; a verified reply that
+//!   does not decode took effect and is never resent.
+//! - **Follow-ups** ([`follow_up`]): the second step the schema declares
+//!   (`EndpointInfo::follow_up`): a confirm per coupon, recorded with the send's
+//!   outcome, sent on its own lane at its own rate, its number derived from the
+//!   brand and the coupon (the same in `wechatpay-notify`), a refusal read from the
+//!   status operation (still waiting: later, same number; gone: the row fails).
 
 pub mod campaign;
 pub mod control;

@@ -14,13 +14,12 @@
 
 use serde_json::{Map, Value};
 use wechatpay_runtime::json::{Prepared, Problem};
-use wechatpay_runtime::retry::retryable;
 use wechatpay_runtime::{EndpointInfo, FollowUp, ValueFrom};
 use wechatpay_transport::{CallOptions, Client, Error, RawCode};
 
 use crate::endpoint::{decode_reply, prepare};
 use crate::number::{follow_up_key, NumberShape};
-use crate::outcome::CAMPAIGN_WIDE_CODES;
+use crate::outcome::{read_api_error, ApiAnswer, ApiVerdict};
 use crate::result::{get, key_fields};
 
 /// One follow-up call to make.
@@ -214,41 +213,29 @@ pub enum StepOutcome {
     Stop { code: String, message: String },
 }
 
+/// An error reply of the follow-up or the status operation: an outcome, or (`Err`)
+/// a refusal of this result to read from the status operation.
 fn error_outcome(error: Error<RawCode>) -> Result<StepOutcome, (String, String)> {
-    match error {
-        Error::Api(api) => {
-            let code = if api.raw_code.is_empty() {
-                format!("HTTP_{}", api.status)
-            } else {
-                api.raw_code.clone()
-            };
-            let message = format!("HTTP {} {}: {}", api.status, code, api.message);
-            if retryable(api.status, &api.raw_code) {
-                let throttled = api.status == 429 || api.raw_code == "FREQUENCY_LIMITED";
-                return Ok(StepOutcome::Retry {
-                    code,
-                    message,
-                    throttled,
-                });
-            }
-            if !api.verified {
-                return Ok(StepOutcome::Retry {
-                    code,
-                    message: format!("{message} (error reply without a valid signature)"),
-                    throttled: false,
-                });
-            }
-            if api.status == 401 || CAMPAIGN_WIDE_CODES.contains(&api.raw_code.as_str()) {
-                return Ok(StepOutcome::Stop { code, message });
-            }
-            // A refusal about this result: ask where it stands.
-            Err((code, message))
-        }
-        e => Ok(StepOutcome::Retry {
+    let Error::Api(api) = error else {
+        return Ok(StepOutcome::Retry {
             code: "FOLLOW_UP_UNKNOWN".into(),
-            message: e.to_string(),
+            message: error.to_string(),
             throttled: false,
+        });
+    };
+    let ApiAnswer {
+        code,
+        message,
+        verdict,
+    } = read_api_error(&api);
+    match verdict {
+        ApiVerdict::Retry { throttled } => Ok(StepOutcome::Retry {
+            code,
+            message,
+            throttled,
         }),
+        ApiVerdict::CampaignWide => Ok(StepOutcome::Stop { code, message }),
+        ApiVerdict::Refusal => Err((code, message)),
     }
 }
 

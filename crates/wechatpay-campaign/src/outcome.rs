@@ -17,7 +17,7 @@
 use serde_json::Value;
 use wechatpay_runtime::retry::retryable;
 use wechatpay_runtime::{EndpointInfo, FollowUp};
-use wechatpay_transport::{Error, RawCode, VerifiedReply};
+use wechatpay_transport::{ApiError, Error, RawCode, VerifiedReply};
 
 use crate::endpoint::decode_reply;
 use crate::follow_up::Step;
@@ -98,6 +98,51 @@ fn succeeded(
     }
 }
 
+/// What an error reply means before the operation decides what its refusal means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ApiVerdict {
+    /// Send again with the same number: 5xx, SYSTEM_ERROR, 429 (`throttled`), or an
+    /// unsigned error (anyone on the path could have written it: no proof to give up).
+    Retry { throttled: bool },
+    /// About the caller, not the request (401, SIGN_ERROR, NO_AUTH): every request would get it.
+    CampaignWide,
+    /// A verified refusal of this request.
+    Refusal,
+}
+
+/// An error reply read once: its code (`HTTP_<status>` when it has none), a message, a verdict.
+pub(crate) struct ApiAnswer {
+    pub code: String,
+    pub message: String,
+    pub verdict: ApiVerdict,
+}
+
+pub(crate) fn read_api_error(api: &ApiError<RawCode>) -> ApiAnswer {
+    let code = if api.raw_code.is_empty() {
+        format!("HTTP_{}", api.status)
+    } else {
+        api.raw_code.clone()
+    };
+    let mut message = format!("HTTP {} {}: {}", api.status, code, api.message);
+    let verdict = if retryable(api.status, &api.raw_code) {
+        ApiVerdict::Retry {
+            throttled: api.status == 429 || api.raw_code == "FREQUENCY_LIMITED",
+        }
+    } else if !api.verified {
+        message.push_str(" (error reply without a valid signature)");
+        ApiVerdict::Retry { throttled: false }
+    } else if api.status == 401 || CAMPAIGN_WIDE_CODES.contains(&api.raw_code.as_str()) {
+        ApiVerdict::CampaignWide
+    } else {
+        ApiVerdict::Refusal
+    };
+    ApiAnswer {
+        code,
+        message,
+        verdict,
+    }
+}
+
 /// Classifies the result of one attempt; `follow` when the results need a follow-up.
 pub fn classify(
     info: &'static EndpointInfo,
@@ -115,41 +160,28 @@ pub fn classify(
     };
     match error {
         Error::Api(api) => {
-            let code = if api.raw_code.is_empty() {
-                format!("HTTP_{}", api.status)
-            } else {
-                api.raw_code.clone()
-            };
-            let message = format!("HTTP {} {}: {}", api.status, code, api.message);
-            if retryable(api.status, &api.raw_code) {
-                let throttled = api.status == 429 || api.raw_code == "FREQUENCY_LIMITED";
-                return Outcome::Retry {
+            let ApiAnswer {
+                code,
+                message,
+                verdict,
+            } = read_api_error(&api);
+            match verdict {
+                ApiVerdict::Retry { throttled } => Outcome::Retry {
                     code,
                     message,
                     throttled,
-                };
-            }
-            if !api.verified {
-                // Anyone on the path could have written an unsigned error:
-                // not proof enough to give up on the row.
-                return retry(
-                    &code,
-                    format!("{message} (error reply without a valid signature)"),
-                );
-            }
-            if api.status == 401 || CAMPAIGN_WIDE_CODES.contains(&api.raw_code.as_str()) {
-                return Outcome::Stop { code, message };
-            }
-            if info.error_rows(&api.raw_code).next().is_some() {
-                Outcome::Failed { code, message }
-            } else {
-                Outcome::Stop {
+                },
+                ApiVerdict::CampaignWide => Outcome::Stop { code, message },
+                ApiVerdict::Refusal if info.error_rows(&api.raw_code).next().is_some() => {
+                    Outcome::Failed { code, message }
+                }
+                ApiVerdict::Refusal => Outcome::Stop {
                     code,
                     message: format!(
                         "{message} (not in the error table of {}, so the row is not marked failed)",
                         info.operation_id
                     ),
-                }
+                },
             }
         }
         e @ Error::Network(_) => retry("NETWORK", e.to_string()),
@@ -168,7 +200,6 @@ pub fn classify(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wechatpay_transport::ApiError;
 
     fn api(status: u16, code: &str, verified: bool) -> Error<RawCode> {
         Error::Api(ApiError {

@@ -22,8 +22,7 @@
 //! e2e bench. Run: `cargo bench -p wechatpay-cli --bench campaign`
 //! (prints `BENCH` lines and a Markdown table; `cargo xtask bench` includes it).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -46,30 +45,7 @@ fn stats(base_url: &str) -> (u64, u64, u64, u64) {
     stats_of(base_url, "send-user-product-coupon")
 }
 
-/// (requests, issued, replayed, rejected) of `operation`.
-fn stats_of(base_url: &str, operation: &str) -> (u64, u64, u64, u64) {
-    let addr = base_url.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(addr).expect("connect to the sandbox");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        stream,
-        "GET /sandbox/stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).unwrap();
-    let stats: Value = serde_json::from_str(reply.split_once("\r\n\r\n").unwrap().1).unwrap();
-    let op = &stats["operations"][operation];
-    let get = |k: &str| op[k].as_u64().unwrap_or(0);
-    (
-        get("requests"),
-        get("issued"),
-        get("replayed"),
-        get("rejected"),
-    )
-}
+use common::operation_stats as stats_of;
 
 /// User + system CPU seconds of this process's reaped children so far.
 fn children_cpu() -> f64 {

@@ -18,14 +18,16 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{brand_client, create_stock, openid, start_sandbox, start_sandbox_with};
+use common::{
+    brand_client, create_stock, openid, operation_stats, sandbox_json, start_sandbox,
+    start_sandbox_with, status_mib,
+};
 use serde_json::Value;
 use wechatpay_endpoints::{SendUserProductCoupon, SetNotifyConfig};
 use wechatpay_models::{SendUserProductCouponRequest, SetNotifyConfigRequest};
@@ -37,41 +39,10 @@ const CAMPAIGN_ROWS: usize = 2_000;
 const APPID: &str = "wx233544546545989";
 const BIN: &str = env!("CARGO_BIN_EXE_wechatpay");
 
-fn get_json(base_url: &str, path: &str) -> Value {
-    let addr = base_url.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(addr).expect("connect to the sandbox");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).unwrap();
-    serde_json::from_str(reply.split_once("\r\n\r\n").unwrap().1).unwrap()
-}
-
 /// (issued, replayed) of confirm-send-user-product-coupon.
 fn confirms(base_url: &str) -> (u64, u64) {
-    let stats = get_json(base_url, "/sandbox/stats");
-    let op = &stats["operations"]["confirm-send-user-product-coupon"];
-    (
-        op["issued"].as_u64().unwrap_or(0),
-        op["replayed"].as_u64().unwrap_or(0),
-    )
-}
-
-/// A `/proc/PID/status` field in MiB.
-fn status_mib(pid: u32, field: &str) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc (Linux)");
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("the field");
-    kib / 1024.0
+    let (_, issued, replayed, _) = operation_stats(base_url, "confirm-send-user-product-coupon");
+    (issued, replayed)
 }
 
 /// Events in the journal by confirm status: (total, confirmed).
@@ -257,7 +228,7 @@ fn crash_and_memory(root: &Path) -> Vec<String> {
     let (early_events, early_rss) = early.unwrap_or((0, end_rss));
     let (total, confirmed) = journal_counts(&journal);
     let (issued, replayed) = confirms(&base_url);
-    let outbox = get_json(&base_url, "/sandbox/notifications");
+    let outbox = sandbox_json(&base_url, "/sandbox/notifications");
     drop(serve);
     drop(sandbox);
     assert_eq!(total, COUPONS as u64, "one journal event per notification");

@@ -13,7 +13,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
-use common::{brand_client, create_stock, openid, start_sandbox};
+use common::{brand_client, create_stock, openid, start_sandbox, status_mib};
 use wechatpay_endpoints::SendUserProductCoupon;
 use wechatpay_models::SendUserProductCouponRequest;
 
@@ -26,17 +26,6 @@ fn sends() -> usize {
 }
 const REPORT_EVERY: usize = 50_000;
 const CONCURRENCY: usize = 32;
-
-/// A `/proc/PID/status` field in MiB (`VmRSS`, `VmHWM`).
-fn status_mib(pid: u32, field: &str) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc (Linux)");
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("the field");
-    kib / 1024.0
-}
 
 /// CPU seconds (user + system) the process has used, from `/proc/PID/stat`.
 fn cpu_seconds(pid: u32) -> f64 {

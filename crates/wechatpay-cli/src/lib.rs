@@ -13,3 +13,4 @@ pub mod config;
 pub mod exit;
 pub mod log;
 pub mod operation;
+pub mod signals;

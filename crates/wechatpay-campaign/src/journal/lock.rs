@@ -1,23 +1,46 @@
-//! One `send` per journal: an exclusive `flock` on `JOURNAL.lock` (Unix); elsewhere
-//! no cross-process lock, so run one `send` per journal at a time.
+//! One writer per journal file: an exclusive `flock` on `JOURNAL.lock` (Unix);
+//! elsewhere no cross-process lock, so run one writer per journal at a time. The
+//! campaign's journal and `wechatpay-notify`'s both use it.
+//!
+//! A separate file rather than the journal itself: SQLite's own POSIX locks on
+//! the database are dropped when any descriptor of that file is closed.
+
+use std::path::{Path, PathBuf};
+
+/// Why the lock was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Another process holds it.
+    #[error("{} is in use (lock {} held)", .journal.display(), .lock.display())]
+    Busy { journal: PathBuf, lock: PathBuf },
+    /// The lock file cannot be opened or locked.
+    #[error("cannot lock {}: {source}", .lock.display())]
+    Io {
+        lock: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The lock file of `journal`: `JOURNAL.lock`.
+pub fn lock_path(journal: &Path) -> PathBuf {
+    let mut name = journal.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
 
 #[cfg(unix)]
 mod imp {
     use std::fs::{File, OpenOptions};
     use std::os::unix::io::AsRawFd;
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
-    use crate::error::CampaignError;
+    use super::{lock_path, LockError};
 
     /// An exclusive `flock` on `JOURNAL.lock`, released when dropped (or when the process dies).
+    #[derive(Debug)]
     pub struct LockFile {
         _file: File,
-    }
-
-    fn lock_path(journal: &Path) -> PathBuf {
-        let mut name = journal.as_os_str().to_owned();
-        name.push(".lock");
-        PathBuf::from(name)
     }
 
     fn try_lock(file: &File) -> std::io::Result<bool> {
@@ -35,27 +58,29 @@ mod imp {
     }
 
     impl LockFile {
-        pub fn acquire(journal: &Path) -> Result<LockFile, CampaignError> {
-            let path = lock_path(journal);
+        /// Takes the lock of `journal`, or says who has it.
+        pub fn acquire(journal: &Path) -> Result<LockFile, LockError> {
+            let lock = lock_path(journal);
             let file = OpenOptions::new()
                 .create(true)
                 .truncate(false)
                 .write(true)
-                .open(&path)
-                .map_err(|e| {
-                    CampaignError::Journal(format!("cannot open {}: {e}", path.display()))
+                .open(&lock)
+                .map_err(|source| LockError::Io {
+                    lock: lock.clone(),
+                    source,
                 })?;
             match try_lock(&file) {
                 Ok(true) => Ok(LockFile { _file: file }),
-                Ok(false) => Err(CampaignError::Busy(format!(
-                    "another `wechatpay campaign send` is running on {} (lock {} held); wait for it or stop it first",
-                    journal.display(),
-                    path.display()
-                ))),
-                Err(e) => Err(CampaignError::Journal(format!("cannot lock {}: {e}", path.display()))),
+                Ok(false) => Err(LockError::Busy {
+                    journal: journal.to_owned(),
+                    lock,
+                }),
+                Err(source) => Err(LockError::Io { lock, source }),
             }
         }
 
+        /// Whether another process holds the lock of `journal` now.
         pub fn held_by_other(journal: &Path) -> bool {
             let Ok(file) = File::open(lock_path(journal)) else {
                 return false;
@@ -70,16 +95,19 @@ mod imp {
 mod imp {
     use std::path::Path;
 
-    use crate::error::CampaignError;
+    use super::LockError;
 
-    /// No cross-process lock on this platform: run one `send` per journal at a time.
+    /// No cross-process lock on this platform: run one writer per journal at a time.
+    #[derive(Debug)]
     pub struct LockFile;
 
     impl LockFile {
-        pub fn acquire(_journal: &Path) -> Result<LockFile, CampaignError> {
+        /// Always succeeds here.
+        pub fn acquire(_journal: &Path) -> Result<LockFile, LockError> {
             Ok(LockFile)
         }
 
+        /// Always false here.
         pub fn held_by_other(_journal: &Path) -> bool {
             false
         }

@@ -28,7 +28,7 @@ use wechatpay_runtime::FollowUp;
 use crate::error::CampaignError;
 
 mod follow_ups;
-mod lock;
+pub mod lock;
 
 pub use follow_ups::{ClaimedFollowUp, FollowUpCounts, FollowUpUpdate, NewFollowUp};
 
@@ -337,7 +337,14 @@ impl std::fmt::Debug for Journal {
 impl Journal {
     /// Opens (creating if needed) the journal for sending, holding its lock.
     pub fn open_for_send(path: &Path) -> Result<Journal, CampaignError> {
-        let lock = lock::LockFile::acquire(path)?;
+        let lock = lock::LockFile::acquire(path).map_err(|e| match e {
+            lock::LockError::Busy { journal, lock } => CampaignError::Busy(format!(
+                "another `wechatpay campaign send` is running on {} (lock {} held); wait for it or stop it first",
+                journal.display(),
+                lock.display()
+            )),
+            e @ lock::LockError::Io { .. } => CampaignError::Journal(e.to_string()),
+        })?;
         let conn = Connection::open(path).map_err(|e| CampaignError::journal(path, e))?;
         let journal = Journal {
             conn,

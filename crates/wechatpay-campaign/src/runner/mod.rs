@@ -163,16 +163,39 @@ impl RunEnd {
     }
 }
 
+/// A request's attempts in this run.
+#[derive(Debug, Default)]
+struct Tries {
+    /// Attempts whose outcome was unknown.
+    unknown: u32,
+    /// Attempts answered 429.
+    throttled: u32,
+}
+
+impl Tries {
+    /// Counts an attempt to send again; the wait before the resend, or `None` when
+    /// this run's allowance is spent (the work is then left pending for the next run).
+    /// A 429 is the server refusing to look at the request: it counts against its
+    /// own, larger allowance.
+    fn again(&mut self, throttled: bool, options: &RunOptions) -> Option<Duration> {
+        let (tries, allowed) = if throttled {
+            self.throttled += 1;
+            (self.throttled, MAX_THROTTLED)
+        } else {
+            self.unknown += 1;
+            (self.unknown, options.max_attempts)
+        };
+        (tries < allowed).then(|| options.backoff(tries, throttled))
+    }
+}
+
 /// One row on its way: its request (built once) and its tries this run.
 struct Entry {
     claimed: Claimed,
     /// The row's request as JSON (path parameters included): its follow-ups' values.
     request: Value,
     prepared: Prepared,
-    /// Attempts this run whose outcome was unknown.
-    tries: u32,
-    /// Attempts this run answered 429.
-    throttled: u32,
+    tries: Tries,
 }
 
 /// One follow-up on its way.
@@ -180,8 +203,7 @@ struct FollowEntry {
     claimed: ClaimedFollowUp,
     step: Step,
     prepared: Prepared,
-    tries: u32,
-    throttled: u32,
+    tries: Tries,
     /// Refusals this run while the result was still waiting.
     waits: u32,
 }
@@ -286,6 +308,11 @@ impl Run<'_> {
         }
     }
 
+    fn throttled(&mut self) {
+        self.progress.throttled += 1;
+        self.control.count(Event::Throttled);
+    }
+
     fn row_done(&mut self, succeeded: bool) {
         self.progress.completed += 1;
         self.control.count(if succeeded {
@@ -351,28 +378,20 @@ impl Run<'_> {
                 throttled,
             } => {
                 if throttled {
-                    self.progress.throttled += 1;
-                    self.control.count(Event::Throttled);
+                    self.throttled();
                     self.rows.pacer.throttled(sent_at, now);
                 }
-                // A 429 is the server refusing to look at the request: it
-                // counts against its own, larger allowance.
-                let (tries, allowed) = if throttled {
-                    entry.throttled += 1;
-                    (entry.throttled, MAX_THROTTLED)
-                } else {
-                    entry.tries += 1;
-                    (entry.tries, self.options.max_attempts)
-                };
-                if tries >= allowed {
-                    self.control.count(Event::Unresolved);
-                    self.writer
-                        .update(Update::Unresolved { row, code, message });
-                } else {
-                    self.control.count(Event::Retry);
-                    self.writer.update(Update::Retrying { row, code, message });
-                    let at = now + self.options.backoff(tries, throttled);
-                    self.rows.wait(at, entry);
+                match entry.tries.again(throttled, self.options) {
+                    None => {
+                        self.control.count(Event::Unresolved);
+                        self.writer
+                            .update(Update::Unresolved { row, code, message });
+                    }
+                    Some(wait) => {
+                        self.control.count(Event::Retry);
+                        self.writer.update(Update::Retrying { row, code, message });
+                        self.rows.wait(now + wait, entry);
+                    }
                 }
             }
             Outcome::Stop { code, message } => {
@@ -452,23 +471,18 @@ impl Run<'_> {
                     self.control.count(Event::Throttled);
                     follow.lane.pacer.throttled(sent_at, now);
                 }
-                let (tries, allowed) = if throttled {
-                    entry.throttled += 1;
-                    (entry.throttled, MAX_THROTTLED)
-                } else {
-                    entry.tries += 1;
-                    (entry.tries, self.options.max_attempts)
-                };
-                if tries >= allowed {
-                    self.control.count(Event::Unresolved);
-                    self.writer
-                        .update(update(FollowUpUpdate::Unresolved { code, message }));
-                } else {
-                    self.control.count(Event::Retry);
-                    self.writer
-                        .update(update(FollowUpUpdate::Retrying { code, message }));
-                    let at = now + self.options.backoff(tries, throttled);
-                    follow.lane.wait(at, entry);
+                match entry.tries.again(throttled, self.options) {
+                    None => {
+                        self.control.count(Event::Unresolved);
+                        self.writer
+                            .update(update(FollowUpUpdate::Unresolved { code, message }));
+                    }
+                    Some(wait) => {
+                        self.control.count(Event::Retry);
+                        self.writer
+                            .update(update(FollowUpUpdate::Retrying { code, message }));
+                        follow.lane.wait(now + wait, entry);
+                    }
                 }
             }
             StepOutcome::Stop { code, message } => {
@@ -585,8 +599,7 @@ impl Run<'_> {
                         claimed,
                         request,
                         prepared,
-                        tries: 0,
-                        throttled: 0,
+                        tries: Tries::default(),
                     })
                 }
                 Err(problems) => {
@@ -628,8 +641,7 @@ impl Run<'_> {
                         claimed,
                         step,
                         prepared,
-                        tries: 0,
-                        throttled: 0,
+                        tries: Tries::default(),
                         waits: 0,
                     })
                 }

@@ -4,11 +4,13 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{json, Value};
 use wechatpay_endpoints::CreateStock;
 use wechatpay_models::CreateStockRequest;
 use wechatpay_sandbox::keys::{
@@ -123,4 +125,45 @@ pub async fn create_stock(client: &Client) -> String {
 pub fn openid(i: usize, sends: usize) -> String {
     let users = sends.div_ceil(PER_USER) * 2;
     format!("o-bench-{}", i % users)
+}
+
+/// `GET path` of the sandbox's own unsigned endpoints (`/sandbox/stats`), as JSON.
+pub fn sandbox_json(base_url: &str, path: &str) -> Value {
+    let addr = base_url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr).expect("connect to the sandbox");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    serde_json::from_str(reply.split_once("\r\n\r\n").expect("a reply").1).expect("JSON")
+}
+
+/// (requests, issued, replayed, rejected) of `operation` in `/sandbox/stats`.
+pub fn operation_stats(base_url: &str, operation: &str) -> (u64, u64, u64, u64) {
+    let stats = sandbox_json(base_url, "/sandbox/stats");
+    let op = &stats["operations"][operation];
+    let get = |k: &str| op[k].as_u64().unwrap_or(0);
+    (
+        get("requests"),
+        get("issued"),
+        get("replayed"),
+        get("rejected"),
+    )
+}
+
+/// A `/proc/PID/status` field in MiB (`VmRSS`, `VmHWM`).
+pub fn status_mib(pid: u32, field: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc (Linux)");
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("the field");
+    kib / 1024.0
 }

@@ -285,29 +285,11 @@ fn quote(text: &str) -> String {
 /// Ctrl-C (or SIGTERM) once: stop taking rows. Twice: exit at once, which is
 /// as safe as a crash (rows in flight are sent again with their numbers).
 async fn watch_signals(control: Control) {
-    signal().await;
+    crate::signals::interrupted().await;
     control.stop();
-    signal().await;
+    crate::signals::interrupted().await;
     note("\ncampaign: second interrupt, exiting now; the journal is consistent and rows in flight are sent again with the same numbers on resume");
     std::process::exit(130);
-}
-
-#[cfg(unix)]
-async fn signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut term) = signal(SignalKind::terminate()) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-}
-
-#[cfg(not(unix))]
-async fn signal() {
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// Progress on standard error: a bar on a terminal, a line every few seconds otherwise.

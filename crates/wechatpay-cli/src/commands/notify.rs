@@ -176,7 +176,7 @@ async fn run(
             }
         };
         tokio::select! {
-            () = signal() => End::Signal,
+            () = crate::signals::interrupted() => End::Signal,
             result = confirmer_end => End::Confirmer(result),
             result = printer_end => End::Printer(result),
         }
@@ -307,24 +307,6 @@ fn output_error(e: std::io::Error) -> CliError {
         ExitClass::Output,
         format!("cannot write to standard output: {e}; the events not printed are printed by the next run"),
     )
-}
-
-#[cfg(unix)]
-async fn signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut term) = signal(SignalKind::terminate()) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-}
-
-#[cfg(not(unix))]
-async fn signal() {
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// `notify report`: written straight to `out`.

@@ -21,9 +21,8 @@ use rusqlite::{params, Connection, OpenFlags, Row};
 
 use crate::record::{ConfirmStatus, EventRecord};
 
-mod lock;
-
-pub use lock::lock_path;
+pub use wechatpay_campaign::journal::lock::lock_path;
+use wechatpay_campaign::journal::lock::{LockError, LockFile};
 
 /// `PRAGMA application_id` of a notify journal: "WPNT" in ASCII.
 pub const APPLICATION_ID: i32 = 0x5750_4E54;
@@ -112,7 +111,7 @@ pub(crate) struct Settle {
 pub struct Journal {
     conn: Connection,
     path: PathBuf,
-    _lock: Option<lock::LockFile>,
+    _lock: Option<LockFile>,
 }
 
 /// Whether this process may create files in `dir` (access(2); root may even where
@@ -189,7 +188,15 @@ impl Journal {
             _lock: None,
         };
         journal.check_kind()?;
-        let lock = lock::LockFile::acquire(path)?;
+        let lock = LockFile::acquire(path).map_err(|e| match e {
+            LockError::Busy { .. } => JournalError::Busy {
+                path: path.to_owned(),
+            },
+            LockError::Io { lock, source } => JournalError::Create {
+                path: lock,
+                reason: source.to_string(),
+            },
+        })?;
         let journal = Journal {
             _lock: Some(lock),
             ..journal

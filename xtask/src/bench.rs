@@ -226,6 +226,21 @@ const ROWS: &[Row] = &[
         target: Some(("≤ 1.1×", |v, _| v <= 1.1)),
     },
     Row {
+        label: "campaign: 5,000 sends at --rate 250 (CPU headroom), each then confirmed: send rate / rate",
+        figure: "campaign_headroom_rate_ratio",
+        target: Some(("≥ 0.97×", |v, _| v >= 0.97)),
+    },
+    Row {
+        label: "campaign: the same with confirms / sends alone, at --rate 250",
+        figure: "campaign_headroom_time_ratio",
+        target: Some(("≤ 1.1×", |v, _| v <= 1.1)),
+    },
+    Row {
+        label: "campaign: the client core's ceiling for send + confirm pairs (1 / 2 × CPU per request)",
+        figure: "campaign_cpu_ceiling_sends",
+        target: None,
+    },
+    Row {
         label: "campaign: coupons confirmed (none left CONFIRMING)",
         figure: "campaign_confirmed",
         target: Some(("exactly 10,000", |v, _| v == 10_000.0)),

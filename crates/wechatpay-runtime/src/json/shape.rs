@@ -112,7 +112,7 @@ fn value(ty: &Ty, value: &Value, shown: &str, out: &mut Vec<Problem>) {
 }
 
 /// Puts received path and query parameters into a wire body, typed as the request
-/// declares them (`page_size=10` becomes the number 10), ready for [`decode_request`].
+/// declares them (`page_size=10` becomes the number 10), ready for [`decode_request`](super::decode_request).
 pub fn merge_params(
     ty: &TypeInfo,
     body: &mut Value,

@@ -2,10 +2,10 @@
 //! All problems are collected so one run shows them all.
 //!
 //! - [`names`]: the Rust name of every schema name, decided once;
-//! - [`types`]: object and enum types, fields and their rules;
-//! - [`endpoints`]: operations, error tables, examples;
-//! - [`checks`]: checks across the whole schema;
-//! - [`source_list`]: `sources.yaml`, the official pages, against the endpoint files.
+//! - `types`: object and enum types, fields and their rules;
+//! - `endpoints`: operations, error tables, examples;
+//! - `checks`: checks across the whole schema;
+//! - `source_list`: `sources.yaml`, the official pages, against the endpoint files.
 
 mod checks;
 mod endpoints;

@@ -72,7 +72,9 @@ pub enum FollowUpUpdate {
     Failed { code: String, message: String },
     /// Outcome unknown or not possible yet; stays taken and is sent again this run.
     Retrying { code: String, message: String },
-    /// Outcome unknown or not possible yet; back to pending for a later run.
+    /// Outcome unknown or not possible yet, and this run's allowance spent: it stays
+    /// taken (so this run does not claim it again) until the run releases it at its
+    /// end, or the next run's start puts it back to pending after a crash.
     Unresolved { code: String, message: String },
     /// Taken but not sent: back to pending.
     Released,
@@ -188,7 +190,7 @@ pub(super) fn apply(
             attempt.execute(params![
                 row,
                 item,
-                "pending",
+                "in_flight",
                 Option::<String>::None,
                 code,
                 message,

@@ -268,6 +268,8 @@ struct FollowLane {
     next_claim: Instant,
     /// Open follow-ups per row, to tell when a row is done.
     open: HashMap<u64, u32>,
+    /// Follow-ups this run gave up on (still taken in the journal, released at the end).
+    given_up: Vec<(u64, u32)>,
 }
 
 /// The state of one run.
@@ -451,6 +453,7 @@ impl Run<'_> {
                 entry.waits += 1;
                 if entry.waits >= self.options.max_waits {
                     self.control.count(Event::Unresolved);
+                    follow.given_up.push((row, item));
                     self.writer
                         .update(update(FollowUpUpdate::Unresolved { code, message }));
                 } else {
@@ -474,6 +477,7 @@ impl Run<'_> {
                 match entry.tries.again(throttled, self.options) {
                     None => {
                         self.control.count(Event::Unresolved);
+                        follow.given_up.push((row, item));
                         self.writer
                             .update(update(FollowUpUpdate::Unresolved { code, message }));
                     }
@@ -486,6 +490,7 @@ impl Run<'_> {
                 }
             }
             StepOutcome::Stop { code, message } => {
+                follow.given_up.push((row, item));
                 self.writer.update(update(FollowUpUpdate::Unresolved {
                     code: code.clone(),
                     message: message.clone(),
@@ -802,6 +807,7 @@ pub(crate) async fn run(
                 recorded: true,
                 next_claim: now,
                 open: HashMap::new(),
+                given_up: Vec::new(),
             })
         }
         _ => None,
@@ -921,6 +927,7 @@ async fn finish(run: Run<'_>) -> Result<Finished, CampaignError> {
             .iter()
             .map(|c| (c.row, c.item))
             .chain(waiting.iter().map(|e| (e.claimed.row, e.claimed.item)))
+            .chain(follow.given_up.iter().copied())
         {
             writer.update(Update::FollowUp {
                 row,

@@ -251,7 +251,7 @@ fn with_no_notification_ever_delivered_the_rows_stay_pending_not_failed() {
     let spec = spec(
         dir.path(),
         "send-user-product-coupon",
-        &users("oNoUrl", 4),
+        &users("oNoUrl", 40),
         USER_TEMPLATE,
     );
     let impatient = RunOptions {
@@ -274,11 +274,13 @@ fn with_no_notification_ever_delivered_the_rows_stay_pending_not_failed() {
             summary.counts.failed,
             summary.counts.follow_ups.open
         ),
-        (4, 0, 4),
+        (40, 0, 40),
         "{summary:?}"
     );
-    let (_, issued, _) = stats(&sandbox, "confirm-send-user-product-coupon");
-    assert_eq!(issued, 0);
+    // Each confirm tried exactly max_waits times this run: one given up while rows
+    // were still being sent is not taken again.
+    let (requests, issued, _) = stats(&sandbox, "confirm-send-user-product-coupon");
+    assert_eq!((requests, issued), (40 * 3, 0));
     for row in json_report(&spec.journal) {
         assert_eq!(row["status"], "pending");
         assert_eq!(row["result"]["coupon_state"], "CONFIRMING");

@@ -129,7 +129,18 @@ fn send_inner(args: &CampaignSendArgs) -> Result<(String, Result<(), CliError>),
             rate,
         }
     } else {
-        let runtime = tokio::runtime::Builder::new_current_thread()
+        // Signing is most of a request's CPU, and sends and confirms at their
+        // documented rates together outgrow one core on slower machines: the
+        // requests spread over the cores there are (at most 4).
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        let mut builder = if workers > 1 {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(workers);
+            b
+        } else {
+            tokio::runtime::Builder::new_current_thread()
+        };
+        let runtime = builder
             .enable_all()
             .build()
             .map_err(|e| CliError::internal(format!("cannot start the runtime: {e}")))?;

@@ -91,8 +91,11 @@ fn answers_429_slow_the_campaign_down_and_it_recovers() {
         &users("oThrottled", 400),
         USER_TEMPLATE,
     );
+    // The send lane alone (its confirms have their own pacer, tested with the
+    // follow-ups): the 429s land on sends, and the run is as short as before.
     let options = RunOptions {
         rate: Some(200.0),
+        follow_up: false,
         ..RunOptions::default()
     };
     let samples = Arc::new(Mutex::new(Vec::<f64>::new()));
@@ -118,11 +121,11 @@ fn answers_429_slow_the_campaign_down_and_it_recovers() {
     })
     .unwrap();
     assert_eq!(summary.end, RunEnd::Completed);
-    assert!(summary.all_succeeded(), "{summary:?}");
+    assert_eq!(summary.counts.sent(), 400, "{summary:?}");
     assert_eq!(summary.progress.throttled, 30, "every 429 seen");
     assert_eq!(
-        summary.progress.requests, 830,
-        "400 sends and 400 confirms, each throttled request resent once"
+        summary.progress.requests, 430,
+        "each throttled row resent once"
     );
     assert_eq!(
         stats(&sandbox, "send-user-product-coupon").1,

@@ -4,7 +4,9 @@
 
 mod common;
 
+mod clock;
 mod confirm;
+mod content_type;
 mod every_operation;
 mod hostile;
 mod in_process;
@@ -13,3 +15,5 @@ mod notifications;
 mod pre_sends;
 mod request_numbers;
 mod state;
+mod state_files;
+mod use_time;

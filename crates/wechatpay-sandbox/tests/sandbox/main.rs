@@ -14,6 +14,7 @@ mod lifecycle;
 mod notifications;
 mod pre_sends;
 mod request_numbers;
+mod schema_rules;
 mod state;
 mod state_files;
 mod use_time;

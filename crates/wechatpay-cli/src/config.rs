@@ -17,6 +17,44 @@ use crate::exit::CliError;
 /// The default API base URL (the main host).
 pub const DEFAULT_BASE_URL: &str = wechatpay_runtime::hosts::MAIN_HOST;
 
+/// The warning for a secret file that the group or others may read, if it is one:
+/// names the file, its mode and the fix. `None` for an owner-only file (and
+/// off Unix, where modes do not say who may read).
+pub fn readable_by_others(path: &Path, what: &str) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+        (mode & 0o044 != 0).then(|| {
+            format!(
+                "wechatpay: warning: {what} {} can be read by other users (mode {mode:04o}); \
+                 restrict it with `chmod 600 {}`",
+                path.display(),
+                path.display()
+            )
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, what);
+        None
+    }
+}
+
+/// Prints [`readable_by_others`]'s warning on standard error (best-effort), once per file.
+pub fn warn_if_readable_by_others(path: &Path, what: &str) {
+    use std::io::Write as _;
+    static WARNED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    let Some(warning) = readable_by_others(path, what) else {
+        return;
+    };
+    let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
+    if !warned.iter().any(|p| p == path) {
+        warned.push(path.to_owned());
+        let _ = writeln!(std::io::stderr().lock(), "{warning}");
+    }
+}
+
 /// A value that must never be printed.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(String);
@@ -138,6 +176,7 @@ impl Profile {
         let text = read_capped(path, MAX_PROFILE_BYTES).map_err(|e| {
             CliError::config(format!("cannot read profile {}: {e}", path.display()))
         })?;
+        warn_if_readable_by_others(path, "profile");
         let mut profile: Profile = toml::from_str(&text).map_err(|e| {
             // toml's message quotes the offending line, which could hold a secret:
             // keep only its first line (the reason and position).
@@ -299,6 +338,7 @@ impl Settings {
         // Errors name the file.
         let der = wechatpay_transport::keys::PrivateKeyDer::from_pem_file(path)
             .map_err(|e| CliError::config(e.to_string()))?;
+        warn_if_readable_by_others(path, "private key");
         wechatpay_transport::crypto::Backend::default()
             .signer(&der)
             .map_err(|e| CliError::config(e.in_file(path).to_string()))

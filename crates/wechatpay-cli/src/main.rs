@@ -65,6 +65,14 @@ fn run(cli: Cli) -> Result<(), CliError> {
     let now = SystemClock.now_unix();
     match cli.command {
         Command::Call(args) => {
+            // The reply of a request that takes effect must have somewhere to go.
+            if stdout_closed() {
+                return Err(CliError::new(
+                    ExitClass::Output,
+                    "standard output is closed, so the reply would be lost; nothing was sent \
+                     (give the command a standard output, e.g. `> reply.json`)",
+                ));
+            }
             let (prepared, file, client) = call::plan(&args)?;
             let info = prepared.info;
             let reply = runtime()?.block_on(call::send(&client, prepared, file.as_ref()))?;
@@ -152,10 +160,49 @@ fn note(text: &str) {
 }
 
 /// Writes `bytes` and a newline to stdout. Rust ignores SIGPIPE, so a closed
-/// pipe is an error here (never a panic), reported as exit 9.
+/// pipe is an error here (never a panic), reported as exit 9; so is a closed
+/// standard output (`>&-`), which would otherwise swallow every byte.
 fn print_body(bytes: &[u8]) -> std::io::Result<()> {
+    if stdout_closed() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::BrokenPipe,
+            "standard output is closed",
+        ));
+    }
     let mut out = std::io::stdout().lock();
     out.write_all(bytes)
         .and_then(|()| out.write_all(b"\n"))
         .and_then(|()| out.flush())
+}
+
+/// Whether the process was started with standard output closed (`>&-`).
+///
+/// Rust's runtime puts `/dev/null`, opened read-write, on a standard
+/// descriptor that is closed at startup, so every write "succeeds" and the
+/// output is lost without an error. A shell's `> /dev/null` opens it
+/// write-only, so a read-write `/dev/null` on descriptor 1 is the closed one.
+#[cfg(unix)]
+fn stdout_closed() -> bool {
+    // SAFETY: fcntl and fstat only read the descriptor's flags and status into
+    // local, zero-initialised memory; no descriptor is created or closed.
+    unsafe {
+        let flags = libc::fcntl(libc::STDOUT_FILENO, libc::F_GETFL);
+        if flags == -1 {
+            return true;
+        }
+        if flags & libc::O_ACCMODE != libc::O_RDWR {
+            return false;
+        }
+        let mut out: libc::stat = std::mem::zeroed();
+        let mut null: libc::stat = std::mem::zeroed();
+        libc::fstat(libc::STDOUT_FILENO, &mut out) == 0
+            && libc::stat(c"/dev/null".as_ptr(), &mut null) == 0
+            && (out.st_mode & libc::S_IFMT) == libc::S_IFCHR
+            && out.st_rdev == null.st_rdev
+    }
+}
+
+#[cfg(not(unix))]
+fn stdout_closed() -> bool {
+    false
 }

@@ -4,7 +4,8 @@
 //! - `GET /sandbox/clock` — `{"now": "<RFC 3339>", "offset_seconds": N}`
 //! - `POST /sandbox/clock` with `{"advance_seconds": N}` — moves the business
 //!   clock forward N seconds (PENDING → EFFECTIVE → EXPIRED without waiting);
-//!   answers like GET. The clock never moves back.
+//!   answers like GET. The clock never moves back, and never more than 100
+//!   years ahead of the wall clock (`clock::MAX_OFFSET_SECONDS`; 400 beyond).
 //! - `GET /sandbox/notifications` — `{"pending", "delivered", "failed_attempts", "dropped"}`
 //! - `POST /sandbox/pre-sends/claim` with `{"token": "<pre-send token>"}` — the user
 //!   takes a pre-sent coupon in the 领券组件: it is issued (send_channel
@@ -17,7 +18,7 @@ use serde_json::{json, Value};
 use wechatpay_endpoints::PreSendUserProductCoupon;
 use wechatpay_runtime::Endpoint;
 
-use crate::clock::{datetime, MAX_ADVANCE_SECONDS};
+use crate::clock::{datetime, MAX_ADVANCE_SECONDS, MAX_OFFSET_SECONDS};
 use crate::ops::{self, Ctx};
 use crate::replies::Rejection;
 use crate::server::{plain, Reply, SandboxState};
@@ -52,7 +53,21 @@ fn advance(state: &SandboxState, body: &[u8]) -> Reply {
             format!("expected {{\"advance_seconds\": N}} with N from 1 to {MAX_ADVANCE_SECONDS}"),
         );
     };
-    let offset = state.clock.advance(seconds);
+    let offset = match state.clock.advance(seconds) {
+        Ok(offset) => offset,
+        Err(offset) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "PARAM_ERROR",
+                format!(
+                    "advance_seconds: the business clock may be at most {MAX_OFFSET_SECONDS} s \
+                     (100 years) ahead of the wall clock; it is {offset} s ahead, so at most {} \
+                     more seconds can be added",
+                    MAX_OFFSET_SECONDS - offset
+                ),
+            )
+        }
+    };
     let saved = state
         .store
         .transaction(|db| store::set_meta(db, "clock_offset", &offset.to_string()));

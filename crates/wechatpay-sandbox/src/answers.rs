@@ -61,6 +61,16 @@ pub fn not_found(info: &EndpointInfo, what: &str, id: &str, trouble: u32) -> Rej
     .with_trouble(trouble)
 }
 
+/// How far ahead of the business clock a `use_time` may be: the ±300 s that
+/// WeChat Pay allows between a request's timestamp and its own clock.
+pub const USE_TIME_TOLERANCE_SECONDS: i64 = 300;
+
+/// A `use_time` before the coupon was received, or beyond the tolerance in the
+/// future: 400 PARAM_ERROR naming use_time (common row), 268435464 (参数超出取值范围).
+pub fn use_time(message: impl Into<String>) -> Rejection {
+    Rejection::param("use_time", "body", message).with_trouble(trouble::OUT_OF_RANGE)
+}
+
 /// A request the object's state does not allow: 400 INVALID_REQUEST (common row).
 pub fn invalid(info: &EndpointInfo, message: impl Into<String>, trouble: Option<u32>) -> Rejection {
     let r = answer(info, 400, "INVALID_REQUEST", message.into());

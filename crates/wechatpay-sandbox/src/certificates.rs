@@ -41,11 +41,9 @@ pub fn ensure_apiv3_key(
         return Ok(());
     }
     identity.apiv3_key = new_apiv3_key();
-    let path = dir.join(IDENTITY_FILE);
     let json =
         serde_json::to_vec_pretty(identity).map_err(|e| SandboxError::internal(e.to_string()))?;
-    std::fs::write(&path, json)
-        .map_err(|e| SandboxError::config(format!("{}: {e}", path.display())))
+    crate::keys::write(dir, IDENTITY_FILE, &json, true)
 }
 
 /// Answers `GET /v3/certificates` for a merchant: the request is

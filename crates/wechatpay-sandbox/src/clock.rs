@@ -18,6 +18,13 @@ pub const OFFSET_MINUTES: i16 = 480;
 /// The longest single move `POST /sandbox/clock` accepts (ten years).
 pub const MAX_ADVANCE_SECONDS: i64 = 10 * 366 * 86_400;
 
+/// How far ahead of the wall clock the business clock may ever be (100 years,
+/// all moves together). Every date the sandbox writes is the business time
+/// plus at most a few years (validity windows, budgets), so it stays far from
+/// the last representable date (9999-12-31), where times stall and coupons
+/// would be valid for no time at all.
+pub const MAX_OFFSET_SECONDS: i64 = 100 * 366 * 86_400;
+
 /// Wall clock plus a forward-only offset.
 #[derive(Debug, Default)]
 pub struct BusinessClock {
@@ -42,9 +49,16 @@ impl BusinessClock {
         self.offset.load(Ordering::SeqCst)
     }
 
-    /// Moves the clock forward; returns the new offset.
-    pub fn advance(&self, seconds: i64) -> i64 {
-        self.offset.fetch_add(seconds, Ordering::SeqCst) + seconds
+    /// Moves the clock forward; returns the new offset, or `Err(offset)` (the
+    /// clock unmoved) when the move would take it beyond [`MAX_OFFSET_SECONDS`].
+    pub fn advance(&self, seconds: i64) -> Result<i64, i64> {
+        self.offset
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |offset| {
+                offset
+                    .checked_add(seconds)
+                    .filter(|&new| new <= MAX_OFFSET_SECONDS)
+            })
+            .map(|old| old + seconds)
     }
 }
 
@@ -80,7 +94,13 @@ mod tests {
         );
         let clock = BusinessClock::new(0);
         let before = clock.now();
-        assert_eq!(clock.advance(86_400), 86_400);
+        assert_eq!(clock.advance(86_400), Ok(86_400));
         assert!(clock.now() >= before + 86_400);
+        assert_eq!(clock.advance(MAX_OFFSET_SECONDS), Err(86_400));
+        assert_eq!(
+            clock.advance(MAX_OFFSET_SECONDS - 86_400),
+            Ok(MAX_OFFSET_SECONDS)
+        );
+        assert_eq!(clock.advance(1), Err(MAX_OFFSET_SECONDS));
     }
 }

@@ -97,10 +97,12 @@ fn generate(dir: &Path) -> Result<(), SandboxError> {
          private_key = \"{CLIENT_KEY_FILE}\"\npublic_key = \"{WXP_PUB_FILE}\"\n",
         identity.mchid, identity.brand_id, identity.serial_no, identity.public_key_id
     );
-    write(dir, PROFILE_FILE, profile.as_bytes(), false)?;
+    // Both hold what a client signs with or decrypts with (the profile names
+    // the private key; sandbox.json holds the APIv3 key): owner only.
+    write(dir, PROFILE_FILE, profile.as_bytes(), true)?;
     let json =
         serde_json::to_vec_pretty(&identity).map_err(|e| SandboxError::internal(e.to_string()))?;
-    write(dir, IDENTITY_FILE, &json, false)
+    write(dir, IDENTITY_FILE, &json, true)
 }
 
 fn load(dir: &Path) -> Result<SandboxKeys, SandboxError> {
@@ -193,7 +195,14 @@ fn pem(label: &str, der: &[u8]) -> Vec<u8> {
     out.into_bytes()
 }
 
-fn write(dir: &Path, name: &str, contents: &[u8], private: bool) -> Result<(), SandboxError> {
+/// Writes `name` in `dir`; a `private` file is the owner's only (0600), also
+/// when it existed with wider permissions.
+pub(crate) fn write(
+    dir: &Path,
+    name: &str,
+    contents: &[u8],
+    private: bool,
+) -> Result<(), SandboxError> {
     let path = dir.join(name);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -205,6 +214,12 @@ fn write(dir: &Path, name: &str, contents: &[u8], private: bool) -> Result<(), S
     #[cfg(not(unix))]
     let _ = private;
     let mut file = options.open(&path).map_err(|e| io_error(&path, e))?;
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| io_error(&path, e))?;
+    }
     std::io::Write::write_all(&mut file, contents).map_err(|e| io_error(&path, e))
 }
 
@@ -248,6 +263,32 @@ mod tests {
         let sig = second.reply_signer.sign(b"r").unwrap();
         let wxp = verifier_from_pem(std::fs::read(dir.path().join(WXP_PUB_FILE)).unwrap()).unwrap();
         assert!(wxp.verify(b"r", &sig));
+        // Secrets (private keys, the APIv3 key in sandbox.json, the profile naming
+        // the key) are the owner's only; the public keys may be read by anyone.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |name: &str| {
+                std::fs::metadata(dir.path().join(name))
+                    .unwrap()
+                    .permissions()
+                    .mode()
+                    & 0o777
+            };
+            for name in [CLIENT_KEY_FILE, WXP_KEY_FILE, IDENTITY_FILE, PROFILE_FILE] {
+                assert_eq!(mode(name), 0o600, "{name}");
+            }
+            // An older sandbox.json without the APIv3 key, world-readable, is
+            // given one and tightened when written back.
+            let path = dir.path().join(IDENTITY_FILE);
+            let mut old: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            old["apiv3_key"] = serde_json::json!("");
+            std::fs::write(&path, old.to_string()).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            SandboxKeys::load_or_create(dir.path()).unwrap();
+            assert_eq!(mode(IDENTITY_FILE), 0o600);
+        }
     }
 
     #[test]

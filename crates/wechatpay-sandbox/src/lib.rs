@@ -27,6 +27,7 @@ mod admin;
 pub mod answers;
 pub mod certificates;
 pub mod clock;
+mod content_type;
 pub mod error;
 pub mod faults;
 pub mod idempotency;

@@ -105,6 +105,9 @@ pub async fn process(
         None => state.default_faults.clone(),
     };
     let tamper = faults.has(&Fault::TamperSignature);
+    if let Err(r) = crate::content_type::check(info.body, &parts.headers) {
+        return reject(state, info, r, tamper);
+    }
     // An upload's signed body is its JSON meta part.
     let received = match info.body {
         wechatpay_runtime::BodyKind::Multipart => {

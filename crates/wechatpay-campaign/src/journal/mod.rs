@@ -32,8 +32,26 @@ pub mod lock;
 
 pub use follow_ups::{ClaimedFollowUp, FollowUpCounts, FollowUpUpdate, NewFollowUp};
 
-/// The journal format this version writes and reads.
+/// The journal format this version writes and reads (also `PRAGMA user_version`).
 pub const FORMAT: i64 = 2;
+
+/// `PRAGMA application_id` of a campaign journal: "WPCJ" in ASCII (the notify
+/// journal is "WPNT", the sandbox's state file "WPSB"). A journal written
+/// before files were marked (a `campaign` table, id 0) is marked when opened
+/// for sending: its own `campaign.format` already says what it is.
+pub const APPLICATION_ID: i32 = 0x5750_434A;
+
+/// The other SQLite files of this project, named when one is given as a journal.
+const OTHER_KINDS: [(i32, &str); 2] = [
+    (
+        0x5750_4E54,
+        "a notify journal (wechatpay notify serve --journal)",
+    ),
+    (
+        0x5750_5342,
+        "a sandbox state file (wechatpay sandbox --state)",
+    ),
+];
 
 const SCHEMA: &str = "
 CREATE TABLE campaign (
@@ -409,6 +427,17 @@ impl Journal {
         self.conn
             .busy_timeout(std::time::Duration::from_secs(5))
             .map_err(|e| self.err(e))?;
+        // Another project file is refused before anything is written to it.
+        let id: i32 = self
+            .conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if let Some((_, kind)) = OTHER_KINDS.iter().find(|(other, _)| *other == id) {
+            return Err(CampaignError::Input(format!(
+                "{} is {kind}, not a campaign journal; give a new file",
+                self.path.display()
+            )));
+        }
         let mode: String = self
             .conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
@@ -420,15 +449,23 @@ impl Journal {
             .execute_batch("PRAGMA synchronous = NORMAL;")
             .map_err(|e| self.err(e))?;
         if self.has_table("campaign")? {
-            return self.check_format();
+            self.check_format()?;
+            if id != APPLICATION_ID {
+                self.conn
+                    .execute_batch(&format!(
+                        "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {FORMAT};"
+                    ))
+                    .map_err(|e| self.err(e))?;
+            }
+            return Ok(());
         }
         let tables: i64 = self
             .conn
             .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
             .map_err(|e| self.err(e))?;
-        if tables > 0 {
+        if tables > 0 || id != 0 {
             return Err(CampaignError::Input(format!(
-                "{} is an SQLite database but not a campaign journal; give a new file",
+                "{} is an SQLite database but not a campaign journal (application_id {id:#010x}); give a new file",
                 self.path.display()
             )));
         }
@@ -497,6 +534,10 @@ impl Journal {
         let tx = self.conn.transaction().map_err(err)?;
         tx.execute_batch(SCHEMA).map_err(err)?;
         tx.execute_batch(follow_ups::SCHEMA).map_err(err)?;
+        tx.execute_batch(&format!(
+            "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {FORMAT};"
+        ))
+        .map_err(err)?;
         tx.execute(
             "INSERT INTO campaign (id, format, operation_id, request_number_field, numbers,
                  input_path, input_sha256, template_source, template_sha256, template, columns,
@@ -1068,5 +1109,43 @@ mod tests {
         assert!(err.to_string().contains("not a campaign journal"), "{err}");
         let err = Journal::open_read_only(&dir.path().join("missing.db")).unwrap_err();
         assert!(err.to_string().contains("no journal at"), "{err}");
+    }
+
+    fn application_id(path: &Path) -> i32 {
+        Connection::open(path)
+            .unwrap()
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_journal_is_marked_and_another_project_file_is_refused_by_its_mark() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.db");
+        let mut journal = Journal::open_for_send(&path).unwrap();
+        journal
+            .create(&binding(), |_| Ok::<_, CampaignError>(()))
+            .unwrap()
+            .unwrap();
+        drop(journal);
+        assert_eq!(application_id(&path), APPLICATION_ID);
+
+        // A journal of before the marks is marked when opened for sending.
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("PRAGMA application_id = 0")
+            .unwrap();
+        drop(Journal::open_for_send(&path).unwrap());
+        assert_eq!(application_id(&path), APPLICATION_ID);
+
+        // A sandbox state file (the hostile run's mix-up, the other way round).
+        let state = dir.path().join("state.db");
+        Connection::open(&state)
+            .unwrap()
+            .execute_batch("PRAGMA application_id = 1464881986; CREATE TABLE meta (k, v);")
+            .unwrap();
+        let err = Journal::open_for_send(&state).unwrap_err();
+        assert!(err.to_string().contains("a sandbox state file"), "{err}");
+        assert!(err.to_string().contains("state.db"), "{err}");
     }
 }

@@ -111,6 +111,7 @@ pub fn builder(
     let private_key = settings.private_key.as_ref().ok_or_else(|| {
         CliError::config("missing private key: set --private-key, WECHATPAY_PRIVATE_KEY or `private_key` in the profile")
     })?;
+    crate::config::warn_if_readable_by_others(private_key, "private key");
     // The argument parser already refused a timeout that is not positive.
     let timeout = Duration::try_from_secs_f64(timeout_secs).map_err(|_| {
         CliError::new(

@@ -7,20 +7,68 @@ use wechatpay_runtime::{AuthScheme, EndpointInfo, FieldInfo, Ty, TypeInfo};
 
 use crate::exit::CliError;
 
-/// Looks an operation up, or says which ids exist.
+/// Looks an operation up, or says which ids exist, the nearest first.
 pub fn find_operation(id: &str) -> Result<&'static EndpointInfo, CliError> {
     wechatpay_endpoints::find(id).ok_or_else(|| {
         let known: Vec<&str> = wechatpay_endpoints::ALL
             .iter()
             .map(|i| i.operation_id)
             .collect();
+        let nearest = nearest(id, &known);
+        let hint = if nearest.is_empty() {
+            String::new()
+        } else {
+            format!("; did you mean {}?", nearest.join(" or "))
+        };
         // The id is whatever was typed (maybe a 100 KB paste): show a bounded prefix.
         CliError::validation(format!(
-            "unknown operation id {:?}; known operations: {}",
+            "unknown operation id {:?}{hint} Known operations: {}",
             crate::exit::bounded(id, 64),
             known.join(", ")
         ))
     })
+}
+
+/// The ids closest to `typed`, closest first (at most three): the same id but
+/// for case and `_`/space for `-` first, then by edit distance, within a
+/// distance of a third of the id's length (at least 2). A typed id longer than
+/// any id by far gets no suggestion.
+fn nearest<'a>(typed: &str, known: &[&'a str]) -> Vec<&'a str> {
+    if typed.len() > 100 {
+        return Vec::new();
+    }
+    let typed: String = typed
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '_' | ' ' => '-',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect();
+    let limit = (typed.chars().count() / 3).max(2);
+    let mut scored: Vec<(usize, &str)> = known
+        .iter()
+        .map(|&id| (edit_distance(&typed, id), id))
+        .filter(|&(d, _)| d <= limit)
+        .collect();
+    scored.sort();
+    scored.into_iter().take(3).map(|(_, id)| id).collect()
+}
+
+/// Levenshtein distance over characters (a two-row table; ids are short).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        current[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(ca != cb);
+            current[j + 1] = substitute.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()]
 }
 
 /// One line per operation: id and doc title.
@@ -253,6 +301,31 @@ fn rules(ty: &TypeInfo, field: &FieldInfo) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mistyped_id_is_answered_with_the_nearest_ids_first() {
+        let known: Vec<&str> = wechatpay_endpoints::ALL
+            .iter()
+            .map(|i| i.operation_id)
+            .collect();
+        assert_eq!(nearest("get-stok", &known)[0], "get-stock");
+        assert_eq!(nearest("GET-STOCK", &known), ["get-stock"]);
+        assert_eq!(nearest("get_stock", &known), ["get-stock"]);
+        assert_eq!(
+            nearest("Send_User_Product_Coupon", &known)[0],
+            "send-user-product-coupon"
+        );
+        assert!(nearest("zzzzzzzz", &known).is_empty());
+        assert!(nearest(&"x".repeat(100_000), &known).is_empty());
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        let message = find_operation("get_stok").unwrap_err().to_string();
+        let suggestion = message.find("did you mean get-stock").expect(&message);
+        assert!(
+            suggestion < message.find("Known operations").unwrap(),
+            "{message}"
+        );
+    }
 
     #[test]
     fn describes_limits_enums_headers_and_errors() {

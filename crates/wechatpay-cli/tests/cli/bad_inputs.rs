@@ -20,6 +20,7 @@ fn bad_inputs_name_the_field_or_file_and_send_nothing() {
     let missing = format!("@{}", dir.path().join("missing.json").display());
     let cases: Vec<(&str, &str, String, Vec<&str>)> = vec![
         ("unknown operation", "send-everything", good.to_owned(), vec!["unknown operation id \"send-everything\"", "send-product-coupon"]),
+        ("mistyped operation", "GET_STOK", good.to_owned(), vec!["unknown operation id \"GET_STOK\"; did you mean get-stock?"]),
         ("missing body file", "send-product-coupon", missing.clone(), vec!["cannot read body file", "missing.json"]),
         (
             "invalid UTF-8",

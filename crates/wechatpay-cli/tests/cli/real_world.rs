@@ -422,6 +422,92 @@ fn closed_pipes_never_panic() {
     assert_eq!(code, 0);
 }
 
+/// `wechatpay call … >&-`: standard output closed (not a pipe). Rust puts
+/// /dev/null on it, so the reply used to vanish with exit 0; now nothing is
+/// sent and the exit is 9, as for a closed pipe. `> /dev/null` still works.
+#[test]
+fn a_closed_standard_output_sends_nothing_and_exits_9() {
+    use std::os::unix::process::CommandExt;
+    let sb = Sandbox::start(&keys(), &[]);
+    let number = unique("CLOSED");
+    let mut command = Command::new(BIN);
+    for var in ENV_VARS {
+        command.env_remove(var);
+    }
+    // SAFETY: close(2) is async-signal-safe; it runs in the child before exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::close(1);
+            Ok(())
+        });
+    }
+    let out = command
+        .args(call_args(&sb.base_url, &merchant_body(&number), &[]))
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(9), "{stderr}");
+    assert!(stderr.contains("standard output is closed"), "{stderr}");
+    assert!(stderr.contains("nothing was sent"), "{stderr}");
+    assert_eq!(sb.request_count(), 0, "nothing reached the sandbox");
+    // Output thrown away on purpose is not a closed output.
+    let out = Command::new(BIN)
+        .args(call_args(&sb.base_url, &merchant_body(&number), &[]))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A private key or profile that other users can read is used, with a
+/// warning naming the file and `chmod 600`; an owner-only one gets none.
+#[test]
+fn key_material_readable_by_others_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = sandbox();
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("apiclient_key.pem");
+    std::fs::copy(keys().join("apiclient_key.pem"), &key).unwrap();
+    let profile = dir.path().join("wechatpay.toml");
+    std::fs::write(&profile, "# no settings\n").unwrap();
+    let run = |mode: u32| {
+        for file in [&key, &profile] {
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        let mut args = call_args(&sb.base_url, &merchant_body(&unique("PERM")), &[]);
+        let at = args.iter().position(|a| a == "--private-key").unwrap();
+        args[at + 1] = key.display().to_string();
+        args.extend(["--profile".to_owned(), profile.display().to_string()]);
+        outcome(&cli(&args, &[]))
+    };
+    for mode in [0o644, 0o777] {
+        let (code, _, stderr) = run(mode);
+        assert_eq!(code, 0, "{stderr}");
+        for (what, file) in [("private key", &key), ("profile", &profile)] {
+            assert!(
+                stderr.contains(&format!(
+                    "warning: {what} {} can be read by other users (mode {mode:04o}); restrict it with `chmod 600 {}`",
+                    file.display(),
+                    file.display()
+                )),
+                "{stderr}"
+            );
+        }
+    }
+    let (code, _, stderr) = run(0o600);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+}
+
 // ---------------------------------------------------------------- item 5
 
 #[test]

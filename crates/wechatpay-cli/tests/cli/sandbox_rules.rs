@@ -526,3 +526,18 @@ fn confirm_after_notify_refuses_a_confirm_until_the_send_was_delivered() {
         "{stats}"
     );
 }
+
+/// The three SQLite file kinds have distinct marks, and the sandbox's copies
+/// (which name the other kinds in its refusal) match the crates that own them.
+#[test]
+fn each_file_kind_has_its_own_application_id() {
+    let sandbox = wechatpay_sandbox::store::APPLICATION_ID;
+    let campaign = wechatpay_campaign::journal::APPLICATION_ID;
+    let notify = wechatpay_notify::journal::APPLICATION_ID;
+    assert!(sandbox != campaign && campaign != notify && notify != sandbox);
+    let copies: Vec<i32> = wechatpay_sandbox::store::OTHER_KINDS
+        .iter()
+        .map(|(id, _)| *id)
+        .collect();
+    assert_eq!(copies, [campaign, notify]);
+}

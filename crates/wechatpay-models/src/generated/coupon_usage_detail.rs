@@ -20,7 +20,7 @@ pub struct CouponUsageDetail {
     ///
     /// Wire name `use_time`; type `string`; optional.
     ///
-    /// Source: seed 002.
+    /// Source: seed 002. Decision: issue 18 #18: kept a string, unlike the datetime use_time of use-user-product-coupon's request (whose page says RFC 3339). This page's text is cut off before any format note (the Go sample types it time.Time, the Java sample String); a response field of unstated format is decoded as text, so a reply in another format never fails to decode. The sandbox writes RFC 3339 here
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub use_time: Option<String>,
     /// 【退券请求单号】 品牌退券时传入的请求流水号,当且仅当券发生了退回后提供此字段
@@ -118,6 +118,14 @@ impl rt::Described for CouponUsageDetail {
                 name: "use_time",
                 title: Some("券核销时间"),
                 description: "券被核销的时间,当且仅当用户商品券状态…(页面截断)",
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: None,
+                    uncertain: None,
+                    decision: Some(
+                        "issue 18 #18: kept a string, unlike the datetime use_time of use-user-product-coupon's request (whose page says RFC 3339). This page's text is cut off before any format note (the Go sample types it time.Time, the Java sample String); a response field of unstated format is decoded as text, so a reply in another format never fails to decode. The sandbox writes RFC 3339 here",
+                    ),
+                },
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {

@@ -11,11 +11,11 @@ use wechatpay_runtime as rt;
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ListStocksResponse {
-    /// 总个数 (REQ in the mirror only; optional here, so a reply without it still decodes)
+    /// 总个数 (REQ in the mirror only)
     ///
     /// Wire name `total_count`; type `integer`; optional; example `100`.
     ///
-    /// Source: sample-code.
+    /// Source: sample-code. Decision: issue 18 #17: optional against the rule that a mirror REQ makes a field required. It is a count in a response, the mirror is its only source marking it REQ, and nothing in the client needs it (paging follows next_page_token); required, a reply without it would fail to decode (exit 8) though the list itself is complete
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_count: Option<i64>,
     /// 批次列表 — entries of bundle stocks include progressive_bundle_usage_rule / stock_bundle_info (#15)
@@ -66,7 +66,15 @@ impl rt::Described for ListStocksResponse {
             rt::FieldInfo {
                 name: "total_count",
                 ty: rt::Ty::Integer(rt::IntRule::NONE),
-                description: "总个数 (REQ in the mirror only; optional here, so a reply without it still decodes)",
+                description: "总个数 (REQ in the mirror only)",
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: None,
+                    uncertain: None,
+                    decision: Some(
+                        "issue 18 #17: optional against the rule that a mirror REQ makes a field required. It is a count in a response, the mirror is its only source marking it REQ, and nothing in the client needs it (paging follows next_page_token); required, a reply without it would fail to decode (exit 8) though the list itself is complete",
+                    ),
+                },
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {

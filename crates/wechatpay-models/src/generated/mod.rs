@@ -126,8 +126,6 @@ mod product_coupon_type;
 pub use product_coupon_type::ProductCouponType;
 mod progressive_bundle_usage_info;
 pub use progressive_bundle_usage_info::ProgressiveBundleUsageInfo;
-mod progressive_bundle_usage_rule;
-pub use progressive_bundle_usage_rule::ProgressiveBundleUsageRule;
 mod return_user_product_coupon_request;
 pub use return_user_product_coupon_request::ReturnUserProductCouponRequest;
 mod send_coupon_result;

@@ -77,7 +77,7 @@ pub struct ProductCouponEntity {
     ///
     /// Wire name `deactivate_time`; type `string`; optional.
     ///
-    /// Source: seed 002.
+    /// Source: seed 002. Decision: issue 18 #18: kept a string, unlike UserProductCouponEntity.deactivate_time (datetime: its page text says RFC 3339). Here the page text is cut off before any format note and the Go and Java samples both type it a string; a response field of unstated format is decoded as text, so a reply in another format never fails to decode
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivate_time: Option<String>,
     /// 【失效原因】 当且仅当…(页面截断)
@@ -259,6 +259,14 @@ impl rt::Described for ProductCouponEntity {
                 name: "deactivate_time",
                 title: Some("失效时间"),
                 description: "当且仅当…(页面截断)",
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: None,
+                    uncertain: None,
+                    decision: Some(
+                        "issue 18 #18: kept a string, unlike UserProductCouponEntity.deactivate_time (datetime: its page text says RFC 3339). Here the page text is cut off before any format note and the Go and Java samples both type it a string; a response field of unstated format is decoded as text, so a reply in another format never fails to decode",
+                    ),
+                },
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {

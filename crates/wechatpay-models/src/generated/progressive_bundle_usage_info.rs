@@ -6,16 +6,15 @@ use wechatpay_runtime as rt;
 /// 多次优惠模式信息(页面表格截断,字段取自页面的 Java/Go 示例代码)
 ///
 /// Schema type `ProgressiveBundleUsageInfo` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProgressiveBundleUsageInfo {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。sample code comments / guide: 可使用次数 (number of uses), 3–15.
     ///
-    /// Wire name `count`; type `integer`; optional; 3–15.
+    /// Wire name `count`; type `integer`; required; 3–15.
     ///
-    /// Source: seed 002. Limit from: sample-code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub count: Option<i64>,
+    /// Source: seed 002. Limit from: sample-code. Decision: issue 18 #16: required whenever the object is sent (the guide: a multi-use coupon has 3–15 uses, and a bundle needs one stock per use); it was optional, so validate() took a multi-use coupon without it
+    pub count: i64,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。sample code comments / guide: 每次优惠间隔天数 (days between uses), 0–7, optional.
     ///
     /// Wire name `interval_days`; type `integer`; optional; 0–7.
@@ -25,17 +24,9 @@ pub struct ProgressiveBundleUsageInfo {
     pub interval_days: Option<i64>,
 }
 impl ProgressiveBundleUsageInfo {
-    /// Creates a `ProgressiveBundleUsageInfo` from its required fields (it has none); optional fields start as `None` and are set with the methods named after them.
-    pub fn new() -> Self {
-        Self {
-            count: None,
-            interval_days: None,
-        }
-    }
-    /// Sets `count`.
-    pub fn count(mut self, value: i64) -> Self {
-        self.count = Some(value);
-        self
+    /// Creates a `ProgressiveBundleUsageInfo` from its required fields in page order (`count`); optional fields start as `None` and are set with the methods named after them.
+    pub fn new(count: i64) -> Self {
+        Self { count, interval_days: None }
     }
     /// Sets `interval_days`.
     pub fn interval_days(mut self, value: i64) -> Self {
@@ -59,12 +50,15 @@ impl rt::Described for ProgressiveBundleUsageInfo {
             rt::FieldInfo {
                 name: "count",
                 ty: rt::Ty::Integer(COUNT),
+                required: true,
                 description: "页面未给出说明(字段取自页面的 Java/Go 示例代码)。sample code comments / guide: 可使用次数 (number of uses), 3–15.",
                 provenance: rt::Provenance {
                     source: None,
                     limit_source: Some("sample-code"),
                     uncertain: None,
-                    decision: None,
+                    decision: Some(
+                        "issue 18 #16: required whenever the object is sent (the guide: a multi-use coupon has 3–15 uses, and a bundle needs one stock per use); it was optional, so validate() took a multi-use coupon without it",
+                    ),
                 },
                 ..rt::FieldInfo::DEFAULT
             },
@@ -88,14 +82,12 @@ impl rt::Described for ProgressiveBundleUsageInfo {
 impl rt::Validate for ProgressiveBundleUsageInfo {
     #[allow(unused_variables)]
     fn validate_into(&self, prefix: &str, out: &mut Vec<rt::Violation>) {
-        if let Some(value) = &self.count {
-            rt::validation::check_int(
-                out,
-                &|| rt::validation::join(prefix, "count"),
-                value,
-                &COUNT,
-            );
-        }
+        rt::validation::check_int(
+            out,
+            &|| rt::validation::join(prefix, "count"),
+            &self.count,
+            &COUNT,
+        );
         if let Some(value) = &self.interval_days {
             rt::validation::check_int(
                 out,

@@ -46,7 +46,7 @@ pub struct SendProductCouponRequest {
     ///
     /// Wire name `coupon_type`; type `CouponType`; required; at most 32 characters; example `NORMAL`.
     ///
-    /// Source: seed 000.
+    /// Source: seed 000. Decision: issue 18 #18: the page's string(32) stays as its documented fact; validate() checks the value against the enum (NORMAL, MEMBER) instead, which every value of 32 characters or fewer that is not one of them fails too, so no length check is generated (xtask: a length on an enum is documented, its values are checked)
     pub coupon_type: super::CouponType,
     /// 【会员卡ID】 当 coupon_type 为 MEMBER 时必填,通过《创建会员卡模板》接口创建成功时,获得的会员卡模板 card_id
     ///
@@ -173,6 +173,14 @@ impl rt::Described for SendProductCouponRequest {
                 },
                 required: true,
                 description: "枚举值:NORMAL-普通券;MEMBER-会员券",
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: None,
+                    uncertain: None,
+                    decision: Some(
+                        "issue 18 #18: the page's string(32) stays as its documented fact; validate() checks the value against the enum (NORMAL, MEMBER) instead, which every value of 32 characters or fewer that is not one of them fails too, so no length check is generated (xtask: a length on an enum is documented, its values are checked)",
+                    ),
+                },
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {

@@ -115,7 +115,7 @@ pub struct StockEntity {
     ///
     /// Wire name `deactivate_time`; type `string`; optional.
     ///
-    /// Source: seed 002.
+    /// Source: seed 002. Decision: issue 18 #18: kept a string, unlike the datetime UserProductCouponEntity.deactivate_time and StockBundleEntity.deactivate_time (whose pages say RFC 3339). This page's text is cut off before any format note (the Go sample types it time.Time, the Java sample String); a response field of unstated format is decoded as text, so a reply in another format never fails to decode. The sandbox writes RFC 3339 here
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivate_time: Option<String>,
     /// 【失效原因】 当且仅当…(页面截断)
@@ -388,6 +388,14 @@ impl rt::Described for StockEntity {
                 name: "deactivate_time",
                 title: Some("失效时间"),
                 description: "当且仅当…(页面截断)",
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: None,
+                    uncertain: None,
+                    decision: Some(
+                        "issue 18 #18: kept a string, unlike the datetime UserProductCouponEntity.deactivate_time and StockBundleEntity.deactivate_time (whose pages say RFC 3339). This page's text is cut off before any format note (the Go sample types it time.Time, the Java sample String); a response field of unstated format is decoded as text, so a reply in another format never fails to decode. The sandbox writes RFC 3339 here",
+                    ),
+                },
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {

@@ -7,7 +7,7 @@ use wechatpay_runtime as rt;
 ///
 /// Schema type `StockForCreate` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
 ///
-/// Source: sample-code.
+/// Source: sample-code. Decision: issue 18 #18: no progressive_bundle_usage_rule (nor its special_first). The shared support code adds it only to send a bundle through create-product-coupon, and stock_bundle of create-product-coupon is StockBundleForCreate (#33's decision there), so on create-stock and on create-product-coupon's single stock it could only send a field no page documents for them
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StockForCreate {
@@ -63,13 +63,6 @@ pub struct StockForCreate {
     ///
     /// Source: sample-code.
     pub store_scope: super::StockStoreScope,
-    /// The shared support code adds this field (used only when it sends a bundle through create-product-coupon).
-    ///
-    /// Wire name `progressive_bundle_usage_rule`; type `ProgressiveBundleUsageRule`; optional.
-    ///
-    /// Source: support-code. 【uncertain】 shared support code only: used there only when it sends a bundle through create-product-coupon (#23, #33)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub progressive_bundle_usage_rule: Option<super::ProgressiveBundleUsageRule>,
 }
 impl StockForCreate {
     /// Creates a `StockForCreate` from its required fields in page order (`coupon_code_mode`, `stock_send_rule`, `usage_rule_display_info`, `coupon_display_info`, `notify_config`, `store_scope`); optional fields start as `None` and are set with the methods named after them.
@@ -90,7 +83,6 @@ impl StockForCreate {
             coupon_display_info,
             notify_config,
             store_scope,
-            progressive_bundle_usage_rule: None,
         }
     }
     /// Sets `remark` (备注).
@@ -101,14 +93,6 @@ impl StockForCreate {
     /// Sets `single_usage_rule`.
     pub fn single_usage_rule(mut self, value: super::SingleUsageRule) -> Self {
         self.single_usage_rule = Some(value);
-        self
-    }
-    /// Sets `progressive_bundle_usage_rule`.
-    pub fn progressive_bundle_usage_rule(
-        mut self,
-        value: super::ProgressiveBundleUsageRule,
-    ) -> Self {
-        self.progressive_bundle_usage_rule = Some(value);
         self
     }
 }
@@ -197,22 +181,6 @@ impl rt::Described for StockForCreate {
                 description: "NONE / ALL / SPECIFIC (SPECIFIC requires associate-stores afterwards)",
                 ..rt::FieldInfo::DEFAULT
             },
-            rt::FieldInfo {
-                name: "progressive_bundle_usage_rule",
-                ty: rt::Ty::Object(
-                    <super::ProgressiveBundleUsageRule as rt::Described>::TYPE_INFO,
-                ),
-                description: "The shared support code adds this field (used only when it sends a bundle through create-product-coupon).",
-                provenance: rt::Provenance {
-                    source: Some("support-code"),
-                    limit_source: None,
-                    uncertain: Some(
-                        "shared support code only: used there only when it sends a bundle through create-product-coupon (#23, #33)",
-                    ),
-                    decision: None,
-                },
-                ..rt::FieldInfo::DEFAULT
-            },
         ],
         rules: &[
             rt::RuleInfo::ServerSide {
@@ -224,7 +192,9 @@ impl rt::Described for StockForCreate {
             source: Some("sample-code"),
             limit_source: None,
             uncertain: None,
-            decision: None,
+            decision: Some(
+                "issue 18 #18: no progressive_bundle_usage_rule (nor its special_first). The shared support code adds it only to send a bundle through create-product-coupon, and stock_bundle of create-product-coupon is StockBundleForCreate (#33's decision there), so on create-stock and on create-product-coupon's single stock it could only send a field no page documents for them",
+            ),
         },
     };
 }
@@ -277,12 +247,5 @@ impl rt::Validate for StockForCreate {
             &|| rt::validation::join(prefix, "store_scope"),
             &self.store_scope,
         );
-        if let Some(value) = &self.progressive_bundle_usage_rule {
-            rt::Validate::validate_into(
-                value,
-                &rt::validation::join(prefix, "progressive_bundle_usage_rule"),
-                out,
-            );
-        }
     }
 }

@@ -32,8 +32,7 @@ pub fn insert(
     let rounds = pc
         .progressive_bundle_usage_info
         .as_ref()
-        .and_then(|i| i.count)
-        .unwrap_or(DEFAULT_ROUNDS)
+        .map_or(DEFAULT_ROUNDS, |i| i.count)
         .clamp(1, 15);
     let seq = store::next_seq(db)?;
     store::exec(

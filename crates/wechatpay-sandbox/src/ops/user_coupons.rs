@@ -230,6 +230,22 @@ impl Operation for UseUserProductCoupon {
             "EXPIRED" => return Err(wrong_state(ctx, &c, trouble::COUPON_EXPIRED)),
             _ => return Err(wrong_state(ctx, &c, trouble::ILLEGAL_STATE)),
         }
+        let used = r.use_time.unix_timestamp();
+        if used < c.details.receive_time {
+            return Err(answers::use_time(format!(
+                "{} is before the coupon was received ({})",
+                r.use_time,
+                datetime(c.details.receive_time)
+            )));
+        }
+        if used > ctx.now + answers::USE_TIME_TOLERANCE_SECONDS {
+            return Err(answers::use_time(format!(
+                "{} is in the future (now {}; at most {} s ahead is accepted)",
+                r.use_time,
+                datetime(ctx.now),
+                answers::USE_TIME_TOLERANCE_SECONDS
+            )));
+        }
         if let Some(store_id) = &r.store_id {
             let s = stock::require(ctx.info, ctx.db, &r.product_coupon_id, &r.stock_id, ctx.now)?;
             let linked: i64 = store::row(

@@ -21,6 +21,23 @@ use crate::error::SandboxError;
 /// up to date by [`migrate`], one of another version is refused.
 const SCHEMA_VERSION: &str = "2";
 
+/// `PRAGMA application_id` of a sandbox state file: "WPSB" in ASCII.
+/// `PRAGMA user_version` holds [`SCHEMA_VERSION`] next to it.
+pub const APPLICATION_ID: i32 = 0x5750_5342;
+
+/// The other SQLite files of this project, named when one is given as `--state`
+/// (each id is defined by its crate; the CLI's tests check these copies).
+pub const OTHER_KINDS: [(i32, &str); 2] = [
+    (
+        0x5750_434A,
+        "a campaign journal (wechatpay campaign send --journal)",
+    ),
+    (
+        0x5750_4E54,
+        "a notify journal (wechatpay notify serve --journal)",
+    ),
+];
+
 /// SQLite's page cache, in KiB: the bound on the state's memory. Kept small
 /// on purpose: a temporary database's pages stay dirty in the cache, and
 /// SQLite walks the dirty pages at every commit (a 16 MiB cache cost about
@@ -56,6 +73,11 @@ impl Store {
         let name = path.map_or_else(|| "(temporary)".to_owned(), |p| p.display().to_string());
         let fail = |e: rusqlite::Error| SandboxError::config(format!("--state {name}: {e}"));
         let conn = Connection::open(path.unwrap_or_else(|| Path::new(""))).map_err(fail)?;
+        if path.is_some() {
+            check_kind(&conn).map_err(|m| {
+                SandboxError::config(format!("--state {name}: not a sandbox state file: {m}"))
+            })?;
+        }
         let journal = if path.is_some() { "WAL" } else { "MEMORY" };
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = {journal}; PRAGMA synchronous = NORMAL; \
@@ -71,16 +93,26 @@ impl Store {
             conn: Mutex::new(conn),
         };
         store
-            .transaction(|db| match meta(db, "schema_version")? {
-                Some(v) if v == "1" => migrate(db, &v).map_err(OpenError::Sql),
-                Some(v) if v != SCHEMA_VERSION => Err(OpenError::Other(format!(
-                    "written by schema version {v}, this sandbox uses {SCHEMA_VERSION}; use another file"
-                ))),
-                Some(_) => Ok(()),
-                None => {
-                    set_meta(db, "schema_version", SCHEMA_VERSION)?;
-                    seed::run(db, now).map_err(|e| OpenError::Other(format!("seeding: {}", e.message)))
+            .transaction(|db| {
+                match meta(db, "schema_version")? {
+                    Some(v) if v == "1" => migrate(db, &v)?,
+                    Some(v) if v != SCHEMA_VERSION => {
+                        return Err(OpenError::Other(format!(
+                            "written by schema version {v}, this sandbox uses {SCHEMA_VERSION}; use another file"
+                        )))
+                    }
+                    Some(_) => {}
+                    None => {
+                        set_meta(db, "schema_version", SCHEMA_VERSION)?;
+                        seed::run(db, now)
+                            .map_err(|e| OpenError::Other(format!("seeding: {}", e.message)))?;
+                    }
                 }
+                // Marks a new file, and one written before files were marked.
+                db.execute_batch(&format!(
+                    "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION};"
+                ))?;
+                Ok(())
             })
             .map_err(|e| match e {
                 OpenError::Sql(e) => fail(e),
@@ -104,6 +136,65 @@ impl Store {
         tx.commit()?;
         Ok(out)
     }
+}
+
+/// Refuses a file that is not a sandbox state file before anything is written
+/// to it: another project file (by its `application_id`), another SQLite file,
+/// or no SQLite file at all. An empty file is new. An unmarked file with the
+/// sandbox's own record (`meta.schema_version`) was written before state files
+/// were marked: it is accepted and marked, because refusing it would throw
+/// away a state the README promised to keep across versions (its version is
+/// then checked, and migrated, as any other).
+fn check_kind(conn: &Connection) -> Result<(), String> {
+    let sql = |e: rusqlite::Error| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase) => "it is not an SQLite database".to_owned(),
+        _ => e.to_string(),
+    };
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(sql)?;
+    let id: i32 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(sql)?;
+    if id == APPLICATION_ID {
+        return Ok(());
+    }
+    if let Some((_, kind)) = OTHER_KINDS.iter().find(|(other, _)| *other == id) {
+        return Err(format!("it is {kind}; give the sandbox a file of its own"));
+    }
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .map_err(sql)?;
+    if id == 0 && tables.is_empty() {
+        return Ok(());
+    }
+    let ours = id == 0
+        && tables.iter().any(|t| t == "meta")
+        && conn
+            .query_row(
+                "SELECT count(*) FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(sql)?
+            > 0;
+    if ours {
+        return Ok(());
+    }
+    let mut listed = tables
+        .iter()
+        .take(5)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if tables.len() > 5 {
+        listed.push_str(", …");
+    }
+    Err(format!(
+        "it is another kind of SQLite file (application_id {id:#010x}; tables: {}); \
+         give the sandbox a new file",
+        if listed.is_empty() { "none" } else { &listed }
+    ))
 }
 
 /// Brings a state file of schema `version` up to [`SCHEMA_VERSION`] (in the

@@ -95,9 +95,7 @@ pub fn run(db: &Connection, now: i64) -> Result<(), Rejection> {
         create.display_info,
         ProductCouponState::Effective,
     );
-    let mut rounds = ProgressiveBundleUsageInfo::new();
-    rounds.count = Some(3);
-    rounds.interval_days = Some(1);
+    let rounds = ProgressiveBundleUsageInfo::new(3).interval_days(1);
     bundled.progressive_bundle_usage_info = Some(rounds);
     product_coupon::insert(db, &bundled)?;
     let template: StockBundleForCreate =

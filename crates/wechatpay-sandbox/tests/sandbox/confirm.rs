@@ -111,7 +111,7 @@ fn use_request(
         c.product_coupon.product_coupon_id.as_str(),
         c.stock.stock_id.as_str(),
         APPID,
-        "2026-01-01T12:00:00+08:00".parse().unwrap(),
+        common::now(),
         number,
     );
     r.associated_order_info = Some(order);

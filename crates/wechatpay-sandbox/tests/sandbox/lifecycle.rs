@@ -97,7 +97,7 @@ fn use_request(ids: &Ids, openid: &str, code: &str, number: &str) -> UseUserProd
         ids.product_coupon.as_str(),
         ids.stock.as_str(),
         APPID,
-        "2026-01-01T12:00:00+08:00".parse().unwrap(),
+        common::now(),
         number,
     );
     r.associated_order_info = Some(order);

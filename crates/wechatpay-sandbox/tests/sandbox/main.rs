@@ -4,7 +4,9 @@
 
 mod common;
 
+mod clock;
 mod confirm;
+mod content_type;
 mod every_operation;
 mod hostile;
 mod in_process;
@@ -12,4 +14,7 @@ mod lifecycle;
 mod notifications;
 mod pre_sends;
 mod request_numbers;
+mod schema_rules;
 mod state;
+mod state_files;
+mod use_time;

@@ -111,6 +111,8 @@ pub fn fix(op: &str, request: &mut Value, previous: Option<&Value>) {
             request["stock_id"] = json!("1000000013001");
             request["coupon_code"] = json!(wechatpay_sandbox::EXAMPLE_CODE);
         }
+        // The example's 2025-08-03 is before any coupon the sandbox issues today.
+        "use-user-product-coupon" => request["use_time"] = json!(super::now().to_string()),
         _ => {}
     }
 }

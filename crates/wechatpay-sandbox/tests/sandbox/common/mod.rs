@@ -95,6 +95,16 @@ pub async fn claim(sandbox: &Sandbox, token: &str) -> (u16, Value) {
     )
 }
 
+/// The wall clock now at +08:00: a `use_time` the sandbox accepts for a coupon
+/// received before it (while the business clock has not been moved).
+pub fn now() -> wechatpay_runtime::DateTime {
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    wechatpay_runtime::DateTime::from_unix(unix, 480)
+}
+
 /// The API error of a failed call (panics on success or another failure).
 pub fn api_error<T: std::fmt::Debug, C: ErrorCode>(result: Result<T, Error<C>>) -> ApiError<C> {
     match result {

@@ -197,7 +197,8 @@ fi
 echo "    all 50 coupons EFFECTIVE or PENDING"
 echo
 echo "==> What notify serve journaled (wechatpay notify report)"
-timeout "$STEP_TIMEOUT" "$BIN" notify report --journal "$WORK/notify.db" | cut -c1-160 | head -n 5
+timeout "$STEP_TIMEOUT" "$BIN" notify report --journal "$WORK/notify.db" >"$WORK/notify.csv"
+head -n 5 "$WORK/notify.csv" | cut -c1-160
 
 echo
 echo "==> Debugging a signature: what exactly is signed for a request"

@@ -22,7 +22,7 @@ use crate::error::SandboxError;
 const SCHEMA_VERSION: &str = "2";
 
 /// `PRAGMA application_id` of a sandbox state file: "WPSB" in ASCII.
-/// `PRAGMA user_version` holds [`SCHEMA_VERSION`] next to it.
+/// `PRAGMA user_version` holds `SCHEMA_VERSION` next to it.
 pub const APPLICATION_ID: i32 = 0x5750_5342;
 
 /// The other SQLite files of this project, named when one is given as `--state`

@@ -23,8 +23,13 @@ pub struct ApiFile {
 pub struct ErrorRow {
     pub status: u16,
     pub code: String,
+    /// `request` | `caller`: what the answer is about (`wechatpay_runtime::ErrorScope`).
+    pub scope: String,
     pub description: String,
     pub solution: String,
+    /// Provenance of a row the page does not print (a code taken from another page).
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 /// `endpoints/<operation-id>.yaml`: one doc page, its endpoint and the types it defines.

@@ -5,6 +5,7 @@
 mod common;
 
 mod confirm;
+mod errors;
 mod journal;
 mod sandbox;
 mod throttling;

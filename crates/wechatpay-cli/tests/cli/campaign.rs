@@ -359,3 +359,31 @@ fn failed_rows_exit_10_and_refusals_send_nothing() {
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("no journal at"), "{stderr}");
 }
+
+#[test]
+fn a_repeated_user_over_a_per_user_limited_stock_fails_its_row_and_the_campaign_goes_on() {
+    // Stock 1000000013001 gives one coupon per user: the repeats are answered
+    // 400 USER_RECEIVE_LIMIT, which the schema declares `scope: request`.
+    let setup = Setup::new(None);
+    setup.files("oTwice", 12);
+    let mut csv = std::fs::read_to_string(setup.path("users.csv")).unwrap();
+    csv.push_str("oTwice00003\noTwice00007\n");
+    std::fs::write(setup.path("users.csv"), csv).unwrap();
+    let (code, stdout, stderr) = outcome(&cli(&setup.send_args("100"), &[]));
+    assert_eq!(code, 10, "{stderr}");
+    let summary: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(
+        (summary["succeeded"].as_u64(), summary["failed"].as_u64()),
+        (Some(12), Some(2)),
+        "{summary}"
+    );
+    for row in setup.report() {
+        let repeat = row["row"].as_u64().unwrap() > 12;
+        if repeat {
+            assert_eq!(row["status"], "failed", "{row}");
+            assert_eq!(row["error_code"], "USER_RECEIVE_LIMIT", "{row}");
+        } else {
+            assert_eq!(row["status"], "succeeded", "{row}");
+        }
+    }
+}

@@ -299,14 +299,10 @@ fn common_rows(
             .chain(&out)
             .filter(|r| r.code == row.code)
             .count();
-        out.push(ErrorRow {
-            status: row.status,
-            code: row.code.clone(),
-            description: row.description.clone(),
-            solution: row.solution.clone(),
-            variant: names::variant(&row.code),
-            common: Some(names::common_error_const(&row.code, repeats)),
-        });
+        out.push(error_row(
+            row,
+            Some(names::common_error_const(&row.code, repeats)),
+        ));
     }
     out
 }
@@ -392,7 +388,42 @@ fn events(
     out
 }
 
+/// The IR row of a checked raw row (`check_error_row` reported a bad scope already).
+pub fn error_row(row: &raw::ErrorRow, common: Option<String>) -> ErrorRow {
+    ErrorRow {
+        status: row.status,
+        code: row.code.clone(),
+        description: row.description.clone(),
+        solution: row.solution.clone(),
+        scope: parse_scope(&row.scope).unwrap_or(ErrorScope::UNDOCUMENTED),
+        source: row.source.as_ref().map(|s| s.trim().to_owned()),
+        variant: names::variant(&row.code),
+        common,
+    }
+}
+
+fn parse_scope(text: &str) -> Option<ErrorScope> {
+    match text {
+        "request" => Some(ErrorScope::Request),
+        "caller" => Some(ErrorScope::Caller),
+        _ => None,
+    }
+}
+
 pub fn check_error_row(ck: &mut Checker, file: &str, at: &str, row: &raw::ErrorRow) {
+    if parse_scope(&row.scope).is_none() {
+        ck.fail(
+            file,
+            format!("{at}.scope"),
+            format!(
+                "{:?} is not a scope: request (about this request's values) or caller (about the caller or what every request shares)",
+                row.scope
+            ),
+        );
+    }
+    if let Some(source) = &row.source {
+        types::provenance_string(ck, file, &format!("{at}.source"), source);
+    }
     if !(100..=599).contains(&row.status) {
         ck.fail(
             file,

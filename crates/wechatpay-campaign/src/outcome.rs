@@ -201,6 +201,15 @@ pub fn classify(
         e @ Error::BodyTooLarge { .. } => retry("BODY_TOO_LARGE", e.to_string()),
         // Verified, so it took effect: an outcome, never a reason to send again.
         Error::Decode(e) => succeeded(info, e.verified_body(), follow),
+        // This row's request cannot be built (nothing was sent, so its number was
+        // never used): the row fails and the others go on.
+        e @ (Error::Validation(_)
+        | Error::InvalidPath { .. }
+        | Error::Encode(_)
+        | Error::Unsendable { .. }) => Outcome::Failed {
+            code: "INVALID_ROW".into(),
+            message: e.to_string(),
+        },
         other => Outcome::Stop {
             code: "LOCAL".into(),
             message: other.to_string(),
@@ -278,6 +287,22 @@ mod tests {
                 );
                 // Without coupon_state the coupon is taken to need its confirm.
                 assert_eq!(follow_ups.unwrap()[0].body["coupon_code"], "C42");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_request_that_cannot_be_built_fails_its_row_only() {
+        let info = wechatpay_endpoints::find("send-user-product-coupon").unwrap();
+        let error = Error::InvalidPath {
+            path: "/brand/marketing/product-coupon/users/../coupons".into(),
+            reason: "dot segment",
+        };
+        match classify(info, Err(error), None) {
+            Outcome::Failed { code, message } => {
+                assert_eq!(code, "INVALID_ROW");
+                assert!(message.contains("users/../coupons"), "{message}");
             }
             other => panic!("{other:?}"),
         }

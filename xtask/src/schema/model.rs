@@ -259,6 +259,7 @@ impl Field {
     pub fn has_str_rule(&self) -> bool {
         *self.ty.innermost() == FieldType::String
             && (self.min_length.is_some()
+                || self.location == Location::Path
                 || self.max_length.is_some()
                 || self.charset.is_some()
                 || self.length_unit == LengthUnit::Bytes)

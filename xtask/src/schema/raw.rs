@@ -16,6 +16,19 @@ pub struct ApiFile {
     /// Rows shared by the brand operations (`auth: brand`) beyond the common ones.
     #[serde(default)]
     pub brand_common_errors: Vec<ErrorRow>,
+    /// What every path parameter must satisfy to become one URL segment.
+    #[serde(default)]
+    pub path_parameters: Option<PathParameters>,
+}
+
+/// `path_parameters:` in `api.yaml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathParameters {
+    /// The length cap of a path parameter whose page publishes none.
+    pub max_length: u32,
+    /// Why that cap (recorded as the field's decision).
+    pub decision: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

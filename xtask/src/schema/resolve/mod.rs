@@ -150,6 +150,7 @@ pub fn resolve(loaded: Loaded) -> Result<Schema, Vec<SchemaError>> {
             types.insert(name.clone(), resolved);
         }
     }
+    cap_path_parameters(&mut ck, &loaded.api_file, &loaded.api, &mut types);
 
     // Pass 3: endpoints.
     let mut endpoints = Vec::new();
@@ -280,6 +281,44 @@ fn follow_ups(
             endpoints,
             types,
         );
+    }
+}
+
+/// A path parameter whose page publishes no length gets `api.yaml`'s `path_parameters`
+/// cap, with its decision: a value over it could not become a URL segment anyway.
+fn cap_path_parameters(
+    ck: &mut Checker,
+    file: &str,
+    api: &raw::ApiFile,
+    types: &mut BTreeMap<String, TypeDef>,
+) {
+    let Some(cap) = &api.path_parameters else {
+        return;
+    };
+    if cap.max_length == 0 || cap.decision.trim().is_empty() {
+        ck.fail(
+            file,
+            "path_parameters",
+            "needs a max_length above 0 and the decision behind it",
+        );
+        return;
+    }
+    for def in types.values_mut() {
+        let TypeDef::Object(object) = def else {
+            continue;
+        };
+        for field in &mut object.fields {
+            if field.location == Location::Path
+                && *field.ty.innermost() == FieldType::String
+                && field.max_length.is_none()
+            {
+                field.max_length = Some(cap.max_length);
+                field
+                    .provenance
+                    .decision
+                    .get_or_insert_with(|| cap.decision.trim().to_owned());
+            }
+        }
     }
 }
 

@@ -47,7 +47,9 @@ pub struct Template {
     /// Where it came from (`template.json`, `--body`), for messages.
     pub source: String,
     pub fields: Map<String, Value>,
-    /// SHA-256 of the template's bytes, hex.
+    /// SHA-256 of the template's bytes, hex. Request numbers derive from it
+    /// (see [`crate::number`]); the journal's binding compares the JSON instead
+    /// (see [`Template::differences`]), so reformatting is no new campaign.
     pub sha256: String,
 }
 
@@ -67,6 +69,61 @@ impl Template {
             sha256: hex(&Sha256::digest(bytes)),
         })
     }
+}
+
+impl Template {
+    /// The top-level fields whose JSON values differ from `other`'s (absent on
+    /// one side included), in key order; empty when both are the same JSON
+    /// whatever their whitespace and key order.
+    pub fn differences(&self, other: &Map<String, Value>) -> Vec<String> {
+        let mut keys: Vec<&String> = self.fields.keys().chain(other.keys()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys.into_iter()
+            .filter(|k| {
+                let (a, b) = (self.fields.get(*k), other.get(*k));
+                a.map(canonical_json) != b.map(canonical_json)
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// `value` as compact JSON with every object's keys sorted: the same text for
+/// the same JSON, whatever the whitespace and key order it was written with.
+pub fn canonical_json(value: &Value) -> String {
+    fn write(value: &Value, out: &mut String) {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                out.push('{');
+                for (i, (k, v)) in entries.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(k.clone()).to_string());
+                    out.push(':');
+                    write(v, out);
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(v, out);
+                }
+                out.push(']');
+            }
+            scalar => out.push_str(&scalar.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(value, &mut out);
+    out
 }
 
 /// Lower-case hex of `bytes`.

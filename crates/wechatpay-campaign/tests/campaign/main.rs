@@ -6,6 +6,7 @@ mod common;
 
 mod confirm;
 mod errors;
+mod input;
 mod journal;
 mod sandbox;
 mod throttling;

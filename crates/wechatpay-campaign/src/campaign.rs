@@ -51,6 +51,10 @@ pub struct RunSummary {
     pub progress: RunProgress,
     /// The rate aimed at.
     pub rate: f64,
+    /// The rate achieved: this run's sends that took effect per second, from
+    /// its first send to its end (lower than `rate` after 429s slowed it, or
+    /// when answers are slow); `None` when it sent nothing.
+    pub achieved_rate: Option<f64>,
 }
 
 impl RunSummary {
@@ -148,11 +152,17 @@ impl Campaign {
             number_field: self.number_field,
         };
         let finished = runner::run(self.journal, builder, client, options, control).await?;
+        let achieved_rate = finished.progress.first_send_at.and_then(|first| {
+            let secs = (now_ms() - first) as f64 / 1000.0;
+            (secs > 0.0 && finished.progress.sent > 0)
+                .then(|| finished.progress.sent as f64 / secs)
+        });
         Ok(RunSummary {
             counts: finished.journal.counts()?,
             end: finished.end,
             progress: finished.progress,
             rate,
+            achieved_rate,
         })
     }
 }

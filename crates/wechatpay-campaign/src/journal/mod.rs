@@ -90,7 +90,9 @@ CREATE TABLE runs (
 pub enum State {
     /// Not sent yet, or sent with an outcome still unknown (sent again with its number).
     Pending,
-    /// Taken by a run; a row left in flight by a killed run is sent again with its number.
+    /// Sent, its answer not recorded yet (or an unknown outcome about to be
+    /// resent). Rows a run reads ahead stay pending until their request goes
+    /// out. A row left in flight by a killed run is sent again with its number.
     InFlight,
     /// Sent; its result awaits its follow-up (a coupon awaiting its confirm).
     Confirming,
@@ -231,6 +233,9 @@ pub enum Update {
     },
     /// Taken but not sent: back to pending.
     Released { row: u64 },
+    /// Its request is going out now: a pending row becomes in flight (a row
+    /// read ahead stays pending until then, so `status` counts requests).
+    Sent { row: u64 },
     /// An attempt at one of the row's follow-ups; when it is done, the fields it
     /// changes (the declaration's `while` and `done` fields) are copied into the
     /// row's result, so the report shows the state after the last step.
@@ -585,7 +590,9 @@ impl Journal {
         Ok(counts)
     }
 
-    /// Takes up to `limit` open rows after `after_row`, in row order, marking them in flight.
+    /// Takes up to `limit` open rows after `after_row`, in row order. They stay
+    /// as they are (read ahead, pending) until [`Update::Sent`]: one sender
+    /// holds the journal, and a run never takes a row twice.
     pub fn claim(&mut self, after_row: u64, limit: usize) -> Result<Vec<Claimed>, CampaignError> {
         let path = self.path.clone();
         let err = |e: rusqlite::Error| CampaignError::journal(&path, e);
@@ -627,15 +634,6 @@ impl Journal {
                     attempts: attempts as u64,
                 });
             }
-            let mut mark = tx
-                .prepare_cached(
-                    "UPDATE rows SET state = 'in_flight', updated_at = ?2 WHERE row = ?1",
-                )
-                .map_err(err)?;
-            let now = now_ms();
-            for c in &out {
-                mark.execute(params![c.row as i64, now]).map_err(err)?;
-            }
             out
         };
         tx.commit().map_err(err)?;
@@ -659,6 +657,12 @@ impl Journal {
                          error_code = ?4, error_message = ?5, updated_at = ?6,
                          error_step = CASE WHEN ?4 IS NULL THEN NULL ELSE 'send' END
                      WHERE row = ?1",
+                )
+                .map_err(err)?;
+            let mut sent = tx
+                .prepare_cached(
+                    "UPDATE rows SET state = 'in_flight', updated_at = ?2
+                     WHERE row = ?1 AND state = 'pending'",
                 )
                 .map_err(err)?;
             let mut release = tx
@@ -715,6 +719,7 @@ impl Journal {
                         now
                     ]),
                     Update::Released { row } => release.execute(params![*row as i64, now]),
+                    Update::Sent { row } => sent.execute(params![*row as i64, now]),
                     Update::FollowUp {
                         row,
                         item,
@@ -948,6 +953,12 @@ mod tests {
         assert_eq!(mode, "wal");
         let claimed = journal.claim(0, 3).unwrap();
         assert_eq!(claimed.iter().map(|c| c.row).collect::<Vec<_>>(), [1, 2, 3]);
+        // Read ahead is not in flight: only a request going out is.
+        assert_eq!(journal.counts().unwrap().in_flight, 0);
+        journal
+            .apply(&[Update::Sent { row: 1 }, Update::Sent { row: 2 }], None)
+            .unwrap();
+        assert_eq!(journal.counts().unwrap().in_flight, 2);
         assert_eq!(claimed[1].request_no, "N2");
         assert_eq!(claimed[1].cells, cells("o2"));
         let run = journal.start_run(500.0).unwrap();

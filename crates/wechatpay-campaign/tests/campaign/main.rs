@@ -9,4 +9,5 @@ mod errors;
 mod input;
 mod journal;
 mod sandbox;
+mod status;
 mod throttling;

@@ -130,6 +130,7 @@ fn send_inner(args: &CampaignSendArgs) -> Result<(String, Result<(), CliError>),
             counts,
             progress: Default::default(),
             rate,
+            achieved_rate: None,
         }
     } else {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -172,7 +173,9 @@ fn summary_json(s: &RunSummary) -> String {
         "requests": s.progress.requests,
         "throttled": s.progress.throttled,
         "completed": s.progress.completed,
-        "rate": s.rate,
+        // Achieved, not aimed at (issue 18): 0 when this run sent nothing.
+        "rate": s.achieved_rate.map_or(0.0, |r| (r * 10.0).round() / 10.0),
+        "rate_configured": s.rate,
     })
     .to_string()
 }

@@ -154,8 +154,7 @@ impl Campaign {
         let finished = runner::run(self.journal, builder, client, options, control).await?;
         let achieved_rate = finished.progress.first_send_at.and_then(|first| {
             let secs = (now_ms() - first) as f64 / 1000.0;
-            (secs > 0.0 && finished.progress.sent > 0)
-                .then(|| finished.progress.sent as f64 / secs)
+            (secs > 0.0 && finished.progress.sent > 0).then(|| finished.progress.sent as f64 / secs)
         });
         Ok(RunSummary {
             counts: finished.journal.counts()?,

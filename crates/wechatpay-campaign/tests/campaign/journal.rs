@@ -197,7 +197,9 @@ fn a_template_reformatted_without_changing_its_json_resumes_with_the_same_number
 
     // Another value is another campaign, and the refusal says what a new journal costs.
     let mut changed = base.clone();
-    changed.template = USER_TEMPLATE.replace("wx233544546545989", "wx1").into_bytes();
+    changed.template = USER_TEMPLATE
+        .replace("wx233544546545989", "wx1")
+        .into_bytes();
     let text = Campaign::open(&changed).unwrap_err().to_string();
     for needle in [
         "its JSON differs at appid",

@@ -342,6 +342,16 @@ impl std::fmt::Debug for Journal {
 impl Journal {
     /// Opens (creating if needed) the journal for sending, holding its lock.
     pub fn open_for_send(path: &Path) -> Result<Journal, CampaignError> {
+        // A missing directory is the user's to fix, not an internal error
+        // about the lock file beside the journal.
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+        if let Some(dir) = parent.filter(|d| !d.is_dir()) {
+            return Err(CampaignError::Input(format!(
+                "journal {}: {}: no such directory (create it, or give --journal a path in an existing one)",
+                path.display(),
+                dir.display()
+            )));
+        }
         let lock = lock::LockFile::acquire(path).map_err(|e| match e {
             lock::LockError::Busy { journal, lock } => CampaignError::Busy(format!(
                 "another `wechatpay campaign send` is running on {} (lock {} held); wait for it or stop it first",

@@ -91,3 +91,23 @@ fn an_empty_input_says_it_has_no_header() {
     );
     assert_no_journal_files(dir.path());
 }
+
+#[test]
+fn a_journal_in_a_missing_directory_is_a_clear_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = spec(
+        dir.path(),
+        "send-user-product-coupon",
+        "openid\noA\n",
+        USER_TEMPLATE,
+    );
+    spec.journal = dir.path().join("missing").join("j.db");
+    let err = open_bounded(spec).unwrap_err();
+    assert!(matches!(err, CampaignError::Input(_)), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("journal") && text.contains("missing: no such directory"),
+        "{text}"
+    );
+    assert!(!dir.path().join("missing").exists());
+}

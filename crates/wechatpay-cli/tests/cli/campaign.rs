@@ -447,6 +447,7 @@ fn the_printed_resume_command_works_as_it_is_and_holds_no_secret() {
     let mut stderr = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
     assert_eq!(status.code(), Some(5), "{command}: {stderr}");
-    assert!(stderr.contains("campaign stopped at row 1"), "{stderr}");
+    // With two requests in flight either row may be the one that stops it.
+    assert!(stderr.contains("campaign stopped at row "), "{stderr}");
     assert!(setup.stats().0 > before, "the resumed run sent nothing");
 }

@@ -51,6 +51,10 @@ pub struct RunSummary {
     pub progress: RunProgress,
     /// The rate aimed at.
     pub rate: f64,
+    /// The rate achieved: this run's sends that took effect per second, from
+    /// its first send to its end (lower than `rate` after 429s slowed it, or
+    /// when answers are slow); `None` when it sent nothing.
+    pub achieved_rate: Option<f64>,
 }
 
 impl RunSummary {
@@ -148,11 +152,16 @@ impl Campaign {
             number_field: self.number_field,
         };
         let finished = runner::run(self.journal, builder, client, options, control).await?;
+        let achieved_rate = finished.progress.first_send_at.and_then(|first| {
+            let secs = (now_ms() - first) as f64 / 1000.0;
+            (secs > 0.0 && finished.progress.sent > 0).then(|| finished.progress.sent as f64 / secs)
+        });
         Ok(RunSummary {
             counts: finished.journal.counts()?,
             end: finished.end,
             progress: finished.progress,
             rate,
+            achieved_rate,
         })
     }
 }
@@ -165,7 +174,7 @@ fn check_binding(
     let journal = spec.journal.display();
     let refuse = |what: String| {
         CampaignError::Binding(format!(
-            "journal {journal} belongs to another campaign: {what}. Nothing was sent. A different input or template is a new campaign: give it a new --journal (rows already sent are recorded in {journal})"
+            "journal {journal} belongs to another campaign: {what}. Nothing was sent. To resume it, give the operation, input and template it was created with; a new --journal is a new campaign: it sends every row again under new request numbers, so rows already sent from {journal} would be sent a second time"
         ))
     };
     if binding.operation_id != spec.operation.operation_id {
@@ -174,14 +183,25 @@ fn check_binding(
             binding.operation_id, spec.operation.operation_id
         )));
     }
+    // The same JSON (whitespace, key order aside) is the same campaign. The
+    // journal keeps the hash of the bytes it was created with: its rows'
+    // request numbers derive from that hash and never change.
     if binding.template_sha256 != template.sha256 {
-        return Err(refuse(format!(
-            "it was created with template {} (sha256 {}), and {} has sha256 {}",
-            binding.template_source,
-            short(&binding.template_sha256),
-            template.source,
-            short(&template.sha256)
-        )));
+        let stored = Template::parse(binding.template_source.clone(), binding.template.as_bytes());
+        let differences = match &stored {
+            Ok(stored) => stored.differences(&template.fields),
+            Err(_) => vec!["(the journal's copy does not parse)".to_owned()],
+        };
+        if !differences.is_empty() {
+            return Err(refuse(format!(
+                "it was created with template {} (sha256 {}), and {} (sha256 {}): its JSON differs at {}",
+                binding.template_source,
+                short(&binding.template_sha256),
+                template.source,
+                short(&template.sha256),
+                differences.join(", ")
+            )));
+        }
     }
     let input_sha256 = file_sha256(&spec.input).map_err(CampaignError::Input)?;
     if binding.input_sha256 != input_sha256 {

@@ -215,7 +215,10 @@ pub enum StepOutcome {
 
 /// An error reply of the follow-up or the status operation: an outcome, or (`Err`)
 /// a refusal of this result to read from the status operation.
-fn error_outcome(error: Error<RawCode>) -> Result<StepOutcome, (String, String)> {
+fn error_outcome(
+    info: &EndpointInfo,
+    error: Error<RawCode>,
+) -> Result<StepOutcome, (String, String)> {
     let Error::Api(api) = error else {
         return Ok(StepOutcome::Retry {
             code: "FOLLOW_UP_UNKNOWN".into(),
@@ -227,7 +230,7 @@ fn error_outcome(error: Error<RawCode>) -> Result<StepOutcome, (String, String)>
         code,
         message,
         verdict,
-    } = read_api_error(&api);
+    } = read_api_error(info, &api);
     match verdict {
         ApiVerdict::Retry { throttled } => Ok(StepOutcome::Retry {
             code,
@@ -235,7 +238,8 @@ fn error_outcome(error: Error<RawCode>) -> Result<StepOutcome, (String, String)>
             throttled,
         }),
         ApiVerdict::CampaignWide => Ok(StepOutcome::Stop { code, message }),
-        ApiVerdict::Refusal => Err((code, message)),
+        // Documented or not: what the status operation says about the result decides.
+        ApiVerdict::Refusal { .. } => Err((code, message)),
     }
 }
 
@@ -264,7 +268,7 @@ pub async fn attempt(client: &Client, step: &Step, prepared: &Prepared) -> StepO
                 },
             }
         }
-        Err(error) => match error_outcome(error) {
+        Err(error) => match error_outcome(info, error) {
             Ok(outcome) => return outcome,
             Err(refusal) => refusal,
         },
@@ -296,7 +300,7 @@ async fn status(client: &Client, step: &Step) -> Result<Value, StepOutcome> {
             message: format!("{}: {e}", info.operation_id),
             throttled: false,
         }),
-        Err(error) => Err(match error_outcome(error) {
+        Err(error) => Err(match error_outcome(info, error) {
             Ok(outcome) => outcome,
             Err((code, message)) => StepOutcome::Retry {
                 code,

@@ -7,14 +7,27 @@
 //! string, enum or date-time as written, an integer or boolean parsed, an
 //! object or array as JSON. An empty cell leaves the template's value (if any).
 
+use std::cell::Cell;
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use wechatpay_runtime::json::{parse_strict, Problem};
 use wechatpay_runtime::{EndpointInfo, Ty};
+
+/// The most bytes one CSV cell may hold. No request field comes near it (the
+/// longest strings are a few hundred characters; JSON cells a few KiB): a
+/// bigger cell is a mistake, refused before it costs memory or journal space.
+pub const MAX_CELL_BYTES: usize = 64 * 1024;
+/// The most bytes one CSV row (the header included) may span, over one or
+/// more lines: an input without line ends (`/dev/zero`, a binary file) is
+/// refused after reading about this much, not read to its end.
+pub const MAX_ROW_BYTES: usize = 1024 * 1024;
+/// The CSV reader's buffer: it reads this far ahead of the row it parses.
+const READ_BUFFER: usize = 64 * 1024;
 
 /// A problem with the input, at a row (or the header) and a field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +60,9 @@ pub struct Template {
     /// Where it came from (`template.json`, `--body`), for messages.
     pub source: String,
     pub fields: Map<String, Value>,
-    /// SHA-256 of the template's bytes, hex.
+    /// SHA-256 of the template's bytes, hex. Request numbers derive from it
+    /// (see [`crate::number`]); the journal's binding compares the JSON instead
+    /// (see [`Template::differences`]), so reformatting is no new campaign.
     pub sha256: String,
 }
 
@@ -67,6 +82,61 @@ impl Template {
             sha256: hex(&Sha256::digest(bytes)),
         })
     }
+}
+
+impl Template {
+    /// The top-level fields whose JSON values differ from `other`'s (absent on
+    /// one side included), in key order; empty when both are the same JSON
+    /// whatever their whitespace and key order.
+    pub fn differences(&self, other: &Map<String, Value>) -> Vec<String> {
+        let mut keys: Vec<&String> = self.fields.keys().chain(other.keys()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys.into_iter()
+            .filter(|k| {
+                let (a, b) = (self.fields.get(*k), other.get(*k));
+                a.map(canonical_json) != b.map(canonical_json)
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// `value` as compact JSON with every object's keys sorted: the same text for
+/// the same JSON, whatever the whitespace and key order it was written with.
+pub fn canonical_json(value: &Value) -> String {
+    fn write(value: &Value, out: &mut String) {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                out.push('{');
+                for (i, (k, v)) in entries.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(k.clone()).to_string());
+                    out.push(':');
+                    write(v, out);
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(v, out);
+                }
+                out.push(']');
+            }
+            scalar => out.push_str(&scalar.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(value, &mut out);
+    out
 }
 
 /// Lower-case hex of `bytes`.
@@ -185,41 +255,135 @@ pub struct InputRow {
     pub cells: Map<String, Value>,
 }
 
-/// Reads a CSV file row by row while hashing its bytes.
+/// Reads a CSV file row by row while hashing its bytes; refuses a row or a
+/// cell over its cap ([`MAX_ROW_BYTES`], [`MAX_CELL_BYTES`]) by its line.
 pub struct CsvInput {
     pub path: PathBuf,
     pub header: Vec<String>,
     reader: csv::Reader<HashingReader<std::fs::File>>,
     record: csv::StringRecord,
     rows: u64,
+    /// Where the row being read starts, shared with the reader that caps it.
+    row_start: Rc<RowStart>,
+}
+
+/// Where the row being parsed starts: its byte offset and line.
+#[derive(Default)]
+struct RowStart {
+    byte: Cell<u64>,
+    line: Cell<u64>,
+}
+
+/// The reader's error for a row longer than [`MAX_ROW_BYTES`].
+#[derive(Debug)]
+struct RowTooLong {
+    line: u64,
+}
+
+impl fmt::Display for RowTooLong {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "(line {}): the row is longer than the cap of {MAX_ROW_BYTES} bytes per row (a missing line end or closing quote?)",
+            self.line
+        )
+    }
+}
+
+impl std::error::Error for RowTooLong {}
+
+/// Opens an input file, refusing anything but a regular file: a campaign
+/// reads its input twice (to hash it, then to send it), and a device or a
+/// pipe (`/dev/zero`, `<(…)`) cannot be read twice or may never end.
+fn open_input(path: &Path) -> Result<std::fs::File, String> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| format!("cannot read input {}: {e}", path.display()))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot read input {}: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "input {} is not a regular file: give a CSV file (a campaign reads it twice, to hash it and to send it)",
+            path.display()
+        ));
+    }
+    Ok(file)
 }
 
 impl CsvInput {
     /// Opens `path` and reads its header.
     pub fn open(path: &Path) -> Result<CsvInput, String> {
-        let file = std::fs::File::open(path)
-            .map_err(|e| format!("cannot read input {}: {e}", path.display()))?;
+        let file = open_input(path)?;
+        let row_start = Rc::new(RowStart::default());
+        row_start.line.set(1);
+        let mut hashing = HashingReader::new(file);
+        hashing.cap = Some(row_start.clone());
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(false)
-            .from_reader(HashingReader::new(file));
-        let header = reader
+            .buffer_capacity(READ_BUFFER)
+            .from_reader(hashing);
+        let header: Vec<String> = reader
             .headers()
             .map_err(|e| csv_error(path, &e))?
             .iter()
             .map(str::to_owned)
             .collect();
-        Ok(CsvInput {
+        let input = CsvInput {
             path: path.to_owned(),
             header,
             reader,
             record: csv::StringRecord::new(),
             rows: 0,
-        })
+            row_start,
+        };
+        let header = csv::StringRecord::from(input.header.clone());
+        input.check_sizes(&header, 0, 1, |i| input.header.get(i).cloned())?;
+        if input.header.is_empty() {
+            return Err(format!(
+                "{} is empty: it needs a header line naming the columns, then one row per request",
+                path.display()
+            ));
+        }
+        Ok(input)
+    }
+
+    /// Refuses a row or a cell over its cap; moves the row start past the row.
+    fn check_sizes(
+        &self,
+        record: &csv::StringRecord,
+        start: u64,
+        line: u64,
+        column: impl Fn(usize) -> Option<String>,
+    ) -> Result<(), String> {
+        let end = self.reader.position();
+        if end.byte() - start > MAX_ROW_BYTES as u64 {
+            return Err(format!(
+                "input {} {}",
+                self.path.display(),
+                RowTooLong { line }
+            ));
+        }
+        if let Some((i, cell)) = record
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.len() > MAX_CELL_BYTES)
+        {
+            let name = column(i).unwrap_or_else(|| format!("{}", i + 1));
+            return Err(format!(
+                "input {} (line {line}): column {name} holds {} bytes, over the cap of {MAX_CELL_BYTES} bytes per cell",
+                self.path.display(),
+                cell.len()
+            ));
+        }
+        self.row_start.byte.set(end.byte());
+        self.row_start.line.set(end.line());
+        Ok(())
     }
 
     /// The next data row, `None` at the end of the file.
     pub fn next_row(&mut self) -> Result<Option<InputRow>, String> {
+        let start = self.row_start.byte.get();
         if !self
             .reader
             .read_record(&mut self.record)
@@ -227,8 +391,9 @@ impl CsvInput {
         {
             return Ok(None);
         }
-        self.rows += 1;
         let line = self.record.position().map_or(0, |p| p.line());
+        self.check_sizes(&self.record, start, line, |i| self.header.get(i).cloned())?;
+        self.rows += 1;
         let cells = self
             .header
             .iter()
@@ -246,6 +411,7 @@ impl CsvInput {
     pub fn finish(mut self) -> Result<String, String> {
         while self.next_row()?.is_some() {}
         let mut inner = self.reader.into_inner();
+        inner.cap = None;
         std::io::copy(&mut inner, &mut std::io::sink())
             .map_err(|e| format!("cannot read input {}: {e}", self.path.display()))?;
         Ok(hex(&inner.hasher.finalize()))
@@ -254,8 +420,7 @@ impl CsvInput {
 
 /// SHA-256 of a file's bytes, hex.
 pub fn file_sha256(path: &Path) -> Result<String, String> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| format!("cannot read input {}: {e}", path.display()))?;
+    let file = open_input(path)?;
     let mut reader = HashingReader::new(file);
     std::io::copy(&mut reader, &mut std::io::sink())
         .map_err(|e| format!("cannot read input {}: {e}", path.display()))?;
@@ -263,6 +428,11 @@ pub fn file_sha256(path: &Path) -> Result<String, String> {
 }
 
 fn csv_error(path: &Path, e: &csv::Error) -> String {
+    if let csv::ErrorKind::Io(io) = e.kind() {
+        if let Some(too_long) = io.get_ref().and_then(|e| e.downcast_ref::<RowTooLong>()) {
+            return format!("input {} {too_long}", path.display());
+        }
+    }
     let at = e
         .position()
         .map(|p| format!(" (line {})", p.line()))
@@ -280,6 +450,11 @@ fn csv_error(path: &Path, e: &csv::Error) -> String {
 struct HashingReader<R> {
     inner: R,
     hasher: Sha256,
+    /// Bytes read so far.
+    read: u64,
+    /// While set, refuse to read more than a row's cap (and the parser's
+    /// buffer) past the start of the row being parsed.
+    cap: Option<Rc<RowStart>>,
 }
 
 impl<R> HashingReader<R> {
@@ -287,14 +462,24 @@ impl<R> HashingReader<R> {
         HashingReader {
             inner,
             hasher: Sha256::new(),
+            read: 0,
+            cap: None,
         }
     }
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if let Some(start) = &self.cap {
+            if self.read - start.byte.get() > (MAX_ROW_BYTES + 2 * READ_BUFFER) as u64 {
+                return Err(std::io::Error::other(RowTooLong {
+                    line: start.line.get(),
+                }));
+            }
+        }
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
+        self.read += n as u64;
         Ok(n)
     }
 }

@@ -253,6 +253,7 @@ mod tests {
                 class: "0-9A-F",
                 contains: |c| c.is_ascii_digit() || ('A'..='F').contains(&c),
             }),
+            ..StrRule::NONE
         };
         let shape = NumberShape::for_rule("no", &digits_only).unwrap();
         let n = shape.derive(&key(1), 42);

@@ -1,32 +1,34 @@
 //! What one attempt's result means for its row.
 //!
 //! - A verified 2xx reply: the row **succeeded** (its decoded result is kept).
-//! - An error from the operation's documented table that sending again cannot
-//!   change (budget exhausted, per-user limit, invalid parameters, …): the row
-//!   **failed**.
+//! - A refusal that sending again cannot change and that the operation's error
+//!   table declares `scope: request` (the user's limit, not a member, an invalid
+//!   openid, the coupon code, invalid parameters): the row **failed**, and the
+//!   campaign goes on.
 //! - Anything that leaves the outcome unknown or is worth another try — a
 //!   network error, 5xx, `SYSTEM_ERROR`, 429 / `FREQUENCY_LIMITED`, a reply
 //!   that does not verify (WeChat Pay's `WECHATPAY/SIGNTEST/` probes), an
 //!   error reply without a signature: **retry with the same number**. Whether
 //!   an answer is retryable is `wechatpay_runtime::retry::retryable`, the one
 //!   rule the transport uses too.
-//! - A problem no row can fix (credentials, permission, an undocumented error
-//!   code, a local failure): **stop** the campaign and leave the row pending,
-//!   rather than marking every remaining row failed.
+//! - A refusal about the caller or what every row shares — a 401, a row of the
+//!   table declared `scope: caller` (signature, permission, the stock exhausted
+//!   or expired), a code the table does not list (`ErrorScope::UNDOCUMENTED`) —
+//!   or a local failure: **stop** the campaign and leave the row pending, rather
+//!   than marking every remaining row failed.
+//!
+//! The scope comes from the schema (`wechatpay_runtime::ErrorDoc::scope`), never
+//! from a list of names here.
 
 use serde_json::Value;
 use wechatpay_runtime::retry::retryable;
-use wechatpay_runtime::{EndpointInfo, FollowUp};
+use wechatpay_runtime::{EndpointInfo, ErrorScope, FollowUp};
 use wechatpay_transport::{ApiError, Error, RawCode, VerifiedReply};
 
 use crate::endpoint::decode_reply;
 use crate::follow_up::Step;
 use crate::journal::NewFollowUp;
 use crate::result::key_fields;
-
-/// Documented codes that are about the caller, not the row: every row would
-/// get them, so they stop the campaign. (A 401 status stops it whatever its code.)
-pub const CAMPAIGN_WIDE_CODES: &[&str] = &["SIGN_ERROR", "NO_AUTH"];
 
 /// What an attempt means for its row.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,7 +41,7 @@ pub enum Outcome {
         note: Option<String>,
         follow_ups: Result<Vec<NewFollowUp>, String>,
     },
-    /// A documented permanent error.
+    /// A permanent refusal of this row (`scope: request` in the error table).
     Failed { code: String, message: String },
     /// Send again with the same number; `throttled` for 429 / FREQUENCY_LIMITED.
     Retry {
@@ -104,10 +106,12 @@ pub(crate) enum ApiVerdict {
     /// Send again with the same number: 5xx, SYSTEM_ERROR, 429 (`throttled`), or an
     /// unsigned error (anyone on the path could have written it: no proof to give up).
     Retry { throttled: bool },
-    /// About the caller, not the request (401, SIGN_ERROR, NO_AUTH): every request would get it.
+    /// About the caller, not the request (a 401, or a code whose table rows say
+    /// `scope: caller`: SIGN_ERROR, NO_AUTH, …): every request would get it.
     CampaignWide,
-    /// A verified refusal of this request.
-    Refusal,
+    /// A verified refusal of this request; `documented` when the table lists the code
+    /// (then with `scope: request`).
+    Refusal { documented: bool },
 }
 
 /// An error reply read once: its code (`HTTP_<status>` when it has none), a message, a verdict.
@@ -117,7 +121,8 @@ pub(crate) struct ApiAnswer {
     pub verdict: ApiVerdict,
 }
 
-pub(crate) fn read_api_error(api: &ApiError<RawCode>) -> ApiAnswer {
+/// `info` is the operation that answered: its error table gives the code's scope.
+pub(crate) fn read_api_error(info: &EndpointInfo, api: &ApiError<RawCode>) -> ApiAnswer {
     let code = if api.raw_code.is_empty() {
         format!("HTTP_{}", api.status)
     } else {
@@ -131,10 +136,14 @@ pub(crate) fn read_api_error(api: &ApiError<RawCode>) -> ApiAnswer {
     } else if !api.verified {
         message.push_str(" (error reply without a valid signature)");
         ApiVerdict::Retry { throttled: false }
-    } else if api.status == 401 || CAMPAIGN_WIDE_CODES.contains(&api.raw_code.as_str()) {
-        ApiVerdict::CampaignWide
     } else {
-        ApiVerdict::Refusal
+        let documented = info.error_rows(&api.raw_code).next().is_some();
+        let scope = info.error_scope(&api.raw_code);
+        if api.status == 401 || (documented && scope == ErrorScope::Caller) {
+            ApiVerdict::CampaignWide
+        } else {
+            ApiVerdict::Refusal { documented }
+        }
     };
     ApiAnswer {
         code,
@@ -164,7 +173,7 @@ pub fn classify(
                 code,
                 message,
                 verdict,
-            } = read_api_error(&api);
+            } = read_api_error(info, &api);
             match verdict {
                 ApiVerdict::Retry { throttled } => Outcome::Retry {
                     code,
@@ -172,15 +181,17 @@ pub fn classify(
                     throttled,
                 },
                 ApiVerdict::CampaignWide => Outcome::Stop { code, message },
-                ApiVerdict::Refusal if info.error_rows(&api.raw_code).next().is_some() => {
-                    Outcome::Failed { code, message }
-                }
-                ApiVerdict::Refusal => Outcome::Stop {
-                    code,
-                    message: format!(
-                        "{message} (not in the error table of {}, so the row is not marked failed)",
-                        info.operation_id
-                    ),
+                ApiVerdict::Refusal { documented: true } => Outcome::Failed { code, message },
+                ApiVerdict::Refusal { documented: false } => match ErrorScope::UNDOCUMENTED {
+                    ErrorScope::Request => Outcome::Failed { code, message },
+                    ErrorScope::Caller => Outcome::Stop {
+                        code,
+                        message: format!(
+                            "{message} (not in the error table of {}: an undocumented code is taken \
+                             to be about the caller, so the row is left pending)",
+                            info.operation_id
+                        ),
+                    },
                 },
             }
         }
@@ -190,6 +201,15 @@ pub fn classify(
         e @ Error::BodyTooLarge { .. } => retry("BODY_TOO_LARGE", e.to_string()),
         // Verified, so it took effect: an outcome, never a reason to send again.
         Error::Decode(e) => succeeded(info, e.verified_body(), follow),
+        // This row's request cannot be built (nothing was sent, so its number was
+        // never used): the row fails and the others go on.
+        e @ (Error::Validation(_)
+        | Error::InvalidPath { .. }
+        | Error::Encode(_)
+        | Error::Unsendable { .. }) => Outcome::Failed {
+            code: "INVALID_ROW".into(),
+            message: e.to_string(),
+        },
         other => Outcome::Stop {
             code: "LOCAL".into(),
             message: other.to_string(),
@@ -273,7 +293,23 @@ mod tests {
     }
 
     #[test]
-    fn only_documented_permanent_errors_fail_a_row() {
+    fn a_request_that_cannot_be_built_fails_its_row_only() {
+        let info = wechatpay_endpoints::find("send-user-product-coupon").unwrap();
+        let error = Error::InvalidPath {
+            path: "/brand/marketing/product-coupon/users/../coupons".into(),
+            reason: "dot segment",
+        };
+        match classify(info, Err(error), None) {
+            Outcome::Failed { code, message } => {
+                assert_eq!(code, "INVALID_ROW");
+                assert!(message.contains("users/../coupons"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_permanent_errors_about_the_request_fail_a_row() {
         let info = wechatpay_endpoints::find("send-user-product-coupon").unwrap();
         for (status, code, verified, expected) in [
             (429, "FREQUENCY_LIMITED", true, "throttled"),
@@ -288,6 +324,11 @@ mod tests {
             (401, "SIGN_ERROR", true, "stop"),
             (403, "NO_AUTH", true, "stop"),
             (404, "NOT_FOUND", true, "stop"),
+            // Declared in the table with their scope (schema), not named here.
+            (400, "USER_RECEIVE_LIMIT", true, "failed"),
+            (400, "STOCK_INSUFFICIENT", true, "stop"),
+            (400, "STOCK_EXPIRED", true, "stop"),
+            (401, "ANY_CODE", true, "stop"),
         ] {
             let outcome = classify(info, Err(api(status, code, verified)), None);
             assert_eq!(kind(&outcome), expected, "{status} {code} {verified}");

@@ -86,7 +86,7 @@ impl fmt::Display for Status {
         writeln!(f, "failed:     {}", c.failed)?;
         writeln!(
             f,
-            "pending:    {} ({} taken by the last run, {} sent and awaiting their follow-up)",
+            "pending:    {} ({} requests in flight or to be resent, {} sent and awaiting their follow-up; rows read ahead count as to send)",
             c.open(),
             c.in_flight,
             c.confirming

@@ -106,14 +106,19 @@ pub struct ConnArgs {
     pub platform_certs: Vec<PathBuf>,
 }
 
-/// `--timeout`: a positive, finite number of seconds.
+/// The sane range of `--timeout`, in seconds: below 0.1 s no reply can arrive (every
+/// request would time out, `5e-324` included); above an hour a hung connection is forgotten.
+pub const TIMEOUT_RANGE: (f64, f64) = (0.1, 3600.0);
+
+/// `--timeout`: a number of seconds within [`TIMEOUT_RANGE`].
 pub fn parse_timeout(text: &str) -> Result<f64, String> {
     let secs: f64 = text
         .trim()
         .parse()
         .map_err(|_| "must be a number of seconds, e.g. 30 or 2.5".to_owned())?;
-    if !(secs.is_finite() && secs > 0.0 && secs <= 3600.0) {
-        return Err("must be more than 0 and at most 3600 seconds".to_owned());
+    let (min, max) = TIMEOUT_RANGE;
+    if !(secs.is_finite() && (min..=max).contains(&secs)) {
+        return Err(format!("must be from {min} to {max} seconds"));
     }
     Ok(secs)
 }
@@ -133,7 +138,7 @@ pub struct CallArgs {
     /// `sha256` are computed from it (a `--body` that states different ones is refused).
     #[arg(long, value_name = "PATH")]
     pub file: Option<PathBuf>,
-    /// Give up on a reply after this many seconds (per attempt; more than 0).
+    /// Give up on a reply after this many seconds (per attempt; 0.1 to 3600).
     #[arg(long, default_value_t = 30.0, value_name = "SECS", value_parser = parse_timeout, allow_negative_numbers = true)]
     pub timeout: f64,
     /// Retries after a network error, 5xx or 429 (same body, so the same request number).
@@ -286,14 +291,20 @@ pub struct SandboxArgs {
     pub stop_on_eof: bool,
 }
 
-/// `--rate`: a positive, finite number of requests per second.
+/// The sane range of `--rate`, in requests per second: below 0.01 (one request every 100 s)
+/// a campaign would never visibly move (`1e-9` is one request in 30 years); above 100,000 is
+/// far beyond any documented limit.
+pub const RATE_RANGE: (f64, f64) = (0.01, 100_000.0);
+
+/// `--rate`: a number of requests per second within [`RATE_RANGE`].
 pub fn parse_rate(text: &str) -> Result<f64, String> {
     let rate: f64 = text
         .trim()
         .parse()
         .map_err(|_| "must be a number of requests per second, e.g. 500 or 0.5".to_owned())?;
-    if !(rate.is_finite() && rate > 0.0 && rate <= 100_000.0) {
-        return Err("must be more than 0 and at most 100000 requests per second".to_owned());
+    let (min, max) = RATE_RANGE;
+    if !(rate.is_finite() && (min..=max).contains(&rate)) {
+        return Err(format!("must be from {min} to {max} requests per second"));
     }
     Ok(rate)
 }
@@ -334,14 +345,14 @@ pub struct CampaignSendArgs {
     /// template; the same command resumes from it.
     #[arg(long, value_name = "FILE.db")]
     pub journal: PathBuf,
-    /// Requests per second [default: the operation's documented limit, e.g.
+    /// Requests per second, 0.01 to 100000 [default: the operation's documented limit, e.g.
     /// 500 for send-user-product-coupon; 100 when the page documents none].
     #[arg(long, value_name = "N", value_parser = parse_rate)]
     pub rate: Option<f64>,
     /// The most requests in flight [default: just enough to hold the rate].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub concurrency: Option<u32>,
-    /// Give up on a reply after this many seconds (per attempt; the row is then sent again with the same number).
+    /// Give up on a reply after this many seconds, 0.1 to 3600 (per attempt; the row is then sent again with the same number).
     #[arg(long, default_value_t = 30.0, value_name = "SECS", value_parser = parse_timeout, allow_negative_numbers = true)]
     pub timeout: f64,
     /// Stop after the send: do not confirm the coupons it issues (they stay
@@ -447,11 +458,11 @@ pub struct NotifyServeArgs {
         value_name = "KEY"
     )]
     pub apiv3_key: Option<String>,
-    /// Confirms per second [default: the documented limit of
+    /// Confirms per second, 0.01 to 100000 [default: the documented limit of
     /// confirm-send-user-product-coupon, 500].
     #[arg(long, value_name = "N", value_parser = parse_rate)]
     pub rate: Option<f64>,
-    /// Give up on a confirm's reply after this many seconds (it is sent again with the same number).
+    /// Give up on a confirm's reply after this many seconds, 0.1 to 3600 (it is sent again with the same number).
     #[arg(long, default_value_t = 30.0, value_name = "SECS", value_parser = parse_timeout, allow_negative_numbers = true)]
     pub timeout: f64,
     #[command(flatten)]
@@ -554,13 +565,30 @@ mod tests {
     #[test]
     fn timeouts_must_be_positive() {
         assert_eq!(parse_timeout("2.5"), Ok(2.5));
-        for bad in ["0", "-1", "nan", "inf", "1e9", "soon", ""] {
+        for bad in ["0", "-1", "nan", "inf", "1e9", "soon", "", "5e-324", "0.09"] {
             assert!(parse_timeout(bad).is_err(), "{bad}");
         }
+        assert_eq!(parse_timeout("0.1"), Ok(0.1));
+        assert_eq!(parse_timeout("3600"), Ok(3600.0));
+        let message = parse_timeout("5e-324").unwrap_err();
+        assert_eq!(message, "must be from 0.1 to 3600 seconds");
         let err = command()
             .try_get_matches_from(["wechatpay", "call", "x", "--body", "{}", "--timeout", "-1"])
             .unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation, "{err}");
         assert!(err.to_string().contains("--timeout"), "{err}");
+    }
+
+    #[test]
+    fn rates_must_be_within_the_stated_range() {
+        assert_eq!(parse_rate("0.5"), Ok(0.5));
+        assert_eq!(parse_rate("0.01"), Ok(0.01));
+        for bad in ["0", "-1", "1e-9", "0.009", "100001", "nan", "inf", "fast"] {
+            assert!(parse_rate(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse_rate("1e-9").unwrap_err(),
+            "must be from 0.01 to 100000 requests per second"
+        );
     }
 }

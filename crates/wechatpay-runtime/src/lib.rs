@@ -27,8 +27,8 @@ pub mod wire_enum;
 pub use datetime::{DateTime, DateTimeError};
 pub use meta::{
     AuthScheme, BodyKind, Described, Endpoint, EndpointInfo, EndpointVisitor, ErrorCode, ErrorDoc,
-    Event, Example, FieldInfo, FollowUp, FollowUpField, HeaderInfo, Location, Method, Paginated,
-    Pagination, Provenance, RequestNumber, RuleInfo, Ty, TypeInfo, ValueFrom,
+    ErrorScope, Event, Example, FieldInfo, FollowUp, FollowUpField, HeaderInfo, Location, Method,
+    Paginated, Pagination, Provenance, RequestNumber, RuleInfo, Ty, TypeInfo, ValueFrom,
 };
 pub use path::{PathTemplate, QueryString};
 pub use validation::{

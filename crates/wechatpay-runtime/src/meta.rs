@@ -98,6 +98,34 @@ pub enum BodyKind {
     Multipart,
 }
 
+/// What a refusal is about, as the schema declares it on each error row (`scope:`).
+///
+/// Read only for answers that are not retried ([`crate::retry::retryable`] comes first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorScope {
+    /// About this request's own values (the user's limit, an invalid openid, a coupon
+    /// code): another request may succeed where this one cannot.
+    Request,
+    /// About the caller or what every request shares (signature, permission, the stock
+    /// exhausted or expired): every other request would get it too.
+    Caller,
+}
+
+impl ErrorScope {
+    /// The scope of a code the operation's table does not list: `Caller`. A tool that
+    /// stops on it can resume the same request later; one that marked the request as
+    /// finally refused could not undo that for every request an unknown answer touched.
+    pub const UNDOCUMENTED: ErrorScope = ErrorScope::Caller;
+
+    /// As the schema writes it: `request` or `caller`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorScope::Request => "request",
+            ErrorScope::Caller => "caller",
+        }
+    }
+}
+
 /// One row of an endpoint's error table (a code may have several rows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ErrorDoc {
@@ -105,6 +133,8 @@ pub struct ErrorDoc {
     pub code: &'static str,
     pub description: &'static str,
     pub solution: &'static str,
+    /// What the answer is about (the schema's `scope:`).
+    pub scope: ErrorScope,
 }
 
 impl ErrorDoc {
@@ -494,6 +524,22 @@ impl EndpointInfo {
     /// The error table rows for `code`.
     pub fn error_rows<'a>(&self, code: &'a str) -> impl Iterator<Item = &'static ErrorDoc> + 'a {
         self.errors.iter().filter(move |row| row.code == code)
+    }
+
+    /// What an answer with `code` is about: the scope of its table rows;
+    /// [`ErrorScope::Caller`] when any row of the code says so (a code whose rows
+    /// disagree may be about the caller); [`ErrorScope::UNDOCUMENTED`] when the table
+    /// lacks the code.
+    pub fn error_scope(&self, code: &str) -> ErrorScope {
+        let mut rows = self.error_rows(code).peekable();
+        if rows.peek().is_none() {
+            return ErrorScope::UNDOCUMENTED;
+        }
+        if rows.any(|row| row.scope == ErrorScope::Caller) {
+            ErrorScope::Caller
+        } else {
+            ErrorScope::Request
+        }
     }
 }
 

@@ -73,6 +73,8 @@ pub enum Rule {
     MinItems { min: usize, actual: usize },
     /// A list with more items than documented.
     MaxItems { max: usize, actual: usize },
+    /// A path parameter of `.` or `..`: no URL can carry it as a segment.
+    DotSegment { value: &'static str },
     /// An enum value this SDK does not know, in a request.
     UnknownEnumValue {
         value: String,
@@ -124,6 +126,10 @@ impl fmt::Display for Message<'_> {
             Rule::Charset { allowed, found } => {
                 write!(f, "character {found:?} is not allowed (allowed: {allowed})")
             }
+            Rule::DotSegment { value } => write!(
+                f,
+                "{value:?} cannot be sent as a path segment (a URL resolves it away)"
+            ),
             Rule::ControlCharacter { found } => {
                 write!(f, "control character {found:?} is not allowed")
             }
@@ -241,6 +247,9 @@ pub struct StrRule {
     pub max: Option<usize>,
     pub unit: LengthUnit,
     pub charset: Option<Charset>,
+    /// A path parameter: one URL segment, so never `.` or `..` (which a URL resolves
+    /// away) — generated for every field the schema places `in: path`.
+    pub path_segment: bool,
 }
 
 impl StrRule {
@@ -250,6 +259,7 @@ impl StrRule {
         max: None,
         unit: LengthUnit::Chars,
         charset: None,
+        path_segment: false,
     };
 
     /// `3–15 characters`, `at most 40 characters`, …; `None` without a length rule.
@@ -314,6 +324,14 @@ pub fn check_str(
             });
         }
         return;
+    }
+    if rule.path_segment {
+        if let Some(value) = [".", ".."].into_iter().find(|dots| value == *dots) {
+            out.push(Violation {
+                path: path(),
+                rule: Rule::DotSegment { value },
+            });
+        }
     }
     let unit = rule.unit;
     if rule.min.is_some() || rule.max.is_some() {

@@ -74,7 +74,7 @@ pub use retry::RetryPolicy;
 pub use sign::{Authorization, AuthorizationError};
 pub use verify::VerifyError;
 pub use wechatpay_runtime::{
-    AuthScheme, BodyKind, Endpoint, EndpointInfo, ErrorCode, ErrorDoc, Example, FieldInfo,
-    HeaderInfo, Location, Method, PathTemplate, RequestNumber, TypeInfo,
+    AuthScheme, BodyKind, Endpoint, EndpointInfo, ErrorCode, ErrorDoc, ErrorScope, Example,
+    FieldInfo, HeaderInfo, Location, Method, PathTemplate, RequestNumber, TypeInfo,
 };
 pub use wechatpay_runtime::{LengthUnit, Validate, Violation, Violations};

@@ -77,7 +77,11 @@ pub fn emit(schema: &Schema) -> Result<Vec<GeneratedFile>, String> {
 fn error_doc(row: &ErrorRow) -> TokenStream {
     let status = proc_macro2::Literal::u16_unsuffixed(row.status);
     let (c, d, s) = (&row.code, &row.description, &row.solution);
-    quote!(rt::ErrorDoc { status: #status, code: #c, description: #d, solution: #s })
+    let scope = match row.scope {
+        ErrorScope::Request => quote!(rt::ErrorScope::Request),
+        ErrorScope::Caller => quote!(rt::ErrorScope::Caller),
+    };
+    quote!(rt::ErrorDoc { status: #status, code: #c, description: #d, solution: #s, scope: #scope })
 }
 
 fn opt_str(value: &Option<String>) -> TokenStream {
@@ -349,19 +353,27 @@ fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
         }
         None => error_doc(r),
     });
-    let mut table = String::from("| status | code | description | solution |\n|---|---|---|---|\n");
+    let mut table =
+        String::from("| status | code | scope | description | solution |\n|---|---|---|---|---|\n");
     for r in &ep.errors {
+        let source = r
+            .source
+            .as_ref()
+            .map(|s| format!(" (source: {s})"))
+            .unwrap_or_default();
         table.push_str(&format!(
-            "| {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {}{source} | {} |\n",
             r.status,
             code(&r.code),
+            r.scope.as_str(),
             r.description.replace('|', "\\|"),
             r.solution.replace('|', "\\|")
         ));
     }
     let codes_doc = doc(&format!(
         "The error codes of {} ({}): its error table and the common error codes.\n\n{table}\n\
-         Codes the table does not list decode into `Unknown`, which keeps the raw code.",
+         Codes the table does not list decode into `Unknown`, which keeps the raw code; their \
+         scope is `caller` (`ErrorScope::UNDOCUMENTED`).",
         code(id),
         ep.source.title
     ));

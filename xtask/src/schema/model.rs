@@ -23,7 +23,7 @@ pub struct Schema {
 }
 
 /// The runtime's own enums: the IR and the generated metadata speak one vocabulary.
-pub use wechatpay_runtime::{AuthScheme as Auth, BodyKind, Location, Method};
+pub use wechatpay_runtime::{AuthScheme as Auth, BodyKind, ErrorScope, Location, Method};
 
 /// One error table row, with the variant of the operation's error enum it maps to.
 #[derive(Debug, Clone)]
@@ -32,6 +32,9 @@ pub struct ErrorRow {
     pub code: String,
     pub description: String,
     pub solution: String,
+    pub scope: ErrorScope,
+    /// Provenance of a row the page does not print.
+    pub source: Option<String>,
     /// `ParamError` for `PARAM_ERROR`.
     pub variant: String,
     /// For a common row (api.yaml), the name of its one generated constant.
@@ -256,6 +259,7 @@ impl Field {
     pub fn has_str_rule(&self) -> bool {
         *self.ty.innermost() == FieldType::String
             && (self.min_length.is_some()
+                || self.location == Location::Path
                 || self.max_length.is_some()
                 || self.charset.is_some()
                 || self.length_unit == LengthUnit::Bytes)

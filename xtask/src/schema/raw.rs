@@ -16,6 +16,19 @@ pub struct ApiFile {
     /// Rows shared by the brand operations (`auth: brand`) beyond the common ones.
     #[serde(default)]
     pub brand_common_errors: Vec<ErrorRow>,
+    /// What every path parameter must satisfy to become one URL segment.
+    #[serde(default)]
+    pub path_parameters: Option<PathParameters>,
+}
+
+/// `path_parameters:` in `api.yaml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathParameters {
+    /// The length cap of a path parameter whose page publishes none.
+    pub max_length: u32,
+    /// Why that cap (recorded as the field's decision).
+    pub decision: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -23,8 +36,13 @@ pub struct ApiFile {
 pub struct ErrorRow {
     pub status: u16,
     pub code: String,
+    /// `request` | `caller`: what the answer is about (`wechatpay_runtime::ErrorScope`).
+    pub scope: String,
     pub description: String,
     pub solution: String,
+    /// Provenance of a row the page does not print (a code taken from another page).
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 /// `endpoints/<operation-id>.yaml`: one doc page, its endpoint and the types it defines.

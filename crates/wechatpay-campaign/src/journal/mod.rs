@@ -108,7 +108,9 @@ CREATE TABLE runs (
 pub enum State {
     /// Not sent yet, or sent with an outcome still unknown (sent again with its number).
     Pending,
-    /// Taken by a run; a row left in flight by a killed run is sent again with its number.
+    /// Sent, its answer not recorded yet (or an unknown outcome about to be
+    /// resent). Rows a run reads ahead stay pending until their request goes
+    /// out. A row left in flight by a killed run is sent again with its number.
     InFlight,
     /// Sent; its result awaits its follow-up (a coupon awaiting its confirm).
     Confirming,
@@ -249,6 +251,9 @@ pub enum Update {
     },
     /// Taken but not sent: back to pending.
     Released { row: u64 },
+    /// Its request is going out now: a pending row becomes in flight (a row
+    /// read ahead stays pending until then, so `status` counts requests).
+    Sent { row: u64 },
     /// An attempt at one of the row's follow-ups; when it is done, the fields it
     /// changes (the declaration's `while` and `done` fields) are copied into the
     /// row's result, so the report shows the state after the last step.
@@ -355,6 +360,16 @@ impl std::fmt::Debug for Journal {
 impl Journal {
     /// Opens (creating if needed) the journal for sending, holding its lock.
     pub fn open_for_send(path: &Path) -> Result<Journal, CampaignError> {
+        // A missing directory is the user's to fix, not an internal error
+        // about the lock file beside the journal.
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+        if let Some(dir) = parent.filter(|d| !d.is_dir()) {
+            return Err(CampaignError::Input(format!(
+                "journal {}: {}: no such directory (create it, or give --journal a path in an existing one)",
+                path.display(),
+                dir.display()
+            )));
+        }
         let lock = lock::LockFile::acquire(path).map_err(|e| match e {
             lock::LockError::Busy { journal, lock } => CampaignError::Busy(format!(
                 "another `wechatpay campaign send` is running on {} (lock {} held); wait for it or stop it first",
@@ -626,7 +641,9 @@ impl Journal {
         Ok(counts)
     }
 
-    /// Takes up to `limit` open rows after `after_row`, in row order, marking them in flight.
+    /// Takes up to `limit` open rows after `after_row`, in row order. They stay
+    /// as they are (read ahead, pending) until [`Update::Sent`]: one sender
+    /// holds the journal, and a run never takes a row twice.
     pub fn claim(&mut self, after_row: u64, limit: usize) -> Result<Vec<Claimed>, CampaignError> {
         let path = self.path.clone();
         let err = |e: rusqlite::Error| CampaignError::journal(&path, e);
@@ -668,15 +685,6 @@ impl Journal {
                     attempts: attempts as u64,
                 });
             }
-            let mut mark = tx
-                .prepare_cached(
-                    "UPDATE rows SET state = 'in_flight', updated_at = ?2 WHERE row = ?1",
-                )
-                .map_err(err)?;
-            let now = now_ms();
-            for c in &out {
-                mark.execute(params![c.row as i64, now]).map_err(err)?;
-            }
             out
         };
         tx.commit().map_err(err)?;
@@ -700,6 +708,12 @@ impl Journal {
                          error_code = ?4, error_message = ?5, updated_at = ?6,
                          error_step = CASE WHEN ?4 IS NULL THEN NULL ELSE 'send' END
                      WHERE row = ?1",
+                )
+                .map_err(err)?;
+            let mut sent = tx
+                .prepare_cached(
+                    "UPDATE rows SET state = 'in_flight', updated_at = ?2
+                     WHERE row = ?1 AND state = 'pending'",
                 )
                 .map_err(err)?;
             let mut release = tx
@@ -756,6 +770,7 @@ impl Journal {
                         now
                     ]),
                     Update::Released { row } => release.execute(params![*row as i64, now]),
+                    Update::Sent { row } => sent.execute(params![*row as i64, now]),
                     Update::FollowUp {
                         row,
                         item,
@@ -989,6 +1004,12 @@ mod tests {
         assert_eq!(mode, "wal");
         let claimed = journal.claim(0, 3).unwrap();
         assert_eq!(claimed.iter().map(|c| c.row).collect::<Vec<_>>(), [1, 2, 3]);
+        // Read ahead is not in flight: only a request going out is.
+        assert_eq!(journal.counts().unwrap().in_flight, 0);
+        journal
+            .apply(&[Update::Sent { row: 1 }, Update::Sent { row: 2 }], None)
+            .unwrap();
+        assert_eq!(journal.counts().unwrap().in_flight, 2);
         assert_eq!(claimed[1].request_no, "N2");
         assert_eq!(claimed[1].cells, cells("o2"));
         let run = journal.start_run(500.0).unwrap();

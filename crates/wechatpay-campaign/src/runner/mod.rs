@@ -671,6 +671,9 @@ impl Run<'_> {
     }
 
     fn send_row(&mut self, entry: Entry, now: Instant) {
+        self.writer.update(Update::Sent {
+            row: entry.claimed.row,
+        });
         self.rows.pacer.take(now);
         self.rows.in_flight += 1;
         self.count_request();

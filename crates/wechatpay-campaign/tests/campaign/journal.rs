@@ -168,3 +168,43 @@ fn derived_numbers_are_valid_and_survive_a_lost_journal() {
     drop(Campaign::open(&other).unwrap());
     assert_ne!(request_numbers(&other.journal)[0], numbers[0]);
 }
+
+#[test]
+fn a_template_reformatted_without_changing_its_json_resumes_with_the_same_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = spec(
+        dir.path(),
+        "send-user-product-coupon",
+        &users("oReformat", 3),
+        USER_TEMPLATE,
+    );
+    drop(Campaign::open(&base).unwrap());
+    let numbers = request_numbers(&base.journal);
+
+    // Same JSON: other whitespace, other key order.
+    let mut reformatted = base.clone();
+    reformatted.template = b"{\n  \"appid\" : \"wx233544546545989\",\n  \"stock_id\": \"1000000013001\",\n\t\"product_coupon_id\":\"1000000013\"\n}\n".to_vec();
+    let campaign = Campaign::open(&reformatted).expect("the same JSON is the same campaign");
+    assert!(!campaign.created());
+    // The journal keeps the hash it was created with (request numbers derive from it).
+    assert_eq!(
+        campaign.binding().template,
+        USER_TEMPLATE,
+        "the binding is not rewritten"
+    );
+    drop(campaign);
+    assert_eq!(request_numbers(&base.journal), numbers);
+
+    // Another value is another campaign, and the refusal says what a new journal costs.
+    let mut changed = base.clone();
+    changed.template = USER_TEMPLATE
+        .replace("wx233544546545989", "wx1")
+        .into_bytes();
+    let text = Campaign::open(&changed).unwrap_err().to_string();
+    for needle in [
+        "its JSON differs at appid",
+        "a new --journal is a new campaign: it sends every row again under new request numbers",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in {text}");
+    }
+}

@@ -5,6 +5,9 @@
 mod common;
 
 mod confirm;
+mod errors;
+mod input;
 mod journal;
 mod sandbox;
+mod status;
 mod throttling;

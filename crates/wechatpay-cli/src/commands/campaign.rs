@@ -29,6 +29,9 @@ use crate::exit::{CliError, ExitClass};
 /// How often plain progress lines are written when standard error is not a terminal.
 const PLAIN_EVERY: Duration = Duration::from_secs(5);
 
+/// `--timeout`'s default (args.rs): the resume command leaves it out.
+const DEFAULT_TIMEOUT: f64 = 30.0;
+
 /// Maps a campaign error to its exit class.
 pub fn cli_error(e: CampaignError) -> CliError {
     let class = match &e {
@@ -127,6 +130,7 @@ fn send_inner(args: &CampaignSendArgs) -> Result<(String, Result<(), CliError>),
             counts,
             progress: Default::default(),
             rate,
+            achieved_rate: None,
         }
     } else {
         // Signing is most of a request's CPU, and sends and confirms at their
@@ -180,7 +184,9 @@ fn summary_json(s: &RunSummary) -> String {
         "requests": s.progress.requests,
         "throttled": s.progress.throttled,
         "completed": s.progress.completed,
-        "rate": s.rate,
+        // Achieved, not aimed at (issue 18): 0 when this run sent nothing.
+        "rate": s.achieved_rate.map_or(0.0, |r| (r * 10.0).round() / 10.0),
+        "rate_configured": s.rate,
     })
     .to_string()
 }
@@ -188,7 +194,7 @@ fn summary_json(s: &RunSummary) -> String {
 /// The exit code of a run, with a message saying what to do next.
 fn outcome(args: &CampaignSendArgs, s: &RunSummary) -> Result<(), CliError> {
     let c = &s.counts;
-    let resume = resume_command(args);
+    let resume = format!("{}{}", resume_command(args), resume_note(args));
     let report = format!(
         "wechatpay campaign report --journal {}",
         quote(&args.journal.display().to_string())
@@ -255,7 +261,11 @@ fn outcome(args: &CampaignSendArgs, s: &RunSummary) -> Result<(), CliError> {
     }
 }
 
-/// The command that resumes this campaign, quoted for a POSIX shell.
+/// The command that resumes this campaign, quoted for a POSIX shell: the
+/// campaign's own flags and every setting in effect (given as a flag or taken
+/// from a `WECHATPAY_*` variable), so that it works as it is in a new shell.
+/// Never a secret: the APIv3 key is left out (see [`resume_note`]); key files
+/// are named by their paths.
 pub fn resume_command(args: &CampaignSendArgs) -> String {
     let mut parts = vec![
         "wechatpay".to_owned(),
@@ -269,16 +279,42 @@ pub fn resume_command(args: &CampaignSendArgs) -> String {
         "--journal".to_owned(),
         quote(&args.journal.display().to_string()),
     ];
-    if let Some(rate) = args.rate {
-        parts.push(format!("--rate {rate}"));
+    let mut flag = |name: &str, value: Option<String>| {
+        if let Some(value) = value {
+            parts.push(format!("--{name} {}", quote(&value)));
+        }
+    };
+    let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    let conn = &args.conn;
+    flag("profile", path(&conn.profile));
+    flag("base-url", conn.base_url.clone());
+    flag("mchid", conn.mchid.clone());
+    flag("brand-id", conn.brand_id.clone());
+    flag("serial-no", conn.serial_no.clone());
+    flag("private-key", path(&conn.private_key));
+    flag("public-key-id", conn.public_key_id.clone());
+    flag("public-key", path(&conn.public_key));
+    for cert in &conn.platform_certs {
+        flag("platform-cert", Some(cert.display().to_string()));
     }
-    if let Some(c) = args.concurrency {
-        parts.push(format!("--concurrency {c}"));
+    flag("rate", args.rate.map(|r| r.to_string()));
+    flag("concurrency", args.concurrency.map(|c| c.to_string()));
+    if args.timeout != DEFAULT_TIMEOUT {
+        flag("timeout", Some(args.timeout.to_string()));
     }
     if args.no_confirm {
         parts.push("--no-confirm".to_owned());
     }
     parts.join(" ")
+}
+
+/// What the resume command needs that it cannot print.
+fn resume_note(args: &CampaignSendArgs) -> &'static str {
+    if args.apiv3_key.is_some() {
+        "\n    (the APIv3 key is not printed: set WECHATPAY_APIV3_KEY, or add --apiv3-key, before running it)"
+    } else {
+        ""
+    }
 }
 
 fn quote(text: &str) -> String {
@@ -468,5 +504,40 @@ mod tests {
             resume_command(&args),
             r"wechatpay campaign send send-user-product-coupon --input 'my users.csv' --body @template.json --journal 'it'\''s.db' --rate 250 --no-confirm"
         );
+    }
+
+    #[test]
+    fn the_resume_command_carries_every_setting_but_no_secret() {
+        let args = CampaignSendArgs {
+            operation: "send-user-product-coupon".into(),
+            input: "u.csv".into(),
+            body: "@t.json".into(),
+            journal: "j.db".into(),
+            rate: None,
+            concurrency: Some(3),
+            timeout: 2.5,
+            no_confirm: false,
+            apiv3_key: Some("SECRET".into()),
+            conn: crate::args::ConnArgs {
+                profile: Some("keys/profile.toml".into()),
+                base_url: Some("http://127.0.0.1:9/".into()),
+                mchid: Some("1900000001".into()),
+                brand_id: Some("120344".into()),
+                serial_no: Some("5157F0".into()),
+                private_key: Some("my key.pem".into()),
+                public_key_id: Some("PUB_KEY_ID_0114".into()),
+                public_key: Some("wxp_pub.pem".into()),
+                platform_certs: vec!["a.pem".into(), "b.pem".into()],
+            },
+        };
+        assert_eq!(
+            resume_command(&args),
+            "wechatpay campaign send send-user-product-coupon --input u.csv --body @t.json --journal j.db \
+             --profile keys/profile.toml --base-url http://127.0.0.1:9/ --mchid 1900000001 \
+             --brand-id 120344 --serial-no 5157F0 --private-key 'my key.pem' \
+             --public-key-id PUB_KEY_ID_0114 --public-key wxp_pub.pem --platform-cert a.pem \
+             --platform-cert b.pem --concurrency 3 --timeout 2.5"
+        );
+        assert!(resume_note(&args).contains("WECHATPAY_APIV3_KEY"));
     }
 }

@@ -209,9 +209,10 @@ pub fn describe(info: &EndpointInfo) -> String {
     for row in info.errors {
         let _ = writeln!(
             out,
-            "  {} {}{}: {} — {}",
+            "  {} {} [{}]{}: {} — {}",
             row.status,
             row.code,
+            row.scope.as_str(),
             if row.retryable() { " (retryable)" } else { "" },
             row.description,
             row.solution
@@ -338,7 +339,7 @@ mod tests {
             "send_request_no (body, string): required, 6–128 characters, charset [0-9A-Za-z_-]",
             "values: MEMBER",
             "401 SIGN_ERROR",
-            "500 SYSTEM_ERROR (retryable)",
+            "500 SYSTEM_ERROR [caller] (retryable)",
         ] {
             assert!(text.contains(needle), "{needle:?} not in\n{text}");
         }

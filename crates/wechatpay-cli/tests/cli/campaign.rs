@@ -359,3 +359,95 @@ fn failed_rows_exit_10_and_refusals_send_nothing() {
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("no journal at"), "{stderr}");
 }
+
+#[test]
+fn a_repeated_user_over_a_per_user_limited_stock_fails_its_row_and_the_campaign_goes_on() {
+    // Stock 1000000013001 gives one coupon per user: the repeats are answered
+    // 400 USER_RECEIVE_LIMIT, which the schema declares `scope: request`.
+    let setup = Setup::new(None);
+    setup.files("oTwice", 12);
+    let mut csv = std::fs::read_to_string(setup.path("users.csv")).unwrap();
+    csv.push_str("oTwice00003\noTwice00007\n");
+    std::fs::write(setup.path("users.csv"), csv).unwrap();
+    let (code, stdout, stderr) = outcome(&cli(&setup.send_args("100"), &[]));
+    assert_eq!(code, 10, "{stderr}");
+    let summary: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(
+        (summary["succeeded"].as_u64(), summary["failed"].as_u64()),
+        (Some(12), Some(2)),
+        "{summary}"
+    );
+    for row in setup.report() {
+        let repeat = row["row"].as_u64().unwrap() > 12;
+        if repeat {
+            assert_eq!(row["status"], "failed", "{row}");
+            assert_eq!(row["error_code"], "USER_RECEIVE_LIMIT", "{row}");
+        } else {
+            assert_eq!(row["status"], "succeeded", "{row}");
+        }
+    }
+}
+
+#[test]
+fn the_printed_resume_command_works_as_it_is_and_holds_no_secret() {
+    // Every row is refused with a code about the caller: the campaign stops
+    // at row 1 and prints how to resume.
+    let setup = Setup::new(Some("error=NO_AUTH"));
+    setup.files("oResume", 3);
+    let mut args = setup.send_args("50");
+    args.extend(
+        [
+            "--concurrency",
+            "2",
+            "--timeout",
+            "7.5",
+            "--no-confirm",
+            "--apiv3-key",
+            "TopSecretApiV3KeyValue0123456789",
+        ]
+        .map(String::from),
+    );
+    let (code, _, stderr) = outcome(&cli(&args, &[]));
+    assert_eq!(code, 5, "{stderr}");
+    assert!(!stderr.contains("TopSecretApiV3KeyValue"), "{stderr}");
+    let resume = stderr
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("wechatpay campaign send "))
+        .unwrap_or_else(|| panic!("no resume command in {stderr}"));
+    for flag in [
+        "--profile",
+        "--base-url",
+        "--rate 50",
+        "--concurrency 2",
+        "--timeout 7.5",
+        "--no-confirm",
+    ] {
+        assert!(resume.contains(flag), "{flag} not in {resume}");
+    }
+    assert!(!resume.contains("--apiv3-key"), "{resume}");
+    // Pasted into a shell (no WECHATPAY_* variables) it runs the same
+    // campaign: it reaches the sandbox and stops on the same answer, rather
+    // than failing on settings (exit 4).
+    let bin = format!("'{}'", BIN.replace('\'', r"'\''"));
+    let command = resume.replacen("wechatpay", &bin, 1);
+    let before = setup.stats().0;
+    let mut shell = Command::new("sh");
+    for var in ENV_VARS {
+        shell.env_remove(var);
+    }
+    let mut child = shell
+        .args(["-c", &command])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_bounded(&mut child, 60);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(5), "{command}: {stderr}");
+    // With two requests in flight either row may be the one that stops it.
+    assert!(stderr.contains("campaign stopped at row "), "{stderr}");
+    assert!(setup.stats().0 > before, "the resumed run sent nothing");
+}

@@ -179,7 +179,7 @@ fn help_lists_operations_with_titles_and_exit_codes() {
         "out_request_no (body, string): required, at most 128 characters, charset [A-Za-z0-9|_*-]",
         "coupon_type (body, CouponType): required, values: NORMAL | MEMBER",
         "400 STOCK_INSUFFICIENT",
-        "429 FREQUENCY_LIMITED (retryable)",
+        "429 FREQUENCY_LIMITED [caller] (retryable)",
     ] {
         assert!(stdout.contains(needle), "{needle:?} not in\n{stdout}");
     }

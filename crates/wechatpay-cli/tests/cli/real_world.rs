@@ -653,12 +653,12 @@ fn rough_edges_from_a_first_run() {
     let body = merchant_body(&number);
     let run = |args: Vec<String>, env: &[(&str, &str)]| outcome(&cli(&args, env));
 
-    // --timeout 0 and -1 are usage errors naming the flag.
-    for t in ["0", "-1"] {
+    // --timeout 0, -1 and 5e-324 are usage errors naming the flag and its range.
+    for t in ["0", "-1", "5e-324"] {
         let (code, _, stderr) = run(call_args(&sb.base_url, &body, &["--timeout", t]), &[]);
         assert_eq!(code, 2, "{t}: {stderr}");
         assert!(
-            stderr.contains("--timeout") && stderr.contains("more than 0"),
+            stderr.contains("--timeout") && stderr.contains("must be from 0.1 to 3600 seconds"),
             "{stderr}"
         );
     }

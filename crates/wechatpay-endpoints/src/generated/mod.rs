@@ -106,6 +106,7 @@ pub(crate) mod common_errors {
         code: "PARAM_ERROR",
         description: "参数错误",
         solution: "请根据错误提示正确传入参数",
+        scope: rt::ErrorScope::Request,
     };
     /// 400 `INVALID_REQUEST`: HTTP 请求不符合微信支付 APIv3 接口规则
     pub(crate) const INVALID_REQUEST: rt::ErrorDoc = rt::ErrorDoc {
@@ -113,6 +114,7 @@ pub(crate) mod common_errors {
         code: "INVALID_REQUEST",
         description: "HTTP 请求不符合微信支付 APIv3 接口规则",
         solution: "请参阅 接口规则",
+        scope: rt::ErrorScope::Request,
     };
     /// 401 `SIGN_ERROR`: 验证不通过
     pub(crate) const SIGN_ERROR: rt::ErrorDoc = rt::ErrorDoc {
@@ -120,6 +122,7 @@ pub(crate) mod common_errors {
         code: "SIGN_ERROR",
         description: "验证不通过",
         solution: "请参阅 签名常见问题",
+        scope: rt::ErrorScope::Caller,
     };
     /// 500 `SYSTEM_ERROR`: 系统异常,请稍后重试
     pub(crate) const SYSTEM_ERROR: rt::ErrorDoc = rt::ErrorDoc {
@@ -127,6 +130,7 @@ pub(crate) mod common_errors {
         code: "SYSTEM_ERROR",
         description: "系统异常,请稍后重试",
         solution: "请稍后重试",
+        scope: rt::ErrorScope::Caller,
     };
     /// 403 `USER_ERROR`: 用户不是该品牌的会员
     pub(crate) const USER_ERROR: rt::ErrorDoc = rt::ErrorDoc {
@@ -134,6 +138,7 @@ pub(crate) mod common_errors {
         code: "USER_ERROR",
         description: "用户不是该品牌的会员",
         solution: "用户不是该品牌的会员,无法发放会员券",
+        scope: rt::ErrorScope::Request,
     };
     /// 400 `INVALID_REQUEST`: 单券使用模式的商品券批次,应该在「单券使用规则」中包含对应类型的优惠规则。对于文档中标记不应填写的优惠规则应删除。
     pub(crate) const INVALID_REQUEST_2: rt::ErrorDoc = rt::ErrorDoc {
@@ -141,6 +146,7 @@ pub(crate) mod common_errors {
         code: "INVALID_REQUEST",
         description: "单券使用模式的商品券批次,应该在「单券使用规则」中包含对应类型的优惠规则。对于文档中标记不应填写的优惠规则应删除。",
         solution: "请在「单券使用规则」中包含对应类型的优惠规则,并删除文档中标记不应填写的优惠规则。",
+        scope: rt::ErrorScope::Request,
     };
     /// 400 `INVALID_REQUEST`: 多次优惠使用模式的商品券批次,应该在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等
     pub(crate) const INVALID_REQUEST_3: rt::ErrorDoc = rt::ErrorDoc {
@@ -148,6 +154,7 @@ pub(crate) mod common_errors {
         code: "INVALID_REQUEST",
         description: "多次优惠使用模式的商品券批次,应该在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等",
         solution: "在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等",
+        scope: rt::ErrorScope::Request,
     };
     /// 400 `INVALID_REQUEST`: 单品满减券或单品折扣券不应在商品券中设置「满减券使用规则」或「折扣券使用规则」,而是应该在商品券批次中设置
     pub(crate) const INVALID_REQUEST_4: rt::ErrorDoc = rt::ErrorDoc {
@@ -155,6 +162,7 @@ pub(crate) mod common_errors {
         code: "INVALID_REQUEST",
         description: "单品满减券或单品折扣券不应在商品券中设置「满减券使用规则」或「折扣券使用规则」,而是应该在商品券批次中设置",
         solution: "请删除商品券中的「满减券使用规则」或「折扣券使用规则」,并在商品券批次中设置对应的优惠规则",
+        scope: rt::ErrorScope::Request,
     };
     /// 403 `NO_AUTH`: 品牌没有此接口权限
     pub(crate) const NO_AUTH: rt::ErrorDoc = rt::ErrorDoc {
@@ -162,6 +170,7 @@ pub(crate) mod common_errors {
         code: "NO_AUTH",
         description: "品牌没有此接口权限",
         solution: "品牌没有此接口权限",
+        scope: rt::ErrorScope::Caller,
     };
     /// 400 `INVALID_REQUEST`: 商品券支持APP核销时,必须提供「APP跳转路径」
     pub(crate) const INVALID_REQUEST_5: rt::ErrorDoc = rt::ErrorDoc {
@@ -169,6 +178,7 @@ pub(crate) mod common_errors {
         code: "INVALID_REQUEST",
         description: "商品券支持APP核销时,必须提供「APP跳转路径」",
         solution: "请提供「APP跳转路径」参数",
+        scope: rt::ErrorScope::Request,
     };
     /// 400 `PARAM_ERROR`: 分页大小超出限制,请根据接口文档调整到允许的范围
     pub(crate) const PARAM_ERROR_2: rt::ErrorDoc = rt::ErrorDoc {
@@ -176,6 +186,7 @@ pub(crate) mod common_errors {
         code: "PARAM_ERROR",
         description: "分页大小超出限制,请根据接口文档调整到允许的范围",
         solution: "请调整分页大小到规定范围",
+        scope: rt::ErrorScope::Request,
     };
     /// 400 `INVALID_REQUEST`: 商品券支持小程序核销时,必须提供「小程序AppID」
     pub(crate) const INVALID_REQUEST_6: rt::ErrorDoc = rt::ErrorDoc {
@@ -183,6 +194,7 @@ pub(crate) mod common_errors {
         code: "INVALID_REQUEST",
         description: "商品券支持小程序核销时,必须提供「小程序AppID」",
         solution: "请提供「小程序AppID」",
+        scope: rt::ErrorScope::Request,
     };
     /// 400 `INVALID_REQUEST`: 单品券必须提供商品原价,请补充
     pub(crate) const INVALID_REQUEST_7: rt::ErrorDoc = rt::ErrorDoc {
@@ -190,6 +202,7 @@ pub(crate) mod common_errors {
         code: "INVALID_REQUEST",
         description: "单品券必须提供商品原价,请补充",
         solution: "请补充商品原价",
+        scope: rt::ErrorScope::Request,
     };
     /// 400 `INVALID_REQUEST`: 商品券支持小程序核销时,必须提供「小程序跳转路径」
     pub(crate) const INVALID_REQUEST_8: rt::ErrorDoc = rt::ErrorDoc {
@@ -197,6 +210,7 @@ pub(crate) mod common_errors {
         code: "INVALID_REQUEST",
         description: "商品券支持小程序核销时,必须提供「小程序跳转路径」",
         solution: "请提供提供「小程序跳转路径」",
+        scope: rt::ErrorScope::Request,
     };
     /// 400 `INVALID_REQUEST`: 单品券必须提供商品券套餐组合信息,请补充
     pub(crate) const INVALID_REQUEST_9: rt::ErrorDoc = rt::ErrorDoc {
@@ -204,6 +218,7 @@ pub(crate) mod common_errors {
         code: "INVALID_REQUEST",
         description: "单品券必须提供商品券套餐组合信息,请补充",
         solution: "请提供商品券套餐组合信息",
+        scope: rt::ErrorScope::Request,
     };
     /// 400 `PARAM_ERROR`: 时间字符串格式错误,请使用 RFC3339 标准格式
     pub(crate) const PARAM_ERROR_3: rt::ErrorDoc = rt::ErrorDoc {
@@ -211,6 +226,7 @@ pub(crate) mod common_errors {
         code: "PARAM_ERROR",
         description: "时间字符串格式错误,请使用 RFC3339 标准格式",
         solution: "请使用 RFC3339 标准格式",
+        scope: rt::ErrorScope::Request,
     };
     /// 400 `INVALID_REQUEST`: 单券模式下,全场折扣券应在商品券中提供折扣券使用规则信息
     pub(crate) const INVALID_REQUEST_10: rt::ErrorDoc = rt::ErrorDoc {
@@ -218,6 +234,7 @@ pub(crate) mod common_errors {
         code: "INVALID_REQUEST",
         description: "单券模式下,全场折扣券应在商品券中提供折扣券使用规则信息",
         solution: "请在商品券中提供「折扣券使用规则信息」",
+        scope: rt::ErrorScope::Request,
     };
     /// 400 `INVALID_REQUEST`: 单券模式下,全场满减券应在商品券中提供满减券使用规则信息
     pub(crate) const INVALID_REQUEST_11: rt::ErrorDoc = rt::ErrorDoc {
@@ -225,6 +242,7 @@ pub(crate) mod common_errors {
         code: "INVALID_REQUEST",
         description: "单券模式下,全场满减券应在商品券中提供满减券使用规则信息",
         solution: "请在商品券中提供「满减券使用规则信息」",
+        scope: rt::ErrorScope::Request,
     };
     /// 400 `INVALID_REQUEST`: 每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填
     pub(crate) const INVALID_REQUEST_12: rt::ErrorDoc = rt::ErrorDoc {
@@ -232,6 +250,7 @@ pub(crate) mod common_errors {
         code: "INVALID_REQUEST",
         description: "每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填",
         solution: "请补充 每周可用星期数(day_list)",
+        scope: rt::ErrorScope::Request,
     };
     /// 400 `INVALID_REQUEST`: 单券模式下,全场券需要提供「单券模式信息(single_usage_info)」
     pub(crate) const INVALID_REQUEST_13: rt::ErrorDoc = rt::ErrorDoc {
@@ -239,6 +258,7 @@ pub(crate) mod common_errors {
         code: "INVALID_REQUEST",
         description: "单券模式下,全场券需要提供「单券模式信息(single_usage_info)」",
         solution: "请提供单券模式信息(single_usage_info)",
+        scope: rt::ErrorScope::Request,
     };
     /// 400 `INVALID_REQUEST`: 多次优惠模式下必须提供「多次优惠模式信息(sequential_usage_info)」
     pub(crate) const INVALID_REQUEST_14: rt::ErrorDoc = rt::ErrorDoc {
@@ -246,6 +266,7 @@ pub(crate) mod common_errors {
         code: "INVALID_REQUEST",
         description: "多次优惠模式下必须提供「多次优惠模式信息(sequential_usage_info)」",
         solution: "请填写 多次优惠模式信息(sequential_usage_info)",
+        scope: rt::ErrorScope::Request,
     };
     /// 400 `INVALID_REQUEST`: 传入的OpenID不合法
     pub(crate) const INVALID_REQUEST_15: rt::ErrorDoc = rt::ErrorDoc {
@@ -253,6 +274,7 @@ pub(crate) mod common_errors {
         code: "INVALID_REQUEST",
         description: "传入的OpenID不合法",
         solution: "请使用参数 AppID 对应的的OpenID",
+        scope: rt::ErrorScope::Request,
     };
 }
 /// The schema facts of every operation, in schema file order.

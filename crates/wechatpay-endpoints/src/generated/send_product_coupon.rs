@@ -11,114 +11,133 @@ static ERRORS: [rt::ErrorDoc; 23] = [
         code: "APPID_MCHID_NOT_MATCH",
         description: "AppID 与请求方商户无关联关系",
         solution: "AppID 与请求方商户不匹配,请确认 AppID 与请求方商户是否有关联关系",
+        scope: rt::ErrorScope::Caller,
     },
     rt::ErrorDoc {
         status: 400,
         code: "INVALID_REQUEST",
         description: "发券模式不合法",
         solution: "请更换支持预上传 code 的批次后重试",
+        scope: rt::ErrorScope::Request,
     },
     rt::ErrorDoc {
         status: 400,
         code: "MCH_NOT_EXISTS",
         description: "商户号不存在",
         solution: "请确认传入的商户号是否正确",
+        scope: rt::ErrorScope::Caller,
     },
     rt::ErrorDoc {
         status: 400,
         code: "RESOURCE_ALREADY_EXISTS",
         description: "发券凭证已存在",
         solution: "查看 out_request_no 字段是否重复使用",
+        scope: rt::ErrorScope::Request,
     },
     rt::ErrorDoc {
         status: 400,
         code: "STOCK_NOT_EXISTS",
         description: "批次不存在",
         solution: "请确认批次号是否正确",
+        scope: rt::ErrorScope::Caller,
     },
     rt::ErrorDoc {
         status: 400,
         code: "STOCK_STATE_ERROR",
         description: "批次状态错误",
         solution: "请确认批次是否处于可发券状态",
+        scope: rt::ErrorScope::Caller,
     },
     rt::ErrorDoc {
         status: 400,
         code: "STOCK_EXPIRED",
         description: "批次已过期",
         solution: "请确认批次是否在有效期内",
+        scope: rt::ErrorScope::Caller,
     },
     rt::ErrorDoc {
         status: 400,
         code: "STOCK_INSUFFICIENT",
         description: "批次库存不足",
         solution: "请确认批次是否还有可发放的券",
+        scope: rt::ErrorScope::Caller,
     },
     rt::ErrorDoc {
         status: 400,
         code: "STOCK_NO_PRODUCT",
         description: "批次未关联商品信息",
         solution: "请联系微信支付运营为批次关联商品信息",
+        scope: rt::ErrorScope::Caller,
     },
     rt::ErrorDoc {
         status: 400,
         code: "USER_ALREADY_RECEIVED",
         description: "用户已领取",
         solution: "该用户已经领取过此批次的券",
+        scope: rt::ErrorScope::Request,
     },
     rt::ErrorDoc {
         status: 400,
         code: "USER_RECEIVE_LIMIT",
         description: "用户领取限制",
         solution: "用户领取数量已达上限",
+        scope: rt::ErrorScope::Request,
     },
     rt::ErrorDoc {
         status: 403,
         code: "NO_AUTH",
         description: "无权限",
         solution: "查看具体错误信息,确认是否有权限",
+        scope: rt::ErrorScope::Caller,
     },
     rt::ErrorDoc {
         status: 403,
         code: "RULE_LIMIT",
         description: "券批次未关联商品信息",
         solution: "请联系微信支付运营,关联商品信息",
+        scope: rt::ErrorScope::Caller,
     },
     rt::ErrorDoc {
         status: 403,
         code: "RULE_LIMIT",
         description: "品牌未开通名片功能",
         solution: "请开通品牌名片",
+        scope: rt::ErrorScope::Caller,
     },
     rt::ErrorDoc {
         status: 403,
         code: "RULE_LIMIT",
         description: "用户未开通会员功能",
         solution: "请引导用户开通会员",
+        scope: rt::ErrorScope::Request,
     },
     rt::ErrorDoc {
         status: 404,
         code: "RESOURCE_NOT_EXISTS",
         description: "查询的资源不存在",
         solution: "请检查查询资源的对应 ID 是否填写正确",
+        scope: rt::ErrorScope::Request,
     },
     rt::ErrorDoc {
         status: 404,
         code: "USER_NOT_EXISTS",
         description: "OpenID不正确",
         solution: "请确认传入的 OpenID 是否正确",
+        scope: rt::ErrorScope::Request,
     },
     rt::ErrorDoc {
         status: 429,
         code: "FREQUENCY_LIMITED",
         description: "频率限制",
         solution: "调用太频繁,请降低调用接口频率",
+        scope: rt::ErrorScope::Caller,
     },
     rt::ErrorDoc {
         status: 500,
         code: "SYSTEM_ERROR",
         description: "系统失败",
         solution: "多为网络超时引起,重试",
+        scope: rt::ErrorScope::Caller,
     },
     super::common_errors::PARAM_ERROR,
     super::common_errors::INVALID_REQUEST,
@@ -194,33 +213,33 @@ impl rt::Endpoint for SendProductCoupon {
 }
 /// The error codes of `send-product-coupon` (向用户发放商品券): its error table and the common error codes.
 ///
-/// | status | code | description | solution |
-/// |---|---|---|---|
-/// | 400 | `APPID_MCHID_NOT_MATCH` | AppID 与请求方商户无关联关系 | AppID 与请求方商户不匹配,请确认 AppID 与请求方商户是否有关联关系 |
-/// | 400 | `INVALID_REQUEST` | 发券模式不合法 | 请更换支持预上传 code 的批次后重试 |
-/// | 400 | `MCH_NOT_EXISTS` | 商户号不存在 | 请确认传入的商户号是否正确 |
-/// | 400 | `RESOURCE_ALREADY_EXISTS` | 发券凭证已存在 | 查看 out_request_no 字段是否重复使用 |
-/// | 400 | `STOCK_NOT_EXISTS` | 批次不存在 | 请确认批次号是否正确 |
-/// | 400 | `STOCK_STATE_ERROR` | 批次状态错误 | 请确认批次是否处于可发券状态 |
-/// | 400 | `STOCK_EXPIRED` | 批次已过期 | 请确认批次是否在有效期内 |
-/// | 400 | `STOCK_INSUFFICIENT` | 批次库存不足 | 请确认批次是否还有可发放的券 |
-/// | 400 | `STOCK_NO_PRODUCT` | 批次未关联商品信息 | 请联系微信支付运营为批次关联商品信息 |
-/// | 400 | `USER_ALREADY_RECEIVED` | 用户已领取 | 该用户已经领取过此批次的券 |
-/// | 400 | `USER_RECEIVE_LIMIT` | 用户领取限制 | 用户领取数量已达上限 |
-/// | 403 | `NO_AUTH` | 无权限 | 查看具体错误信息,确认是否有权限 |
-/// | 403 | `RULE_LIMIT` | 券批次未关联商品信息 | 请联系微信支付运营,关联商品信息 |
-/// | 403 | `RULE_LIMIT` | 品牌未开通名片功能 | 请开通品牌名片 |
-/// | 403 | `RULE_LIMIT` | 用户未开通会员功能 | 请引导用户开通会员 |
-/// | 404 | `RESOURCE_NOT_EXISTS` | 查询的资源不存在 | 请检查查询资源的对应 ID 是否填写正确 |
-/// | 404 | `USER_NOT_EXISTS` | OpenID不正确 | 请确认传入的 OpenID 是否正确 |
-/// | 429 | `FREQUENCY_LIMITED` | 频率限制 | 调用太频繁,请降低调用接口频率 |
-/// | 500 | `SYSTEM_ERROR` | 系统失败 | 多为网络超时引起,重试 |
-/// | 400 | `PARAM_ERROR` | 参数错误 | 请根据错误提示正确传入参数 |
-/// | 400 | `INVALID_REQUEST` | HTTP 请求不符合微信支付 APIv3 接口规则 | 请参阅 接口规则 |
-/// | 401 | `SIGN_ERROR` | 验证不通过 | 请参阅 签名常见问题 |
-/// | 500 | `SYSTEM_ERROR` | 系统异常,请稍后重试 | 请稍后重试 |
+/// | status | code | scope | description | solution |
+/// |---|---|---|---|---|
+/// | 400 | `APPID_MCHID_NOT_MATCH` | caller | AppID 与请求方商户无关联关系 | AppID 与请求方商户不匹配,请确认 AppID 与请求方商户是否有关联关系 |
+/// | 400 | `INVALID_REQUEST` | request | 发券模式不合法 | 请更换支持预上传 code 的批次后重试 |
+/// | 400 | `MCH_NOT_EXISTS` | caller | 商户号不存在 | 请确认传入的商户号是否正确 |
+/// | 400 | `RESOURCE_ALREADY_EXISTS` | request | 发券凭证已存在 | 查看 out_request_no 字段是否重复使用 |
+/// | 400 | `STOCK_NOT_EXISTS` | caller | 批次不存在 | 请确认批次号是否正确 |
+/// | 400 | `STOCK_STATE_ERROR` | caller | 批次状态错误 | 请确认批次是否处于可发券状态 |
+/// | 400 | `STOCK_EXPIRED` | caller | 批次已过期 | 请确认批次是否在有效期内 |
+/// | 400 | `STOCK_INSUFFICIENT` | caller | 批次库存不足 | 请确认批次是否还有可发放的券 |
+/// | 400 | `STOCK_NO_PRODUCT` | caller | 批次未关联商品信息 | 请联系微信支付运营为批次关联商品信息 |
+/// | 400 | `USER_ALREADY_RECEIVED` | request | 用户已领取 | 该用户已经领取过此批次的券 |
+/// | 400 | `USER_RECEIVE_LIMIT` | request | 用户领取限制 | 用户领取数量已达上限 |
+/// | 403 | `NO_AUTH` | caller | 无权限 | 查看具体错误信息,确认是否有权限 |
+/// | 403 | `RULE_LIMIT` | caller | 券批次未关联商品信息 | 请联系微信支付运营,关联商品信息 |
+/// | 403 | `RULE_LIMIT` | caller | 品牌未开通名片功能 | 请开通品牌名片 |
+/// | 403 | `RULE_LIMIT` | request | 用户未开通会员功能 | 请引导用户开通会员 |
+/// | 404 | `RESOURCE_NOT_EXISTS` | request | 查询的资源不存在 | 请检查查询资源的对应 ID 是否填写正确 |
+/// | 404 | `USER_NOT_EXISTS` | request | OpenID不正确 | 请确认传入的 OpenID 是否正确 |
+/// | 429 | `FREQUENCY_LIMITED` | caller | 频率限制 | 调用太频繁,请降低调用接口频率 |
+/// | 500 | `SYSTEM_ERROR` | caller | 系统失败 | 多为网络超时引起,重试 |
+/// | 400 | `PARAM_ERROR` | request | 参数错误 | 请根据错误提示正确传入参数 |
+/// | 400 | `INVALID_REQUEST` | request | HTTP 请求不符合微信支付 APIv3 接口规则 | 请参阅 接口规则 |
+/// | 401 | `SIGN_ERROR` | caller | 验证不通过 | 请参阅 签名常见问题 |
+/// | 500 | `SYSTEM_ERROR` | caller | 系统异常,请稍后重试 | 请稍后重试 |
 ///
-/// Codes the table does not list decode into `Unknown`, which keeps the raw code.
+/// Codes the table does not list decode into `Unknown`, which keeps the raw code; their scope is `caller` (`ErrorScope::UNDOCUMENTED`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SendProductCouponErrorCode {

@@ -7,7 +7,35 @@ use wechatpay_models::{
 use wechatpay_runtime as rt;
 /// The error table, every row in page order, then the common rows: the one copy
 /// that the metadata and the typed codes both borrow.
-static ERRORS: [rt::ErrorDoc; 22] = [
+static ERRORS: [rt::ErrorDoc; 26] = [
+    rt::ErrorDoc {
+        status: 400,
+        code: "USER_RECEIVE_LIMIT",
+        description: "用户领取限制",
+        solution: "用户领取数量已达上限",
+        scope: rt::ErrorScope::Request,
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "STOCK_INSUFFICIENT",
+        description: "批次库存不足",
+        solution: "请确认批次是否还有可发放的券",
+        scope: rt::ErrorScope::Caller,
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "STOCK_STATE_ERROR",
+        description: "批次状态错误",
+        solution: "请确认批次是否处于可发券状态",
+        scope: rt::ErrorScope::Caller,
+    },
+    rt::ErrorDoc {
+        status: 400,
+        code: "STOCK_EXPIRED",
+        description: "批次已过期",
+        solution: "请确认批次是否在有效期内",
+        scope: rt::ErrorScope::Caller,
+    },
     super::common_errors::PARAM_ERROR,
     super::common_errors::INVALID_REQUEST,
     super::common_errors::SIGN_ERROR,
@@ -53,7 +81,7 @@ static ERRORS: [rt::ErrorDoc; 22] = [
 ///
 /// Note: Request example values come from the community OpenAPI mirror (no brand sample exists).
 ///
-/// Note: Errors: the page prints only the common rows (README "Errors"), so errors is empty. Troubleshooting code 272756740 用户领取券张数已达上限 (per-user limit reached; Request-ID suffix, official sample code guide) applies to sending; the format has no key for it.
+/// Note: Errors: the page prints only the common rows (README "Errors"), so the table holds only the rows taken from seed page 000 for the answers the sandbox gives (per-user limit, stock exhausted, stopped or expired), each with its scope and source. Troubleshooting code 272756740 用户领取券张数已达上限 (per-user limit reached; Request-ID suffix, official sample code guide) is USER_RECEIVE_LIMIT's situation; the format has no key for the number.
 ///
 /// Operation id `send-user-product-coupon-bundle`; request [`SendUserProductCouponBundleRequest`](wechatpay_models::SendUserProductCouponBundleRequest), response [`UserProductCouponBundleResult`](wechatpay_models::UserProductCouponBundleResult); errors [`SendUserProductCouponBundleErrorCode`]. From `schema/endpoints/send-user-product-coupon-bundle.yaml` (doc page updated 2025-11-27).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -140,35 +168,47 @@ impl rt::Endpoint for SendUserProductCouponBundle {
 }
 /// The error codes of `send-user-product-coupon-bundle` (向用户发放商品券批次组): its error table and the common error codes.
 ///
-/// | status | code | description | solution |
-/// |---|---|---|---|
-/// | 400 | `PARAM_ERROR` | 参数错误 | 请根据错误提示正确传入参数 |
-/// | 400 | `INVALID_REQUEST` | HTTP 请求不符合微信支付 APIv3 接口规则 | 请参阅 接口规则 |
-/// | 401 | `SIGN_ERROR` | 验证不通过 | 请参阅 签名常见问题 |
-/// | 500 | `SYSTEM_ERROR` | 系统异常,请稍后重试 | 请稍后重试 |
-/// | 403 | `USER_ERROR` | 用户不是该品牌的会员 | 用户不是该品牌的会员,无法发放会员券 |
-/// | 400 | `INVALID_REQUEST` | 单券使用模式的商品券批次,应该在「单券使用规则」中包含对应类型的优惠规则。对于文档中标记不应填写的优惠规则应删除。 | 请在「单券使用规则」中包含对应类型的优惠规则,并删除文档中标记不应填写的优惠规则。 |
-/// | 400 | `INVALID_REQUEST` | 多次优惠使用模式的商品券批次,应该在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等 | 在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等 |
-/// | 400 | `INVALID_REQUEST` | 单品满减券或单品折扣券不应在商品券中设置「满减券使用规则」或「折扣券使用规则」,而是应该在商品券批次中设置 | 请删除商品券中的「满减券使用规则」或「折扣券使用规则」,并在商品券批次中设置对应的优惠规则 |
-/// | 403 | `NO_AUTH` | 品牌没有此接口权限 | 品牌没有此接口权限 |
-/// | 400 | `INVALID_REQUEST` | 商品券支持APP核销时,必须提供「APP跳转路径」 | 请提供「APP跳转路径」参数 |
-/// | 400 | `PARAM_ERROR` | 分页大小超出限制,请根据接口文档调整到允许的范围 | 请调整分页大小到规定范围 |
-/// | 400 | `INVALID_REQUEST` | 商品券支持小程序核销时,必须提供「小程序AppID」 | 请提供「小程序AppID」 |
-/// | 400 | `INVALID_REQUEST` | 单品券必须提供商品原价,请补充 | 请补充商品原价 |
-/// | 400 | `INVALID_REQUEST` | 商品券支持小程序核销时,必须提供「小程序跳转路径」 | 请提供提供「小程序跳转路径」 |
-/// | 400 | `INVALID_REQUEST` | 单品券必须提供商品券套餐组合信息,请补充 | 请提供商品券套餐组合信息 |
-/// | 400 | `PARAM_ERROR` | 时间字符串格式错误,请使用 RFC3339 标准格式 | 请使用 RFC3339 标准格式 |
-/// | 400 | `INVALID_REQUEST` | 单券模式下,全场折扣券应在商品券中提供折扣券使用规则信息 | 请在商品券中提供「折扣券使用规则信息」 |
-/// | 400 | `INVALID_REQUEST` | 单券模式下,全场满减券应在商品券中提供满减券使用规则信息 | 请在商品券中提供「满减券使用规则信息」 |
-/// | 400 | `INVALID_REQUEST` | 每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填 | 请补充 每周可用星期数(day_list) |
-/// | 400 | `INVALID_REQUEST` | 单券模式下,全场券需要提供「单券模式信息(single_usage_info)」 | 请提供单券模式信息(single_usage_info) |
-/// | 400 | `INVALID_REQUEST` | 多次优惠模式下必须提供「多次优惠模式信息(sequential_usage_info)」 | 请填写 多次优惠模式信息(sequential_usage_info) |
-/// | 400 | `INVALID_REQUEST` | 传入的OpenID不合法 | 请使用参数 AppID 对应的的OpenID |
+/// | status | code | scope | description | solution |
+/// |---|---|---|---|---|
+/// | 400 | `USER_RECEIVE_LIMIT` | request | 用户领取限制 (source: seed 000) | 用户领取数量已达上限 |
+/// | 400 | `STOCK_INSUFFICIENT` | caller | 批次库存不足 (source: seed 000) | 请确认批次是否还有可发放的券 |
+/// | 400 | `STOCK_STATE_ERROR` | caller | 批次状态错误 (source: seed 000) | 请确认批次是否处于可发券状态 |
+/// | 400 | `STOCK_EXPIRED` | caller | 批次已过期 (source: seed 000) | 请确认批次是否在有效期内 |
+/// | 400 | `PARAM_ERROR` | request | 参数错误 | 请根据错误提示正确传入参数 |
+/// | 400 | `INVALID_REQUEST` | request | HTTP 请求不符合微信支付 APIv3 接口规则 | 请参阅 接口规则 |
+/// | 401 | `SIGN_ERROR` | caller | 验证不通过 | 请参阅 签名常见问题 |
+/// | 500 | `SYSTEM_ERROR` | caller | 系统异常,请稍后重试 | 请稍后重试 |
+/// | 403 | `USER_ERROR` | request | 用户不是该品牌的会员 | 用户不是该品牌的会员,无法发放会员券 |
+/// | 400 | `INVALID_REQUEST` | request | 单券使用模式的商品券批次,应该在「单券使用规则」中包含对应类型的优惠规则。对于文档中标记不应填写的优惠规则应删除。 | 请在「单券使用规则」中包含对应类型的优惠规则,并删除文档中标记不应填写的优惠规则。 |
+/// | 400 | `INVALID_REQUEST` | request | 多次优惠使用模式的商品券批次,应该在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等 | 在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等 |
+/// | 400 | `INVALID_REQUEST` | request | 单品满减券或单品折扣券不应在商品券中设置「满减券使用规则」或「折扣券使用规则」,而是应该在商品券批次中设置 | 请删除商品券中的「满减券使用规则」或「折扣券使用规则」,并在商品券批次中设置对应的优惠规则 |
+/// | 403 | `NO_AUTH` | caller | 品牌没有此接口权限 | 品牌没有此接口权限 |
+/// | 400 | `INVALID_REQUEST` | request | 商品券支持APP核销时,必须提供「APP跳转路径」 | 请提供「APP跳转路径」参数 |
+/// | 400 | `PARAM_ERROR` | request | 分页大小超出限制,请根据接口文档调整到允许的范围 | 请调整分页大小到规定范围 |
+/// | 400 | `INVALID_REQUEST` | request | 商品券支持小程序核销时,必须提供「小程序AppID」 | 请提供「小程序AppID」 |
+/// | 400 | `INVALID_REQUEST` | request | 单品券必须提供商品原价,请补充 | 请补充商品原价 |
+/// | 400 | `INVALID_REQUEST` | request | 商品券支持小程序核销时,必须提供「小程序跳转路径」 | 请提供提供「小程序跳转路径」 |
+/// | 400 | `INVALID_REQUEST` | request | 单品券必须提供商品券套餐组合信息,请补充 | 请提供商品券套餐组合信息 |
+/// | 400 | `PARAM_ERROR` | request | 时间字符串格式错误,请使用 RFC3339 标准格式 | 请使用 RFC3339 标准格式 |
+/// | 400 | `INVALID_REQUEST` | request | 单券模式下,全场折扣券应在商品券中提供折扣券使用规则信息 | 请在商品券中提供「折扣券使用规则信息」 |
+/// | 400 | `INVALID_REQUEST` | request | 单券模式下,全场满减券应在商品券中提供满减券使用规则信息 | 请在商品券中提供「满减券使用规则信息」 |
+/// | 400 | `INVALID_REQUEST` | request | 每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填 | 请补充 每周可用星期数(day_list) |
+/// | 400 | `INVALID_REQUEST` | request | 单券模式下,全场券需要提供「单券模式信息(single_usage_info)」 | 请提供单券模式信息(single_usage_info) |
+/// | 400 | `INVALID_REQUEST` | request | 多次优惠模式下必须提供「多次优惠模式信息(sequential_usage_info)」 | 请填写 多次优惠模式信息(sequential_usage_info) |
+/// | 400 | `INVALID_REQUEST` | request | 传入的OpenID不合法 | 请使用参数 AppID 对应的的OpenID |
 ///
-/// Codes the table does not list decode into `Unknown`, which keeps the raw code.
+/// Codes the table does not list decode into `Unknown`, which keeps the raw code; their scope is `caller` (`ErrorScope::UNDOCUMENTED`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SendUserProductCouponBundleErrorCode {
+    /// `USER_RECEIVE_LIMIT`
+    UserReceiveLimit,
+    /// `STOCK_INSUFFICIENT`
+    StockInsufficient,
+    /// `STOCK_STATE_ERROR`
+    StockStateError,
+    /// `STOCK_EXPIRED`
+    StockExpired,
     /// `PARAM_ERROR`
     ParamError,
     /// `INVALID_REQUEST`
@@ -188,6 +228,10 @@ impl rt::ErrorCode for SendUserProductCouponBundleErrorCode {
     const TABLE: &'static [rt::ErrorDoc] = &ERRORS;
     fn from_code(code: &str) -> Self {
         match code {
+            "USER_RECEIVE_LIMIT" => Self::UserReceiveLimit,
+            "STOCK_INSUFFICIENT" => Self::StockInsufficient,
+            "STOCK_STATE_ERROR" => Self::StockStateError,
+            "STOCK_EXPIRED" => Self::StockExpired,
             "PARAM_ERROR" => Self::ParamError,
             "INVALID_REQUEST" => Self::InvalidRequest,
             "SIGN_ERROR" => Self::SignError,
@@ -199,6 +243,10 @@ impl rt::ErrorCode for SendUserProductCouponBundleErrorCode {
     }
     fn code(&self) -> &str {
         match self {
+            Self::UserReceiveLimit => "USER_RECEIVE_LIMIT",
+            Self::StockInsufficient => "STOCK_INSUFFICIENT",
+            Self::StockStateError => "STOCK_STATE_ERROR",
+            Self::StockExpired => "STOCK_EXPIRED",
             Self::ParamError => "PARAM_ERROR",
             Self::InvalidRequest => "INVALID_REQUEST",
             Self::SignError => "SIGN_ERROR",

@@ -121,32 +121,32 @@ impl rt::Endpoint for UpdateStockBudget {
 }
 /// The error codes of `update-stock-budget` (修改商品券批次发放预算): its error table and the common error codes.
 ///
-/// | status | code | description | solution |
-/// |---|---|---|---|
-/// | 400 | `PARAM_ERROR` | 参数错误 | 请根据错误提示正确传入参数 |
-/// | 400 | `INVALID_REQUEST` | HTTP 请求不符合微信支付 APIv3 接口规则 | 请参阅 接口规则 |
-/// | 401 | `SIGN_ERROR` | 验证不通过 | 请参阅 签名常见问题 |
-/// | 500 | `SYSTEM_ERROR` | 系统异常,请稍后重试 | 请稍后重试 |
-/// | 403 | `USER_ERROR` | 用户不是该品牌的会员 | 用户不是该品牌的会员,无法发放会员券 |
-/// | 400 | `INVALID_REQUEST` | 单券使用模式的商品券批次,应该在「单券使用规则」中包含对应类型的优惠规则。对于文档中标记不应填写的优惠规则应删除。 | 请在「单券使用规则」中包含对应类型的优惠规则,并删除文档中标记不应填写的优惠规则。 |
-/// | 400 | `INVALID_REQUEST` | 多次优惠使用模式的商品券批次,应该在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等 | 在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等 |
-/// | 400 | `INVALID_REQUEST` | 单品满减券或单品折扣券不应在商品券中设置「满减券使用规则」或「折扣券使用规则」,而是应该在商品券批次中设置 | 请删除商品券中的「满减券使用规则」或「折扣券使用规则」,并在商品券批次中设置对应的优惠规则 |
-/// | 403 | `NO_AUTH` | 品牌没有此接口权限 | 品牌没有此接口权限 |
-/// | 400 | `INVALID_REQUEST` | 商品券支持APP核销时,必须提供「APP跳转路径」 | 请提供「APP跳转路径」参数 |
-/// | 400 | `PARAM_ERROR` | 分页大小超出限制,请根据接口文档调整到允许的范围 | 请调整分页大小到规定范围 |
-/// | 400 | `INVALID_REQUEST` | 商品券支持小程序核销时,必须提供「小程序AppID」 | 请提供「小程序AppID」 |
-/// | 400 | `INVALID_REQUEST` | 单品券必须提供商品原价,请补充 | 请补充商品原价 |
-/// | 400 | `INVALID_REQUEST` | 商品券支持小程序核销时,必须提供「小程序跳转路径」 | 请提供提供「小程序跳转路径」 |
-/// | 400 | `INVALID_REQUEST` | 单品券必须提供商品券套餐组合信息,请补充 | 请提供商品券套餐组合信息 |
-/// | 400 | `PARAM_ERROR` | 时间字符串格式错误,请使用 RFC3339 标准格式 | 请使用 RFC3339 标准格式 |
-/// | 400 | `INVALID_REQUEST` | 单券模式下,全场折扣券应在商品券中提供折扣券使用规则信息 | 请在商品券中提供「折扣券使用规则信息」 |
-/// | 400 | `INVALID_REQUEST` | 单券模式下,全场满减券应在商品券中提供满减券使用规则信息 | 请在商品券中提供「满减券使用规则信息」 |
-/// | 400 | `INVALID_REQUEST` | 每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填 | 请补充 每周可用星期数(day_list) |
-/// | 400 | `INVALID_REQUEST` | 单券模式下,全场券需要提供「单券模式信息(single_usage_info)」 | 请提供单券模式信息(single_usage_info) |
-/// | 400 | `INVALID_REQUEST` | 多次优惠模式下必须提供「多次优惠模式信息(sequential_usage_info)」 | 请填写 多次优惠模式信息(sequential_usage_info) |
-/// | 400 | `INVALID_REQUEST` | 传入的OpenID不合法 | 请使用参数 AppID 对应的的OpenID |
+/// | status | code | scope | description | solution |
+/// |---|---|---|---|---|
+/// | 400 | `PARAM_ERROR` | request | 参数错误 | 请根据错误提示正确传入参数 |
+/// | 400 | `INVALID_REQUEST` | request | HTTP 请求不符合微信支付 APIv3 接口规则 | 请参阅 接口规则 |
+/// | 401 | `SIGN_ERROR` | caller | 验证不通过 | 请参阅 签名常见问题 |
+/// | 500 | `SYSTEM_ERROR` | caller | 系统异常,请稍后重试 | 请稍后重试 |
+/// | 403 | `USER_ERROR` | request | 用户不是该品牌的会员 | 用户不是该品牌的会员,无法发放会员券 |
+/// | 400 | `INVALID_REQUEST` | request | 单券使用模式的商品券批次,应该在「单券使用规则」中包含对应类型的优惠规则。对于文档中标记不应填写的优惠规则应删除。 | 请在「单券使用规则」中包含对应类型的优惠规则,并删除文档中标记不应填写的优惠规则。 |
+/// | 400 | `INVALID_REQUEST` | request | 多次优惠使用模式的商品券批次,应该在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等 | 在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等 |
+/// | 400 | `INVALID_REQUEST` | request | 单品满减券或单品折扣券不应在商品券中设置「满减券使用规则」或「折扣券使用规则」,而是应该在商品券批次中设置 | 请删除商品券中的「满减券使用规则」或「折扣券使用规则」,并在商品券批次中设置对应的优惠规则 |
+/// | 403 | `NO_AUTH` | caller | 品牌没有此接口权限 | 品牌没有此接口权限 |
+/// | 400 | `INVALID_REQUEST` | request | 商品券支持APP核销时,必须提供「APP跳转路径」 | 请提供「APP跳转路径」参数 |
+/// | 400 | `PARAM_ERROR` | request | 分页大小超出限制,请根据接口文档调整到允许的范围 | 请调整分页大小到规定范围 |
+/// | 400 | `INVALID_REQUEST` | request | 商品券支持小程序核销时,必须提供「小程序AppID」 | 请提供「小程序AppID」 |
+/// | 400 | `INVALID_REQUEST` | request | 单品券必须提供商品原价,请补充 | 请补充商品原价 |
+/// | 400 | `INVALID_REQUEST` | request | 商品券支持小程序核销时,必须提供「小程序跳转路径」 | 请提供提供「小程序跳转路径」 |
+/// | 400 | `INVALID_REQUEST` | request | 单品券必须提供商品券套餐组合信息,请补充 | 请提供商品券套餐组合信息 |
+/// | 400 | `PARAM_ERROR` | request | 时间字符串格式错误,请使用 RFC3339 标准格式 | 请使用 RFC3339 标准格式 |
+/// | 400 | `INVALID_REQUEST` | request | 单券模式下,全场折扣券应在商品券中提供折扣券使用规则信息 | 请在商品券中提供「折扣券使用规则信息」 |
+/// | 400 | `INVALID_REQUEST` | request | 单券模式下,全场满减券应在商品券中提供满减券使用规则信息 | 请在商品券中提供「满减券使用规则信息」 |
+/// | 400 | `INVALID_REQUEST` | request | 每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填 | 请补充 每周可用星期数(day_list) |
+/// | 400 | `INVALID_REQUEST` | request | 单券模式下,全场券需要提供「单券模式信息(single_usage_info)」 | 请提供单券模式信息(single_usage_info) |
+/// | 400 | `INVALID_REQUEST` | request | 多次优惠模式下必须提供「多次优惠模式信息(sequential_usage_info)」 | 请填写 多次优惠模式信息(sequential_usage_info) |
+/// | 400 | `INVALID_REQUEST` | request | 传入的OpenID不合法 | 请使用参数 AppID 对应的的OpenID |
 ///
-/// Codes the table does not list decode into `Unknown`, which keeps the raw code.
+/// Codes the table does not list decode into `Unknown`, which keeps the raw code; their scope is `caller` (`ErrorScope::UNDOCUMENTED`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum UpdateStockBudgetErrorCode {

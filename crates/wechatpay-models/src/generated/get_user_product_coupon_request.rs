@@ -11,9 +11,9 @@ use wechatpay_runtime as rt;
 pub struct GetUserProductCouponRequest {
     /// 【用户OpenID】 the user's id under the AppID; length unknown
     ///
-    /// Wire name `openid`; type `string`; required; path parameter (not in the body); example `oh-394z-6CGkNoJrsDLTTUKiAnp4`.
+    /// Wire name `openid`; type `string`; required; path parameter (not in the body); at most 128 characters; example `oh-394z-6CGkNoJrsDLTTUKiAnp4`.
     ///
-    /// Source: official 4016427405.
+    /// Source: official 4016427405. Decision: no published length (openid, product_coupon_id, stock_id, stock_bundle_id): capped at 128 characters, the length WeChat Pay's v3 pages give openid elsewhere (string\[1,128\]) and more than any id these pages show, so a value that cannot be a real id is refused before anything is sent
     #[serde(default, skip_serializing)]
     pub openid: String,
     /// 【用户商品券Code】 unique id of the coupon
@@ -69,8 +69,14 @@ impl GetUserProductCouponRequest {
         rt::Validate::validate(self)
     }
 }
+const OPENID: rt::StrRule = rt::StrRule {
+    max: Some(128),
+    path_segment: true,
+    ..rt::StrRule::NONE
+};
 const COUPON_CODE: rt::StrRule = rt::StrRule {
     max: Some(40),
+    path_segment: true,
     ..rt::StrRule::NONE
 };
 impl rt::Described for GetUserProductCouponRequest {
@@ -81,10 +87,18 @@ impl rt::Described for GetUserProductCouponRequest {
             rt::FieldInfo {
                 name: "openid",
                 title: Some("用户OpenID"),
+                ty: rt::Ty::String(OPENID),
                 required: true,
                 location: rt::Location::Path,
                 description: "the user's id under the AppID; length unknown",
-                ..rt::FieldInfo::DEFAULT
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: None,
+                    uncertain: None,
+                    decision: Some(
+                        "no published length (openid, product_coupon_id, stock_id, stock_bundle_id): capped at 128 characters, the length WeChat Pay's v3 pages give openid elsewhere (string[1,128]) and more than any id these pages show, so a value that cannot be a real id is refused before anything is sent",
+                    ),
+                },
             },
             rt::FieldInfo {
                 name: "coupon_code",
@@ -132,7 +146,7 @@ impl rt::Validate for GetUserProductCouponRequest {
             &|| rt::validation::join(prefix, "openid"),
             &self.openid,
             true,
-            &rt::StrRule::NONE,
+            &OPENID,
         );
         rt::validation::check_str(
             out,

@@ -11,9 +11,9 @@ use wechatpay_runtime as rt;
 pub struct ListUserProductCouponsRequest {
     /// 【用户OpenID】 the user's id under the AppID; length unknown
     ///
-    /// Wire name `openid`; type `string`; required; path parameter (not in the body); example `oh-394z-6CGkNoJrsDLTTUKiAnp4`.
+    /// Wire name `openid`; type `string`; required; path parameter (not in the body); at most 128 characters; example `oh-394z-6CGkNoJrsDLTTUKiAnp4`.
     ///
-    /// Source: official 4015736420.
+    /// Source: official 4015736420. Decision: no published length (openid, product_coupon_id, stock_id, stock_bundle_id): capped at 128 characters, the length WeChat Pay's v3 pages give openid elsewhere (string\[1,128\]) and more than any id these pages show, so a value that cannot be a real id is refused before anything is sent
     #[serde(default, skip_serializing)]
     pub openid: String,
     /// 【商品券ID】 when absent, all product coupons of the brand are covered; length unknown
@@ -117,6 +117,11 @@ impl ListUserProductCouponsRequest {
         rt::Validate::validate(self)
     }
 }
+const OPENID: rt::StrRule = rt::StrRule {
+    max: Some(128),
+    path_segment: true,
+    ..rt::StrRule::NONE
+};
 impl rt::Described for ListUserProductCouponsRequest {
     const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
         name: "ListUserProductCouponsRequest",
@@ -125,10 +130,18 @@ impl rt::Described for ListUserProductCouponsRequest {
             rt::FieldInfo {
                 name: "openid",
                 title: Some("用户OpenID"),
+                ty: rt::Ty::String(OPENID),
                 required: true,
                 location: rt::Location::Path,
                 description: "the user's id under the AppID; length unknown",
-                ..rt::FieldInfo::DEFAULT
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: None,
+                    uncertain: None,
+                    decision: Some(
+                        "no published length (openid, product_coupon_id, stock_id, stock_bundle_id): capped at 128 characters, the length WeChat Pay's v3 pages give openid elsewhere (string[1,128]) and more than any id these pages show, so a value that cannot be a real id is refused before anything is sent",
+                    ),
+                },
             },
             rt::FieldInfo {
                 name: "product_coupon_id",
@@ -230,7 +243,7 @@ impl rt::Validate for ListUserProductCouponsRequest {
             &|| rt::validation::join(prefix, "openid"),
             &self.openid,
             true,
-            &rt::StrRule::NONE,
+            &OPENID,
         );
         if let Some(value) = &self.product_coupon_id {
             rt::validation::check_str(

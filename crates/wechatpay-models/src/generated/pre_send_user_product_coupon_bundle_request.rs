@@ -11,9 +11,9 @@ use wechatpay_runtime as rt;
 pub struct PreSendUserProductCouponBundleRequest {
     /// 【用户OpenID】 OpenID信息,用户在AppID下的唯一标识,获取方式参考OpenID
     ///
-    /// Wire name `openid`; type `string`; required; path parameter (not in the body); example `oh-394z-6CGkNoJrsDLTTUKiAnp4`.
+    /// Wire name `openid`; type `string`; required; path parameter (not in the body); at most 128 characters; example `oh-394z-6CGkNoJrsDLTTUKiAnp4`.
     ///
-    /// Source: seed 001.
+    /// Source: seed 001. Decision: no published length (openid, product_coupon_id, stock_id, stock_bundle_id): capped at 128 characters, the length WeChat Pay's v3 pages give openid elsewhere (string\[1,128\]) and more than any id these pages show, so a value that cannot be a real id is refused before anything is sent
     #[serde(default, skip_serializing)]
     pub openid: String,
     /// 【商品券ID】 商品券的唯一标识,创建商品券时由微信支付生成
@@ -78,6 +78,11 @@ impl PreSendUserProductCouponBundleRequest {
         rt::Validate::validate(self)
     }
 }
+const OPENID: rt::StrRule = rt::StrRule {
+    max: Some(128),
+    path_segment: true,
+    ..rt::StrRule::NONE
+};
 #[allow(clippy::manual_is_ascii_check)]
 const SEND_REQUEST_NO: rt::StrRule = rt::StrRule {
     min: Some(6),
@@ -100,10 +105,18 @@ impl rt::Described for PreSendUserProductCouponBundleRequest {
             rt::FieldInfo {
                 name: "openid",
                 title: Some("用户OpenID"),
+                ty: rt::Ty::String(OPENID),
                 required: true,
                 location: rt::Location::Path,
                 description: "OpenID信息,用户在AppID下的唯一标识,获取方式参考OpenID",
-                ..rt::FieldInfo::DEFAULT
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: None,
+                    uncertain: None,
+                    decision: Some(
+                        "no published length (openid, product_coupon_id, stock_id, stock_bundle_id): capped at 128 characters, the length WeChat Pay's v3 pages give openid elsewhere (string[1,128]) and more than any id these pages show, so a value that cannot be a real id is refused before anything is sent",
+                    ),
+                },
             },
             rt::FieldInfo {
                 name: "product_coupon_id",
@@ -154,7 +167,7 @@ impl rt::Validate for PreSendUserProductCouponBundleRequest {
             &|| rt::validation::join(prefix, "openid"),
             &self.openid,
             true,
-            &rt::StrRule::NONE,
+            &OPENID,
         );
         rt::validation::check_str(
             out,

@@ -16,8 +16,8 @@ use wechatpay_runtime::path::encode_component as encode_path_segment;
 use wechatpay_runtime::validation::{check_str, join, Charset, StrRule};
 use wechatpay_runtime::{BodyKind, PathTemplate, TypeInfo, Validate, Violation};
 use wechatpay_transport::{
-    AuthScheme, Client, ClientBuilder, Endpoint, EndpointInfo, ErrorCode, ErrorDoc, Identity,
-    LengthUnit, Method, RetryPolicy,
+    AuthScheme, Client, ClientBuilder, Endpoint, EndpointInfo, ErrorCode, ErrorDoc, ErrorScope,
+    Identity, LengthUnit, Method, RetryPolicy,
 };
 
 pub const MCHID: &str = "1900000001";
@@ -628,18 +628,21 @@ static DEMO_ERRORS: [ErrorDoc; 3] = [
         code: "SYSTEM_ERROR",
         description: "系统错误",
         solution: "使用相同参数重试",
+        scope: ErrorScope::Caller,
     },
     ErrorDoc {
         status: 429,
         code: "FREQUENCY_LIMITED",
         description: "频率超限",
         solution: "降低频率后重试",
+        scope: ErrorScope::Caller,
     },
     ErrorDoc {
         status: 400,
         code: "PARAM_ERROR",
         description: "参数错误",
         solution: "检查参数",
+        scope: ErrorScope::Request,
     },
 ];
 

@@ -122,6 +122,9 @@ fn rule_consts(obj: &ObjectType) -> TokenStream {
             if f.length_unit == LengthUnit::Bytes {
                 parts.push(quote!(unit: rt::LengthUnit::Bytes));
             }
+            if f.location == Location::Path {
+                parts.push(quote!(path_segment: true));
+            }
             if let Some(charset) = &f.charset {
                 let class = &charset.source;
                 let arms = charset.ranges.iter().map(|(lo, hi)| {
@@ -260,6 +263,10 @@ fn field_info(f: &Field) -> TokenStream {
     if !f.provenance.is_empty() {
         let p = provenance_tokens(&f.provenance);
         parts.push(quote!(provenance: #p));
+    }
+    // FieldInfo has 7 fields: with all of them spelt out, `..DEFAULT` would be needless.
+    if parts.len() == 7 {
+        return quote!(rt::FieldInfo { #(#parts,)* });
     }
     quote!(rt::FieldInfo { #(#parts,)* ..rt::FieldInfo::DEFAULT })
 }

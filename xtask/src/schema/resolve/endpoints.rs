@@ -418,21 +418,23 @@ fn error_table(
     // A page row identical to a common row is that row (its one constant).
     let mut rows: Vec<ErrorRow> = page
         .iter()
-        .map(|row| ErrorRow {
-            status: row.status,
-            code: row.code.clone(),
-            description: row.description.clone(),
-            solution: row.solution.clone(),
-            variant: names::variant(&row.code),
-            common: common
+        .map(|row| {
+            let row = super::error_row(row, None);
+            let constant = common
                 .iter()
                 .find(|c| {
                     c.status == row.status
                         && c.code == row.code
                         && c.description == row.description
                         && c.solution == row.solution
+                        && c.scope == row.scope
+                        && c.source == row.source
                 })
-                .and_then(|c| c.common.clone()),
+                .and_then(|c| c.common.clone());
+            ErrorRow {
+                common: constant,
+                ..row
+            }
         })
         .collect();
     for row in common {

@@ -150,6 +150,7 @@ pub fn resolve(loaded: Loaded) -> Result<Schema, Vec<SchemaError>> {
             types.insert(name.clone(), resolved);
         }
     }
+    cap_path_parameters(&mut ck, &loaded.api_file, &loaded.api, &mut types);
 
     // Pass 3: endpoints.
     let mut endpoints = Vec::new();
@@ -283,6 +284,44 @@ fn follow_ups(
     }
 }
 
+/// A path parameter whose page publishes no length gets `api.yaml`'s `path_parameters`
+/// cap, with its decision: a value over it could not become a URL segment anyway.
+fn cap_path_parameters(
+    ck: &mut Checker,
+    file: &str,
+    api: &raw::ApiFile,
+    types: &mut BTreeMap<String, TypeDef>,
+) {
+    let Some(cap) = &api.path_parameters else {
+        return;
+    };
+    if cap.max_length == 0 || cap.decision.trim().is_empty() {
+        ck.fail(
+            file,
+            "path_parameters",
+            "needs a max_length above 0 and the decision behind it",
+        );
+        return;
+    }
+    for def in types.values_mut() {
+        let TypeDef::Object(object) = def else {
+            continue;
+        };
+        for field in &mut object.fields {
+            if field.location == Location::Path
+                && *field.ty.innermost() == FieldType::String
+                && field.max_length.is_none()
+            {
+                field.max_length = Some(cap.max_length);
+                field
+                    .provenance
+                    .decision
+                    .get_or_insert_with(|| cap.decision.trim().to_owned());
+            }
+        }
+    }
+}
+
 /// The rows of a shared error table, each with its constant's name (unique across `earlier`).
 fn common_rows(
     ck: &mut Checker,
@@ -299,14 +338,10 @@ fn common_rows(
             .chain(&out)
             .filter(|r| r.code == row.code)
             .count();
-        out.push(ErrorRow {
-            status: row.status,
-            code: row.code.clone(),
-            description: row.description.clone(),
-            solution: row.solution.clone(),
-            variant: names::variant(&row.code),
-            common: Some(names::common_error_const(&row.code, repeats)),
-        });
+        out.push(error_row(
+            row,
+            Some(names::common_error_const(&row.code, repeats)),
+        ));
     }
     out
 }
@@ -392,7 +427,42 @@ fn events(
     out
 }
 
+/// The IR row of a checked raw row (`check_error_row` reported a bad scope already).
+pub fn error_row(row: &raw::ErrorRow, common: Option<String>) -> ErrorRow {
+    ErrorRow {
+        status: row.status,
+        code: row.code.clone(),
+        description: row.description.clone(),
+        solution: row.solution.clone(),
+        scope: parse_scope(&row.scope).unwrap_or(ErrorScope::UNDOCUMENTED),
+        source: row.source.as_ref().map(|s| s.trim().to_owned()),
+        variant: names::variant(&row.code),
+        common,
+    }
+}
+
+fn parse_scope(text: &str) -> Option<ErrorScope> {
+    match text {
+        "request" => Some(ErrorScope::Request),
+        "caller" => Some(ErrorScope::Caller),
+        _ => None,
+    }
+}
+
 pub fn check_error_row(ck: &mut Checker, file: &str, at: &str, row: &raw::ErrorRow) {
+    if parse_scope(&row.scope).is_none() {
+        ck.fail(
+            file,
+            format!("{at}.scope"),
+            format!(
+                "{:?} is not a scope: request (about this request's values) or caller (about the caller or what every request shares)",
+                row.scope
+            ),
+        );
+    }
+    if let Some(source) = &row.source {
+        types::provenance_string(ck, file, &format!("{at}.source"), source);
+    }
     if !(100..=599).contains(&row.status) {
         ck.fail(
             file,

@@ -264,7 +264,7 @@ fn outcome(args: &CampaignSendArgs, s: &RunSummary) -> Result<(), CliError> {
 /// The command that resumes this campaign, quoted for a POSIX shell: the
 /// campaign's own flags and every setting in effect (given as a flag or taken
 /// from a `WECHATPAY_*` variable), so that it works as it is in a new shell.
-/// Never a secret: the APIv3 key is left out (see [`resume_note`]); key files
+/// Never a secret: the APIv3 key is left out (see `resume_note`); key files
 /// are named by their paths.
 pub fn resume_command(args: &CampaignSendArgs) -> String {
     let mut parts = vec![

@@ -14,8 +14,9 @@ use crate::bench::{run, run_both};
 /// The README's test command.
 const TEST_ARGS: &[&str] = &["test", "--workspace", "--all-features"];
 
-/// The target the test run is held to, build and run together, in seconds.
-const TARGET_SECONDS: f64 = 150.0;
+/// The target the test run is held to, build and run together, in seconds: 3 minutes
+/// on the 2-core development machine (the layering issue's 150 s was withdrawn).
+const TARGET_SECONDS: f64 = 180.0;
 
 /// One compilation unit of cargo's timings report.
 #[derive(Debug, Deserialize)]
@@ -167,6 +168,17 @@ pub fn table(
             format!("≤ {TARGET_SECONDS:.0} s"),
             if met { "yes" } else { "NO" },
         ),
+        (
+            "total / third-party unit time (the same run's machine speed; the workspace's own share)"
+                .into(),
+            if split.third_party > 0.0 {
+                total / split.third_party
+            } else {
+                0.0
+            },
+            String::new(),
+            "",
+        ),
         ("build (`--no-run`)".into(), build, String::new(), ""),
         ("run".into(), tests, String::new(), ""),
         (
@@ -275,13 +287,13 @@ mod tests {
             text.contains("| run: `tests/client/main.rs` | 17.5 |"),
             "{text}"
         );
-        assert!(text.contains("| 140.0 | ≤ 150 s | yes |"), "{text}");
+        assert!(text.contains("| 140.0 | ≤ 180 s | yes |"), "{text}");
         assert!(
             text.contains("(≈ the floor of any clean build) | 100.0 |"),
             "{text}"
         );
         let (text, met) = table(150.0, 40.0, &split, 2.0, &[]);
         assert!(!met);
-        assert!(text.contains("| 190.0 | ≤ 150 s | NO |"), "{text}");
+        assert!(text.contains("| 190.0 | ≤ 180 s | NO |"), "{text}");
     }
 }

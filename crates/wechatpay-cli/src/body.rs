@@ -61,6 +61,12 @@ pub struct RawBody {
 impl RawBody {
     /// Reads `--body` text: `@path` reads a file, `@-` standard input, anything else is the body itself.
     pub fn read(arg: &str) -> Result<RawBody, CliError> {
+        if arg.trim() == "-" {
+            // Not JSON; the common spelling of "standard input" in other tools.
+            return Err(CliError::validation(
+                "--body -: to read the body from standard input write --body @- (a bare - is taken as the JSON text \"-\", which is not JSON)",
+            ));
+        }
         if let Some(path) = arg.strip_prefix('@') {
             if path == "-" {
                 let bytes = read_capped(std::io::stdin()).map_err(|e| {

@@ -804,6 +804,9 @@ impl fmt::Debug for Client {
 /// The URL to send to and the `path?query` to sign, which is exactly what the
 /// URL will send; refuses a path the URL parser would change (dot segments,
 /// characters needing encoding), since the caller asked for something else.
+/// The longest path plus query a request can carry.
+const MAX_PATH_AND_QUERY_BYTES: usize = u16::MAX as usize - 1;
+
 fn target_url(base: &Url, path_and_query: &str) -> Result<(Url, String), &'static str> {
     if !path_and_query.starts_with('/') {
         return Err("must start with '/'");
@@ -816,6 +819,11 @@ fn target_url(base: &Url, path_and_query: &str) -> Result<(Url, String), &'stati
         None => (path_and_query, None),
     };
     let full_path = format!("{}{path}", base.path().trim_end_matches('/'));
+    // http's `Uri` (under reqwest and hyper) holds at most u16::MAX - 1 bytes; past
+    // that reqwest only says "Parsed Url is not a valid Uri".
+    if full_path.len() + query.map_or(0, |q| q.len() + 1) > MAX_PATH_AND_QUERY_BYTES {
+        return Err("is longer than the 65,534 bytes a request URL can hold (a path or query parameter is too long)");
+    }
     let mut url = base.clone();
     url.set_path(&full_path);
     url.set_query(query);

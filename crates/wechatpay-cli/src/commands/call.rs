@@ -60,6 +60,15 @@ pub fn plan(args: &CallArgs) -> Result<(Prepared, Option<FilePart>, Client), Cli
             list.join("\n")
         ))
     })?;
+    // A meta part that contradicts the file is bad input, found before any setting is read.
+    if let Some(file) = &file {
+        file.check_meta(&prepared.body).map_err(|reason| {
+            CliError::validation(format!(
+                "{source} does not match --file {}: {reason}; nothing was sent",
+                file.filename
+            ))
+        })?;
+    }
     let settings = Settings::resolve(&args.conn, args.apiv3_key.as_deref())?;
     let client = client(
         &settings,
@@ -138,10 +147,11 @@ pub async fn send(
         ..CallOptions::for_endpoint(prepared.info)
     };
     let field = options.request_number_field;
+    let prepared_read_only = prepared.info.method == wechatpay_runtime::Method::Get;
     client
         .execute_raw_with(prepared.info, &prepared.url(), prepared.body, options)
         .await
-        .map_err(|e| classify(e, field))
+        .map_err(|e| classify(e, field, prepared_read_only))
 }
 
 /// What `call` prints for a verified reply: the JSON of what decoded into the
@@ -254,8 +264,9 @@ pub fn printable(text: &str) -> String {
 
 /// Maps a transport error to an exit class and a message for stderr.
 /// `request_number` is the operation's request-number field, for the advice
-/// on what to do when the outcome is unknown.
-pub fn classify(error: Error<RawCode>, request_number: Option<&str>) -> CliError {
+/// on what to do when the outcome is unknown; `read_only` for a GET, which
+/// changes nothing and is safe to send again.
+pub fn classify(error: Error<RawCode>, request_number: Option<&str>, read_only: bool) -> CliError {
     let resend = match request_number {
         Some(field) => format!(
             "send it again with the same {field} (the same number returns the original result, never a second one) or query the result"
@@ -309,7 +320,9 @@ pub fn classify(error: Error<RawCode>, request_number: Option<&str>) -> CliError
         }
         Error::Network(e) => {
             let mut message = printable(&e.to_string());
-            if e.may_have_reached_server {
+            if read_only {
+                message.push_str("\n  a GET changes nothing: it is safe to send again");
+            } else if e.may_have_reached_server {
                 message.push_str(&format!("\n  the request may have taken effect: {resend}"));
             }
             CliError::new(ExitClass::Network, message)

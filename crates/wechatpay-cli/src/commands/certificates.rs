@@ -47,7 +47,7 @@ pub async fn run(
     let download = client
         .download_certificates(key)
         .await
-        .map_err(|e| classify(e, None))?;
+        .map_err(|e| classify(e, None, true))?;
     let list = match download {
         CertificateDownload::PublicKeyOnly => {
             return Ok(Downloaded {

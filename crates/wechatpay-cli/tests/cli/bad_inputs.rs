@@ -78,6 +78,32 @@ fn bad_inputs_name_the_field_or_file_and_send_nothing() {
         ),
         ("not JSON", "send-product-coupon", "{oops".to_owned(), vec!["--body: key must be a string"]),
         ("empty body", "send-product-coupon", file("empty.json", b""), vec!["empty.json: is empty"]),
+        // Messages that used to mislead (issue 18, item 14).
+        ("a bare -", "send-product-coupon", "-".to_owned(), vec!["--body -: to read the body from standard input write --body @-"]),
+        (
+            "integer past i64",
+            "list-stocks",
+            r#"{"product_coupon_id":"1000000013","page_size":9223372036854775808}"#.to_owned(),
+            vec!["page_size: 9223372036854775808 is out of range: integers here are 64-bit signed"],
+        ),
+        (
+            "integer written as 4.0",
+            "list-stocks",
+            r#"{"product_coupon_id":"1000000013","page_size":4.0}"#.to_owned(),
+            vec!["page_size: write the integer without a decimal point or exponent: 4, not 4.0"],
+        ),
+        (
+            "integer with a fraction",
+            "list-stocks",
+            r#"{"product_coupon_id":"1000000013","page_size":4.5}"#.to_owned(),
+            vec!["page_size: expected an integer, got 4.5, which has a fraction"],
+        ),
+        (
+            "a page token too long for a URL",
+            "list-stocks",
+            format!(r#"{{"product_coupon_id":"1000000013","page_token":"{}"}}"#, "t".repeat(100_000)),
+            vec!["longer than the 65,534 bytes a request URL can hold"],
+        ),
     ];
     for (class, operation, body, needles) in cases {
         let mut args = vec![
@@ -104,6 +130,25 @@ fn bad_inputs_name_the_field_or_file_and_send_nothing() {
             "{class}: a request reached the sandbox"
         );
     }
+
+    // An upload whose --body meta contradicts its --file: bad input (exit 3), found
+    // before any setting is read.
+    let image = dir.path().join("logo.png");
+    std::fs::write(&image, b"\x89PNG\r\n\x1a\nbad-input-image").unwrap();
+    let args = [
+        "call",
+        "upload-image",
+        "--file",
+        &image.display().to_string(),
+        "--body",
+        &format!(r#"{{"filename":"logo.png","sha256":"{}"}}"#, "0".repeat(64)),
+    ];
+    let (code, _, stderr) = outcome(&cli(&args, &[]));
+    assert_eq!(code, VALIDATION_EXIT, "{stderr}");
+    assert!(
+        stderr.contains("does not match --file logo.png"),
+        "{stderr}"
+    );
 
     // The counter does count: a valid call reaches the sandbox once.
     let mut args = vec![

@@ -854,3 +854,52 @@ fn verbose_logging_shows_the_exchange_without_the_authorization_header() {
         assert!(!stderr.contains("PRIVATE KEY"), "{stderr}");
     }
 }
+
+/// A GET whose reply never comes: the message says it is safe to send again, not
+/// that it "may have taken effect" (a read changes nothing).
+#[test]
+fn a_get_that_times_out_says_it_is_safe_to_repeat() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    // Accepts and holds connections without answering, for as long as the test runs.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten().take(8) {
+            held.push(stream);
+        }
+        std::thread::sleep(Duration::from_secs(20));
+    });
+    let id = identity();
+    let args: Vec<String> = [
+        "call",
+        "get-stock",
+        "--body",
+        r#"{"product_coupon_id":"1000000013","stock_id":"1000000013001"}"#,
+        "--base-url",
+        &base_url,
+        "--brand-id",
+        &id.brand_id,
+        "--serial-no",
+        &id.serial_no,
+        "--private-key",
+        &keys().join("apiclient_key.pem").display().to_string(),
+        "--public-key-id",
+        &id.public_key_id,
+        "--public-key",
+        &keys().join("wxp_pub.pem").display().to_string(),
+        "--timeout",
+        "0.5",
+        "--retries",
+        "0",
+    ]
+    .map(String::from)
+    .to_vec();
+    let (code, stdout, stderr) = outcome(&cli(&args, &[]));
+    assert_eq!(code, 7, "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains("a GET changes nothing: it is safe to send again"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("may have taken effect"), "{stderr}");
+}

@@ -81,11 +81,11 @@ fn value(ty: &Ty, value: &Value, shown: &str, out: &mut Vec<Problem>) {
             }
             None => out.push(wrong_type("an RFC 3339 date-time string")),
         },
-        Ty::Integer(_) => {
-            if value.as_i64().is_none() {
-                out.push(wrong_type("an integer"));
-            }
-        }
+        Ty::Integer(_) => match value {
+            Value::Number(n) if n.as_i64().is_some() => {}
+            Value::Number(n) => out.push(Problem::new(shown, integer_problem(n))),
+            _ => out.push(wrong_type("an integer")),
+        },
         Ty::Boolean => {
             if !value.is_boolean() {
                 out.push(wrong_type("true or false"));
@@ -167,12 +167,27 @@ pub fn merge_params(
     }
 }
 
+/// Why a JSON number is not an integer this API takes (64-bit signed, written plainly).
+fn integer_problem(n: &serde_json::Number) -> String {
+    const RANGE: &str =
+        "integers here are 64-bit signed, from -9223372036854775808 to 9223372036854775807";
+    match n.as_f64() {
+        _ if n.is_u64() => format!("{n} is out of range: {RANGE}"),
+        Some(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => format!(
+            "write the integer without a decimal point or exponent: {}, not {n}",
+            f as i64
+        ),
+        Some(f) if f.fract() == 0.0 => format!("{n} is out of range: {RANGE}"),
+        _ => format!("expected an integer, got {n}, which has a fraction"),
+    }
+}
+
 /// The JSON kind of a value, for "expected X, got Y".
 pub fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
-        Value::Number(n) if n.is_f64() => "a number with a fraction",
+        Value::Number(n) if n.is_f64() => "a decimal number",
         Value::Number(_) => "a number",
         Value::String(_) => "a string",
         Value::Array(_) => "an array",

@@ -328,22 +328,28 @@ async fn idle_connections_are_dropped_before_wechat_pay_closes_them_at_8s() {
 // ---------------------------------------------------------------- rough edges
 
 #[tokio::test]
-async fn a_request_reqwest_cannot_build_fails_at_once_without_retry_or_failover() {
+async fn a_request_too_long_for_a_url_fails_at_once_without_retry_or_failover() {
     let server = TestServer::start(|_, _| ok_reply(OK_BODY)).await;
     let client = merchant_builder(&server.url())
         .retry(fast_retries(3))
         .build()
         .unwrap();
-    // Longer than an HTTP URI may be: the URL parses, reqwest's builder refuses it.
+    // Longer than an HTTP URI may be: the URL parses, but reqwest's builder would
+    // refuse it with only "Parsed Url is not a valid Uri"; it is refused before
+    // reqwest, with the limit named.
     let path = format!("/v3/x/{}", "a".repeat(70_000));
     let started = std::time::Instant::now();
     let err = client
         .execute_raw(<DemoMerchantSend as Endpoint>::INFO, &path, b"{}".to_vec())
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Unsendable { .. }), "{err:?}");
+    assert!(matches!(err, Error::InvalidPath { .. }), "{err:?}");
     assert!(err.nothing_sent());
-    assert!(err.to_string().contains("nothing was sent"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("longer than the 65,534 bytes a request URL can hold"),
+        "{err}"
+    );
     assert_eq!(server.count(), 0);
     assert!(started.elapsed() < Duration::from_secs(2), "no backoff");
 }

@@ -175,18 +175,9 @@ pub(super) fn apply(
             )?
             .execute(params![row, code, message, now])?;
         }
-        FollowUpUpdate::Retrying { code, message } => {
-            attempt.execute(params![
-                row,
-                item,
-                "in_flight",
-                Option::<String>::None,
-                code,
-                message,
-                now
-            ])?;
-        }
-        FollowUpUpdate::Unresolved { code, message } => {
+        // Both stay taken for the rest of the run; they differ in what the run does next.
+        FollowUpUpdate::Retrying { code, message }
+        | FollowUpUpdate::Unresolved { code, message } => {
             attempt.execute(params![
                 row,
                 item,

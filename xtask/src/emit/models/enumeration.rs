@@ -7,7 +7,6 @@ use super::super::docs::{code, doc, provenance_line};
 use super::super::ident;
 use crate::schema::model::*;
 
-
 pub(super) fn enumeration(e: &EnumType) -> TokenStream {
     let name = ident(&e.name);
     let mut type_text = format!(

@@ -7,8 +7,8 @@ use super::super::docs::{code, doc, provenance_line, sentence};
 use super::super::ident;
 use crate::schema::model::*;
 
-use super::validate::validate_impl;
 use super::rust_type;
+use super::validate::validate_impl;
 
 /// The field's documented limits, worded as the runtime words them everywhere.
 fn limits_text(f: &Field) -> Vec<String> {

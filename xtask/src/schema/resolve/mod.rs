@@ -345,7 +345,10 @@ fn common_rows(
             }
         }
         let name = names::common_error_const(&row.code, row.key.as_deref());
-        let taken = earlier.iter().chain(&out).any(|r| r.common.as_deref() == Some(&name));
+        let taken = earlier
+            .iter()
+            .chain(&out)
+            .any(|r| r.common.as_deref() == Some(&name));
         if taken {
             ck.fail(
                 file,

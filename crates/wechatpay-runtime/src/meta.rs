@@ -547,6 +547,9 @@ pub struct EndpointInfo {
     /// Whether every request fact is known (`Some(true)`, "full") or some are missing
     /// (`Some(false)`, "partial"); `None` where the schema does not say.
     pub complete: Option<bool>,
+    /// The schema's transcription notes on the operation (contradictions between pages and
+    /// how each was decided), for `wechatpay describe`; rustdoc leaves them out.
+    pub notes: &'static [&'static str],
     /// The HTTP method.
     pub method: Method,
     /// The path template with its `{placeholder}` parameters.

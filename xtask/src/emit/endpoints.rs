@@ -215,6 +215,7 @@ fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
     let (id, title, path_template) = (&ep.id, &ep.source.title, &ep.path);
     let updated = opt_str(&ep.source.updated);
     let pages = &ep.source.pages;
+    let notes = &ep.source.notes;
     let complete = match ep.source.completeness.as_deref() {
         Some("full") => quote!(Some(true)),
         Some(_) => quote!(Some(false)),
@@ -398,6 +399,7 @@ fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
                 doc_updated: #updated,
                 pages: &[#(#pages),*],
                 complete: #complete,
+                notes: &[#(#notes),*],
                 method: rt::Method::#method,
                 path: rt::PathTemplate::new(#path_template),
                 auth: #auth,

@@ -48,6 +48,13 @@ impl rt::Endpoint for AssociateStores {
         doc_updated: None,
         pages: &["sample-code", "guide", "mirror"],
         complete: Some(false),
+        notes: &[
+            "Rate limit unknown (sibling endpoints: 20/s), so rate_limit is left out.",
+            "No out_request_no on this API (official sample code; mirror), so there is no request_number; retries are naturally idempotent per store (inference 【uncertain】).",
+            "Response example not transcribed: the page's response JSON is illustrative, with the per-store code / message strings unknown and shown as \"…\".",
+            "Errors: common rows (README \"Errors\"), so errors is empty; failures of single stores are reported in failed_store_list. Per-store error codes are unknown.",
+            "Maximum store_list size unknown, so no max_items.",
+        ],
         method: rt::Method::Post,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}/associate-stores",

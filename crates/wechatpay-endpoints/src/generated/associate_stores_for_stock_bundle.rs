@@ -48,6 +48,14 @@ impl rt::Endpoint for AssociateStoresForStockBundle {
         doc_updated: None,
         pages: &["sample-code", "mirror"],
         complete: Some(false),
+        notes: &[
+            "The preconditions are 【uncertain】 (analogy with the sibling disassociate page, official page 4016279734); the format has no uncertain key on the source block.",
+            "Official page id unknown (the sibling disassociate page is 4016279734). Rate limit unknown (the disassociate sibling: 20/s), so rate_limit is left out.",
+            "No out_request_no on this API, so there is no request_number.",
+            "Response AssociateStoresResponse (schema/types/family.yaml). No response example on the page.",
+            "Errors: common rows (README \"Errors\"), so errors is empty; failures of single stores are reported in failed_store_list.",
+            "Maximum store_list size unknown, so no max_items. Lengths of the path parameters unknown.",
+        ],
         method: rt::Method::Post,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stock-bundles/{stock_bundle_id}/associate-stores",

@@ -58,6 +58,16 @@ impl rt::Endpoint for ConfirmSendUserProductCoupon {
             "mirror",
         ],
         complete: Some(false),
+        notes: &[
+            "#19: none recorded; one endpoint per path. Official pages 4015736403 (updated 2025.08.28) and 4016427390 (updated 2025.11.06) carry the same title and path; whether they are one page that moved or separate single-coupon / multi-use (多次优惠) variants is unknown 【uncertain】 (seed page 002's coupon_state text names both 确认发放用户商品券API(单券) and (多次优惠)). Field differences between them are unknown. updated = the newer page's date.",
+            "rate_limit 500/s: official page 4016427390 (2025.11.06 version) and one published version of 4015736403; the 2025.08.28 version of 4015736403 shows no rate line.",
+            "#24: out_request_no 6–40 and 0-9A-Za-z_- from the family rule and partner page 4015781575, marked 【uncertain】: the brand page's rule text for this field is not known.",
+            "#13: the response is UserProductCouponEntity (seed page 002); this endpoint's sample entity also has progressive_bundle_usage_detail and user_product_coupon_bundle_info, both optional fields of the shared type.",
+            "After a successful confirm, coupon_state is PENDING (before valid_begin_time) or EFFECTIVE, and confirm_request_no / confirm_time are filled [guide; seed page 002 field text]. Do not tell the user 券已到账 before confirm succeeds (guide).",
+            "brand_id: the partner analog adds it (必填); the brand API does not have it (brand_id is in Authorization).",
+            "errors: the page prints no error table of its own; the common rows apply. Troubleshooting codes (numeric suffix of Request-ID; HTTP status and code string not published) [guide]: 268578851 用户券不存在 (wrong coupon_code); 268578367 用户券状态非法 (coupon not in a confirmable state); 268578532 解析OpenID错误; 268578704 AppID非法 (AppID not linked to the brand).",
+            "Example request: values from the official sample code (not a page example); openid and coupon_code are path-only. Example response: not published for this page.",
+        ],
         method: rt::Method::Post,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/users/{openid}/coupons/{coupon_code}/confirm",

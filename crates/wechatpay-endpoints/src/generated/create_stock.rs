@@ -52,6 +52,15 @@ impl rt::Endpoint for CreateStock {
         doc_updated: None,
         pages: &["partner 4015781304", "seed 002", "sample-code", "guide", "mirror"],
         complete: Some(false),
+        notes: &[
+            "Operation name CreateStock (official sample code). Method and path from the official sample code.",
+            "Official brand page id unknown; partner analog: partner page 4015781304 (updated 2025.08.04). rate_limit 20/s per that partner page; the brand value is unknown.",
+            "Response StockEntity (seed page 002) [official sample code]. This sample's StockEntity lacks progressive_bundle_usage_rule and stock_bundle_info (they do not apply to single stocks; #15, decided in the shared / seed types).",
+            "The mirror's partner stock object additionally has sequential_usage_rule (old model) and available_seconds, app_jump_type, passcode_link — not in the brand sample 【uncertain】 (#2, #14, #16); not transcribed here.",
+            "errors: the page prints no error table (common rows, README 'Errors').",
+            "Example request: values from the official sample code (not a page example), abbreviated. The sample carries no normal / discount / exchange rule — fine for a scope = ALL coupon (its rule lives in the product coupon's single_usage_info), but required for scope = SINGLE [guide: API list]. Example response: not given.",
+            "Unknown: official brand page id, brand rate limit, error table.",
+        ],
         method: rt::Method::Post,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stocks",

@@ -58,6 +58,13 @@ impl rt::Endpoint for CreateStockBundle {
             "mirror",
         ],
         complete: Some(false),
+        notes: &[
+            "stock_bundle is StockBundleForCreate (schema/types/family.yaml). Its coupon_code_mode is limited to WECHATPAY / UPLOAD (#18, decided in that type); the constraints of the shared sub-objects (send rule limits, available period, display info, notify appid, store scope) are those of README \"Constraints on create objects\"; progressive_bundle_usage_rule must carry only the list matching the product coupon's type, with as many entries as progressive_bundle_usage_info.count, each round's discount at least the previous round's (268586067). These rules live in the shared types, not here.",
+            "Response StockBundleEntity (schema/types/family.yaml) {stock_bundle_id, stock_list: [StockEntityInBundle]}. No response example on the page.",
+            "Request example: values from the official sample code (not a page example), abbreviated by the page. The sample itself fills all three *_coupon_list arrays and irregular periods at once; a real request carries only the list matching the coupon type.",
+            "Errors: common rows (README \"Errors\"), so errors is empty; they include the INVALID_REQUEST row \"a multi-use stock must carry the matching rule list with as many entries as the number of uses\". Troubleshooting code 268586067 非递减优惠 (each round must give at least the previous round's discount; Request-ID suffix, official sample code guide) has no key in the format.",
+            "remark length inside StockBundleForCreate and the page's error table are unknown.",
+        ],
         method: rt::Method::Post,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stock-bundles",

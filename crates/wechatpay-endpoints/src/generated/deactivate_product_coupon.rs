@@ -50,6 +50,14 @@ impl rt::Endpoint for DeactivateProductCoupon {
         doc_updated: None,
         pages: &["partner 4015781290", "seed 002", "sample-code", "mirror"],
         complete: Some(true),
+        notes: &[
+            "Operation name DeactivateProductCoupon (official sample code). Method and path from the official sample code.",
+            "Official brand page id unknown; partner analog: partner page 4015781290 (updated 2025.08.04). Rate limit unknown.",
+            "Response ProductCouponEntity (seed page 002) with state = DEACTIVATED and deactivate_request_no / deactivate_time / deactivate_reason filled [official sample code; seed page 002 field meanings].",
+            "errors: the page prints no error table (common rows, README 'Errors').",
+            "Example request: values from the official sample code (not a page example). Example response: not given.",
+            "Unknown: official brand page id; rate limit; error table.",
+        ],
         method: rt::Method::Post,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/deactivate",

@@ -50,6 +50,14 @@ impl rt::Endpoint for DeactivateStock {
         doc_updated: None,
         pages: &["partner 4015781532", "seed 002", "sample-code"],
         complete: Some(true),
+        notes: &[
+            "Operation name DeactivateStock (official sample code). Method and path from the official sample code.",
+            "Official brand page id unknown; partner analog: partner page 4015781532 (updated 2025.08.04). Rate limit unknown.",
+            "Response StockEntity (seed page 002) with state = DEACTIVATED and the deactivate_* fields filled [official sample code]. This sample's StockEntity lacks the bundle fields (#15).",
+            "errors: the page prints no error table (common rows, README 'Errors').",
+            "Example request: values from the official sample code (not a page example). Example response: not given.",
+            "Unknown: official brand page id, rate limit, error table.",
+        ],
         method: rt::Method::Post,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}/deactivate",

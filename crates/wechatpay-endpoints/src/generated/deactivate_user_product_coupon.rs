@@ -58,6 +58,15 @@ impl rt::Endpoint for DeactivateUserProductCoupon {
             "mirror",
         ],
         complete: Some(false),
+        notes: &[
+            "#20: one published version of official page 4015736411 adds usage_mode is not PROGRESSIVE_BUNDLE and 500/s; the other version (same update date 2025.09.02) has neither. Kept: 500/s and the PROGRESSIVE_BUNDLE exclusion (the sample's entity lacks the bundle fields, consistent with it). The exclusion is a server-side precondition (the client cannot see the coupon's usage_mode from the request).",
+            "#24: out_request_no 6–40 and 0-9A-Za-z_- from the family rule and partner page 4015781578 (max 40), marked 【uncertain】: the brand page's rule text is not known.",
+            "#25: deactivate_reason length 150, marked 【uncertain】 (the entity's deactivate_reason is string(150) on seed page 002; deactivate-product-coupon / deactivate-stock say 150 UTF-8 chars).",
+            "#13: the response is UserProductCouponEntity (seed page 002). This endpoint's sample entity lacks progressive_bundle_usage_detail and user_product_coupon_bundle_info (older generation); both are optional fields of the shared type. After success coupon_state = DEACTIVATED with deactivate_request_no, deactivate_time and deactivate_reason filled.",
+            "brand_id is partner-only; the brand API does not have it.",
+            "errors: the page prints no error table of its own; the common rows apply. Troubleshooting [guide]: 272756790 券已过期不能再操作 — skip expired coupons.",
+            "Example request: values from the official sample code (not a page example). Example response: not published.",
+        ],
         method: rt::Method::Post,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/users/{openid}/coupons/{coupon_code}/deactivate",

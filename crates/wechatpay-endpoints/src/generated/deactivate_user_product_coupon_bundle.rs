@@ -54,6 +54,16 @@ impl rt::Endpoint for DeactivateUserProductCouponBundle {
         doc_updated: None,
         pages: &["partner 4016280658", "mirror", "inferred", "official 4016279743"],
         complete: Some(false),
+        notes: &[
+            "Operation name DeactivateUserProductCouponBundle 【uncertain】: no official sample exists; the name is derived by analogy with DeactivateUserProductCoupon + \"Bundle\" (page header table).",
+            "#34: the brand path is inferred from the partner path /v3/marketing/partner/product-coupon/users/{openid}/coupon-bundles/{user_coupon_bundle_id}/deactivate (partner page 4016280658; mirror) and the brand prefix rule 【uncertain】 (high confidence by pattern); the inferred path is used, as the README recommends.",
+            "Auth and headers: pattern of every brand page (no brand page content).",
+            "official 4016279743 listed last in pages: it is the brand page with this title, but its content (brand path, rate limit, lengths, error table) is unknown; updated is left out because no official page date is known (partner page 4016280658 updated 2025.11.20).",
+            "brand_id is partner-only; the brand API does not have it.",
+            "Response UserProductCouponBundleResult (schema/types/family.yaml), same type as send-user-product-coupon-bundle. After success each coupon is DEACTIVATED with deactivate_request_no / deactivate_time / deactivate_reason (seed page 002 names this API in those fields' text).",
+            "No response example on the page. Request example values come from the community OpenAPI mirror (no brand sample exists).",
+            "Errors: common rows only (README \"Errors\"), so errors is empty.",
+        ],
         method: rt::Method::Post,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/users/{openid}/coupon-bundles/{user_coupon_bundle_id}/deactivate",

@@ -48,6 +48,13 @@ impl rt::Endpoint for DisassociateStores {
         doc_updated: None,
         pages: &["sample-code", "mirror"],
         complete: Some(false),
+        notes: &[
+            "Rate limit unknown, so rate_limit is left out.",
+            "No out_request_no on this API (official sample code; mirror), so there is no request_number.",
+            "Response DisassociateStoresResponse (= AssociateStoresResponse shape; schema/types/family.yaml). No response example on the page.",
+            "Errors: common rows (README \"Errors\"), so errors is empty; failures of single stores are reported in failed_store_list. Per-store error codes are unknown.",
+            "Maximum store_list size unknown, so no max_items.",
+        ],
         method: rt::Method::Post,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}/disassociate-stores",

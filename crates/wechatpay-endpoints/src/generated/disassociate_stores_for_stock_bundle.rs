@@ -52,6 +52,12 @@ impl rt::Endpoint for DisassociateStoresForStockBundle {
         doc_updated: Some("2025-11-27"),
         pages: &["official 4016279734", "sample-code", "mirror"],
         complete: Some(false),
+        notes: &[
+            "No out_request_no on this API, so there is no request_number.",
+            "Response DisassociateStoresResponse (= AssociateStoresResponse shape; schema/types/family.yaml). No response example on the page.",
+            "Errors: common rows (README \"Errors\"), so errors is empty; the page's error table is unknown.",
+            "Maximum store_list size unknown, so no max_items. Lengths of the path parameters unknown.",
+        ],
         method: rt::Method::Post,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stock-bundles/{stock_bundle_id}/disassociate-stores",

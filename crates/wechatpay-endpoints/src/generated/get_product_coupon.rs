@@ -50,6 +50,15 @@ impl rt::Endpoint for GetProductCoupon {
         doc_updated: None,
         pages: &["partner 4015781292", "seed 002", "sample-code", "guide", "mirror"],
         complete: Some(true),
+        notes: &[
+            "Operation name GetProductCoupon (official sample code, Java; the Go sample is named QueryProductCoupon). Method and path from the official sample code.",
+            "Official brand page id unknown; partner analog: partner page 4015781292 (updated 2025.08.04). rate_limit 20/s is the value of one version of that partner page; the brand value is unknown.",
+            "No query parameters on the brand API; the partner analog has query brand_id (必填), which the brand API does not have (brand_id travels only in Authorization).",
+            "Response ProductCouponEntity (seed page 002) [official sample code]. The mirror's partner response also has brand_id and the old sequential_usage_info (#2: not transcribed).",
+            "errors: the page prints no error table (common rows, README 'Errors'). Troubleshooting code (Request-ID suffix; HTTP status and code string not published): 268578608 当前访问对象不存在 — the id is wrong or belongs to another brand [guide: troubleshooting].",
+            "Example request: value from the official sample code. Example response: not given.",
+            "Unknown: official brand page id; brand rate limit; product_coupon_id length on the request side (40 in responses); error table.",
+        ],
         method: rt::Method::Get,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}",

@@ -50,6 +50,15 @@ impl rt::Endpoint for GetStock {
         doc_updated: Some("2025-08-28"),
         pages: &["official 4015736373", "seed 002", "sample-code", "mirror"],
         complete: Some(true),
+        notes: &[
+            "Page title 查询商品券指定批次, also referred to as 查询商品券批次详情.",
+            "Operation name GetStock (official sample code). Method and path: official sample code; official page 4015736373.",
+            "No query parameters on the brand API (the partner analog adds brand_id) [official page 4015736373; community OpenAPI mirror].",
+            "Response StockEntity (seed page 002) [official sample code]. This sample's StockEntity has two fields beyond seed page 002's: progressive_bundle_usage_rule (StockUsageRule, optional) and stock_bundle_info (StockBundleInfo, optional), present only for stocks that belong to a stock bundle 【uncertain】 (#15: added to StockEntity as optional fields by the shared / seed types, not here).",
+            "errors: the page prints no error table (common rows, README 'Errors').",
+            "Example request: the page's example is titled 查询单券批次; values from the official sample code. Example response: not known (shape StockEntity; see seed page 002's send example for a stock).",
+            "Unknown: lengths of the path parameters on the request side; error table of the page.",
+        ],
         method: rt::Method::Get,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}",

@@ -56,6 +56,15 @@ impl rt::Endpoint for GetUserProductCoupon {
             "mirror",
         ],
         complete: Some(true),
+        notes: &[
+            "#19: none recorded; one endpoint per path. Official pages 4015736414 (updated 2025.09.02) and 4016427405 (updated 2025.11.06) carry the same title and path; field differences between them are unknown. updated = the newer page's date.",
+            "rate_limit 500/s: official page 4016427405 and a published version of official page 4015736414.",
+            "#13: the response is UserProductCouponEntity (seed page 002); this endpoint's sample entity includes progressive_bundle_usage_detail and user_product_coupon_bundle_info, both optional fields of the shared type.",
+            "Query order in the official sample code: product_coupon_id, stock_id, appid. The order is not significant, but the URL that is signed must be exactly the URL that is sent.",
+            "brand_id: the partner analog adds query brand_id; the brand API does not have it.",
+            "errors: the page prints no error table of its own; the common rows apply. The troubleshooting guide uses this API as its main diagnostic for 268578776 (expired), 268578367 (illegal state), 272756745 / 272756746 (used / locked by another order), 272756769 (deleted) and 272755715 (outside validity) [guide].",
+            "Example request: values from the official sample code (no body). Example response: not published for this page.",
+        ],
         method: rt::Method::Get,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/users/{openid}/coupons/{coupon_code}",

@@ -50,6 +50,14 @@ impl rt::Endpoint for ListAssociatedStores {
         doc_updated: None,
         pages: &["partner 4016434665", "partner 4015781546", "sample-code", "mirror"],
         complete: Some(true),
+        notes: &[
+            "Official brand page id unknown; updated is left out (partner page 4016434665 updated 2025.11.07; partner page 4015781546 updated 2025.08.04).",
+            "Rate limit 20/s is the partner page's; the brand value is unknown.",
+            "The partner page adds brand_id (必填); the brand API does not have it.",
+            "No out_request_no (read-only GET), so there is no request_number.",
+            "Request example values from the official sample code (the partner page's example 查询已关联门店列表 uses page_size=2); response example values from the community OpenAPI mirror.",
+            "Errors: common rows (README \"Errors\"), so errors is empty.",
+        ],
         method: rt::Method::Get,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}/associated-stores",

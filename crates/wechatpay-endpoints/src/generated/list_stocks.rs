@@ -50,6 +50,15 @@ impl rt::Endpoint for ListStocks {
         doc_updated: None,
         pages: &["official 4015736384", "partner 4016434641", "sample-code", "mirror"],
         complete: Some(true),
+        notes: &[
+            "Operation name ListStocks (official sample code). Method and path: official sample code; official page 4015736384.",
+            "rate_limit 20/s: one published version of official page 4015736384; another version shows no rate line. No update date is given.",
+            "The partner analog (partner page 4016434641) adds query brand_id (必填), which the brand API does not have.",
+            "Response ListStocksResponse (types/family.yaml): total_count, stock_list (array of StockEntity; entries of bundle stocks include progressive_bundle_usage_rule / stock_bundle_info, #15), next_page_token.",
+            "errors: the page prints no error table of its own; it points to the README common rows, including PARAM_ERROR 'page size out of range'.",
+            "Example request: values from the official sample code; the partner page's example is titled 查询商品券下已失效的批次列表. Example response: only a skeleton with {…} (values from the community OpenAPI mirror: total_count 100, next_page_token MTIzNDUK) — not transcribed.",
+            "Unknown: lengths of product_coupon_id, page_token, stock_bundle_id; minimum of page_size; error table of the page.",
+        ],
         method: rt::Method::Get,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stocks",

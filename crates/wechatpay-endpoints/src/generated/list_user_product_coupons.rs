@@ -50,6 +50,17 @@ impl rt::Endpoint for ListUserProductCoupons {
         doc_updated: None,
         pages: &["official 4015736420", "sample-code", "mirror", "guide"],
         complete: Some(false),
+        notes: &[
+            "No update date is given for official page 4015736420, so updated is left out.",
+            "rate_limit 500/s: one published version of official page 4015736420; another version shows no rate line.",
+            "Same path as the POST send API (send-user-product-coupon, seed page 002); different method.",
+            "#31: none recorded; the official page confirms product_coupon_id, stock_id and appid only. page_token is optional; coupon_state, page_size and user_coupon_bundle_id are transcribed as optional and marked 【uncertain】 (the mirror marks the first two optional; user_coupon_bundle_id is only in the sample code).",
+            "#22: none recorded; no source gives page_size's maximum or default for this endpoint, so no maximum is set (the siblings' 50 / 200 are other endpoints' limits); the server answers PARAM_ERROR 分页大小超出限制 (common row) when out of range.",
+            "#13: user_coupon_list items are UserProductCouponEntity; this endpoint's sample entity includes progressive_bundle_usage_detail and user_product_coupon_bundle_info, both optional fields of the shared type.",
+            "brand_id: the partner analog adds it (必填); the brand API does not have it.",
+            "errors: the page prints no error table of its own; the common rows apply, including PARAM_ERROR page size out of range. The troubleshooting guide suggests this API to count a user's coupons when 272756740 (per-user limit reached) appears.",
+            "Example request: values from the official sample code. Example response: only a skeleton with {…} (values from the community OpenAPI mirror: total_count 100, next_page_token MTIzNDUK) — not transcribed.",
+        ],
         method: rt::Method::Get,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/users/{openid}/coupons",

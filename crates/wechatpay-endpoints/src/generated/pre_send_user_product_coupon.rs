@@ -61,6 +61,15 @@ impl rt::Endpoint for PreSendUserProductCoupon {
             "seed 002",
         ],
         complete: Some(false),
+        notes: &[
+            "Official brand page id unknown; updated is left out (partner page 4016434365 updated 2025.11.07).",
+            "Operation name, method and path from the official sample code and the guide (API list).",
+            "Rate limit 500/s is the partner page's; the brand value is unknown (the sibling seed page 001: 500/秒(品牌ID维度)).",
+            "Sibling of pre-send-user-product-coupon-bundle (seed page 001), which does the same for a stock bundle. Unlike the seed send API, this endpoint's sample has no coupon_tag_info.",
+            "#30: the token is valid for 5 minutes per a guide only 【uncertain】 (none recorded); it concerns PreSendUserProductCouponResponse.token in schema/types/family.yaml.",
+            "Request example values from the official sample code; response example value from the community OpenAPI mirror.",
+            "Errors: common rows only (README \"Errors\"), so errors is empty.",
+        ],
         method: rt::Method::Post,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/users/{openid}/pre-send-coupon",

@@ -54,6 +54,7 @@ impl rt::Endpoint for PreSendUserProductCouponBundle {
         doc_updated: Some("2025-12-17"),
         pages: &["seed 001", "official 4016279756"],
         complete: Some(false),
+        notes: &[],
         method: rt::Method::Post,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/users/{openid}/pre-send-coupon-bundle",

@@ -58,6 +58,15 @@ impl rt::Endpoint for ReturnUserProductCoupon {
             "mirror",
         ],
         complete: Some(false),
+        notes: &[
+            "rate_limit 500/s: official page 4015736429 (updated 2025.08.28).",
+            "#32: none recorded; the state of the coupon after a return is not published. single_usage_detail.return_request_no and return_time are filled after a return (seed page 002 field text).",
+            "#2: sequential_coupon_index (integer, 选填, 【次卡索引】, only for usage_mode SEQUENTIAL) from an older version of partner page 4015781599 and the mirror is the old model and is left out; brand_id is partner-only.",
+            "#13: the response is UserProductCouponEntity (seed page 002); this endpoint's sample entity includes progressive_bundle_usage_detail and user_product_coupon_bundle_info, both optional fields of the shared type.",
+            "The PROGRESSIVE_BUNDLE rule (only the most recently used coupon of the bundle) is a server-side precondition: the client cannot know the bundle's use history.",
+            "errors: the page prints no error table of its own; the common rows apply. Troubleshooting codes [guide]: 268578776 用户券已过期 (expired coupons cannot be returned); 268578367 用户券状态非法.",
+            "Example request: values from the official sample code (not a page example). Example response: not published.",
+        ],
         method: rt::Method::Post,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/users/{openid}/coupons/{coupon_code}/return",

@@ -163,6 +163,7 @@ impl rt::Endpoint for SendProductCoupon {
         doc_updated: Some("2025-07-15"),
         pages: &["seed 000"],
         complete: Some(true),
+        notes: &[],
         method: rt::Method::Post,
         path: rt::PathTemplate::new("/v3/marketing/busifavor/product-coupons/send"),
         auth: rt::AuthScheme::Merchant,

@@ -84,6 +84,13 @@ impl rt::Endpoint for SendUserProductCouponBundle {
         doc_updated: Some("2025-11-27"),
         pages: &["official 4016279745", "partner 4016280664", "mirror", "seed 002"],
         complete: Some(false),
+        notes: &[
+            "Operation name SendUserProductCouponBundle 【uncertain】: no official sample exists for this endpoint; the name is derived by analogy with SendUserProductCoupon + \"Bundle\" (page header table); pick the final name at code generation.",
+            "Response UserProductCouponBundleResult (schema/types/family.yaml; name proposed, mirror only). In the mirror each list item has user_product_coupon_bundle_info (REQ) and progressive_bundle_usage_detail (opt); one entry per use round — inferred 【uncertain】.",
+            "Response example not transcribed: the page gives only a skeleton with {…} (one UserProductCouponEntity per item).",
+            "Request example values come from the community OpenAPI mirror (no brand sample exists).",
+            "Errors: the page prints only the common rows (README \"Errors\"), so the table holds only the rows taken from seed page 000 for the answers the sandbox gives (per-user limit, stock exhausted, stopped or expired), each with its scope and source. Troubleshooting code 272756740 用户领取券张数已达上限 (per-user limit reached; Request-ID suffix, official sample code guide) is USER_RECEIVE_LIMIT's situation; the format has no key for the number.",
+        ],
         method: rt::Method::Post,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/users/{openid}/coupon-bundles",

@@ -52,6 +52,14 @@ impl rt::Endpoint for UpdateProductCoupon {
         doc_updated: Some("2025-08-20"),
         pages: &["official 4015736325", "seed 002", "sample-code", "guide", "mirror"],
         complete: Some(false),
+        notes: &[
+            "Operation name UpdateProductCoupon (official sample code). Method PATCH and path: official sample code; official page 4015736325.",
+            "Response ProductCouponEntity (seed page 002) [official sample code].",
+            "#28 (none recorded): display_info is sent as the full display object; see the field's decision.",
+            "errors: the page prints no error table (common rows, README 'Errors').",
+            "Example request: values from the official sample code; the page's own example is titled 调整商品券标题, its body is not known. Example response: not given.",
+            "Unknown: whether a partial display_info is accepted (#28); the page's example body and error table.",
+        ],
         method: rt::Method::Patch,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}",

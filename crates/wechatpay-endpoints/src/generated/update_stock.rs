@@ -58,6 +58,14 @@ impl rt::Endpoint for UpdateStock {
             "mirror",
         ],
         complete: Some(false),
+        notes: &[
+            "Operation name UpdateStock (official sample code). Method PATCH and path: official sample code; official page 4015736391.",
+            "PATCH semantics (an omitted field stays unchanged) are implied by the all-optional fields (inference 【uncertain】). Constraints of the nested objects: as at creation (README 'Constraints on create objects').",
+            "Response StockEntity (seed page 002) [official sample code]. This sample's StockEntity lacks the bundle fields (#15).",
+            "errors: the page prints no error table (common rows, README 'Errors').",
+            "Example request: values from the official sample code (not a page example). Example response: not given.",
+            "Unknown: lengths of the path parameters; error table of the page.",
+        ],
         method: rt::Method::Patch,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}",

@@ -60,6 +60,15 @@ impl rt::Endpoint for UpdateStockBudget {
             "mirror",
         ],
         complete: Some(false),
+        notes: &[
+            "Operation name UpdateStockBudget (official sample code). Method and path: official sample code; official page 4015736398.",
+            "Partner analog: partner page 4015781561; the UpdateBudgetMode meanings come from the bundle sibling, partner page 4016280642.",
+            "#27: the current/target pair that matches update_mode is required (required_if rules); value limits none recorded — presumably those of stock_send_rule (≤ 100,000,000) 【uncertain】, so no maximum is set. That current_* acts as an optimistic check of the present value is inferred 【uncertain】.",
+            "Response StockEntity (seed page 002) [official sample code]. This sample's StockEntity lacks the bundle fields (#15).",
+            "errors: the page prints no error table (common rows, README 'Errors'). Troubleshooting code 268435464 参数超出取值范围 (parameter out of range) is likely for out-of-range counts 【uncertain】 [guide: troubleshooting]; HTTP status and code string not published.",
+            "Example request: values from the official sample code (not a page example). Example response: not given.",
+            "Unknown: meaning of current_* and value limits (#27); error table of the page.",
+        ],
         method: rt::Method::Post,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}/update-budget",

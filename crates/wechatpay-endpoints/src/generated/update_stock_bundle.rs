@@ -52,6 +52,14 @@ impl rt::Endpoint for UpdateStockBundle {
         doc_updated: None,
         pages: &["partner 4016280633", "sample-code", "guide", "mirror"],
         complete: Some(false),
+        notes: &[
+            "Official brand page id unknown; updated is left out (partner page 4016280633 updated 2025.11.20).",
+            "Rate limit 20/s is the partner page's; the brand value is unknown.",
+            "#5: the API-list guide writes the path parameter as {bundle_id}; samples and pages use stock_bundle_id, which is used here (README recommendation).",
+            "Response StockBundleEntity (schema/types/family.yaml). No response example on the page.",
+            "Request example: values from the official sample code (not a page example), abbreviated by the page.",
+            "Errors: common rows (README \"Errors\"), so errors is empty; the page's error table is unknown.",
+        ],
         method: rt::Method::Patch,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stock-bundles/{stock_bundle_id}",

@@ -58,6 +58,12 @@ impl rt::Endpoint for UpdateStockBundleBudget {
             "mirror",
         ],
         complete: Some(false),
+        notes: &[
+            "#27: the current/target pair that matches update_mode is required (required_if rules below); whether current_* is an optimistic check of the present value is inferred only; value limits none recorded and presumed to be those of stock_send_rule (≤ 100,000,000) 【uncertain】, so no maximum is set (as in update-stock-budget).",
+            "Response StockBundleEntity (schema/types/family.yaml). No response example on the page.",
+            "Request example: values from the official sample code (the sample sets all four counts; the page shows only the MAX_COUNT pair).",
+            "Errors: common rows (README \"Errors\"), so errors is empty; the page's error table is unknown.",
+        ],
         method: rt::Method::Post,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stock-bundles/{stock_bundle_id}/update-budget",

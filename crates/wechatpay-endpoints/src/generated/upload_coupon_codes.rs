@@ -58,6 +58,14 @@ impl rt::Endpoint for UploadCouponCodes {
             "mirror",
         ],
         complete: Some(false),
+        notes: &[
+            "Operation name UploadCouponCodes (official sample code). Method and path: official sample code; official page 4016427797.",
+            "completeness partial: the shape of failed_code_list is in conflict (#9) — decided in UploadCouponCodesResponse / FailedCouponCodeInfo (types/family.yaml), not here.",
+            "code_list items: each ≤ 40 characters, charset 0-9A-Za-z_- (on an array of strings, length and charset apply to each item and validate() checks them); uniqueness is a server_side rule; max_items 200.",
+            "errors: the page prints no error table (common rows, README 'Errors'). Failures of single codes are reported inside failed_code_list; their code values are unknown.",
+            "Example request: values from the official sample code / community OpenAPI mirror. Example response: the page's illustrative JSON (built on the request's codes; the mirror's example has total_count 100), transcribed with source inferred.",
+            "Unknown: shape of failed_code_list items (#9); code values reported per failed code; error table of the page.",
+        ],
         method: rt::Method::Post,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}/upload-coupon-codes",

@@ -46,6 +46,15 @@ impl rt::Endpoint for UploadImage {
         doc_updated: Some("2025-08-28"),
         pages: &["official 4015736285", "partner 4015781275", "sample-code", "mirror"],
         complete: Some(true),
+        notes: &[
+            "Request is multipart/form-data (body: multipart). UploadImageRequest is the JSON `meta` part itself (the README's ImageMeta: filename, sha256); the file part (【图片文件二进制】, binary, 必填, ≤ 2 MB, JPG, BMP or PNG only; official page 4015736285) is added by the client and has no field in the format.",
+            "Signing: the body that is signed is the JSON text of meta, not the multipart body (official sample code, Java and Go). The part order differs between the samples (Java: meta then file; Go: file then meta), so the order is presumably irrelevant 【uncertain】. The Java sample sends the meta part with Content-Type application/json and the file part with a Content-Type derived from the file extension.",
+            "The request example's body is the JSON text of the meta part (the page's curl / sample-code values); the file part is the bytes of header.jpg.",
+            "#8: the response field is image_url (official page 4015736285, sample code), not the mirror's media_url; decided in UploadImageResponse (schema/types/family.yaml).",
+            "Rate limit not stated on the page, so rate_limit is left out. No request number on this API.",
+            "Errors: the page prints the start of its table, the same first three rows as seed page 002's common rows (README \"Errors\"); their description / solution text is taken from those seed rows. Further rows of the table are unknown.",
+            "Response example value illustrative (every example uses this URL host).",
+        ],
         method: rt::Method::Post,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/media/upload-image",

@@ -42,7 +42,7 @@ pub struct CreateProductCouponRequest {
     ///
     /// Optional.
     ///
-    /// Required when `usage_mode` is `PROGRESSIVE_BUNDLE` (Required when usage_mode = PROGRESSIVE_BUNDLE (official sample code comments).); checked by `validate()`.
+    /// Required when `usage_mode` is `PROGRESSIVE_BUNDLE`; checked by `validate()`. Required when usage_mode = PROGRESSIVE_BUNDLE (official sample code comments).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progressive_bundle_usage_info: Option<super::ProgressiveBundleUsageInfo>,
     /// Constraints (guide: API list): name 必填, 3–15 UTF-8 characters, an emoji counts as one character (sample comments: at most 12); image_url 必填, only URLs returned by upload-image, 1:1, suggested 1080×1080, ≤ 2 MB (icon: transparent PNG, keep a 120 px transparent margin), missing → troubleshooting code 268578404; background_url 必填 (guide, mirror; a sample comment says optional), upload-image URL only, 65:77, suggested 1170×1326, ≤ 2 MB; detail_image_url_list 选填, at most 8 (sample comment: at most 6); original_price required when scope = SINGLE, integer, 分; combo_package_list required when scope = SINGLE, ≤ 50 packages. Package: name 必填 ≤ 15 UTF-8 chars; pick_count 必填; choice_list 必填 ≤ 99 items. Choice: name ≤ 15 chars, price (分), count ≤ 99, image_url, mini_program_appid, mini_program_path.
@@ -66,7 +66,7 @@ pub struct CreateProductCouponRequest {
     ///
     /// Decision: #10 / #12: remark ≤ 20 UTF-8 chars (guide, partner page 4015781556; not the sample comments' 60); stock_send_rule.max_count_per_user 必填 ≤ 100 (brand guide; the mirror marks it optional) — limits of StockForCreate / StockSendRule, documented here
     ///
-    /// Required when `usage_mode` is `SINGLE` (Required when usage_mode = SINGLE (shared support code comments).); checked by `validate()`.
+    /// Required when `usage_mode` is `SINGLE`; checked by `validate()`. Required when usage_mode = SINGLE (shared support code comments).
     ///
     /// Checked by WeChat Pay, not locally: stock.single_usage_rule must carry the rule matching type (normal_coupon / discount_coupon / exchange_coupon) when scope = SINGLE; for scope = ALL the rule is in single_usage_info (guide: API list; seed page 002 error table).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -77,7 +77,7 @@ pub struct CreateProductCouponRequest {
     ///
     /// 【uncertain】 the shape is not known: the shared support code types stock_bundle as StockForCreate with progressive_bundle_usage_rule: ProgressiveBundleUsageRule {coupon_available_period, special_first, normal_coupon_list, discount_coupon_list, exchange_coupon_list}; the generated create-stock-bundle sample uses StockBundleForCreate / StockBundleUsageRule (no special_first) Decision: #33 (none recorded) and #18: StockBundleForCreate, the shape of the generated per-endpoint create-stock-bundle sample, which ranks above the shared support code and agrees with #23's bundle-shaped response and #18's WECHATPAY | UPLOAD for bundles; special_first (support code only) is not transcribed
     ///
-    /// Required when `usage_mode` is `PROGRESSIVE_BUNDLE` (Required when usage_mode = PROGRESSIVE_BUNDLE (shared support code).); checked by `validate()`.
+    /// Required when `usage_mode` is `PROGRESSIVE_BUNDLE`; checked by `validate()`. Required when usage_mode = PROGRESSIVE_BUNDLE (shared support code).
     ///
     /// Checked by WeChat Pay, not locally: Only the usage-rule list matching type is sent, and its length must equal progressive_bundle_usage_info.count (official sample code comments; seed page 002 error row); each round's discount must be at least the previous round's (troubleshooting code 268586067).
     #[serde(default, skip_serializing_if = "Option::is_none")]

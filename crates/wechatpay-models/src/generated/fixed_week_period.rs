@@ -11,7 +11,7 @@ pub struct FixedWeekPeriod {
     ///
     /// Optional.
     ///
-    /// Required when `day_period_list` is given (每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填); checked by `validate()`.
+    /// Required when `day_period_list` is given; checked by `validate()`. 每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填。
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub day_list: Option<Vec<super::WeekEnum>>,
     /// 【当天可用时间段】 页面未给出说明(字段取自页面的 Java/Go 示例代码;标题见页面错误码表)

@@ -40,7 +40,7 @@ pub struct SendProductCouponRequest {
     ///
     /// Optional; at most 32 characters; example `pbLatjvWOibDc5-TBnbUk1pD12o0`.
     ///
-    /// Required when `coupon_type` is `MEMBER` (当 coupon_type 为 MEMBER 时必填); checked by `validate()`.
+    /// Required when `coupon_type` is `MEMBER`; checked by `validate()`. 当 coupon_type 为 MEMBER 时必填。
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_card_id: Option<String>,
 }

@@ -35,7 +35,7 @@ pub struct UpdateStockBudgetRequest {
     ///
     /// 【uncertain】 that current_* acts as an optimistic check of the present value is inferred (#27); the mirror marks it optional Decision: #27: given with update_mode = MAX_COUNT (the pair that matches update_mode); no value limit set (none recorded)
     ///
-    /// Required when `update_mode` is `MAX_COUNT` (Pass the fields that match the mode: current_max_count with MAX_COUNT (partner page 4015781561).); checked by `validate()`.
+    /// Required when `update_mode` is `MAX_COUNT`; checked by `validate()`. Pass the fields that match the mode: current_max_count with MAX_COUNT (partner page 4015781561).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_max_count: Option<i64>,
     /// 目标批次发放次数总上限. Give with MAX_COUNT (conditional). Sources: community OpenAPI mirror; official sample code.
@@ -44,7 +44,7 @@ pub struct UpdateStockBudgetRequest {
     ///
     /// Decision: #27: given with update_mode = MAX_COUNT; no value limit set (presumably ≤ 100,000,000 as stock_send_rule 【uncertain】, none recorded)
     ///
-    /// Required when `update_mode` is `MAX_COUNT` (Pass the fields that match the mode: target_max_count with MAX_COUNT (partner page 4015781561).); checked by `validate()`.
+    /// Required when `update_mode` is `MAX_COUNT`; checked by `validate()`. Pass the fields that match the mode: target_max_count with MAX_COUNT (partner page 4015781561).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_max_count: Option<i64>,
     /// 当前批次每日发放次数上限. Give with MAX_COUNT_PER_DAY (conditional). Sources: community OpenAPI mirror; official sample code.
@@ -53,7 +53,7 @@ pub struct UpdateStockBudgetRequest {
     ///
     /// 【uncertain】 that current_* acts as an optimistic check of the present value is inferred (#27) Decision: #27: given with update_mode = MAX_COUNT_PER_DAY (the pair that matches update_mode); no value limit set (none recorded)
     ///
-    /// Required when `update_mode` is `MAX_COUNT_PER_DAY` (Pass the fields that match the mode: current_max_count_per_day with MAX_COUNT_PER_DAY (partner page 4015781561).); checked by `validate()`.
+    /// Required when `update_mode` is `MAX_COUNT_PER_DAY`; checked by `validate()`. Pass the fields that match the mode: current_max_count_per_day with MAX_COUNT_PER_DAY (partner page 4015781561).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_max_count_per_day: Option<i64>,
     /// 目标批次每日发放次数上限. Give with MAX_COUNT_PER_DAY (conditional). Sources: community OpenAPI mirror; official sample code.
@@ -62,7 +62,7 @@ pub struct UpdateStockBudgetRequest {
     ///
     /// Decision: #27: given with update_mode = MAX_COUNT_PER_DAY; no value limit set (presumably ≤ 100,000,000 as stock_send_rule 【uncertain】, none recorded)
     ///
-    /// Required when `update_mode` is `MAX_COUNT_PER_DAY` (Pass the fields that match the mode: target_max_count_per_day with MAX_COUNT_PER_DAY (partner page 4015781561).); checked by `validate()`.
+    /// Required when `update_mode` is `MAX_COUNT_PER_DAY`; checked by `validate()`. Pass the fields that match the mode: target_max_count_per_day with MAX_COUNT_PER_DAY (partner page 4015781561).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_max_count_per_day: Option<i64>,
 }

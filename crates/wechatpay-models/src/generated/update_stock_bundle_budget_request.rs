@@ -37,7 +37,7 @@ pub struct UpdateStockBundleBudgetRequest {
     ///
     /// Decision: #27: required when update_mode is MAX_COUNT (the pair that matches update_mode); no value limit (none recorded)
     ///
-    /// Required when `update_mode` is `MAX_COUNT` (required with update_mode MAX_COUNT (the current/target pair that matches update_mode, README #27)); checked by `validate()`.
+    /// Required when `update_mode` is `MAX_COUNT`; checked by `validate()`. Required with update_mode MAX_COUNT (the current/target pair that matches update_mode, README #27)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_max_count: Option<i64>,
     /// 目标批次发放次数总上限; with MAX_COUNT
@@ -46,7 +46,7 @@ pub struct UpdateStockBundleBudgetRequest {
     ///
     /// Decision: #27: required when update_mode is MAX_COUNT (the pair that matches update_mode); value limits none recorded: no source states a limit for this field (the guide's ≤ 100,000,000 is stock_send_rule.max_count's, a presumption here 【uncertain】), so no maximum is set, as in update-stock-budget
     ///
-    /// Required when `update_mode` is `MAX_COUNT` (required with update_mode MAX_COUNT (the current/target pair that matches update_mode, README #27)); checked by `validate()`.
+    /// Required when `update_mode` is `MAX_COUNT`; checked by `validate()`. Required with update_mode MAX_COUNT (the current/target pair that matches update_mode, README #27)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_max_count: Option<i64>,
     /// 当前批次每日发放次数上限; with MAX_COUNT_PER_DAY
@@ -55,7 +55,7 @@ pub struct UpdateStockBundleBudgetRequest {
     ///
     /// Decision: #27: required when update_mode is MAX_COUNT_PER_DAY (the pair that matches update_mode); no value limit (none recorded)
     ///
-    /// Required when `update_mode` is `MAX_COUNT_PER_DAY` (required with update_mode MAX_COUNT_PER_DAY (the current/target pair that matches update_mode, README #27)); checked by `validate()`.
+    /// Required when `update_mode` is `MAX_COUNT_PER_DAY`; checked by `validate()`. Required with update_mode MAX_COUNT_PER_DAY (the current/target pair that matches update_mode, README #27)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_max_count_per_day: Option<i64>,
     /// 目标批次每日发放次数上限; with MAX_COUNT_PER_DAY
@@ -64,7 +64,7 @@ pub struct UpdateStockBundleBudgetRequest {
     ///
     /// Decision: #27: required when update_mode is MAX_COUNT_PER_DAY (the pair that matches update_mode); value limits none recorded: no source states a limit for this field (the guide's ≤ 100,000,000 is stock_send_rule.max_count_per_day's, a presumption here 【uncertain】), so no maximum is set, as in update-stock-budget
     ///
-    /// Required when `update_mode` is `MAX_COUNT_PER_DAY` (required with update_mode MAX_COUNT_PER_DAY (the current/target pair that matches update_mode, README #27)); checked by `validate()`.
+    /// Required when `update_mode` is `MAX_COUNT_PER_DAY`; checked by `validate()`. Required with update_mode MAX_COUNT_PER_DAY (the current/target pair that matches update_mode, README #27)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_max_count_per_day: Option<i64>,
 }

@@ -15,21 +15,21 @@ pub struct UsageRuleDisplayInfo {
     ///
     /// Optional; example `wx1234567890`.
     ///
-    /// Required when `coupon_usage_method_list` is `MINI_PROGRAM` (商品券支持小程序核销时,必须提供「小程序AppID」(页面错误码表;guide)); checked by `validate()`.
+    /// Required when `coupon_usage_method_list` is `MINI_PROGRAM`; checked by `validate()`. 商品券支持小程序核销时,必须提供「小程序AppID」(页面错误码表;guide)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mini_program_appid: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: required with MINI_PROGRAM.
     ///
     /// Optional; example `/pages/index/product`.
     ///
-    /// Required when `coupon_usage_method_list` is `MINI_PROGRAM` (商品券支持小程序核销时,必须提供「小程序跳转路径」(页面错误码表;guide)); checked by `validate()`.
+    /// Required when `coupon_usage_method_list` is `MINI_PROGRAM`; checked by `validate()`. 商品券支持小程序核销时,必须提供「小程序跳转路径」(页面错误码表;guide)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mini_program_path: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: required with APP.
     ///
     /// Optional.
     ///
-    /// Required when `coupon_usage_method_list` is `APP` (商品券支持APP核销时,必须提供「APP跳转路径」(页面错误码表;guide)); checked by `validate()`.
+    /// Required when `coupon_usage_method_list` is `APP`; checked by `validate()`. 商品券支持APP核销时,必须提供「APP跳转路径」(页面错误码表;guide)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_path: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; ≤ 1000 UTF-8 chars.

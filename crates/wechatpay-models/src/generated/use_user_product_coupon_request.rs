@@ -52,7 +52,7 @@ pub struct UseUserProductCouponRequest {
     ///
     /// 【uncertain】 #11: partner page 4015781608 and the mirror mark this object alone as 必填; the newer guide requires one of the two order objects Decision: #11: optional, with the rule at_least_one_of \[associated_order_info, associated_pay_score_order_info\] 【uncertain】
     ///
-    /// At least one of `associated_order_info`, `associated_pay_score_order_info` is required (one of associated_order_info / associated_pay_score_order_info must be given (either one) \[guide: business knowledge; seed page 002 field text 订单信息必须至少传入\] 【uncertain】 (#11)); checked by `validate()`.
+    /// At least one of `associated_order_info`, `associated_pay_score_order_info` is required; checked by `validate()`. One of associated_order_info / associated_pay_score_order_info must be given (either one) \[guide: business knowledge; seed page 002 field text 订单信息必须至少传入\] 【uncertain】 (#11)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub associated_order_info: Option<super::UserProductCouponAssociatedOrderInfo>,
     /// 【关联微信支付分订单信息】 fields order_id (微信支付服务订单号), out_order_no (商户服务订单号), mchid, sub_mchid
@@ -61,7 +61,7 @@ pub struct UseUserProductCouponRequest {
     ///
     /// 【uncertain】 #11: the mirror marks it optional; the newer guide requires one of the two order objects Decision: #11: optional, with the rule at_least_one_of \[associated_order_info, associated_pay_score_order_info\] 【uncertain】; requests use out_order_no (sample code, mirror request)
     ///
-    /// At least one of `associated_order_info`, `associated_pay_score_order_info` is required (one of associated_order_info / associated_pay_score_order_info must be given (either one) \[guide: business knowledge; seed page 002 field text 订单信息必须至少传入\] 【uncertain】 (#11)); checked by `validate()`.
+    /// At least one of `associated_order_info`, `associated_pay_score_order_info` is required; checked by `validate()`. One of associated_order_info / associated_pay_score_order_info must be given (either one) \[guide: business knowledge; seed page 002 field text 订单信息必须至少传入\] 【uncertain】 (#11)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub associated_pay_score_order_info: Option<
         super::UserProductCouponAssociatedPayScoreOrderInfo,

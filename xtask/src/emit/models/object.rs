@@ -88,8 +88,16 @@ fn field_doc(f: &Field, rules: &[Rule]) -> TokenStream {
         };
         let sentence = super::super::docs::sentence(&sentence);
         if local {
+            // The rule first, as `validate()` words it; then the schema's own wording
+            // of it, which names the condition's source.
+            let description = super::super::docs::sentence(description.trim());
+            let end = match description.chars().last() {
+                Some('.' | '。' | ')' | '）') | None => "",
+                Some(c) if c.is_ascii() => ".",
+                Some(_) => "。",
+            };
             text.push_str(&format!(
-                "\n\n{sentence} ({description}); checked by `validate()`."
+                "\n\n{sentence}; checked by `validate()`. {description}{end}"
             ));
         } else {
             text.push_str(&format!("\n\n{sentence}"));

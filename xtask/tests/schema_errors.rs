@@ -212,3 +212,26 @@ fn the_sources_list_matches_the_endpoint_files() {
     );
     fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn a_shared_row_repeating_a_code_needs_a_key() {
+    // The generated constant of a shared row is named by its key, never by its position:
+    // a repeated code without one would be the second `PARAM_ERROR`.
+    let base = fs::read_to_string(broken_dir().join("bad_method.yaml"))
+        .unwrap()
+        .replace("method: SEND", "method: POST");
+    let root = scratch_root("shared-key", &[("demo.yaml", &base)]);
+    let api = root.join("schema/api.yaml");
+    let text = fs::read_to_string(&api).unwrap();
+    let unkeyed = text.replace("    key: page_size_out_of_range\n", "");
+    assert_ne!(text, unkeyed, "api.yaml's keyed PARAM_ERROR row moved");
+    fs::write(&api, &unkeyed).unwrap();
+    assert_fails_without_writing(
+        &root,
+        "schema/api.yaml: brand_common_errors[6].key: the constant PARAM_ERROR is already another row's",
+    );
+    let bad_key = text.replace("key: page_size_out_of_range", "key: Page-Size");
+    fs::write(&api, bad_key).unwrap();
+    assert_fails_without_writing(&root, "\"Page-Size\" is not a key");
+    fs::remove_dir_all(&root).unwrap();
+}

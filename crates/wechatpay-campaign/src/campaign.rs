@@ -21,12 +21,15 @@ const KEPT_PROBLEMS: usize = 200;
 /// What a campaign sends: the operation, the input CSV, the template and the journal.
 #[derive(Debug, Clone)]
 pub struct CampaignSpec {
+    /// The operation to send, e.g. `wechatpay_endpoints::find("send-user-product-coupon")`.
     pub operation: &'static EndpointInfo,
+    /// The input CSV: its header names request fields.
     pub input: PathBuf,
     /// Where the template came from, for messages (`template.json`, `--body`).
     pub template_source: String,
     /// The template's bytes, exactly as given (they are hashed).
     pub template: Vec<u8>,
+    /// The journal file (SQLite): created on first open, resumed after.
     pub journal: PathBuf,
 }
 
@@ -44,6 +47,7 @@ pub struct Campaign {
 /// The end of one `send` run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSummary {
+    /// How the run ended.
     pub end: RunEnd,
     /// Rows by state after the run (earlier runs included).
     pub counts: Counts,

@@ -197,20 +197,43 @@ pub enum StepOutcome {
     /// It took effect: `result` holds the key fields of the answer (the coupon as it is
     /// now); `note` says when it was found done rather than answered (another party
     /// followed up first, or the answer did not decode).
-    Done { result: Value, note: Option<String> },
+    Done {
+        /// The key fields of the answer (see [`crate::result`]).
+        result: Value,
+        /// Why it counts as done without a decoded answer, when that is the case.
+        note: Option<String>,
+    },
     /// Not possible yet (the result is still waiting, e.g. the notification has not
     /// been delivered): try again later with the same number.
-    Waiting { code: String, message: String },
+    Waiting {
+        /// The error code: WeChat Pay's `code`, or the SDK's own (`HTTP_500`, `INVALID_ROW`, `LOCAL`) when there is none.
+        code: String,
+        /// What the error says.
+        message: String,
+    },
     /// Can never succeed (the coupon expired or was deactivated).
-    Failed { code: String, message: String },
+    Failed {
+        /// The error code: WeChat Pay's `code`, or the SDK's own (`HTTP_500`, `INVALID_ROW`, `LOCAL`) when there is none.
+        code: String,
+        /// What the error says.
+        message: String,
+    },
     /// Outcome unknown or worth another try: send again with the same number.
     Retry {
+        /// The error code: WeChat Pay's `code`, or the SDK's own (`HTTP_500`, `INVALID_ROW`, `LOCAL`) when there is none.
         code: String,
+        /// What the error says.
         message: String,
+        /// Whether the answer was a throttle (429 / `FREQUENCY_LIMITED`), which slows the pacing.
         throttled: bool,
     },
     /// Nothing a row can fix (credentials, permission).
-    Stop { code: String, message: String },
+    Stop {
+        /// The error code: WeChat Pay's `code`, or the SDK's own (`HTTP_500`, `INVALID_ROW`, `LOCAL`) when there is none.
+        code: String,
+        /// What the error says.
+        message: String,
+    },
 }
 
 /// An error reply of the follow-up or the status operation: an outcome, or (`Err`)

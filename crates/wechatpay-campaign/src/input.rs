@@ -38,6 +38,7 @@ pub struct RowProblem {
     pub line: u64,
     /// The field (or column) at fault, if one is.
     pub field: Option<String>,
+    /// What is wrong.
     pub message: String,
 }
 
@@ -59,6 +60,7 @@ impl fmt::Display for RowProblem {
 pub struct Template {
     /// Where it came from (`template.json`, `--body`), for messages.
     pub source: String,
+    /// The template's fields, sent with every row (a cell overrides them).
     pub fields: Map<String, Value>,
     /// SHA-256 of the template's bytes, hex. Request numbers derive from it
     /// (see [`crate::number`]); the journal's binding compares the JSON instead
@@ -250,15 +252,20 @@ pub fn check_header(info: &EndpointInfo, header: &[String]) -> Vec<RowProblem> {
 /// One data row as read: its cells by column name (text as written).
 #[derive(Debug, Clone, PartialEq)]
 pub struct InputRow {
+    /// The 1-based data row (the first row after the header is row 1).
     pub row: u64,
+    /// The CSV line where the row starts (the header is line 1).
     pub line: u64,
+    /// The row's cells by column name, as written.
     pub cells: Map<String, Value>,
 }
 
 /// Reads a CSV file row by row while hashing its bytes; refuses a row or a
 /// cell over its cap ([`MAX_ROW_BYTES`], [`MAX_CELL_BYTES`]) by its line.
 pub struct CsvInput {
+    /// The CSV file.
     pub path: PathBuf,
+    /// The CSV header, in column order.
     pub header: Vec<String>,
     reader: csv::Reader<HashingReader<std::fs::File>>,
     record: csv::StringRecord,

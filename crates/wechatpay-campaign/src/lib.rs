@@ -44,6 +44,8 @@
 //!   brand and the coupon (the same in `wechatpay-notify`), a refusal read from the
 //!   status operation (still waiting: later, same number; gone: the row fails).
 
+#![warn(missing_docs)]
+
 pub mod campaign;
 pub mod control;
 pub mod endpoint;

@@ -41,7 +41,9 @@ pub struct NumberShape {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot derive request numbers for {field}: {reason}; add a `{field}` column to the CSV")]
 pub struct ShapeError {
+    /// The request-number field.
     pub field: String,
+    /// Why (the field's length or charset leaves no room for a derived number).
     pub reason: String,
 }
 

@@ -37,25 +37,42 @@ pub enum Outcome {
     /// reply's key fields; `note` says when it did not decode into the response type;
     /// `follow_ups` are what its results need next (or why they cannot be built).
     Succeeded {
+        /// The key fields of the answer (see [`crate::result`]).
         result: Value,
+        /// Why it counts as done without a decoded answer, when that is the case.
         note: Option<String>,
+        /// What its results need next, or why that cannot be built.
         follow_ups: Result<Vec<NewFollowUp>, String>,
     },
     /// A permanent refusal of this row (`scope: request` in the error table).
-    Failed { code: String, message: String },
+    Failed {
+        /// The error code: WeChat Pay's `code`, or the SDK's own (`HTTP_500`, `INVALID_ROW`, `LOCAL`) when there is none.
+        code: String,
+        /// What the error says.
+        message: String,
+    },
     /// Send again with the same number; `throttled` for 429 / FREQUENCY_LIMITED.
     Retry {
+        /// The error code: WeChat Pay's `code`, or the SDK's own (`HTTP_500`, `INVALID_ROW`, `LOCAL`) when there is none.
         code: String,
+        /// What the error says.
         message: String,
+        /// Whether the answer was a throttle (429 / `FREQUENCY_LIMITED`), which slows the pacing.
         throttled: bool,
     },
     /// Nothing this row can fix: stop taking rows.
-    Stop { code: String, message: String },
+    Stop {
+        /// The error code: WeChat Pay's `code`, or the SDK's own (`HTTP_500`, `INVALID_ROW`, `LOCAL`) when there is none.
+        code: String,
+        /// What the error says.
+        message: String,
+    },
 }
 
 /// What a succeeded row's follow-ups are built from.
 #[derive(Debug, Clone, Copy)]
 pub struct FollowContext<'a> {
+    /// The follow-up the schema declares for the operation.
     pub follow_up: &'static FollowUp,
     /// The caller (brand) the follow-up numbers are derived for.
     pub identity: &'a str,

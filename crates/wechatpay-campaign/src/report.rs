@@ -23,15 +23,20 @@ use crate::journal::{Binding, Counts, Journal, RowRecord, RunRecord};
 /// Report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportFormat {
+    /// One CSV row per input row, with a header row.
     Csv,
+    /// A JSON array, one object per input row.
     Json,
 }
 
 /// What `status` shows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Status {
+    /// What the journal is bound to.
     pub binding: Binding,
+    /// Rows by state.
     pub counts: Counts,
+    /// Every `send` run, oldest first.
     pub runs: Vec<RunRecord>,
     /// Whether a `send` holds the journal now.
     pub running: bool,
@@ -148,7 +153,9 @@ impl fmt::Display for Status {
 /// One result column: where the value is in the result, and the column's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResultColumn {
+    /// Where the value is in the result: the field names from the top.
     pub path: Vec<&'static str>,
+    /// The column's name in the report.
     pub name: String,
 }
 

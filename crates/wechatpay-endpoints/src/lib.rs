@@ -6,6 +6,8 @@
 //! [`generated`] is written by `cargo xtask codegen`. This crate and its
 //! runtime depend on serde alone: the HTTP client is `wechatpay-transport`.
 
+#![warn(missing_docs)]
+
 // Formatted by prettyplease at generation time; rustfmt would only churn it.
 #[rustfmt::skip]
 pub mod generated;

@@ -7,6 +7,8 @@
 //! checks). What the generated code leans on ([`DateTime`], [`WireEnum`],
 //! [`Validate`]) comes from `wechatpay-runtime`, re-exported here.
 
+#![warn(missing_docs)]
+
 // Formatted by prettyplease at generation time; rustfmt would only churn it.
 #[rustfmt::skip]
 pub mod generated;

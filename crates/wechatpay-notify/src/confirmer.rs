@@ -89,8 +89,11 @@ pub enum ConfirmerState {
     /// A confirm was answered with something no event can fix (a 401, SIGN_ERROR,
     /// NO_AUTH): every confirm waits until `until`, then the next one is tried.
     Paused {
+        /// The error code of the answer that paused it (`SIGN_ERROR`, `HTTP_401`, …).
         code: String,
+        /// That answer's message.
         message: String,
+        /// When the next confirm is tried.
         until: SystemTime,
     },
     /// `run` returned.

@@ -52,6 +52,8 @@
 //! CLI's `--no-confirm`), `PRODUCT_COUPON.SEND` events stay `pending`, and a later run
 //! with a confirmer confirms them.
 
+#![warn(missing_docs)]
+
 #[cfg(feature = "axum")]
 pub mod axum;
 pub mod confirmer;

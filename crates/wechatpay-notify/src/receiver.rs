@@ -39,26 +39,43 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 pub enum Outcome {
     /// A new event, journaled.
     Recorded {
+        /// The notification's `id`.
         event_id: String,
+        /// Its `event_type` (`PRODUCT_COUPON.SEND`).
         event_type: String,
+        /// Where its follow-up stands as journaled.
         confirm: ConfirmStatus,
     },
     /// An event id already in the journal: acknowledged, not recorded again.
-    Duplicate { event_id: String },
+    Duplicate {
+        /// The notification's `id`.
+        event_id: String,
+    },
     /// Did not verify, decrypt or parse: answered 4xx, never recorded or acted on.
-    Refused { reason: String },
+    Refused {
+        /// What failed (verification, decryption or parsing).
+        reason: String,
+    },
     /// The body is larger than the limit (413).
-    TooLarge { limit: usize },
+    TooLarge {
+        /// The body limit in bytes.
+        limit: usize,
+    },
     /// Not a `POST` (405).
     WrongMethod,
     /// Verified, but the journal write failed: answered 500 so WeChat Pay delivers it again.
-    NotRecorded { reason: String },
+    NotRecorded {
+        /// The journal's error.
+        reason: String,
+    },
 }
 
 /// The answer to one delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
+    /// The HTTP status to answer WeChat Pay with (2xx: delivered; else it delivers again).
     pub status: StatusCode,
+    /// What became of the delivery.
     pub outcome: Outcome,
 }
 
@@ -189,6 +206,7 @@ impl ReceiverBuilder {
         self
     }
 
+    /// The receiver with these settings.
     pub fn build(self) -> Receiver {
         let (changes, _) = watch::channel(0);
         Receiver {

@@ -67,12 +67,17 @@ pub struct EventRecord {
     /// The brand it concerns: the payload's `brand_id` if it names one (partner
     /// events), else the identity the receiver runs for.
     pub brand_id: String,
+    /// The payload's `coupon_code`, when it has one.
     pub coupon_code: Option<String>,
+    /// The payload's `openid` (the user), when it has one.
     pub openid: Option<String>,
+    /// The payload's `stock_id`, when it has one.
     pub stock_id: Option<String>,
+    /// The payload's `product_coupon_id`, when it has one.
     pub product_coupon_id: Option<String>,
     /// The decrypted resource, as JSON text (the plaintext itself when it is not JSON).
     pub payload: String,
+    /// Where the event's follow-up (the confirm) stands.
     pub confirm: ConfirmStatus,
     /// The confirm's `out_request_no`, derived from the brand and the coupon code.
     pub confirm_request_no: Option<String>,
@@ -80,6 +85,7 @@ pub struct EventRecord {
     pub attempts: u64,
     /// The last error's code (`INVALID_REQUEST`, `HTTP_500`, …); for `failed`, why.
     pub error_code: Option<String>,
+    /// The last error's message.
     pub error_message: Option<String>,
     /// The coupon's `coupon_state` as the confirm (or the status query) answered it.
     pub coupon_state: Option<String>,

@@ -36,13 +36,16 @@ pub const COLUMNS: [&str; 16] = [
 /// Report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportFormat {
+    /// One CSV row per event, with a header row.
     Csv,
+    /// A JSON array, one object per event, with its decrypted payload.
     Json,
 }
 
 /// Why a report could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
+    /// The journal could not be opened or read.
     #[error(transparent)]
     Journal(#[from] JournalError),
     /// The output could not be written (a closed pipe).

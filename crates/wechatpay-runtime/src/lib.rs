@@ -14,6 +14,8 @@
 //! - [`retry`] and [`hosts`]: the retry classification and the API hosts, once each;
 //! - with the `json` feature, [`json`]: a JSON body checked against an operation's schema.
 
+#![warn(missing_docs)]
+
 pub mod datetime;
 pub mod hosts;
 #[cfg(feature = "json")]

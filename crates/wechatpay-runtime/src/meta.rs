@@ -48,10 +48,15 @@ impl AuthScheme {
 /// HTTP method of an endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Method {
+    /// `GET`.
     Get,
+    /// `POST`.
     Post,
+    /// `PUT`.
     Put,
+    /// `PATCH`.
     Patch,
+    /// `DELETE`.
     Delete,
 }
 
@@ -71,8 +76,11 @@ impl Method {
 /// Where a request field travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Location {
+    /// In the URL path, one `{placeholder}` segment each, percent-encoded.
     Path,
+    /// In the query string.
     Query,
+    /// In the JSON body (the default).
     Body,
 }
 
@@ -129,9 +137,13 @@ impl ErrorScope {
 /// One row of an endpoint's error table (a code may have several rows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ErrorDoc {
+    /// The HTTP status WeChat Pay answers with.
     pub status: u16,
+    /// The error code, as in the reply's `code` (`PARAM_ERROR`).
     pub code: &'static str,
+    /// What the code means here, as the page words it.
     pub description: &'static str,
+    /// What the page says to do about it.
     pub solution: &'static str,
     /// What the answer is about (the schema's `scope:`).
     pub scope: ErrorScope,
@@ -148,16 +160,22 @@ impl ErrorDoc {
 /// `Content-Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeaderInfo {
+    /// The header name, e.g. `Wechatpay-Serial`.
     pub name: &'static str,
+    /// Whether the page marks the header as required.
     pub required: bool,
+    /// What the page says the header carries.
     pub description: &'static str,
 }
 
 /// A request or reply example from the doc page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Example {
+    /// The example's name on the page (e.g. 发放普通券).
     pub name: &'static str,
+    /// Path parameters as (placeholder, value) pairs, in the page's order.
     pub path_params: &'static [(&'static str, &'static str)],
+    /// Query parameters as (name, value) pairs, in the page's order.
     pub query_params: &'static [(&'static str, &'static str)],
     /// The JSON body exactly as the page shows it (empty when the request has none).
     pub body: &'static str,
@@ -246,19 +264,30 @@ pub fn provenance_text(
 /// The type of a field, with the rules that apply to its values.
 #[derive(Debug, Clone, Copy)]
 pub enum Ty {
+    /// A string, with its length and charset rule.
     String(StrRule),
+    /// An integer, with its range.
     Integer(IntRule),
+    /// A JSON boolean.
     Boolean,
+    /// An RFC 3339 date-time string.
     DateTime,
     /// A string enum with its documented values.
     Enum {
+        /// The enum's type name.
         name: &'static str,
+        /// Its documented wire values.
         values: &'static [&'static str],
     },
+    /// A nested object of the schema.
     Object(&'static TypeInfo),
+    /// A JSON array.
     Array {
+        /// The type of each item.
         item: &'static Ty,
+        /// The fewest items allowed, if the schema says.
         min_items: Option<usize>,
+        /// The most items allowed, if the schema says.
         max_items: Option<usize>,
     },
 }
@@ -285,10 +314,15 @@ pub struct FieldInfo {
     pub name: &'static str,
     /// The 【…】 title, when the page gives one.
     pub title: Option<&'static str>,
+    /// The field's type and value rule.
     pub ty: Ty,
+    /// Whether the field must be present.
     pub required: bool,
+    /// Where a request field travels (path, query or body).
     pub location: Location,
+    /// The page's description of the field.
     pub description: &'static str,
+    /// Where the field's facts come from and how sure they are.
     pub provenance: Provenance,
 }
 
@@ -323,20 +357,30 @@ impl FieldInfo {
 pub enum RuleInfo {
     /// `field` is required when `when` is (or, for a list, contains) `equals`.
     RequiredIf {
+        /// The field that becomes required.
         field: &'static str,
+        /// The field whose value decides it.
         when: &'static str,
+        /// The value of `when` that makes `field` required.
         equals: &'static str,
     },
     /// `field` is required when `when` is present.
     RequiredWith {
+        /// The field that becomes required.
         field: &'static str,
+        /// The field whose presence makes `field` required.
         when: &'static str,
     },
     /// At least one of `fields` is present.
-    AtLeastOneOf { fields: &'static [&'static str] },
+    AtLeastOneOf {
+        /// The wire names of the fields, at least one of which must be present.
+        fields: &'static [&'static str],
+    },
     /// A rule only WeChat Pay can check; documented, not enforced.
     ServerSide {
+        /// The field the rule concerns.
         field: &'static str,
+        /// The rule as the schema words it.
         description: &'static str,
     },
 }
@@ -389,10 +433,15 @@ pub fn server_side_text(description: &str) -> String {
 /// An object type of the schema.
 #[derive(Debug, Clone, Copy)]
 pub struct TypeInfo {
+    /// The type name (`StockSendRule`).
     pub name: &'static str,
+    /// The type's description.
     pub description: &'static str,
+    /// Its fields, in page order.
     pub fields: &'static [FieldInfo],
+    /// Its conditional rules between fields.
     pub rules: &'static [RuleInfo],
+    /// Where the type's facts come from and how sure they are.
     pub provenance: Provenance,
 }
 
@@ -453,6 +502,7 @@ pub struct FollowUp {
 pub struct FollowUpField {
     /// The follow-up request's field (path parameters included).
     pub name: &'static str,
+    /// Where the value comes from.
     pub from: ValueFrom,
 }
 
@@ -497,10 +547,18 @@ pub struct EndpointInfo {
     /// Whether every request fact is known (`Some(true)`, "full") or some are missing
     /// (`Some(false)`, "partial"); `None` where the schema does not say.
     pub complete: Option<bool>,
+    /// The schema's transcription notes on the operation (contradictions between pages and
+    /// how each was decided), for `wechatpay describe`; rustdoc leaves them out.
+    pub notes: &'static [&'static str],
+    /// The HTTP method.
     pub method: Method,
+    /// The path template with its `{placeholder}` parameters.
     pub path: PathTemplate,
+    /// Which signature scheme (and credentials) the operation takes: brand or merchant.
     pub auth: AuthScheme,
+    /// What the request body is: JSON, multipart, or none.
     pub body: BodyKind,
+    /// The headers the page lists beyond `Authorization`, `Accept` and `Content-Type`.
     pub headers: &'static [HeaderInfo],
     /// The documented rate limit, as the page words it, if any.
     pub rate_limit: Option<&'static str>,
@@ -508,15 +566,21 @@ pub struct EndpointInfo {
     pub rate_limit_source: Option<&'static str>,
     /// Requests per second for the limit, when it is per second.
     pub rate_per_second: Option<u32>,
+    /// The request type's fields and rules.
     pub request: &'static TypeInfo,
+    /// The response type's fields and rules.
     pub response: &'static TypeInfo,
+    /// The request field that makes a resend idempotent, if the operation has one.
     pub request_number: Option<RequestNumber>,
+    /// How the operation pages, if it is a list.
     pub pagination: Option<Pagination>,
     /// The second operation each result needs before it is usable, if any.
     pub follow_up: Option<FollowUp>,
     /// The full error table, common codes included, every row kept.
     pub errors: &'static [ErrorDoc],
+    /// The page's request examples.
     pub request_examples: &'static [Example],
+    /// The page's response examples.
     pub response_examples: &'static [Example],
 }
 
@@ -568,8 +632,11 @@ pub trait ErrorCode: Debug + Clone + PartialEq + Send + Sync + 'static {
 
 /// One API operation; implemented by a unit type per operation.
 pub trait Endpoint: Send + Sync + 'static {
+    /// The typed request (path, query and body fields in one struct).
     type Request: Serialize + Validate + Send + Sync;
+    /// The typed success reply.
     type Response: DeserializeOwned + Send;
+    /// The operation's typed error codes.
     type ErrorCode: ErrorCode;
 
     /// The schema facts of this operation.

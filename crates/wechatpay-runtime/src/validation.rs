@@ -42,42 +42,89 @@ pub enum Rule {
     Required,
     /// Shorter than the documented minimum.
     MinLength {
+        /// The documented minimum.
         min: usize,
+        /// The value's length, in `unit`.
         actual: usize,
+        /// What the lengths count (characters or bytes).
         unit: LengthUnit,
     },
     /// Longer than the documented maximum.
     MaxLength {
+        /// The documented maximum.
         max: usize,
+        /// The value's length, in `unit`.
         actual: usize,
+        /// What the lengths count (characters or bytes).
         unit: LengthUnit,
     },
     /// Holds a character outside the documented charset.
-    Charset { allowed: &'static str, found: char },
+    Charset {
+        /// The documented class, as the schema writes it (`A-Za-z0-9_-`).
+        allowed: &'static str,
+        /// The first character outside it.
+        found: char,
+    },
     /// Holds a control character (never valid in these APIs' text fields).
-    ControlCharacter { found: char },
+    ControlCharacter {
+        /// The first control character found.
+        found: char,
+    },
     /// Required because another field has a given value.
     RequiredIf {
+        /// The field whose value makes this one required.
         other: &'static str,
+        /// That value.
         equals: &'static str,
     },
     /// Required because another field is present.
-    RequiredWith { other: &'static str },
+    RequiredWith {
+        /// The field whose presence makes this one required.
+        other: &'static str,
+    },
     /// None of a group of fields is present; at least one must be.
-    AtLeastOneOf { fields: &'static [&'static str] },
+    AtLeastOneOf {
+        /// The fields of the group.
+        fields: &'static [&'static str],
+    },
     /// An integer below the documented minimum.
-    Minimum { min: i64, actual: i64 },
+    Minimum {
+        /// The documented minimum.
+        min: i64,
+        /// The value sent.
+        actual: i64,
+    },
     /// An integer above the documented maximum.
-    Maximum { max: i64, actual: i64 },
+    Maximum {
+        /// The documented maximum.
+        max: i64,
+        /// The value sent.
+        actual: i64,
+    },
     /// A list with fewer items than documented.
-    MinItems { min: usize, actual: usize },
+    MinItems {
+        /// The documented minimum number of items.
+        min: usize,
+        /// How many the list holds.
+        actual: usize,
+    },
     /// A list with more items than documented.
-    MaxItems { max: usize, actual: usize },
+    MaxItems {
+        /// The documented maximum number of items.
+        max: usize,
+        /// How many the list holds.
+        actual: usize,
+    },
     /// A path parameter of `.` or `..`: no URL can carry it as a segment.
-    DotSegment { value: &'static str },
+    DotSegment {
+        /// The value: `.` or `..`.
+        value: &'static str,
+    },
     /// An enum value this SDK does not know, in a request.
     UnknownEnumValue {
+        /// The value sent.
         value: String,
+        /// The values the schema documents.
         known: &'static [&'static str],
     },
 }
@@ -85,7 +132,9 @@ pub enum Rule {
 /// One broken rule at one field path (`coupon_tag_info.member_tag_info.member_card_id`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
+    /// The field path, dotted from the request (`coupon_tag_info.member_tag_info.member_card_id`).
     pub path: String,
+    /// The rule the value breaks.
     pub rule: Rule,
 }
 
@@ -243,9 +292,13 @@ pub struct Charset {
 /// The schema's rules for one string value (whether it is required is the field's).
 #[derive(Debug, Clone, Copy)]
 pub struct StrRule {
+    /// The shortest length allowed, in `unit`.
     pub min: Option<usize>,
+    /// The longest length allowed, in `unit`.
     pub max: Option<usize>,
+    /// What `min` and `max` count: characters or UTF-8 bytes.
     pub unit: LengthUnit,
+    /// The characters allowed, when the page restricts them.
     pub charset: Option<Charset>,
     /// A path parameter: one URL segment, so never `.` or `..` (which a URL resolves
     /// away) — generated for every field the schema places `in: path`.
@@ -271,7 +324,9 @@ impl StrRule {
 /// The schema's range for one integer value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IntRule {
+    /// The smallest value allowed.
     pub min: Option<i64>,
+    /// The largest value allowed.
     pub max: Option<i64>,
 }
 

@@ -109,8 +109,11 @@ pub fn reply_body(keys: &SandboxKeys, now: i64) -> Result<Vec<u8>, String> {
 pub struct SandboxCertificate {
     /// Upper-case hex, as `Wechatpay-Serial` and `openssl x509 -serial` write it.
     pub serial: String,
+    /// The certificate, PEM-encoded.
     pub pem: String,
+    /// Start of its validity, Unix seconds.
     pub not_before: i64,
+    /// End of its validity, Unix seconds.
     pub not_after: i64,
 }
 

@@ -15,12 +15,15 @@ use wechatpay_runtime::EndpointInfo;
 /// the scope the doc makes the number unique in, and the number.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key {
+    /// The operation the number was sent to.
     pub operation_id: &'static str,
+    /// The caller: its mchid or brand_id.
     pub identity: String,
     /// Values of the fields the number is unique within (the schema's
     /// `request_number.unique_within`: `out_request_no` is unique per stock per
     /// user on page 000, `send_request_no` per brand).
     pub scope: String,
+    /// The request number itself.
     pub number: String,
 }
 
@@ -56,7 +59,12 @@ pub enum Lookup {
     /// Never seen: process it.
     New,
     /// Seen with the same request: answer the recorded result.
-    Replay { status: u16, body: Vec<u8> },
+    Replay {
+        /// The recorded reply's HTTP status.
+        status: u16,
+        /// The recorded reply's body, byte for byte.
+        body: Vec<u8>,
+    },
     /// Seen with a different request.
     Conflict,
 }

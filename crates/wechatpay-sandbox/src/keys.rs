@@ -37,7 +37,9 @@ pub const PROFILE_FILE: &str = "profile.toml";
 /// The identities in `sandbox.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
+    /// The merchant id merchant-signed requests must carry.
     pub mchid: String,
+    /// The brand id brand-signed requests must carry.
     pub brand_id: String,
     /// Serial number of the (notional) API certificate of the client key.
     pub serial_no: String,
@@ -52,7 +54,9 @@ pub struct Identity {
 /// Everything the sandbox needs to check requests and sign replies.
 #[derive(Debug, Clone)]
 pub struct SandboxKeys {
+    /// The directory the keys and `sandbox.json` live in.
     pub dir: PathBuf,
+    /// The identities the sandbox accepts.
     pub identity: Identity,
     /// Verifies client requests (public half of `apiclient_key.pem`).
     pub client_verifier: Arc<dyn Verifier>,

@@ -7,9 +7,13 @@ use wechatpay_runtime::EndpointInfo;
 /// An error reply: HTTP status and the JSON WeChat Pay sends.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rejection {
+    /// The HTTP status.
     pub status: u16,
+    /// The reply's `code` (`PARAM_ERROR`).
     pub code: String,
+    /// The reply's `message`, naming what is wrong.
     pub message: String,
+    /// The reply's `detail` object (`field`, `location`, `issue` for a field error; empty otherwise).
     pub detail: Value,
     /// The numeric troubleshooting code (family README, "Troubleshooting codes"):
     /// the suffix after the last `-` of the reply's `Request-ID`.

@@ -24,6 +24,7 @@ pub struct OperationStats {
 pub struct Stats {
     /// Every request except those to `/sandbox/…`.
     pub requests: u64,
+    /// Counters per operation id.
     pub operations: BTreeMap<&'static str, OperationStats>,
 }
 

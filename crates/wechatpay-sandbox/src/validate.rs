@@ -23,10 +23,13 @@ use crate::replies::Rejection;
 /// A request as received.
 #[derive(Debug)]
 pub struct Incoming<'a> {
+    /// The HTTP method, upper-case.
     pub method: &'a str,
     /// Path plus `?query`, as received (what the client signed).
     pub url: &'a str,
+    /// The request headers.
     pub headers: &'a HeaderMap,
+    /// The raw body (what the client signed).
     pub body: &'a [u8],
 }
 

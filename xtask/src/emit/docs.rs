@@ -37,14 +37,26 @@ pub fn code(text: &str) -> String {
     }
 }
 
-/// `Source: partner 4015781605. Limit from: guide. 【uncertain】 …. Decision: …` —
-/// how a reader tells an official fact from a weaker one; `None` for the page's own facts.
+/// The one provenance line rustdoc keeps: `【uncertain】 … Decision: …`, only for a fact the
+/// schema marks uncertain or records a decision for; `None` otherwise. Where every other
+/// fact comes from (pages, limit sources, transcription notes) stays in the schema, in the
+/// runtime metadata (`Provenance`, `EndpointInfo::pages`) and in `wechatpay describe`.
 pub fn provenance_line(p: &crate::schema::model::Provenance) -> Option<String> {
     let text = wechatpay_runtime::meta::provenance_text(
-        p.source.as_deref(),
-        p.limit_source.as_deref(),
+        None,
+        None,
         p.uncertain.as_deref(),
         p.decision.as_deref(),
     );
     (!text.is_empty()).then_some(text)
+}
+
+/// `Required; 1 to 32 characters` → the first letter upper-cased (the runtime words rule
+/// sentences in lower case, for use mid-sentence).
+pub fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }

@@ -215,10 +215,11 @@ fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
     let (id, title, path_template) = (&ep.id, &ep.source.title, &ep.path);
     let updated = opt_str(&ep.source.updated);
     let pages = &ep.source.pages;
-    let (complete, completeness) = match ep.source.completeness.as_deref() {
-        Some("full") => (quote!(Some(true)), "complete"),
-        Some(_) => (quote!(Some(false)), "partial: some facts are unknown"),
-        None => (quote!(None), "completeness not assessed"),
+    let notes = &ep.source.notes;
+    let complete = match ep.source.completeness.as_deref() {
+        Some("full") => quote!(Some(true)),
+        Some(_) => quote!(Some(false)),
+        None => quote!(None),
     };
     let method = ident(match ep.method {
         Method::Get => "Get",
@@ -230,11 +231,11 @@ fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
     let (auth, auth_text) = match ep.auth {
         Auth::Merchant => (
             quote!(rt::AuthScheme::Merchant),
-            "merchant, `WECHATPAY2-SHA256-RSA2048`",
+            "merchant (signature `WECHATPAY2-SHA256-RSA2048`)",
         ),
         Auth::Brand => (
             quote!(rt::AuthScheme::Brand),
-            "brand, `WECHATPAY-BRAND-SHA256-RSA2048`",
+            "brand (signature `WECHATPAY-BRAND-SHA256-RSA2048`)",
         ),
     };
     let body = match ep.body {
@@ -276,21 +277,25 @@ fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
     let query_fn = query_fn(ep, schema);
     let paginated = paginated_impl(ep, schema);
 
+    // What a caller needs: the title, method and path, who calls it, what it does, its
+    // preconditions, rate limit, request number and follow-up. The pages it was transcribed
+    // from and the transcription notes stay in the schema and in `wechatpay describe`.
     let mut type_doc = format!(
-        "{} — `{} {}` ({auth_text}).\n\n{}",
+        "{} — `{} {}`, called by the {auth_text}.\n\n{}",
         ep.source.title,
         ep.method.as_str(),
         ep.path,
         ep.source.summary
     );
     if let Some(pre) = &ep.source.preconditions {
-        type_doc.push_str(&format!("\n\n前置条件: {pre}"));
+        type_doc.push_str(&format!("\n\n前置条件 (preconditions): {pre}"));
     }
     if let Some(limit) = &ep.rate_limit {
+        // A limit the operation's own page does not print is a weaker fact: say where it is from.
         let from = ep
             .rate_limit_source
             .as_deref()
-            .map(|s| format!(" (source: {s})"))
+            .map(|s| format!(" (not on this operation's page; taken from {s})"))
             .unwrap_or_default();
         type_doc.push_str(&format!("\n\nRate limit: {limit}{from}."));
     }
@@ -303,46 +308,51 @@ fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
     if let Some(f) = &ep.follow_up {
         type_doc.push_str(&format!("\n\n{}", super::follow_up::doc_sentence(f)));
     }
-    if !ep.source.pages.is_empty() {
-        type_doc.push_str(&format!(
-            "\n\nSources: {} ({}).",
-            ep.source.pages.join(", "),
-            completeness
-        ));
-    }
-    for note in &ep.source.notes {
-        type_doc.push_str(&format!("\n\nNote: {note}"));
-    }
-    let updated_text = ep
-        .source
-        .updated
-        .as_deref()
-        .map(|u| format!(" (doc page updated {u})"))
-        .unwrap_or_default();
     type_doc.push_str(&format!(
         "\n\nOperation id {}; request [`{}`](wechatpay_models::{}), response [`{}`](wechatpay_models::{}); \
-         errors [`{}`]. From `{}`{updated_text}.",
-        code(id), ep.request, ep.request, ep.response, ep.response, ep.error_enum, ep.file
+         errors [`{}`].",
+        code(id), ep.request, ep.request, ep.response, ep.response, ep.error_enum
     ));
     let type_doc = doc(&type_doc);
 
-    // One variant per distinct code, in table order; the rows are data in `TABLE`,
-    // shown once in the enum's docs.
-    let mut variants: Vec<(&String, &String)> = Vec::new();
+    // One variant per distinct code, in table order, documented with one line: the
+    // status(es) and every meaning the table gives the code. The full rows (solutions,
+    // scopes) are data in `TABLE`, printed by `wechatpay describe`.
+    let mut variants: Vec<(&String, &String, Vec<&ErrorRow>)> = Vec::new();
     for row in &ep.errors {
-        if !variants.iter().any(|(c, _)| *c == &row.code) {
-            variants.push((&row.code, &row.variant));
+        match variants.iter_mut().find(|(c, _, _)| *c == &row.code) {
+            Some((_, _, rows)) => rows.push(row),
+            None => variants.push((&row.code, &row.variant, vec![row])),
         }
     }
-    let variant_decls = variants.iter().map(|(c, v)| {
-        let (docs, v) = (doc(&code(c)), ident(v));
+    let variant_decls = variants.iter().map(|(c, v, rows)| {
+        let mut statuses: Vec<String> = Vec::new();
+        for r in rows {
+            let s = r.status.to_string();
+            if !statuses.contains(&s) {
+                statuses.push(s);
+            }
+        }
+        let meanings: Vec<&str> = rows
+            .iter()
+            .map(|r| r.description.trim().trim_end_matches(['。', '.']))
+            .collect();
+        let (docs, v) = (
+            doc(&format!(
+                "{} {}: {}",
+                statuses.join("/"),
+                code(c),
+                meanings.join("; ")
+            )),
+            ident(v),
+        );
         quote!(#docs #v,)
     });
-    let from_arms = variants.iter().map(|(c, v)| {
+    let from_arms = variants.iter().map(|(c, v, _)| {
         let v = ident(v);
         quote!(#c => Self::#v,)
     });
-    let code_arms = variants.iter().map(|(c, v)| {
+    let code_arms = variants.iter().map(|(c, v, _)| {
         let v = ident(v);
         quote!(Self::#v => #c,)
     });
@@ -353,29 +363,16 @@ fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
         }
         None => error_doc(r),
     });
-    let mut table =
-        String::from("| status | code | scope | description | solution |\n|---|---|---|---|---|\n");
-    for r in &ep.errors {
-        let source = r
-            .source
-            .as_ref()
-            .map(|s| format!(" (source: {s})"))
-            .unwrap_or_default();
-        table.push_str(&format!(
-            "| {} | {} | {} | {}{source} | {} |\n",
-            r.status,
-            code(&r.code),
-            r.scope.as_str(),
-            r.description.replace('|', "\\|"),
-            r.solution.replace('|', "\\|")
-        ));
-    }
     let codes_doc = doc(&format!(
-        "The error codes of {} ({}): its error table and the common error codes.\n\n{table}\n\
+        "The error codes of {} ({}): one variant per code of its error table and of the \
+         common error codes, each documented with its HTTP status and what it means. The \
+         rows with their solutions and scopes are [`TABLE`](wechatpay_runtime::ErrorCode::TABLE) \
+         (`wechatpay describe {}` prints them).\n\n\
          Codes the table does not list decode into `Unknown`, which keeps the raw code; their \
          scope is `caller` (`ErrorScope::UNDOCUMENTED`).",
         code(id),
-        ep.source.title
+        ep.source.title,
+        id
     ));
 
     let row_count = proc_macro2::Literal::usize_unsuffixed(ep.errors.len());
@@ -402,6 +399,7 @@ fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
                 doc_updated: #updated,
                 pages: &[#(#pages),*],
                 complete: #complete,
+                notes: &[#(#notes),*],
                 method: rt::Method::#method,
                 path: rt::PathTemplate::new(#path_template),
                 auth: #auth,

@@ -43,6 +43,10 @@ pub struct ErrorRow {
     /// Provenance of a row the page does not print (a code taken from another page).
     #[serde(default)]
     pub source: Option<String>,
+    /// What this row's code means here, in snake_case (`app_jump_path_missing`): names
+    /// the generated constant of a shared row whose code the shared tables repeat.
+    #[serde(default)]
+    pub key: Option<String>,
 }
 
 /// `endpoints/<operation-id>.yaml`: one doc page, its endpoint and the types it defines.

@@ -12,11 +12,18 @@ use std::path::{Path, PathBuf};
 pub enum LockError {
     /// Another process holds it.
     #[error("{} is in use (lock {} held)", .journal.display(), .lock.display())]
-    Busy { journal: PathBuf, lock: PathBuf },
+    Busy {
+        /// The journal file.
+        journal: PathBuf,
+        /// The lock file next to it (`FILE.db.lock`).
+        lock: PathBuf,
+    },
     /// The lock file cannot be opened or locked.
     #[error("cannot lock {}: {source}", .lock.display())]
     Io {
+        /// The lock file next to it (`FILE.db.lock`).
         lock: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },

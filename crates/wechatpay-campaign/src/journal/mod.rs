@@ -116,6 +116,7 @@ pub enum State {
     Confirming,
     /// Sent, and followed up where its result needed it.
     Succeeded,
+    /// Refused for good (a documented permanent error), or its follow-up failed for good.
     Failed,
 }
 
@@ -163,13 +164,21 @@ pub enum NumberSource {
 /// What a journal is bound to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Binding {
+    /// The id of the operation the campaign sends (`send-user-product-coupon`).
     pub operation_id: String,
+    /// The request-number field of the operation.
     pub request_number_field: String,
+    /// Where the request numbers come from: derived or a CSV column.
     pub numbers: NumberSource,
+    /// The input CSV's path as given.
     pub input_path: String,
+    /// SHA-256 of the input's bytes, hex.
     pub input_sha256: String,
+    /// Where the template came from (`template.json`, `--body`).
     pub template_source: String,
+    /// SHA-256 of the template's bytes, hex.
     pub template_sha256: String,
+    /// The template, as JSON text.
     pub template: String,
     /// The CSV header.
     pub columns: Vec<String>,
@@ -182,12 +191,17 @@ pub struct Binding {
 /// Rows by state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
+    /// Every row.
     pub total: u64,
+    /// Rows not sent yet, or sent with an outcome still unknown.
     pub pending: u64,
+    /// Rows whose request is out and whose answer is not recorded yet.
     pub in_flight: u64,
     /// Sent, awaiting the follow-up (confirm) of their result.
     pub confirming: u64,
+    /// Rows sent, and followed up where their result needed it.
     pub succeeded: u64,
+    /// Rows that failed for good.
     pub failed: u64,
     /// Of `failed`: rows whose send succeeded but whose follow-up failed for good.
     pub failed_in_follow_up: u64,
@@ -215,8 +229,11 @@ impl Counts {
 /// A row taken for sending.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Claimed {
+    /// The 1-based data row (the first row after the header is row 1).
     pub row: u64,
+    /// The row's cells by column name, as written.
     pub cells: Map<String, Value>,
+    /// Its request number, written before the first attempt.
     pub request_no: String,
     /// Attempts before this run.
     pub attempts: u64,
@@ -227,40 +244,64 @@ pub struct Claimed {
 pub enum Update {
     /// The send took effect; with follow-ups the row awaits them (`confirming`).
     Succeeded {
+        /// The 1-based data row (the first row after the header is row 1).
         row: u64,
+        /// The key fields of the answer (see [`crate::result`]).
         result: Value,
+        /// Why it counts as done without a decoded answer, when that is the case.
         note: Option<String>,
+        /// The follow-ups its results need, recorded in the same transaction.
         follow_ups: Vec<NewFollowUp>,
     },
+    /// A permanent refusal: the row fails with this code.
     Failed {
+        /// The 1-based data row (the first row after the header is row 1).
         row: u64,
+        /// The error code: WeChat Pay's `code`, or the SDK's own (`HTTP_500`, `INVALID_ROW`, `LOCAL`) when there is none.
         code: String,
+        /// What the error says.
         message: String,
     },
     /// Attempted, outcome unknown; stays in flight and is sent again.
     Retrying {
+        /// The 1-based data row (the first row after the header is row 1).
         row: u64,
+        /// The error code: WeChat Pay's `code`, or the SDK's own (`HTTP_500`, `INVALID_ROW`, `LOCAL`) when there is none.
         code: String,
+        /// What the error says.
         message: String,
     },
     /// Attempted, outcome unknown; back to pending for a later run.
     Unresolved {
+        /// The 1-based data row (the first row after the header is row 1).
         row: u64,
+        /// The error code: WeChat Pay's `code`, or the SDK's own (`HTTP_500`, `INVALID_ROW`, `LOCAL`) when there is none.
         code: String,
+        /// What the error says.
         message: String,
     },
     /// Taken but not sent: back to pending.
-    Released { row: u64 },
+    Released {
+        /// The 1-based data row (the first row after the header is row 1).
+        row: u64,
+    },
     /// Its request is going out now: a pending row becomes in flight (a row
     /// read ahead stays pending until then, so `status` counts requests).
-    Sent { row: u64 },
+    Sent {
+        /// The 1-based data row (the first row after the header is row 1).
+        row: u64,
+    },
     /// An attempt at one of the row's follow-ups; when it is done, the fields it
     /// changes (the declaration's `while` and `done` fields) are copied into the
     /// row's result, so the report shows the state after the last step.
     FollowUp {
+        /// The 1-based data row (the first row after the header is row 1).
         row: u64,
+        /// Which result of the reply the follow-up is for (its index; 0 for a single result).
         item: u32,
+        /// What the attempt did.
         update: FollowUpUpdate,
+        /// The follow-up as the schema declares it, whose `while` and `done` fields are copied into the row's result once done.
         declared: Option<&'static FollowUp>,
     },
 }
@@ -268,17 +309,25 @@ pub enum Update {
 /// One row of the journal, for reports.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowRecord {
+    /// The 1-based data row (the first row after the header is row 1).
     pub row: u64,
+    /// The CSV line where the row starts (the header is line 1).
     pub line: u64,
+    /// The row's cells by column name, as written.
     pub cells: Map<String, Value>,
+    /// Its request number, written before the first attempt.
     pub request_no: String,
+    /// Where the row stands.
     pub state: State,
+    /// Attempts made so far.
     pub attempts: u64,
     /// The result's key fields (see [`crate::result`]).
     pub result: Option<Value>,
     /// The step an error came from: `send` or `follow_up`.
     pub error_step: Option<String>,
+    /// The last error's code (for a failed row, why it failed).
     pub error_code: Option<String>,
+    /// The last error's message.
     pub error_message: Option<String>,
     /// The request numbers of the row's follow-ups (`;` between several).
     pub follow_up_numbers: Option<String>,
@@ -287,19 +336,33 @@ pub struct RowRecord {
 /// One `send` run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunRecord {
+    /// The run's number in the journal, from 1.
     pub id: i64,
+    /// The process id of the run.
     pub pid: i64,
+    /// When the run started (Unix ms).
     pub started_at: i64,
+    /// When its first request went out (Unix ms).
     pub first_send_at: Option<i64>,
+    /// When it last completed a row (Unix ms).
     pub last_progress_at: Option<i64>,
+    /// When it ended (Unix ms); `None` while it runs or after a crash.
     pub ended_at: Option<i64>,
+    /// The rate it started at (requests per second).
     pub rate: f64,
+    /// Requests of every step (resends and status queries included).
     pub requests: u64,
+    /// Answers that were throttles (429 / `FREQUENCY_LIMITED`).
     pub throttled: u64,
+    /// Rows that reached their end (succeeded or failed).
     pub completed: u64,
+    /// Rows whose send took effect.
     pub sent: u64,
+    /// When the last of those sends was answered (Unix ms).
     pub last_send_at: Option<i64>,
+    /// Follow-ups that took effect in the run.
     pub follow_ups: u64,
+    /// How it ended (`completed`, `interrupted` or `stopped`); `None` while it runs or after a crash.
     pub outcome: Option<String>,
 }
 
@@ -323,9 +386,11 @@ impl RunRecord {
 /// Counters of a run, written as it goes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RunProgress {
+    /// When its first request went out (Unix ms).
     pub first_send_at: Option<i64>,
     /// Requests of every step (resends and status queries included).
     pub requests: u64,
+    /// Answers that were throttles (429 / `FREQUENCY_LIMITED`).
     pub throttled: u64,
     /// Rows that reached their end (succeeded or failed).
     pub completed: u64,

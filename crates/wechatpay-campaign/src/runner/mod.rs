@@ -146,8 +146,11 @@ pub enum RunEnd {
     /// Stopped by an answer no row can fix (credentials, permission, an
     /// undocumented error, a local failure); the row is pending.
     Stopped {
+        /// The row whose answer stopped the run (it stays pending).
         row: u64,
+        /// The error code: WeChat Pay's `code`, or the SDK's own (`HTTP_500`, `INVALID_ROW`, `LOCAL`) when there is none.
         code: String,
+        /// What the error says.
         message: String,
     },
 }

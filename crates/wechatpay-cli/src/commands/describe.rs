@@ -187,6 +187,10 @@ pub fn describe(info: &EndpointInfo) -> String {
             }
         );
     }
+    for (i, note) in info.notes.iter().enumerate() {
+        let label = if i == 0 { "notes:" } else { "" };
+        let _ = writeln!(out, "  {label:<15} {note}");
+    }
     let _ = writeln!(
         out,
         "\nHeaders (besides Authorization, Accept, Content-Type):"

@@ -11,47 +11,33 @@ static ERRORS: [rt::ErrorDoc; 22] = [
     super::common_errors::SIGN_ERROR,
     super::common_errors::SYSTEM_ERROR,
     super::common_errors::USER_ERROR,
-    super::common_errors::INVALID_REQUEST_2,
-    super::common_errors::INVALID_REQUEST_3,
-    super::common_errors::INVALID_REQUEST_4,
+    super::common_errors::INVALID_REQUEST_SINGLE_USAGE_RULE_MISMATCH,
+    super::common_errors::INVALID_REQUEST_SEQUENTIAL_USAGE_RULE_MISMATCH,
+    super::common_errors::INVALID_REQUEST_SINGLE_ITEM_RULE_ON_PRODUCT_COUPON,
     super::common_errors::NO_AUTH,
-    super::common_errors::INVALID_REQUEST_5,
-    super::common_errors::PARAM_ERROR_2,
-    super::common_errors::INVALID_REQUEST_6,
-    super::common_errors::INVALID_REQUEST_7,
-    super::common_errors::INVALID_REQUEST_8,
-    super::common_errors::INVALID_REQUEST_9,
-    super::common_errors::PARAM_ERROR_3,
-    super::common_errors::INVALID_REQUEST_10,
-    super::common_errors::INVALID_REQUEST_11,
-    super::common_errors::INVALID_REQUEST_12,
-    super::common_errors::INVALID_REQUEST_13,
-    super::common_errors::INVALID_REQUEST_14,
-    super::common_errors::INVALID_REQUEST_15,
+    super::common_errors::INVALID_REQUEST_APP_JUMP_PATH_MISSING,
+    super::common_errors::PARAM_ERROR_PAGE_SIZE_OUT_OF_RANGE,
+    super::common_errors::INVALID_REQUEST_MINI_PROGRAM_APPID_MISSING,
+    super::common_errors::INVALID_REQUEST_ORIGINAL_PRICE_MISSING,
+    super::common_errors::INVALID_REQUEST_MINI_PROGRAM_PATH_MISSING,
+    super::common_errors::INVALID_REQUEST_COMBO_PACKAGE_MISSING,
+    super::common_errors::PARAM_ERROR_TIME_NOT_RFC3339,
+    super::common_errors::INVALID_REQUEST_DISCOUNT_COUPON_RULE_MISSING,
+    super::common_errors::INVALID_REQUEST_NORMAL_COUPON_RULE_MISSING,
+    super::common_errors::INVALID_REQUEST_DAY_LIST_MISSING,
+    super::common_errors::INVALID_REQUEST_SINGLE_USAGE_INFO_MISSING,
+    super::common_errors::INVALID_REQUEST_SEQUENTIAL_USAGE_INFO_MISSING,
+    super::common_errors::INVALID_REQUEST_OPENID_NOT_OF_APPID,
 ];
-/// 失效商品券 — `POST /brand/marketing/product-coupon/product-coupons/{product_coupon_id}/deactivate` (brand, `WECHATPAY-BRAND-SHA256-RSA2048`).
+/// 失效商品券 — `POST /brand/marketing/product-coupon/product-coupons/{product_coupon_id}/deactivate`, called by the brand (signature `WECHATPAY-BRAND-SHA256-RSA2048`).
 ///
 /// Deactivates the product coupon and all of its stocks, and stops every channel / activity (no new receive events). User coupons already issued stay valid. \[partner page 4015781290; community OpenAPI mirror description\]
 ///
-/// 前置条件: The product coupon has been created. \[partner page 4015781290\]
+/// 前置条件 (preconditions): The product coupon has been created. \[partner page 4015781290\]
 ///
 /// Request number `out_request_no`: resend with the same value after any outcome you cannot prove failed.
 ///
-/// Sources: partner 4015781290, seed 002, sample-code, mirror (complete).
-///
-/// Note: Operation name DeactivateProductCoupon (official sample code). Method and path from the official sample code.
-///
-/// Note: Official brand page id unknown; partner analog: partner page 4015781290 (updated 2025.08.04). Rate limit unknown.
-///
-/// Note: Response ProductCouponEntity (seed page 002) with state = DEACTIVATED and deactivate_request_no / deactivate_time / deactivate_reason filled \[official sample code; seed page 002 field meanings\].
-///
-/// Note: errors: the page prints no error table (common rows, README 'Errors').
-///
-/// Note: Example request: values from the official sample code (not a page example). Example response: not given.
-///
-/// Note: Unknown: official brand page id; rate limit; error table.
-///
-/// Operation id `deactivate-product-coupon`; request [`DeactivateProductCouponRequest`](wechatpay_models::DeactivateProductCouponRequest), response [`ProductCouponEntity`](wechatpay_models::ProductCouponEntity); errors [`DeactivateProductCouponErrorCode`]. From `schema/endpoints/deactivate-product-coupon.yaml`.
+/// Operation id `deactivate-product-coupon`; request [`DeactivateProductCouponRequest`](wechatpay_models::DeactivateProductCouponRequest), response [`ProductCouponEntity`](wechatpay_models::ProductCouponEntity); errors [`DeactivateProductCouponErrorCode`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct DeactivateProductCoupon;
 impl rt::Endpoint for DeactivateProductCoupon {
@@ -64,6 +50,14 @@ impl rt::Endpoint for DeactivateProductCoupon {
         doc_updated: None,
         pages: &["partner 4015781290", "seed 002", "sample-code", "mirror"],
         complete: Some(true),
+        notes: &[
+            "Operation name DeactivateProductCoupon (official sample code). Method and path from the official sample code.",
+            "Official brand page id unknown; partner analog: partner page 4015781290 (updated 2025.08.04). Rate limit unknown.",
+            "Response ProductCouponEntity (seed page 002) with state = DEACTIVATED and deactivate_request_no / deactivate_time / deactivate_reason filled [official sample code; seed page 002 field meanings].",
+            "errors: the page prints no error table (common rows, README 'Errors').",
+            "Example request: values from the official sample code (not a page example). Example response: not given.",
+            "Unknown: official brand page id; rate limit; error table.",
+        ],
         method: rt::Method::Post,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/deactivate",
@@ -104,48 +98,23 @@ impl rt::Endpoint for DeactivateProductCoupon {
         Self::INFO.path.render(&[&request.product_coupon_id])
     }
 }
-/// The error codes of `deactivate-product-coupon` (失效商品券): its error table and the common error codes.
-///
-/// | status | code | scope | description | solution |
-/// |---|---|---|---|---|
-/// | 400 | `PARAM_ERROR` | request | 参数错误 | 请根据错误提示正确传入参数 |
-/// | 400 | `INVALID_REQUEST` | request | HTTP 请求不符合微信支付 APIv3 接口规则 | 请参阅 接口规则 |
-/// | 401 | `SIGN_ERROR` | caller | 验证不通过 | 请参阅 签名常见问题 |
-/// | 500 | `SYSTEM_ERROR` | caller | 系统异常,请稍后重试 | 请稍后重试 |
-/// | 403 | `USER_ERROR` | request | 用户不是该品牌的会员 | 用户不是该品牌的会员,无法发放会员券 |
-/// | 400 | `INVALID_REQUEST` | request | 单券使用模式的商品券批次,应该在「单券使用规则」中包含对应类型的优惠规则。对于文档中标记不应填写的优惠规则应删除。 | 请在「单券使用规则」中包含对应类型的优惠规则,并删除文档中标记不应填写的优惠规则。 |
-/// | 400 | `INVALID_REQUEST` | request | 多次优惠使用模式的商品券批次,应该在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等 | 在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等 |
-/// | 400 | `INVALID_REQUEST` | request | 单品满减券或单品折扣券不应在商品券中设置「满减券使用规则」或「折扣券使用规则」,而是应该在商品券批次中设置 | 请删除商品券中的「满减券使用规则」或「折扣券使用规则」,并在商品券批次中设置对应的优惠规则 |
-/// | 403 | `NO_AUTH` | caller | 品牌没有此接口权限 | 品牌没有此接口权限 |
-/// | 400 | `INVALID_REQUEST` | request | 商品券支持APP核销时,必须提供「APP跳转路径」 | 请提供「APP跳转路径」参数 |
-/// | 400 | `PARAM_ERROR` | request | 分页大小超出限制,请根据接口文档调整到允许的范围 | 请调整分页大小到规定范围 |
-/// | 400 | `INVALID_REQUEST` | request | 商品券支持小程序核销时,必须提供「小程序AppID」 | 请提供「小程序AppID」 |
-/// | 400 | `INVALID_REQUEST` | request | 单品券必须提供商品原价,请补充 | 请补充商品原价 |
-/// | 400 | `INVALID_REQUEST` | request | 商品券支持小程序核销时,必须提供「小程序跳转路径」 | 请提供提供「小程序跳转路径」 |
-/// | 400 | `INVALID_REQUEST` | request | 单品券必须提供商品券套餐组合信息,请补充 | 请提供商品券套餐组合信息 |
-/// | 400 | `PARAM_ERROR` | request | 时间字符串格式错误,请使用 RFC3339 标准格式 | 请使用 RFC3339 标准格式 |
-/// | 400 | `INVALID_REQUEST` | request | 单券模式下,全场折扣券应在商品券中提供折扣券使用规则信息 | 请在商品券中提供「折扣券使用规则信息」 |
-/// | 400 | `INVALID_REQUEST` | request | 单券模式下,全场满减券应在商品券中提供满减券使用规则信息 | 请在商品券中提供「满减券使用规则信息」 |
-/// | 400 | `INVALID_REQUEST` | request | 每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填 | 请补充 每周可用星期数(day_list) |
-/// | 400 | `INVALID_REQUEST` | request | 单券模式下,全场券需要提供「单券模式信息(single_usage_info)」 | 请提供单券模式信息(single_usage_info) |
-/// | 400 | `INVALID_REQUEST` | request | 多次优惠模式下必须提供「多次优惠模式信息(sequential_usage_info)」 | 请填写 多次优惠模式信息(sequential_usage_info) |
-/// | 400 | `INVALID_REQUEST` | request | 传入的OpenID不合法 | 请使用参数 AppID 对应的的OpenID |
+/// The error codes of `deactivate-product-coupon` (失效商品券): one variant per code of its error table and of the common error codes, each documented with its HTTP status and what it means. The rows with their solutions and scopes are [`TABLE`](wechatpay_runtime::ErrorCode::TABLE) (`wechatpay describe deactivate-product-coupon` prints them).
 ///
 /// Codes the table does not list decode into `Unknown`, which keeps the raw code; their scope is `caller` (`ErrorScope::UNDOCUMENTED`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DeactivateProductCouponErrorCode {
-    /// `PARAM_ERROR`
+    /// 400 `PARAM_ERROR`: 参数错误; 分页大小超出限制,请根据接口文档调整到允许的范围; 时间字符串格式错误,请使用 RFC3339 标准格式
     ParamError,
-    /// `INVALID_REQUEST`
+    /// 400 `INVALID_REQUEST`: HTTP 请求不符合微信支付 APIv3 接口规则; 单券使用模式的商品券批次,应该在「单券使用规则」中包含对应类型的优惠规则。对于文档中标记不应填写的优惠规则应删除; 多次优惠使用模式的商品券批次,应该在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等; 单品满减券或单品折扣券不应在商品券中设置「满减券使用规则」或「折扣券使用规则」,而是应该在商品券批次中设置; 商品券支持APP核销时,必须提供「APP跳转路径」; 商品券支持小程序核销时,必须提供「小程序AppID」; 单品券必须提供商品原价,请补充; 商品券支持小程序核销时,必须提供「小程序跳转路径」; 单品券必须提供商品券套餐组合信息,请补充; 单券模式下,全场折扣券应在商品券中提供折扣券使用规则信息; 单券模式下,全场满减券应在商品券中提供满减券使用规则信息; 每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填; 单券模式下,全场券需要提供「单券模式信息(single_usage_info)」; 多次优惠模式下必须提供「多次优惠模式信息(sequential_usage_info)」; 传入的OpenID不合法
     InvalidRequest,
-    /// `SIGN_ERROR`
+    /// 401 `SIGN_ERROR`: 验证不通过
     SignError,
-    /// `SYSTEM_ERROR`
+    /// 500 `SYSTEM_ERROR`: 系统异常,请稍后重试
     SystemError,
-    /// `USER_ERROR`
+    /// 403 `USER_ERROR`: 用户不是该品牌的会员
     UserError,
-    /// `NO_AUTH`
+    /// 403 `NO_AUTH`: 品牌没有此接口权限
     NoAuth,
     /// A code this operation's error table does not list; kept verbatim.
     Unknown(String),

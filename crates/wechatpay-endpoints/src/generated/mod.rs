@@ -141,7 +141,7 @@ pub(crate) mod common_errors {
         scope: rt::ErrorScope::Request,
     };
     /// 400 `INVALID_REQUEST`: 单券使用模式的商品券批次,应该在「单券使用规则」中包含对应类型的优惠规则。对于文档中标记不应填写的优惠规则应删除。
-    pub(crate) const INVALID_REQUEST_2: rt::ErrorDoc = rt::ErrorDoc {
+    pub(crate) const INVALID_REQUEST_SINGLE_USAGE_RULE_MISMATCH: rt::ErrorDoc = rt::ErrorDoc {
         status: 400,
         code: "INVALID_REQUEST",
         description: "单券使用模式的商品券批次,应该在「单券使用规则」中包含对应类型的优惠规则。对于文档中标记不应填写的优惠规则应删除。",
@@ -149,7 +149,7 @@ pub(crate) mod common_errors {
         scope: rt::ErrorScope::Request,
     };
     /// 400 `INVALID_REQUEST`: 多次优惠使用模式的商品券批次,应该在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等
-    pub(crate) const INVALID_REQUEST_3: rt::ErrorDoc = rt::ErrorDoc {
+    pub(crate) const INVALID_REQUEST_SEQUENTIAL_USAGE_RULE_MISMATCH: rt::ErrorDoc = rt::ErrorDoc {
         status: 400,
         code: "INVALID_REQUEST",
         description: "多次优惠使用模式的商品券批次,应该在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等",
@@ -157,7 +157,7 @@ pub(crate) mod common_errors {
         scope: rt::ErrorScope::Request,
     };
     /// 400 `INVALID_REQUEST`: 单品满减券或单品折扣券不应在商品券中设置「满减券使用规则」或「折扣券使用规则」,而是应该在商品券批次中设置
-    pub(crate) const INVALID_REQUEST_4: rt::ErrorDoc = rt::ErrorDoc {
+    pub(crate) const INVALID_REQUEST_SINGLE_ITEM_RULE_ON_PRODUCT_COUPON: rt::ErrorDoc = rt::ErrorDoc {
         status: 400,
         code: "INVALID_REQUEST",
         description: "单品满减券或单品折扣券不应在商品券中设置「满减券使用规则」或「折扣券使用规则」,而是应该在商品券批次中设置",
@@ -173,7 +173,7 @@ pub(crate) mod common_errors {
         scope: rt::ErrorScope::Caller,
     };
     /// 400 `INVALID_REQUEST`: 商品券支持APP核销时,必须提供「APP跳转路径」
-    pub(crate) const INVALID_REQUEST_5: rt::ErrorDoc = rt::ErrorDoc {
+    pub(crate) const INVALID_REQUEST_APP_JUMP_PATH_MISSING: rt::ErrorDoc = rt::ErrorDoc {
         status: 400,
         code: "INVALID_REQUEST",
         description: "商品券支持APP核销时,必须提供「APP跳转路径」",
@@ -181,7 +181,7 @@ pub(crate) mod common_errors {
         scope: rt::ErrorScope::Request,
     };
     /// 400 `PARAM_ERROR`: 分页大小超出限制,请根据接口文档调整到允许的范围
-    pub(crate) const PARAM_ERROR_2: rt::ErrorDoc = rt::ErrorDoc {
+    pub(crate) const PARAM_ERROR_PAGE_SIZE_OUT_OF_RANGE: rt::ErrorDoc = rt::ErrorDoc {
         status: 400,
         code: "PARAM_ERROR",
         description: "分页大小超出限制,请根据接口文档调整到允许的范围",
@@ -189,7 +189,7 @@ pub(crate) mod common_errors {
         scope: rt::ErrorScope::Request,
     };
     /// 400 `INVALID_REQUEST`: 商品券支持小程序核销时,必须提供「小程序AppID」
-    pub(crate) const INVALID_REQUEST_6: rt::ErrorDoc = rt::ErrorDoc {
+    pub(crate) const INVALID_REQUEST_MINI_PROGRAM_APPID_MISSING: rt::ErrorDoc = rt::ErrorDoc {
         status: 400,
         code: "INVALID_REQUEST",
         description: "商品券支持小程序核销时,必须提供「小程序AppID」",
@@ -197,7 +197,7 @@ pub(crate) mod common_errors {
         scope: rt::ErrorScope::Request,
     };
     /// 400 `INVALID_REQUEST`: 单品券必须提供商品原价,请补充
-    pub(crate) const INVALID_REQUEST_7: rt::ErrorDoc = rt::ErrorDoc {
+    pub(crate) const INVALID_REQUEST_ORIGINAL_PRICE_MISSING: rt::ErrorDoc = rt::ErrorDoc {
         status: 400,
         code: "INVALID_REQUEST",
         description: "单品券必须提供商品原价,请补充",
@@ -205,7 +205,7 @@ pub(crate) mod common_errors {
         scope: rt::ErrorScope::Request,
     };
     /// 400 `INVALID_REQUEST`: 商品券支持小程序核销时,必须提供「小程序跳转路径」
-    pub(crate) const INVALID_REQUEST_8: rt::ErrorDoc = rt::ErrorDoc {
+    pub(crate) const INVALID_REQUEST_MINI_PROGRAM_PATH_MISSING: rt::ErrorDoc = rt::ErrorDoc {
         status: 400,
         code: "INVALID_REQUEST",
         description: "商品券支持小程序核销时,必须提供「小程序跳转路径」",
@@ -213,7 +213,7 @@ pub(crate) mod common_errors {
         scope: rt::ErrorScope::Request,
     };
     /// 400 `INVALID_REQUEST`: 单品券必须提供商品券套餐组合信息,请补充
-    pub(crate) const INVALID_REQUEST_9: rt::ErrorDoc = rt::ErrorDoc {
+    pub(crate) const INVALID_REQUEST_COMBO_PACKAGE_MISSING: rt::ErrorDoc = rt::ErrorDoc {
         status: 400,
         code: "INVALID_REQUEST",
         description: "单品券必须提供商品券套餐组合信息,请补充",
@@ -221,7 +221,7 @@ pub(crate) mod common_errors {
         scope: rt::ErrorScope::Request,
     };
     /// 400 `PARAM_ERROR`: 时间字符串格式错误,请使用 RFC3339 标准格式
-    pub(crate) const PARAM_ERROR_3: rt::ErrorDoc = rt::ErrorDoc {
+    pub(crate) const PARAM_ERROR_TIME_NOT_RFC3339: rt::ErrorDoc = rt::ErrorDoc {
         status: 400,
         code: "PARAM_ERROR",
         description: "时间字符串格式错误,请使用 RFC3339 标准格式",
@@ -229,7 +229,7 @@ pub(crate) mod common_errors {
         scope: rt::ErrorScope::Request,
     };
     /// 400 `INVALID_REQUEST`: 单券模式下,全场折扣券应在商品券中提供折扣券使用规则信息
-    pub(crate) const INVALID_REQUEST_10: rt::ErrorDoc = rt::ErrorDoc {
+    pub(crate) const INVALID_REQUEST_DISCOUNT_COUPON_RULE_MISSING: rt::ErrorDoc = rt::ErrorDoc {
         status: 400,
         code: "INVALID_REQUEST",
         description: "单券模式下,全场折扣券应在商品券中提供折扣券使用规则信息",
@@ -237,7 +237,7 @@ pub(crate) mod common_errors {
         scope: rt::ErrorScope::Request,
     };
     /// 400 `INVALID_REQUEST`: 单券模式下,全场满减券应在商品券中提供满减券使用规则信息
-    pub(crate) const INVALID_REQUEST_11: rt::ErrorDoc = rt::ErrorDoc {
+    pub(crate) const INVALID_REQUEST_NORMAL_COUPON_RULE_MISSING: rt::ErrorDoc = rt::ErrorDoc {
         status: 400,
         code: "INVALID_REQUEST",
         description: "单券模式下,全场满减券应在商品券中提供满减券使用规则信息",
@@ -245,7 +245,7 @@ pub(crate) mod common_errors {
         scope: rt::ErrorScope::Request,
     };
     /// 400 `INVALID_REQUEST`: 每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填
-    pub(crate) const INVALID_REQUEST_12: rt::ErrorDoc = rt::ErrorDoc {
+    pub(crate) const INVALID_REQUEST_DAY_LIST_MISSING: rt::ErrorDoc = rt::ErrorDoc {
         status: 400,
         code: "INVALID_REQUEST",
         description: "每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填",
@@ -253,7 +253,7 @@ pub(crate) mod common_errors {
         scope: rt::ErrorScope::Request,
     };
     /// 400 `INVALID_REQUEST`: 单券模式下,全场券需要提供「单券模式信息(single_usage_info)」
-    pub(crate) const INVALID_REQUEST_13: rt::ErrorDoc = rt::ErrorDoc {
+    pub(crate) const INVALID_REQUEST_SINGLE_USAGE_INFO_MISSING: rt::ErrorDoc = rt::ErrorDoc {
         status: 400,
         code: "INVALID_REQUEST",
         description: "单券模式下,全场券需要提供「单券模式信息(single_usage_info)」",
@@ -261,7 +261,7 @@ pub(crate) mod common_errors {
         scope: rt::ErrorScope::Request,
     };
     /// 400 `INVALID_REQUEST`: 多次优惠模式下必须提供「多次优惠模式信息(sequential_usage_info)」
-    pub(crate) const INVALID_REQUEST_14: rt::ErrorDoc = rt::ErrorDoc {
+    pub(crate) const INVALID_REQUEST_SEQUENTIAL_USAGE_INFO_MISSING: rt::ErrorDoc = rt::ErrorDoc {
         status: 400,
         code: "INVALID_REQUEST",
         description: "多次优惠模式下必须提供「多次优惠模式信息(sequential_usage_info)」",
@@ -269,7 +269,7 @@ pub(crate) mod common_errors {
         scope: rt::ErrorScope::Request,
     };
     /// 400 `INVALID_REQUEST`: 传入的OpenID不合法
-    pub(crate) const INVALID_REQUEST_15: rt::ErrorDoc = rt::ErrorDoc {
+    pub(crate) const INVALID_REQUEST_OPENID_NOT_OF_APPID: rt::ErrorDoc = rt::ErrorDoc {
         status: 400,
         code: "INVALID_REQUEST",
         description: "传入的OpenID不合法",

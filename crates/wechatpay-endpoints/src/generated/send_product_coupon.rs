@@ -144,15 +144,13 @@ static ERRORS: [rt::ErrorDoc; 23] = [
     super::common_errors::SIGN_ERROR,
     super::common_errors::SYSTEM_ERROR,
 ];
-/// 向用户发放商品券 — `POST /v3/marketing/busifavor/product-coupons/send` (merchant, `WECHATPAY2-SHA256-RSA2048`).
+/// 向用户发放商品券 — `POST /v3/marketing/busifavor/product-coupons/send`, called by the merchant (signature `WECHATPAY2-SHA256-RSA2048`).
 ///
 /// 商户可通过该接口向指定用户发放关联了商品信息的商家券,未关联商品信息的商家券不支持通过该接口发放;支持指定券 code 发放或系统自动分配券 code。
 ///
 /// Request number `out_request_no`: resend with the same value after any outcome you cannot prove failed.
 ///
-/// Sources: seed 000 (complete).
-///
-/// Operation id `send-product-coupon`; request [`SendProductCouponRequest`](wechatpay_models::SendProductCouponRequest), response [`SendProductCouponResponse`](wechatpay_models::SendProductCouponResponse); errors [`SendProductCouponErrorCode`]. From `schema/endpoints/send-product-coupon.yaml` (doc page updated 2025-07-15).
+/// Operation id `send-product-coupon`; request [`SendProductCouponRequest`](wechatpay_models::SendProductCouponRequest), response [`SendProductCouponResponse`](wechatpay_models::SendProductCouponResponse); errors [`SendProductCouponErrorCode`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct SendProductCoupon;
 impl rt::Endpoint for SendProductCoupon {
@@ -165,6 +163,7 @@ impl rt::Endpoint for SendProductCoupon {
         doc_updated: Some("2025-07-15"),
         pages: &["seed 000"],
         complete: Some(true),
+        notes: &[],
         method: rt::Method::Post,
         path: rt::PathTemplate::new("/v3/marketing/busifavor/product-coupons/send"),
         auth: rt::AuthScheme::Merchant,
@@ -211,75 +210,49 @@ impl rt::Endpoint for SendProductCoupon {
         Self::INFO.path.as_str().to_owned()
     }
 }
-/// The error codes of `send-product-coupon` (向用户发放商品券): its error table and the common error codes.
-///
-/// | status | code | scope | description | solution |
-/// |---|---|---|---|---|
-/// | 400 | `APPID_MCHID_NOT_MATCH` | caller | AppID 与请求方商户无关联关系 | AppID 与请求方商户不匹配,请确认 AppID 与请求方商户是否有关联关系 |
-/// | 400 | `INVALID_REQUEST` | request | 发券模式不合法 | 请更换支持预上传 code 的批次后重试 |
-/// | 400 | `MCH_NOT_EXISTS` | caller | 商户号不存在 | 请确认传入的商户号是否正确 |
-/// | 400 | `RESOURCE_ALREADY_EXISTS` | request | 发券凭证已存在 | 查看 out_request_no 字段是否重复使用 |
-/// | 400 | `STOCK_NOT_EXISTS` | caller | 批次不存在 | 请确认批次号是否正确 |
-/// | 400 | `STOCK_STATE_ERROR` | caller | 批次状态错误 | 请确认批次是否处于可发券状态 |
-/// | 400 | `STOCK_EXPIRED` | caller | 批次已过期 | 请确认批次是否在有效期内 |
-/// | 400 | `STOCK_INSUFFICIENT` | caller | 批次库存不足 | 请确认批次是否还有可发放的券 |
-/// | 400 | `STOCK_NO_PRODUCT` | caller | 批次未关联商品信息 | 请联系微信支付运营为批次关联商品信息 |
-/// | 400 | `USER_ALREADY_RECEIVED` | request | 用户已领取 | 该用户已经领取过此批次的券 |
-/// | 400 | `USER_RECEIVE_LIMIT` | request | 用户领取限制 | 用户领取数量已达上限 |
-/// | 403 | `NO_AUTH` | caller | 无权限 | 查看具体错误信息,确认是否有权限 |
-/// | 403 | `RULE_LIMIT` | caller | 券批次未关联商品信息 | 请联系微信支付运营,关联商品信息 |
-/// | 403 | `RULE_LIMIT` | caller | 品牌未开通名片功能 | 请开通品牌名片 |
-/// | 403 | `RULE_LIMIT` | request | 用户未开通会员功能 | 请引导用户开通会员 |
-/// | 404 | `RESOURCE_NOT_EXISTS` | request | 查询的资源不存在 | 请检查查询资源的对应 ID 是否填写正确 |
-/// | 404 | `USER_NOT_EXISTS` | request | OpenID不正确 | 请确认传入的 OpenID 是否正确 |
-/// | 429 | `FREQUENCY_LIMITED` | caller | 频率限制 | 调用太频繁,请降低调用接口频率 |
-/// | 500 | `SYSTEM_ERROR` | caller | 系统失败 | 多为网络超时引起,重试 |
-/// | 400 | `PARAM_ERROR` | request | 参数错误 | 请根据错误提示正确传入参数 |
-/// | 400 | `INVALID_REQUEST` | request | HTTP 请求不符合微信支付 APIv3 接口规则 | 请参阅 接口规则 |
-/// | 401 | `SIGN_ERROR` | caller | 验证不通过 | 请参阅 签名常见问题 |
-/// | 500 | `SYSTEM_ERROR` | caller | 系统异常,请稍后重试 | 请稍后重试 |
+/// The error codes of `send-product-coupon` (向用户发放商品券): one variant per code of its error table and of the common error codes, each documented with its HTTP status and what it means. The rows with their solutions and scopes are [`TABLE`](wechatpay_runtime::ErrorCode::TABLE) (`wechatpay describe send-product-coupon` prints them).
 ///
 /// Codes the table does not list decode into `Unknown`, which keeps the raw code; their scope is `caller` (`ErrorScope::UNDOCUMENTED`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SendProductCouponErrorCode {
-    /// `APPID_MCHID_NOT_MATCH`
+    /// 400 `APPID_MCHID_NOT_MATCH`: AppID 与请求方商户无关联关系
     AppidMchidNotMatch,
-    /// `INVALID_REQUEST`
+    /// 400 `INVALID_REQUEST`: 发券模式不合法; HTTP 请求不符合微信支付 APIv3 接口规则
     InvalidRequest,
-    /// `MCH_NOT_EXISTS`
+    /// 400 `MCH_NOT_EXISTS`: 商户号不存在
     MchNotExists,
-    /// `RESOURCE_ALREADY_EXISTS`
+    /// 400 `RESOURCE_ALREADY_EXISTS`: 发券凭证已存在
     ResourceAlreadyExists,
-    /// `STOCK_NOT_EXISTS`
+    /// 400 `STOCK_NOT_EXISTS`: 批次不存在
     StockNotExists,
-    /// `STOCK_STATE_ERROR`
+    /// 400 `STOCK_STATE_ERROR`: 批次状态错误
     StockStateError,
-    /// `STOCK_EXPIRED`
+    /// 400 `STOCK_EXPIRED`: 批次已过期
     StockExpired,
-    /// `STOCK_INSUFFICIENT`
+    /// 400 `STOCK_INSUFFICIENT`: 批次库存不足
     StockInsufficient,
-    /// `STOCK_NO_PRODUCT`
+    /// 400 `STOCK_NO_PRODUCT`: 批次未关联商品信息
     StockNoProduct,
-    /// `USER_ALREADY_RECEIVED`
+    /// 400 `USER_ALREADY_RECEIVED`: 用户已领取
     UserAlreadyReceived,
-    /// `USER_RECEIVE_LIMIT`
+    /// 400 `USER_RECEIVE_LIMIT`: 用户领取限制
     UserReceiveLimit,
-    /// `NO_AUTH`
+    /// 403 `NO_AUTH`: 无权限
     NoAuth,
-    /// `RULE_LIMIT`
+    /// 403 `RULE_LIMIT`: 券批次未关联商品信息; 品牌未开通名片功能; 用户未开通会员功能
     RuleLimit,
-    /// `RESOURCE_NOT_EXISTS`
+    /// 404 `RESOURCE_NOT_EXISTS`: 查询的资源不存在
     ResourceNotExists,
-    /// `USER_NOT_EXISTS`
+    /// 404 `USER_NOT_EXISTS`: OpenID不正确
     UserNotExists,
-    /// `FREQUENCY_LIMITED`
+    /// 429 `FREQUENCY_LIMITED`: 频率限制
     FrequencyLimited,
-    /// `SYSTEM_ERROR`
+    /// 500 `SYSTEM_ERROR`: 系统失败; 系统异常,请稍后重试
     SystemError,
-    /// `PARAM_ERROR`
+    /// 400 `PARAM_ERROR`: 参数错误
     ParamError,
-    /// `SIGN_ERROR`
+    /// 401 `SIGN_ERROR`: 验证不通过
     SignError,
     /// A code this operation's error table does not list; kept verbatim.
     Unknown(String),

@@ -41,29 +41,29 @@ static ERRORS: [rt::ErrorDoc; 26] = [
     super::common_errors::SIGN_ERROR,
     super::common_errors::SYSTEM_ERROR,
     super::common_errors::USER_ERROR,
-    super::common_errors::INVALID_REQUEST_2,
-    super::common_errors::INVALID_REQUEST_3,
-    super::common_errors::INVALID_REQUEST_4,
+    super::common_errors::INVALID_REQUEST_SINGLE_USAGE_RULE_MISMATCH,
+    super::common_errors::INVALID_REQUEST_SEQUENTIAL_USAGE_RULE_MISMATCH,
+    super::common_errors::INVALID_REQUEST_SINGLE_ITEM_RULE_ON_PRODUCT_COUPON,
     super::common_errors::NO_AUTH,
-    super::common_errors::INVALID_REQUEST_5,
-    super::common_errors::PARAM_ERROR_2,
-    super::common_errors::INVALID_REQUEST_6,
-    super::common_errors::INVALID_REQUEST_7,
-    super::common_errors::INVALID_REQUEST_8,
-    super::common_errors::INVALID_REQUEST_9,
-    super::common_errors::PARAM_ERROR_3,
-    super::common_errors::INVALID_REQUEST_10,
-    super::common_errors::INVALID_REQUEST_11,
-    super::common_errors::INVALID_REQUEST_12,
-    super::common_errors::INVALID_REQUEST_13,
-    super::common_errors::INVALID_REQUEST_14,
-    super::common_errors::INVALID_REQUEST_15,
+    super::common_errors::INVALID_REQUEST_APP_JUMP_PATH_MISSING,
+    super::common_errors::PARAM_ERROR_PAGE_SIZE_OUT_OF_RANGE,
+    super::common_errors::INVALID_REQUEST_MINI_PROGRAM_APPID_MISSING,
+    super::common_errors::INVALID_REQUEST_ORIGINAL_PRICE_MISSING,
+    super::common_errors::INVALID_REQUEST_MINI_PROGRAM_PATH_MISSING,
+    super::common_errors::INVALID_REQUEST_COMBO_PACKAGE_MISSING,
+    super::common_errors::PARAM_ERROR_TIME_NOT_RFC3339,
+    super::common_errors::INVALID_REQUEST_DISCOUNT_COUPON_RULE_MISSING,
+    super::common_errors::INVALID_REQUEST_NORMAL_COUPON_RULE_MISSING,
+    super::common_errors::INVALID_REQUEST_DAY_LIST_MISSING,
+    super::common_errors::INVALID_REQUEST_SINGLE_USAGE_INFO_MISSING,
+    super::common_errors::INVALID_REQUEST_SEQUENTIAL_USAGE_INFO_MISSING,
+    super::common_errors::INVALID_REQUEST_OPENID_NOT_OF_APPID,
 ];
-/// 向用户发放商品券批次组 — `POST /brand/marketing/product-coupon/users/{openid}/coupon-bundles` (brand, `WECHATPAY-BRAND-SHA256-RSA2048`).
+/// 向用户发放商品券批次组 — `POST /brand/marketing/product-coupon/users/{openid}/coupon-bundles`, called by the brand (signature `WECHATPAY-BRAND-SHA256-RSA2048`).
 ///
 /// Sends a stock bundle (批次组, usage_mode PROGRESSIVE_BUNDLE) to a user. Issuing is limited by each stock's total budget, daily budget and per-user limit. The single-coupon send API (seed page 002) refuses stocks that belong to a bundle.
 ///
-/// 前置条件: the bundle exists and its stocks are SENDING.
+/// 前置条件 (preconditions): the bundle exists and its stocks are SENDING.
 ///
 /// Rate limit: 500/s.
 ///
@@ -71,19 +71,7 @@ static ERRORS: [rt::ErrorDoc; 26] = [
 ///
 /// Follow-up: while a result's `coupon_state` is `CONFIRMING`, it is not usable until `confirm-send-user-product-coupon` is called for it (request number derived from the caller and `coupon_code`); `get-user-product-coupon` tells where it stands.
 ///
-/// Sources: official 4016279745, partner 4016280664, mirror, seed 002 (partial: some facts are unknown).
-///
-/// Note: Operation name SendUserProductCouponBundle 【uncertain】: no official sample exists for this endpoint; the name is derived by analogy with SendUserProductCoupon + "Bundle" (page header table); pick the final name at code generation.
-///
-/// Note: Response UserProductCouponBundleResult (schema/types/family.yaml; name proposed, mirror only). In the mirror each list item has user_product_coupon_bundle_info (REQ) and progressive_bundle_usage_detail (opt); one entry per use round — inferred 【uncertain】.
-///
-/// Note: Response example not transcribed: the page gives only a skeleton with {…} (one UserProductCouponEntity per item).
-///
-/// Note: Request example values come from the community OpenAPI mirror (no brand sample exists).
-///
-/// Note: Errors: the page prints only the common rows (README "Errors"), so the table holds only the rows taken from seed page 000 for the answers the sandbox gives (per-user limit, stock exhausted, stopped or expired), each with its scope and source. Troubleshooting code 272756740 用户领取券张数已达上限 (per-user limit reached; Request-ID suffix, official sample code guide) is USER_RECEIVE_LIMIT's situation; the format has no key for the number.
-///
-/// Operation id `send-user-product-coupon-bundle`; request [`SendUserProductCouponBundleRequest`](wechatpay_models::SendUserProductCouponBundleRequest), response [`UserProductCouponBundleResult`](wechatpay_models::UserProductCouponBundleResult); errors [`SendUserProductCouponBundleErrorCode`]. From `schema/endpoints/send-user-product-coupon-bundle.yaml` (doc page updated 2025-11-27).
+/// Operation id `send-user-product-coupon-bundle`; request [`SendUserProductCouponBundleRequest`](wechatpay_models::SendUserProductCouponBundleRequest), response [`UserProductCouponBundleResult`](wechatpay_models::UserProductCouponBundleResult); errors [`SendUserProductCouponBundleErrorCode`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct SendUserProductCouponBundle;
 impl rt::Endpoint for SendUserProductCouponBundle {
@@ -96,6 +84,13 @@ impl rt::Endpoint for SendUserProductCouponBundle {
         doc_updated: Some("2025-11-27"),
         pages: &["official 4016279745", "partner 4016280664", "mirror", "seed 002"],
         complete: Some(false),
+        notes: &[
+            "Operation name SendUserProductCouponBundle 【uncertain】: no official sample exists for this endpoint; the name is derived by analogy with SendUserProductCoupon + \"Bundle\" (page header table); pick the final name at code generation.",
+            "Response UserProductCouponBundleResult (schema/types/family.yaml; name proposed, mirror only). In the mirror each list item has user_product_coupon_bundle_info (REQ) and progressive_bundle_usage_detail (opt); one entry per use round — inferred 【uncertain】.",
+            "Response example not transcribed: the page gives only a skeleton with {…} (one UserProductCouponEntity per item).",
+            "Request example values come from the community OpenAPI mirror (no brand sample exists).",
+            "Errors: the page prints only the common rows (README \"Errors\"), so the table holds only the rows taken from seed page 000 for the answers the sandbox gives (per-user limit, stock exhausted, stopped or expired), each with its scope and source. Troubleshooting code 272756740 用户领取券张数已达上限 (per-user limit reached; Request-ID suffix, official sample code guide) is USER_RECEIVE_LIMIT's situation; the format has no key for the number.",
+        ],
         method: rt::Method::Post,
         path: rt::PathTemplate::new(
             "/brand/marketing/product-coupon/users/{openid}/coupon-bundles",
@@ -166,60 +161,31 @@ impl rt::Endpoint for SendUserProductCouponBundle {
         Self::INFO.path.render(&[&request.openid])
     }
 }
-/// The error codes of `send-user-product-coupon-bundle` (向用户发放商品券批次组): its error table and the common error codes.
-///
-/// | status | code | scope | description | solution |
-/// |---|---|---|---|---|
-/// | 400 | `USER_RECEIVE_LIMIT` | request | 用户领取限制 (source: seed 000) | 用户领取数量已达上限 |
-/// | 400 | `STOCK_INSUFFICIENT` | caller | 批次库存不足 (source: seed 000) | 请确认批次是否还有可发放的券 |
-/// | 400 | `STOCK_STATE_ERROR` | caller | 批次状态错误 (source: seed 000) | 请确认批次是否处于可发券状态 |
-/// | 400 | `STOCK_EXPIRED` | caller | 批次已过期 (source: seed 000) | 请确认批次是否在有效期内 |
-/// | 400 | `PARAM_ERROR` | request | 参数错误 | 请根据错误提示正确传入参数 |
-/// | 400 | `INVALID_REQUEST` | request | HTTP 请求不符合微信支付 APIv3 接口规则 | 请参阅 接口规则 |
-/// | 401 | `SIGN_ERROR` | caller | 验证不通过 | 请参阅 签名常见问题 |
-/// | 500 | `SYSTEM_ERROR` | caller | 系统异常,请稍后重试 | 请稍后重试 |
-/// | 403 | `USER_ERROR` | request | 用户不是该品牌的会员 | 用户不是该品牌的会员,无法发放会员券 |
-/// | 400 | `INVALID_REQUEST` | request | 单券使用模式的商品券批次,应该在「单券使用规则」中包含对应类型的优惠规则。对于文档中标记不应填写的优惠规则应删除。 | 请在「单券使用规则」中包含对应类型的优惠规则,并删除文档中标记不应填写的优惠规则。 |
-/// | 400 | `INVALID_REQUEST` | request | 多次优惠使用模式的商品券批次,应该在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等 | 在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等 |
-/// | 400 | `INVALID_REQUEST` | request | 单品满减券或单品折扣券不应在商品券中设置「满减券使用规则」或「折扣券使用规则」,而是应该在商品券批次中设置 | 请删除商品券中的「满减券使用规则」或「折扣券使用规则」,并在商品券批次中设置对应的优惠规则 |
-/// | 403 | `NO_AUTH` | caller | 品牌没有此接口权限 | 品牌没有此接口权限 |
-/// | 400 | `INVALID_REQUEST` | request | 商品券支持APP核销时,必须提供「APP跳转路径」 | 请提供「APP跳转路径」参数 |
-/// | 400 | `PARAM_ERROR` | request | 分页大小超出限制,请根据接口文档调整到允许的范围 | 请调整分页大小到规定范围 |
-/// | 400 | `INVALID_REQUEST` | request | 商品券支持小程序核销时,必须提供「小程序AppID」 | 请提供「小程序AppID」 |
-/// | 400 | `INVALID_REQUEST` | request | 单品券必须提供商品原价,请补充 | 请补充商品原价 |
-/// | 400 | `INVALID_REQUEST` | request | 商品券支持小程序核销时,必须提供「小程序跳转路径」 | 请提供提供「小程序跳转路径」 |
-/// | 400 | `INVALID_REQUEST` | request | 单品券必须提供商品券套餐组合信息,请补充 | 请提供商品券套餐组合信息 |
-/// | 400 | `PARAM_ERROR` | request | 时间字符串格式错误,请使用 RFC3339 标准格式 | 请使用 RFC3339 标准格式 |
-/// | 400 | `INVALID_REQUEST` | request | 单券模式下,全场折扣券应在商品券中提供折扣券使用规则信息 | 请在商品券中提供「折扣券使用规则信息」 |
-/// | 400 | `INVALID_REQUEST` | request | 单券模式下,全场满减券应在商品券中提供满减券使用规则信息 | 请在商品券中提供「满减券使用规则信息」 |
-/// | 400 | `INVALID_REQUEST` | request | 每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填 | 请补充 每周可用星期数(day_list) |
-/// | 400 | `INVALID_REQUEST` | request | 单券模式下,全场券需要提供「单券模式信息(single_usage_info)」 | 请提供单券模式信息(single_usage_info) |
-/// | 400 | `INVALID_REQUEST` | request | 多次优惠模式下必须提供「多次优惠模式信息(sequential_usage_info)」 | 请填写 多次优惠模式信息(sequential_usage_info) |
-/// | 400 | `INVALID_REQUEST` | request | 传入的OpenID不合法 | 请使用参数 AppID 对应的的OpenID |
+/// The error codes of `send-user-product-coupon-bundle` (向用户发放商品券批次组): one variant per code of its error table and of the common error codes, each documented with its HTTP status and what it means. The rows with their solutions and scopes are [`TABLE`](wechatpay_runtime::ErrorCode::TABLE) (`wechatpay describe send-user-product-coupon-bundle` prints them).
 ///
 /// Codes the table does not list decode into `Unknown`, which keeps the raw code; their scope is `caller` (`ErrorScope::UNDOCUMENTED`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SendUserProductCouponBundleErrorCode {
-    /// `USER_RECEIVE_LIMIT`
+    /// 400 `USER_RECEIVE_LIMIT`: 用户领取限制
     UserReceiveLimit,
-    /// `STOCK_INSUFFICIENT`
+    /// 400 `STOCK_INSUFFICIENT`: 批次库存不足
     StockInsufficient,
-    /// `STOCK_STATE_ERROR`
+    /// 400 `STOCK_STATE_ERROR`: 批次状态错误
     StockStateError,
-    /// `STOCK_EXPIRED`
+    /// 400 `STOCK_EXPIRED`: 批次已过期
     StockExpired,
-    /// `PARAM_ERROR`
+    /// 400 `PARAM_ERROR`: 参数错误; 分页大小超出限制,请根据接口文档调整到允许的范围; 时间字符串格式错误,请使用 RFC3339 标准格式
     ParamError,
-    /// `INVALID_REQUEST`
+    /// 400 `INVALID_REQUEST`: HTTP 请求不符合微信支付 APIv3 接口规则; 单券使用模式的商品券批次,应该在「单券使用规则」中包含对应类型的优惠规则。对于文档中标记不应填写的优惠规则应删除; 多次优惠使用模式的商品券批次,应该在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等; 单品满减券或单品折扣券不应在商品券中设置「满减券使用规则」或「折扣券使用规则」,而是应该在商品券批次中设置; 商品券支持APP核销时,必须提供「APP跳转路径」; 商品券支持小程序核销时,必须提供「小程序AppID」; 单品券必须提供商品原价,请补充; 商品券支持小程序核销时,必须提供「小程序跳转路径」; 单品券必须提供商品券套餐组合信息,请补充; 单券模式下,全场折扣券应在商品券中提供折扣券使用规则信息; 单券模式下,全场满减券应在商品券中提供满减券使用规则信息; 每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填; 单券模式下,全场券需要提供「单券模式信息(single_usage_info)」; 多次优惠模式下必须提供「多次优惠模式信息(sequential_usage_info)」; 传入的OpenID不合法
     InvalidRequest,
-    /// `SIGN_ERROR`
+    /// 401 `SIGN_ERROR`: 验证不通过
     SignError,
-    /// `SYSTEM_ERROR`
+    /// 500 `SYSTEM_ERROR`: 系统异常,请稍后重试
     SystemError,
-    /// `USER_ERROR`
+    /// 403 `USER_ERROR`: 用户不是该品牌的会员
     UserError,
-    /// `NO_AUTH`
+    /// 403 `NO_AUTH`: 品牌没有此接口权限
     NoAuth,
     /// A code this operation's error table does not list; kept verbatim.
     Unknown(String),

@@ -6,11 +6,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use wechatpay_runtime as rt;
 /// usage_rule_display_info.app_jump_type — mirror only (plus `passcode_link` string 口令链接).
 ///
-/// Schema enum `AppJumpType` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
-///
 /// Values WeChat Pay adds later decode into `Unknown`, which keeps the raw string and serializes back unchanged.
 ///
-/// Source: mirror. 【uncertain】 #16: community OpenAPI mirror only; absent from the sample code and seed page 002
+/// 【uncertain】 #16: community OpenAPI mirror only; absent from the sample code and seed page 002
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AppJumpType {

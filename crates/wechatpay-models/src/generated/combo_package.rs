@@ -4,28 +4,20 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// Java 类 ComboPackage(页面未给出说明,字段取自页面的 Java/Go 示例代码)
-///
-/// Schema type `ComboPackage` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ComboPackage {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; ≤ 15 UTF-8 chars.
     ///
-    /// Wire name `name`; type `string`; required; at most 15 characters.
-    ///
-    /// Source: seed 002. Limit from: guide.
+    /// Required; at most 15 characters.
     pub name: String,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填.
     ///
-    /// Wire name `pick_count`; type `integer`; required.
-    ///
-    /// Source: seed 002.
+    /// Required.
     pub pick_count: i64,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; ≤ 99 items.
     ///
-    /// Wire name `choice_list`; type `array<ComboPackageChoice>`; required; at most 99 items.
-    ///
-    /// Source: seed 002. Limit from: guide.
+    /// Required; at most 99 items.
     pub choice_list: Vec<super::ComboPackageChoice>,
 }
 impl ComboPackage {

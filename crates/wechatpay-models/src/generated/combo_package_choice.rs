@@ -4,51 +4,37 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// Java 类 ComboPackageChoice(页面未给出说明,字段取自页面的 Java/Go 示例代码)
-///
-/// Schema type `ComboPackageChoice` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ComboPackageChoice {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: ≤ 15 chars.
     ///
-    /// Wire name `name`; type `string`; optional; at most 15 characters.
-    ///
-    /// Source: seed 002. Limit from: guide.
+    /// Optional; at most 15 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: in 分.
     ///
-    /// Wire name `price`; type `integer`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: ≤ 99.
     ///
-    /// Wire name `count`; type `integer`; optional; at most 99.
-    ///
-    /// Source: seed 002. Limit from: guide.
+    /// Optional; at most 99.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `image_url`; type `string`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `mini_program_appid`; type `string`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mini_program_appid: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `mini_program_path`; type `string`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mini_program_path: Option<String>,
 }

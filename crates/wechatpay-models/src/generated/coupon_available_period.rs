@@ -4,69 +4,55 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// Java 类 CouponAvailablePeriod(页面未给出说明,字段取自页面的 Java/Go 示例代码)
-///
-/// Schema type `CouponAvailablePeriod` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CouponAvailablePeriod {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填, RFC 3339; stock validity ≤ 365 days; begin→end must span more than 5 days or no 投放计划 (placement plan) can be created.
     ///
-    /// Wire name `available_begin_time`; type `datetime`; required; example `2025-08-01T00:00:00+08:00`.
-    ///
-    /// Source: seed 002.
+    /// Required; example `2025-08-01T00:00:00+08:00`.
     pub available_begin_time: rt::DateTime,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填, RFC 3339.
     ///
-    /// Wire name `available_end_time`; type `datetime`; required; example `2025-08-31T23:59:59+08:00`.
-    ///
-    /// Source: seed 002.
+    /// Required; example `2025-08-31T23:59:59+08:00`.
     ///
     /// Checked by WeChat Pay, not locally: guide: stock validity ≤ 365 days; begin→end must span more than 5 days, or no 投放计划 (placement plan) can be created
     pub available_end_time: rt::DateTime,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 选填, ≤ 365; cannot be combined with irregular_available_period_list.
     ///
-    /// Wire name `available_days`; type `integer`; optional; at most 365; example `30`.
-    ///
-    /// Source: seed 002. Limit from: guide.
+    /// Optional; at most 365; example `30`.
     ///
     /// Checked by WeChat Pay, not locally: guide: available_days cannot be combined with irregular_available_period_list
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub available_days: Option<i64>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 选填, ≤ 30; used together with available_days.
     ///
-    /// Wire name `wait_days_after_receive`; type `integer`; optional; at most 30.
-    ///
-    /// Source: seed 002. Limit from: guide.
+    /// Optional; at most 30.
     ///
     /// Checked by WeChat Pay, not locally: guide: wait_days_after_receive is used together with available_days
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_days_after_receive: Option<i64>,
     /// 【每周固定可用时间】 页面未给出说明(字段取自页面的 Java/Go 示例代码;标题见页面错误码表)
     ///
-    /// Wire name `weekly_available_period`; type `FixedWeekPeriod`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weekly_available_period: Option<super::FixedWeekPeriod>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `irregular_available_period_list`; type `array<TimePeriod>`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub irregular_available_period_list: Option<Vec<super::TimePeriod>>,
     /// integer 0–7 (official sample code, shared support code).
     ///
-    /// Wire name `interval_days`; type `integer`; optional; 0–7.
+    /// Optional; 0–7.
     ///
-    /// Source: support-code. 【uncertain】 #14: shared support code only; not in the generated samples or seed page 002 Decision: #14: none recorded; added as an optional field
+    /// 【uncertain】 #14: shared support code only; not in the generated samples or seed page 002 Decision: #14: none recorded; added as an optional field
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval_days: Option<i64>,
     /// 领取后N秒内有效 (valid N seconds after receipt).
     ///
-    /// Wire name `available_seconds`; type `integer`; optional.
+    /// Optional.
     ///
-    /// Source: mirror. 【uncertain】 #14: community OpenAPI mirror only; not in the generated samples or seed page 002 Decision: #14: none recorded; added as an optional field
+    /// 【uncertain】 #14: community OpenAPI mirror only; not in the generated samples or seed page 002 Decision: #14: none recorded; added as an optional field
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub available_seconds: Option<i64>,
 }

@@ -4,29 +4,21 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// Java 类 CouponAvailableStoreInfo(页面未给出说明,字段取自页面的 Java/Go 示例代码)
-///
-/// Schema type `CouponAvailableStoreInfo` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CouponAvailableStoreInfo {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; ≤ 1000 chars.
     ///
-    /// Wire name `description`; type `string`; required; at most 1000 characters; example `所有门店可用,可使用小程序查看门店列表`.
-    ///
-    /// Source: seed 002. Limit from: guide.
+    /// Required; at most 1000 characters; example `所有门店可用,可使用小程序查看门店列表`.
     pub description: String,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `mini_program_appid`; type `string`; optional; example `wx1234567890`.
-    ///
-    /// Source: seed 002.
+    /// Optional; example `wx1234567890`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mini_program_appid: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `mini_program_path`; type `string`; optional; example `/pages/index/store-list`.
-    ///
-    /// Source: seed 002.
+    /// Optional; example `/pages/index/store-list`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mini_program_path: Option<String>,
 }

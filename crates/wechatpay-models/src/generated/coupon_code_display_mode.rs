@@ -6,8 +6,6 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use wechatpay_runtime as rt;
 /// Java 枚举 CouponCodeDisplayMode(页面未给出说明,值取自页面的 Java/Go 示例代码)
 ///
-/// Schema enum `CouponCodeDisplayMode` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
-///
 /// Values WeChat Pay adds later decode into `Unknown`, which keeps the raw string and serializes back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -6,17 +6,15 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use wechatpay_runtime as rt;
 /// 券Code分配模式(页面只显示"可选取值",值取自 Java/Go 代码)
 ///
-/// Schema enum `CouponCodeMode` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
-///
 /// Values WeChat Pay adds later decode into `Unknown`, which keeps the raw string and serializes back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CouponCodeMode {
-    /// `WECHATPAY`: 微信支付生成 (Source: guide.)
+    /// `WECHATPAY`: 微信支付生成
     Wechatpay,
-    /// `UPLOAD`: 品牌方预上传 (needs upload-coupon-codes first; UPLOAD stocks can only be issued through the brand's own API) (Source: guide.)
+    /// `UPLOAD`: 品牌方预上传 (needs upload-coupon-codes first; UPLOAD stocks can only be issued through the brand's own API)
     Upload,
-    /// `API_ASSIGN`: 品牌方指定 (coupon_code given at send time; not allowed for stock bundles, #18) (Source: guide.)
+    /// `API_ASSIGN`: 品牌方指定 (coupon_code given at send time; not allowed for stock bundles, #18)
     ApiAssign,
     /// A value this SDK version does not know; kept verbatim.
     Unknown(String),

@@ -4,43 +4,31 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 用户商品券展示信息(页面表格截断,字段取自页面的 Java/Go 示例代码)
-///
-/// Schema type `CouponDisplayInfo` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CouponDisplayInfo {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; INVISIBLE / BARCODE / QRCODE.
     ///
-    /// Wire name `code_display_mode`; type `CouponCodeDisplayMode`; required; example `QRCODE`.
-    ///
-    /// Source: seed 002.
+    /// Required; example `QRCODE`.
     pub code_display_mode: super::CouponCodeDisplayMode,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 选填, default Color020, 10 colours; the community OpenAPI mirror types it as an enum Color010, Color020 … Color100 (10 values).
     ///
-    /// Wire name `background_color`; type `string`; optional; example `Color010`.
-    ///
-    /// Source: seed 002.
+    /// Optional; example `Color010`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub background_color: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `entrance_mini_program`; type `EntranceMiniProgram`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entrance_mini_program: Option<super::EntranceMiniProgram>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `entrance_official_account`; type `EntranceOfficialAccount`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entrance_official_account: Option<super::EntranceOfficialAccount>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `entrance_finder`; type `EntranceFinder`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entrance_finder: Option<super::EntranceFinder>,
 }

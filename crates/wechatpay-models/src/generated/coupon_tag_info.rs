@@ -4,23 +4,17 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 用户商品券标签信息(请求与应答共用)
-///
-/// Schema type `CouponTagInfo` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CouponTagInfo {
     /// 【用户商品券标签列表】 用户商品券标签列表
     ///
-    /// Wire name `coupon_tag_list`; type `array<UserProductCouponTag>`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupon_tag_list: Option<Vec<super::UserProductCouponTag>>,
     /// 【会员标签信息】 当用户商品券标签列表中有…(页面截断)
     ///
-    /// Wire name `member_tag_info`; type `MemberTagInfo`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_tag_info: Option<super::MemberTagInfo>,
 }

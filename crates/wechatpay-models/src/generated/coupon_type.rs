@@ -6,8 +6,6 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use wechatpay_runtime as rt;
 /// 商家券的券类型(页面以 string(32) 枚举值给出)
 ///
-/// Schema enum `CouponType` from `schema/endpoints/send-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-07-15).
-///
 /// Values WeChat Pay adds later decode into `Unknown`, which keeps the raw string and serializes back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]

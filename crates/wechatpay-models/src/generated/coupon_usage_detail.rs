@@ -4,51 +4,39 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 单券使用详情
-///
-/// Schema type `CouponUsageDetail` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CouponUsageDetail {
     /// 【券核销请求单号】 券核销的请求流水号,当且仅当用户商品券状态…(页面截断)
     ///
-    /// Wire name `use_request_no`; type `string`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub use_request_no: Option<String>,
     /// 【券核销时间】 券被核销的时间,当且仅当用户商品券状态…(页面截断)
     ///
-    /// Wire name `use_time`; type `string`; optional.
+    /// Optional.
     ///
-    /// Source: seed 002. Decision: issue 18 #18: kept a string, unlike the datetime use_time of use-user-product-coupon's request (whose page says RFC 3339). This page's text is cut off before any format note (the Go sample types it time.Time, the Java sample String); a response field of unstated format is decoded as text, so a reply in another format never fails to decode. The sandbox writes RFC 3339 here
+    /// Decision: issue 18 #18: kept a string, unlike the datetime use_time of use-user-product-coupon's request (whose page says RFC 3339). This page's text is cut off before any format note (the Go sample types it time.Time, the Java sample String); a response field of unstated format is decoded as text, so a reply in another format never fails to decode. The sandbox writes RFC 3339 here
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub use_time: Option<String>,
     /// 【退券请求单号】 品牌退券时传入的请求流水号,当且仅当券发生了退回后提供此字段
     ///
-    /// Wire name `return_request_no`; type `string`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_request_no: Option<String>,
     /// 【退券时间】 券被退回的时间,当且仅当券发生了退回后提供此字段。遵循rfc3339标准格式,格式为yyyy-MM-DDTHH:mm:ss+TIMEZONE,yyyy-MM-DD表示年月日,T出现在字符串中,表示time元素的开头,HH:mm:ss表示时分秒,TIMEZONE表示时区(+08:00表示东八区时间,领先UTC 8小时,即北京时间)
     ///
-    /// Wire name `return_time`; type `datetime`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_time: Option<rt::DateTime>,
     /// 【券核销的微信支付订单信息】 券核销对应的微信支付订单信息,当且仅当用户商品券状态…(页面截断)
     ///
-    /// Wire name `associated_order_info`; type `UserProductCouponAssociatedOrderInfo`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub associated_order_info: Option<super::UserProductCouponAssociatedOrderInfo>,
     /// 【券核销的关联微信支付分订单信息】 券核销的关联微信支付分订单信息,当且仅当用户商品券状态…(页面截断;该行末尾另有残句「2、订单信息必须至少传入」)
     ///
-    /// Wire name `associated_pay_score_order_info`; type `UserProductCouponAssociatedPayScoreOrderInfo`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub associated_pay_score_order_info: Option<
         super::UserProductCouponAssociatedPayScoreOrderInfo,

@@ -4,42 +4,34 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 创建商品券的请求 (JSON body)
-///
-/// Schema type `CreateProductCouponRequest` from `schema/endpoints/create-product-coupon.yaml` (doc page 《创建商品券》, updated 2025-12-31).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CreateProductCouponRequest {
     /// 【创建请求单号】 Unique on the brand side; digits, letters, _ and -, 6–40 characters. Sending the same number again is the idempotent retry (README request-number rule).
     ///
-    /// Wire name `out_request_no`; type `string`; required; 6–40 characters; characters `0-9A-Za-z_-`; example `12345_20250101_A3489`.
-    ///
-    /// Source: official 4015736297.
+    /// Required; 6–40 characters; characters `0-9A-Za-z_-`; example `12345_20250101_A3489`.
     pub out_request_no: String,
     /// 【优惠范围】 ALL: 全场商品可用券 (type only NORMAL or DISCOUNT); SINGLE: 部分商品可用券 (type NORMAL, DISCOUNT or EXCHANGE). The mirror also lists CATEGORY, meaning not published.
     ///
-    /// Wire name `scope`; type `ProductCouponScope`; required; example `ALL`.
+    /// Required; example `ALL`.
     ///
-    /// Source: official 4015736297. Decision: #1: ProductCouponScope ALL | SINGLE (official page 4015736297, brand samples, seed page 002); the mirror's CATEGORY is treated as a possible future / partner value, left to an enum that tolerates unknown values
+    /// Decision: #1: ProductCouponScope ALL | SINGLE (official page 4015736297, brand samples, seed page 002); the mirror's CATEGORY is treated as a possible future / partner value, left to an enum that tolerates unknown values
     pub scope: super::ProductCouponScope,
     /// 【商品券类型】 NORMAL 满减, DISCOUNT 折扣, EXCHANGE 兑换 (SINGLE scope only). Official page 4015736297 gives the title only; the values come from the guide (API list).
     ///
-    /// Wire name `type`; type `ProductCouponType`; required; example `NORMAL`.
-    ///
-    /// Source: official 4015736297.
+    /// Required; wire name `type`; example `NORMAL`.
     ///
     /// Checked by WeChat Pay, not locally: EXCHANGE only with scope = SINGLE; scope = ALL allows only NORMAL or DISCOUNT (official page 4015736297).
     pub r#type: super::ProductCouponType,
     /// 【使用模式】 SINGLE 单券; PROGRESSIVE_BUNDLE 多次优惠 (the mirror's older model: SEQUENTIAL). Source: shared support code; community OpenAPI mirror.
     ///
-    /// Wire name `usage_mode`; type `UsageMode`; required; example `SINGLE`.
+    /// Required; example `SINGLE`.
     ///
-    /// Source: support-code. Decision: #2: the PROGRESSIVE_BUNDLE model only (SINGLE | PROGRESSIVE_BUNDLE); the mirror's older SEQUENTIAL model is not transcribed
+    /// Decision: #2: the PROGRESSIVE_BUNDLE model only (SINGLE | PROGRESSIVE_BUNDLE); the mirror's older SEQUENTIAL model is not transcribed
     pub usage_mode: super::UsageMode,
     /// Conditional: required when usage_mode = SINGLE and scope = ALL: normal_coupon (type NORMAL) or discount_coupon (type DISCOUNT). For scope = SINGLE the rule goes into stock.single_usage_rule instead; putting it here gives INVALID_REQUEST. Sources: guide (API list); official sample code comments; seed page 002 (error table).
     ///
-    /// Wire name `single_usage_info`; type `SingleUsageInfo`; optional.
-    ///
-    /// Source: guide.
+    /// Optional.
     ///
     /// Checked by WeChat Pay, not locally: Required when usage_mode = SINGLE and scope = ALL: normal_coupon (type NORMAL) or discount_coupon (type DISCOUNT) (guide; seed page 002 error table). Two conditions: required_if takes one, so this is documented, not enforced.
     ///
@@ -48,18 +40,16 @@ pub struct CreateProductCouponRequest {
     pub single_usage_info: Option<super::SingleUsageInfo>,
     /// Conditional: required when usage_mode = PROGRESSIVE_BUNDLE: count (可使用次数, 3–15), interval_days (每次优惠间隔天数, 0–7, optional). Sources: official sample code comments (multi-use create samples); guide (business knowledge, count 3–15).
     ///
-    /// Wire name `progressive_bundle_usage_info`; type `ProgressiveBundleUsageInfo`; optional.
+    /// Optional.
     ///
-    /// Source: sample-code.
-    ///
-    /// Required when `usage_mode` is `PROGRESSIVE_BUNDLE` (Required when usage_mode = PROGRESSIVE_BUNDLE (official sample code comments).); checked by `validate()`.
+    /// Required when `usage_mode` is `PROGRESSIVE_BUNDLE`; checked by `validate()`. Required when usage_mode = PROGRESSIVE_BUNDLE (official sample code comments).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progressive_bundle_usage_info: Option<super::ProgressiveBundleUsageInfo>,
     /// Constraints (guide: API list): name 必填, 3–15 UTF-8 characters, an emoji counts as one character (sample comments: at most 12); image_url 必填, only URLs returned by upload-image, 1:1, suggested 1080×1080, ≤ 2 MB (icon: transparent PNG, keep a 120 px transparent margin), missing → troubleshooting code 268578404; background_url 必填 (guide, mirror; a sample comment says optional), upload-image URL only, 65:77, suggested 1170×1326, ≤ 2 MB; detail_image_url_list 选填, at most 8 (sample comment: at most 6); original_price required when scope = SINGLE, integer, 分; combo_package_list required when scope = SINGLE, ≤ 50 packages. Package: name 必填 ≤ 15 UTF-8 chars; pick_count 必填; choice_list 必填 ≤ 99 items. Choice: name ≤ 15 chars, price (分), count ≤ 99, image_url, mini_program_appid, mini_program_path.
     ///
-    /// Wire name `display_info`; type `ProductCouponDisplayInfo`; required.
+    /// Required.
     ///
-    /// Source: guide. Decision: #10: the guide / page values — name 3–15 UTF-8 characters (not the sample comments' 12), detail_image_url_list at most 8 (not 6), background_url 必填 (guide, mirror; not optional as one sample comment says)
+    /// Decision: #10: the guide / page values — name 3–15 UTF-8 characters (not the sample comments' 12), detail_image_url_list at most 8 (not 6), background_url 必填 (guide, mirror; not optional as one sample comment says)
     ///
     /// Checked by WeChat Pay, not locally: display_info.original_price and display_info.combo_package_list are required when scope = SINGLE (guide; seed page 002 error table). A rule on nested fields: documented, not enforced.
     ///
@@ -67,29 +57,27 @@ pub struct CreateProductCouponRequest {
     pub display_info: super::ProductCouponDisplayInfo,
     /// 【外部商品ID】 The brand's own product id; uniqueness is not checked. Length 40 per the guide (API list).
     ///
-    /// Wire name `out_product_no`; type `string`; optional; at most 40 characters; example `Product_1234567890`.
-    ///
-    /// Source: guide.
+    /// Optional; at most 40 characters; example `Product_1234567890`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_product_no: Option<String>,
     /// Conditional: required when usage_mode = SINGLE (shared support code comments). Constraints (guide: API list): remark 选填 ≤ 20 UTF-8 chars, visible to the brand only (sample comment: at most 60 characters; partner page 4015781556: string(20)); coupon_code_mode 必填 WECHATPAY / UPLOAD / API_ASSIGN — UPLOAD needs upload-coupon-codes first, and UPLOAD stocks can only be issued through the brand's own API; stock_send_rule.max_count 必填 ≤ 100,000,000, max_count_per_day 选填 ≤ 100,000,000 (default no limit), max_count_per_user 必填 ≤ 100 (the mirror marks it optional); single_usage_rule.coupon_available_period: available_begin_time / available_end_time 必填, RFC 3339, stock validity ≤ 365 days, begin→end must span more than 5 days or no 投放计划 (placement plan) can be created (guide: business knowledge), available_days 选填 ≤ 365 and cannot be combined with irregular_available_period_list, wait_days_after_receive 选填 ≤ 30, used together with available_days; single_usage_rule.normal_coupon / discount_coupon / exchange_coupon required for scope = SINGLE, matching the type — threshold in 分 (0 = no threshold), discount_amount in 分, percent_off e.g. 30 = 30 % off = 7折, exchange_price in 分; usage_rule_display_info: coupon_usage_method_list 必填 (OFFLINE / MINI_PROGRAM / APP / PAYMENT_CODE, several allowed), mini_program_appid + mini_program_path required with MINI_PROGRAM, app_path required with APP, usage_description 必填 ≤ 1000 UTF-8 chars, coupon_available_store_info.description 必填 ≤ 1000 chars; coupon_display_info: code_display_mode 必填 INVISIBLE / BARCODE / QRCODE, background_color 选填, default Color020, 10 colours (mirror enum Color010 … Color100), entrance_mini_program.entrance_wording ≤ 5 chars, guidance_wording ≤ 6 chars; notify_config.notify_appid 必填, a 小程序 / 服务号 / 公众号 / APP AppID bound to the brand; store_scope 必填 NONE / ALL / SPECIFIC (SPECIFIC requires associate-stores afterwards). At most 200 effective stocks per product coupon (guide: business knowledge; partner page 4015781304).
     ///
-    /// Wire name `stock`; type `StockForCreate`; optional.
+    /// Optional.
     ///
-    /// Source: support-code. Decision: #10 / #12: remark ≤ 20 UTF-8 chars (guide, partner page 4015781556; not the sample comments' 60); stock_send_rule.max_count_per_user 必填 ≤ 100 (brand guide; the mirror marks it optional) — limits of StockForCreate / StockSendRule, documented here
+    /// Decision: #10 / #12: remark ≤ 20 UTF-8 chars (guide, partner page 4015781556; not the sample comments' 60); stock_send_rule.max_count_per_user 必填 ≤ 100 (brand guide; the mirror marks it optional) — limits of StockForCreate / StockSendRule, documented here
     ///
-    /// Required when `usage_mode` is `SINGLE` (Required when usage_mode = SINGLE (shared support code comments).); checked by `validate()`.
+    /// Required when `usage_mode` is `SINGLE`; checked by `validate()`. Required when usage_mode = SINGLE (shared support code comments).
     ///
     /// Checked by WeChat Pay, not locally: stock.single_usage_rule must carry the rule matching type (normal_coupon / discount_coupon / exchange_coupon) when scope = SINGLE; for scope = ALL the rule is in single_usage_info (guide: API list; seed page 002 error table).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stock: Option<super::StockForCreate>,
     /// Conditional: required when usage_mode = PROGRESSIVE_BUNDLE (shared support code). The shared support code types it as StockForCreate with progressive_bundle_usage_rule: ProgressiveBundleUsageRule {coupon_available_period, special_first (boolean, 首次优惠是否特殊), normal_coupon_list, discount_coupon_list, exchange_coupon_list — each list as long as count}. The generated create-stock-bundle sample uses StockBundleForCreate / StockBundleUsageRule instead (no special_first). Which one the create API accepts is unknown; special_first appears elsewhere only in the mirror's old sequential_usage_rule (多次优惠是否提供首笔特惠).
     ///
-    /// Wire name `stock_bundle`; type `StockBundleForCreate`; optional.
+    /// Optional.
     ///
-    /// Source: support-code. 【uncertain】 the shape is not known: the shared support code types stock_bundle as StockForCreate with progressive_bundle_usage_rule: ProgressiveBundleUsageRule {coupon_available_period, special_first, normal_coupon_list, discount_coupon_list, exchange_coupon_list}; the generated create-stock-bundle sample uses StockBundleForCreate / StockBundleUsageRule (no special_first) Decision: #33 (none recorded) and #18: StockBundleForCreate, the shape of the generated per-endpoint create-stock-bundle sample, which ranks above the shared support code and agrees with #23's bundle-shaped response and #18's WECHATPAY | UPLOAD for bundles; special_first (support code only) is not transcribed
+    /// 【uncertain】 the shape is not known: the shared support code types stock_bundle as StockForCreate with progressive_bundle_usage_rule: ProgressiveBundleUsageRule {coupon_available_period, special_first, normal_coupon_list, discount_coupon_list, exchange_coupon_list}; the generated create-stock-bundle sample uses StockBundleForCreate / StockBundleUsageRule (no special_first) Decision: #33 (none recorded) and #18: StockBundleForCreate, the shape of the generated per-endpoint create-stock-bundle sample, which ranks above the shared support code and agrees with #23's bundle-shaped response and #18's WECHATPAY | UPLOAD for bundles; special_first (support code only) is not transcribed
     ///
-    /// Required when `usage_mode` is `PROGRESSIVE_BUNDLE` (Required when usage_mode = PROGRESSIVE_BUNDLE (shared support code).); checked by `validate()`.
+    /// Required when `usage_mode` is `PROGRESSIVE_BUNDLE`; checked by `validate()`. Required when usage_mode = PROGRESSIVE_BUNDLE (shared support code).
     ///
     /// Checked by WeChat Pay, not locally: Only the usage-rule list matching type is sent, and its length must equal progressive_bundle_usage_info.count (official sample code comments; seed page 002 error row); each round's discount must be at least the previous round's (troubleshooting code 268586067).
     #[serde(default, skip_serializing_if = "Option::is_none")]

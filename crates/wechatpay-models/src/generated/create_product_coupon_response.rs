@@ -5,81 +5,59 @@ use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// Response of create-product-coupon as the shared support code types it. The community OpenAPI mirror's partner response is ProductCouponEntity + `stock` + `brand_id` (brand_id not transcribed).
 ///
-/// Schema type `CreateProductCouponResponse` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
-///
-/// Source: support-code. 【uncertain】 typed only by the shared support code (lower confidence than a generated sample); required flags follow ProductCouponEntity (seed page 002)
+/// 【uncertain】 typed only by the shared support code (lower confidence than a generated sample); required flags follow ProductCouponEntity (seed page 002)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CreateProductCouponResponse {
     /// 【商品券ID】 商品券的唯一标识,由微信支付生成
     ///
-    /// Wire name `product_coupon_id`; type `string`; required; at most 40 characters.
-    ///
-    /// Source: support-code. Limit from: seed 002.
+    /// Required; at most 40 characters.
     pub product_coupon_id: String,
     /// 【优惠范围】 商品券优惠范围
     ///
-    /// Wire name `scope`; type `ProductCouponScope`; required.
-    ///
-    /// Source: support-code.
+    /// Required.
     pub scope: super::ProductCouponScope,
     /// 【商品券类型】 商品券的优惠类型
     ///
-    /// Wire name `type`; type `ProductCouponType`; required.
-    ///
-    /// Source: support-code.
+    /// Required; wire name `type`.
     pub r#type: super::ProductCouponType,
     /// 【使用模式】 商品券使用模式
     ///
-    /// Wire name `usage_mode`; type `UsageMode`; required.
-    ///
-    /// Source: support-code.
+    /// Required.
     pub usage_mode: super::UsageMode,
     /// 【单券模式信息】 单券模式配置信息
     ///
-    /// Wire name `single_usage_info`; type `SingleUsageInfo`; optional.
-    ///
-    /// Source: support-code.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub single_usage_info: Option<super::SingleUsageInfo>,
     /// 【多次优惠模式信息】 多次优惠模式配置信息
     ///
-    /// Wire name `progressive_bundle_usage_info`; type `ProgressiveBundleUsageInfo`; optional.
-    ///
-    /// Source: support-code.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progressive_bundle_usage_info: Option<super::ProgressiveBundleUsageInfo>,
     /// 【展示信息】 商品券展示信息
     ///
-    /// Wire name `display_info`; type `ProductCouponDisplayInfo`; required.
-    ///
-    /// Source: support-code.
+    /// Required.
     pub display_info: super::ProductCouponDisplayInfo,
     /// 【外部商品ID】 商户创建商品券时主动传入的外部商品ID,原样返回
     ///
-    /// Wire name `out_product_no`; type `string`; optional.
-    ///
-    /// Source: support-code.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_product_no: Option<String>,
     /// 【商品券状态】 商品券状态
     ///
-    /// Wire name `state`; type `ProductCouponState`; required.
-    ///
-    /// Source: support-code.
+    /// Required.
     pub state: super::ProductCouponState,
     /// the first stock (usage_mode SINGLE)
     ///
-    /// Wire name `stock`; type `StockEntity`; optional.
-    ///
-    /// Source: support-code.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stock: Option<super::StockEntity>,
     /// the first stock bundle (usage_mode PROGRESSIVE_BUNDLE)
     ///
-    /// Wire name `stock_bundle`; type `StockBundleEntity`; optional.
+    /// Optional.
     ///
-    /// Source: support-code. 【uncertain】 #23: the shared support code types it StockEntity; a StockBundleEntity shape is more plausible Decision: #23: StockBundleEntity
+    /// 【uncertain】 #23: the shared support code types it StockEntity; a StockBundleEntity shape is more plausible Decision: #23: StockBundleEntity
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stock_bundle: Option<super::StockBundleEntity>,
 }

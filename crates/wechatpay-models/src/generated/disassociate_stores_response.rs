@@ -4,32 +4,24 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// Response of disassociate-stores and disassociate-stores-for-stock-bundle; same fields as AssociateStoresResponse. \[official sample code; community OpenAPI mirror\]
-///
-/// Schema type `DisassociateStoresResponse` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
-///
-/// Source: sample-code.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct DisassociateStoresResponse {
     /// 去重后门店总数 (number of distinct stores) (REQ in the mirror only)
     ///
-    /// Wire name `total_count`; type `integer`; optional.
+    /// Optional.
     ///
-    /// Source: sample-code. Decision: issue 18 #17: optional against the rule that a mirror REQ makes a field required. It is a count in a response, the mirror is its only source marking it REQ, and nothing in the client needs it (paging follows next_page_token); required, a reply without it would fail to decode (exit 8) though the list itself is complete
+    /// Decision: issue 18 #17: optional against the rule that a mirror REQ makes a field required. It is a count in a response, the mirror is its only source marking it REQ, and nothing in the client needs it (paging follows next_page_token); required, a reply without it would fail to decode (exit 8) though the list itself is complete
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_count: Option<i64>,
     /// 取消关联成功的门店列表
     ///
-    /// Wire name `success_store_list`; type `array<StoreInfo>`; optional.
-    ///
-    /// Source: sample-code.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success_store_list: Option<Vec<super::StoreInfo>>,
     /// 取消关联失败的门店列表
     ///
-    /// Wire name `failed_store_list`; type `array<FailedStoreInfo>`; optional.
-    ///
-    /// Source: sample-code.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_store_list: Option<Vec<super::FailedStoreInfo>>,
 }

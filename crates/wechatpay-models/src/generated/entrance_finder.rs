@@ -4,30 +4,22 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// Java 类 EntranceFinder(页面未给出说明,字段取自页面的 Java/Go 示例代码)
-///
-/// Schema type `EntranceFinder` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct EntranceFinder {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `finder_id`; type `string`; optional; example `gh_12345678`.
-    ///
-    /// Source: seed 002.
+    /// Optional; example `gh_12345678`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finder_id: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `finder_video_id`; type `string`; optional; example `UDFsdf24df34dD456Hdf34`.
-    ///
-    /// Source: seed 002.
+    /// Optional; example `UDFsdf24df34dD456Hdf34`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finder_video_id: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `finder_video_cover_image_url`; type `string`; optional; example `https://wxpaylogo.qpic.cn/wxpaylogo/xxxxx/xxx`.
-    ///
-    /// Source: seed 002.
+    /// Optional; example `https://wxpaylogo.qpic.cn/wxpaylogo/xxxxx/xxx`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finder_video_cover_image_url: Option<String>,
 }

@@ -4,37 +4,27 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// Java 类 EntranceMiniProgram(页面未给出说明,字段取自页面的 Java/Go 示例代码)
-///
-/// Schema type `EntranceMiniProgram` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct EntranceMiniProgram {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `appid`; type `string`; optional; example `wx1234567890`.
-    ///
-    /// Source: seed 002.
+    /// Optional; example `wx1234567890`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appid: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `path`; type `string`; optional; example `/pages/index/product`.
-    ///
-    /// Source: seed 002.
+    /// Optional; example `/pages/index/product`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: ≤ 5 chars.
     ///
-    /// Wire name `entrance_wording`; type `string`; optional; at most 5 characters; example `欢迎选购`.
-    ///
-    /// Source: seed 002. Limit from: guide.
+    /// Optional; at most 5 characters; example `欢迎选购`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entrance_wording: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: ≤ 6 chars.
     ///
-    /// Wire name `guidance_wording`; type `string`; optional; at most 6 characters; example `获取更多优惠`.
-    ///
-    /// Source: seed 002. Limit from: guide.
+    /// Optional; at most 6 characters; example `获取更多优惠`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guidance_wording: Option<String>,
 }

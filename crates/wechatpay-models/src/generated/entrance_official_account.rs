@@ -4,16 +4,12 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// Java 类 EntranceOfficialAccount(页面未给出说明,字段取自页面的 Java/Go 示例代码)
-///
-/// Schema type `EntranceOfficialAccount` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct EntranceOfficialAccount {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `appid`; type `string`; optional; example `wx1234567890`.
-    ///
-    /// Source: seed 002.
+    /// Optional; example `wx1234567890`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appid: Option<String>,
 }

@@ -4,32 +4,22 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// One failed code of upload-coupon-codes. Lengths and required flags unknown. \[official sample code\]
-///
-/// Schema type `FailedCouponCodeInfo` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
-///
-/// Source: sample-code.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct FailedCouponCodeInfo {
     /// the failed code (required flag unknown)
     ///
-    /// Wire name `coupon_code`; type `string`; optional.
-    ///
-    /// Source: sample-code.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupon_code: Option<String>,
     /// failure error code (required flag unknown; values not published)
     ///
-    /// Wire name `code`; type `string`; optional.
-    ///
-    /// Source: sample-code.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// failure message (required flag unknown)
     ///
-    /// Wire name `message`; type `string`; optional.
-    ///
-    /// Source: sample-code.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }

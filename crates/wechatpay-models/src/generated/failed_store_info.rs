@@ -4,30 +4,20 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// A store whose (dis)association failed. \[official sample code; community OpenAPI mirror\]
-///
-/// Schema type `FailedStoreInfo` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
-///
-/// Source: sample-code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct FailedStoreInfo {
     /// 【门店ID】 页面未给出说明
     ///
-    /// Wire name `store_id`; type `string`; required.
-    ///
-    /// Source: sample-code.
+    /// Required.
     pub store_id: String,
     /// 【失败错误码】 页面未给出说明 (the code values are not published)
     ///
-    /// Wire name `code`; type `string`; required.
-    ///
-    /// Source: sample-code.
+    /// Required.
     pub code: String,
     /// 【失败错误信息】 页面未给出说明
     ///
-    /// Wire name `message`; type `string`; required.
-    ///
-    /// Source: sample-code.
+    /// Required.
     pub message: String,
 }
 impl FailedStoreInfo {

@@ -4,25 +4,19 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 每周固定可用时间(名称见页面错误码表;页面未给出字段说明,字段取自页面的 Java/Go 示例代码)
-///
-/// Schema type `FixedWeekPeriod` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct FixedWeekPeriod {
     /// 【每周可用星期数】 页面未给出说明(字段取自页面的 Java/Go 示例代码;标题见页面错误码表)
     ///
-    /// Wire name `day_list`; type `array<WeekEnum>`; optional.
+    /// Optional.
     ///
-    /// Source: seed 002.
-    ///
-    /// Required when `day_period_list` is given (每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填); checked by `validate()`.
+    /// Required when `day_period_list` is given; checked by `validate()`. 每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填。
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub day_list: Option<Vec<super::WeekEnum>>,
     /// 【当天可用时间段】 页面未给出说明(字段取自页面的 Java/Go 示例代码;标题见页面错误码表)
     ///
-    /// Wire name `day_period_list`; type `array<PeriodOfTheDay>`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub day_period_list: Option<Vec<super::PeriodOfTheDay>>,
 }

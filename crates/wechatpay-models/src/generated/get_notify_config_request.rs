@@ -4,8 +4,6 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 获取商品券事件通知地址的请求 (the page has no path, query or body parameters)
-///
-/// Schema type `GetNotifyConfigRequest` from `schema/endpoints/get-notify-config.yaml` (doc page 《获取商品券事件通知地址》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct GetNotifyConfigRequest {}

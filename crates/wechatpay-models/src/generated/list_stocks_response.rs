@@ -4,32 +4,24 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// Response of list-stocks. \[official sample code; community OpenAPI mirror\]
-///
-/// Schema type `ListStocksResponse` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
-///
-/// Source: sample-code.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ListStocksResponse {
     /// 总个数 (REQ in the mirror only)
     ///
-    /// Wire name `total_count`; type `integer`; optional; example `100`.
+    /// Optional; example `100`.
     ///
-    /// Source: sample-code. Decision: issue 18 #17: optional against the rule that a mirror REQ makes a field required. It is a count in a response, the mirror is its only source marking it REQ, and nothing in the client needs it (paging follows next_page_token); required, a reply without it would fail to decode (exit 8) though the list itself is complete
+    /// Decision: issue 18 #17: optional against the rule that a mirror REQ makes a field required. It is a count in a response, the mirror is its only source marking it REQ, and nothing in the client needs it (paging follows next_page_token); required, a reply without it would fail to decode (exit 8) though the list itself is complete
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_count: Option<i64>,
     /// 批次列表 — entries of bundle stocks include progressive_bundle_usage_rule / stock_bundle_info (#15)
     ///
-    /// Wire name `stock_list`; type `array<StockEntity>`; optional.
-    ///
-    /// Source: sample-code.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stock_list: Option<Vec<super::StockEntity>>,
     /// 下一页Token
     ///
-    /// Wire name `next_page_token`; type `string`; optional; example `MTIzNDUK`.
-    ///
-    /// Source: sample-code.
+    /// Optional; example `MTIzNDUK`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,
 }

@@ -4,65 +4,57 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 指定券状态查询用户商品券列表的请求 (path + query, no body)
-///
-/// Schema type `ListUserProductCouponsRequest` from `schema/endpoints/list-user-product-coupons.yaml` (doc page 《指定券状态查询用户商品券列表》).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ListUserProductCouponsRequest {
     /// 【用户OpenID】 the user's id under the AppID; length unknown
     ///
-    /// Wire name `openid`; type `string`; required; path parameter (not in the body); at most 128 characters; example `oh-394z-6CGkNoJrsDLTTUKiAnp4`.
+    /// Required; path parameter (not in the body); at most 128 characters; example `oh-394z-6CGkNoJrsDLTTUKiAnp4`.
     ///
-    /// Source: official 4015736420. Decision: no published length (openid, product_coupon_id, stock_id, stock_bundle_id): capped at 128 characters, the length WeChat Pay's v3 pages give openid elsewhere (string\[1,128\]) and more than any id these pages show, so a value that cannot be a real id is refused before anything is sent
+    /// Decision: no published length (openid, product_coupon_id, stock_id, stock_bundle_id): capped at 128 characters, the length WeChat Pay's v3 pages give openid elsewhere (string\[1,128\]) and more than any id these pages show, so a value that cannot be a real id is refused before anything is sent
     #[serde(default, skip_serializing)]
     pub openid: String,
     /// 【商品券ID】 when absent, all product coupons of the brand are covered; length unknown
     ///
-    /// Wire name `product_coupon_id`; type `string`; optional; query parameter (not in the body); example `1000000013`.
-    ///
-    /// Source: official 4015736420.
+    /// Optional; query parameter (not in the body); example `1000000013`.
     #[serde(default, skip_serializing)]
     pub product_coupon_id: Option<String>,
     /// 【批次ID】 restricts the result to one stock; length unknown
     ///
-    /// Wire name `stock_id`; type `string`; optional; query parameter (not in the body); example `1000000013001`.
-    ///
-    /// Source: official 4015736420.
+    /// Optional; query parameter (not in the body); example `1000000013001`.
     #[serde(default, skip_serializing)]
     pub stock_id: Option<String>,
     /// 【公众账号AppID】 AppID bound to the brand; length unknown
     ///
-    /// Wire name `appid`; type `string`; required; query parameter (not in the body); example `wx233544546545989`.
-    ///
-    /// Source: official 4015736420.
+    /// Required; query parameter (not in the body); example `wx233544546545989`.
     #[serde(default, skip_serializing)]
     pub appid: String,
     /// 【用户商品券状态】 filter by state: CONFIRMING 待确认, PENDING 已发放待生效, EFFECTIVE 已生效, USED 已核销, EXPIRED 已过期, DELETED 已删除, DEACTIVATED 已失效
     ///
-    /// Wire name `coupon_state`; type `UserProductCouponState`; optional; query parameter (not in the body).
+    /// Optional; query parameter (not in the body).
     ///
-    /// Source: sample-code. 【uncertain】 #31: required flag not confirmed by the official page; the mirror marks it optional Decision: #31: optional, marked 【uncertain】
+    /// 【uncertain】 #31: required flag not confirmed by the official page; the mirror marks it optional Decision: #31: optional, marked 【uncertain】
     #[serde(default, skip_serializing)]
     pub coupon_state: Option<super::UserProductCouponState>,
     /// 【用户券组ID】 only coupons of one user coupon bundle; length unknown (40 where it is a path parameter)
     ///
-    /// Wire name `user_coupon_bundle_id`; type `string`; optional; query parameter (not in the body).
+    /// Optional; query parameter (not in the body).
     ///
-    /// Source: sample-code. 【uncertain】 #31: official sample code only (not in the mirror's partner GET); required flag not confirmed (probably optional) Decision: #31: optional, marked 【uncertain】
+    /// 【uncertain】 #31: official sample code only (not in the mirror's partner GET); required flag not confirmed (probably optional) Decision: #31: optional, marked 【uncertain】
     #[serde(default, skip_serializing)]
     pub user_coupon_bundle_id: Option<String>,
     /// 【分页大小】 maximum unknown for this API (sibling lists: default 20; max 50 for stocks, 200 for stores); the common error table has page size out of range
     ///
-    /// Wire name `page_size`; type `integer`; optional; query parameter (not in the body); example `10`.
+    /// Optional; query parameter (not in the body); example `10`.
     ///
-    /// Source: sample-code. 【uncertain】 #31: required flag not confirmed by the official page; the mirror marks it optional. #22: maximum and default unknown Decision: #31: optional, marked 【uncertain】; #22: no maximum set, none is published for this endpoint
+    /// 【uncertain】 #31: required flag not confirmed by the official page; the mirror marks it optional. #22: maximum and default unknown Decision: #31: optional, marked 【uncertain】; #22: no maximum set, none is published for this endpoint
     #[serde(default, skip_serializing)]
     pub page_size: Option<i64>,
     /// 【分页Token】 the previous response's next_page_token; omit on the first call (pattern of the sibling list APIs); length unknown
     ///
-    /// Wire name `page_token`; type `string`; optional; query parameter (not in the body); example `MTIzMjUK`.
+    /// Optional; query parameter (not in the body); example `MTIzMjUK`.
     ///
-    /// Source: sample-code. Decision: #31: optional
+    /// Decision: #31: optional
     #[serde(default, skip_serializing)]
     pub page_token: Option<String>,
 }

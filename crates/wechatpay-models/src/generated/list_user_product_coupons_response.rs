@@ -4,32 +4,24 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// Response of list-user-product-coupons. \[official sample code; community OpenAPI mirror\]
-///
-/// Schema type `ListUserProductCouponsResponse` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
-///
-/// Source: sample-code.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ListUserProductCouponsResponse {
     /// 总个数 (REQ in the mirror only)
     ///
-    /// Wire name `total_count`; type `integer`; optional; example `100`.
+    /// Optional; example `100`.
     ///
-    /// Source: sample-code. Decision: issue 18 #17: optional against the rule that a mirror REQ makes a field required. It is a count in a response, the mirror is its only source marking it REQ, and nothing in the client needs it (paging follows next_page_token); required, a reply without it would fail to decode (exit 8) though the list itself is complete
+    /// Decision: issue 18 #17: optional against the rule that a mirror REQ makes a field required. It is a count in a response, the mirror is its only source marking it REQ, and nothing in the client needs it (paging follows next_page_token); required, a reply without it would fail to decode (exit 8) though the list itself is complete
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_count: Option<i64>,
     /// 用户商品券列表
     ///
-    /// Wire name `user_coupon_list`; type `array<UserProductCouponEntity>`; optional.
-    ///
-    /// Source: sample-code.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_coupon_list: Option<Vec<super::UserProductCouponEntity>>,
     /// 下一页Token
     ///
-    /// Wire name `next_page_token`; type `string`; optional; example `MTIzNDUK`.
-    ///
-    /// Source: sample-code.
+    /// Optional; example `MTIzNDUK`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,
 }

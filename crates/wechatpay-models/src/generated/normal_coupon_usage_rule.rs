@@ -4,23 +4,17 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// Java 类 NormalCouponUsageRule(页面未给出说明,字段取自页面的 Java/Go 示例代码)
-///
-/// Schema type `NormalCouponUsageRule` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct NormalCouponUsageRule {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: in 分 (0 = no threshold).
     ///
-    /// Wire name `threshold`; type `integer`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<i64>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: in 分.
     ///
-    /// Wire name `discount_amount`; type `integer`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discount_amount: Option<i64>,
 }

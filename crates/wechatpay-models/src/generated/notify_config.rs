@@ -4,16 +4,14 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 事件通知配置(页面表格截断,字段取自页面的 Java/Go 示例代码)
-///
-/// Schema type `NotifyConfig` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct NotifyConfig {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; a 小程序 / 服务号 / 公众号 / APP AppID bound to the brand (the AppID used for the openid in events).
     ///
-    /// Wire name `notify_appid`; type `string`; required; example `wx4fd12345678`.
+    /// Required; example `wx4fd12345678`.
     ///
-    /// Source: seed 002. 【uncertain】 exact effect (the AppID used for the openid in events) is the guide's reading only
+    /// 【uncertain】 exact effect (the AppID used for the openid in events) is the guide's reading only
     pub notify_appid: String,
 }
 impl NotifyConfig {

@@ -4,24 +4,16 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// Response of set-notify-config and get-notify-config (the samples name them SetNotifyConfigResponse and GetNotifyConfigResponse). \[official sample code; community OpenAPI mirror\]
-///
-/// Schema type `NotifyConfigResult` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
-///
-/// Source: sample-code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct NotifyConfigResult {
     /// 通知URL地址 (256 is the limit of the set API, partner page 4015781286)
     ///
-    /// Wire name `notify_url`; type `string`; required; at most 256 characters; example `https://www.example.com/notify`.
-    ///
-    /// Source: sample-code. Limit from: partner 4015781286.
+    /// Required; at most 256 characters; example `https://www.example.com/notify`.
     pub notify_url: String,
     /// 修改时间 (RFC 3339)
     ///
-    /// Wire name `update_time`; type `datetime`; required; example `2015-05-20T13:29:35+08:00`.
-    ///
-    /// Source: sample-code.
+    /// Required; example `2015-05-20T13:29:35+08:00`.
     pub update_time: rt::DateTime,
 }
 impl NotifyConfigResult {

@@ -4,23 +4,17 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 当天可用时间段(名称见页面错误码表;页面未给出字段说明,字段取自页面的 Java/Go 示例代码)
-///
-/// Schema type `PeriodOfTheDay` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PeriodOfTheDay {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `begin_time`; type `integer`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub begin_time: Option<i64>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `end_time`; type `integer`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
 }

@@ -4,47 +4,35 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 向用户预发放商品券批次组的请求
-///
-/// Schema type `PreSendUserProductCouponBundleRequest` from `schema/endpoints/pre-send-user-product-coupon-bundle.yaml` (doc page 《向用户预发放商品券批次组》, updated 2025-12-17).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PreSendUserProductCouponBundleRequest {
     /// 【用户OpenID】 OpenID信息,用户在AppID下的唯一标识,获取方式参考OpenID
     ///
-    /// Wire name `openid`; type `string`; required; path parameter (not in the body); at most 128 characters; example `oh-394z-6CGkNoJrsDLTTUKiAnp4`.
+    /// Required; path parameter (not in the body); at most 128 characters; example `oh-394z-6CGkNoJrsDLTTUKiAnp4`.
     ///
-    /// Source: seed 001. Decision: no published length (openid, product_coupon_id, stock_id, stock_bundle_id): capped at 128 characters, the length WeChat Pay's v3 pages give openid elsewhere (string\[1,128\]) and more than any id these pages show, so a value that cannot be a real id is refused before anything is sent
+    /// Decision: no published length (openid, product_coupon_id, stock_id, stock_bundle_id): capped at 128 characters, the length WeChat Pay's v3 pages give openid elsewhere (string\[1,128\]) and more than any id these pages show, so a value that cannot be a real id is refused before anything is sent
     #[serde(default, skip_serializing)]
     pub openid: String,
     /// 【商品券ID】 商品券的唯一标识,创建商品券时由微信支付生成
     ///
-    /// Wire name `product_coupon_id`; type `string`; required; example `200000001`.
-    ///
-    /// Source: seed 001.
+    /// Required; example `200000001`.
     pub product_coupon_id: String,
     /// 【批次组ID】 商品券批次组的唯一标识,【创建商品券(多次优惠)】或【添加商品券批次组】时由微信支付生成,请确保该批次组属于 product_coupon_id 对应的商品券
     ///
-    /// Wire name `stock_bundle_id`; type `string`; required; example `100232301`.
-    ///
-    /// Source: seed 001.
+    /// Required; example `100232301`.
     pub stock_bundle_id: String,
     /// 【公众账号ID】 公众账号ID也称AppID,是(微信开放平台、微信公众平台)为开发者提供的一个唯一标识,用于识别开发者的应用程序(APP、小程序、公众号)。 开发者需要先在微信开放平台或微信公众平台中申请ID,然后在品牌经营平台中绑定,详见品牌经营平台指引。
     ///
-    /// Wire name `appid`; type `string`; required; example `wx233544546545989`.
-    ///
-    /// Source: seed 001.
+    /// Required; example `wx233544546545989`.
     pub appid: String,
     /// 【发券请求单号】 品牌给用户发券的请求流水号,品牌侧需保持唯一性,可使用 数字、大小写字母、下划线_、短横线- 组成,长度在6-40个字符之间
     ///
-    /// Wire name `send_request_no`; type `string`; required; 6–40 characters; characters `0-9A-Za-z_-`; example `34657_20250101_123456`.
-    ///
-    /// Source: seed 001.
+    /// Required; 6–40 characters; characters `0-9A-Za-z_-`; example `34657_20250101_123456`.
     pub send_request_no: String,
     /// 【自定义附加信息】 发券时品牌方可以使用该字段附带自定义附加信息,长度限制150个UTF-8字符。微信支付不会解析该信息,仅在查询用户商品券和回调中原样返回。注: 发券渠道多样,只有品牌方通过此接口发放的券才会在查询和回调中携带此字段,其他渠道发放的券 attach 为空。
     ///
-    /// Wire name `attach`; type `string`; optional; at most 150 characters; example `example_attach`.
-    ///
-    /// Source: seed 001.
+    /// Optional; at most 150 characters; example `example_attach`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attach: Option<String>,
 }

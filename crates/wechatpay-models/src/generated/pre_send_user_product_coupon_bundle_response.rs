@@ -4,16 +4,12 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 向用户预发放商品券批次组的应答
-///
-/// Schema type `PreSendUserProductCouponBundleResponse` from `schema/endpoints/pre-send-user-product-coupon-bundle.yaml` (doc page 《向用户预发放商品券批次组》, updated 2025-12-17).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PreSendUserProductCouponBundleResponse {
     /// 【预发券token】 商品券生成的预发券token,用于领券组件,该值有效期为5分钟
     ///
-    /// Wire name `token`; type `string`; required; at most 1024 characters; example `ABBpZjCfAAABAAAAAACmTrRvExc7XKea-gTVaBAAAADSn9xnWYv5l5lkN-GZBOXXZ30Cgo-RH7BfsyWbOKgfHH0JZ9R1PgIvZOif8lg8fwPDX8D1j4TcQs0v82F5F5edPhFwgN3sn2aGo2qJGWEWYBPW4MKtKoUC8CJ8ABsk8yH3k5ULDuFRijf9GIYBL3Cn785Hab28FtyRVfsiFFZMfzuXFy_S1x4wQfDQhxgOgM4V4ITiXtd_xvmsFY7zKUFI_RtayZlqkIEd`.
-    ///
-    /// Source: seed 001.
+    /// Required; at most 1024 characters; example `ABBpZjCfAAABAAAAAACmTrRvExc7XKea-gTVaBAAAADSn9xnWYv5l5lkN-GZBOXXZ30Cgo-RH7BfsyWbOKgfHH0JZ9R1PgIvZOif8lg8fwPDX8D1j4TcQs0v82F5F5edPhFwgN3sn2aGo2qJGWEWYBPW4MKtKoUC8CJ8ABsk8yH3k5ULDuFRijf9GIYBL3Cn785Hab28FtyRVfsiFFZMfzuXFy_S1x4wQfDQhxgOgM4V4ITiXtd_xvmsFY7zKUFI_RtayZlqkIEd`.
     pub token: String,
 }
 impl PreSendUserProductCouponBundleResponse {

@@ -4,18 +4,12 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// Response of pre-send-user-product-coupon. \[official sample code; community OpenAPI mirror\]
-///
-/// Schema type `PreSendUserProductCouponResponse` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
-///
-/// Source: sample-code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PreSendUserProductCouponResponse {
     /// 【预发券token】 页面未给出说明
     ///
-    /// Wire name `token`; type `string`; required; example `ABBpZjCfAAABAAAAAACmTrRvExc7XKea-`.
-    ///
-    /// Source: sample-code.
+    /// Required; example `ABBpZjCfAAABAAAAAACmTrRvExc7XKea-`.
     pub token: String,
 }
 impl PreSendUserProductCouponResponse {

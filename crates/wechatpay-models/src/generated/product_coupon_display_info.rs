@@ -4,50 +4,42 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 商品券展示信息(页面表格截断,字段取自页面的 Java/Go 示例代码)
-///
-/// Schema type `ProductCouponDisplayInfo` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductCouponDisplayInfo {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; 3–15 UTF-8 characters; an emoji counts as one character.
     ///
-    /// Wire name `name`; type `string`; required; 3–15 characters; example `全场满100立打8折-新名字`.
+    /// Required; 3–15 characters; example `全场满100立打8折-新名字`.
     ///
-    /// Source: seed 002. Limit from: guide. Decision: #10: 3–15 UTF-8 characters (guide), not the create-sample comments' 12
+    /// Decision: #10: 3–15 UTF-8 characters (guide), not the create-sample comments' 12
     pub name: String,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; only URLs returned by upload-image; 1:1, suggested 1080×1080, ≤ 2 MB (icon: transparent PNG, keep a 120 px transparent margin). Missing image → troubleshooting code 268578404.
     ///
-    /// Wire name `image_url`; type `string`; required; example `https://wxpaylogo.qpic.cn/wxpaylogo/xxxxx/xxx`.
-    ///
-    /// Source: seed 002.
+    /// Required; example `https://wxpaylogo.qpic.cn/wxpaylogo/xxxxx/xxx`.
     pub image_url: String,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; upload-image URL only, 65:77, suggested 1170×1326, ≤ 2 MB.
     ///
-    /// Wire name `background_url`; type `string`; required; example `https://wxpaylogo.qpic.cn/wxpaylogo/xxxxx/xxx`.
+    /// Required; example `https://wxpaylogo.qpic.cn/wxpaylogo/xxxxx/xxx`.
     ///
-    /// Source: seed 002. Decision: #10: required (guide, mirror), not optional as one sample comment says
+    /// Decision: #10: required (guide, mirror), not optional as one sample comment says
     pub background_url: String,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 选填; at most 8.
     ///
-    /// Wire name `detail_image_url_list`; type `array<string>`; optional; at most 8 items.
+    /// Optional; at most 8 items.
     ///
-    /// Source: seed 002. Limit from: guide. Decision: #10: at most 8 (guide), not the sample comment's 6
+    /// Decision: #10: at most 8 (guide), not the sample comment's 6
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail_image_url_list: Option<Vec<String>>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: required when scope = SINGLE; in 分.
     ///
-    /// Wire name `original_price`; type `integer`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     ///
     /// Checked by WeChat Pay, not locally: 单品券必须提供商品原价(页面错误码表);guide: required when scope = SINGLE. scope belongs to the enclosing product coupon, not to this object, so the rule cannot be checked here
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original_price: Option<i64>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: required when scope = SINGLE; ≤ 50 packages.
     ///
-    /// Wire name `combo_package_list`; type `array<ComboPackage>`; optional; at most 50 items.
-    ///
-    /// Source: seed 002. Limit from: guide.
+    /// Optional; at most 50 items.
     ///
     /// Checked by WeChat Pay, not locally: 单品券必须提供商品券套餐组合信息(页面错误码表);guide: required when scope = SINGLE. scope belongs to the enclosing product coupon, not to this object
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -4,87 +4,63 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 商品券信息
-///
-/// Schema type `ProductCouponEntity` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductCouponEntity {
     /// 【商品券ID】 商品券的唯一标识,由微信支付生成
     ///
-    /// Wire name `product_coupon_id`; type `string`; required; at most 40 characters; example `1000000013`.
-    ///
-    /// Source: seed 002.
+    /// Required; at most 40 characters; example `1000000013`.
     pub product_coupon_id: String,
     /// 【优惠范围】 商品券优惠范围
     ///
-    /// Wire name `scope`; type `ProductCouponScope`; required; example `ALL`.
-    ///
-    /// Source: seed 002.
+    /// Required; example `ALL`.
     pub scope: super::ProductCouponScope,
     /// 【商品券类型】 商品券的优惠类型
     ///
-    /// Wire name `type`; type `ProductCouponType`; required; example `DISCOUNT`.
-    ///
-    /// Source: seed 002.
+    /// Required; wire name `type`; example `DISCOUNT`.
     pub r#type: super::ProductCouponType,
     /// 【使用模式】 商品券使用模式
     ///
-    /// Wire name `usage_mode`; type `UsageMode`; required; example `SINGLE`.
-    ///
-    /// Source: seed 002.
+    /// Required; example `SINGLE`.
     pub usage_mode: super::UsageMode,
     /// 【单券模式信息】 单券模式配置信息,仅当…(页面截断)
     ///
-    /// Wire name `single_usage_info`; type `SingleUsageInfo`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub single_usage_info: Option<super::SingleUsageInfo>,
     /// 【多次优惠模式信息】 多次优惠模式配置信息,当且仅当…(页面截断)
     ///
-    /// Wire name `progressive_bundle_usage_info`; type `ProgressiveBundleUsageInfo`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progressive_bundle_usage_info: Option<super::ProgressiveBundleUsageInfo>,
     /// 【展示信息】 商品券展示信息
     ///
-    /// Wire name `display_info`; type `ProductCouponDisplayInfo`; required.
-    ///
-    /// Source: seed 002.
+    /// Required.
     pub display_info: super::ProductCouponDisplayInfo,
     /// 【外部商品ID】 商户创建商品券时主动传入的外部商品ID,原样返回
     ///
-    /// Wire name `out_product_no`; type `string`; optional; example `Product_1234567890`.
-    ///
-    /// Source: seed 002.
+    /// Optional; example `Product_1234567890`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_product_no: Option<String>,
     /// 【商品券状态】 商品券状态
     ///
-    /// Wire name `state`; type `ProductCouponState`; required; example `EFFECTIVE`.
-    ///
-    /// Source: seed 002.
+    /// Required; example `EFFECTIVE`.
     pub state: super::ProductCouponState,
     /// 【失效请求单号】 当且仅当…(页面截断)
     ///
-    /// Wire name `deactivate_request_no`; type `string`; optional; at most 128 characters.
-    ///
-    /// Source: seed 002.
+    /// Optional; at most 128 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivate_request_no: Option<String>,
     /// 【失效时间】 当且仅当…(页面截断)
     ///
-    /// Wire name `deactivate_time`; type `string`; optional.
+    /// Optional.
     ///
-    /// Source: seed 002. Decision: issue 18 #18: kept a string, unlike UserProductCouponEntity.deactivate_time (datetime: its page text says RFC 3339). Here the page text is cut off before any format note and the Go and Java samples both type it a string; a response field of unstated format is decoded as text, so a reply in another format never fails to decode
+    /// Decision: issue 18 #18: kept a string, unlike UserProductCouponEntity.deactivate_time (datetime: its page text says RFC 3339). Here the page text is cut off before any format note and the Go and Java samples both type it a string; a response field of unstated format is decoded as text, so a reply in another format never fails to decode
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivate_time: Option<String>,
     /// 【失效原因】 当且仅当…(页面截断)
     ///
-    /// Wire name `deactivate_reason`; type `string`; optional; at most 150 characters.
-    ///
-    /// Source: seed 002.
+    /// Optional; at most 150 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivate_reason: Option<String>,
 }

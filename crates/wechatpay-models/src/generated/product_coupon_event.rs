@@ -7,23 +7,22 @@ use wechatpay_runtime as rt;
 #[non_exhaustive]
 pub enum ProductCouponEvent {
     /// `PRODUCT_COUPON.SEND`: 商品券领券通知
-    ///
-    /// Source: captured.
     ProductCouponSend(super::ProductCouponNotification),
     /// `PRODUCT_COUPON.USE`: 核销通知
     ///
-    /// Source: guide. 【uncertain】 #21: only in the official sample code guides (callback handling, integrity checklist); no official page or capture. Use is started by the brand's own API call, so such an event would only echo that call
+    /// 【uncertain】 #21: only in the official sample code guides (callback handling, integrity checklist); no official page or capture. Use is started by the brand's own API call, so such an event would only echo that call
     ProductCouponUse(super::ProductCouponNotification),
     /// `PRODUCT_COUPON.RETURN`: 退券通知
     ///
-    /// Source: guide. 【uncertain】 #21: only in the official sample code guide (callback handling); no official page or capture
+    /// 【uncertain】 #21: only in the official sample code guide (callback handling); no official page or capture
     ProductCouponReturn(super::ProductCouponNotification),
     /// `PRODUCT_COUPON_SP.SEND`: 商品券领券通知
     ///
-    /// Source: partner 4015780862. 【uncertain】 partner only: the value for 服务商 (partner) notify URLs, the only one on the partner page; not used in brand mode (inference)
+    /// 【uncertain】 partner only: the value for 服务商 (partner) notify URLs, the only one on the partner page; not used in brand mode (inference)
     ProductCouponSpSend(super::ProductCouponNotification),
     /// An event type this SDK does not know; kept raw.
     Unknown {
+        /// The notification's `event_type`, as received.
         event_type: String,
         /// The decrypted resource, as JSON text.
         plaintext: String,

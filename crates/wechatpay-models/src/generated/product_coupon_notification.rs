@@ -5,80 +5,78 @@ use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// Decrypted resource of a product-coupon notification. No official field table is known. The guide lists the key fields coupon_code, product_coupon_id, stock_id, openid, unionid, send_channel, send_request_no, receive_time, valid_begin_time, valid_end_time. Confirmation state and channel-specific data have to be read with get-user-product-coupon.
 ///
-/// Schema type `ProductCouponNotification` from `schema/notifications.yaml` (doc page 《商品券回调通知》).
-///
-/// Source: guide. 【uncertain】 #29: no official field table; the guide lists the key fields only, and the capture's 537-byte plaintext fits such a compact flat object (inference)
+/// 【uncertain】 #29: no official field table; the guide lists the key fields only, and the capture's 537-byte plaintext fits such a compact flat object (inference)
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductCouponNotification {
     /// key field listed by the guide (type not published; the dedupe key is coupon_code + event_type)
     ///
-    /// Wire name `coupon_code`; type `string`; optional.
+    /// Optional.
     ///
-    /// Source: guide. 【uncertain】 #29: named by the guide only; type not published
+    /// 【uncertain】 #29: named by the guide only; type not published
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupon_code: Option<String>,
     /// key field listed by the guide (type not published)
     ///
-    /// Wire name `product_coupon_id`; type `string`; optional.
+    /// Optional.
     ///
-    /// Source: guide. 【uncertain】 #29: named by the guide only; type not published
+    /// 【uncertain】 #29: named by the guide only; type not published
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_coupon_id: Option<String>,
     /// key field listed by the guide (type not published)
     ///
-    /// Wire name `stock_id`; type `string`; optional.
+    /// Optional.
     ///
-    /// Source: guide. 【uncertain】 #29: named by the guide only; type not published
+    /// 【uncertain】 #29: named by the guide only; type not published
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stock_id: Option<String>,
     /// key field listed by the guide (type not published); the AppID it belongs to is presumably the stock's notify_config.notify_appid (guide, uncertain)
     ///
-    /// Wire name `openid`; type `string`; optional.
+    /// Optional.
     ///
-    /// Source: guide. 【uncertain】 #29: named by the guide only; type not published
+    /// 【uncertain】 #29: named by the guide only; type not published
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub openid: Option<String>,
     /// key field listed by the guide (type not published)
     ///
-    /// Wire name `unionid`; type `string`; optional.
+    /// Optional.
     ///
-    /// Source: guide. 【uncertain】 #29: named by the guide only; type not published
+    /// 【uncertain】 #29: named by the guide only; type not published
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unionid: Option<String>,
     /// key field listed by the guide (type not published)
     ///
-    /// Wire name `send_channel`; type `string`; optional.
+    /// Optional.
     ///
-    /// Source: guide. 【uncertain】 #29: named by the guide only; type not published (UserProductCouponEntity.send_channel is the enum UserProductCouponSendChannel)
+    /// 【uncertain】 #29: named by the guide only; type not published (UserProductCouponEntity.send_channel is the enum UserProductCouponSendChannel)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_channel: Option<String>,
     /// key field listed by the guide (type not published)
     ///
-    /// Wire name `send_request_no`; type `string`; optional.
+    /// Optional.
     ///
-    /// Source: guide. 【uncertain】 #29: named by the guide only; type not published
+    /// 【uncertain】 #29: named by the guide only; type not published
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_request_no: Option<String>,
     /// key field listed by the guide (format not published). Coupon validity is counted from the notification time, not from the send API response (guide).
     ///
-    /// Wire name `receive_time`; type `string`; optional.
+    /// Optional.
     ///
-    /// Source: guide. 【uncertain】 #29: named by the guide only; format not published (UserProductCouponEntity.receive_time is RFC 3339)
+    /// 【uncertain】 #29: named by the guide only; format not published (UserProductCouponEntity.receive_time is RFC 3339)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receive_time: Option<String>,
     /// key field listed by the guide (format not published)
     ///
-    /// Wire name `valid_begin_time`; type `string`; optional.
+    /// Optional.
     ///
-    /// Source: guide. 【uncertain】 #29: named by the guide only; format not published (UserProductCouponEntity.valid_begin_time is RFC 3339)
+    /// 【uncertain】 #29: named by the guide only; format not published (UserProductCouponEntity.valid_begin_time is RFC 3339)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_begin_time: Option<String>,
     /// key field listed by the guide (format not published)
     ///
-    /// Wire name `valid_end_time`; type `string`; optional.
+    /// Optional.
     ///
-    /// Source: guide. 【uncertain】 #29: named by the guide only; format not published (UserProductCouponEntity.valid_end_time is RFC 3339)
+    /// 【uncertain】 #29: named by the guide only; format not published (UserProductCouponEntity.valid_end_time is RFC 3339)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_end_time: Option<String>,
 }

@@ -6,17 +6,15 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use wechatpay_runtime as rt;
 /// 商品券优惠范围(页面只显示"可选取值",值取自 Java/Go 代码)
 ///
-/// Schema enum `ProductCouponScope` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
-///
 /// Values WeChat Pay adds later decode into `Unknown`, which keeps the raw string and serializes back unchanged.
 ///
 /// Decision: #1: ALL | SINGLE (official); the mirror's CATEGORY decodes as Unknown and is refused in requests
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ProductCouponScope {
-    /// `ALL`: 全场 (type only NORMAL or DISCOUNT) (Source: official 4015736297.)
+    /// `ALL`: 全场 (type only NORMAL or DISCOUNT)
     All,
-    /// `SINGLE`: 部分商品 (NORMAL / DISCOUNT / EXCHANGE) (Source: official 4015736297.)
+    /// `SINGLE`: 部分商品 (NORMAL / DISCOUNT / EXCHANGE)
     Single,
     /// A value this SDK version does not know; kept verbatim.
     Unknown(String),

@@ -6,8 +6,6 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use wechatpay_runtime as rt;
 /// 商品券状态(页面只显示"可选取值",值取自 Java/Go 代码)
 ///
-/// Schema enum `ProductCouponState` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
-///
 /// Values WeChat Pay adds later decode into `Unknown`, which keeps the raw string and serializes back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -6,17 +6,15 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use wechatpay_runtime as rt;
 /// 商品券类型(页面只显示"可选取值",值取自 Java/Go 代码)
 ///
-/// Schema enum `ProductCouponType` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
-///
 /// Values WeChat Pay adds later decode into `Unknown`, which keeps the raw string and serializes back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ProductCouponType {
-    /// `NORMAL`: 满减 (Source: guide.)
+    /// `NORMAL`: 满减
     Normal,
-    /// `DISCOUNT`: 折扣 (Source: guide.)
+    /// `DISCOUNT`: 折扣
     Discount,
-    /// `EXCHANGE`: 兑换 (scope SINGLE only) (Source: guide.)
+    /// `EXCHANGE`: 兑换 (scope SINGLE only)
     Exchange,
     /// A value this SDK version does not know; kept verbatim.
     Unknown(String),

@@ -4,22 +4,18 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 多次优惠模式信息(页面表格截断,字段取自页面的 Java/Go 示例代码)
-///
-/// Schema type `ProgressiveBundleUsageInfo` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProgressiveBundleUsageInfo {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。sample code comments / guide: 可使用次数 (number of uses), 3–15.
     ///
-    /// Wire name `count`; type `integer`; required; 3–15.
+    /// Required; 3–15.
     ///
-    /// Source: seed 002. Limit from: sample-code. Decision: issue 18 #16: required whenever the object is sent (the guide: a multi-use coupon has 3–15 uses, and a bundle needs one stock per use); it was optional, so validate() took a multi-use coupon without it
+    /// Decision: issue 18 #16: required whenever the object is sent (the guide: a multi-use coupon has 3–15 uses, and a bundle needs one stock per use); it was optional, so validate() took a multi-use coupon without it
     pub count: i64,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。sample code comments / guide: 每次优惠间隔天数 (days between uses), 0–7, optional.
     ///
-    /// Wire name `interval_days`; type `integer`; optional; 0–7.
-    ///
-    /// Source: seed 002. Limit from: sample-code.
+    /// Optional; 0–7.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval_days: Option<i64>,
 }

@@ -4,30 +4,22 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// send_coupon_result 的对象(页面表格只有「属性」标题,未列出字段;字段取自页面的 Java 示例代码)
-///
-/// Schema type `SendCouponResult` from `schema/endpoints/send-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-07-15).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SendCouponResult {
     /// 页面未给出说明(字段取自页面的 Java 示例代码)
     ///
-    /// Wire name `stock_id`; type `string`; optional; example `1262260000000268`.
-    ///
-    /// Source: seed 000.
+    /// Optional; example `1262260000000268`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stock_id: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java 示例代码)
     ///
-    /// Wire name `out_request_no`; type `string`; optional; example `2335465`.
-    ///
-    /// Source: seed 000.
+    /// Optional; example `2335465`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_request_no: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java 示例代码)
     ///
-    /// Wire name `coupon_code`; type `string`; optional; example `2312323`.
-    ///
-    /// Source: seed 000.
+    /// Optional; example `2312323`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupon_code: Option<String>,
 }

@@ -4,57 +4,43 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 向用户发放商品券(商家券)的请求
-///
-/// Schema type `SendProductCouponRequest` from `schema/endpoints/send-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-07-15).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SendProductCouponRequest {
     /// 【用户OpenID】 OpenID信息,用户在AppID下的唯一标识。校验规则:传入的 OpenID 需是调用方商户号(即请求头里面的商户号)有绑定关系的 AppID 获取的 OpenID。获取 OpenID 文档
     ///
-    /// Wire name `openid`; type `string`; required; at most 128 characters; example `xsd3434454567676`.
-    ///
-    /// Source: seed 000.
+    /// Required; at most 128 characters; example `xsd3434454567676`.
     pub openid: String,
     /// 【公众账号ID】 支持传入与当前调用接口商户号有绑定关系的 AppID。支持小程序 AppID 与公众号 AppID。如何获取AppID可参考开发必要参数说明。校验规则:传入的 AppID 需与调用方商户号(即请求头里面的商户号)有绑定关系的 AppID 或传入的 AppID 需是归属商户号有绑定关系的 AppID
     ///
-    /// Wire name `appid`; type `string`; required; at most 32 characters; example `wx1234567889999`.
-    ///
-    /// Source: seed 000.
+    /// Required; at most 32 characters; example `wx1234567889999`.
     pub appid: String,
     /// 【批次号】 微信为每个商家券批次分配的唯一 ID
     ///
-    /// Wire name `stock_id`; type `string`; required; at most 128 characters; example `12312354`.
-    ///
-    /// Source: seed 000.
+    /// Required; at most 128 characters; example `12312354`.
     pub stock_id: String,
     /// 【发券凭证】 发券凭证,可包含英文字母,数字,|,_,*,-等内容,不允许出现其他不合法符号,商户侧需保证在单个批次单个用户下的唯一性
     ///
-    /// Wire name `out_request_no`; type `string`; required; at most 128 characters; characters `A-Za-z0-9|_*-`; example `2335465`.
-    ///
-    /// Source: seed 000.
+    /// Required; at most 128 characters; characters `A-Za-z0-9|_*-`; example `2335465`.
     pub out_request_no: String,
     /// 【券code】 创建商家券时,设定 coupon_code_mode 为 MERCHANT_API,则该字段必填
     ///
-    /// Wire name `coupon_code`; type `string`; optional; example `202007019999`.
-    ///
-    /// Source: seed 000.
+    /// Optional; example `202007019999`.
     ///
     /// Checked by WeChat Pay, not locally: 创建商家券时设定 coupon_code_mode 为 MERCHANT_API 的批次必须传入券code;客户端无法得知批次的 coupon_code_mode,由微信支付校验
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupon_code: Option<String>,
     /// 【券类型】 枚举值:NORMAL-普通券;MEMBER-会员券
     ///
-    /// Wire name `coupon_type`; type `CouponType`; required; at most 32 characters; example `NORMAL`.
+    /// Required; at most 32 characters; example `NORMAL`.
     ///
-    /// Source: seed 000. Decision: issue 18 #18: the page's string(32) stays as its documented fact; validate() checks the value against the enum (NORMAL, MEMBER) instead, which every value of 32 characters or fewer that is not one of them fails too, so no length check is generated (xtask: a length on an enum is documented, its values are checked)
+    /// Decision: issue 18 #18: the page's string(32) stays as its documented fact; validate() checks the value against the enum (NORMAL, MEMBER) instead, which every value of 32 characters or fewer that is not one of them fails too, so no length check is generated (xtask: a length on an enum is documented, its values are checked)
     pub coupon_type: super::CouponType,
     /// 【会员卡ID】 当 coupon_type 为 MEMBER 时必填,通过《创建会员卡模板》接口创建成功时,获得的会员卡模板 card_id
     ///
-    /// Wire name `member_card_id`; type `string`; optional; at most 32 characters; example `pbLatjvWOibDc5-TBnbUk1pD12o0`.
+    /// Optional; at most 32 characters; example `pbLatjvWOibDc5-TBnbUk1pD12o0`.
     ///
-    /// Source: seed 000.
-    ///
-    /// Required when `coupon_type` is `MEMBER` (当 coupon_type 为 MEMBER 时必填); checked by `validate()`.
+    /// Required when `coupon_type` is `MEMBER`; checked by `validate()`. 当 coupon_type 为 MEMBER 时必填。
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_card_id: Option<String>,
 }

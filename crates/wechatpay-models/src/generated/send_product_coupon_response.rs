@@ -4,16 +4,12 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 向用户发放商品券(商家券)的应答
-///
-/// Schema type `SendProductCouponResponse` from `schema/endpoints/send-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-07-15).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SendProductCouponResponse {
     /// 【发券结果】 仅在发券成功时返回,发券失败无此字段
     ///
-    /// Wire name `send_coupon_result`; type `SendCouponResult`; optional.
-    ///
-    /// Source: seed 000.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_coupon_result: Option<super::SendCouponResult>,
 }

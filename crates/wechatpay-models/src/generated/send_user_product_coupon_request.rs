@@ -4,63 +4,47 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 向用户发放商品券的请求
-///
-/// Schema type `SendUserProductCouponRequest` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SendUserProductCouponRequest {
     /// 【用户OpenID】 OpenID信息,用户在AppID下的唯一标识,获取方式参考OpenID
     ///
-    /// Wire name `openid`; type `string`; required; path parameter (not in the body); at most 128 characters; example `oh-394z-6CGkNoJrsDLTTUKiAnp4`.
+    /// Required; path parameter (not in the body); at most 128 characters; example `oh-394z-6CGkNoJrsDLTTUKiAnp4`.
     ///
-    /// Source: seed 002. Decision: no published length (openid, product_coupon_id, stock_id, stock_bundle_id): capped at 128 characters, the length WeChat Pay's v3 pages give openid elsewhere (string\[1,128\]) and more than any id these pages show, so a value that cannot be a real id is refused before anything is sent
+    /// Decision: no published length (openid, product_coupon_id, stock_id, stock_bundle_id): capped at 128 characters, the length WeChat Pay's v3 pages give openid elsewhere (string\[1,128\]) and more than any id these pages show, so a value that cannot be a real id is refused before anything is sent
     #[serde(default, skip_serializing)]
     pub openid: String,
     /// 【商品券ID】 商品券的唯一标识,创建商品券时由微信支付生成
     ///
-    /// Wire name `product_coupon_id`; type `string`; required; example `1000000013`.
-    ///
-    /// Source: seed 002.
+    /// Required; example `1000000013`.
     pub product_coupon_id: String,
     /// 【批次ID】 商品券批次的唯一标识,商品券批次创建时由微信支付生成(可使用【创建商品券API】或【添加商品券批次API】创建),请确保该批次属于 product_coupon_id 对应的商品券
     ///
-    /// Wire name `stock_id`; type `string`; required; example `1000000013001`.
-    ///
-    /// Source: seed 002.
+    /// Required; example `1000000013001`.
     pub stock_id: String,
     /// 【用户商品券Code】 用户商品券的唯一标识,给用户发券时需要为该用户的券分配,可使用 数字、大小写字母、下划线_、短横线- 组成,长度不超过40个字符。当且仅当 coupon_code_mode 为 API_ASSIGN 时必传,其他模式下用户商品券Code由微信支付分配,不允许传入。
     ///
-    /// Wire name `coupon_code`; type `string`; optional; at most 40 characters; characters `0-9A-Za-z_-`; example `Code_123456`.
-    ///
-    /// Source: seed 002.
+    /// Optional; at most 40 characters; characters `0-9A-Za-z_-`; example `Code_123456`.
     ///
     /// Checked by WeChat Pay, not locally: 当且仅当批次的 coupon_code_mode 为 API_ASSIGN 时必传,其他模式下用户商品券Code由微信支付分配,不允许传入;客户端无法得知批次的 coupon_code_mode,由微信支付校验
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupon_code: Option<String>,
     /// 【公众账号ID】 公众账号ID也称AppID,是(微信开放平台、微信公众平台)为开发者提供的一个唯一标识,用于识别开发者的应用程序(APP、小程序、公众号)。 开发者需要先在微信开放平台或微信公众平台中申请ID,然后在品牌经营平台中绑定,详见品牌经营平台指引。
     ///
-    /// Wire name `appid`; type `string`; required; example `wx233544546545989`.
-    ///
-    /// Source: seed 002.
+    /// Required; example `wx233544546545989`.
     pub appid: String,
     /// 【发券请求单号】 品牌给用户发券的请求流水号,品牌侧需保持唯一性,可使用 数字、大小写字母、下划线_、短横线- 组成,长度在6-128个字符之间
     ///
-    /// Wire name `send_request_no`; type `string`; required; 6–128 characters; characters `0-9A-Za-z_-`; example `MCHSEND202003101234`.
-    ///
-    /// Source: seed 002.
+    /// Required; 6–128 characters; characters `0-9A-Za-z_-`; example `MCHSEND202003101234`.
     pub send_request_no: String,
     /// 【自定义附加信息】 发券时品牌方可以使用该字段附带自定义附加信息,长度限制150个UTF-8字符。微信支付不会解析该信息,仅在查询用户商品券和回调中原样返回。注: 发券渠道多样,只有品牌方通过此接口发放以及调用「向用户预发放商品券」接口并在领券组件中发放的券才会在查询和回调中携带此字段,其他渠道发放的券 attach 为空。
     ///
-    /// Wire name `attach`; type `string`; optional; at most 150 characters; example `any attach content`.
-    ///
-    /// Source: seed 002.
+    /// Optional; at most 150 characters; example `any attach content`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attach: Option<String>,
     /// 【用户商品券标签信息】 用户商品券标签信息
     ///
-    /// Wire name `coupon_tag_info`; type `CouponTagInfo`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupon_tag_info: Option<super::CouponTagInfo>,
 }

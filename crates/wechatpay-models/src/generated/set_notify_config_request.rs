@@ -4,16 +4,12 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 设置商品券事件通知地址的请求
-///
-/// Schema type `SetNotifyConfigRequest` from `schema/endpoints/set-notify-config.yaml` (doc page 《设置商品券事件通知地址》).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SetNotifyConfigRequest {
     /// 【通知URL地址】 must be HTTPS; must not carry query parameters
     ///
-    /// Wire name `notify_url`; type `string`; required; at most 256 characters; example `https://www.example.com/notify`.
-    ///
-    /// Source: partner 4015781286.
+    /// Required; at most 256 characters; example `https://www.example.com/notify`.
     ///
     /// Checked by WeChat Pay, not locally: must be HTTPS; must not carry query parameters (partner page 4015781286); the format has no key for a URL scheme or pattern, so validate() does not check it
     pub notify_url: String,

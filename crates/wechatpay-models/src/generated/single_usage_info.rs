@@ -4,23 +4,17 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 单券模式信息(页面表格截断,字段取自页面的 Java/Go 示例代码)
-///
-/// Schema type `SingleUsageInfo` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SingleUsageInfo {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `normal_coupon`; type `NormalCouponUsageRule`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normal_coupon: Option<super::NormalCouponUsageRule>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `discount_coupon`; type `DiscountCouponUsageRule`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discount_coupon: Option<super::DiscountCouponUsageRule>,
 }

@@ -4,37 +4,27 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 单券使用规则(页面表格截断,字段取自页面的 Java/Go 示例代码)
-///
-/// Schema type `SingleUsageRule` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SingleUsageRule {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `coupon_available_period`; type `CouponAvailablePeriod`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupon_available_period: Option<super::CouponAvailablePeriod>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `normal_coupon`; type `NormalCouponUsageRule`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normal_coupon: Option<super::NormalCouponUsageRule>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `discount_coupon`; type `DiscountCouponUsageRule`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discount_coupon: Option<super::DiscountCouponUsageRule>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `exchange_coupon`; type `ExchangeCouponUsageRule`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchange_coupon: Option<super::ExchangeCouponUsageRule>,
 }

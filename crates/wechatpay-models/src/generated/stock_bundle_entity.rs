@@ -4,24 +4,16 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// Response of create-stock-bundle, update-stock-bundle and update-stock-bundle-budget. \[official sample code; community OpenAPI mirror\]
-///
-/// Schema type `StockBundleEntity` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
-///
-/// Source: sample-code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StockBundleEntity {
     /// 【批次组ID】 generated when a stock bundle is created
     ///
-    /// Wire name `stock_bundle_id`; type `string`; required.
-    ///
-    /// Source: sample-code.
+    /// Required.
     pub stock_bundle_id: String,
     /// 批次列表
     ///
-    /// Wire name `stock_list`; type `array<StockEntityInBundle>`; required.
-    ///
-    /// Source: sample-code.
+    /// Required.
     pub stock_list: Vec<super::StockEntityInBundle>,
 }
 impl StockBundleEntity {

@@ -4,64 +4,48 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// Request object `stock_bundle` of create-stock-bundle. \[official sample code; community OpenAPI mirror\]
-///
-/// Schema type `StockBundleForCreate` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
-///
-/// Source: sample-code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StockBundleForCreate {
     /// 【备注】 ≤ 20 chars by analogy with stocks
     ///
-    /// Wire name `remark`; type `string`; optional; at most 20 characters.
+    /// Optional; at most 20 characters.
     ///
-    /// Source: sample-code. Limit from: inferred. 【uncertain】 ≤ 20 chars by analogy with stocks
+    /// 【uncertain】 ≤ 20 chars by analogy with stocks
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// CouponCodeMode limited to WECHATPAY / UPLOAD; API_ASSIGN not allowed for bundles
     ///
-    /// Wire name `coupon_code_mode`; type `CouponCodeMode`; required.
+    /// Required.
     ///
-    /// Source: sample-code. Decision: #18: WECHATPAY | UPLOAD only (mirror, create-stock-bundle sample enum), not API_ASSIGN
+    /// Decision: #18: WECHATPAY | UPLOAD only (mirror, create-stock-bundle sample enum), not API_ASSIGN
     ///
     /// Checked by WeChat Pay, not locally: #18: API_ASSIGN is not allowed for bundles (only WECHATPAY / UPLOAD)
     pub coupon_code_mode: super::CouponCodeMode,
     /// 页面未给出说明 (same fields as StockSendRule)
     ///
-    /// Wire name `stock_send_rule`; type `StockSendRuleForBundle`; required.
-    ///
-    /// Source: sample-code.
+    /// Required.
     pub stock_send_rule: super::StockSendRuleForBundle,
     /// opt in the mirror (needed in practice)
     ///
-    /// Wire name `progressive_bundle_usage_rule`; type `StockBundleUsageRule`; optional.
-    ///
-    /// Source: sample-code.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progressive_bundle_usage_rule: Option<super::StockBundleUsageRule>,
     /// 页面未给出说明
     ///
-    /// Wire name `usage_rule_display_info`; type `UsageRuleDisplayInfo`; required.
-    ///
-    /// Source: sample-code.
+    /// Required.
     pub usage_rule_display_info: super::UsageRuleDisplayInfo,
     /// 页面未给出说明
     ///
-    /// Wire name `coupon_display_info`; type `CouponDisplayInfo`; required.
-    ///
-    /// Source: sample-code.
+    /// Required.
     pub coupon_display_info: super::CouponDisplayInfo,
     /// 页面未给出说明
     ///
-    /// Wire name `notify_config`; type `NotifyConfig`; required.
-    ///
-    /// Source: sample-code.
+    /// Required.
     pub notify_config: super::NotifyConfig,
     /// 页面未给出说明
     ///
-    /// Wire name `store_scope`; type `StockStoreScope`; required.
-    ///
-    /// Source: sample-code.
+    /// Required.
     pub store_scope: super::StockStoreScope,
 }
 impl StockBundleForCreate {

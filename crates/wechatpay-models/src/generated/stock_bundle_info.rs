@@ -4,24 +4,16 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// StockEntity.stock_bundle_info / StockEntityInBundle.stock_bundle_info. \[official sample code; community OpenAPI mirror\]
-///
-/// Schema type `StockBundleInfo` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
-///
-/// Source: sample-code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StockBundleInfo {
     /// 【批次组ID】 generated when a stock bundle is created
     ///
-    /// Wire name `stock_bundle_id`; type `string`; required.
-    ///
-    /// Source: sample-code.
+    /// Required.
     pub stock_bundle_id: String,
     /// 【批次在批次组内的次序】 position of the stock in its bundle
     ///
-    /// Wire name `stock_bundle_index`; type `integer`; required; example `0`.
-    ///
-    /// Source: sample-code.
+    /// Required; example `0`.
     pub stock_bundle_index: i64,
 }
 impl StockBundleInfo {

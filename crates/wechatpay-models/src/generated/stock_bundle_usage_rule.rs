@@ -4,42 +4,30 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// Only the list matching the coupon type is sent, and its length must equal progressive_bundle_usage_info.count \[official sample code comments; seed page 002 error row\]. Each round's discount must be at least the previous round's (troubleshooting code 268586067). \[official sample code; community OpenAPI mirror\]
-///
-/// Schema type `StockBundleUsageRule` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
-///
-/// Source: sample-code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StockBundleUsageRule {
     /// 页面未给出说明
     ///
-    /// Wire name `coupon_available_period`; type `CouponAvailablePeriod`; required.
-    ///
-    /// Source: sample-code.
+    /// Required.
     pub coupon_available_period: super::CouponAvailablePeriod,
     /// one entry per round
     ///
-    /// Wire name `normal_coupon_list`; type `array<NormalCouponUsageRule>`; optional.
-    ///
-    /// Source: sample-code.
+    /// Optional.
     ///
     /// Checked by WeChat Pay, not locally: only the list matching the coupon type is sent, with as many entries as progressive_bundle_usage_info.count (多次优惠使用模式的商品券批次,应该在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等); each round's discount must be at least the previous round's (268586067). The count and type belong to the product coupon, not to this object
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normal_coupon_list: Option<Vec<super::NormalCouponUsageRule>>,
     /// one entry per round
     ///
-    /// Wire name `discount_coupon_list`; type `array<DiscountCouponUsageRule>`; optional.
-    ///
-    /// Source: sample-code.
+    /// Optional.
     ///
     /// Checked by WeChat Pay, not locally: as normal_coupon_list: sent only for type DISCOUNT, length = progressive_bundle_usage_info.count, non-decreasing discount (268586067)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discount_coupon_list: Option<Vec<super::DiscountCouponUsageRule>>,
     /// one entry per round
     ///
-    /// Wire name `exchange_coupon_list`; type `array<ExchangeCouponUsageRule>`; optional.
-    ///
-    /// Source: sample-code.
+    /// Optional.
     ///
     /// Checked by WeChat Pay, not locally: as normal_coupon_list: sent only for type EXCHANGE, length = progressive_bundle_usage_info.count, non-decreasing discount (268586067)
     #[serde(default, skip_serializing_if = "Option::is_none")]

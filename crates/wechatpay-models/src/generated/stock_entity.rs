@@ -4,125 +4,93 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 批次信息
-///
-/// Schema type `StockEntity` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StockEntity {
     /// 【商品券ID】 商品券的唯一标识,由微信支付生成
     ///
-    /// Wire name `product_coupon_id`; type `string`; required; at most 40 characters; example `1000000013`.
-    ///
-    /// Source: seed 002.
+    /// Required; at most 40 characters; example `1000000013`.
     pub product_coupon_id: String,
     /// 【批次ID】 商品券批次的唯一标识,由微信支付生成
     ///
-    /// Wire name `stock_id`; type `string`; required; at most 40 characters; example `1000000013001`.
-    ///
-    /// Source: seed 002.
+    /// Required; at most 40 characters; example `1000000013001`.
     pub stock_id: String,
     /// 【备注】 仅配置品牌可见,用于自定义信息
     ///
-    /// Wire name `remark`; type `string`; optional; at most 20 characters; example `8月工作日有效批次`.
-    ///
-    /// Source: seed 002.
+    /// Optional; at most 20 characters; example `8月工作日有效批次`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// 【券Code分配模式】 决定发券时用户商品券Code如何产生
     ///
-    /// Wire name `coupon_code_mode`; type `CouponCodeMode`; required; example `UPLOAD`.
-    ///
-    /// Source: seed 002.
+    /// Required; example `UPLOAD`.
     pub coupon_code_mode: super::CouponCodeMode,
     /// 【品牌方预上传的券Code数量信息】 当且仅当…(页面截断)
     ///
-    /// Wire name `coupon_code_count_info`; type `CouponCodeCountInfo`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupon_code_count_info: Option<super::CouponCodeCountInfo>,
     /// 【发放规则】 发放规则
     ///
-    /// Wire name `stock_send_rule`; type `StockSendRule`; required.
-    ///
-    /// Source: seed 002.
+    /// Required.
     pub stock_send_rule: super::StockSendRule,
     /// 【单券使用规则】 当且仅当…(页面截断)
     ///
-    /// Wire name `single_usage_rule`; type `SingleUsageRule`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub single_usage_rule: Option<super::SingleUsageRule>,
     /// rule of this stock's round (official sample code for get-stock, list-stocks, confirm, use, get/list user coupons, return). Not on seed page 002.
     ///
-    /// Wire name `progressive_bundle_usage_rule`; type `StockUsageRule`; optional.
+    /// Optional.
     ///
-    /// Source: sample-code. 【uncertain】 present for stocks inside a bundle: inferred from the community OpenAPI mirror, where the bundle response requires stock_bundle_info Decision: #15: added as an optional field
+    /// 【uncertain】 present for stocks inside a bundle: inferred from the community OpenAPI mirror, where the bundle response requires stock_bundle_info Decision: #15: added as an optional field
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progressive_bundle_usage_rule: Option<super::StockUsageRule>,
     /// the stock's bundle and its position in it (official sample code, same samples as progressive_bundle_usage_rule). Not on seed page 002.
     ///
-    /// Wire name `stock_bundle_info`; type `StockBundleInfo`; optional.
+    /// Optional.
     ///
-    /// Source: sample-code. 【uncertain】 present for stocks inside a bundle: inferred from the community OpenAPI mirror, where the bundle response requires stock_bundle_info Decision: #15: added as an optional field
+    /// 【uncertain】 present for stocks inside a bundle: inferred from the community OpenAPI mirror, where the bundle response requires stock_bundle_info Decision: #15: added as an optional field
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stock_bundle_info: Option<super::StockBundleInfo>,
     /// 【券使用规则展示信息】 券使用规则展示信息
     ///
-    /// Wire name `usage_rule_display_info`; type `UsageRuleDisplayInfo`; required.
-    ///
-    /// Source: seed 002.
+    /// Required.
     pub usage_rule_display_info: super::UsageRuleDisplayInfo,
     /// 【用户商品券展示信息】 用户商品券在卡包中的展示详情,包括引导用户的自定义入口
     ///
-    /// Wire name `coupon_display_info`; type `CouponDisplayInfo`; required.
-    ///
-    /// Source: seed 002.
+    /// Required.
     pub coupon_display_info: super::CouponDisplayInfo,
     /// 【事件通知配置】 发生券相关事件时,微信支付会向品牌方发送通知,需要提供通知相关配置
     ///
-    /// Wire name `notify_config`; type `NotifyConfig`; required.
-    ///
-    /// Source: seed 002.
+    /// Required.
     pub notify_config: super::NotifyConfig,
     /// 【可用门店范围】 控制该批次可以在品牌下哪些门店使用
     ///
-    /// Wire name `store_scope`; type `StockStoreScope`; required; example `NONE`.
-    ///
-    /// Source: seed 002.
+    /// Required; example `NONE`.
     pub store_scope: super::StockStoreScope,
     /// 【已发放次数】 本批次已发放次数
     ///
-    /// Wire name `sent_count_info`; type `StockSentCountInfo`; required.
-    ///
-    /// Source: seed 002.
+    /// Required.
     pub sent_count_info: super::StockSentCountInfo,
     /// 【批次状态】 商品券批次状态
     ///
-    /// Wire name `state`; type `StockState`; required; example `SENDING`.
-    ///
-    /// Source: seed 002.
+    /// Required; example `SENDING`.
     pub state: super::StockState,
     /// 【失效请求单号】 当且仅当…(页面截断)
     ///
-    /// Wire name `deactivate_request_no`; type `string`; optional; at most 128 characters.
-    ///
-    /// Source: seed 002.
+    /// Optional; at most 128 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivate_request_no: Option<String>,
     /// 【失效时间】 当且仅当…(页面截断)
     ///
-    /// Wire name `deactivate_time`; type `string`; optional.
+    /// Optional.
     ///
-    /// Source: seed 002. Decision: issue 18 #18: kept a string, unlike the datetime UserProductCouponEntity.deactivate_time and StockBundleEntity.deactivate_time (whose pages say RFC 3339). This page's text is cut off before any format note (the Go sample types it time.Time, the Java sample String); a response field of unstated format is decoded as text, so a reply in another format never fails to decode. The sandbox writes RFC 3339 here
+    /// Decision: issue 18 #18: kept a string, unlike the datetime UserProductCouponEntity.deactivate_time and StockBundleEntity.deactivate_time (whose pages say RFC 3339). This page's text is cut off before any format note (the Go sample types it time.Time, the Java sample String); a response field of unstated format is decoded as text, so a reply in another format never fails to decode. The sandbox writes RFC 3339 here
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivate_time: Option<String>,
     /// 【失效原因】 当且仅当…(页面截断)
     ///
-    /// Wire name `deactivate_reason`; type `string`; optional; at most 150 characters.
-    ///
-    /// Source: seed 002.
+    /// Optional; at most 150 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivate_reason: Option<String>,
 }

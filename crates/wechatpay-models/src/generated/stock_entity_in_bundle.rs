@@ -5,118 +5,82 @@ use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// StockEntity without `single_usage_rule`. \[official sample code; community OpenAPI mirror\] In the mirror, coupon_code_mode here is limited to WECHATPAY / UPLOAD and stock_send_rule.max_count_per_user is REQ.
 ///
-/// Schema type `StockEntityInBundle` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
-///
-/// Source: sample-code. 【uncertain】 required flags other than stock_bundle_info are not published; the same-named StockEntity fields (seed page 002) are the closest model
+/// 【uncertain】 required flags other than stock_bundle_info are not published; the same-named StockEntity fields (seed page 002) are the closest model
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StockEntityInBundle {
     /// 【商品券ID】 商品券的唯一标识,由微信支付生成
     ///
-    /// Wire name `product_coupon_id`; type `string`; required; at most 40 characters.
-    ///
-    /// Source: seed 002.
+    /// Required; at most 40 characters.
     pub product_coupon_id: String,
     /// 【批次ID】 商品券批次的唯一标识,由微信支付生成
     ///
-    /// Wire name `stock_id`; type `string`; required; at most 40 characters.
-    ///
-    /// Source: seed 002.
+    /// Required; at most 40 characters.
     pub stock_id: String,
     /// 【备注】 仅配置品牌可见,用于自定义信息
     ///
-    /// Wire name `remark`; type `string`; optional; at most 20 characters.
-    ///
-    /// Source: seed 002.
+    /// Optional; at most 20 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// 【券Code分配模式】 决定发券时用户商品券Code如何产生 (mirror: WECHATPAY / UPLOAD only here, #18)
     ///
-    /// Wire name `coupon_code_mode`; type `CouponCodeMode`; required.
-    ///
-    /// Source: seed 002.
+    /// Required.
     pub coupon_code_mode: super::CouponCodeMode,
     /// 【品牌方预上传的券Code数量信息】 品牌方预上传的券Code数量信息 (seed page 002 text cut off after 当且仅当)
     ///
-    /// Wire name `coupon_code_count_info`; type `CouponCodeCountInfo`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupon_code_count_info: Option<super::CouponCodeCountInfo>,
     /// 【发放规则】 发放规则
     ///
-    /// Wire name `stock_send_rule`; type `StockSendRule`; required.
-    ///
-    /// Source: seed 002.
+    /// Required.
     pub stock_send_rule: super::StockSendRule,
     /// rule of this stock's round
     ///
-    /// Wire name `progressive_bundle_usage_rule`; type `StockUsageRule`; optional.
-    ///
-    /// Source: sample-code.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progressive_bundle_usage_rule: Option<super::StockUsageRule>,
     /// the stock's bundle and its position in it (REQ in the mirror)
     ///
-    /// Wire name `stock_bundle_info`; type `StockBundleInfo`; required.
-    ///
-    /// Source: sample-code.
+    /// Required.
     pub stock_bundle_info: super::StockBundleInfo,
     /// 【券使用规则展示信息】 券使用规则展示信息
     ///
-    /// Wire name `usage_rule_display_info`; type `UsageRuleDisplayInfo`; required.
-    ///
-    /// Source: seed 002.
+    /// Required.
     pub usage_rule_display_info: super::UsageRuleDisplayInfo,
     /// 【用户商品券展示信息】 用户商品券在卡包中的展示详情,包括引导用户的自定义入口
     ///
-    /// Wire name `coupon_display_info`; type `CouponDisplayInfo`; required.
-    ///
-    /// Source: seed 002.
+    /// Required.
     pub coupon_display_info: super::CouponDisplayInfo,
     /// 【事件通知配置】 发生券相关事件时,微信支付会向品牌方发送通知,需要提供通知相关配置
     ///
-    /// Wire name `notify_config`; type `NotifyConfig`; required.
-    ///
-    /// Source: seed 002.
+    /// Required.
     pub notify_config: super::NotifyConfig,
     /// 【可用门店范围】 控制该批次可以在品牌下哪些门店使用
     ///
-    /// Wire name `store_scope`; type `StockStoreScope`; required.
-    ///
-    /// Source: seed 002.
+    /// Required.
     pub store_scope: super::StockStoreScope,
     /// 【已发放次数】 本批次已发放次数
     ///
-    /// Wire name `sent_count_info`; type `StockSentCountInfo`; required.
-    ///
-    /// Source: seed 002.
+    /// Required.
     pub sent_count_info: super::StockSentCountInfo,
     /// 【批次状态】 商品券批次状态
     ///
-    /// Wire name `state`; type `StockState`; required.
-    ///
-    /// Source: seed 002.
+    /// Required.
     pub state: super::StockState,
     /// 【失效请求单号】 失效请求单号 (seed page 002 text cut off after 当且仅当)
     ///
-    /// Wire name `deactivate_request_no`; type `string`; optional; at most 128 characters.
-    ///
-    /// Source: seed 002.
+    /// Optional; at most 128 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivate_request_no: Option<String>,
     /// 【失效时间】 RFC 3339
     ///
-    /// Wire name `deactivate_time`; type `datetime`; optional.
-    ///
-    /// Source: sample-code.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivate_time: Option<rt::DateTime>,
     /// 【失效原因】 失效原因 (seed page 002 text cut off after 当且仅当)
     ///
-    /// Wire name `deactivate_reason`; type `string`; optional; at most 150 characters.
-    ///
-    /// Source: seed 002.
+    /// Optional; at most 150 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivate_reason: Option<String>,
 }

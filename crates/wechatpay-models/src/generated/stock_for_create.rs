@@ -5,63 +5,47 @@ use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// Request object `stock` of create-stock and create-product-coupon. \[official sample code; community OpenAPI mirror\] Titles as given for the same fields of update-stock (partner page 4015781556; community OpenAPI mirror). At most 200 effective stocks per product coupon (expired / deactivated ones not counted) \[guide; partner page 4015781304\].
 ///
-/// Schema type `StockForCreate` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
-///
-/// Source: sample-code. Decision: issue 18 #18: no progressive_bundle_usage_rule (nor its special_first). The shared support code adds it only to send a bundle through create-product-coupon, and stock_bundle of create-product-coupon is StockBundleForCreate (#33's decision there), so on create-stock and on create-product-coupon's single stock it could only send a field no page documents for them
+/// Decision: issue 18 #18: no progressive_bundle_usage_rule (nor its special_first). The shared support code adds it only to send a bundle through create-product-coupon, and stock_bundle of create-product-coupon is StockBundleForCreate (#33's decision there), so on create-stock and on create-product-coupon's single stock it could only send a field no page documents for them
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StockForCreate {
     /// 【备注】 ≤ 20 UTF-8 chars, visible to the brand only
     ///
-    /// Wire name `remark`; type `string`; optional; at most 20 characters.
+    /// Optional; at most 20 characters.
     ///
-    /// Source: sample-code. Limit from: guide. Decision: #10: ≤ 20 UTF-8 chars (guide; partner page 4015781556 string(20)), not the sample comments' 60
+    /// Decision: #10: ≤ 20 UTF-8 chars (guide; partner page 4015781556 string(20)), not the sample comments' 60
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// WECHATPAY / UPLOAD / API_ASSIGN. UPLOAD needs upload-coupon-codes first, and UPLOAD stocks can only be issued through the brand's own API.
     ///
-    /// Wire name `coupon_code_mode`; type `CouponCodeMode`; required.
-    ///
-    /// Source: sample-code.
+    /// Required.
     pub coupon_code_mode: super::CouponCodeMode,
     /// 页面未给出说明 (limits are on StockSendRule)
     ///
-    /// Wire name `stock_send_rule`; type `StockSendRule`; required.
-    ///
-    /// Source: sample-code.
+    /// Required.
     pub stock_send_rule: super::StockSendRule,
     /// required for scope SINGLE (rule matching the coupon type); not needed for scope ALL (the rule is in the product coupon's single_usage_info)
     ///
-    /// Wire name `single_usage_rule`; type `SingleUsageRule`; optional.
-    ///
-    /// Source: sample-code.
+    /// Optional.
     ///
     /// Checked by WeChat Pay, not locally: required for scope SINGLE, with the rule matching the coupon type; scope belongs to the product coupon, not to this object (seed page 002 error table: 单券使用模式的商品券批次,应该在「单券使用规则」中包含对应类型的优惠规则)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub single_usage_rule: Option<super::SingleUsageRule>,
     /// 【券使用规则展示信息】 页面未给出说明
     ///
-    /// Wire name `usage_rule_display_info`; type `UsageRuleDisplayInfo`; required.
-    ///
-    /// Source: sample-code.
+    /// Required.
     pub usage_rule_display_info: super::UsageRuleDisplayInfo,
     /// 【用户商品券展示信息】 页面未给出说明
     ///
-    /// Wire name `coupon_display_info`; type `CouponDisplayInfo`; required.
-    ///
-    /// Source: sample-code.
+    /// Required.
     pub coupon_display_info: super::CouponDisplayInfo,
     /// 【事件通知配置】 notify_appid 必填
     ///
-    /// Wire name `notify_config`; type `NotifyConfig`; required.
-    ///
-    /// Source: sample-code.
+    /// Required.
     pub notify_config: super::NotifyConfig,
     /// NONE / ALL / SPECIFIC (SPECIFIC requires associate-stores afterwards)
     ///
-    /// Wire name `store_scope`; type `StockStoreScope`; required.
-    ///
-    /// Source: sample-code.
+    /// Required.
     pub store_scope: super::StockStoreScope,
 }
 impl StockForCreate {

@@ -4,29 +4,23 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 发放规则(页面表格截断,字段取自页面的 Java/Go 示例代码)
-///
-/// Schema type `StockSendRule` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StockSendRule {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; total issue limit, ≤ 100,000,000.
     ///
-    /// Wire name `max_count`; type `integer`; required; at most 100000000; example `10000000`.
-    ///
-    /// Source: seed 002. Limit from: guide.
+    /// Required; at most 100000000; example `10000000`.
     pub max_count: i64,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 选填; daily issue limit, ≤ 100,000,000 (default no limit).
     ///
-    /// Wire name `max_count_per_day`; type `integer`; optional; at most 100000000.
-    ///
-    /// Source: seed 002. Limit from: guide.
+    /// Optional; at most 100000000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_count_per_day: Option<i64>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; per-user limit, ≤ 100.
     ///
-    /// Wire name `max_count_per_user`; type `integer`; required; at most 100; example `1`.
+    /// Required; at most 100; example `1`.
     ///
-    /// Source: seed 002. Limit from: guide. Decision: #12: none recorded; required, ≤ 100, per the brand guide (the brand-specific source; the mirror marks it optional for stocks)
+    /// Decision: #12: none recorded; required, ≤ 100, per the brand guide (the brand-specific source; the mirror marks it optional for stocks)
     pub max_count_per_user: i64,
 }
 impl StockSendRule {

@@ -4,31 +4,23 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// Same fields as StockSendRule. \[official sample code; community OpenAPI mirror\]
-///
-/// Schema type `StockSendRuleForBundle` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
-///
-/// Source: sample-code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StockSendRuleForBundle {
     /// total issue limit; guide ≤ 100,000,000
     ///
-    /// Wire name `max_count`; type `integer`; required; at most 100000000.
-    ///
-    /// Source: sample-code. Limit from: guide.
+    /// Required; at most 100000000.
     pub max_count: i64,
     /// daily issue limit; guide ≤ 100,000,000 (default no limit)
     ///
-    /// Wire name `max_count_per_day`; type `integer`; optional; at most 100000000.
-    ///
-    /// Source: sample-code. Limit from: guide.
+    /// Optional; at most 100000000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_count_per_day: Option<i64>,
     /// per-user limit; guide ≤ 100
     ///
-    /// Wire name `max_count_per_user`; type `integer`; required; at most 100.
+    /// Required; at most 100.
     ///
-    /// Source: sample-code. Limit from: guide. Decision: #12: none recorded; required, ≤ 100 (brand guide, the brand-specific source; the mirror marks it REQ here too)
+    /// Decision: #12: none recorded; required, ≤ 100 (brand guide, the brand-specific source; the mirror marks it REQ here too)
     pub max_count_per_user: i64,
 }
 impl StockSendRuleForBundle {

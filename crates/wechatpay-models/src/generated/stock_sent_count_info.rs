@@ -4,23 +4,17 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 已发放次数(页面表格截断,字段取自页面的 Java/Go 示例代码)
-///
-/// Schema type `StockSentCountInfo` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StockSentCountInfo {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `total_count`; type `integer`; optional; example `0`.
-    ///
-    /// Source: seed 002.
+    /// Optional; example `0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_count: Option<i64>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `today_count`; type `integer`; optional; example `0`.
-    ///
-    /// Source: seed 002.
+    /// Optional; example `0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub today_count: Option<i64>,
 }

@@ -6,21 +6,19 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use wechatpay_runtime as rt;
 /// 商品券批次状态(页面只显示"可选取值",值取自 Java/Go 代码)
 ///
-/// Schema enum `StockState` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
-///
 /// Values WeChat Pay adds later decode into `Unknown`, which keeps the raw string and serializes back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum StockState {
-    /// `AUDITING`: 审批中 (Source: official 4015736384.)
+    /// `AUDITING`: 审批中
     Auditing,
-    /// `SENDING`: 发放中 (Source: official 4015736384.)
+    /// `SENDING`: 发放中
     Sending,
-    /// `PAUSED`: 已暂停 (Source: official 4015736384.)
+    /// `PAUSED`: 已暂停
     Paused,
-    /// `STOPPED`: 已停止 (end time reached) (Source: official 4015736384.)
+    /// `STOPPED`: 已停止 (end time reached)
     Stopped,
-    /// `DEACTIVATED`: 已失效 (brand called a deactivate API) (Source: official 4015736384.)
+    /// `DEACTIVATED`: 已失效 (brand called a deactivate API)
     Deactivated,
     /// A value this SDK version does not know; kept verbatim.
     Unknown(String),

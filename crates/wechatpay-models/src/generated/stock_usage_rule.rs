@@ -4,38 +4,26 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// Rule of one round of a multi-use stock. Used as StockEntity.progressive_bundle_usage_rule and StockEntityInBundle.progressive_bundle_usage_rule. \[official sample code (get-stock, create-stock-bundle); community OpenAPI mirror (stock-bundles response)\]
-///
-/// Schema type `StockUsageRule` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
-///
-/// Source: sample-code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StockUsageRule {
     /// 券可核销时间
     ///
-    /// Wire name `coupon_available_period`; type `CouponAvailablePeriod`; required.
-    ///
-    /// Source: sample-code.
+    /// Required.
     pub coupon_available_period: super::CouponAvailablePeriod,
     /// 满减券使用规则 — for type NORMAL
     ///
-    /// Wire name `normal_coupon`; type `NormalCouponUsageRule`; optional.
-    ///
-    /// Source: sample-code.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normal_coupon: Option<super::NormalCouponUsageRule>,
     /// 折扣券使用规则 — for type DISCOUNT
     ///
-    /// Wire name `discount_coupon`; type `DiscountCouponUsageRule`; optional.
-    ///
-    /// Source: sample-code.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discount_coupon: Option<super::DiscountCouponUsageRule>,
     /// 兑换券使用规则 — for type EXCHANGE
     ///
-    /// Wire name `exchange_coupon`; type `ExchangeCouponUsageRule`; optional.
-    ///
-    /// Source: sample-code.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchange_coupon: Option<super::ExchangeCouponUsageRule>,
 }

@@ -4,18 +4,12 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// One brand store (store_id values are created with POST /brand/store/brandstores, outside this family). \[official sample code; community OpenAPI mirror\]
-///
-/// Schema type `StoreInfo` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
-///
-/// Source: sample-code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StoreInfo {
     /// 【门店ID】 页面未给出说明
     ///
-    /// Wire name `store_id`; type `string`; required; example `100000001`.
-    ///
-    /// Source: sample-code.
+    /// Required; example `100000001`.
     pub store_id: String,
 }
 impl StoreInfo {

@@ -6,11 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use wechatpay_runtime as rt;
 /// update_mode of update-stock-budget and update-stock-bundle-budget. \[partner page 4016280642; partner page 4015781561; official sample code\]
 ///
-/// Schema enum `UpdateBudgetMode` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
-///
 /// Values WeChat Pay adds later decode into `Unknown`, which keeps the raw string and serializes back unchanged.
-///
-/// Source: partner 4016280642.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum UpdateBudgetMode {

@@ -4,46 +4,36 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// Response of upload-coupon-codes. \[official sample code; community OpenAPI mirror\]
-///
-/// Schema type `UploadCouponCodesResponse` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
-///
-/// Source: sample-code.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UploadCouponCodesResponse {
     /// 去重后券Code总数 (number of distinct codes) (REQ in the mirror only)
     ///
-    /// Wire name `total_count`; type `integer`; optional.
+    /// Optional.
     ///
-    /// Source: sample-code. Decision: issue 18 #17: optional against the rule that a mirror REQ makes a field required. It is a count in a response, the mirror is its only source marking it REQ, and nothing in the client needs it (paging follows next_page_token); required, a reply without it would fail to decode (exit 8) though the list itself is complete
+    /// Decision: issue 18 #17: optional against the rule that a mirror REQ makes a field required. It is a count in a response, the mirror is its only source marking it REQ, and nothing in the client needs it (paging follows next_page_token); required, a reply without it would fail to decode (exit 8) though the list itself is complete
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_count: Option<i64>,
     /// 上传成功的券Code列表
     ///
-    /// Wire name `success_code_list`; type `array<string>`; optional.
-    ///
-    /// Source: sample-code.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success_code_list: Option<Vec<String>>,
     /// 上传失败的券Code列表 (the community OpenAPI mirror types the items as plain strings, #9)
     ///
-    /// Wire name `failed_code_list`; type `array<FailedCouponCodeInfo>`; optional.
+    /// Optional.
     ///
-    /// Source: sample-code. Decision: #9: none recorded; the official sample code's FailedCouponCodeInfo objects (brand-specific source) over the mirror's plain strings
+    /// Decision: #9: none recorded; the official sample code's FailedCouponCodeInfo objects (brand-specific source) over the mirror's plain strings
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_code_list: Option<Vec<super::FailedCouponCodeInfo>>,
     /// 已经存在的券Code列表
     ///
-    /// Wire name `already_exist_code_list`; type `array<string>`; optional.
-    ///
-    /// Source: sample-code.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub already_exist_code_list: Option<Vec<String>>,
     /// 重复的券Code列表
     ///
-    /// Wire name `duplicate_code_list`; type `array<string>`; optional.
-    ///
-    /// Source: sample-code.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duplicate_code_list: Option<Vec<String>>,
 }

@@ -4,26 +4,20 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 图片上传的请求: the JSON `meta` part (【图片文件元信息】, filename and sha256), which is what is signed; the file part (【图片文件二进制】, ≤ 2 MB, JPG, BMP or PNG only) is added by the client. \[official sample code; partner page 4015781275; official page 4015736285\]
-///
-/// Schema type `UploadImageRequest` from `schema/endpoints/upload-image.yaml` (doc page 《图片上传》, updated 2025-08-28).
-///
-/// Source: partner 4015781275.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UploadImageRequest {
     /// 【图片文件名】 must end in JPG, BMP or PNG
     ///
-    /// Wire name `filename`; type `string`; required; at most 150 characters; example `header.jpg`.
-    ///
-    /// Source: partner 4015781275.
+    /// Required; at most 150 characters; example `header.jpg`.
     ///
     /// Checked by WeChat Pay, not locally: the file name must end in JPG, BMP or PNG (the file's type)
     pub filename: String,
     /// 【图片文件摘要】 SHA-256 of the file bytes, hex (length not published; 64 hex chars in the example)
     ///
-    /// Wire name `sha256`; type `string`; required; characters `0-9a-fA-F`; example `6aa6c99ce1d04afc2668154126c607af5a680734fa119e2a096529f6d6f2c0a2`.
+    /// Required; characters `0-9a-fA-F`; example `6aa6c99ce1d04afc2668154126c607af5a680734fa119e2a096529f6d6f2c0a2`.
     ///
-    /// Source: partner 4015781275. 【uncertain】 the length is not published; the example is 64 hex characters, the SHA-256 of the file bytes
+    /// 【uncertain】 the length is not published; the example is 64 hex characters, the SHA-256 of the file bytes
     pub sha256: String,
 }
 impl UploadImageRequest {

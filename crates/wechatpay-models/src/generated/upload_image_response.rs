@@ -4,18 +4,14 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// Response of upload-image. \[official page 4015736285; official sample code\]
-///
-/// Schema type `UploadImageResponse` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
-///
-/// Source: official 4015736285.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UploadImageResponse {
     /// 【图片URL】 media URL returned by WeChat Pay; valid permanently. The community OpenAPI mirror names the field media_url (#8).
     ///
-    /// Wire name `image_url`; type `string`; required; at most 256 characters; example `https://wxpaylogo.qpic.cn/wxpaylogo/xxxxx/xxx`.
+    /// Required; at most 256 characters; example `https://wxpaylogo.qpic.cn/wxpaylogo/xxxxx/xxx`.
     ///
-    /// Source: official 4015736285. Decision: #8: image_url (official page), not the mirror's media_url
+    /// Decision: #8: image_url (official page), not the mirror's media_url
     pub image_url: String,
 }
 impl UploadImageResponse {

@@ -6,15 +6,13 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use wechatpay_runtime as rt;
 /// 商品券使用模式(页面只显示"可选取值",值取自 Java/Go 代码)
 ///
-/// Schema enum `UsageMode` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
-///
 /// Values WeChat Pay adds later decode into `Unknown`, which keeps the raw string and serializes back unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum UsageMode {
-    /// `SINGLE`: 单券 (Source: sample-code.)
+    /// `SINGLE`: 单券
     Single,
-    /// `PROGRESSIVE_BUNDLE`: 多次优惠 (Source: sample-code.)
+    /// `PROGRESSIVE_BUNDLE`: 多次优惠
     ProgressiveBundle,
     /// A value this SDK version does not know; kept verbatim.
     Unknown(String),

@@ -4,69 +4,55 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 券使用规则展示信息(页面表格截断,字段取自页面的 Java/Go 示例代码)
-///
-/// Schema type `UsageRuleDisplayInfo` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UsageRuleDisplayInfo {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; OFFLINE / MINI_PROGRAM / APP / PAYMENT_CODE, several allowed.
     ///
-    /// Wire name `coupon_usage_method_list`; type `array<CouponUsageMethod>`; required.
-    ///
-    /// Source: seed 002.
+    /// Required.
     pub coupon_usage_method_list: Vec<super::CouponUsageMethod>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: required with MINI_PROGRAM.
     ///
-    /// Wire name `mini_program_appid`; type `string`; optional; example `wx1234567890`.
+    /// Optional; example `wx1234567890`.
     ///
-    /// Source: seed 002.
-    ///
-    /// Required when `coupon_usage_method_list` is `MINI_PROGRAM` (商品券支持小程序核销时,必须提供「小程序AppID」(页面错误码表;guide)); checked by `validate()`.
+    /// Required when `coupon_usage_method_list` is `MINI_PROGRAM`; checked by `validate()`. 商品券支持小程序核销时,必须提供「小程序AppID」(页面错误码表;guide)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mini_program_appid: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: required with MINI_PROGRAM.
     ///
-    /// Wire name `mini_program_path`; type `string`; optional; example `/pages/index/product`.
+    /// Optional; example `/pages/index/product`.
     ///
-    /// Source: seed 002.
-    ///
-    /// Required when `coupon_usage_method_list` is `MINI_PROGRAM` (商品券支持小程序核销时,必须提供「小程序跳转路径」(页面错误码表;guide)); checked by `validate()`.
+    /// Required when `coupon_usage_method_list` is `MINI_PROGRAM`; checked by `validate()`. 商品券支持小程序核销时,必须提供「小程序跳转路径」(页面错误码表;guide)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mini_program_path: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: required with APP.
     ///
-    /// Wire name `app_path`; type `string`; optional.
+    /// Optional.
     ///
-    /// Source: seed 002.
-    ///
-    /// Required when `coupon_usage_method_list` is `APP` (商品券支持APP核销时,必须提供「APP跳转路径」(页面错误码表;guide)); checked by `validate()`.
+    /// Required when `coupon_usage_method_list` is `APP`; checked by `validate()`. 商品券支持APP核销时,必须提供「APP跳转路径」(页面错误码表;guide)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_path: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。guide: 必填; ≤ 1000 UTF-8 chars.
     ///
-    /// Wire name `usage_description`; type `string`; required; at most 1000 characters; example `工作日可用`.
-    ///
-    /// Source: seed 002. Limit from: guide.
+    /// Required; at most 1000 characters; example `工作日可用`.
     pub usage_description: String,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `coupon_available_store_info`; type `CouponAvailableStoreInfo`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupon_available_store_info: Option<super::CouponAvailableStoreInfo>,
     /// AppJumpType (H5 / PASSCODE_LINK / USAGE_GUIDE), community OpenAPI mirror only.
     ///
-    /// Wire name `app_jump_type`; type `AppJumpType`; optional.
+    /// Optional.
     ///
-    /// Source: mirror. 【uncertain】 #16: community OpenAPI mirror only; absent from the sample code and seed page 002 Decision: #16: none recorded; added as an optional field
+    /// 【uncertain】 #16: community OpenAPI mirror only; absent from the sample code and seed page 002 Decision: #16: none recorded; added as an optional field
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_jump_type: Option<super::AppJumpType>,
     /// 口令链接
     ///
-    /// Wire name `passcode_link`; type `string`; optional.
+    /// Optional.
     ///
-    /// Source: mirror. 【uncertain】 #16: community OpenAPI mirror only; absent from the sample code and seed page 002 Decision: #16: none recorded; added as an optional field
+    /// 【uncertain】 #16: community OpenAPI mirror only; absent from the sample code and seed page 002 Decision: #16: none recorded; added as an optional field
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub passcode_link: Option<String>,
 }

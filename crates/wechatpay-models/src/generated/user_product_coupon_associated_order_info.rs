@@ -4,37 +4,27 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 券核销的微信支付订单信息(页面表格截断,字段取自页面的 Java/Go 示例代码)。partner page 4015781608 titles the object 【关联微信支付订单信息】 and marks each of its four fields 选填.
-///
-/// Schema type `UserProductCouponAssociatedOrderInfo` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UserProductCouponAssociatedOrderInfo {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `transaction_id`; type `string`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transaction_id: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `out_trade_no`; type `string`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_trade_no: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `mchid`; type `string`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mchid: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `sub_mchid`; type `string`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_mchid: Option<String>,
 }

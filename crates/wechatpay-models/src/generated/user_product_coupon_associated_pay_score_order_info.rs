@@ -4,37 +4,29 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 券核销的关联微信支付分订单信息(页面表格截断,字段取自页面的 Java/Go 示例代码)。Family README title 【关联微信支付分订单信息】.
-///
-/// Schema type `UserProductCouponAssociatedPayScoreOrderInfo` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UserProductCouponAssociatedPayScoreOrderInfo {
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。Family README: 微信支付服务订单号
     ///
-    /// Wire name `order_id`; type `string`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)。Family README: 商户服务订单号
     ///
-    /// Wire name `out_order_no`; type `string`; optional.
+    /// Optional.
     ///
-    /// Source: seed 002. Decision: #11: out_order_no as in requests (page code, sample code, mirror request); the mirror's responses use out_trade_no in this object, not added
+    /// Decision: #11: out_order_no as in requests (page code, sample code, mirror request); the mirror's responses use out_trade_no in this object, not added
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_order_no: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `mchid`; type `string`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mchid: Option<String>,
     /// 页面未给出说明(字段取自页面的 Java/Go 示例代码)
     ///
-    /// Wire name `sub_mchid`; type `string`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_mchid: Option<String>,
 }

@@ -4,34 +4,24 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 用户券组信息
-///
-/// Schema type `UserProductCouponBundleInfo` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UserProductCouponBundleInfo {
     /// 【用户券组ID】 本券所属的用户券组ID,【向用户发放商品券批次组】时由微信支付生成
     ///
-    /// Wire name `user_coupon_bundle_id`; type `string`; required.
-    ///
-    /// Source: seed 002.
+    /// Required.
     pub user_coupon_bundle_id: String,
     /// 【用户券组内索引】 本券在所属用户券组内的序号,从 0 开始编号
     ///
-    /// Wire name `user_coupon_bundle_index`; type `integer`; required.
-    ///
-    /// Source: seed 002.
+    /// Required.
     pub user_coupon_bundle_index: i64,
     /// 【总可使用次数】 所属用户券组总计可用次数
     ///
-    /// Wire name `total_count`; type `integer`; required.
-    ///
-    /// Source: seed 002.
+    /// Required.
     pub total_count: i64,
     /// 【已使用次数】 所属用户券组已使用次数
     ///
-    /// Wire name `used_count`; type `integer`; required.
-    ///
-    /// Source: seed 002.
+    /// Required.
     pub used_count: i64,
 }
 impl UserProductCouponBundleInfo {

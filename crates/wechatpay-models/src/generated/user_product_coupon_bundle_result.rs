@@ -4,24 +4,16 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// Name proposed (no sample exists). Response of send-user-product-coupon-bundle and deactivate-user-product-coupon-bundle. \[community OpenAPI mirror\]
-///
-/// Schema type `UserProductCouponBundleResult` from `schema/types/family.yaml` (doc page 《Brand product-coupon (商品券) API family — reference》).
-///
-/// Source: mirror.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UserProductCouponBundleResult {
     /// 【用户券组ID】 id of one user coupon bundle (multi-use)
     ///
-    /// Wire name `user_coupon_bundle_id`; type `string`; required; at most 40 characters; example `7123912547109241212489`.
-    ///
-    /// Source: mirror. Limit from: partner 4016280658.
+    /// Required; at most 40 characters; example `7123912547109241212489`.
     pub user_coupon_bundle_id: String,
     /// 用户商品券列表
     ///
-    /// Wire name `user_product_coupon_list`; type `array<UserProductCouponEntity>`; required.
-    ///
-    /// Source: mirror.
+    /// Required.
     pub user_product_coupon_list: Vec<super::UserProductCouponEntity>,
 }
 impl UserProductCouponBundleResult {

@@ -4,140 +4,100 @@
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime as rt;
 /// 用户商品券(向用户发放商品券的应答)
-///
-/// Schema type `UserProductCouponEntity` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UserProductCouponEntity {
     /// 【用户商品券Code】 用户商品券的唯一标识
     ///
-    /// Wire name `coupon_code`; type `string`; required; at most 40 characters; example `Code_123456`.
-    ///
-    /// Source: seed 002.
+    /// Required; at most 40 characters; example `Code_123456`.
     pub coupon_code: String,
     /// 【用户商品券状态】 用户商品券状态
     ///
-    /// Wire name `coupon_state`; type `UserProductCouponState`; required; example `CONFIRMING`.
-    ///
-    /// Source: seed 002.
+    /// Required; example `CONFIRMING`.
     pub coupon_state: super::UserProductCouponState,
     /// 【有效期开始时间】 用户商品券可用开始时间,遵循rfc3339标准格式,格式为yyyy-MM-DDTHH:mm:ss+TIMEZONE,yyyy-MM-DD表示年月日,T出现在字符串中,表示time元素的开头,HH:mm:ss表示时分秒,TIMEZONE表示时区(+08:00表示东八区时间,领先UTC 8小时,即北京时间)
     ///
-    /// Wire name `valid_begin_time`; type `datetime`; required; example `2025-08-02T00:00:00+08:00`.
-    ///
-    /// Source: seed 002.
+    /// Required; example `2025-08-02T00:00:00+08:00`.
     pub valid_begin_time: rt::DateTime,
     /// 【有效期结束时间】 用户商品券可用结束时间。遵循rfc3339标准格式,格式为yyyy-MM-DDTHH:mm:ss+TIMEZONE,yyyy-MM-DD表示年月日,T出现在字符串中,表示time元素的开头,HH:mm:ss表示时分秒,TIMEZONE表示时区(+08:00表示东八区时间,领先UTC 8小时,即北京时间)
     ///
-    /// Wire name `valid_end_time`; type `datetime`; required; example `2025-08-31T23:59:59+08:00`.
-    ///
-    /// Source: seed 002.
+    /// Required; example `2025-08-31T23:59:59+08:00`.
     pub valid_end_time: rt::DateTime,
     /// 【领券时间】 用户领券时间。遵循rfc3339标准格式,格式为yyyy-MM-DDTHH:mm:ss+TIMEZONE,yyyy-MM-DD表示年月日,T出现在字符串中,表示time元素的开头,HH:mm:ss表示时分秒,TIMEZONE表示时区(+08:00表示东八区时间,领先UTC 8小时,即北京时间)
     ///
-    /// Wire name `receive_time`; type `datetime`; required; example `2025-08-02T00:00:00+08:00`.
-    ///
-    /// Source: seed 002.
+    /// Required; example `2025-08-02T00:00:00+08:00`.
     pub receive_time: rt::DateTime,
     /// 【发券请求单号】 发券时传入的请求流水号
     ///
-    /// Wire name `send_request_no`; type `string`; required; at most 128 characters; example `MCHSEND202003101234`.
-    ///
-    /// Source: seed 002.
+    /// Required; at most 128 characters; example `MCHSEND202003101234`.
     pub send_request_no: String,
     /// 【发券渠道】 描述用户商品券是经由什么渠道发送的
     ///
-    /// Wire name `send_channel`; type `UserProductCouponSendChannel`; required; example `API`.
-    ///
-    /// Source: seed 002.
+    /// Required; example `API`.
     pub send_channel: super::UserProductCouponSendChannel,
     /// 【确认请求单号】 品牌方确认发券请求时传入的的请求流水号。当且仅当 品牌方调用【确认发放用户商品券API】后提供。
     ///
-    /// Wire name `confirm_request_no`; type `string`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirm_request_no: Option<String>,
     /// 【确认发放时间】 品牌方确认发券时间,当且仅当 品牌方调用【确认发放用户商品券API】后提供。遵循rfc3339标准格式,格式为yyyy-MM-DDTHH:mm:ss+TIMEZONE,yyyy-MM-DD表示年月日,T出现在字符串中,表示time元素的开头,HH:mm:ss表示时分秒,TIMEZONE表示时区(+08:00表示东八区时间,领先UTC 8小时,即北京时间)
     ///
-    /// Wire name `confirm_time`; type `datetime`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirm_time: Option<rt::DateTime>,
     /// 【失效请求单号】 品牌方失效券请求时传入的的请求流水号。当且仅当 coupon_state 为 DEACTIVATED 时提供,返回品牌方调用【失效用户商品券API】或【失效用户商品券组API】时传入的请求流水号
     ///
-    /// Wire name `deactivate_request_no`; type `string`; optional; at most 128 characters.
-    ///
-    /// Source: seed 002.
+    /// Optional; at most 128 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivate_request_no: Option<String>,
     /// 【失效时间】 失效时间,当且仅当 coupon_state 为 DEACTIVATED 时提供。遵循rfc3339标准格式,格式为yyyy-MM-DDTHH:mm:ss+TIMEZONE,yyyy-MM-DD表示年月日,T出现在字符串中,表示time元素的开头,HH:mm:ss表示时分秒,TIMEZONE表示时区(+08:00表示东八区时间,领先UTC 8小时,即北京时间)
     ///
-    /// Wire name `deactivate_time`; type `datetime`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivate_time: Option<rt::DateTime>,
     /// 【失效原因】 失效券的原因,当且仅当 coupon_state 为 DEACTIVATED 时提供,返回品牌方调用【失效用户商品券API】或【失效用户商品券组API】时传入的失效原因
     ///
-    /// Wire name `deactivate_reason`; type `string`; optional; at most 150 characters.
-    ///
-    /// Source: seed 002.
+    /// Optional; at most 150 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivate_reason: Option<String>,
     /// 【单券使用详情】 当且仅当 usage_mode 为 SINGLE 时提供
     ///
-    /// Wire name `single_usage_detail`; type `CouponUsageDetail`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub single_usage_detail: Option<super::CouponUsageDetail>,
     /// 【用户券组信息】 当前用户券所属用户券组的信息,当且仅当 usage_mode 为 PROGRESSIVE_BUNDLE 时提供
     ///
-    /// Wire name `user_product_coupon_bundle_info`; type `UserProductCouponBundleInfo`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_product_coupon_bundle_info: Option<super::UserProductCouponBundleInfo>,
     /// use/return details of a multi-use coupon (official sample code for confirm, get, list, use, return; community OpenAPI mirror bundle responses). Not on seed page 002.
     ///
-    /// Wire name `progressive_bundle_usage_detail`; type `CouponUsageDetail`; optional.
+    /// Optional.
     ///
-    /// Source: sample-code. Decision: #13: added as an optional field (follows from #2); brand_id is not added
+    /// Decision: #13: added as an optional field (follows from #2); brand_id is not added
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progressive_bundle_usage_detail: Option<super::CouponUsageDetail>,
     /// 【商品券信息】 该用户商品券对应的商品券详情
     ///
-    /// Wire name `product_coupon`; type `ProductCouponEntity`; required.
-    ///
-    /// Source: seed 002.
+    /// Required.
     pub product_coupon: super::ProductCouponEntity,
     /// 【批次信息】 该用户商品券发券时使用的批次详情
     ///
-    /// Wire name `stock`; type `StockEntity`; required.
-    ///
-    /// Source: seed 002.
+    /// Required.
     pub stock: super::StockEntity,
     /// 【自定义附加信息】 调用发券接口时品牌方使用 attach 字段主动设置的附加信息。微信支付不会解析该信息,仅在查询用户商品券和回调中原样返回。注: 发券渠道多样,只有品牌方通过发券接口发放的券才会在查询和回调中携带此字段,其他渠道发放的券 attach 为空。
     ///
-    /// Wire name `attach`; type `string`; optional; example `any attach content`.
-    ///
-    /// Source: seed 002.
+    /// Optional; example `any attach content`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attach: Option<String>,
     /// 【渠道自定义信息】 使用微信支付提供的其他渠道(比如「摇一摇有优惠」)发放商品券时,渠道可能会设置该渠道特定的自定义信息,请根据 send_channel 字段判断如何解析本字段。不同渠道的自定义信息格式不同,请根据对应渠道的文档解析。
     ///
-    /// Wire name `channel_custom_info`; type `string`; optional; at most 1000 characters.
-    ///
-    /// Source: seed 002.
+    /// Optional; at most 1000 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel_custom_info: Option<String>,
     /// 【用户商品券标签信息】 用户商品券标签信息
     ///
-    /// Wire name `coupon_tag_info`; type `CouponTagInfo`; optional.
-    ///
-    /// Source: seed 002.
+    /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupon_tag_info: Option<super::CouponTagInfo>,
 }

@@ -6,8 +6,6 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use wechatpay_runtime as rt;
 /// 发券渠道
 ///
-/// Schema enum `UserProductCouponSendChannel` from `schema/endpoints/send-user-product-coupon.yaml` (doc page 《向用户发放商品券》, updated 2025-08-28).
-///
 /// Values WeChat Pay adds later decode into `Unknown`, which keeps the raw string and serializes back unchanged.
 ///
 /// Decision: #6: the brand's 3 values; the mirror's MERCHANT_CARD, MEMBER, SMALL_ACTIVITY decode as Unknown

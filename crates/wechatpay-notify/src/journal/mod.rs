@@ -67,28 +67,54 @@ const COLUMNS: &str = "event_id, event_type, create_time, received_at, brand_id,
 pub enum JournalError {
     /// The file (or its lock file) cannot be created or opened for writing.
     #[error("cannot create or open the journal {}: {reason}", .path.display())]
-    Create { path: PathBuf, reason: String },
+    Create {
+        /// The journal file.
+        path: PathBuf,
+        /// The operating system's or SQLite's reason.
+        reason: String,
+    },
     /// The file exists but is not a notify journal (another SQLite file, or not SQLite).
     #[error("{} is not a wechatpay notify journal: {reason}", .path.display())]
-    NotAJournal { path: PathBuf, reason: String },
+    NotAJournal {
+        /// The journal file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// `report` on a file that does not exist.
     #[error("no journal at {}", .path.display())]
-    Missing { path: PathBuf },
+    Missing {
+        /// The path given.
+        path: PathBuf,
+    },
     /// Another receiver holds the journal.
     #[error("another receiver is using the journal {} (lock {} held); stop it first", .path.display(), lock_path(.path).display())]
-    Busy { path: PathBuf },
+    Busy {
+        /// The journal file.
+        path: PathBuf,
+    },
     /// A read or write failed.
     #[error("journal {}: {message}", .path.display())]
-    Sqlite { path: PathBuf, message: String },
+    Sqlite {
+        /// The journal file.
+        path: PathBuf,
+        /// SQLite's message.
+        message: String,
+    },
 }
 
 /// Events by confirm status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
+    /// Every event journaled.
     pub total: u64,
+    /// Events whose confirm succeeded (or that WeChat Pay reports as already confirmed).
     pub confirmed: u64,
+    /// Events whose confirm can never succeed.
     pub failed: u64,
+    /// Events whose confirm is still to be made or retried.
     pub pending: u64,
+    /// Events that ask for no follow-up.
     pub not_needed: u64,
 }
 

@@ -40,6 +40,7 @@ where
 /// A request ready to sign and send: where it goes and the exact wire body.
 #[derive(Debug, Clone)]
 pub struct Prepared {
+    /// The schema facts of the operation the request is for.
     pub info: &'static EndpointInfo,
     /// The path with path parameters filled in and percent-encoded.
     pub path: String,

@@ -50,7 +50,9 @@ const RESOURCE_TYPE: &str = "product_coupon";
 /// An event type and its summary text.
 #[derive(Debug, Clone, Copy)]
 pub struct Event {
+    /// The notification's `event_type` (`PRODUCT_COUPON.SEND`).
     pub event_type: &'static str,
+    /// The notification's `summary` text.
     pub summary: &'static str,
 }
 
@@ -117,7 +119,10 @@ pub enum SendNotice {
     /// Answered 2xx by the notify URL.
     Delivered,
     /// In the outbox, after this many failed attempts.
-    Pending { attempts: u32 },
+    Pending {
+        /// Delivery attempts that failed so far.
+        attempts: u32,
+    },
     /// Given up after the last attempt.
     Dropped,
     /// Never queued: no notify URL was configured when the coupon was issued.

@@ -688,6 +688,7 @@ pub const fn info(
         doc_updated: Some("2025-01-01"),
         pages: &[],
         complete: Some(true),
+        notes: &[],
         method,
         path: PathTemplate::new(path_template),
         auth,

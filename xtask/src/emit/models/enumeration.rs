@@ -7,14 +7,11 @@ use super::super::docs::{code, doc, provenance_line};
 use super::super::ident;
 use crate::schema::model::*;
 
-use super::origin;
-
-pub(super) fn enumeration(e: &EnumType, schema: &Schema) -> TokenStream {
+pub(super) fn enumeration(e: &EnumType) -> TokenStream {
     let name = ident(&e.name);
     let mut type_text = format!(
-        "{}\n\n{}\n\nValues WeChat Pay adds later decode into `Unknown`, which keeps the raw string and serializes back unchanged.",
+        "{}\n\nValues WeChat Pay adds later decode into `Unknown`, which keeps the raw string and serializes back unchanged.",
         e.description,
-        origin("enum", &e.name, &e.file, schema)
     );
     if let Some(line) = provenance_line(&e.provenance) {
         type_text.push_str(&format!("\n\n{line}"));

@@ -73,6 +73,7 @@ pub(super) fn events(schema: &Schema) -> TokenStream {
             #(#variants)*
             /// An event type this SDK does not know; kept raw.
             Unknown {
+                /// The notification's `event_type`, as received.
                 event_type: String,
                 /// The decrypted resource, as JSON text.
                 plaintext: String,

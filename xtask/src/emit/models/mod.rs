@@ -26,8 +26,8 @@ pub fn emit(schema: &Schema) -> Result<Vec<GeneratedFile>, String> {
     let mut mods = Vec::new();
     for def in schema.types.values() {
         let (name, module, file, tokens) = match def {
-            TypeDef::Object(obj) => (&obj.name, &obj.module, &obj.file, object(obj, schema)),
-            TypeDef::Enum(e) => (&e.name, &e.module, &e.file, enumeration(e, schema)),
+            TypeDef::Object(obj) => (&obj.name, &obj.module, &obj.file, object(obj)),
+            TypeDef::Enum(e) => (&e.name, &e.module, &e.file, enumeration(e)),
         };
         files.push(GeneratedFile {
             path: format!("{DIR}/{module}.rs"),
@@ -56,23 +56,6 @@ pub fn emit(schema: &Schema) -> Result<Vec<GeneratedFile>, String> {
         contents: format::render(root, "schema/")?,
     });
     Ok(files)
-}
-
-pub(super) fn origin(kind: &str, name: &str, file: &str, schema: &Schema) -> String {
-    match schema.sources.get(file) {
-        Some(s) => {
-            let updated = s
-                .updated
-                .as_deref()
-                .map(|u| format!(", updated {u}"))
-                .unwrap_or_default();
-            format!(
-                "Schema {kind} `{name}` from `{file}` (doc page 《{}》{updated}).",
-                s.title
-            )
-        }
-        None => format!("Schema {kind} `{name}` from `{file}`."),
-    }
 }
 
 /// The Rust type of a field, without the `Option` for optional fields.

@@ -3,12 +3,12 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::super::docs::{code, doc, provenance_line};
+use super::super::docs::{code, doc, provenance_line, sentence};
 use super::super::ident;
 use crate::schema::model::*;
 
+use super::rust_type;
 use super::validate::validate_impl;
-use super::{origin, rust_type};
 
 /// The field's documented limits, worded as the runtime words them everywhere.
 fn limits_text(f: &Field) -> Vec<String> {
@@ -23,19 +23,20 @@ fn limits_text(f: &Field) -> Vec<String> {
     .collect()
 }
 
-/// A field's rustdoc; `default_source` is where its facts come from when it names no
-/// source of its own (its type's source, else the file's first page).
-fn field_doc(f: &Field, rules: &[Rule], default_source: Option<&String>) -> TokenStream {
+/// A field's rustdoc: its title and description, the rule a caller must meet (required,
+/// location, lengths and their unit, charset, ranges), its conditional rules, and a
+/// provenance line only when the schema marks the field uncertain or decided. The wire
+/// name is spelt out only where the Rust name differs (`r#type`).
+fn field_doc(f: &Field, rules: &[Rule]) -> TokenStream {
     let mut text = String::new();
     if let Some(title) = &f.title {
         text.push_str(&format!("【{title}】 "));
     }
     text.push_str(&f.description);
-    let mut facts = vec![
-        format!("Wire name {}", code(&f.name)),
-        format!("type {}", code(&f.ty.schema_name())),
-        if f.required { "required" } else { "optional" }.to_owned(),
-    ];
+    let mut facts = vec![if f.required { "required" } else { "optional" }.to_owned()];
+    if f.ident != f.name {
+        facts.push(format!("wire name {}", code(&f.name)));
+    }
     match f.location {
         Location::Path => facts.push("path parameter (not in the body)".into()),
         Location::Query => facts.push("query parameter (not in the body)".into()),
@@ -48,16 +49,8 @@ fn field_doc(f: &Field, rules: &[Rule], default_source: Option<&String>) -> Toke
     if let Some(example) = &f.example {
         facts.push(format!("example {}", code(example)));
     }
-    text.push_str(&format!("\n\n{}.", facts.join("; ")));
-    let provenance = Provenance {
-        source: f
-            .provenance
-            .source
-            .clone()
-            .or_else(|| default_source.cloned()),
-        ..f.provenance.clone()
-    };
-    if let Some(line) = provenance_line(&provenance) {
+    text.push_str(&format!("\n\n{}.", sentence(&facts.join("; "))));
+    if let Some(line) = provenance_line(&f.provenance) {
         text.push_str(&format!("\n\n{line}"));
     }
     use wechatpay_runtime::meta::{
@@ -93,11 +86,18 @@ fn field_doc(f: &Field, rules: &[Rule], default_source: Option<&String>) -> Toke
             }
             _ => continue,
         };
-        let mut sentence = sentence;
-        sentence[..1].make_ascii_uppercase();
+        let sentence = super::super::docs::sentence(&sentence);
         if local {
+            // The rule first, as `validate()` words it; then the schema's own wording
+            // of it, which names the condition's source.
+            let description = super::super::docs::sentence(description.trim());
+            let end = match description.chars().last() {
+                Some('.' | '。' | ')' | '）') | None => "",
+                Some(c) if c.is_ascii() => ".",
+                Some(_) => "。",
+            };
             text.push_str(&format!(
-                "\n\n{sentence} ({description}); checked by `validate()`."
+                "\n\n{sentence}; checked by `validate()`. {description}{end}"
             ));
         } else {
             text.push_str(&format!("\n\n{sentence}"));
@@ -293,19 +293,9 @@ fn rule_info(rule: &Rule) -> TokenStream {
     }
 }
 
-pub(super) fn object(obj: &ObjectType, schema: &Schema) -> TokenStream {
-    let default_source = obj.provenance.source.as_ref().or_else(|| {
-        schema
-            .sources
-            .get(&obj.file)
-            .and_then(|source| source.pages.first())
-    });
+pub(super) fn object(obj: &ObjectType) -> TokenStream {
     let name = ident(&obj.name);
-    let mut type_text = format!(
-        "{}\n\n{}",
-        obj.description,
-        origin("type", &obj.name, &obj.file, schema)
-    );
+    let mut type_text = obj.description.clone();
     if let Some(line) = provenance_line(&obj.provenance) {
         type_text.push_str(&format!("\n\n{line}"));
     }
@@ -320,7 +310,7 @@ pub(super) fn object(obj: &ObjectType, schema: &Schema) -> TokenStream {
     let fields = obj.fields.iter().map(|f| {
         let field = ident(&f.ident);
         let ty = rust_type(&f.ty);
-        let docs = field_doc(f, &obj.rules, default_source);
+        let docs = field_doc(f, &obj.rules);
         let serde_attr = match (f.location, f.required) {
             (Location::Path | Location::Query, _) => quote!(#[serde(default, skip_serializing)]),
             (Location::Body, true) => quote!(),

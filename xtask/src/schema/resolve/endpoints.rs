@@ -165,6 +165,13 @@ pub fn endpoint(
     }
     for (i, row) in raw.errors.iter().enumerate() {
         super::check_error_row(ck, file, &format!("endpoint.errors[{i}]"), row);
+        if row.key.is_some() {
+            ck.fail(
+                file,
+                format!("endpoint.errors[{i}].key"),
+                "only the shared rows of api.yaml get constants and keys; a page row is named by its code",
+            );
+        }
     }
     let request_examples = examples(
         ck,

@@ -322,7 +322,8 @@ fn cap_path_parameters(
     }
 }
 
-/// The rows of a shared error table, each with its constant's name (unique across `earlier`).
+/// The rows of a shared error table, each with its constant's name (see
+/// [`names::common_error_const`]), unique across `earlier` and this table.
 fn common_rows(
     ck: &mut Checker,
     file: &str,
@@ -332,16 +333,33 @@ fn common_rows(
 ) -> Vec<ErrorRow> {
     let mut out: Vec<ErrorRow> = Vec::new();
     for (i, row) in rows.iter().enumerate() {
-        check_error_row(ck, file, &format!("{key}[{i}]"), row);
-        let repeats = earlier
+        let at = format!("{key}[{i}]");
+        check_error_row(ck, file, &at, row);
+        if let Some(k) = &row.key {
+            if !names::is_error_key(k) {
+                ck.fail(
+                    file,
+                    format!("{at}.key"),
+                    format!("{k:?} is not a key: snake_case ASCII saying what the row means, e.g. page_size_out_of_range"),
+                );
+            }
+        }
+        let name = names::common_error_const(&row.code, row.key.as_deref());
+        let taken = earlier
             .iter()
             .chain(&out)
-            .filter(|r| r.code == row.code)
-            .count();
-        out.push(error_row(
-            row,
-            Some(names::common_error_const(&row.code, repeats)),
-        ));
+            .any(|r| r.common.as_deref() == Some(&name));
+        if taken {
+            ck.fail(
+                file,
+                format!("{at}.key"),
+                format!(
+                    "the constant {name} is already another row's: the shared tables repeat {}, so give this row a key: saying what it means here (its constant becomes {}_<KEY>)",
+                    row.code, row.code
+                ),
+            );
+        }
+        out.push(error_row(row, Some(name)));
     }
     out
 }

@@ -64,13 +64,31 @@ pub fn error_enum(operation: &str) -> String {
     format!("{operation}ErrorCode")
 }
 
-/// The constant of the `index`-th common error row with `code` (`PARAM_ERROR`, `PARAM_ERROR_2`).
-pub fn common_error_const(code: &str, index: usize) -> String {
-    if index == 0 {
-        code.to_owned()
-    } else {
-        format!("{code}_{}", index + 1)
+/// The constant of a shared error row (`api.yaml`), named by what the row means,
+/// never by its position, so that adding or reordering rows renames nothing:
+///
+/// - a row without `key:` is named by its code alone (`PARAM_ERROR`);
+/// - a row with `key: page_size_out_of_range` is `PARAM_ERROR_PAGE_SIZE_OUT_OF_RANGE`
+///   (code, then the key upper-cased).
+///
+/// A code the shared tables hold more than once needs a key on every row but one
+/// (usually the generic common row), so each name is unique; `resolve` reports a
+/// repeat without a key, a key that is not snake_case ASCII, and a name taken twice.
+pub fn common_error_const(code: &str, key: Option<&str>) -> String {
+    match key {
+        Some(key) => format!("{code}_{}", key.to_uppercase()),
+        None => code.to_owned(),
     }
+}
+
+/// Whether `key` can name an error row: snake_case ASCII, starting with a letter.
+pub fn is_error_key(key: &str) -> bool {
+    key.starts_with(|c: char| c.is_ascii_lowercase())
+        && !key.ends_with('_')
+        && !key.contains("__")
+        && key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// `send_request_no` → `SEND_REQUEST_NO`: the constant holding a field's value rule.

@@ -220,7 +220,7 @@ mod tests {
         #[derive(Debug, thiserror::Error)]
         #[error("journal j.db: {0}")]
         struct Repeating(#[source] std::io::Error);
-        let io = || std::io::Error::new(std::io::ErrorKind::Other, "disk full");
+        let io = || std::io::Error::other("disk full");
         assert_eq!(
             error_chain(&Outer(io())),
             "cannot use the journal j.db: disk full"

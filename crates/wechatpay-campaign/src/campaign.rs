@@ -81,7 +81,7 @@ impl Campaign {
             )));
         };
         let template = Template::parse(spec.template_source.clone(), &spec.template)
-            .map_err(CampaignError::Input)?;
+            .map_err(CampaignError::InputFile)?;
         let existed = spec.journal.exists();
         let mut journal = Journal::open_for_send(&spec.journal)?;
         if let Some(binding) = journal.binding()? {
@@ -207,7 +207,7 @@ fn check_binding(
             )));
         }
     }
-    let input_sha256 = file_sha256(&spec.input).map_err(CampaignError::Input)?;
+    let input_sha256 = file_sha256(&spec.input).map_err(CampaignError::InputFile)?;
     if binding.input_sha256 != input_sha256 {
         return Err(refuse(format!(
             "it was created with input {} (sha256 {}), and {} has sha256 {}",
@@ -240,8 +240,8 @@ fn create(
 ) -> Result<Binding, CampaignError> {
     let info = spec.operation;
     let number = info.request_number.expect("checked by open");
-    let input_sha256 = file_sha256(&spec.input).map_err(CampaignError::Input)?;
-    let mut input = CsvInput::open(&spec.input).map_err(CampaignError::Input)?;
+    let input_sha256 = file_sha256(&spec.input).map_err(CampaignError::InputFile)?;
+    let mut input = CsvInput::open(&spec.input).map_err(CampaignError::InputFile)?;
     let problems = check_header(info, &input.header);
     if !problems.is_empty() {
         let total = problems.len();
@@ -269,10 +269,7 @@ fn create(
                     )))
                 }
             };
-            Some(
-                NumberShape::for_rule(number.field, rule)
-                    .map_err(|e| CampaignError::Usage(e.to_string()))?,
-            )
+            Some(NumberShape::for_rule(number.field, rule)?)
         }
         NumberSource::Column => None,
     };
@@ -301,7 +298,7 @@ fn create(
             }
         };
         let mut rows = 0u64;
-        while let Some(row) = input.next_row().map_err(CampaignError::Input)? {
+        while let Some(row) = input.next_row().map_err(CampaignError::InputFile)? {
             rows += 1;
             let request_no = match &shape {
                 Some(shape) => shape.derive(&key, row.row),
@@ -358,7 +355,7 @@ fn create(
                 "{input_label} has a header but no rows"
             )));
         }
-        if input.finish().map_err(CampaignError::Input)? != input_sha256 {
+        if input.finish().map_err(CampaignError::InputFile)? != input_sha256 {
             return Err(CampaignError::Input(format!(
                 "{input_label} changed while it was being read; try again when nothing writes to it"
             )));

@@ -1,6 +1,15 @@
 //! The errors of opening, running and reading a campaign.
+//!
+//! A failure of another library (SQLite, a file that cannot be read or
+//! written, a CSV or JSON parser) is the `source()` of the variant that names
+//! the file it was about; `Display` never repeats it, so a report of the
+//! error chain prints each cause once.
 
-use crate::input::RowProblem;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::input::{InputError, RowProblem};
+use crate::number::ShapeError;
 
 /// How many invalid rows an error message lists (all are counted).
 pub const LISTED_PROBLEMS: usize = 20;
@@ -9,9 +18,13 @@ pub const LISTED_PROBLEMS: usize = 20;
 /// returned before the run starts.
 #[derive(Debug, thiserror::Error)]
 pub enum CampaignError {
-    /// An input file that cannot be read or parsed (CSV, template).
+    /// An input (CSV, template, journal path) that cannot be used as given;
+    /// the message names the file and says why.
     #[error("{0}")]
     Input(String),
+    /// An input file (CSV, template) that cannot be read or parsed.
+    #[error(transparent)]
+    InputFile(#[from] InputError),
     /// Rows (or the header) that break the operation's rules; nothing was sent.
     #[error("{}", invalid_rows_message(.problems, *.total))]
     InvalidRows {
@@ -26,9 +39,47 @@ pub enum CampaignError {
     /// Another process is sending from this journal.
     #[error("{0}")]
     Busy(String),
-    /// The journal cannot be read or written.
+    /// The journal's content is not what this version reads (a corrupt row, a
+    /// newer format); the message names the journal.
     #[error("{0}")]
     Journal(String),
+    /// The journal's database cannot be opened, read or written.
+    #[error("cannot use the journal {}", .path.display())]
+    JournalDb {
+        /// The journal file.
+        path: PathBuf,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The journal's lock file cannot be opened or locked.
+    #[error("cannot lock {}", .lock.display())]
+    JournalLock {
+        /// The lock file (`JOURNAL.lock`).
+        lock: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The journal writer failed earlier in this run; every later request to
+    /// it is refused with that failure as the source.
+    #[error("the journal writer stopped")]
+    JournalWriter(#[source] Arc<CampaignError>),
+    /// A thread or task of the run could not be started or failed.
+    #[error("{what}")]
+    Task {
+        /// What failed (`cannot start the journal thread`).
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The report cannot be written (standard output closed, disk full).
+    #[error("cannot write the report")]
+    Report(#[source] std::io::Error),
+    /// Request numbers cannot be derived for the operation's number field.
+    #[error(transparent)]
+    RequestNumber(#[from] ShapeError),
     /// The campaign cannot run as asked (no request number, bad rate, …).
     #[error("{0}")]
     Usage(String),
@@ -46,7 +97,27 @@ fn invalid_rows_message(problems: &[RowProblem], total: usize) -> String {
 }
 
 impl CampaignError {
-    pub(crate) fn journal(path: &std::path::Path, e: impl std::fmt::Display) -> Self {
-        CampaignError::Journal(format!("journal {}: {e}", path.display()))
+    /// The journal at `path` failed in SQLite.
+    pub(crate) fn journal(path: &std::path::Path, source: rusqlite::Error) -> Self {
+        CampaignError::JournalDb {
+            path: path.to_owned(),
+            source,
+        }
+    }
+
+    /// The journal at `path` holds what this version cannot read.
+    pub(crate) fn corrupt(path: &std::path::Path, what: impl std::fmt::Display) -> Self {
+        CampaignError::Journal(format!("journal {}: {what}", path.display()))
+    }
+
+    /// A thread or task failed: `what` says which.
+    pub fn task(
+        what: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        CampaignError::Task {
+            what,
+            source: source.into(),
+        }
     }
 }

@@ -70,13 +70,30 @@ pub struct Template {
 
 impl Template {
     /// Parses the template's bytes (a JSON object; duplicate keys are refused).
-    pub fn parse(source: impl Into<String>, bytes: &[u8]) -> Result<Template, String> {
+    pub fn parse(source: impl Into<String>, bytes: &[u8]) -> Result<Template, InputError> {
         let source = source.into();
-        let text = std::str::from_utf8(bytes)
-            .map_err(|e| format!("{source}: invalid UTF-8 at byte {}", e.valid_up_to()))?;
-        let value = parse_strict(text).map_err(|e| format!("{source}: {e}"))?;
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                return Err(InputError::TemplateText {
+                    name: source,
+                    source: e,
+                })
+            }
+        };
+        let value = match parse_strict(text) {
+            Ok(value) => value,
+            Err(e) => {
+                return Err(InputError::TemplateJson {
+                    name: source,
+                    source: e,
+                })
+            }
+        };
         let Value::Object(fields) = value else {
-            return Err(format!("{source}: must be a JSON object"));
+            return Err(InputError::Invalid(format!(
+                "{source}: must be a JSON object"
+            )));
         };
         Ok(Template {
             source,
@@ -299,27 +316,83 @@ impl fmt::Display for RowTooLong {
 
 impl std::error::Error for RowTooLong {}
 
+/// Why an input file (the CSV or the template) cannot be used. Each message
+/// names the file; the library's own error, if any, is the `source()`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InputError {
+    /// The file cannot be opened or read.
+    #[error("cannot read input {}", .path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The CSV does not parse.
+    #[error("input {}{}: not valid CSV", .path.display(), line_suffix(*.line))]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// Where, when the parser knows.
+        line: Option<u64>,
+        /// The parser's error.
+        #[source]
+        source: csv::Error,
+    },
+    /// The template is not UTF-8 text.
+    #[error("{name}: the template is not UTF-8 text")]
+    TemplateText {
+        /// The template's name (`@file` or `--body`).
+        name: String,
+        /// Where the UTF-8 breaks.
+        #[source]
+        source: std::str::Utf8Error,
+    },
+    /// The template is not JSON (or repeats a key).
+    #[error("{name}: the template is not valid JSON")]
+    TemplateJson {
+        /// The template's name (`@file` or `--body`).
+        name: String,
+        /// The parser's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The file breaks a rule of the input format; the message names the file and says which.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn line_suffix(line: Option<u64>) -> String {
+    line.map(|l| format!(" (line {l})")).unwrap_or_default()
+}
+
+fn read_error(path: &Path) -> impl FnOnce(std::io::Error) -> InputError + '_ {
+    move |source| InputError::Read {
+        path: path.to_owned(),
+        source,
+    }
+}
+
 /// Opens an input file, refusing anything but a regular file: a campaign
 /// reads its input twice (to hash it, then to send it), and a device or a
 /// pipe (`/dev/zero`, `<(…)`) cannot be read twice or may never end.
-fn open_input(path: &Path) -> Result<std::fs::File, String> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| format!("cannot read input {}: {e}", path.display()))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| format!("cannot read input {}: {e}", path.display()))?;
+fn open_input(path: &Path) -> Result<std::fs::File, InputError> {
+    let file = std::fs::File::open(path).map_err(read_error(path))?;
+    let meta = file.metadata().map_err(read_error(path))?;
     if !meta.is_file() {
-        return Err(format!(
+        return Err(InputError::Invalid(format!(
             "input {} is not a regular file: give a CSV file (a campaign reads it twice, to hash it and to send it)",
             path.display()
-        ));
+        )));
     }
     Ok(file)
 }
 
 impl CsvInput {
     /// Opens `path` and reads its header.
-    pub fn open(path: &Path) -> Result<CsvInput, String> {
+    pub fn open(path: &Path) -> Result<CsvInput, InputError> {
         let file = open_input(path)?;
         let row_start = Rc::new(RowStart::default());
         row_start.line.set(1);
@@ -332,7 +405,7 @@ impl CsvInput {
             .from_reader(hashing);
         let header: Vec<String> = reader
             .headers()
-            .map_err(|e| csv_error(path, &e))?
+            .map_err(|e| csv_error(path, e))?
             .iter()
             .map(str::to_owned)
             .collect();
@@ -347,10 +420,10 @@ impl CsvInput {
         let header = csv::StringRecord::from(input.header.clone());
         input.check_sizes(&header, 0, 1, |i| input.header.get(i).cloned())?;
         if input.header.is_empty() {
-            return Err(format!(
+            return Err(InputError::Invalid(format!(
                 "{} is empty: it needs a header line naming the columns, then one row per request",
                 path.display()
-            ));
+            )));
         }
         Ok(input)
     }
@@ -362,14 +435,14 @@ impl CsvInput {
         start: u64,
         line: u64,
         column: impl Fn(usize) -> Option<String>,
-    ) -> Result<(), String> {
+    ) -> Result<(), InputError> {
         let end = self.reader.position();
         if end.byte() - start > MAX_ROW_BYTES as u64 {
-            return Err(format!(
+            return Err(InputError::Invalid(format!(
                 "input {} {}",
                 self.path.display(),
                 RowTooLong { line }
-            ));
+            )));
         }
         if let Some((i, cell)) = record
             .iter()
@@ -377,11 +450,11 @@ impl CsvInput {
             .find(|(_, c)| c.len() > MAX_CELL_BYTES)
         {
             let name = column(i).unwrap_or_else(|| format!("{}", i + 1));
-            return Err(format!(
+            return Err(InputError::Invalid(format!(
                 "input {} (line {line}): column {name} holds {} bytes, over the cap of {MAX_CELL_BYTES} bytes per cell",
                 self.path.display(),
                 cell.len()
-            ));
+            )));
         }
         self.row_start.byte.set(end.byte());
         self.row_start.line.set(end.line());
@@ -389,12 +462,12 @@ impl CsvInput {
     }
 
     /// The next data row, `None` at the end of the file.
-    pub fn next_row(&mut self) -> Result<Option<InputRow>, String> {
+    pub fn next_row(&mut self) -> Result<Option<InputRow>, InputError> {
         let start = self.row_start.byte.get();
         if !self
             .reader
             .read_record(&mut self.record)
-            .map_err(|e| csv_error(&self.path, &e))?
+            .map_err(|e| csv_error(&self.path, e))?
         {
             return Ok(None);
         }
@@ -415,43 +488,48 @@ impl CsvInput {
     }
 
     /// SHA-256 of the whole file, hex; reads whatever is left first.
-    pub fn finish(mut self) -> Result<String, String> {
+    pub fn finish(mut self) -> Result<String, InputError> {
         while self.next_row()?.is_some() {}
         let mut inner = self.reader.into_inner();
         inner.cap = None;
-        std::io::copy(&mut inner, &mut std::io::sink())
-            .map_err(|e| format!("cannot read input {}: {e}", self.path.display()))?;
+        std::io::copy(&mut inner, &mut std::io::sink()).map_err(read_error(&self.path))?;
         Ok(hex(&inner.hasher.finalize()))
     }
 }
 
 /// SHA-256 of a file's bytes, hex.
-pub fn file_sha256(path: &Path) -> Result<String, String> {
+pub fn file_sha256(path: &Path) -> Result<String, InputError> {
     let file = open_input(path)?;
     let mut reader = HashingReader::new(file);
-    std::io::copy(&mut reader, &mut std::io::sink())
-        .map_err(|e| format!("cannot read input {}: {e}", path.display()))?;
+    std::io::copy(&mut reader, &mut std::io::sink()).map_err(read_error(path))?;
     Ok(hex(&reader.hasher.finalize()))
 }
 
-fn csv_error(path: &Path, e: &csv::Error) -> String {
+/// A CSV error as the user should read it: a row too long, a short row or
+/// bad UTF-8 said in words (the parser's message adds nothing); anything
+/// else as the parser's error, the source of a message naming the file.
+fn csv_error(path: &Path, e: csv::Error) -> InputError {
     if let csv::ErrorKind::Io(io) = e.kind() {
         if let Some(too_long) = io.get_ref().and_then(|e| e.downcast_ref::<RowTooLong>()) {
-            return format!("input {} {too_long}", path.display());
+            return InputError::Invalid(format!("input {} {too_long}", path.display()));
         }
     }
-    let at = e
-        .position()
-        .map(|p| format!(" (line {})", p.line()))
-        .unwrap_or_default();
+    let line = e.position().map(|p| p.line());
+    let at = line_suffix(line);
     let reason = match e.kind() {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
         } => format!("{len} fields where the header has {expected_len}"),
         csv::ErrorKind::Utf8 { err, .. } => format!("invalid UTF-8 in field {}", err.field() + 1),
-        _ => e.to_string(),
+        _ => {
+            return InputError::Csv {
+                path: path.to_owned(),
+                line,
+                source: e,
+            }
+        }
     };
-    format!("input {}{at}: {reason}", path.display())
+    InputError::Invalid(format!("input {}{at}: {reason}", path.display()))
 }
 
 struct HashingReader<R> {
@@ -580,6 +658,7 @@ mod tests {
         std::fs::write(&path, "openid,attach\no1\n").unwrap();
         let mut input = CsvInput::open(&path).unwrap();
         let err = input.next_row().unwrap_err();
+        let err = err.to_string();
         assert!(
             err.ends_with("(line 2): 1 fields where the header has 2"),
             "{err}"
@@ -590,10 +669,14 @@ mod tests {
     fn templates_are_json_objects_without_duplicate_keys() {
         assert!(Template::parse("t", b"[1]")
             .unwrap_err()
+            .to_string()
             .contains("must be a JSON object"));
-        assert!(Template::parse("t", br#"{"a":1,"a":2}"#)
-            .unwrap_err()
-            .contains("duplicate key `a`"));
+        let err = Template::parse("t", br#"{"a":1,"a":2}"#).unwrap_err();
+        assert_eq!(err.to_string(), "t: the template is not valid JSON");
+        let cause = std::error::Error::source(&err)
+            .expect("the JSON error")
+            .to_string();
+        assert!(cause.contains("duplicate key `a`"), "{cause}");
         let t = Template::parse("t", b"{}").unwrap();
         assert_eq!(t.sha256, hex(&Sha256::digest(b"{}")));
     }

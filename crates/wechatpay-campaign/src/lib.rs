@@ -63,7 +63,7 @@ pub mod runner;
 pub use campaign::{run_to_end, Campaign, CampaignSpec, RunSummary};
 pub use control::{Control, Progress};
 pub use error::CampaignError;
-pub use input::{RowProblem, MAX_CELL_BYTES, MAX_ROW_BYTES};
+pub use input::{InputError, RowProblem, MAX_CELL_BYTES, MAX_ROW_BYTES};
 pub use journal::{Binding, Counts, NumberSource, RunRecord, State};
 pub use report::{report, status, ReportFormat, Status};
 pub use runner::{RunEnd, RunOptions};

@@ -203,7 +203,7 @@ pub fn report(path: &Path, format: ReportFormat, out: &mut dyn Write) -> Result<
         .ok_or_else(|| CampaignError::Journal(format!("{} is empty", path.display())))?;
     let info = wechatpay_endpoints::find(&binding.operation_id);
     let follow_up = info.and_then(|i| i.follow_up.as_ref());
-    let io = |e: std::io::Error| CampaignError::Input(format!("cannot write the report: {e}"));
+    let io = CampaignError::Report;
     match format {
         ReportFormat::Csv => {
             let mut fixed: Vec<String> = vec!["row".into()];
@@ -230,7 +230,7 @@ pub fn report(path: &Path, format: ReportFormat, out: &mut dyn Write) -> Result<
                 .chain(columns.iter().map(|c| c.name.clone()));
             writer
                 .write_record(header)
-                .map_err(|e| CampaignError::Input(format!("cannot write the report: {e}")))?;
+                .map_err(|e| CampaignError::Report(e.into()))?;
             journal.for_each_row(|r: RowRecord| {
                 let mut record = vec![r.row.to_string()];
                 record.extend(binding.columns.iter().map(|c| cell(r.cells.get(c))));
@@ -252,7 +252,7 @@ pub fn report(path: &Path, format: ReportFormat, out: &mut dyn Write) -> Result<
                 }
                 writer
                     .write_record(&record)
-                    .map_err(|e| CampaignError::Input(format!("cannot write the report: {e}")))
+                    .map_err(|e| CampaignError::Report(e.into()))
             })?;
             writer.flush().map_err(io)
         }
@@ -280,8 +280,7 @@ pub fn report(path: &Path, format: ReportFormat, out: &mut dyn Write) -> Result<
                 out.write_all(if first { b"\n" } else { b",\n" })
                     .map_err(io)?;
                 first = false;
-                serde_json::to_writer(&mut *out, &item)
-                    .map_err(|e| CampaignError::Input(format!("cannot write the report: {e}")))
+                serde_json::to_writer(&mut *out, &item).map_err(|e| CampaignError::Report(e.into()))
             })?;
             out.write_all(b"\n]\n").map_err(io)?;
             out.flush().map_err(io)

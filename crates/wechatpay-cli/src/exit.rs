@@ -182,6 +182,23 @@ impl fmt::Display for CliError {
 
 impl std::error::Error for CliError {}
 
+/// `error`'s message, then each of its `source()`s', joined with `: `: the
+/// whole chain, each cause once (a source whose text its parent's message
+/// already holds is skipped, for errors that still repeat their cause).
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        next = cause.source();
+    }
+    text
+}
+
 /// At most `max` characters of `text`, with `…` when cut (for values a user
 /// or a server wrote, which may be arbitrarily long).
 pub fn bounded(text: &str, max: usize) -> String {
@@ -194,6 +211,23 @@ pub fn bounded(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_chain_names_each_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot use the journal j.db")]
+        struct Outer(#[source] std::io::Error);
+        #[derive(Debug, thiserror::Error)]
+        #[error("journal j.db: {0}")]
+        struct Repeating(#[source] std::io::Error);
+        let io = || std::io::Error::other("disk full");
+        assert_eq!(
+            error_chain(&Outer(io())),
+            "cannot use the journal j.db: disk full"
+        );
+        assert_eq!(error_chain(&Repeating(io())), "journal j.db: disk full");
+        assert_eq!(error_chain(&io()), "disk full");
+    }
 
     #[test]
     fn codes_are_distinct_and_listed() {

@@ -21,8 +21,8 @@ use http_body::Body;
 use http_body_util::{BodyExt, Full, Limited};
 use serde_json::json;
 use tokio::sync::{watch, Notify};
-use wechatpay_transport::notification::{Delivery, NotificationError, NotificationHandler};
-use wechatpay_transport::SignatureHeaders;
+use wechatpay_protocol::notification::{Delivery, NotificationError, NotificationHandler};
+use wechatpay_protocol::SignatureHeaders;
 
 use crate::event::{field, Incoming};
 use crate::journal::{Journal, JournalError};
@@ -156,7 +156,7 @@ impl Shared {
 /// ```no_run
 /// # async fn demo(client: wechatpay_transport::Client) -> Result<(), Box<dyn std::error::Error>> {
 /// use wechatpay_notify::{Confirmer, ConfirmOptions, Journal, Receiver};
-/// use wechatpay_transport::{ApiV3Key, NotificationHandler, PublicKeyStore};
+/// use wechatpay_protocol::{ApiV3Key, NotificationHandler, PublicKeyStore};
 ///
 /// let mut keys = PublicKeyStore::new();
 /// keys.add_public_key_pem("PUB_KEY_ID_0114232134912410000000000000", std::fs::read("wxp_pub.pem")?)?;
@@ -374,7 +374,7 @@ impl Receiver {
     /// The journal row of a verified event, with what its follow-up needs.
     fn record(
         &self,
-        envelope: wechatpay_transport::notification::Notification,
+        envelope: wechatpay_protocol::notification::Notification,
         incoming: Incoming,
     ) -> EventRecord {
         let payload = &incoming.payload;

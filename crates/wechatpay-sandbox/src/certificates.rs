@@ -41,8 +41,8 @@ pub fn ensure_apiv3_key(
         return Ok(());
     }
     identity.apiv3_key = new_apiv3_key();
-    let json =
-        serde_json::to_vec_pretty(identity).map_err(|e| SandboxError::internal(e.to_string()))?;
+    let json = serde_json::to_vec_pretty(identity)
+        .map_err(|e| SandboxError::internal_source("cannot serialize sandbox.json", e))?;
     crate::keys::write(dir, IDENTITY_FILE, &json, true)
 }
 

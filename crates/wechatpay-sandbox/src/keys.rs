@@ -76,12 +76,17 @@ impl SandboxKeys {
     }
 }
 
-fn io_error(path: &Path, e: std::io::Error) -> SandboxError {
-    SandboxError::config(format!("{}: {e}", path.display()))
+fn io_error(action: &'static str, path: &Path, e: std::io::Error) -> SandboxError {
+    SandboxError::File {
+        action,
+        path: path.to_owned(),
+        hint: String::new(),
+        source: e,
+    }
 }
 
 fn generate(dir: &Path) -> Result<(), SandboxError> {
-    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+    std::fs::create_dir_all(dir).map_err(|e| io_error("create", dir, e))?;
     let (client_key, client_pub) = new_key_pair()?;
     let (wxp_key, wxp_pub) = new_key_pair()?;
     write(dir, CLIENT_KEY_FILE, &client_key, true)?;
@@ -104,35 +109,40 @@ fn generate(dir: &Path) -> Result<(), SandboxError> {
     // Both hold what a client signs with or decrypts with (the profile names
     // the private key; sandbox.json holds the APIv3 key): owner only.
     write(dir, PROFILE_FILE, profile.as_bytes(), true)?;
-    let json =
-        serde_json::to_vec_pretty(&identity).map_err(|e| SandboxError::internal(e.to_string()))?;
+    let json = serde_json::to_vec_pretty(&identity)
+        .map_err(|e| SandboxError::internal_source("cannot serialize sandbox.json", e))?;
     write(dir, IDENTITY_FILE, &json, true)
 }
 
 fn load(dir: &Path) -> Result<SandboxKeys, SandboxError> {
     let read = |name: &str| {
         let path = dir.join(name);
-        std::fs::read(&path).map_err(|e| {
-            SandboxError::config(format!(
-                "{}: {e} (remove {} to generate fresh sandbox keys)",
-                path.display(),
+        std::fs::read(&path).map_err(|e| SandboxError::File {
+            action: "read",
+            hint: format!(
+                " (remove {} to generate fresh sandbox keys)",
                 dir.join(IDENTITY_FILE).display()
-            ))
+            ),
+            path,
+            source: e,
         })
     };
-    let mut identity: Identity = serde_json::from_slice(&read(IDENTITY_FILE)?)
-        .map_err(|e| SandboxError::config(format!("{}: {e}", dir.join(IDENTITY_FILE).display())))?;
+    let mut identity: Identity =
+        serde_json::from_slice(&read(IDENTITY_FILE)?).map_err(|e| SandboxError::Identity {
+            path: dir.join(IDENTITY_FILE),
+            source: e,
+        })?;
+    let key_error = |name: &str| {
+        let path = dir.join(name);
+        move |e| SandboxError::Key { path, source: e }
+    };
     crate::certificates::ensure_apiv3_key(dir, &mut identity)?;
-    let client_verifier = verifier_from_pem(read(CLIENT_PUB_FILE)?).map_err(|e| {
-        SandboxError::config(format!("{}: {e}", dir.join(CLIENT_PUB_FILE).display()))
-    })?;
-    let reply_signer = signer_from_pem(read(WXP_KEY_FILE)?)
-        .map_err(|e| SandboxError::config(format!("{}: {e}", dir.join(WXP_KEY_FILE).display())))?;
-    let client_signer = signer_from_pem(read(CLIENT_KEY_FILE)?).map_err(|e| {
-        SandboxError::config(format!("{}: {e}", dir.join(CLIENT_KEY_FILE).display()))
-    })?;
-    let wxp_verifier = verifier_from_pem(read(WXP_PUB_FILE)?)
-        .map_err(|e| SandboxError::config(format!("{}: {e}", dir.join(WXP_PUB_FILE).display())))?;
+    let client_verifier =
+        verifier_from_pem(read(CLIENT_PUB_FILE)?).map_err(key_error(CLIENT_PUB_FILE))?;
+    let reply_signer = signer_from_pem(read(WXP_KEY_FILE)?).map_err(key_error(WXP_KEY_FILE))?;
+    let client_signer =
+        signer_from_pem(read(CLIENT_KEY_FILE)?).map_err(key_error(CLIENT_KEY_FILE))?;
+    let wxp_verifier = verifier_from_pem(read(WXP_PUB_FILE)?).map_err(key_error(WXP_PUB_FILE))?;
     check_pair(
         dir,
         (CLIENT_KEY_FILE, client_signer.as_ref()),
@@ -177,7 +187,7 @@ fn check_pair(
 
 /// A fresh RSA-2048 key pair as PEM: PKCS#8 private key and SPKI public key.
 fn new_key_pair() -> Result<(Vec<u8>, Vec<u8>), SandboxError> {
-    let fail = |_| SandboxError::internal("RSA key generation failed");
+    let fail = |e| SandboxError::internal_source("RSA key generation failed", e);
     let pair = KeyPair::generate(KeySize::Rsa2048).map_err(fail)?;
     let private = pair.as_der().map_err(fail)?;
     let public = pair.public_key().as_der().map_err(fail)?;
@@ -217,14 +227,16 @@ pub(crate) fn write(
     }
     #[cfg(not(unix))]
     let _ = private;
-    let mut file = options.open(&path).map_err(|e| io_error(&path, e))?;
+    let mut file = options
+        .open(&path)
+        .map_err(|e| io_error("write", &path, e))?;
     #[cfg(unix)]
     if private {
         use std::os::unix::fs::PermissionsExt;
         file.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| io_error(&path, e))?;
+            .map_err(|e| io_error("write", &path, e))?;
     }
-    std::io::Write::write_all(&mut file, contents).map_err(|e| io_error(&path, e))
+    std::io::Write::write_all(&mut file, contents).map_err(|e| io_error("write", &path, e))
 }
 
 fn random_bytes(n: usize) -> Vec<u8> {

@@ -142,15 +142,25 @@ pub async fn bind(options: &Options) -> Result<Bound, SandboxError> {
     )?);
     let offset = store
         .transaction(|db| store::meta(db, "clock_offset"))
-        .map_err(|e| SandboxError::config(format!("--state: {e}")))?
+        .map_err(|e| SandboxError::State {
+            name: options
+                .state
+                .as_deref()
+                .map_or_else(|| "(temporary)".to_owned(), |p| p.display().to_string()),
+            source: e,
+        })?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| SandboxError::config(format!("cannot listen on {addr}: {e}")))?;
+        .map_err(|e| SandboxError::Listen {
+            what: "cannot listen on",
+            address: addr.to_string(),
+            source: e,
+        })?;
     let local = listener
         .local_addr()
-        .map_err(|e| SandboxError::internal(e.to_string()))?;
+        .map_err(|e| SandboxError::internal_source("cannot read the listening address", e))?;
     let outbox = notify::deliver::Outbox::new(store.clone(), keys.clone(), options.notify);
     let state = SandboxState::new(
         keys.clone(),
@@ -230,8 +240,8 @@ impl Sandbox {
                 {
                     Ok(runtime) => runtime,
                     Err(e) => {
-                        let message = format!("cannot start the runtime: {e}");
-                        let _ = bound_tx.send(Err(SandboxError::internal(message)));
+                        let error = SandboxError::internal_source("cannot start the runtime", e);
+                        let _ = bound_tx.send(Err(error));
                         return;
                     }
                 };
@@ -251,7 +261,7 @@ impl Sandbox {
                 });
                 // Dropping the runtime here ends every connection task.
             })
-            .map_err(|e| SandboxError::internal(format!("cannot start the sandbox thread: {e}")))?;
+            .map_err(|e| SandboxError::internal_source("cannot start the sandbox thread", e))?;
         let (base_url, keys) = bound_rx
             .recv()
             .map_err(|_| SandboxError::internal("the sandbox thread ended before binding"))??;
@@ -306,7 +316,11 @@ impl Drop for Sandbox {
 pub async fn loopback_addr(listen: &str) -> Result<SocketAddr, SandboxError> {
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host(listen)
         .await
-        .map_err(|e| SandboxError::config(format!("--listen {listen}: {e}")))?
+        .map_err(|e| SandboxError::Listen {
+            what: "--listen",
+            address: listen.to_owned(),
+            source: e,
+        })?
         .collect();
     if addrs.is_empty() || !addrs.iter().all(|a| a.ip().is_loopback()) {
         return Err(SandboxError::config(format!(

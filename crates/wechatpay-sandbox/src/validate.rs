@@ -146,7 +146,7 @@ pub(super) fn authenticate(
         keys.client_verifier.as_ref(),
     )
     .map_err(|e| match e {
-        VerifyError::TimestampSkew { .. } | VerifyError::MalformedHeader { .. } => {
+        VerifyError::TimestampSkew { .. } | VerifyError::Header(_) => {
             reject(format!("Authorization timestamp: {e}"))
         }
         other => reject(format!(

@@ -23,7 +23,7 @@ use crate::error::{
 use crate::headers::{SignatureHeaders, REQUEST_ID, WECHATPAY_SERIAL};
 use crate::hosts::Hosts;
 use crate::keystore::PublicKeyStore;
-use crate::multipart::FilePart;
+use crate::multipart::{FilePart, MultipartForm as _};
 use crate::notification::{ApiV3Key, NotificationHandler};
 use crate::oaep::OaepError;
 use crate::retry::is_retryable_reply;

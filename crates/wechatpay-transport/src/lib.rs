@@ -8,7 +8,10 @@
 //! - [`sign`], [`verify`], [`headers`], [`crypto`], [`keys`], [`keystore`],
 //!   [`notification`] (with [`dedup`] of redelivered events) and [`oaep`] as
 //!   building blocks for a CLI `sign` / `verify` command or a sandbox server
-//!   that verifies requests and signs replies.
+//!   that verifies requests and signs replies. They do no I/O and live in
+//!   [`wechatpay_protocol`] (re-exported here under the same paths), which a
+//!   crate that only signs, verifies or receives notifications can depend on
+//!   without compiling reqwest, hyper or tokio.
 //!
 //! Every failure is an [`Error`]. One needs care: a 2xx reply that verifies
 //! but does not decode into the operation's response type (a field the type
@@ -31,24 +34,23 @@
 
 pub mod certificates;
 pub mod client;
-pub mod clock;
 pub mod config;
-pub mod crypto;
-pub mod dedup;
-mod der;
 /// The operation metadata of the serde-only runtime, under its former path.
 pub use wechatpay_runtime::meta as endpoint;
 pub mod error;
-pub mod headers;
 mod hosts;
-pub mod keys;
-pub mod keystore;
 pub mod multipart;
-pub mod notification;
-pub mod oaep;
 pub mod retry;
-pub mod sign;
-pub mod verify;
+// The modules without I/O live in wechatpay-protocol; they keep their paths here.
+pub use wechatpay_protocol::{
+    clock, crypto, dedup, headers, keys, keystore, notification, oaep, verify,
+};
+pub mod sign {
+    //! Building, signing and parsing what a request carries (from
+    //! [`wechatpay_protocol::sign`], re-exported).
+    pub use wechatpay_protocol::sign::*;
+    pub(crate) use wechatpay_protocol::text::truncate;
+}
 
 pub use certificates::{CertificateDownload, CertificateError, PlatformCertificate};
 pub use client::{CallOptions, Client, VerifiedReply};
@@ -61,7 +63,7 @@ pub use crypto::{Backend, SignError, Signer, Verifier};
 pub use error::{
     ApiError, ConfigError, DecodeError, Error, ErrorBody, NetworkError, NetworkErrorKind, RawCode,
 };
-pub use headers::SignatureHeaders;
+pub use headers::{HeaderError, SignatureHeaders};
 pub use keys::{Certificate, KeyError, PrivateKeyDer, PublicKeyDer};
 pub use keystore::{KeyKind, PublicKeyStore};
 pub use multipart::FilePart;

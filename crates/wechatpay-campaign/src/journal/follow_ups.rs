@@ -279,7 +279,7 @@ impl Journal {
                 let (row, item, operation_id, request_no, body, attempts, open) =
                     found.map_err(err)?;
                 let Ok(Value::Object(body)) = serde_json::from_str(&body) else {
-                    return Err(CampaignError::journal(
+                    return Err(CampaignError::corrupt(
                         &path,
                         format!("row {row}: corrupt follow-up {item}"),
                     ));

@@ -441,7 +441,7 @@ impl Journal {
                 journal.display(),
                 lock.display()
             )),
-            e @ lock::LockError::Io { .. } => CampaignError::Journal(e.to_string()),
+            lock::LockError::Io { lock, source } => CampaignError::JournalLock { lock, source },
         })?;
         let conn = Connection::open(path).map_err(|e| CampaignError::journal(path, e))?;
         let journal = Journal {
@@ -488,7 +488,7 @@ impl Journal {
         &self.path
     }
 
-    fn err(&self, e: impl std::fmt::Display) -> CampaignError {
+    fn err(&self, e: rusqlite::Error) -> CampaignError {
         CampaignError::journal(&self.path, e)
     }
 
@@ -523,7 +523,10 @@ impl Journal {
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(|e| self.err(e))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(self.err(format!("cannot switch to WAL mode (got {mode})")));
+            return Err(CampaignError::corrupt(
+                &self.path,
+                format!("cannot switch to WAL mode (got {mode})"),
+            ));
         }
         self.conn
             .execute_batch("PRAGMA synchronous = NORMAL;")
@@ -737,7 +740,7 @@ impl Journal {
                 let cells = match serde_json::from_str(&input) {
                     Ok(Value::Object(map)) => map,
                     _ => {
-                        return Err(CampaignError::journal(
+                        return Err(CampaignError::corrupt(
                             &path,
                             format!("row {row}: corrupt input"),
                         ))

@@ -66,7 +66,7 @@ impl Writer {
         let thread = std::thread::Builder::new()
             .name("campaign-journal".into())
             .spawn(move || writer_loop(journal, run_id, &theirs))
-            .map_err(|e| CampaignError::Journal(format!("cannot start the journal thread: {e}")))?;
+            .map_err(|e| CampaignError::task("cannot start the journal thread", e))?;
         Ok(Writer {
             shared,
             thread: Some(thread),
@@ -124,7 +124,8 @@ fn writer_loop(
     run_id: i64,
     shared: &Shared,
 ) -> (Journal, Result<(), CampaignError>) {
-    let mut first_error: Option<CampaignError> = None;
+    // Shared: every claim refused after a failed commit carries it as its source.
+    let mut first_error: Option<Arc<CampaignError>> = None;
     loop {
         let (updates, progress, claims, closed) = {
             let mut queue = shared.queue();
@@ -151,10 +152,10 @@ fn writer_loop(
             let run = progress.as_ref().map(|p| (run_id, p));
             if let Err(e) = journal.apply(&updates, run) {
                 shared.failed.store(true, Ordering::Relaxed);
-                first_error = Some(e);
+                first_error = Some(Arc::new(e));
             }
         }
-        let refused = |e: &CampaignError| CampaignError::Journal(e.to_string());
+        let refused = |e: &Arc<CampaignError>| CampaignError::JournalWriter(e.clone());
         for claim in claims {
             match claim {
                 Claim::Rows {
@@ -181,5 +182,10 @@ fn writer_loop(
             break;
         }
     }
-    (journal, first_error.map_or(Ok(()), Err))
+    let result = match first_error {
+        None => Ok(()),
+        // The claims answered are gone by now, so this is usually the only owner.
+        Some(e) => Err(Arc::try_unwrap(e).unwrap_or_else(CampaignError::JournalWriter)),
+    };
+    (journal, result)
 }

@@ -9,7 +9,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use common::{spec, USER_TEMPLATE};
-use wechatpay_campaign::{Campaign, CampaignError, CampaignSpec, MAX_CELL_BYTES, MAX_ROW_BYTES};
+use wechatpay_campaign::{
+    Campaign, CampaignError, CampaignSpec, InputError, MAX_CELL_BYTES, MAX_ROW_BYTES,
+};
 
 fn assert_no_journal_files(dir: &Path) {
     for leftover in [
@@ -39,7 +41,10 @@ fn a_cell_over_its_cap_is_refused_with_its_line() {
     let csv = format!("openid,attach\noA,fine\noB,{big}\n");
     let spec = spec(dir.path(), "send-user-product-coupon", &csv, USER_TEMPLATE);
     let err = open_bounded(spec).unwrap_err();
-    assert!(matches!(err, CampaignError::Input(_)), "{err}");
+    assert!(
+        matches!(err, CampaignError::InputFile(InputError::Invalid(_))),
+        "{err}"
+    );
     let text = err.to_string();
     assert!(
         text.contains(&format!(

@@ -24,7 +24,7 @@ use crate::body::{BodySource, RawBody};
 use crate::commands::call::client;
 use crate::commands::describe::find_operation;
 use crate::config::Settings;
-use crate::exit::{CliError, ExitClass};
+use crate::exit::{error_chain, CliError, ExitClass};
 
 /// How often plain progress lines are written when standard error is not a terminal.
 const PLAIN_EVERY: Duration = Duration::from_secs(5);
@@ -36,13 +36,20 @@ const DEFAULT_TIMEOUT: f64 = 30.0;
 pub fn cli_error(e: CampaignError) -> CliError {
     let class = match &e {
         CampaignError::Input(_)
+        | CampaignError::InputFile(_)
         | CampaignError::InvalidRows { .. }
         | CampaignError::Binding(_)
         | CampaignError::Busy(_)
+        | CampaignError::RequestNumber(_)
         | CampaignError::Usage(_) => ExitClass::Validation,
-        CampaignError::Journal(_) => ExitClass::Internal,
+        CampaignError::Journal(_)
+        | CampaignError::JournalDb { .. }
+        | CampaignError::JournalLock { .. }
+        | CampaignError::JournalWriter(_)
+        | CampaignError::Task { .. } => ExitClass::Internal,
+        CampaignError::Report(_) => ExitClass::Output,
     };
-    CliError::new(class, e.to_string())
+    CliError::new(class, error_chain(&e))
 }
 
 /// `campaign send`: returns the summary line for standard output and the
@@ -157,7 +164,7 @@ fn send_inner(args: &CampaignSendArgs) -> Result<(String, Result<(), CliError>),
             let run_control = control.clone();
             tokio::spawn(async move { campaign.run(&client, &options, &run_control).await })
                 .await
-                .map_err(|e| CampaignError::Journal(format!("the campaign task failed: {e}")))?
+                .map_err(|e| CampaignError::task("the campaign task failed", e))?
         });
         display.finish();
         result.map_err(cli_error)?
@@ -469,12 +476,7 @@ pub fn report(args: &CampaignReportArgs, out: &mut dyn Write) -> Result<(), CliE
         ReportFormatArg::Csv => ReportFormat::Csv,
         ReportFormatArg::Json => ReportFormat::Json,
     };
-    wechatpay_campaign::report(&args.journal, format, out).map_err(|e| match e {
-        CampaignError::Input(message) if message.starts_with("cannot write") => {
-            CliError::new(ExitClass::Output, message)
-        }
-        other => cli_error(other),
-    })
+    wechatpay_campaign::report(&args.journal, format, out).map_err(cli_error)
 }
 
 /// A line for standard error, best-effort.

@@ -6,13 +6,14 @@ use std::io::Write as _;
 use wechatpay_sandbox::{keys, Options, SandboxError};
 
 use crate::args::SandboxArgs;
-use crate::exit::CliError;
+use crate::exit::{error_chain, CliError};
 
 impl From<SandboxError> for CliError {
     fn from(e: SandboxError) -> Self {
-        match e {
-            SandboxError::Config(message) => CliError::config(message),
-            other => CliError::internal(other.to_string()),
+        if e.is_config() {
+            CliError::config(error_chain(&e))
+        } else {
+            CliError::internal(error_chain(&e))
         }
     }
 }

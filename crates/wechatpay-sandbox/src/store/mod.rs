@@ -71,7 +71,10 @@ impl Store {
     /// on first use, seeds the doc example ids at business time `now`.
     pub fn open(path: Option<&Path>, now: i64) -> Result<Store, SandboxError> {
         let name = path.map_or_else(|| "(temporary)".to_owned(), |p| p.display().to_string());
-        let fail = |e: rusqlite::Error| SandboxError::config(format!("--state {name}: {e}"));
+        let fail = |e: rusqlite::Error| SandboxError::State {
+            name: name.clone(),
+            source: e,
+        };
         let conn = Connection::open(path.unwrap_or_else(|| Path::new(""))).map_err(fail)?;
         if path.is_some() {
             check_kind(&conn).map_err(|m| {

@@ -5,7 +5,9 @@
 use std::sync::{Arc, Mutex};
 
 use crate::support::*;
-use wechatpay_transport::{AuthScheme, ConfigError, Error, ManualClock, RetryPolicy, VerifyError};
+use wechatpay_transport::{
+    AuthScheme, ConfigError, Error, HeaderError, ManualClock, RetryPolicy, VerifyError,
+};
 
 const OK_BODY: &str = r#"{"coupon_code":"COUPON-券-001"}"#;
 
@@ -111,16 +113,16 @@ async fn every_spoiled_reply_is_rejected_with_the_check_that_failed() {
             )
         }),
         (Spoil::Drop("Wechatpay-Timestamp"), |e| {
-            *e == VerifyError::MissingHeader("Wechatpay-Timestamp")
+            *e == VerifyError::Header(HeaderError::Missing("Wechatpay-Timestamp"))
         }),
         (Spoil::Drop("Wechatpay-Nonce"), |e| {
-            *e == VerifyError::MissingHeader("Wechatpay-Nonce")
+            *e == VerifyError::Header(HeaderError::Missing("Wechatpay-Nonce"))
         }),
         (Spoil::Drop("Wechatpay-Signature"), |e| {
-            *e == VerifyError::MissingHeader("Wechatpay-Signature")
+            *e == VerifyError::Header(HeaderError::Missing("Wechatpay-Signature"))
         }),
         (Spoil::Drop("Wechatpay-Serial"), |e| {
-            *e == VerifyError::MissingHeader("Wechatpay-Serial")
+            *e == VerifyError::Header(HeaderError::Missing("Wechatpay-Serial"))
         }),
         // A missing Wechatpay-Signature-Type is not a spoiled reply: the
         // request's scheme is assumed (see real_replies.rs).
@@ -133,10 +135,10 @@ async fn every_spoiled_reply_is_rejected_with_the_check_that_failed() {
         (Spoil::BadTimestamp, |e| {
             matches!(
                 e,
-                VerifyError::MalformedHeader {
+                VerifyError::Header(HeaderError::Malformed {
                     header: "Wechatpay-Timestamp",
                     ..
-                }
+                })
             )
         }),
         (Spoil::SignatureType, |e| {

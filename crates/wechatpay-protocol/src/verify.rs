@@ -8,16 +8,49 @@
 //! now; a serial the [`PublicKeyStore`] knows; not a `WECHATPAY/SIGNTEST/`
 //! probe; valid Base64; a signature that verifies over
 //! `TIMESTAMP\nNONCE\nBODY\n` with the raw body.
+//!
+//! Verifying a reply with the headers of any `http` response (reqwest, hyper,
+//! axum) and its raw body:
+//!
+//! ```
+//! use http::{HeaderMap, HeaderName, HeaderValue};
+//! use wechatpay_protocol::verify::{verify_reply, VerifyError};
+//! use wechatpay_protocol::PublicKeyStore;
+//! # let pub_pem = include_str!("../tests/fixtures/wechatpay_pub.pem");
+//! # let key_pem = include_str!("../tests/fixtures/wechatpay_key.pem");
+//! # let signer = wechatpay_protocol::crypto::signer_from_pem(key_pem)?;
+//! # let now = 1_735_689_600;
+//! # let body = br#"{"coupon_code":"C1"}"#;
+//! # let signed = wechatpay_protocol::sign::sign_reply(
+//! #     signer.as_ref(), "PUB_KEY_ID_0119000000012025010100000000000000", now, "N1", body)?;
+//! # let mut headers = HeaderMap::new();
+//! # for (name, value) in signed.pairs() {
+//! #     headers.insert(HeaderName::from_bytes(name.as_bytes())?, HeaderValue::from_str(value)?);
+//! # }
+//! // pub_pem: the WeChat Pay public key, read from its PEM file.
+//! let mut keys = PublicKeyStore::new();
+//! keys.add_public_key_pem("PUB_KEY_ID_0119000000012025010100000000000000", pub_pem)?;
+//! // `headers` and `body` as received; `now` in Unix seconds.
+//! let checked = verify_reply(&headers, body, now, &keys)?;
+//! assert_eq!(checked.nonce, "N1");
+//! // Any change to the body is refused.
+//! assert_eq!(
+//!     verify_reply(&headers, br#"{"coupon_code":"C2"}"#, now, &keys),
+//!     Err(VerifyError::BadSignature)
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use reqwest::header::HeaderMap;
+use http::HeaderMap;
+use wechatpay_runtime::AuthScheme;
 
 use crate::crypto::Verifier;
-use crate::endpoint::AuthScheme;
-use crate::headers::{SignatureHeaders, WECHATPAY_TIMESTAMP};
+use crate::headers::{HeaderError, SignatureHeaders, WECHATPAY_TIMESTAMP};
 use crate::keystore::PublicKeyStore;
-use crate::sign::{parse_unix_seconds, reply_message, request_message, truncate, Authorization};
+use crate::sign::{reply_message, request_message, Authorization};
+use crate::text::{parse_unix_seconds, truncate};
 
 /// A signature is stale or from the future when it is this many seconds or more away from now.
 pub const MAX_CLOCK_SKEW_SECS: u64 = 300;
@@ -29,15 +62,12 @@ pub const PROBE_SIGNATURE_PREFIX: &str = "WECHATPAY/SIGNTEST/";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum VerifyError {
-    /// A required signature header is absent.
-    #[error("missing header {0}")]
-    MissingHeader(&'static str),
-    /// A header is present but unusable.
-    #[error("malformed header {header}: {reason}")]
-    MalformedHeader {
-        header: &'static str,
-        reason: &'static str,
-    },
+    /// A signature header (or `Authorization`'s timestamp) is absent or unusable.
+    ///
+    /// Transparent: its message is the [`HeaderError`]'s own ("missing header
+    /// Wechatpay-Nonce"), so it is not repeated down the `source()` chain.
+    #[error(transparent)]
+    Header(#[from] HeaderError),
     /// `Wechatpay-Signature-Type` names a scheme this crate does not verify.
     #[error("unsupported signature type {0:?}")]
     UnsupportedSignatureType(String),
@@ -46,8 +76,11 @@ pub enum VerifyError {
         "timestamp {timestamp} is {skew_secs} s away from now ({now}); the limit is under 300 s"
     )]
     TimestampSkew {
+        /// The signed timestamp, Unix seconds.
         timestamp: i64,
+        /// The verifier's clock, Unix seconds.
         now: i64,
+        /// How far apart they are.
         skew_secs: u64,
     },
     /// No configured public key id or platform certificate has this serial.
@@ -72,7 +105,7 @@ pub fn check_timestamp(
     now: i64,
     header: &'static str,
 ) -> Result<i64, VerifyError> {
-    let ts = parse_unix_seconds(timestamp).ok_or(VerifyError::MalformedHeader {
+    let ts = parse_unix_seconds(timestamp).ok_or(HeaderError::Malformed {
         header,
         reason: "not decimal Unix seconds",
     })?;
@@ -192,7 +225,7 @@ mod tests {
         ));
         assert!(matches!(
             check_timestamp("12a", 0, "h"),
-            Err(VerifyError::MalformedHeader { .. })
+            Err(VerifyError::Header(HeaderError::Malformed { .. }))
         ));
     }
 
@@ -201,9 +234,9 @@ mod tests {
         let headers = HeaderMap::new();
         assert_eq!(
             verify_reply(&headers, b"", 0, &PublicKeyStore::new()),
-            Err(VerifyError::MissingHeader(
-                crate::headers::WECHATPAY_TIMESTAMP
-            ))
+            Err(VerifyError::Header(HeaderError::Missing(
+                WECHATPAY_TIMESTAMP
+            )))
         );
     }
 }

@@ -2,8 +2,8 @@
 //! WeChat Pay public key: RSAES-OAEP with SHA-1 and MGF1-SHA1, Base64 output.
 //!
 //! A request carrying such fields must name the same key in its
-//! `Wechatpay-Serial` header; [`crate::Client::encrypt_sensitive`] uses the key
-//! the client names.
+//! `Wechatpay-Serial` header (wechatpay-transport's `Client::encrypt_sensitive`
+//! uses the key the client names).
 
 use std::fmt;
 
@@ -19,7 +19,12 @@ use crate::keys::{KeyError, PublicKeyDer};
 pub enum OaepError {
     /// The plaintext is longer than OAEP allows for the key size.
     #[error("plaintext is {len} bytes; at most {max} fit this key")]
-    TooLong { len: usize, max: usize },
+    TooLong {
+        /// The plaintext's length.
+        len: usize,
+        /// The most this key takes.
+        max: usize,
+    },
     /// The backend failed.
     #[error("OAEP encryption failed")]
     Failed,

@@ -6,12 +6,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::support::*;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
-use wechatpay_transport::notification::{encrypt_resource, EncryptedResource};
-use wechatpay_transport::{
-    ApiV3Key, Delivery, InMemorySeenEvents, ManualClock, NotificationError, NotificationHandler,
-    PublicKeyStore, SeenEvents, VerifyError,
+use wechatpay_protocol::notification::{encrypt_resource, EncryptedResource};
+use wechatpay_protocol::{
+    ApiV3Key, Delivery, HeaderError, InMemorySeenEvents, ManualClock, NotificationError,
+    NotificationHandler, PublicKeyStore, SeenEvents, VerifyError,
 };
 
 const API_V3_KEY: &str = "a7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb";
@@ -167,7 +167,9 @@ fn unverified_or_undecryptable_deliveries_never_mark_an_id_as_seen() {
     ));
     assert!(matches!(
         h.receive::<CouponEvent>(&HeaderMap::new(), body.as_bytes()),
-        Err(NotificationError::Verify(VerifyError::MissingHeader(_)))
+        Err(NotificationError::Verify(VerifyError::Header(
+            HeaderError::Missing(_)
+        )))
     ));
     // Signed but encrypted with another key, or of the wrong shape.
     let wrong_key = body_with(EVENT_ID, OTHER_KEY, PLAINTEXT);

@@ -18,7 +18,7 @@ use std::time::Duration;
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use reqwest::header::HeaderMap;
+use http::HeaderMap;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use wechatpay_runtime::Event;
@@ -159,16 +159,25 @@ pub enum NotificationError {
     Verify(#[from] VerifyError),
     /// The body is not a notification envelope.
     #[error("notification body is not a notification: {reason}")]
-    Envelope { reason: String },
+    Envelope {
+        /// Why the envelope does not decode (cut short).
+        reason: String,
+    },
     /// `resource.algorithm` is not `AEAD_AES_256_GCM`.
     #[error("unsupported resource algorithm {0:?} (expected AEAD_AES_256_GCM)")]
     UnsupportedAlgorithm(String),
     /// The APIv3 key is not 32 bytes.
     #[error("the APIv3 key must be 32 bytes, got {len}")]
-    KeyLength { len: usize },
+    KeyLength {
+        /// The length given.
+        len: usize,
+    },
     /// The nonce is not 12 bytes.
     #[error("the resource nonce must be 12 bytes, got {len}")]
-    NonceLength { len: usize },
+    NonceLength {
+        /// The length given.
+        len: usize,
+    },
     /// `resource.ciphertext` is not Base64.
     #[error("resource ciphertext is not valid Base64")]
     BadBase64,
@@ -181,12 +190,18 @@ pub enum NotificationError {
     /// The plaintext did not decode into the requested type. Only the error's
     /// category and position are kept, as the plaintext may hold personal data.
     #[error("decrypted resource does not decode: {reason}")]
-    Payload { reason: String },
+    Payload {
+        /// The decode error's category and position.
+        reason: String,
+    },
     /// A verified notification whose event id was already handled (only with
     /// dedup on; see [`NotificationHandler::with_dedup`]). Not a failure:
     /// answer WeChat Pay with success, and do not process it again.
-    #[error("duplicate notification {}: already handled", crate::sign::truncate(.id, 80))]
-    Duplicate { id: String },
+    #[error("duplicate notification {}: already handled", crate::text::truncate(.id, 80))]
+    Duplicate {
+        /// The envelope `id`.
+        id: String,
+    },
 }
 
 impl NotificationError {
@@ -225,7 +240,7 @@ pub fn decrypt_resource(
 ) -> Result<Zeroizing<Vec<u8>>, NotificationError> {
     if resource.algorithm != AEAD_AES_256_GCM {
         return Err(NotificationError::UnsupportedAlgorithm(
-            crate::sign::truncate(&resource.algorithm, 32),
+            crate::text::truncate(&resource.algorithm, 32),
         ));
     }
     let nonce = nonce(&resource.nonce)?;
@@ -277,6 +292,35 @@ pub const RESOURCE_NONCE_LEN: usize = NONCE_LEN;
 /// Verifies and decrypts notifications for one merchant or brand.
 ///
 /// Clones share the dedup store, if any.
+///
+/// In any HTTP server, hand it the request's headers and raw body, and answer
+/// 2xx only once the event is stored (a duplicate with 2xx too; a rejected
+/// one with 4xx):
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use wechatpay_protocol::notification::{ApiV3Key, Delivery, NotificationHandler};
+/// use wechatpay_protocol::PublicKeyStore;
+///
+/// # fn demo(headers: &http::HeaderMap, body: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
+/// let mut keys = PublicKeyStore::new();
+/// keys.add_public_key_pem(
+///     "PUB_KEY_ID_0119000000012025010100000000000000",
+///     std::fs::read("wxp_pub.pem")?,
+/// )?;
+/// let handler = NotificationHandler::new(keys, ApiV3Key::new(&std::env::var("APIV3_KEY")?)?)
+///     .with_dedup(100_000, Duration::from_secs(25 * 3600));
+///
+/// match handler.receive::<serde_json::Value>(headers, body) {
+///     Ok(Delivery::Fresh(event)) => {
+///         println!("{}: {}", event.notification.event_type, event.resource);
+///         // store it, then answer 200
+///     }
+///     Ok(Delivery::Duplicate { .. }) => { /* answer 200 */ }
+///     Err(error) => eprintln!("rejected (answer 400): {error}"),
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct NotificationHandler {
     keys: PublicKeyStore,
@@ -402,7 +446,7 @@ impl NotificationHandler {
         verify_signed(headers, body, now, &self.keys)?;
         let notification: Notification =
             serde_json::from_slice(body).map_err(|e| NotificationError::Envelope {
-                reason: crate::sign::truncate(&e.to_string(), MAX_REASON_CHARS),
+                reason: crate::text::truncate(&e.to_string(), MAX_REASON_CHARS),
             })?;
         let plaintext = decrypt_resource(&self.api_v3_key, &notification.resource)?;
         let resource = decode(&notification, &plaintext)?;
@@ -425,7 +469,7 @@ impl NotificationHandler {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<Delivery<T>, NotificationError> {
-        let headers = SignatureHeaders::from_header_map(headers)?;
+        let headers = SignatureHeaders::from_header_map(headers).map_err(VerifyError::from)?;
         self.receive_signed(&headers, body)
     }
 
@@ -451,7 +495,7 @@ impl NotificationHandler {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<DecryptedNotification<T>, NotificationError> {
-        let headers = SignatureHeaders::from_header_map(headers)?;
+        let headers = SignatureHeaders::from_header_map(headers).map_err(VerifyError::from)?;
         self.verify_and_decrypt(&headers, body)
     }
 }

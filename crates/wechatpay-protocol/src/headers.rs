@@ -1,8 +1,6 @@
 //! Header names and the five `Wechatpay-*` signature headers of a reply or notification.
 
-use reqwest::header::HeaderMap;
-
-use crate::verify::VerifyError;
+use http::HeaderMap;
 
 /// `Wechatpay-Timestamp`: Unix seconds when the reply was signed.
 pub const WECHATPAY_TIMESTAMP: &str = "Wechatpay-Timestamp";
@@ -30,6 +28,26 @@ pub const SIGNATURE_HEADERS: [&str; 5] = [
     WECHATPAY_SIGNATURE_TYPE,
 ];
 
+/// A signature header that is absent or unusable.
+///
+/// [`VerifyError::Header`](crate::verify::VerifyError::Header) carries it when
+/// a reply, notification or request is verified.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HeaderError {
+    /// A required signature header is absent.
+    #[error("missing header {0}")]
+    Missing(&'static str),
+    /// A header is present but unusable.
+    #[error("malformed header {header}: {reason}")]
+    Malformed {
+        /// The header's name, as in [`SIGNATURE_HEADERS`].
+        header: &'static str,
+        /// What is wrong with its value.
+        reason: &'static str,
+    },
+}
+
 /// The values of the five signature headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignatureHeaders {
@@ -50,11 +68,11 @@ impl SignatureHeaders {
     /// [`SIGNATURE_HEADERS`] and should match names case-insensitively.
     pub fn from_lookup<'a>(
         mut get: impl FnMut(&'static str) -> Option<&'a str>,
-    ) -> Result<Self, VerifyError> {
-        let mut take = |name: &'static str| -> Result<String, VerifyError> {
+    ) -> Result<Self, HeaderError> {
+        let mut take = |name: &'static str| -> Result<String, HeaderError> {
             match get(name) {
-                None => Err(VerifyError::MissingHeader(name)),
-                Some(v) if v.trim().is_empty() => Err(VerifyError::MalformedHeader {
+                None => Err(HeaderError::Missing(name)),
+                Some(v) if v.trim().is_empty() => Err(HeaderError::Malformed {
                     header: name,
                     reason: "empty",
                 }),
@@ -71,7 +89,7 @@ impl SignatureHeaders {
     }
 
     /// Collects the five headers from an `http` header map (reqwest, hyper, axum).
-    pub fn from_header_map(headers: &HeaderMap) -> Result<Self, VerifyError> {
+    pub fn from_header_map(headers: &HeaderMap) -> Result<Self, HeaderError> {
         Self::collect(headers, None)
     }
 
@@ -83,22 +101,22 @@ impl SignatureHeaders {
     pub fn from_header_map_assuming(
         headers: &HeaderMap,
         assumed_type: &str,
-    ) -> Result<Self, VerifyError> {
+    ) -> Result<Self, HeaderError> {
         Self::collect(headers, Some(assumed_type))
     }
 
-    fn collect(headers: &HeaderMap, assumed_type: Option<&str>) -> Result<Self, VerifyError> {
+    fn collect(headers: &HeaderMap, assumed_type: Option<&str>) -> Result<Self, HeaderError> {
         for name in SIGNATURE_HEADERS {
             let mut values = headers.get_all(name).iter();
             if let Some(value) = values.next() {
                 if values.next().is_some() {
-                    return Err(VerifyError::MalformedHeader {
+                    return Err(HeaderError::Malformed {
                         header: name,
                         reason: "repeated",
                     });
                 }
                 if value.to_str().is_err() {
-                    return Err(VerifyError::MalformedHeader {
+                    return Err(HeaderError::Malformed {
                         header: name,
                         reason: "not visible ASCII",
                     });

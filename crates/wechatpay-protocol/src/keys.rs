@@ -2,7 +2,7 @@
 //! and platform certificates.
 //!
 //! PEM framing comes from `rustls-pki-types` and certificate parsing from
-//! `rustls-webpki`, both already in the tree through reqwest's rustls. Private
+//! `rustls-webpki`, small pure crates (and already in the tree of any rustls client). Private
 //! key bytes live in [`zeroize::Zeroizing`] buffers and never appear in
 //! `Debug` output or error messages.
 
@@ -20,43 +20,71 @@ pub enum KeyError {
     /// The text is not well-formed PEM.
     #[error("{what}: not valid PEM ({reason})")]
     Pem {
+        /// What was being loaded (`private key`, `public key`, `certificate`).
         what: &'static str,
+        /// What is wrong with the PEM.
         reason: &'static str,
     },
     /// The PEM holds no section of the expected kind.
     #[error("{what}: no {expected} section found{}", found_suffix(.found))]
     NotFound {
+        /// What was being loaded (`private key`, `public key`, `certificate`).
         what: &'static str,
+        /// The section label looked for.
         expected: &'static str,
         /// The section labels that were present instead.
         found: Vec<String>,
     },
     /// The section decoded but the crypto backend refused the key.
     #[error("{what}: the key was rejected ({reason})")]
-    Rejected { what: &'static str, reason: String },
+    Rejected {
+        /// What was being loaded (`private key`, `public key`, `certificate`).
+        what: &'static str,
+        /// The backend's reason.
+        reason: String,
+    },
     /// The key is protected by a passphrase; the client needs it in the clear.
     #[error("{what}: the key is encrypted (passphrase-protected); write it out unencrypted first, e.g. `openssl pkey -in KEY.pem -out KEY-plain.pem`")]
-    Encrypted { what: &'static str },
+    Encrypted {
+        /// What was being loaded (`private key`, `public key`, `certificate`).
+        what: &'static str,
+    },
     /// The file holds binary DER, not PEM text.
     #[error("{what}: the file is binary DER, not PEM; convert it, e.g. `openssl pkey -inform DER -in KEY.der -out KEY.pem`{}", if *.what == "certificate" { " (for a certificate: `openssl x509 -inform DER …`)" } else { "" })]
-    Der { what: &'static str },
+    Der {
+        /// What was being loaded (`private key`, `public key`, `certificate`).
+        what: &'static str,
+    },
     /// The certificate could not be parsed.
     #[error("certificate: {reason}")]
-    Certificate { reason: String },
+    Certificate {
+        /// Why it does not parse.
+        reason: String,
+    },
     /// A serial or public key id is already taken in a key store.
     #[error("{serial:?} is already configured as {existing}; each serial names one key")]
-    DuplicateSerial { serial: String, existing: String },
+    DuplicateSerial {
+        /// The serial or id.
+        serial: String,
+        /// What it already names.
+        existing: String,
+    },
     /// A key file could not be read.
     #[error("cannot read {what} file {path}: {message}")]
     Io {
+        /// What was being loaded (`private key`, `public key`, `certificate`).
         what: &'static str,
+        /// The file.
         path: PathBuf,
+        /// The operating system's message.
         message: String,
     },
     /// A key file was read but its content was refused.
     #[error("{}: {source}", .path.display())]
     File {
+        /// The file.
         path: PathBuf,
+        /// Why its content was refused.
         #[source]
         source: Box<KeyError>,
     },
@@ -327,7 +355,7 @@ fn labels(pem: &[u8]) -> Vec<String> {
             line.trim()
                 .strip_prefix("-----BEGIN ")?
                 .strip_suffix("-----")
-                .map(|l| crate::sign::truncate(l, 40))
+                .map(|l| crate::text::truncate(l, 40))
         })
         .take(8)
         .collect()

@@ -10,8 +10,9 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 
 use crate::crypto::{SignError, Signer};
-use crate::endpoint::AuthScheme;
 use crate::headers::{SignatureHeaders, SIGNATURE_TYPE};
+use crate::text::{parse_unix_seconds, truncate};
+use wechatpay_runtime::AuthScheme;
 
 /// Length of a nonce made by [`generate_nonce`].
 pub const NONCE_LEN: usize = 32;
@@ -285,22 +286,6 @@ pub fn sign_reply(
     })
 }
 
-/// Parses decimal Unix seconds (digits only, no sign, at most 18 digits).
-pub(crate) fn parse_unix_seconds(value: &str) -> Option<i64> {
-    if value.is_empty() || value.len() > 18 || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    value.parse().ok()
-}
-
-/// At most `max` characters of `value`, for error messages about untrusted input.
-pub(crate) fn truncate(value: &str, max: usize) -> String {
-    match value.char_indices().nth(max) {
-        Some((end, _)) => format!("{}…", &value[..end]),
-        None => value.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,13 +384,5 @@ mod tests {
         )
         .unwrap();
         assert!(!format!("{auth:?}").contains("SECRETSIG"));
-    }
-
-    #[test]
-    fn unix_seconds_are_digits_only() {
-        assert_eq!(parse_unix_seconds("1554208460"), Some(1_554_208_460));
-        for bad in ["", "-1", "+1", "1.5", " 1", "1234567890123456789"] {
-            assert_eq!(parse_unix_seconds(bad), None, "{bad:?}");
-        }
     }
 }

@@ -9,11 +9,12 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
-use wechatpay_transport::notification::{decrypt_resource, encrypt_resource, EncryptedResource};
-use wechatpay_transport::{
-    ApiV3Key, ManualClock, NotificationError, NotificationHandler, PublicKeyStore, VerifyError,
+use wechatpay_protocol::notification::{decrypt_resource, encrypt_resource, EncryptedResource};
+use wechatpay_protocol::{
+    ApiV3Key, HeaderError, ManualClock, NotificationError, NotificationHandler, PublicKeyStore,
+    VerifyError,
 };
 
 const API_V3_KEY: &str = "a7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb";
@@ -210,11 +211,13 @@ fn notifications_follow_the_reply_rules_before_any_decryption() {
         assert_eq!(
             h.handle::<CouponEvent>(&header_map(&dropped), body.as_bytes())
                 .unwrap_err(),
-            NotificationError::Verify(VerifyError::MissingHeader(if header == "Wechatpay-Nonce" {
-                "Wechatpay-Nonce"
-            } else {
-                "Wechatpay-Signature-Type"
-            }))
+            NotificationError::Verify(VerifyError::Header(HeaderError::Missing(
+                if header == "Wechatpay-Nonce" {
+                    "Wechatpay-Nonce"
+                } else {
+                    "Wechatpay-Signature-Type"
+                }
+            )))
         );
     }
     let probe = signed
@@ -277,7 +280,7 @@ fn the_injected_clock_decides_freshness() {
 fn event_delivery(
     event_type: &str,
     plaintext: &str,
-) -> (wechatpay_transport::SignatureHeaders, String) {
+) -> (wechatpay_protocol::SignatureHeaders, String) {
     let mut envelope: serde_json::Value = serde_json::from_str(&notification_body(&vector(
         plaintext, API_V3_KEY, NONCE, AD,
     )))
@@ -286,7 +289,7 @@ fn event_delivery(
     let body = envelope.to_string();
     let signed = signed_reply(200, &body, "wechatpay_key.pem", PUB_KEY_ID, now());
     let headers =
-        wechatpay_transport::SignatureHeaders::from_header_map(&header_map(&signed)).unwrap();
+        wechatpay_protocol::SignatureHeaders::from_header_map(&header_map(&signed)).unwrap();
     (headers, body)
 }
 

@@ -105,7 +105,7 @@ impl PublicKeyStore {
     ) -> Result<(), KeyError> {
         if let Some((taken, existing)) = self.conflict(&serial, kind) {
             return Err(KeyError::DuplicateSerial {
-                serial: crate::sign::truncate(&serial, 80),
+                serial: crate::text::truncate(&serial, 80),
                 existing: describe(existing, taken),
             });
         }
@@ -176,7 +176,7 @@ fn describe(kind: KeyKind, serial: &str) -> String {
         KeyKind::PublicKey => "a WeChat Pay public key id",
         KeyKind::PlatformCertificate => "a platform certificate serial",
     };
-    format!("{what} ({})", crate::sign::truncate(serial, 80))
+    format!("{what} ({})", crate::text::truncate(serial, 80))
 }
 
 impl fmt::Debug for PublicKeyStore {

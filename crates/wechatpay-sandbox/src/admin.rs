@@ -15,7 +15,7 @@
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use wechatpay_endpoints::PreSendUserProductCoupon;
+use wechatpay_endpoints::brand::PreSendUserProductCoupon;
 use wechatpay_runtime::Endpoint;
 
 use crate::clock::{datetime, MAX_ADVANCE_SECONDS, MAX_OFFSET_SECONDS};

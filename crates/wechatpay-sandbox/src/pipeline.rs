@@ -170,7 +170,7 @@ pub async fn process(
             notified: false,
             confirm_after_notify: state.confirm_after_notify,
         };
-        let body = ops::execute(&mut ctx, &accepted.request)?;
+        let body = ops::execute(&mut ctx, accepted.typed)?;
         if let Some(key) = &key {
             idempotency::record(db, key, &fingerprint, 200, &body)?;
         }

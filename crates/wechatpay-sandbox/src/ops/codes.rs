@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use wechatpay_endpoints::{SendUserProductCoupon, UploadCouponCodes};
+use wechatpay_endpoints::brand::{SendUserProductCoupon, UploadCouponCodes};
 use wechatpay_models::{
     CouponCodeMode, FailedCouponCodeInfo, StockState, UploadCouponCodesRequest,
     UploadCouponCodesResponse,

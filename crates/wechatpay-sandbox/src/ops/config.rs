@@ -1,7 +1,7 @@
 //! The brand's notify URL (set / get) and image uploads.
 
 use rusqlite::params;
-use wechatpay_endpoints::{GetNotifyConfig, SetNotifyConfig, UploadImage};
+use wechatpay_endpoints::brand::{GetNotifyConfig, SetNotifyConfig, UploadImage};
 use wechatpay_models::{
     GetNotifyConfigRequest, NotifyConfigResult, SetNotifyConfigRequest, UploadImageRequest,
     UploadImageResponse,

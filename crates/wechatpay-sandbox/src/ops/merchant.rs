@@ -3,7 +3,7 @@
 //! `coupon_code` must be new in the stock, otherwise a code is assigned.
 
 use rusqlite::{params, OptionalExtension};
-use wechatpay_endpoints::SendProductCoupon;
+use wechatpay_endpoints::merchant::SendProductCoupon;
 use wechatpay_models::{SendCouponResult, SendProductCouponRequest, SendProductCouponResponse};
 
 use super::{Ctx, Operation};

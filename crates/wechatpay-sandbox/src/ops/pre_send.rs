@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use wechatpay_endpoints::{PreSendUserProductCoupon, PreSendUserProductCouponBundle};
+use wechatpay_endpoints::brand::{PreSendUserProductCoupon, PreSendUserProductCouponBundle};
 use wechatpay_models::{
     PreSendUserProductCouponBundleRequest, PreSendUserProductCouponBundleResponse,
     PreSendUserProductCouponRequest, PreSendUserProductCouponResponse, UsageMode,

@@ -1,7 +1,7 @@
 //! Stock bundles (批次组) of PROGRESSIVE_BUNDLE product coupons: create,
 //! update, update-budget (how a bundle is stored: `model::bundle`).
 
-use wechatpay_endpoints::{CreateStockBundle, UpdateStockBundle, UpdateStockBundleBudget};
+use wechatpay_endpoints::brand::{CreateStockBundle, UpdateStockBundle, UpdateStockBundleBudget};
 use wechatpay_models::{
     CouponCodeMode, CreateStockBundleRequest, ProductCouponEntity, StockBundleEntity,
     StockBundleForCreate, StockState, UpdateStockBundleBudgetRequest, UpdateStockBundleRequest,

@@ -5,7 +5,7 @@
 //! that is neither deactivated nor stopped (family README, "Product coupon
 //! and stock states").
 
-use wechatpay_endpoints::{
+use wechatpay_endpoints::brand::{
     CreateStock, DeactivateStock, GetStock, ListStocks, UpdateStock, UpdateStockBudget,
 };
 use wechatpay_models::{

@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 
 use rusqlite::params;
-use wechatpay_endpoints::{
+use wechatpay_endpoints::brand::{
     AssociateStores, AssociateStoresForStockBundle, DisassociateStores,
     DisassociateStoresForStockBundle, ListAssociatedStores,
 };

@@ -2,7 +2,7 @@
 //! coupon per round of the stock bundle, all in one user bundle) and
 //! deactivate (every coupon of the user bundle that can still be used).
 
-use wechatpay_endpoints::{DeactivateUserProductCouponBundle, SendUserProductCouponBundle};
+use wechatpay_endpoints::brand::{DeactivateUserProductCouponBundle, SendUserProductCouponBundle};
 use wechatpay_models::{
     DeactivateUserProductCouponBundleRequest, ProductCouponEntity,
     SendUserProductCouponBundleRequest, UsageMode, UserProductCouponBundleResult,

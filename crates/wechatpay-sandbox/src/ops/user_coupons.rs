@@ -7,7 +7,7 @@
 //! `--confirm-after-notify` a CONFIRMING coupon whose PRODUCT_COUPON.SEND was
 //! not delivered yet counts as a state confirm cannot act on (268578367).
 
-use wechatpay_endpoints::{
+use wechatpay_endpoints::brand::{
     ConfirmSendUserProductCoupon, DeactivateUserProductCoupon, GetUserProductCoupon,
     ListUserProductCoupons, ReturnUserProductCoupon, SendUserProductCoupon, UseUserProductCoupon,
 };

@@ -28,6 +28,7 @@ pub mod answers;
 pub mod certificates;
 pub mod clock;
 mod content_type;
+mod ctx;
 pub mod error;
 pub mod faults;
 pub mod idempotency;
@@ -40,6 +41,8 @@ mod pipeline;
 pub mod ratelimit;
 pub mod replies;
 pub mod server;
+mod sql;
+mod state;
 pub mod stats;
 pub mod store;
 pub mod validate;
@@ -53,7 +56,7 @@ pub use error::SandboxError;
 pub use keys::{Identity, SandboxKeys};
 pub use notify::deliver::Policy as NotifyPolicy;
 pub use ratelimit::RateLimit;
-pub use server::SandboxState;
+pub use state::SandboxState;
 pub use store::seed::{EXAMPLE_CODE, UPLOADED_CODES};
 
 /// How long a connection may take to send a request's head (or stay idle
@@ -138,7 +141,7 @@ pub async fn bind(options: &Options) -> Result<Bound, SandboxError> {
         clock::BusinessClock::new(0).now(),
     )?);
     let offset = store
-        .transaction(|db| store::meta(db, "clock_offset"))
+        .transaction(|db| sql::meta(db, "clock_offset"))
         .map_err(|e| SandboxError::config(format!("--state: {e}")))?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);

@@ -12,7 +12,7 @@ use crate::faults::{ErrorFault, Fault, Faults, FAULT_HEADER};
 use crate::idempotency::{self, Key, Lookup};
 use crate::ops::{self, Ctx};
 use crate::replies::Rejection;
-use crate::server::{Reply, SandboxState};
+use crate::state::{Reply, SandboxState};
 use crate::validate::{check, Incoming as Received};
 
 /// What to do with the connection.

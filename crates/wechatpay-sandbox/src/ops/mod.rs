@@ -20,31 +20,13 @@ mod stores;
 mod user_bundles;
 mod user_coupons;
 
-use rusqlite::Connection;
 use serde::Serialize;
 use wechatpay_endpoints::{self as ep, AnyRequest};
 use wechatpay_runtime::{Endpoint, EndpointInfo};
 
-use crate::keys::SandboxKeys;
 use crate::replies::Rejection;
 
-/// What a handler works with.
-pub struct Ctx<'a> {
-    /// The request's transaction.
-    pub db: &'a Connection,
-    /// Business time of the request.
-    pub now: i64,
-    /// The operation being served.
-    pub info: &'static EndpointInfo,
-    /// The caller (brand_id or mchid).
-    pub identity: &'a str,
-    pub keys: &'a SandboxKeys,
-    /// Whether a notification was queued (the deliverer is woken after commit).
-    pub notified: bool,
-    /// A confirm waits for the coupon's PRODUCT_COUPON.SEND to be delivered
-    /// (`Options::confirm_after_notify`).
-    pub confirm_after_notify: bool,
-}
+pub use crate::ctx::Ctx;
 
 /// An operation the sandbox serves.
 pub trait Operation: Endpoint

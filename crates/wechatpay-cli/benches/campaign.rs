@@ -76,7 +76,7 @@ fn self_cpu() -> f64 {
 /// sends (typed request, sign, send, verify, decode) paced at 500/s: the
 /// reference for what the campaign adds.
 fn plain_transport_us(keys: &Path, base_url: &str, stock: &str, n: usize) -> f64 {
-    use wechatpay_endpoints::SendUserProductCoupon;
+    use wechatpay_endpoints::brand::SendUserProductCoupon;
     use wechatpay_models::SendUserProductCouponRequest;
     use wechatpay_transport::{Client, Identity, RetryPolicy};
 

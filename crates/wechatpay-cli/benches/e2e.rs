@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{brand_client, create_stock, openid, pin, start_sandbox};
-use wechatpay_endpoints::SendUserProductCoupon;
+use wechatpay_endpoints::brand::SendUserProductCoupon;
 use wechatpay_models::SendUserProductCouponRequest;
 use wechatpay_transport::Client;
 

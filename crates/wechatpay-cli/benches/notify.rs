@@ -29,7 +29,7 @@ use common::{
     start_sandbox_with, status_mib,
 };
 use serde_json::Value;
-use wechatpay_endpoints::{SendUserProductCoupon, SetNotifyConfig};
+use wechatpay_endpoints::brand::{SendUserProductCoupon, SetNotifyConfig};
 use wechatpay_models::{SendUserProductCouponRequest, SetNotifyConfigRequest};
 use wechatpay_sandbox::keys::IDENTITY_FILE;
 

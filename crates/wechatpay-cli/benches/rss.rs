@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use common::{brand_client, create_stock, openid, start_sandbox, status_mib};
-use wechatpay_endpoints::SendUserProductCoupon;
+use wechatpay_endpoints::brand::SendUserProductCoupon;
 use wechatpay_models::SendUserProductCouponRequest;
 
 /// Sends to make (`RSS_SENDS` overrides it for a quick look; the README figure uses the default).

@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use wechatpay_endpoints::{
-    PreSendUserProductCouponBundle, SendProductCoupon, SendUserProductCoupon,
+    brand::{PreSendUserProductCouponBundle, SendUserProductCoupon},
+    merchant::SendProductCoupon,
 };
 use wechatpay_models::{
     CouponTagInfo, CouponType, MemberTagInfo, PreSendUserProductCouponBundleRequest,

@@ -11,7 +11,8 @@ mod measure;
 
 use measure::{measure, report};
 use serde_json::Value;
-use wechatpay_endpoints::{Endpoint, SendUserProductCoupon};
+use wechatpay_endpoints::brand::SendUserProductCoupon;
+use wechatpay_endpoints::Endpoint;
 use wechatpay_models::{SendUserProductCouponRequest, UserProductCouponEntity};
 
 fn main() {

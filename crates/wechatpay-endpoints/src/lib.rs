@@ -1,19 +1,25 @@
-//! One type per WeChat Pay product-coupon operation.
+//! One type per WeChat Pay product-coupon operation, in the module of who calls it.
 //!
 //! Each operation is a unit type implementing [`Endpoint`] with its typed
-//! error-code enum; [`ALL`] lists every operation's schema facts and
-//! [`dispatch`] reaches an operation's types from its id. Everything under
-//! [`generated`] is written by `cargo xtask codegen`. This crate and its
-//! runtime depend on serde alone: the HTTP client is `wechatpay-transport`.
+//! error-code enum, in [`brand`] (signed `WECHATPAY-BRAND-SHA256-RSA2048`) or
+//! [`merchant`] (signed `WECHATPAY2-SHA256-RSA2048`):
+//! `brand::SendUserProductCoupon` and `merchant::SendProductCoupon` are told apart
+//! by their module. [`ALL`] lists every operation's schema facts, [`find`] one by
+//! its id, [`route`] one by method and path, and [`dispatch`] gives an operation's
+//! run-time entry points by its id. Everything under [`generated`] is written by
+//! `cargo xtask codegen`. This crate and its runtime depend on serde and serde_json
+//! alone: the HTTP client is `wechatpay-transport`.
 
 #![warn(missing_docs)]
 
 // Formatted by prettyplease at generation time; rustfmt would only churn it.
 #[rustfmt::skip]
 pub mod generated;
+mod dispatch;
 
+pub use dispatch::{dispatch, AnyRequest, Operation};
 pub use generated::*;
-pub use wechatpay_runtime::{Endpoint, EndpointInfo, EndpointVisitor, ErrorCode, Paginated};
+pub use wechatpay_runtime::{Endpoint, EndpointInfo, ErrorCode, Paginated};
 
 /// Finds an operation's schema facts by its kebab-case id.
 pub fn find(operation_id: &str) -> Option<&'static EndpointInfo> {

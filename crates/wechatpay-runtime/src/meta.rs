@@ -694,15 +694,3 @@ pub trait Event: Sized {
     /// through any channel must be confirmed), as `notifications.yaml` declares it.
     fn follow_up(event_type: &str) -> Option<&'static FollowUp>;
 }
-
-/// Something to do with an operation's endpoint type, chosen at run time by its id
-/// (the endpoints crate generates the `dispatch` that picks the type).
-pub trait EndpointVisitor {
-    /// What the visit produces.
-    type Output;
-    /// Runs with the endpoint type of the operation.
-    fn visit<E: Endpoint>(self) -> Self::Output
-    where
-        E::Request: DeserializeOwned,
-        E::Response: Serialize;
-}

@@ -15,14 +15,15 @@
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use wechatpay_endpoints::PreSendUserProductCoupon;
+use wechatpay_endpoints::brand::PreSendUserProductCoupon;
 use wechatpay_runtime::Endpoint;
 
 use crate::clock::{datetime, MAX_ADVANCE_SECONDS, MAX_OFFSET_SECONDS};
-use crate::ops::{self, Ctx};
+use crate::ctx::Ctx;
+use crate::ops;
 use crate::replies::Rejection;
-use crate::server::{plain, Reply, SandboxState};
-use crate::store;
+use crate::sql;
+use crate::state::{plain, Reply, SandboxState};
 
 const ENDPOINTS: &str = "GET /sandbox/stats, GET|POST /sandbox/clock, GET /sandbox/notifications, \
      POST /sandbox/pre-sends/claim";
@@ -70,7 +71,7 @@ fn advance(state: &SandboxState, body: &[u8]) -> Reply {
     };
     let saved = state
         .store
-        .transaction(|db| store::set_meta(db, "clock_offset", &offset.to_string()));
+        .transaction(|db| sql::set_meta(db, "clock_offset", &offset.to_string()));
     if let Err(e) = saved {
         return error(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -18,33 +18,12 @@ use wechatpay_transport::notification::{encrypt_resource, ApiV3Key};
 use wechatpay_transport::sign::generate_nonce;
 use wechatpay_transport::{AuthScheme, EndpointInfo, Method};
 
-use super::keys::{Identity, SandboxKeys, IDENTITY_FILE, WXP_PUB_FILE};
+use super::keys::{SandboxKeys, WXP_PUB_FILE};
 use super::replies::Rejection;
 use super::validate::{authenticate, Incoming};
-use crate::error::SandboxError;
 
 /// Where WeChat Pay serves the download.
 pub const PATH: &str = "/v3/certificates";
-
-/// A fresh APIv3 key: 32 characters of `[0-9A-Za-z]`.
-pub fn new_apiv3_key() -> String {
-    generate_nonce()
-}
-
-/// Gives a `sandbox.json` written before the APIv3 key existed one, and
-/// writes it back so later starts reuse it.
-pub fn ensure_apiv3_key(
-    dir: &std::path::Path,
-    identity: &mut Identity,
-) -> Result<(), SandboxError> {
-    if !identity.apiv3_key.is_empty() {
-        return Ok(());
-    }
-    identity.apiv3_key = new_apiv3_key();
-    let json = serde_json::to_vec_pretty(identity)
-        .map_err(|e| SandboxError::internal_source("cannot serialize sandbox.json", e))?;
-    crate::keys::write(dir, IDENTITY_FILE, &json, true)
-}
 
 /// Answers `GET /v3/certificates` for a merchant: the request is
 /// authenticated like any merchant call, then the encrypted list is returned.
@@ -239,27 +218,5 @@ mod tests {
         assert_eq!(list[0].serial_no, cert.serial);
         assert_eq!(list[0].not_after, cert.not_after);
         assert_eq!(list[0].effective_time, "2025-12-31T08:00:00+08:00");
-    }
-
-    #[test]
-    fn an_older_sandbox_json_gets_an_apiv3_key_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let (keys, _) = SandboxKeys::load_or_create(dir.path()).unwrap();
-        // As written before the key existed.
-        let path = dir.path().join(IDENTITY_FILE);
-        let mut old: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        old.as_object_mut().unwrap().remove("apiv3_key");
-        std::fs::write(&path, serde_json::to_vec(&old).unwrap()).unwrap();
-        let (first, created) = SandboxKeys::load_or_create(dir.path()).unwrap();
-        assert!(!created);
-        assert_eq!(first.identity.apiv3_key.len(), 32);
-        assert_ne!(first.identity.apiv3_key, keys.identity.apiv3_key);
-        assert_eq!(first.identity.mchid, keys.identity.mchid);
-        let (second, _) = SandboxKeys::load_or_create(dir.path()).unwrap();
-        assert_eq!(
-            second.identity.apiv3_key, first.identity.apiv3_key,
-            "persisted"
-        );
     }
 }

@@ -18,6 +18,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use wechatpay_transport::crypto::{signer_from_pem, verifier_from_pem, Signer, Verifier};
+use wechatpay_transport::sign::generate_nonce;
 
 use crate::error::SandboxError;
 
@@ -98,7 +99,7 @@ fn generate(dir: &Path) -> Result<(), SandboxError> {
         brand_id: format!("12{}", random_digits(8)),
         serial_no: random_hex(20),
         public_key_id: format!("PUB_KEY_ID_01{}", random_digits(26)),
-        apiv3_key: super::certificates::new_apiv3_key(),
+        apiv3_key: new_apiv3_key(),
     };
     let profile = format!(
         "# Written by `wechatpay sandbox`: use with --profile (paths are relative to this file).\n\
@@ -136,7 +137,7 @@ fn load(dir: &Path) -> Result<SandboxKeys, SandboxError> {
         let path = dir.join(name);
         move |e| SandboxError::Key { path, source: e }
     };
-    crate::certificates::ensure_apiv3_key(dir, &mut identity)?;
+    ensure_apiv3_key(dir, &mut identity)?;
     let client_verifier =
         verifier_from_pem(read(CLIENT_PUB_FILE)?).map_err(key_error(CLIENT_PUB_FILE))?;
     let reply_signer = signer_from_pem(read(WXP_KEY_FILE)?).map_err(key_error(WXP_KEY_FILE))?;
@@ -207,6 +208,24 @@ fn pem(label: &str, der: &[u8]) -> Vec<u8> {
     }
     out.push_str(&format!("-----END {label}-----\n"));
     out.into_bytes()
+}
+
+/// A fresh APIv3 key: 32 characters of `[0-9A-Za-z]`.
+pub fn new_apiv3_key() -> String {
+    generate_nonce()
+}
+
+/// Gives a `sandbox.json` written before the APIv3 key existed one, and
+/// writes it back so later starts reuse it.
+pub fn ensure_apiv3_key(dir: &Path, identity: &mut Identity) -> Result<(), SandboxError> {
+    if !identity.apiv3_key.is_empty() {
+        return Ok(());
+    }
+    identity.apiv3_key = new_apiv3_key();
+    let json =
+        serde_json::to_vec_pretty(identity)
+        .map_err(|e| SandboxError::internal_source("cannot serialize sandbox.json", e))?;
+    write(dir, IDENTITY_FILE, &json, true)
 }
 
 /// Writes `name` in `dir`; a `private` file is the owner's only (0600), also
@@ -326,5 +345,27 @@ mod tests {
             std::fs::write(dir.path().join(public), saved).unwrap();
         }
         assert!(SandboxKeys::load_or_create(dir.path()).is_ok());
+    }
+
+    #[test]
+    fn an_older_sandbox_json_gets_an_apiv3_key_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (keys, _) = SandboxKeys::load_or_create(dir.path()).unwrap();
+        // As written before the key existed.
+        let path = dir.path().join(IDENTITY_FILE);
+        let mut old: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        old.as_object_mut().unwrap().remove("apiv3_key");
+        std::fs::write(&path, serde_json::to_vec(&old).unwrap()).unwrap();
+        let (first, created) = SandboxKeys::load_or_create(dir.path()).unwrap();
+        assert!(!created);
+        assert_eq!(first.identity.apiv3_key.len(), 32);
+        assert_ne!(first.identity.apiv3_key, keys.identity.apiv3_key);
+        assert_eq!(first.identity.mchid, keys.identity.mchid);
+        let (second, _) = SandboxKeys::load_or_create(dir.path()).unwrap();
+        assert_eq!(
+            second.identity.apiv3_key, first.identity.apiv3_key,
+            "persisted"
+        );
     }
 }

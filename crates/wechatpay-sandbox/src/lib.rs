@@ -30,6 +30,7 @@ pub mod answers;
 pub mod certificates;
 pub mod clock;
 mod content_type;
+mod ctx;
 pub mod error;
 pub mod faults;
 pub mod idempotency;
@@ -42,6 +43,8 @@ mod pipeline;
 pub mod ratelimit;
 pub mod replies;
 pub mod server;
+mod sql;
+mod state;
 pub mod stats;
 pub mod store;
 pub mod validate;
@@ -55,7 +58,7 @@ pub use error::SandboxError;
 pub use keys::{Identity, SandboxKeys};
 pub use notify::deliver::Policy as NotifyPolicy;
 pub use ratelimit::RateLimit;
-pub use server::SandboxState;
+pub use state::SandboxState;
 pub use store::seed::{EXAMPLE_CODE, UPLOADED_CODES};
 
 /// How long a connection may take to send a request's head (or stay idle
@@ -141,7 +144,7 @@ pub async fn bind(options: &Options) -> Result<Bound, SandboxError> {
         clock::BusinessClock::new(0).now(),
     )?);
     let offset = store
-        .transaction(|db| store::meta(db, "clock_offset"))
+        .transaction(|db| sql::meta(db, "clock_offset"))
         .map_err(|e| SandboxError::State {
             name: options
                 .state

@@ -12,7 +12,7 @@ use crate::faults::{ErrorFault, Fault, Faults, FAULT_HEADER};
 use crate::idempotency::{self, Key, Lookup};
 use crate::ops::{self, Ctx};
 use crate::replies::Rejection;
-use crate::server::{Reply, SandboxState};
+use crate::state::{Reply, SandboxState};
 use crate::validate::{check, Incoming as Received};
 
 /// What to do with the connection.
@@ -170,7 +170,7 @@ pub async fn process(
             notified: false,
             confirm_after_notify: state.confirm_after_notify,
         };
-        let body = ops::execute(&mut ctx, &accepted.request)?;
+        let body = ops::execute(&mut ctx, accepted.typed)?;
         if let Some(key) = &key {
             idempotency::record(db, key, &fingerprint, 200, &body)?;
         }

@@ -1,7 +1,8 @@
 //! What WeChat Pay checks before it acts on a request: the auth scheme of the
 //! endpoint family and its identity, serial, timestamp window and signature
 //! (401 SIGN_ERROR, with the message it expected in `detail`); the required
-//! headers; and the body against the schema (400 PARAM_ERROR naming the field).
+//! headers; and the body against the schema (400 PARAM_ERROR naming the field),
+//! decoded once into the operation's typed request, which its handler receives.
 //!
 //! A header that must be there once is refused when repeated (a server that
 //! took the first of two `Authorization` or `Wechatpay-Serial` headers would
@@ -14,8 +15,9 @@ use wechatpay_transport::sign::{request_message, Authorization};
 use wechatpay_transport::verify::{verify_request, VerifyError};
 use wechatpay_transport::{AuthScheme, EndpointInfo};
 
+use wechatpay_endpoints::AnyRequest;
 use wechatpay_runtime::json::{self, BodyMode, Problem};
-use wechatpay_runtime::{BodyKind, Endpoint, EndpointVisitor};
+use wechatpay_runtime::BodyKind;
 
 use crate::keys::SandboxKeys;
 use crate::replies::Rejection;
@@ -34,13 +36,15 @@ pub struct Incoming<'a> {
 }
 
 /// A request that passed every check.
-#[derive(Debug, Clone)]
 pub struct Accepted {
     /// mchid or brand_id.
     pub identity: String,
-    /// The wire body with the path and query parameters added: what the
-    /// operation's handler reads and idempotency compares.
+    /// The wire body with the path and query parameters added: what idempotency
+    /// compares.
     pub request: Value,
+    /// The same request decoded into the operation's typed request (decoded once,
+    /// here): what the operation's handler receives.
+    pub typed: AnyRequest,
 }
 
 /// Runs every check in WeChat Pay's order: authentication, headers, body.
@@ -53,10 +57,11 @@ pub fn check(
 ) -> Result<Accepted, Rejection> {
     let identity = authenticate(keys, info, request, now)?;
     check_headers(keys, info, request.headers)?;
-    let body = check_body(info, path_params, request.url, request.body)?;
+    let (body, typed) = check_body(info, path_params, request.url, request.body)?;
     Ok(Accepted {
         identity,
         request: body,
+        typed,
     })
 }
 
@@ -196,13 +201,14 @@ fn check_headers(
 
 /// The request as the operation's typed request sees it: the wire body (checked
 /// for shape alone), then the path and query parameters merged in, then the
-/// typed request's deserialization and `validate()` (through the generated dispatch).
+/// typed request's deserialization and `validate()` (through the generated dispatch):
+/// the request as JSON and as the typed request.
 fn check_body(
     info: &'static EndpointInfo,
     path_params: &[(&'static str, &str)],
     url: &str,
     body: &[u8],
-) -> Result<Value, Rejection> {
+) -> Result<(Value, AnyRequest), Rejection> {
     let mut value = match info.body {
         BodyKind::None if body.is_empty() => Value::Object(Default::default()),
         BodyKind::None => {
@@ -239,33 +245,16 @@ fn check_body(
     params.extend(query_params);
     json::merge_params(info.request, &mut value, &params)
         .map_err(|problems| param_error(&problems, "query"))?;
-    wechatpay_endpoints::dispatch(info.operation_id, Decode { body: &value })
-        .unwrap_or_else(|| Err(vec![Problem::new(json::WHOLE_BODY, "unknown operation")]))
-        .map_err(|problems| {
-            let location = info
-                .request
-                .field(problems[0].path.split(['.', '[']).next().unwrap_or(""))
-                .map_or("body", |f| f.location.as_str());
-            param_error(&problems, location)
-        })?;
-    Ok(value)
-}
-
-/// Deserializes and validates a body (with its parameters) as the operation's typed request.
-struct Decode<'a> {
-    body: &'a Value,
-}
-
-impl EndpointVisitor for Decode<'_> {
-    type Output = Result<(), Vec<Problem>>;
-
-    fn visit<E: Endpoint>(self) -> Self::Output
-    where
-        E::Request: serde::de::DeserializeOwned,
-        E::Response: serde::Serialize,
-    {
-        json::decode_request::<E>(self.body).map(|_| ())
-    }
+    let operation = wechatpay_endpoints::dispatch(info.operation_id)
+        .ok_or_else(|| Rejection::internal(format!("no operation {}", info.operation_id)))?;
+    let typed = operation.decode_request(&value).map_err(|problems| {
+        let location = info
+            .request
+            .field(problems[0].path.split(['.', '[']).next().unwrap_or(""))
+            .map_or("body", |f| f.location.as_str());
+        param_error(&problems, location)
+    })?;
+    Ok((value, typed))
 }
 
 /// 400 PARAM_ERROR naming the first problem's field; every problem is in `detail.issues`.

@@ -1,6 +1,9 @@
 //! Emits `crates/wechatpay-endpoints/src/generated/**`: one file per operation
-//! with its `Endpoint` impl and typed error codes, and a root module with the
-//! list of operations and `dispatch` (operation id → endpoint type).
+//! with its `Endpoint` impl and typed error codes, in the module of its caller
+//! (`brand/`, `merchant/`: the IR decides which), and a root module with the
+//! list of operations and the table behind `dispatch` (operation id → entry points).
+
+use std::collections::BTreeMap;
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -13,23 +16,43 @@ const DIR: &str = "crates/wechatpay-endpoints/src/generated";
 
 pub fn emit(schema: &Schema) -> Result<Vec<GeneratedFile>, String> {
     let mut files = Vec::new();
+    // Each caller's operations, sorted by Rust name.
+    let mut callers: BTreeMap<&str, BTreeMap<&str, &Endpoint>> = BTreeMap::new();
     for ep in &schema.endpoints {
+        callers
+            .entry(ep.caller.as_str())
+            .or_default()
+            .insert(ep.name.as_str(), ep);
         files.push(GeneratedFile {
-            path: format!("{DIR}/{}.rs", ep.module),
+            path: format!("{DIR}/{}/{}.rs", ep.caller, ep.module),
             contents: format::render(endpoint(ep, schema), &ep.file)?,
         });
     }
-    let decls = schema.endpoints.iter().map(|ep| {
-        let (m, t, codes) = (ident(&ep.module), ident(&ep.name), ident(&ep.error_enum));
-        quote! { mod #m; pub use #m::{#t, #codes}; }
+    for (caller, eps) in &callers {
+        files.push(GeneratedFile {
+            path: format!("{DIR}/{caller}/mod.rs"),
+            contents: format::render(caller_module(eps.values().copied()), "schema/")?,
+        });
+    }
+    let caller_decls = callers.keys().map(|caller| {
+        let m = ident(caller);
+        quote!(pub mod #m;)
     });
+    let caller_rows = callers.keys().map(|caller| {
+        let m = ident(caller);
+        quote!((#caller, #m::ALL))
+    });
+    let path = |ep: &Endpoint| {
+        let (m, t) = (ident(&ep.caller), ident(&ep.name));
+        quote!(#m::#t)
+    };
     let all = schema.endpoints.iter().map(|ep| {
-        let t = ident(&ep.name);
+        let t = path(ep);
         quote!(<#t as rt::Endpoint>::INFO)
     });
-    let arms = schema.endpoints.iter().map(|ep| {
-        let (id, t) = (&ep.id, ident(&ep.name));
-        quote!(#id => Some(visitor.visit::<#t>()),)
+    let operations = schema.endpoints.iter().map(|ep| {
+        let t = path(ep);
+        quote!(crate::Operation::of::<#t>())
     });
     let common = schema.common_errors.iter().map(|row| {
         let name = ident(row.common.as_deref().unwrap_or_default());
@@ -43,10 +66,10 @@ pub fn emit(schema: &Schema) -> Result<Vec<GeneratedFile>, String> {
         quote!(#doc pub(crate) const #name: rt::ErrorDoc = #value;)
     });
     let root = quote! {
-        //! Every operation in the schema, one module each.
+        //! Every operation in the schema, in the module of who calls it.
         use wechatpay_runtime as rt;
 
-        #(#decls)*
+        #(#caller_decls)*
 
         /// The common error rows (公共错误码) every operation's table includes, once each.
         pub(crate) mod common_errors {
@@ -57,21 +80,45 @@ pub fn emit(schema: &Schema) -> Result<Vec<GeneratedFile>, String> {
         /// The schema facts of every operation, in schema file order.
         pub static ALL: &[&rt::EndpointInfo] = &[#(#all),*];
 
-        /// Runs `visitor` with the endpoint type of `operation_id`; `None` for an unknown id.
-        /// Tools that take an operation id at run time (the CLI, the sandbox) reach the typed
-        /// request and response through this.
-        pub fn dispatch<V: rt::EndpointVisitor>(operation_id: &str, visitor: V) -> Option<V::Output> {
-            match operation_id {
-                #(#arms)*
-                _ => None,
-            }
-        }
+        /// Each caller's module name and its operations (sorted by Rust name).
+        pub static CALLERS: &[(&str, &[&rt::EndpointInfo])] = &[#(#caller_rows),*];
+
+        /// What tools that take an operation id at run time do with it (the CLI, the
+        /// campaign, the sandbox), for every operation in schema file order: found by
+        /// [`dispatch`](crate::dispatch).
+        pub static OPERATIONS: &[crate::Operation] = &[#(#operations),*];
     };
     files.push(GeneratedFile {
         path: format!("{DIR}/mod.rs"),
         contents: format::render(root, "schema/")?,
     });
     Ok(files)
+}
+
+/// A caller's module: its operations (sorted by Rust name) and their list.
+fn caller_module<'a>(eps: impl Iterator<Item = &'a Endpoint> + Clone) -> TokenStream {
+    let who = match eps.clone().next().map(|ep| ep.auth) {
+        Some(Auth::Brand) => "a brand calls, signed `WECHATPAY-BRAND-SHA256-RSA2048`",
+        Some(Auth::Merchant) | None => "a merchant calls, signed `WECHATPAY2-SHA256-RSA2048`",
+    };
+    let module_doc = format!(" The operations {who}, sorted by name.");
+    let decls = eps.clone().map(|ep| {
+        let (m, t, codes) = (ident(&ep.module), ident(&ep.name), ident(&ep.error_enum));
+        quote! { mod #m; pub use #m::{#t, #codes}; }
+    });
+    let all = eps.map(|ep| {
+        let t = ident(&ep.name);
+        quote!(<#t as rt::Endpoint>::INFO)
+    });
+    quote! {
+        #![doc = #module_doc]
+        use wechatpay_runtime as rt;
+
+        #(#decls)*
+
+        /// The schema facts of this module's operations, in the order above.
+        pub static ALL: &[&rt::EndpointInfo] = &[#(#all),*];
+    }
 }
 
 fn error_doc(row: &ErrorRow) -> TokenStream {
@@ -359,7 +406,7 @@ fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
     let rows = ep.errors.iter().map(|r| match &r.common {
         Some(name) => {
             let name = ident(name);
-            quote!(super::common_errors::#name)
+            quote!(crate::generated::common_errors::#name)
         }
         None => error_doc(r),
     });

@@ -89,6 +89,9 @@ pub struct Endpoint {
     pub id: String,
     /// `send_product_coupon`: the generated module.
     pub module: String,
+    /// `brand` or `merchant`: the module of the operations its caller calls, decided by
+    /// the auth scheme (`wechatpay_endpoints::brand::SendUserProductCoupon`).
+    pub caller: String,
     /// `SendProductCouponErrorCode`.
     pub error_enum: String,
     /// The schema file it came from, for generated docs.

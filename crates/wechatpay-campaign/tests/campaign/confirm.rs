@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::{bounded, client, sandbox, spec, stats, users, USER_TEMPLATE};
 use serde_json::Value;
 use wechatpay_campaign::{report, Campaign, Control, ReportFormat, RunEnd, RunOptions};
-use wechatpay_endpoints::DeactivateUserProductCoupon;
+use wechatpay_endpoints::brand::DeactivateUserProductCoupon;
 use wechatpay_models::DeactivateUserProductCouponRequest;
 
 fn json_report(path: &std::path::Path) -> Vec<Value> {
@@ -211,7 +211,7 @@ fn a_confirm_refused_until_the_notification_is_delivered_waits_and_never_fails_t
     let url = accepting_notify_url();
     bounded(
         30,
-        brand.execute::<wechatpay_endpoints::SetNotifyConfig>(
+        brand.execute::<wechatpay_endpoints::brand::SetNotifyConfig>(
             &wechatpay_models::SetNotifyConfigRequest::new(url),
         ),
     )

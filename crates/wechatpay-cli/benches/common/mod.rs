@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use wechatpay_endpoints::CreateStock;
+use wechatpay_endpoints::brand::CreateStock;
 use wechatpay_models::CreateStockRequest;
 use wechatpay_sandbox::keys::{
     Identity as SandboxIdentity, CLIENT_KEY_FILE, IDENTITY_FILE, WXP_PUB_FILE,

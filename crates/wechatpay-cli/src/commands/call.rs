@@ -4,11 +4,10 @@
 
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 use wechatpay_transport::{
-    ApiV3Key, AuthScheme, CallOptions, Client, ClientBuilder, Endpoint, EndpointInfo, Error,
-    Identity, RawCode, RetryPolicy, VerifiedReply,
+    ApiV3Key, AuthScheme, CallOptions, Client, ClientBuilder, EndpointInfo, Error, Identity,
+    RawCode, RetryPolicy, VerifiedReply,
 };
 
 use crate::args::CallArgs;
@@ -17,8 +16,8 @@ use crate::commands::describe::find_operation;
 use crate::config::Settings;
 use crate::exit::{CliError, ExitClass};
 use crate::operation::prepare;
-use wechatpay_runtime::json::{self, Prepared, Problem};
-use wechatpay_runtime::{BodyKind, EndpointVisitor, Method};
+use wechatpay_runtime::json::{self, Prepared};
+use wechatpay_runtime::{BodyKind, Method};
 use wechatpay_transport::FilePart;
 
 /// Checks everything that can be checked locally: operation, body, settings.
@@ -174,9 +173,10 @@ pub fn output(
 /// what decoded is what `call` prints. A reply that does not decode is never
 /// printed: exit 8, with the reason, the field, and how to see the body (`--raw`).
 pub fn decode(info: &'static EndpointInfo, reply: &VerifiedReply) -> Result<Value, CliError> {
-    let decoded =
-        wechatpay_endpoints::dispatch(info.operation_id, DecodeReply { body: &reply.body })
-            .unwrap_or_else(|| decode_as::<Value>(&reply.body));
+    let decoded = match wechatpay_endpoints::dispatch(info.operation_id) {
+        Some(operation) => operation.decode_reply(&reply.body),
+        None => json::decode_reply::<Value>(&reply.body),
+    };
     decoded.map_err(|problem| {
         CliError::new(
             ExitClass::Decode,
@@ -208,44 +208,6 @@ fn raw_advice(info: &EndpointInfo) -> String {
             info.operation_id
         ),
     }
-}
-
-/// Decodes into the response type of the endpoint it visits.
-struct DecodeReply<'a> {
-    body: &'a [u8],
-}
-
-impl EndpointVisitor for DecodeReply<'_> {
-    type Output = Result<Value, Problem>;
-
-    fn visit<E: Endpoint>(self) -> Self::Output
-    where
-        E::Request: DeserializeOwned,
-        E::Response: serde::Serialize,
-    {
-        decode_as::<E::Response>(self.body)
-    }
-}
-
-/// Decodes `body` into `T` and returns it serialized back: exactly what the type holds
-/// (fields it does not know are left out; strings are JSON-escaped, so no control
-/// character reaches the terminal).
-pub fn decode_as<T: DeserializeOwned + serde::Serialize>(body: &[u8]) -> Result<Value, Problem> {
-    let problem = |path: String, e: serde_json::Error| {
-        let path = if path == "." {
-            json::WHOLE_BODY.to_owned()
-        } else {
-            path
-        };
-        Problem::new(path, e.to_string())
-    };
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        problem(path, e.into_inner())
-    })?;
-    de.end().map_err(|e| problem(json::WHOLE_BODY.into(), e))?;
-    serde_json::to_value(&value).map_err(|e| Problem::new(json::WHOLE_BODY, e.to_string()))
 }
 
 /// Server text with control characters escaped, so an unsigned error reply

@@ -71,7 +71,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     previous[b.len()]
 }
 
-/// One line per operation: id and doc title.
+/// The operations grouped by who calls them (`brand`, `merchant`: the modules of
+/// `wechatpay_endpoints`), each with the scheme it signs with, then one line per
+/// operation: id, doc title, method and path.
 pub fn operation_list() -> String {
     let width = wechatpay_endpoints::ALL
         .iter()
@@ -79,15 +81,26 @@ pub fn operation_list() -> String {
         .max()
         .unwrap_or(0);
     let mut out = String::new();
-    for info in wechatpay_endpoints::ALL {
-        let _ = writeln!(
-            out,
-            "  {:width$}  {} ({} {})",
-            info.operation_id,
-            info.title,
-            info.method.as_str(),
-            info.path
-        );
+    for (caller, operations) in wechatpay_endpoints::CALLERS {
+        let scheme = operations
+            .first()
+            .map(|info| format!(", signed {}", info.auth.scheme()))
+            .unwrap_or_default();
+        let count = match operations.len() {
+            1 => "1 operation".to_owned(),
+            n => format!("{n} operations"),
+        };
+        let _ = writeln!(out, "  {caller} ({count}{scheme}):");
+        for info in *operations {
+            let _ = writeln!(
+                out,
+                "    {:width$}  {} ({} {})",
+                info.operation_id,
+                info.title,
+                info.method.as_str(),
+                info.path
+            );
+        }
     }
     out
 }
@@ -306,6 +319,19 @@ fn rules(ty: &TypeInfo, field: &FieldInfo) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_operation_list_is_grouped_by_caller() {
+        let list = operation_list();
+        let brand = list.find("  brand (33 operations, signed WECHATPAY-BRAND-SHA256-RSA2048):\n");
+        let merchant = list.find("  merchant (1 operation, signed WECHATPAY2-SHA256-RSA2048):\n");
+        let (brand, merchant) = (brand.expect(&list), merchant.expect(&list));
+        assert!(brand < merchant, "{list}");
+        let send = list.find("    send-product-coupon ").expect(&list);
+        let send_user = list.find("    send-user-product-coupon ").expect(&list);
+        assert!(merchant < send && send_user < merchant, "{list}");
+        assert_eq!(list.lines().count(), wechatpay_endpoints::ALL.len() + 2);
+    }
 
     #[test]
     fn a_mistyped_id_is_answered_with_the_nearest_ids_first() {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::{cli, keys_dir, outcome, BIN, ENV_VARS};
 use serde_json::Value;
-use wechatpay_endpoints::{SendUserProductCoupon, SetNotifyConfig};
+use wechatpay_endpoints::brand::{SendUserProductCoupon, SetNotifyConfig};
 use wechatpay_models::{SendUserProductCouponRequest, SetNotifyConfigRequest};
 use wechatpay_sandbox::{NotifyPolicy, Options, Sandbox};
 use wechatpay_transport::{Client, Identity};

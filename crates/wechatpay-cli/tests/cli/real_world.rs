@@ -249,7 +249,7 @@ fn call_prints_only_what_decodes_into_the_response_type() {
 /// says how to see the verified body, and `--raw` prints it exactly, exit 0.
 #[test]
 fn a_verified_reply_missing_a_required_field_is_printed_only_with_raw() {
-    use wechatpay_endpoints::{Endpoint as _, SendUserProductCoupon};
+    use wechatpay_endpoints::{brand::SendUserProductCoupon, Endpoint as _};
 
     let mut entity: Value =
         serde_json::from_str(SendUserProductCoupon::INFO.response_examples[0].body).unwrap();

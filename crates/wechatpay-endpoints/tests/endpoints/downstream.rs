@@ -3,10 +3,9 @@
 //! handle error codes. Misuse that must not compile is pinned by trybuild
 //! (`api_surface`).
 
-use wechatpay_endpoints::{
-    Endpoint, ErrorCode, PreSendUserProductCouponBundle, SendProductCoupon,
-    SendProductCouponErrorCode,
-};
+use wechatpay_endpoints::brand::PreSendUserProductCouponBundle;
+use wechatpay_endpoints::merchant::{SendProductCoupon, SendProductCouponErrorCode};
+use wechatpay_endpoints::{Endpoint, ErrorCode};
 use wechatpay_models::{
     CouponType, PreSendUserProductCouponBundleRequest, SendProductCouponRequest, Validate, WireEnum,
 };

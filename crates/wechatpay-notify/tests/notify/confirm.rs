@@ -4,7 +4,7 @@
 
 use crate::common::{self, NotifyServer, APPID, PRODUCT_COUPON_ID, STOCK_ID};
 
-use wechatpay_endpoints::{DeactivateUserProductCoupon, GetUserProductCoupon};
+use wechatpay_endpoints::brand::{DeactivateUserProductCoupon, GetUserProductCoupon};
 use wechatpay_models::{
     DeactivateUserProductCouponRequest, GetUserProductCouponRequest, UserProductCouponState,
 };

@@ -16,7 +16,7 @@ use std::fmt;
 
 use crate::validation::Violation;
 
-pub use prepare::{decode_request, prepare, Prepared};
+pub use prepare::{decode_reply, decode_request, prepare, Prepared};
 pub use shape::{check_shape, kind, merge_params, BodyMode};
 pub use strict::parse_strict;
 

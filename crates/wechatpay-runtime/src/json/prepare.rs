@@ -79,3 +79,27 @@ where
         body: wire,
     })
 }
+
+/// Decodes a reply body into `T` (nothing may follow the JSON value) and gives it back
+/// serialized: exactly what the type holds (fields it does not know are left out;
+/// strings are JSON-escaped, so no control character reaches a terminal). A problem
+/// names the field that did not decode.
+pub fn decode_reply<T: serde::de::DeserializeOwned + serde::Serialize>(
+    body: &[u8],
+) -> Result<Value, Problem> {
+    let problem = |path: String, e: serde_json::Error| {
+        let path = if path == "." {
+            WHOLE_BODY.to_owned()
+        } else {
+            path
+        };
+        Problem::new(path, e.to_string())
+    };
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        problem(path, e.into_inner())
+    })?;
+    de.end().map_err(|e| problem(WHOLE_BODY.into(), e))?;
+    serde_json::to_value(&value).map_err(|e| Problem::new(WHOLE_BODY, e.to_string()))
+}

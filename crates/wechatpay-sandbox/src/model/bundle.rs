@@ -12,7 +12,7 @@ use wechatpay_models::{
 
 use crate::model::stock;
 use crate::replies::Rejection;
-use crate::store;
+use crate::sql;
 
 /// Rounds of a bundle whose product coupon gives no count (the documented minimum).
 const DEFAULT_ROUNDS: i64 = 3;
@@ -34,8 +34,8 @@ pub fn insert(
         .as_ref()
         .map_or(DEFAULT_ROUNDS, |i| i.count)
         .clamp(1, 15);
-    let seq = store::next_seq(db)?;
-    store::exec(
+    let seq = sql::next_seq(db)?;
+    sql::exec(
         db,
         "INSERT INTO stock_bundles (id, product_coupon_id, seq) VALUES (?1, ?2, ?3)",
         rusqlite::params![bundle_id, pc.product_coupon_id, seq],

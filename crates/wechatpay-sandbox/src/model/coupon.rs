@@ -26,7 +26,7 @@ use crate::answers::{self, trouble};
 use crate::clock::datetime;
 use crate::model::{product_coupon, stock};
 use crate::replies::Rejection;
-use crate::store;
+use crate::sql;
 
 /// The state a coupon reads as at business time `?1`.
 pub const STATE_SQL: &str = "CASE \
@@ -191,7 +191,7 @@ pub fn reload(db: &Connection, now: i64, seq: i64) -> Result<Coupon, Rejection> 
 
 /// Stores a new coupon.
 pub fn insert(db: &Connection, coupon: &Coupon) -> Result<(), Rejection> {
-    store::exec(db,
+    sql::exec(db,
         "INSERT INTO user_coupons (seq, code, openid, product_coupon_id, stock_id, user_bundle_id, \
          state, valid_begin, valid_end, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
@@ -212,7 +212,7 @@ pub fn insert(db: &Connection, coupon: &Coupon) -> Result<(), Rejection> {
 
 /// Writes a coupon's state and details back.
 pub fn update(db: &Connection, coupon: &Coupon) -> Result<(), Rejection> {
-    store::exec(
+    sql::exec(
         db,
         "UPDATE user_coupons SET state = ?2, body = ?3 WHERE seq = ?1",
         params![
@@ -226,7 +226,7 @@ pub fn update(db: &Connection, coupon: &Coupon) -> Result<(), Rejection> {
 
 /// How many coupons of `stock_id` the user holds (any state): the per-user budget.
 pub fn count_for_user(db: &Connection, stock_id: &str, openid: &str) -> Result<i64, Rejection> {
-    Ok(store::row(
+    Ok(sql::row(
         db,
         "SELECT COUNT(*) FROM user_coupons WHERE stock_id = ?1 AND openid = ?2",
         [stock_id, openid],
@@ -291,7 +291,7 @@ impl Renderer {
         let usage = d.usage.clone().unwrap_or_default();
         match &coupon.user_bundle_id {
             Some(bundle) => {
-                let used: i64 = store::row(db,
+                let used: i64 = sql::row(db,
                     "SELECT COUNT(*) FROM user_coupons WHERE user_bundle_id = ?1 AND state = 'USED'",
                     [bundle],
                     |r| r.get(0),

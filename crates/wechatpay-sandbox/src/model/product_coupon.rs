@@ -6,7 +6,7 @@ use wechatpay_runtime::EndpointInfo;
 
 use crate::answers::{self, trouble};
 use crate::replies::Rejection;
-use crate::store;
+use crate::sql;
 
 /// The product coupon `id`, if it exists.
 pub fn load(db: &Connection, id: &str) -> Result<Option<ProductCouponEntity>, Rejection> {
@@ -52,8 +52,8 @@ pub fn require_effective(
 
 /// Stores a new product coupon.
 pub fn insert(db: &Connection, coupon: &ProductCouponEntity) -> Result<(), Rejection> {
-    let seq = store::next_seq(db)?;
-    store::exec(
+    let seq = sql::next_seq(db)?;
+    sql::exec(
         db,
         "INSERT INTO product_coupons (id, seq, body) VALUES (?1, ?2, ?3)",
         params![
@@ -67,7 +67,7 @@ pub fn insert(db: &Connection, coupon: &ProductCouponEntity) -> Result<(), Rejec
 
 /// Writes a changed product coupon back.
 pub fn update(db: &Connection, coupon: &ProductCouponEntity) -> Result<(), Rejection> {
-    store::exec(
+    sql::exec(
         db,
         "UPDATE product_coupons SET body = ?2 WHERE id = ?1",
         params![coupon.product_coupon_id, serde_json::to_string(coupon)?],
@@ -77,7 +77,7 @@ pub fn update(db: &Connection, coupon: &ProductCouponEntity) -> Result<(), Rejec
 
 /// A fresh product coupon id (ten digits, like the doc's 1000000013).
 pub fn new_id(db: &Connection) -> Result<String, Rejection> {
-    Ok(store::next(db, "product_coupon_id", 1_000_100_001)?.to_string())
+    Ok(sql::next(db, "product_coupon_id", 1_000_100_001)?.to_string())
 }
 
 /// The wire spelling of an enum value.

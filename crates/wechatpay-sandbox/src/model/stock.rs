@@ -18,7 +18,7 @@ use crate::answers::{self, trouble};
 use crate::clock;
 use crate::model::period;
 use crate::replies::Rejection;
-use crate::store;
+use crate::sql;
 
 /// The state a stock reads as at business time `?2`.
 pub const STATE_SQL: &str = "CASE WHEN state IN ('SENDING', 'PAUSED') AND end_time IS NOT NULL \
@@ -173,8 +173,8 @@ pub fn insert(
     entity: &StockEntity,
     bundle: Option<(&str, i64)>,
 ) -> Result<(), Rejection> {
-    let seq = store::next_seq(db)?;
-    store::exec(db,
+    let seq = sql::next_seq(db)?;
+    sql::exec(db,
         "INSERT INTO stocks (id, product_coupon_id, bundle_id, bundle_index, seq, state, end_time, body) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
@@ -193,7 +193,7 @@ pub fn insert(
 
 /// Writes a changed entity back (rules, display, send rule).
 pub fn update_body(db: &Connection, stock: &Stock) -> Result<(), Rejection> {
-    store::exec(
+    sql::exec(
         db,
         "UPDATE stocks SET body = ?2, end_time = ?3 WHERE id = ?1",
         params![
@@ -207,7 +207,7 @@ pub fn update_body(db: &Connection, stock: &Stock) -> Result<(), Rejection> {
 
 /// Sets the stored state (SENDING, PAUSED, DEACTIVATED).
 pub fn set_state(db: &Connection, id: &str, state: &StockState) -> Result<(), Rejection> {
-    store::exec(
+    sql::exec(
         db,
         "UPDATE stocks SET state = ?2 WHERE id = ?1",
         params![id, state.as_wire()],
@@ -217,7 +217,7 @@ pub fn set_state(db: &Connection, id: &str, state: &StockState) -> Result<(), Re
 
 /// Counts one issued coupon (rolling the daily counter over on a new business day).
 pub fn count_issue(db: &Connection, id: &str, now: i64) -> Result<(), Rejection> {
-    store::exec(
+    sql::exec(
         db,
         "UPDATE stocks SET sent_total = sent_total + 1, \
          sent_today = CASE WHEN sent_day = ?2 THEN sent_today + 1 ELSE 1 END, sent_day = ?2 \
@@ -229,7 +229,7 @@ pub fn count_issue(db: &Connection, id: &str, now: i64) -> Result<(), Rejection>
 
 /// A fresh stock id: the product coupon id and a three-digit round (1000000013001 style).
 pub fn new_id(db: &Connection, product_coupon_id: &str) -> Result<String, Rejection> {
-    let n = store::next(db, &format!("stock_id:{product_coupon_id}"), 101)?;
+    let n = sql::next(db, &format!("stock_id:{product_coupon_id}"), 101)?;
     Ok(format!("{product_coupon_id}{n:03}"))
 }
 
@@ -242,7 +242,7 @@ pub fn render(db: &Connection, stock: &Stock) -> Result<StockEntity, Rejection> 
     sent.today_count = Some(stock.sent_today);
     entity.sent_count_info = sent;
     if entity.coupon_code_mode == CouponCodeMode::Upload {
-        let (total, available): (i64, i64) = store::row(
+        let (total, available): (i64, i64) = sql::row(
             db,
             "SELECT COUNT(*), COALESCE(SUM(issued = 0), 0) FROM coupon_codes WHERE stock_id = ?1",
             [&stock.id],

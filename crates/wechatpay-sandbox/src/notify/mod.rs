@@ -22,11 +22,11 @@ use wechatpay_transport::notification::{encrypt_resource, ApiV3Key};
 use wechatpay_transport::sign::generate_nonce;
 
 use crate::clock::datetime;
+use crate::ctx::Ctx;
 use crate::keys::random_hex;
 use crate::model::coupon::{self, Coupon};
-use crate::ops::Ctx;
 use crate::replies::Rejection;
-use crate::store;
+use crate::sql;
 
 /// A user coupon was issued (any channel): the one event confirmed for brands.
 pub const SEND: Event = Event {
@@ -143,7 +143,7 @@ impl SendNotice {
 
 /// Where the PRODUCT_COUPON.SEND of the coupon `seq` is.
 pub fn send_notice(ctx: &Ctx<'_>, seq: i64) -> Result<SendNotice, Rejection> {
-    let recorded: Option<String> = store::row(
+    let recorded: Option<String> = sql::row(
         ctx.db,
         "SELECT send_notice FROM user_coupons WHERE seq = ?1",
         [seq],
@@ -152,7 +152,7 @@ pub fn send_notice(ctx: &Ctx<'_>, seq: i64) -> Result<SendNotice, Rejection> {
     Ok(match recorded.as_deref() {
         Some(DELIVERED) => SendNotice::Delivered,
         Some(DROPPED) => SendNotice::Dropped,
-        _ => match store::row(
+        _ => match sql::row(
             ctx.db,
             "SELECT attempts FROM outbox WHERE coupon_seq = ?1",
             [seq],
@@ -191,7 +191,7 @@ pub fn enqueue(ctx: &mut Ctx<'_>, event: Event, c: &Coupon) -> Result<(), Reject
         },
     };
     let send_of = (event.event_type == SEND.event_type).then_some(c.seq);
-    store::exec(
+    sql::exec(
         ctx.db,
         "INSERT INTO outbox (url, body, due_ms, coupon_seq) VALUES (?1, ?2, ?3, ?4)",
         params![url, serde_json::to_vec(&envelope)?, now_ms(), send_of],

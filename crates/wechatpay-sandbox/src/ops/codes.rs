@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use wechatpay_endpoints::{SendUserProductCoupon, UploadCouponCodes};
+use wechatpay_endpoints::brand::{SendUserProductCoupon, UploadCouponCodes};
 use wechatpay_models::{
     CouponCodeMode, FailedCouponCodeInfo, StockState, UploadCouponCodesRequest,
     UploadCouponCodesResponse,
@@ -17,7 +17,7 @@ use crate::answers;
 use crate::model::product_coupon::wire;
 use crate::model::stock;
 use crate::replies::Rejection;
-use crate::store;
+use crate::sql;
 
 impl Operation for UploadCouponCodes {
     fn run(
@@ -68,8 +68,8 @@ impl Operation for UploadCouponCodes {
                 failed.push(f);
                 continue;
             }
-            let seq = store::next_seq(ctx.db)?;
-            let inserted = store::exec(
+            let seq = sql::next_seq(ctx.db)?;
+            let inserted = sql::exec(
                 ctx.db,
                 "INSERT OR IGNORE INTO coupon_codes (stock_id, code, seq) VALUES (?1, ?2, ?3)",
                 rusqlite::params![s.id, code, seq],

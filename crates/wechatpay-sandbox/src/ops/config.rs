@@ -1,7 +1,7 @@
 //! The brand's notify URL (set / get) and image uploads.
 
 use rusqlite::params;
-use wechatpay_endpoints::{GetNotifyConfig, SetNotifyConfig, UploadImage};
+use wechatpay_endpoints::brand::{GetNotifyConfig, SetNotifyConfig, UploadImage};
 use wechatpay_models::{
     GetNotifyConfigRequest, NotifyConfigResult, SetNotifyConfigRequest, UploadImageRequest,
     UploadImageResponse,
@@ -12,7 +12,7 @@ use crate::answers::{self, trouble};
 use crate::clock::datetime;
 use crate::notify;
 use crate::replies::Rejection;
-use crate::store;
+use crate::sql;
 
 /// The file types upload-image takes (its page: JPG, BMP or PNG).
 const IMAGE_TYPES: [&str; 4] = ["jpg", "jpeg", "bmp", "png"];
@@ -22,7 +22,7 @@ impl Operation for SetNotifyConfig {
         if let Some(problem) = notify::url::problem(&r.notify_url) {
             return Err(Rejection::param("notify_url", "body", problem));
         }
-        store::exec(ctx.db,
+        sql::exec(ctx.db,
             "INSERT INTO notify_configs (identity, url, update_time) VALUES (?1, ?2, ?3) \
              ON CONFLICT (identity) DO UPDATE SET url = excluded.url, update_time = excluded.update_time",
             params![ctx.identity, r.notify_url, ctx.now],

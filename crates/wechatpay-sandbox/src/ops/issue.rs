@@ -13,7 +13,7 @@ use crate::model::product_coupon::wire;
 use crate::model::stock::{self, Stock};
 use crate::notify;
 use crate::replies::Rejection;
-use crate::store;
+use crate::sql;
 
 /// What the send request says about the coupon to issue.
 pub struct Send<'r> {
@@ -105,12 +105,12 @@ fn take_code(ctx: &Ctx<'_>, s: &Stock, requested: Option<&str>) -> Result<String
     match &s.entity.coupon_code_mode {
         CouponCodeMode::Upload => {
             let code: Option<String> = match requested {
-                Some(c) => rusqlite::OptionalExtension::optional(store::row(ctx.db,
+                Some(c) => rusqlite::OptionalExtension::optional(sql::row(ctx.db,
                     "SELECT code FROM coupon_codes WHERE stock_id = ?1 AND code = ?2 AND issued = 0",
                     [&s.id, c],
                     |r| r.get(0),
                 ))?,
-                None => rusqlite::OptionalExtension::optional(store::row(ctx.db,
+                None => rusqlite::OptionalExtension::optional(sql::row(ctx.db,
                     "SELECT code FROM coupon_codes WHERE stock_id = ?1 AND issued = 0 ORDER BY seq LIMIT 1",
                     [&s.id],
                     |r| r.get(0),
@@ -133,7 +133,7 @@ fn take_code(ctx: &Ctx<'_>, s: &Stock, requested: Option<&str>) -> Result<String
                     ),
                 ),
             })?;
-            store::exec(
+            sql::exec(
                 ctx.db,
                 "UPDATE coupon_codes SET issued = 1 WHERE stock_id = ?1 AND code = ?2",
                 [&s.id, &code],
@@ -142,7 +142,7 @@ fn take_code(ctx: &Ctx<'_>, s: &Stock, requested: Option<&str>) -> Result<String
         }
         CouponCodeMode::ApiAssign => {
             let code = requested.unwrap_or_default().to_owned();
-            let taken: i64 = store::row(
+            let taken: i64 = sql::row(
                 ctx.db,
                 "SELECT COUNT(*) FROM user_coupons WHERE stock_id = ?1 AND code = ?2",
                 [&s.id, &code],
@@ -158,7 +158,7 @@ fn take_code(ctx: &Ctx<'_>, s: &Stock, requested: Option<&str>) -> Result<String
             Ok(code)
         }
         CouponCodeMode::Wechatpay => {
-            Ok(store::next(ctx.db, "coupon_code", 8_000_000_000_000_001)?.to_string())
+            Ok(sql::next(ctx.db, "coupon_code", 8_000_000_000_000_001)?.to_string())
         }
         other => Err(Rejection::internal(format!(
             "unknown coupon_code_mode {}",
@@ -178,7 +178,7 @@ pub fn issue(
     let code = take_code(ctx, s, requested_code)?;
     let (valid_begin, valid_end) = period::validity(period::of(&s.entity), ctx.now);
     let c = Coupon {
-        seq: store::next_seq(ctx.db)?,
+        seq: sql::next_seq(ctx.db)?,
         code,
         openid: send.openid.to_owned(),
         product_coupon_id: s.product_coupon_id.clone(),

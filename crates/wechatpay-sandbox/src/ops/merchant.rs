@@ -3,12 +3,12 @@
 //! `coupon_code` must be new in the stock, otherwise a code is assigned.
 
 use rusqlite::{params, OptionalExtension};
-use wechatpay_endpoints::SendProductCoupon;
+use wechatpay_endpoints::merchant::SendProductCoupon;
 use wechatpay_models::{SendCouponResult, SendProductCouponRequest, SendProductCouponResponse};
 
 use super::{Ctx, Operation};
 use crate::replies::Rejection;
-use crate::store;
+use crate::sql;
 
 impl Operation for SendProductCoupon {
     fn run(
@@ -33,9 +33,9 @@ impl Operation for SendProductCoupon {
         }
         let code = match &r.coupon_code {
             Some(code) => code.clone(),
-            None => store::next(ctx.db, "merchant_coupon_code", 7_000_000_000_001)?.to_string(),
+            None => sql::next(ctx.db, "merchant_coupon_code", 7_000_000_000_001)?.to_string(),
         };
-        let inserted = store::exec(
+        let inserted = sql::exec(
             ctx.db,
             "INSERT OR IGNORE INTO merchant_coupons (stock_id, code, openid) VALUES (?1, ?2, ?3)",
             params![r.stock_id, code, r.openid],

@@ -1,8 +1,9 @@
 //! What each operation does to the state: one typed handler per operation
 //! of `wechatpay_endpoints::ALL`, reached by operation id.
 //!
-//! A handler gets the operation's typed request (already authenticated and
-//! validated against the schema) and returns its typed response, so every
+//! A handler gets the operation's typed request (already authenticated,
+//! validated against the schema and decoded, once, by `validate`) and returns
+//! its typed response, so every
 //! success body is the schema's response type by construction. It runs
 //! inside the request's transaction: an error rolls back everything it did.
 
@@ -19,54 +20,39 @@ mod stores;
 mod user_bundles;
 mod user_coupons;
 
-use rusqlite::Connection;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::Value;
-use wechatpay_endpoints as ep;
+use wechatpay_endpoints::{self as ep, AnyRequest};
 use wechatpay_runtime::{Endpoint, EndpointInfo};
 
-use crate::keys::SandboxKeys;
 use crate::replies::Rejection;
 
-/// What a handler works with.
-pub struct Ctx<'a> {
-    /// The request's transaction.
-    pub db: &'a Connection,
-    /// Business time of the request.
-    pub now: i64,
-    /// The operation being served.
-    pub info: &'static EndpointInfo,
-    /// The caller (brand_id or mchid).
-    pub identity: &'a str,
-    pub keys: &'a SandboxKeys,
-    /// Whether a notification was queued (the deliverer is woken after commit).
-    pub notified: bool,
-    /// A confirm waits for the coupon's PRODUCT_COUPON.SEND to be delivered
-    /// (`Options::confirm_after_notify`).
-    pub confirm_after_notify: bool,
-}
+pub use crate::ctx::Ctx;
 
 /// An operation the sandbox serves.
 pub trait Operation: Endpoint
 where
-    Self::Request: DeserializeOwned,
     Self::Response: Serialize,
 {
     /// Acts on the state and answers.
     fn run(ctx: &mut Ctx<'_>, request: Self::Request) -> Result<Self::Response, Rejection>;
 }
 
-type Run = fn(&mut Ctx<'_>, &Value) -> Result<Vec<u8>, Rejection>;
+type Run = fn(&mut Ctx<'_>, AnyRequest) -> Result<Vec<u8>, Rejection>;
 
-fn run<E: Operation>(ctx: &mut Ctx<'_>, request: &Value) -> Result<Vec<u8>, Rejection>
+fn run<E: Operation>(ctx: &mut Ctx<'_>, request: AnyRequest) -> Result<Vec<u8>, Rejection>
 where
-    E::Request: DeserializeOwned,
+    E::Request: 'static,
     E::Response: Serialize,
 {
-    // The request passed the same decoding in validation; failing here is a sandbox bug.
-    let request: E::Request = serde_json::from_value(request.clone())?;
-    let response = E::run(ctx, request)?;
+    // `validate` decoded it by the same operation id: another type is a sandbox bug.
+    let request = request.downcast::<E::Request>().map_err(|_| {
+        Rejection::internal(format!(
+            "{}: the decoded request is not a {}",
+            E::INFO.operation_id,
+            E::INFO.request.name
+        ))
+    })?;
+    let response = E::run(ctx, *request)?;
     Ok(serde_json::to_vec(&response)?)
 }
 
@@ -78,46 +64,46 @@ macro_rules! handlers {
 
 /// Every operation's handler.
 static HANDLERS: &[(&EndpointInfo, Run)] = handlers![
-    ep::AssociateStores,
-    ep::AssociateStoresForStockBundle,
-    ep::ConfirmSendUserProductCoupon,
-    ep::CreateProductCoupon,
-    ep::CreateStock,
-    ep::CreateStockBundle,
-    ep::DeactivateProductCoupon,
-    ep::DeactivateStock,
-    ep::DeactivateUserProductCoupon,
-    ep::DeactivateUserProductCouponBundle,
-    ep::DisassociateStores,
-    ep::DisassociateStoresForStockBundle,
-    ep::GetNotifyConfig,
-    ep::GetProductCoupon,
-    ep::GetStock,
-    ep::GetUserProductCoupon,
-    ep::ListAssociatedStores,
-    ep::ListStocks,
-    ep::ListUserProductCoupons,
-    ep::PreSendUserProductCoupon,
-    ep::PreSendUserProductCouponBundle,
-    ep::ReturnUserProductCoupon,
-    ep::SendProductCoupon,
-    ep::SendUserProductCoupon,
-    ep::SendUserProductCouponBundle,
-    ep::SetNotifyConfig,
-    ep::UpdateProductCoupon,
-    ep::UpdateStock,
-    ep::UpdateStockBudget,
-    ep::UpdateStockBundle,
-    ep::UpdateStockBundleBudget,
-    ep::UploadCouponCodes,
-    ep::UploadImage,
-    ep::UseUserProductCoupon,
+    ep::brand::AssociateStores,
+    ep::brand::AssociateStoresForStockBundle,
+    ep::brand::ConfirmSendUserProductCoupon,
+    ep::brand::CreateProductCoupon,
+    ep::brand::CreateStock,
+    ep::brand::CreateStockBundle,
+    ep::brand::DeactivateProductCoupon,
+    ep::brand::DeactivateStock,
+    ep::brand::DeactivateUserProductCoupon,
+    ep::brand::DeactivateUserProductCouponBundle,
+    ep::brand::DisassociateStores,
+    ep::brand::DisassociateStoresForStockBundle,
+    ep::brand::GetNotifyConfig,
+    ep::brand::GetProductCoupon,
+    ep::brand::GetStock,
+    ep::brand::GetUserProductCoupon,
+    ep::brand::ListAssociatedStores,
+    ep::brand::ListStocks,
+    ep::brand::ListUserProductCoupons,
+    ep::brand::PreSendUserProductCoupon,
+    ep::brand::PreSendUserProductCouponBundle,
+    ep::brand::ReturnUserProductCoupon,
+    ep::merchant::SendProductCoupon,
+    ep::brand::SendUserProductCoupon,
+    ep::brand::SendUserProductCouponBundle,
+    ep::brand::SetNotifyConfig,
+    ep::brand::UpdateProductCoupon,
+    ep::brand::UpdateStock,
+    ep::brand::UpdateStockBudget,
+    ep::brand::UpdateStockBundle,
+    ep::brand::UpdateStockBundleBudget,
+    ep::brand::UploadCouponCodes,
+    ep::brand::UploadImage,
+    ep::brand::UseUserProductCoupon,
 ];
 
 pub(crate) use pre_send::claim;
 
-/// Runs the operation's handler on a validated request (wire body plus path and query parameters).
-pub fn execute(ctx: &mut Ctx<'_>, request: &Value) -> Result<Vec<u8>, Rejection> {
+/// Runs the operation's handler on its validated, decoded request.
+pub fn execute(ctx: &mut Ctx<'_>, request: AnyRequest) -> Result<Vec<u8>, Rejection> {
     let id = ctx.info.operation_id;
     let run = HANDLERS
         .iter()

@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use wechatpay_endpoints::{PreSendUserProductCoupon, PreSendUserProductCouponBundle};
+use wechatpay_endpoints::brand::{PreSendUserProductCoupon, PreSendUserProductCouponBundle};
 use wechatpay_models::{
     PreSendUserProductCouponBundleRequest, PreSendUserProductCouponBundleResponse,
     PreSendUserProductCouponRequest, PreSendUserProductCouponResponse, UsageMode,
@@ -23,12 +23,12 @@ use crate::model::coupon::Renderer;
 use crate::model::product_coupon::{self, wire};
 use crate::model::stock;
 use crate::replies::Rejection;
-use crate::store;
+use crate::sql;
 
 /// Records a pre-send under a fresh random token.
 fn new_token(ctx: &Ctx<'_>, openid: &str, request: &impl Serialize) -> Result<String, Rejection> {
     let token = format!("SBX{}", crate::keys::random_hex(32));
-    store::exec(
+    sql::exec(
         ctx.db,
         "INSERT INTO pre_sends (token, operation, openid, body) VALUES (?1, ?2, ?3, ?4)",
         rusqlite::params![
@@ -87,7 +87,7 @@ impl Operation for PreSendUserProductCouponBundle {
 /// `openid`: the user is the `openid` column recorded next to it.
 pub fn claim(ctx: &mut Ctx<'_>, token: &str) -> Result<Vec<Value>, Rejection> {
     let row: Option<(String, String, String, i64)> =
-        rusqlite::OptionalExtension::optional(store::row(
+        rusqlite::OptionalExtension::optional(sql::row(
             ctx.db,
             "SELECT operation, openid, body, claimed FROM pre_sends WHERE token = ?1",
             [token],
@@ -152,7 +152,7 @@ pub fn claim(ctx: &mut Ctx<'_>, token: &str) -> Result<Vec<Value>, Rejection> {
             .map(serde_json::to_value)
             .collect::<Result<_, _>>()?
     };
-    store::exec(
+    sql::exec(
         ctx.db,
         "UPDATE pre_sends SET claimed = 1 WHERE token = ?1",
         [token],

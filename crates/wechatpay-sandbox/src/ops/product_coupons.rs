@@ -5,7 +5,7 @@
 //! (PROGRESSIVE_BUNDLE). Deactivating it deactivates its stocks; coupons
 //! already issued stay valid (family README, "Product coupon and stock states").
 
-use wechatpay_endpoints::{
+use wechatpay_endpoints::brand::{
     CreateProductCoupon, DeactivateProductCoupon, GetProductCoupon, UpdateProductCoupon,
 };
 use wechatpay_models::{

@@ -1,7 +1,7 @@
 //! Stock bundles (批次组) of PROGRESSIVE_BUNDLE product coupons: create,
 //! update, update-budget (how a bundle is stored: `model::bundle`).
 
-use wechatpay_endpoints::{CreateStockBundle, UpdateStockBundle, UpdateStockBundleBudget};
+use wechatpay_endpoints::brand::{CreateStockBundle, UpdateStockBundle, UpdateStockBundleBudget};
 use wechatpay_models::{
     CouponCodeMode, CreateStockBundleRequest, ProductCouponEntity, StockBundleEntity,
     StockBundleForCreate, StockState, UpdateStockBundleBudgetRequest, UpdateStockBundleRequest,
@@ -16,7 +16,7 @@ use crate::model::bundle;
 use crate::model::product_coupon::{self, wire};
 use crate::model::stock::{self, Stock};
 use crate::replies::Rejection;
-use crate::store;
+use crate::sql;
 
 /// The bundle as the API shows it.
 pub(super) fn entity(
@@ -62,7 +62,7 @@ pub(super) fn create_in(
             None,
         ));
     }
-    let bundle_id = store::next(ctx.db, "stock_bundle_id", 100_300_001)?.to_string();
+    let bundle_id = sql::next(ctx.db, "stock_bundle_id", 100_300_001)?.to_string();
     bundle::insert(ctx.db, pc, &bundle_id, &b)?;
     let stocks =
         stock::require_bundle(ctx.info, ctx.db, &pc.product_coupon_id, &bundle_id, ctx.now)?;

@@ -5,7 +5,7 @@
 //! that is neither deactivated nor stopped (family README, "Product coupon
 //! and stock states").
 
-use wechatpay_endpoints::{
+use wechatpay_endpoints::brand::{
     CreateStock, DeactivateStock, GetStock, ListStocks, UpdateStock, UpdateStockBudget,
 };
 use wechatpay_models::{
@@ -24,7 +24,7 @@ use crate::model::paging::Page;
 use crate::model::product_coupon::{self, wire};
 use crate::model::stock::{self, Stock, STATE_SQL};
 use crate::replies::Rejection;
-use crate::store;
+use crate::sql;
 
 /// At most this many effective stocks per product coupon (partner page 4015781304).
 const MAX_EFFECTIVE_STOCKS: i64 = 200;
@@ -62,7 +62,7 @@ pub(super) fn create_in(
             ));
         }
     }
-    let effective: i64 = store::row(
+    let effective: i64 = sql::row(
         ctx.db,
         // STATE_SQL reads the business time from ?2.
         &format!(

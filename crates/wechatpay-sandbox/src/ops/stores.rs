@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 
 use rusqlite::params;
-use wechatpay_endpoints::{
+use wechatpay_endpoints::brand::{
     AssociateStores, AssociateStoresForStockBundle, DisassociateStores,
     DisassociateStoresForStockBundle, ListAssociatedStores,
 };
@@ -23,7 +23,7 @@ use super::{Ctx, Operation};
 use crate::model::paging::Page;
 use crate::model::stock;
 use crate::replies::Rejection;
-use crate::store;
+use crate::sql;
 
 /// The outcome for each distinct store: (successes, failures, distinct count).
 type Outcome = (Vec<StoreInfo>, Vec<FailedStoreInfo>, i64);
@@ -40,8 +40,8 @@ fn associate(ctx: &Ctx<'_>, stocks: &[String], list: &[StoreInfo]) -> Result<Out
     let stores = distinct(list);
     for store_id in &stores {
         for stock_id in stocks {
-            let seq = store::next_seq(ctx.db)?;
-            store::exec(
+            let seq = sql::next_seq(ctx.db)?;
+            sql::exec(
                 ctx.db,
                 "INSERT OR IGNORE INTO stores (stock_id, store_id, seq) VALUES (?1, ?2, ?3)",
                 params![stock_id, store_id, seq],
@@ -62,7 +62,7 @@ fn disassociate(
     for store_id in &stores {
         let mut removed = 0;
         for stock_id in stocks {
-            removed += store::exec(
+            removed += sql::exec(
                 ctx.db,
                 "DELETE FROM stores WHERE stock_id = ?1 AND store_id = ?2",
                 params![stock_id, store_id],
@@ -166,7 +166,7 @@ impl Operation for ListAssociatedStores {
         let stock_id =
             stock::require(ctx.info, ctx.db, &r.product_coupon_id, &r.stock_id, ctx.now)?.id;
         let page = Page::from_request(ctx.info, r.page_size, r.page_token.as_deref())?;
-        let total: i64 = store::row(
+        let total: i64 = sql::row(
             ctx.db,
             "SELECT COUNT(*) FROM stores WHERE stock_id = ?1",
             [&stock_id],

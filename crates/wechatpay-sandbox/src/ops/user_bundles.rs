@@ -2,7 +2,7 @@
 //! coupon per round of the stock bundle, all in one user bundle) and
 //! deactivate (every coupon of the user bundle that can still be used).
 
-use wechatpay_endpoints::{DeactivateUserProductCouponBundle, SendUserProductCouponBundle};
+use wechatpay_endpoints::brand::{DeactivateUserProductCouponBundle, SendUserProductCouponBundle};
 use wechatpay_models::{
     DeactivateUserProductCouponBundleRequest, ProductCouponEntity,
     SendUserProductCouponBundleRequest, UsageMode, UserProductCouponBundleResult,
@@ -18,7 +18,7 @@ use crate::model::coupon::{self, Renderer};
 use crate::model::product_coupon::{self, wire};
 use crate::model::stock::{self, Stock};
 use crate::replies::Rejection;
-use crate::store;
+use crate::sql;
 
 pub(super) fn bundle_coupon(
     info: &EndpointInfo,
@@ -64,7 +64,7 @@ pub(super) fn send_bundle(
     let stocks = sending_bundle(ctx, pc, bundle_id)?;
     // Every round's stock has the bundle's rule and counters: the first one decides.
     issue::check_budget(ctx, &stocks[0], send.openid)?;
-    let user_bundle_id = store::next(ctx.db, "user_coupon_bundle_id", 900_000_000_001)?.to_string();
+    let user_bundle_id = sql::next(ctx.db, "user_coupon_bundle_id", 900_000_000_001)?.to_string();
     let total = stocks.len() as i64;
     let mut issued = Vec::new();
     for s in &stocks {

@@ -7,7 +7,7 @@
 //! `--confirm-after-notify` a CONFIRMING coupon whose PRODUCT_COUPON.SEND was
 //! not delivered yet counts as a state confirm cannot act on (268578367).
 
-use wechatpay_endpoints::{
+use wechatpay_endpoints::brand::{
     ConfirmSendUserProductCoupon, DeactivateUserProductCoupon, GetUserProductCoupon,
     ListUserProductCoupons, ReturnUserProductCoupon, SendUserProductCoupon, UseUserProductCoupon,
 };
@@ -29,7 +29,7 @@ use crate::model::product_coupon::{self, wire};
 use crate::model::stock;
 use crate::notify::{self, SendNotice};
 use crate::replies::Rejection;
-use crate::store;
+use crate::sql;
 
 /// The coupon's entity as it reads now.
 fn render(ctx: &Ctx<'_>, c: &Coupon) -> Result<UserProductCouponEntity, Rejection> {
@@ -185,7 +185,7 @@ impl Operation for ListUserProductCoupons {
             let sql = format!("SELECT COUNT(*) FROM user_coupons WHERE {filter}");
             let mut all: Vec<&dyn rusqlite::types::ToSql> = vec![&ctx.now];
             all.extend_from_slice(&args);
-            store::row(ctx.db, &sql, all.as_slice(), |row| row.get(0))?
+            sql::row(ctx.db, &sql, all.as_slice(), |row| row.get(0))?
         };
         let mut args = args.to_vec();
         args.push(&page.after);
@@ -248,7 +248,7 @@ impl Operation for UseUserProductCoupon {
         }
         if let Some(store_id) = &r.store_id {
             let s = stock::require(ctx.info, ctx.db, &r.product_coupon_id, &r.stock_id, ctx.now)?;
-            let linked: i64 = store::row(
+            let linked: i64 = sql::row(
                 ctx.db,
                 "SELECT COUNT(*) FROM stores WHERE stock_id = ?1 AND store_id = ?2",
                 [&s.id, store_id],

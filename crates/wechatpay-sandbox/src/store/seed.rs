@@ -27,7 +27,7 @@ use wechatpay_models::{
 use crate::clock::{datetime, start_of_day};
 use crate::model::{bundle, product_coupon, stock};
 use crate::replies::Rejection;
-use crate::store;
+use crate::sql;
 
 /// Uploaded codes of stock 1000000013001 besides the page's `Code_123456`.
 pub const UPLOADED_CODES: usize = 999;
@@ -78,7 +78,7 @@ pub fn run(db: &Connection, now: i64) -> Result<(), Rejection> {
         .map(|i| format!("SBXCODE{i:06}"))
         .chain([EXAMPLE_CODE.to_owned()]);
     for code in codes {
-        let seq = store::next_seq(db)?;
+        let seq = sql::next_seq(db)?;
         db.execute(
             "INSERT INTO coupon_codes (stock_id, code, seq) VALUES (?1, ?2, ?3)",
             params![s.stock_id, code, seq],

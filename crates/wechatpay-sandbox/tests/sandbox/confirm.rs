@@ -17,7 +17,7 @@ use common::{
     Receiver,
 };
 use serde_json::Value;
-use wechatpay_endpoints::{
+use wechatpay_endpoints::brand::{
     ConfirmSendUserProductCoupon, GetUserProductCoupon, PreSendUserProductCoupon,
     PreSendUserProductCouponBundle, ReturnUserProductCoupon, SendUserProductCoupon,
     SendUserProductCouponBundle, SetNotifyConfig, UseUserProductCoupon,

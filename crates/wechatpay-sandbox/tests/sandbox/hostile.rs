@@ -12,7 +12,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::{addr, brand_authorization, raw, runtime, signed_head};
-use wechatpay_endpoints::{PreSendUserProductCoupon, PreSendUserProductCouponBundle};
+use wechatpay_endpoints::brand::{PreSendUserProductCoupon, PreSendUserProductCouponBundle};
 use wechatpay_models::{PreSendUserProductCouponBundleRequest, PreSendUserProductCouponRequest};
 use wechatpay_sandbox::{Options, Sandbox};
 use wechatpay_transport::headers::SignatureHeaders;

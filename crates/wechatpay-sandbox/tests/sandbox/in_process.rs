@@ -4,7 +4,7 @@
 use std::net::TcpStream;
 use std::time::Duration;
 
-use wechatpay_endpoints::{SendProductCoupon, SendUserProductCoupon};
+use wechatpay_endpoints::{brand::SendUserProductCoupon, merchant::SendProductCoupon};
 use wechatpay_models::{CouponType, SendProductCouponRequest, SendUserProductCouponRequest};
 use wechatpay_sandbox::{Options, Sandbox};
 use wechatpay_transport::{Error, Identity};

@@ -13,7 +13,7 @@ use common::{
     admin, api_error, assert_answer, brand_client, notification_handler, runtime, Receiver,
 };
 use serde_json::json;
-use wechatpay_endpoints::{
+use wechatpay_endpoints::brand::{
     ConfirmSendUserProductCoupon, CreateProductCoupon, DeactivateUserProductCoupon,
     GetUserProductCoupon, ListStocks, ListUserProductCoupons, ReturnUserProductCoupon,
     SendUserProductCoupon, SetNotifyConfig, UpdateStockBudget, UseUserProductCoupon,
@@ -69,7 +69,7 @@ async fn send(
     number: &str,
 ) -> Result<
     String,
-    wechatpay_transport::ApiError<wechatpay_endpoints::SendUserProductCouponErrorCode>,
+    wechatpay_transport::ApiError<wechatpay_endpoints::brand::SendUserProductCouponErrorCode>,
 > {
     let request = SendUserProductCouponRequest::new(
         openid,

@@ -11,7 +11,7 @@ use common::{
     admin, api_error, assert_answer, brand_client, claim, notification_handler, runtime, Answer,
     Receiver,
 };
-use wechatpay_endpoints::{
+use wechatpay_endpoints::brand::{
     PreSendUserProductCoupon, PreSendUserProductCouponBundle, SendUserProductCoupon,
     SetNotifyConfig,
 };

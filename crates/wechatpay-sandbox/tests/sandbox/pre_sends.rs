@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::{
     api_error, assert_answer, brand_client, claim, notification_handler, runtime, Receiver,
 };
-use wechatpay_endpoints::{
+use wechatpay_endpoints::brand::{
     ConfirmSendUserProductCoupon, GetUserProductCoupon, ListUserProductCoupons,
     PreSendUserProductCoupon, PreSendUserProductCouponBundle, SetNotifyConfig,
 };

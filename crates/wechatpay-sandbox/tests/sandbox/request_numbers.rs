@@ -6,7 +6,7 @@
 
 use crate::common;
 
-use common::examples::{client_for, example_request, fix, prepare, Execute};
+use common::examples::{client_for, example_request, execute, fix, prepare};
 use serde_json::Value;
 use wechatpay_runtime::{EndpointInfo, Ty};
 use wechatpay_sandbox::{Options, Sandbox};
@@ -52,16 +52,7 @@ fn every_request_number_replays_its_first_result_and_refuses_another_request() {
             let previous = prepare(&client, info.operation_id).await.unwrap();
             let mut request = example_request(info, 0);
             fix(info.operation_id, &mut request, previous.as_ref());
-            let send = |request: Value| {
-                wechatpay_endpoints::dispatch(
-                    info.operation_id,
-                    Execute {
-                        client: &client,
-                        request,
-                    },
-                )
-                .unwrap()
-            };
+            let send = |request: Value| execute(&client, info.operation_id, request);
             let first = send(request.clone())
                 .await
                 .unwrap_or_else(|e| panic!("{}: {e}", info.operation_id));

@@ -6,7 +6,7 @@
 use crate::common;
 
 use serde_json::{json, Value};
-use wechatpay_endpoints::CreateProductCoupon;
+use wechatpay_endpoints::brand::CreateProductCoupon;
 use wechatpay_runtime::json::decode_request;
 use wechatpay_runtime::Endpoint;
 

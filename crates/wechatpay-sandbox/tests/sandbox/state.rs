@@ -6,7 +6,7 @@ use crate::common;
 
 use common::{admin, api_error, assert_answer, brand_client, runtime};
 use serde_json::json;
-use wechatpay_endpoints::{
+use wechatpay_endpoints::brand::{
     AssociateStores, CreateStock, DeactivateProductCoupon, DeactivateUserProductCouponBundle,
     DisassociateStores, GetStock, GetUserProductCoupon, ListAssociatedStores, ListStocks,
     SendUserProductCoupon, SendUserProductCouponBundle, UploadCouponCodes,

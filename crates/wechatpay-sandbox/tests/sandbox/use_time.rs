@@ -6,7 +6,7 @@
 use crate::common;
 
 use common::{api_error, assert_answer, brand_client, runtime};
-use wechatpay_endpoints::{
+use wechatpay_endpoints::brand::{
     ConfirmSendUserProductCoupon, SendUserProductCoupon, UseUserProductCoupon,
 };
 use wechatpay_models::{

@@ -357,7 +357,7 @@ async fn undecodable_verified_replies_are_decode_errors_with_a_bounded_snippet()
 /// verified body, byte for byte, while its messages stay bounded.
 #[tokio::test]
 async fn a_verified_reply_missing_a_required_field_keeps_its_whole_body() {
-    use wechatpay_endpoints::{Endpoint as _, SendUserProductCoupon};
+    use wechatpay_endpoints::{brand::SendUserProductCoupon, Endpoint as _};
     use wechatpay_models::SendUserProductCouponRequest;
 
     let mut entity: serde_json::Value =

@@ -7,7 +7,9 @@
 use proptest::prelude::*;
 use serde_json::Value;
 use wechatpay_endpoints::{
-    Endpoint, PreSendUserProductCouponBundle, SendProductCoupon, SendUserProductCoupon,
+    brand::{PreSendUserProductCouponBundle, SendUserProductCoupon},
+    merchant::SendProductCoupon,
+    Endpoint,
 };
 use wechatpay_models::*;
 

@@ -3,7 +3,7 @@
 
 use crate::support::*;
 use futures_util::StreamExt as _;
-use wechatpay_endpoints::{ListAssociatedStores, UploadImage};
+use wechatpay_endpoints::brand::{ListAssociatedStores, UploadImage};
 use wechatpay_models::{ListAssociatedStoresRequest, UploadImageRequest};
 use wechatpay_transport::{AuthScheme, Error, FilePart};
 

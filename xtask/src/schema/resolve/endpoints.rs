@@ -194,6 +194,7 @@ pub fn endpoint(
         name: raw.name.clone(),
         id: names::operation_id(&raw.name),
         module: names::module(&raw.name),
+        caller: names::caller_module(auth).to_owned(),
         error_enum: names::error_enum(&raw.name),
         file: file.clone(),
         source: source.clone(),

@@ -59,6 +59,15 @@ pub fn operation_id(name: &str) -> String {
     heck::ToKebabCase::to_kebab_case(name)
 }
 
+/// The module of an operation in the endpoints crate: who calls it, by its auth scheme
+/// (a brand signs `WECHATPAY-BRAND-SHA256-RSA2048`, a merchant `WECHATPAY2-SHA256-RSA2048`).
+pub fn caller_module(auth: crate::schema::model::Auth) -> &'static str {
+    match auth {
+        crate::schema::model::Auth::Brand => "brand",
+        crate::schema::model::Auth::Merchant => "merchant",
+    }
+}
+
 /// `SendProductCoupon` → `SendProductCouponErrorCode`.
 pub fn error_enum(operation: &str) -> String {
     format!("{operation}ErrorCode")

@@ -1,5 +1,6 @@
 // An operation's path is built from its own request type only.
-use wechatpay_endpoints::{Endpoint, PreSendUserProductCouponBundle};
+use wechatpay_endpoints::brand::PreSendUserProductCouponBundle;
+use wechatpay_endpoints::Endpoint;
 use wechatpay_models::{CouponType, SendProductCouponRequest};
 
 fn main() {

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use wechatpay_endpoints::{SendUserProductCoupon, SetNotifyConfig};
+use wechatpay_endpoints::brand::{SendUserProductCoupon, SetNotifyConfig};
 use wechatpay_models::{SendUserProductCouponRequest, SetNotifyConfigRequest};
 use wechatpay_notify::server::Server;
 use wechatpay_notify::{ConfirmOptions, Confirmer, EventRecord, Journal, Receiver};

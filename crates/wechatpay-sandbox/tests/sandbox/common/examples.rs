@@ -1,58 +1,46 @@
-//! The doc's request examples as calls: each example's typed request
-//! (through the generated `dispatch`), the calls that must come first so that
-//! it can succeed, and the ids of the examples that contradict the other
-//! pages pointed at the seeded objects they mean (listed in the README).
+//! The doc's request examples as calls: each example checked, sent and its reply
+//! decoded through the operation's typed request and response (the generated
+//! `dispatch`), the calls that must come first so that it can succeed, and the ids
+//! of the examples that contradict the other pages pointed at the seeded objects
+//! they mean (listed in the README).
 
-use std::future::Future;
-use std::pin::Pin;
-
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::{json, Value};
-use wechatpay_runtime::{json as rtjson, BodyKind, Endpoint, EndpointInfo, EndpointVisitor};
+use wechatpay_runtime::{json as rtjson, BodyKind, EndpointInfo};
 use wechatpay_sandbox::Sandbox;
-use wechatpay_transport::{AuthScheme, Client, Error, FilePart, Identity};
+use wechatpay_transport::{AuthScheme, CallOptions, Client, Error, FilePart, Identity};
 
-type Call<'a> = Pin<Box<dyn Future<Output = Result<Value, String>> + 'a>>;
-
-/// Decodes a request into the operation's typed request and executes it.
-pub struct Execute<'a> {
-    pub client: &'a Client,
-    pub request: Value,
-}
-
-impl<'a> EndpointVisitor for Execute<'a> {
-    type Output = Call<'a>;
-
-    fn visit<E: Endpoint>(self) -> Call<'a>
-    where
-        E::Request: DeserializeOwned,
-        E::Response: Serialize,
-    {
-        Box::pin(async move {
-            // An upload sends a file beside its meta: the example's meta names the page's
-            // header.jpg, so a stand-in file takes its place and states its own facts.
-            let file = (E::INFO.body == BodyKind::Multipart)
-                .then(|| FilePart::new("header.jpg", b"\xff\xd8\xff stand-in jpeg".to_vec()));
-            let mut body = self.request.clone();
-            if let Some(file) = &file {
-                for field in ["filename", "sha256"] {
-                    body.as_object_mut().map(|m| m.remove(field));
-                }
-                file.fill_meta(&mut body);
-            }
-            let request = rtjson::decode_request::<E>(&body).map_err(|p| format!("{p:?}"))?;
-            let sent = match &file {
-                Some(file) => self.client.upload::<E>(&request, file).await,
-                None => self.client.execute::<E>(&request).await,
-            };
-            let response: E::Response = sent.map_err(|e| match e {
-                Error::Api(e) => format!("HTTP {} {}: {}", e.status, e.raw_code, e.message),
-                other => other.to_string(),
-            })?;
-            serde_json::to_value(&response).map_err(|e| e.to_string())
-        })
+/// Sends `request` (body with its parameters) as operation `op`: checked as its typed
+/// request, signed, sent, verified, and the reply decoded into its typed response,
+/// given back as JSON.
+pub async fn execute(client: &Client, op: &str, request: Value) -> Result<Value, String> {
+    let operation = wechatpay_endpoints::dispatch(op).expect("a generated endpoint");
+    let info = operation.info;
+    // An upload sends a file beside its meta: the example's meta names the page's
+    // header.jpg, so a stand-in file takes its place and states its own facts.
+    let file = (info.body == BodyKind::Multipart)
+        .then(|| FilePart::new("header.jpg", b"\xff\xd8\xff stand-in jpeg".to_vec()));
+    let mut body = request;
+    if let Some(file) = &file {
+        for field in ["filename", "sha256"] {
+            body.as_object_mut().map(|m| m.remove(field));
+        }
+        file.fill_meta(&mut body);
     }
+    let prepared = operation.prepare(&body).map_err(|p| format!("{p:?}"))?;
+    let options = CallOptions {
+        file: file.as_ref(),
+        ..CallOptions::for_endpoint(info)
+    };
+    let reply = client
+        .execute_raw_with(info, &prepared.url(), prepared.body, options)
+        .await
+        .map_err(|e| match e {
+            Error::Api(e) => format!("HTTP {} {}: {}", e.status, e.raw_code, e.message),
+            other => other.to_string(),
+        })?;
+    operation
+        .decode_reply(&reply.body)
+        .map_err(|p| p.to_string())
 }
 
 /// The example's body with its path and query parameters merged in.
@@ -126,9 +114,7 @@ pub async fn call(
     let info = wechatpay_endpoints::find(op).unwrap();
     let mut request = example_request(info, index);
     fix(op, &mut request, previous);
-    wechatpay_endpoints::dispatch(op, Execute { client, request })
-        .expect("a generated endpoint")
-        .await
+    execute(client, op, request).await
 }
 
 /// A client of the identity `info` is called with.

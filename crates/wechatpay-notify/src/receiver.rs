@@ -332,8 +332,11 @@ impl Receiver {
             Ok(Delivery::Duplicate { id }) => {
                 return Answer::new(StatusCode::NO_CONTENT, Outcome::Duplicate { event_id: id })
             }
-            Err(e @ NotificationError::Verify(_)) => {
-                return refused(StatusCode::UNAUTHORIZED, e.to_string())
+            Err(NotificationError::Verify(e)) => {
+                return refused(
+                    StatusCode::UNAUTHORIZED,
+                    format!("notification signature: {e}"),
+                )
             }
             Err(e) => return refused(StatusCode::BAD_REQUEST, e.to_string()),
         };

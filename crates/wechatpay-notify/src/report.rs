@@ -49,8 +49,8 @@ pub enum ReportError {
     #[error(transparent)]
     Journal(#[from] JournalError),
     /// The output could not be written (a closed pipe).
-    #[error("cannot write the report: {0}")]
-    Write(String),
+    #[error("cannot write the report")]
+    Write(#[source] std::io::Error),
 }
 
 /// Unix milliseconds as RFC 3339 UTC.
@@ -92,11 +92,11 @@ fn cells(r: &EventRecord) -> [String; 16] {
 /// ```
 pub fn report(path: &Path, format: ReportFormat, out: &mut dyn Write) -> Result<(), ReportError> {
     let journal = Journal::open_read_only(path)?;
-    let io = |e: std::io::Error| ReportError::Write(e.to_string());
+    let io = ReportError::Write;
     match format {
         ReportFormat::Csv => {
             let mut writer = csv::Writer::from_writer(&mut *out);
-            let csv_err = |e: csv::Error| ReportError::Write(e.to_string());
+            let csv_err = |e: csv::Error| ReportError::Write(e.into());
             writer.write_record(COLUMNS).map_err(csv_err)?;
             journal.for_each(|r| writer.write_record(cells(&r)).map_err(csv_err))?;
             writer.flush().map_err(io)
@@ -114,7 +114,7 @@ pub fn report(path: &Path, format: ReportFormat, out: &mut dyn Write) -> Result<
                     .map_err(io)?;
                 first = false;
                 serde_json::to_writer(&mut *out, &item)
-                    .map_err(|e| ReportError::Write(e.to_string()))
+                    .map_err(|e| ReportError::Write(e.into()))
             })?;
             out.write_all(if first { b"]\n" } else { b"\n]\n" })
                 .map_err(io)?;

@@ -80,7 +80,7 @@ pub enum KeyError {
         message: String,
     },
     /// A key file was read but its content was refused.
-    #[error("{}: {source}", .path.display())]
+    #[error("{} is not a usable key file", .path.display())]
     File {
         /// The file.
         path: PathBuf,

@@ -155,7 +155,7 @@ impl<T> Delivery<T> {
 #[non_exhaustive]
 pub enum NotificationError {
     /// The signature headers did not check out.
-    #[error("notification signature: {0}")]
+    #[error("the notification's signature does not check out")]
     Verify(#[from] VerifyError),
     /// The body is not a notification envelope.
     #[error("notification body is not a notification: {reason}")]

@@ -19,7 +19,7 @@ pub enum LockError {
         lock: PathBuf,
     },
     /// The lock file cannot be opened or locked.
-    #[error("cannot lock {}: {source}", .lock.display())]
+    #[error("cannot lock {}", .lock.display())]
     Io {
         /// The lock file next to it (`FILE.db.lock`).
         lock: PathBuf,

@@ -317,9 +317,8 @@ pub fn report(args: &NotifyReportArgs, out: &mut dyn Write) -> Result<(), CliErr
     };
     wechatpay_notify::report(&args.journal, format, out).map_err(|e| match e {
         ReportError::Journal(e) => journal_error(e),
-        ReportError::Write(message) => CliError::new(
-            ExitClass::Output,
-            format!("cannot write the report: {message}"),
-        ),
+        e @ ReportError::Write(_) => {
+            CliError::new(ExitClass::Output, crate::exit::error_chain(&e))
+        }
     })
 }

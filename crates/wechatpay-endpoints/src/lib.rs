@@ -11,7 +11,9 @@
 pub mod generated;
 
 pub use generated::*;
-pub use wechatpay_runtime::{Endpoint, EndpointInfo, EndpointVisitor, ErrorCode, Paginated};
+pub use wechatpay_runtime::{
+    Endpoint, EndpointInfo, EndpointVisitor, ErrorCode, OperationRequest, Paginated,
+};
 
 /// Finds an operation's schema facts by its kebab-case id.
 pub fn find(operation_id: &str) -> Option<&'static EndpointInfo> {

@@ -28,7 +28,8 @@ pub use datetime::{DateTime, DateTimeError};
 pub use meta::{
     AuthScheme, BodyKind, Described, Endpoint, EndpointInfo, EndpointVisitor, ErrorCode, ErrorDoc,
     ErrorScope, Event, Example, FieldInfo, FollowUp, FollowUpField, HeaderInfo, Location, Method,
-    Paginated, Pagination, Provenance, RequestNumber, RuleInfo, Ty, TypeInfo, ValueFrom,
+    OperationRequest, Paginated, Pagination, Provenance, RequestNumber, RuleInfo, Ty, TypeInfo,
+    ValueFrom,
 };
 pub use path::{PathTemplate, QueryString};
 pub use validation::{

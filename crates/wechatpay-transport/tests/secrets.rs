@@ -8,9 +8,10 @@ use std::time::Duration;
 use support::*;
 use wechatpay_transport::crypto::signer_from_pem;
 use wechatpay_transport::notification::{decrypt_resource, encrypt_resource};
+use wechatpay_transport::ErrorKind;
 use wechatpay_transport::{
-    ApiV3Key, Error, ManualClock, NotificationError, NotificationHandler, PrivateKeyDer,
-    PublicKeyStore, RetryPolicy,
+    ApiV3Key, ManualClock, NotificationError, NotificationHandler, PrivateKeyDer, PublicKeyStore,
+    RetryPolicy,
 };
 
 const API_V3_KEY: &str = "a7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb";
@@ -80,10 +81,10 @@ async fn config_signer_keys_and_errors_hide_secrets() {
         .build()
         .unwrap();
     let err = client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Api(_)));
+    assert!(matches!(err.kind(), ErrorKind::Api(_)));
     let sent = server.requests()[0].auth();
     let signature = sent.get("signature").to_owned();
     for text in [format!("{err}"), format!("{err:?}")] {
@@ -166,10 +167,10 @@ async fn logs_never_carry_the_authorization_header() {
     .await;
     let client = merchant_builder(&server.url()).build().unwrap();
     let _ = client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await;
     client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap();
     let lines = logs.0.lock().unwrap().clone();
@@ -327,27 +328,27 @@ async fn trace_level_logs_of_reqwest_hyper_and_this_crate_hold_no_secrets() {
         .build()
         .unwrap();
     let _ = client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await;
     client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap();
     let err = client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Api(_)), "{err:?}");
+    assert!(matches!(err.kind(), ErrorKind::Api(_)), "{err:?}");
     // A connection failure too (nothing listening).
     let down = merchant_builder(&format!("http://127.0.0.1:{}", closed_port().await))
         .retry(RetryPolicy::none())
         .build()
         .unwrap();
     let net = down
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap_err();
-    assert!(matches!(net, Error::Network(_)), "{net:?}");
+    assert!(matches!(net.kind(), ErrorKind::Network(_)), "{net:?}");
 
     let traced = logs.0.lock().unwrap().clone();
     let logged = log_capture::LINES

@@ -100,6 +100,8 @@ impl rt::Endpoint for AssociateStores {
         Self::INFO.path.render(&[&request.product_coupon_id, &request.stock_id])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<AssociateStores> for AssociateStoresRequest {}
 /// The error codes of `associate-stores` (批次关联门店): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

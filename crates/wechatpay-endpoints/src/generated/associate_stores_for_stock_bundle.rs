@@ -102,6 +102,9 @@ impl rt::Endpoint for AssociateStoresForStockBundle {
         Self::INFO.path.render(&[&request.product_coupon_id, &request.stock_bundle_id])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<AssociateStoresForStockBundle>
+for AssociateStoresForStockBundleRequest {}
 /// The error codes of `associate-stores-for-stock-bundle` (批次组批量关联门店): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

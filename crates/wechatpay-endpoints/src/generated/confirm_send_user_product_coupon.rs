@@ -119,6 +119,9 @@ impl rt::Endpoint for ConfirmSendUserProductCoupon {
         Self::INFO.path.render(&[&request.openid, &request.coupon_code])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<ConfirmSendUserProductCoupon>
+for ConfirmSendUserProductCouponRequest {}
 /// The error codes of `confirm-send-user-product-coupon` (确认发放用户商品券): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

@@ -115,6 +115,8 @@ impl rt::Endpoint for CreateProductCoupon {
         Self::INFO.path.as_str().to_owned()
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<CreateProductCoupon> for CreateProductCouponRequest {}
 /// The error codes of `create-product-coupon` (创建商品券): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

@@ -108,6 +108,8 @@ impl rt::Endpoint for CreateStock {
         Self::INFO.path.render(&[&request.product_coupon_id])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<CreateStock> for CreateStockRequest {}
 /// The error codes of `create-stock` (添加商品券批次): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

@@ -110,6 +110,8 @@ impl rt::Endpoint for CreateStockBundle {
         Self::INFO.path.render(&[&request.product_coupon_id])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<CreateStockBundle> for CreateStockBundleRequest {}
 /// The error codes of `create-stock-bundle` (添加商品券批次组): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

@@ -104,6 +104,8 @@ impl rt::Endpoint for DeactivateProductCoupon {
         Self::INFO.path.render(&[&request.product_coupon_id])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<DeactivateProductCoupon> for DeactivateProductCouponRequest {}
 /// The error codes of `deactivate-product-coupon` (失效商品券): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

@@ -107,6 +107,8 @@ impl rt::Endpoint for DeactivateStock {
         Self::INFO.path.render(&[&request.product_coupon_id, &request.stock_id])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<DeactivateStock> for DeactivateStockRequest {}
 /// The error codes of `deactivate-stock` (失效商品券批次): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

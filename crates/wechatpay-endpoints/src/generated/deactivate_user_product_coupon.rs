@@ -117,6 +117,9 @@ impl rt::Endpoint for DeactivateUserProductCoupon {
         Self::INFO.path.render(&[&request.openid, &request.coupon_code])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<DeactivateUserProductCoupon>
+for DeactivateUserProductCouponRequest {}
 /// The error codes of `deactivate-user-product-coupon` (失效用户商品券): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

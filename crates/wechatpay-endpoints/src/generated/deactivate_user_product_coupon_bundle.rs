@@ -115,6 +115,9 @@ impl rt::Endpoint for DeactivateUserProductCouponBundle {
         Self::INFO.path.render(&[&request.openid, &request.user_coupon_bundle_id])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<DeactivateUserProductCouponBundle>
+for DeactivateUserProductCouponBundleRequest {}
 /// The error codes of `deactivate-user-product-coupon-bundle` (失效用户商品券组): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

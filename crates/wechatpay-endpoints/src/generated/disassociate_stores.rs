@@ -100,6 +100,8 @@ impl rt::Endpoint for DisassociateStores {
         Self::INFO.path.render(&[&request.product_coupon_id, &request.stock_id])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<DisassociateStores> for DisassociateStoresRequest {}
 /// The error codes of `disassociate-stores` (批次取消关联门店): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

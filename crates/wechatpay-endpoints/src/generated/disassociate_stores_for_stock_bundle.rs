@@ -102,6 +102,9 @@ impl rt::Endpoint for DisassociateStoresForStockBundle {
         Self::INFO.path.render(&[&request.product_coupon_id, &request.stock_bundle_id])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<DisassociateStoresForStockBundle>
+for DisassociateStoresForStockBundleRequest {}
 /// The error codes of `disassociate-stores-for-stock-bundle` (批次组批量取消关联门店): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

@@ -107,6 +107,8 @@ impl rt::Endpoint for GetNotifyConfig {
         Self::INFO.path.as_str().to_owned()
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<GetNotifyConfig> for GetNotifyConfigRequest {}
 /// The error codes of `get-notify-config` (获取商品券事件通知地址): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

@@ -103,6 +103,8 @@ impl rt::Endpoint for GetProductCoupon {
         Self::INFO.path.render(&[&request.product_coupon_id])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<GetProductCoupon> for GetProductCouponRequest {}
 /// The error codes of `get-product-coupon` (查询商品券): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

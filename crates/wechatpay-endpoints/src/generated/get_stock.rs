@@ -106,6 +106,8 @@ impl rt::Endpoint for GetStock {
         Self::INFO.path.render(&[&request.product_coupon_id, &request.stock_id])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<GetStock> for GetStockRequest {}
 /// The error codes of `get-stock` (查询商品券指定批次): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

@@ -123,6 +123,8 @@ impl rt::Endpoint for GetUserProductCoupon {
         query.finish()
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<GetUserProductCoupon> for GetUserProductCouponRequest {}
 /// The error codes of `get-user-product-coupon` (查询用户商品券详情): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

@@ -123,6 +123,8 @@ impl rt::Endpoint for ListAssociatedStores {
         query.finish()
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<ListAssociatedStores> for ListAssociatedStoresRequest {}
 /// The error codes of `list-associated-stores` (查询批次关联门店列表): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

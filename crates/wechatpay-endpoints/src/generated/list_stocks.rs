@@ -116,6 +116,8 @@ impl rt::Endpoint for ListStocks {
         query.finish()
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<ListStocks> for ListStocksRequest {}
 /// The error codes of `list-stocks` (查询商品券批次列表): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

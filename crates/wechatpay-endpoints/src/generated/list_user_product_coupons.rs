@@ -128,6 +128,8 @@ impl rt::Endpoint for ListUserProductCoupons {
         query.finish()
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<ListUserProductCoupons> for ListUserProductCouponsRequest {}
 /// The error codes of `list-user-product-coupons` (指定券状态查询用户商品券列表): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

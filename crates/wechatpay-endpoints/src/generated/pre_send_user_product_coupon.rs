@@ -125,6 +125,8 @@ impl rt::Endpoint for PreSendUserProductCoupon {
         Self::INFO.path.render(&[&request.openid])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<PreSendUserProductCoupon> for PreSendUserProductCouponRequest {}
 /// The error codes of `pre-send-user-product-coupon` (向用户预发放商品券（小程序发券组件）): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

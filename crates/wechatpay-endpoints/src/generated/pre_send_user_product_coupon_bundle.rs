@@ -104,6 +104,9 @@ impl rt::Endpoint for PreSendUserProductCouponBundle {
         Self::INFO.path.render(&[&request.openid])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<PreSendUserProductCouponBundle>
+for PreSendUserProductCouponBundleRequest {}
 /// The error codes of `pre-send-user-product-coupon-bundle` (向用户预发放商品券批次组): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

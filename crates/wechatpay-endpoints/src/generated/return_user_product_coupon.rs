@@ -117,6 +117,8 @@ impl rt::Endpoint for ReturnUserProductCoupon {
         Self::INFO.path.render(&[&request.openid, &request.coupon_code])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<ReturnUserProductCoupon> for ReturnUserProductCouponRequest {}
 /// The error codes of `return-user-product-coupon` (退券): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

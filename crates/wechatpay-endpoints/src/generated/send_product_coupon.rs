@@ -211,6 +211,8 @@ impl rt::Endpoint for SendProductCoupon {
         Self::INFO.path.as_str().to_owned()
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<SendProductCoupon> for SendProductCouponRequest {}
 /// The error codes of `send-product-coupon` (向用户发放商品券): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

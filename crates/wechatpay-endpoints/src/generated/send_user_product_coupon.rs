@@ -200,6 +200,8 @@ impl rt::Endpoint for SendUserProductCoupon {
         Self::INFO.path.render(&[&request.openid])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<SendUserProductCoupon> for SendUserProductCouponRequest {}
 /// The error codes of `send-user-product-coupon` (向用户发放商品券): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

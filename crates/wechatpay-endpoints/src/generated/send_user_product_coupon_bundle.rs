@@ -166,6 +166,9 @@ impl rt::Endpoint for SendUserProductCouponBundle {
         Self::INFO.path.render(&[&request.openid])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<SendUserProductCouponBundle>
+for SendUserProductCouponBundleRequest {}
 /// The error codes of `send-user-product-coupon-bundle` (向用户发放商品券批次组): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

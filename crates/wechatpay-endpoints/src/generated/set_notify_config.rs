@@ -116,6 +116,8 @@ impl rt::Endpoint for SetNotifyConfig {
         Self::INFO.path.as_str().to_owned()
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<SetNotifyConfig> for SetNotifyConfigRequest {}
 /// The error codes of `set-notify-config` (设置商品券事件通知地址): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

@@ -106,6 +106,8 @@ impl rt::Endpoint for UpdateProductCoupon {
         Self::INFO.path.render(&[&request.product_coupon_id])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<UpdateProductCoupon> for UpdateProductCouponRequest {}
 /// The error codes of `update-product-coupon` (修改商品券): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

@@ -115,6 +115,8 @@ impl rt::Endpoint for UpdateStock {
         Self::INFO.path.render(&[&request.product_coupon_id, &request.stock_id])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<UpdateStock> for UpdateStockRequest {}
 /// The error codes of `update-stock` (修改商品券批次): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

@@ -119,6 +119,8 @@ impl rt::Endpoint for UpdateStockBudget {
         Self::INFO.path.render(&[&request.product_coupon_id, &request.stock_id])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<UpdateStockBudget> for UpdateStockBudgetRequest {}
 /// The error codes of `update-stock-budget` (修改商品券批次发放预算): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

@@ -109,6 +109,8 @@ impl rt::Endpoint for UpdateStockBundle {
         Self::INFO.path.render(&[&request.product_coupon_id, &request.stock_bundle_id])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<UpdateStockBundle> for UpdateStockBundleRequest {}
 /// The error codes of `update-stock-bundle` (修改商品券批次组): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

@@ -111,6 +111,8 @@ impl rt::Endpoint for UpdateStockBundleBudget {
         Self::INFO.path.render(&[&request.product_coupon_id, &request.stock_bundle_id])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<UpdateStockBundleBudget> for UpdateStockBundleBudgetRequest {}
 /// The error codes of `update-stock-bundle-budget` (修改商品券批次组发放预算): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

@@ -123,6 +123,8 @@ impl rt::Endpoint for UploadCouponCodes {
         Self::INFO.path.render(&[&request.product_coupon_id, &request.stock_id])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<UploadCouponCodes> for UploadCouponCodesRequest {}
 /// The error codes of `upload-coupon-codes` (预上传券Code): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

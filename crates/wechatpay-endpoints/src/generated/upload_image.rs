@@ -107,6 +107,8 @@ impl rt::Endpoint for UploadImage {
         Self::INFO.path.as_str().to_owned()
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<UploadImage> for UploadImageRequest {}
 /// The error codes of `upload-image` (图片上传): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

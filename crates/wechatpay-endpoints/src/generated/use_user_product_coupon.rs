@@ -122,6 +122,8 @@ impl rt::Endpoint for UseUserProductCoupon {
         Self::INFO.path.render(&[&request.openid, &request.coupon_code])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<UseUserProductCoupon> for UseUserProductCouponRequest {}
 /// The error codes of `use-user-product-coupon` (核销用户商品券): its error table and the common error codes.
 ///
 /// | status | code | scope | description | solution |

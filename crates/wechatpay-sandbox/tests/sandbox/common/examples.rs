@@ -9,9 +9,11 @@ use std::pin::Pin;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
-use wechatpay_runtime::{json as rtjson, BodyKind, Endpoint, EndpointInfo, EndpointVisitor};
+use wechatpay_runtime::{
+    json as rtjson, BodyKind, Endpoint, EndpointInfo, EndpointVisitor, OperationRequest,
+};
 use wechatpay_sandbox::Sandbox;
-use wechatpay_transport::{AuthScheme, Client, Error, FilePart, Identity};
+use wechatpay_transport::{AuthScheme, Client, ErrorKind, FilePart, Identity};
 
 type Call<'a> = Pin<Box<dyn Future<Output = Result<Value, String>> + 'a>>;
 
@@ -26,7 +28,7 @@ impl<'a> EndpointVisitor for Execute<'a> {
 
     fn visit<E: Endpoint>(self) -> Call<'a>
     where
-        E::Request: DeserializeOwned,
+        E::Request: DeserializeOwned + OperationRequest<E>,
         E::Response: Serialize,
     {
         Box::pin(async move {
@@ -43,11 +45,11 @@ impl<'a> EndpointVisitor for Execute<'a> {
             }
             let request = rtjson::decode_request::<E>(&body).map_err(|p| format!("{p:?}"))?;
             let sent = match &file {
-                Some(file) => self.client.upload::<E>(&request, file).await,
-                None => self.client.execute::<E>(&request).await,
+                Some(file) => self.client.upload::<_, E>(&request, file).await,
+                None => self.client.execute::<_, E>(&request).await,
             };
-            let response: E::Response = sent.map_err(|e| match e {
-                Error::Api(e) => format!("HTTP {} {}: {}", e.status, e.raw_code, e.message),
+            let response: E::Response = sent.map_err(|e| match e.kind() {
+                ErrorKind::Api(e) => format!("HTTP {} {}: {}", e.status, e.raw_code, e.message),
                 other => other.to_string(),
             })?;
             serde_json::to_value(&response).map_err(|e| e.to_string())

@@ -1125,6 +1125,9 @@ impl Client {
             .http
             .request(reqwest_method(method), url)
             .header(AUTHORIZATION, auth_value)
+            // On every request, so that a caller's HTTP client sends it too:
+            // WeChat Pay refuses a request without a User-Agent.
+            .header(reqwest::header::USER_AGENT, USER_AGENT)
             .header(ACCEPT, "application/json")
             .header(WECHATPAY_SERIAL, serial);
         let request = match call.timeout {

@@ -543,7 +543,9 @@ impl ClientBuilder {
     /// The client must not follow redirects: build it with
     /// `.redirect(reqwest::redirect::Policy::none())`. A redirect would send
     /// a signature made for one URL to another; this crate cannot look inside
-    /// a `reqwest::Client` to enforce it. Its own timeouts, user agent and
+    /// a `reqwest::Client` to enforce it. Each request still carries this
+    /// crate's `User-Agent` (WeChat Pay refuses requests without one). Its own
+    /// timeouts and
     /// pool settings apply: [`connect_timeout`](Self::connect_timeout),
     /// [`request_timeout`](Self::request_timeout) and
     /// [`pool_idle_timeout`](Self::pool_idle_timeout) are not used with it,

@@ -495,10 +495,10 @@ impl ClientBuilder {
     /// (`WECHATPAY/SIGNTEST/…` probes) to check that clients verify. Such a
     /// reply is not a failure of the call: the server acted, but its answer
     /// cannot be trusted. For an operation with a request number (see
-    /// [`crate::Client::execute_raw_with`]) the client sends the same body
+    /// [`crate::CallOptions::request_number_field`]) the client sends the same body
     /// bytes again with a fresh signature — the same number makes that
     /// idempotent — and uses the second reply if it verifies. Otherwise the
-    /// call fails with [`crate::Error::OutcomeUnknown`].
+    /// call fails with [`crate::ErrorKind::OutcomeUnknown`].
     pub fn resend_unverified_success(mut self, on: bool) -> Self {
         self.resend_unverified = on;
         self

@@ -255,9 +255,9 @@ impl<C> fmt::Display for ApiError<C> {
 ///
 /// Only [`VerifiedReply::json`](crate::VerifiedReply::json) (and `into_json`)
 /// makes one, and the client hands out a `VerifiedReply` only for a 2xx reply
-/// whose signature verified: error replies ([`Error::Api`], read leniently, never
-/// decoded) and replies that do not verify ([`Error::Verification`],
-/// [`Error::OutcomeUnknown`]) never become a `DecodeError`. (A `VerifiedReply`
+/// whose signature verified: error replies ([`ErrorKind::Api`], read leniently, never
+/// decoded) and replies that do not verify ([`ErrorKind::Verification`],
+/// [`ErrorKind::OutcomeUnknown`]) never become a `DecodeError`. (A `VerifiedReply`
 /// built by hand, as a test may do, is only as verified as its maker.)
 ///
 /// The fields sit behind one box so that carrying the body does not make every

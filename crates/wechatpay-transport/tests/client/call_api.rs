@@ -253,3 +253,31 @@ async fn the_callers_http_client_is_used() {
     assert_eq!(seen.lock().unwrap().len(), 1);
     assert_eq!(server.count(), 1);
 }
+
+#[tokio::test]
+async fn the_platform_certificate_download_goes_through_the_proxy_too() {
+    let server = TestServer::start(|_, _| {
+        Reply::new(404, r#"{"code":"RESOURCE_NOT_EXISTS","message":"x"}"#)
+    })
+    .await;
+    let (proxy, seen) = forward_proxy().await;
+    let client = merchant_builder(&server.url())
+        .proxy(proxy.as_str())
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let key = wechatpay_transport::ApiV3Key::new("a7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb").unwrap();
+    let download = client.download_certificates(&key).await.unwrap();
+    assert!(matches!(
+        download,
+        wechatpay_transport::CertificateDownload::PublicKeyOnly
+    ));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert!(
+        seen[0]
+            .starts_with(format!("GET {}/v3/certificates HTTP/1.1\r\n", server.url()).as_bytes()),
+        "{}",
+        String::from_utf8_lossy(&seen[0])
+    );
+}

@@ -401,7 +401,9 @@ impl Attempts<'_> {
     }
 }
 
-/// What to do after one attempt.
+/// What to do after one attempt. Lives for one step of the loop and is moved
+/// once, so the reply is not boxed.
+#[allow(clippy::large_enum_variant)]
 enum Next<C: ErrorCode> {
     /// The call is over.
     Done(Result<VerifiedReply, Error<C>>),
@@ -461,10 +463,9 @@ impl Client {
                     }
                     None => builder.no_proxy(),
                 };
-                let http = builder
+                builder
                     .build()
-                    .map_err(|e| ConfigError::HttpClient(crate::error::cause_chain(&e)))?;
-                http
+                    .map_err(|e| ConfigError::HttpClient(crate::error::cause_chain(&e)))?
             }
         };
         let hosts = Hosts::new(

@@ -445,6 +445,9 @@ mod call_span {
 
     use crate::support::*;
 
+    /// A span's or event's fields, by name, as text.
+    type FieldMap = HashMap<String, String>;
+
     const OK_BODY: &str = r#"{"coupon_code":"C-1"}"#;
     const REQUEST_ID: &str = "08F4D8A1B2C3D4E5F6A7B8C9D0E1F2A3B4C5D6";
 
@@ -452,7 +455,7 @@ mod call_span {
     #[derive(Default)]
     struct SpanCapture {
         next: AtomicU64,
-        spans: Mutex<HashMap<u64, (String, HashMap<String, String>)>>,
+        spans: Mutex<HashMap<u64, (String, FieldMap)>>,
         events: Mutex<String>,
     }
 

@@ -604,9 +604,18 @@ pub trait Endpoint: Send + Sync + 'static {
 /// }
 /// ```
 ///
+/// The impls live in `wechatpay-endpoints`: a crate that names nothing of it
+/// (only models and the client) does not see them, and needs a
+/// `use wechatpay_endpoints as _;`; the compiler's error says so.
+///
 /// A type that is the request of several operations (hand-written test
 /// endpoints may share one) can still name the operation explicitly, e.g.
 /// `client.execute::<_, MyEndpoint>(&request)`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not the request type of an operation",
+    label = "not an operation's request",
+    note = "an operation's request type (in `wechatpay-models`) names its operation through an impl in `wechatpay-endpoints`; a crate that mentions nothing of `wechatpay-endpoints` does not see those impls: add `use wechatpay_endpoints as _;`"
+)]
 pub trait OperationRequest<E: Endpoint<Request = Self>>: Sized {}
 
 /// A list operation that pages with a token: the transport's `Client::pages` walks every

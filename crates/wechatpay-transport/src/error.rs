@@ -129,15 +129,6 @@ pub struct NetworkError {
     pub source: reqwest::Error,
 }
 
-impl NetworkError {
-    /// What actually failed: the chain of underlying errors below reqwest's
-    /// own message, e.g. `client error (Connect): tcp connect error:
-    /// Connection refused (os error 111)` or the TLS handshake's reason.
-    pub fn cause(&self) -> String {
-        cause_chain(&self.source)
-    }
-}
-
 /// The messages of `error`'s sources joined with `: `, each once (a source
 /// that repeats its parent's text adds nothing), bounded; `error`'s own
 /// message when it has no source.

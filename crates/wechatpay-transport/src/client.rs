@@ -341,6 +341,9 @@ enum AttemptError {
     },
     Sign(SignError),
     Header(&'static str),
+    /// The HTTP client followed a redirect (only a caller's can): the reply
+    /// came from this URL, not the one signed.
+    Redirected(String),
 }
 
 /// A reply as received, before any check.
@@ -1002,6 +1005,7 @@ impl Client {
                 reason: "cannot be sent as a header value",
             }
             .into(),
+            AttemptError::Redirected(to) => ErrorKind::Redirected { to }.into(),
         };
         Next::Done(Err(error))
     }
@@ -1124,7 +1128,7 @@ impl Client {
         let request = self
             .inner
             .http
-            .request(reqwest_method(method), url)
+            .request(reqwest_method(method), url.clone())
             .header(AUTHORIZATION, auth_value)
             // On every request, so that a caller's HTTP client sends it too:
             // WeChat Pay refuses a request without a User-Agent.
@@ -1146,6 +1150,15 @@ impl Client {
                 .body(body.to_vec()),
         };
         let mut response = request.send().await.map_err(AttemptError::Network)?;
+        // Only a caller's HTTP client can follow a redirect (this crate's never
+        // does): a reply from another URL answers a request that was not signed
+        // for it.
+        if response.url() != &url {
+            return Err(AttemptError::Redirected(truncate(
+                response.url().as_str(),
+                MAX_REASON_CHARS,
+            )));
+        }
 
         let status = response.status().as_u16();
         let headers = response.headers().clone();

@@ -541,9 +541,12 @@ impl ClientBuilder {
     /// root certificates, TLS settings) instead of building one.
     ///
     /// The client must not follow redirects: build it with
-    /// `.redirect(reqwest::redirect::Policy::none())`. A redirect would send
-    /// a signature made for one URL to another; this crate cannot look inside
-    /// a `reqwest::Client` to enforce it. Each request still carries this
+    /// `.redirect(reqwest::redirect::Policy::none())`. A redirect sends a
+    /// signature made for one URL to another. This crate cannot look inside a
+    /// `reqwest::Client`, but it checks where each reply came from: a reply
+    /// from another URL than the one signed fails the call with
+    /// [`ErrorKind::Redirected`](crate::ErrorKind::Redirected) (not retried;
+    /// the request may have taken effect). Each request still carries this
     /// crate's `User-Agent` (WeChat Pay refuses requests without one). Its own
     /// timeouts and
     /// pool settings apply: [`connect_timeout`](Self::connect_timeout),

@@ -547,6 +547,17 @@ pub enum ErrorKind<C: ErrorCode = RawCode> {
         #[source]
         source: reqwest::Error,
     },
+    /// The caller's HTTP client ([`ClientBuilder::http_client`]) followed a
+    /// redirect: a request signed for one URL went on to another. The request
+    /// reached the server and may have taken effect; build that client with
+    /// `redirect(reqwest::redirect::Policy::none())`.
+    ///
+    /// [`ClientBuilder::http_client`]: crate::ClientBuilder::http_client
+    #[error("the HTTP client followed a redirect to {to}; a signed request must not be redirected (build the client given to ClientBuilder::http_client with redirect::Policy::none()); the request reached the server and may have taken effect")]
+    Redirected {
+        /// Where the reply came from (bounded).
+        to: String,
+    },
     /// A list operation's reply named a next-page token already sent in this walk;
     /// following it would never end.
     #[error("the reply's next page token {token:?} was already requested; stopping the page walk")]

@@ -281,3 +281,31 @@ async fn the_platform_certificate_download_goes_through_the_proxy_too() {
         String::from_utf8_lossy(&seen[0])
     );
 }
+
+#[tokio::test]
+async fn a_callers_client_that_follows_redirects_fails_the_call_instead_of_trusting_the_reply() {
+    // The signed reply at the redirect target would verify: only where it came
+    // from gives the redirect away.
+    let server = TestServer::start(|request, _| {
+        if request.target.ends_with("/elsewhere") {
+            ok_reply(OK_BODY)
+        } else {
+            Reply::new(307, "").header("Location", "/elsewhere")
+        }
+    })
+    .await;
+    let client = merchant_builder(&server.url())
+        .http_client(reqwest::Client::new())
+        .build()
+        .unwrap();
+    let err = client
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.kind(), wechatpay_transport::ErrorKind::Redirected { to } if to.ends_with("/elsewhere")),
+        "{err:?}"
+    );
+    assert!(!err.nothing_sent());
+    assert_eq!(server.count(), 2, "followed once, not retried");
+}

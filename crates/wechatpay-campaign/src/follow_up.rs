@@ -15,7 +15,7 @@
 use serde_json::{Map, Value};
 use wechatpay_runtime::json::{Prepared, Problem};
 use wechatpay_runtime::{EndpointInfo, FollowUp, ValueFrom};
-use wechatpay_transport::{CallOptions, Client, Error, RawCode};
+use wechatpay_transport::{CallOptions, Client, Error, ErrorChain, RawCode};
 
 use crate::endpoint::{decode_reply, prepare};
 use crate::number::{follow_up_key, NumberShape};
@@ -242,10 +242,10 @@ fn error_outcome(
     info: &EndpointInfo,
     error: Error<RawCode>,
 ) -> Result<StepOutcome, (String, String)> {
-    let Error::Api(api) = error else {
+    let Some(api) = error.api_error() else {
         return Ok(StepOutcome::Retry {
             code: "FOLLOW_UP_UNKNOWN".into(),
-            message: error.to_string(),
+            message: ErrorChain(&error).to_string(),
             throttled: false,
         });
     };
@@ -253,7 +253,7 @@ fn error_outcome(
         code,
         message,
         verdict,
-    } = read_api_error(info, &api);
+    } = read_api_error(info, api);
     match verdict {
         ApiVerdict::Retry { throttled } => Ok(StepOutcome::Retry {
             code,
@@ -270,11 +270,11 @@ fn error_outcome(
 pub async fn attempt(client: &Client, step: &Step, prepared: &Prepared) -> StepOutcome {
     let info = step.info;
     let reply = client
-        .execute_raw_with(
+        .execute_raw(
             info,
             &prepared.url(),
             prepared.body.clone(),
-            CallOptions::for_endpoint(info),
+            CallOptions::default(),
         )
         .await;
     let (code, message) = match reply {
@@ -310,11 +310,12 @@ async fn status(client: &Client, step: &Step) -> Result<Value, StepOutcome> {
     })?;
     let info = prepared.info;
     match client
-        .execute_raw_with(
+        .execute_raw(
             info,
             &prepared.url(),
             prepared.body.clone(),
-            CallOptions::default(),
+            // A query: nothing to resend under a request number.
+            CallOptions::new().without_request_number(),
         )
         .await
     {

@@ -23,7 +23,7 @@
 use serde_json::Value;
 use wechatpay_runtime::retry::retryable;
 use wechatpay_runtime::{EndpointInfo, ErrorScope, FollowUp};
-use wechatpay_transport::{ApiError, Error, RawCode, VerifiedReply};
+use wechatpay_transport::{ApiError, Error, ErrorChain, ErrorKind, RawCode, VerifiedReply};
 
 use crate::endpoint::decode_reply;
 use crate::follow_up::Step;
@@ -184,8 +184,10 @@ pub fn classify(
         message,
         throttled: false,
     };
-    match error {
-        Error::Api(api) => {
+    // The error's own sentence and its causes, each once.
+    let chain = ErrorChain(&error).to_string();
+    match error.into_kind() {
+        ErrorKind::Api(api) => {
             let ApiAnswer {
                 code,
                 message,
@@ -212,24 +214,24 @@ pub fn classify(
                 },
             }
         }
-        e @ Error::Network(_) => retry("NETWORK", e.to_string()),
-        e @ Error::Verification { .. } => retry("VERIFICATION", e.to_string()),
-        e @ Error::OutcomeUnknown { .. } => retry("OUTCOME_UNKNOWN", e.to_string()),
-        e @ Error::BodyTooLarge { .. } => retry("BODY_TOO_LARGE", e.to_string()),
+        ErrorKind::Network(_) => retry("NETWORK", chain),
+        ErrorKind::Verification { .. } => retry("VERIFICATION", chain),
+        ErrorKind::OutcomeUnknown { .. } => retry("OUTCOME_UNKNOWN", chain),
+        ErrorKind::BodyTooLarge { .. } => retry("BODY_TOO_LARGE", chain),
         // Verified, so it took effect: an outcome, never a reason to send again.
-        Error::Decode(e) => succeeded(info, e.verified_body(), follow),
+        ErrorKind::Decode(e) => succeeded(info, e.verified_body(), follow),
         // This row's request cannot be built (nothing was sent, so its number was
         // never used): the row fails and the others go on.
-        e @ (Error::Validation(_)
-        | Error::InvalidPath { .. }
-        | Error::Encode(_)
-        | Error::Unsendable { .. }) => Outcome::Failed {
+        ErrorKind::Validation(_)
+        | ErrorKind::InvalidPath { .. }
+        | ErrorKind::Encode(_)
+        | ErrorKind::Unsendable { .. } => Outcome::Failed {
             code: "INVALID_ROW".into(),
-            message: e.to_string(),
+            message: chain,
         },
-        other => Outcome::Stop {
+        _ => Outcome::Stop {
             code: "LOCAL".into(),
-            message: other.to_string(),
+            message: chain,
         },
     }
 }
@@ -239,7 +241,7 @@ mod tests {
     use super::*;
 
     fn api(status: u16, code: &str, verified: bool) -> Error<RawCode> {
-        Error::Api(ApiError {
+        ErrorKind::Api(ApiError {
             status,
             code: RawCode(code.into()),
             raw_code: code.into(),
@@ -250,6 +252,7 @@ mod tests {
             attempts: 1,
             location: None,
         })
+        .into()
     }
 
     fn kind(outcome: &Outcome) -> &'static str {
@@ -312,10 +315,11 @@ mod tests {
     #[test]
     fn a_request_that_cannot_be_built_fails_its_row_only() {
         let info = wechatpay_endpoints::find("send-user-product-coupon").unwrap();
-        let error = Error::InvalidPath {
+        let error = ErrorKind::InvalidPath {
             path: "/brand/marketing/product-coupon/users/../coupons".into(),
             reason: "dot segment",
-        };
+        }
+        .into();
         match classify(info, Err(error), None) {
             Outcome::Failed { code, message } => {
                 assert_eq!(code, "INVALID_ROW");

@@ -76,7 +76,6 @@ fn self_cpu() -> f64 {
 /// sends (typed request, sign, send, verify, decode) paced at 500/s: the
 /// reference for what the campaign adds.
 fn plain_transport_us(keys: &Path, base_url: &str, stock: &str, n: usize) -> f64 {
-    use wechatpay_endpoints::brand::SendUserProductCoupon;
     use wechatpay_models::SendUserProductCouponRequest;
     use wechatpay_transport::{Client, Identity, RetryPolicy};
 
@@ -116,10 +115,7 @@ fn plain_transport_us(keys: &Path, base_url: &str, stock: &str, n: usize) -> f64
                     "wx233544546545989",
                     format!("PLAIN{run}x{i:06}"),
                 );
-                client
-                    .execute::<SendUserProductCoupon>(&request)
-                    .await
-                    .expect("a plain send");
+                client.execute(&request).await.expect("a plain send");
             });
         }
         while tasks.join_next().await.is_some() {}

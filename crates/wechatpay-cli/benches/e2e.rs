@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{brand_client, create_stock, openid, pin, start_sandbox};
-use wechatpay_endpoints::brand::SendUserProductCoupon;
 use wechatpay_models::SendUserProductCouponRequest;
 use wechatpay_transport::Client;
 
@@ -55,9 +54,7 @@ async fn run_batch(
         let (client, stock) = (client.clone(), stock.clone());
         tasks.spawn_local(async move {
             let started = Instant::now();
-            let reply = client
-                .execute::<SendUserProductCoupon>(&request(&stock, i, run))
-                .await;
+            let reply = client.execute(&request(&stock, i, run)).await;
             drop(permit);
             let reply = reply.unwrap_or_else(|e| panic!("request {i} failed: {e}"));
             assert_eq!(reply.send_request_no, format!("BENCH_{run}_{i}"));

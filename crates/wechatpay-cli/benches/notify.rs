@@ -29,7 +29,6 @@ use common::{
     start_sandbox_with, status_mib,
 };
 use serde_json::Value;
-use wechatpay_endpoints::brand::{SendUserProductCoupon, SetNotifyConfig};
 use wechatpay_models::{SendUserProductCouponRequest, SetNotifyConfigRequest};
 use wechatpay_sandbox::keys::IDENTITY_FILE;
 
@@ -153,11 +152,9 @@ fn crash_and_memory(root: &Path) -> Vec<String> {
     let journal = root.join("notify.db");
     let mut serve = Serve::start(&keys, &base_url, port, &journal);
     runtime
-        .block_on(
-            client.execute::<SetNotifyConfig>(&SetNotifyConfigRequest::new(format!(
-                "http://127.0.0.1:{port}/notify"
-            ))),
-        )
+        .block_on(client.execute(&SetNotifyConfigRequest::new(format!(
+            "http://127.0.0.1:{port}/notify"
+        ))))
         .expect("set the notify URL");
 
     // Issue every coupon (32 in flight); the sandbox queues one notification each.
@@ -178,10 +175,7 @@ fn crash_and_memory(root: &Path) -> Vec<String> {
                         format!("NB{run}x{next:06}"),
                     );
                     tasks.spawn_local(async move {
-                        client
-                            .execute::<SendUserProductCoupon>(&request)
-                            .await
-                            .expect("a send");
+                        client.execute(&request).await.expect("a send");
                     });
                     next += 1;
                 }
@@ -268,11 +262,9 @@ fn both_confirmers(root: &Path) -> Vec<String> {
     let journal = root.join("notify-strict.db");
     let serve = Serve::start(&keys, &base_url, port, &journal);
     runtime
-        .block_on(
-            client.execute::<SetNotifyConfig>(&SetNotifyConfigRequest::new(format!(
-                "http://127.0.0.1:{port}/notify"
-            ))),
-        )
+        .block_on(client.execute(&SetNotifyConfigRequest::new(format!(
+            "http://127.0.0.1:{port}/notify"
+        ))))
         .expect("set the notify URL");
     let dir = root.join("strict-campaign");
     std::fs::create_dir_all(&dir).unwrap();

@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use common::{brand_client, create_stock, openid, start_sandbox, status_mib};
-use wechatpay_endpoints::brand::SendUserProductCoupon;
 use wechatpay_models::SendUserProductCouponRequest;
 
 /// Sends to make (`RSS_SENDS` overrides it for a quick look; the README figure uses the default).
@@ -70,7 +69,7 @@ fn main() {
                     format!("RSS_SEND_{i}"),
                 );
                 client
-                    .execute::<SendUserProductCoupon>(&request)
+                    .execute(&request)
                     .await
                     .unwrap_or_else(|e| panic!("send {i}: {e}"));
                 drop(permit);

@@ -14,10 +14,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use wechatpay_endpoints::{
-    brand::{PreSendUserProductCouponBundle, SendUserProductCoupon},
-    merchant::SendProductCoupon,
-};
+// The operations: each request type names its own, so `client.execute(&request)`
+// needs no turbofish (the impls live in this crate).
+use wechatpay_endpoints as _;
 use wechatpay_models::{
     CouponTagInfo, CouponType, MemberTagInfo, PreSendUserProductCouponBundleRequest,
     SendProductCouponRequest, SendUserProductCouponRequest, UserProductCouponTag,
@@ -73,7 +72,7 @@ async fn main() -> Result<()> {
         format!("EXAMPLE_{run}"),
         CouponType::Normal,
     );
-    let reply = merchant.execute::<SendProductCoupon>(&request).await?;
+    let reply = merchant.execute(&request).await?;
     println!("send-product-coupon: {reply:?}");
 
     // Brand APIs: WECHATPAY-BRAND-SHA256-RSA2048, brand_id, Wechatpay-Serial.
@@ -90,9 +89,7 @@ async fn main() -> Result<()> {
         "wx233544546545989",
         format!("EXAMPLE_BUNDLE_{run}"),
     );
-    let reply = brand
-        .execute::<PreSendUserProductCouponBundle>(&request)
-        .await?;
+    let reply = brand.execute(&request).await?;
     println!("pre-send-user-product-coupon-bundle: token {}", reply.token);
 
     // Another user than the demo's CLI call: the seeded stock allows one coupon per user.
@@ -109,7 +106,7 @@ async fn main() -> Result<()> {
             .coupon_tag_list(vec![UserProductCouponTag::Member])
             .member_tag_info(MemberTagInfo::new().member_card_id("MemberCardId_1234567890")),
     );
-    let coupon = brand.execute::<SendUserProductCoupon>(&request).await?;
+    let coupon = brand.execute(&request).await?;
     println!(
         "send-user-product-coupon: coupon {} ({:?}) for request {}, attach {:?}",
         coupon.coupon_code, coupon.coupon_state, coupon.send_request_no, coupon.attach

@@ -67,6 +67,11 @@ pub struct ConnArgs {
         value_name = "URL"
     )]
     pub base_url: Option<String>,
+    /// HTTP proxy for every request, e.g. http://127.0.0.1:3128 (https targets
+    /// go through it with CONNECT). Without it, HTTPS_PROXY (or https_proxy)
+    /// is used for an https:// base URL; no other variable is read.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
     /// Merchant id (商户号), for merchant operations.
     #[arg(long, env = "WECHATPAY_MCHID", hide_env_values = true)]
     pub mchid: Option<String>,

@@ -235,6 +235,9 @@ pub fn read_capped(path: &Path, max: u64) -> Result<String, String> {
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
     pub base_url: String,
+    /// The proxy every request goes through (`--proxy`, else `HTTPS_PROXY`
+    /// for an https base URL), if any.
+    pub proxy: Option<String>,
     pub mchid: Option<String>,
     pub brand_id: Option<String>,
     pub serial_no: Option<String>,
@@ -243,6 +246,27 @@ pub struct Settings {
     pub public_key: Option<PathBuf>,
     pub platform_certs: Vec<PathBuf>,
     pub apiv3_key: Option<Secret>,
+}
+
+/// The proxy to use: `--proxy` wins; else, for an `https://` base URL,
+/// `HTTPS_PROXY`, then `https_proxy` (curl's convention). Empty values count
+/// as unset. A plain-http base URL (a local sandbox) ignores the environment.
+pub fn pick_proxy(
+    flag: Option<&str>,
+    base_url: &str,
+    env: impl Fn(&str) -> Option<String>,
+) -> Option<String> {
+    let set = |v: &str| !v.trim().is_empty();
+    if let Some(flag) = flag.filter(|v| set(v)) {
+        return Some(flag.to_owned());
+    }
+    if !base_url.starts_with("https://") {
+        return None;
+    }
+    ["HTTPS_PROXY", "https_proxy"]
+        .into_iter()
+        .filter_map(env)
+        .find(|v| set(v))
 }
 
 impl Settings {
@@ -275,11 +299,15 @@ impl Settings {
         } else {
             args.platform_certs.clone()
         };
+        let base_url = pick(&args.base_url, profile.base_url)
+            .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned())
+            .trim_end_matches('/')
+            .to_owned();
         Ok(Settings {
-            base_url: pick(&args.base_url, profile.base_url)
-                .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned())
-                .trim_end_matches('/')
-                .to_owned(),
+            proxy: pick_proxy(args.proxy.as_deref(), &base_url, |name| {
+                std::env::var(name).ok()
+            }),
+            base_url,
             platform_certs,
             mchid: pick(&args.mchid, profile.mchid),
             brand_id: pick(&args.brand_id, profile.brand_id),
@@ -337,11 +365,11 @@ impl Settings {
         })?;
         // Errors name the file.
         let der = wechatpay_transport::keys::PrivateKeyDer::from_pem_file(path)
-            .map_err(|e| CliError::config(e.to_string()))?;
+            .map_err(|e| CliError::config(crate::exit::error_chain(&e)))?;
         warn_if_readable_by_others(path, "private key");
         wechatpay_transport::crypto::Backend::default()
             .signer(&der)
-            .map_err(|e| CliError::config(e.in_file(path).to_string()))
+            .map_err(|e| CliError::config(crate::exit::error_chain(&e.in_file(path))))
     }
 
     /// The trusted WeChat Pay keys: the public key under its id, and any
@@ -368,18 +396,18 @@ impl Settings {
         };
         if let Some((id, path)) = public {
             // Errors name the file.
-            let key =
-                PublicKeyDer::from_pem_file(path).map_err(|e| CliError::config(e.to_string()))?;
+            let key = PublicKeyDer::from_pem_file(path)
+                .map_err(|e| CliError::config(crate::exit::error_chain(&e)))?;
             store
                 .add_public_key(id, key, Backend::default())
-                .map_err(|e| CliError::config(e.in_file(path).to_string()))?;
+                .map_err(|e| CliError::config(crate::exit::error_chain(&e.in_file(path))))?;
         }
         for path in &self.platform_certs {
-            let cert =
-                Certificate::from_pem_file(path).map_err(|e| CliError::config(e.to_string()))?;
+            let cert = Certificate::from_pem_file(path)
+                .map_err(|e| CliError::config(crate::exit::error_chain(&e)))?;
             store
                 .add_certificate(cert, Backend::default())
-                .map_err(|e| CliError::config(e.in_file(path).to_string()))?;
+                .map_err(|e| CliError::config(crate::exit::error_chain(&e.in_file(path))))?;
         }
         if store.is_empty() {
             return Err(CliError::config(
@@ -392,6 +420,35 @@ impl Settings {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_proxy_flag_wins_then_https_proxy_for_https_only() {
+        use super::pick_proxy;
+        let env = |name: &str| match name {
+            "HTTPS_PROXY" => Some("http://env:3128".to_owned()),
+            _ => None,
+        };
+        let lower = |name: &str| (name == "https_proxy").then(|| "http://lower:3128".to_owned());
+        let https = "https://api.mch.weixin.qq.com";
+        assert_eq!(
+            pick_proxy(Some("http://flag:1"), https, env).as_deref(),
+            Some("http://flag:1")
+        );
+        assert_eq!(
+            pick_proxy(None, https, env).as_deref(),
+            Some("http://env:3128")
+        );
+        assert_eq!(
+            pick_proxy(Some(""), https, lower).as_deref(),
+            Some("http://lower:3128")
+        );
+        assert_eq!(pick_proxy(None, "http://127.0.0.1:8080", env), None);
+        assert_eq!(
+            pick_proxy(Some("http://flag:1"), "http://127.0.0.1:8080", env).as_deref(),
+            Some("http://flag:1")
+        );
+        assert_eq!(pick_proxy(None, https, |_| None), None);
+    }
+
     use super::*;
 
     #[test]

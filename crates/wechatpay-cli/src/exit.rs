@@ -182,22 +182,9 @@ impl fmt::Display for CliError {
 
 impl std::error::Error for CliError {}
 
-/// `error`'s message, then each of its `source()`s', joined with `: `: the
-/// whole chain, each cause once (a source whose text its parent's message
-/// already holds is skipped, for errors that still repeat their cause).
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut next = error.source();
-    while let Some(cause) = next {
-        let part = cause.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        next = cause.source();
-    }
-    text
-}
+/// The whole chain of `error`, each cause once and nothing cut short (a
+/// campaign's list of invalid rows is long on purpose).
+pub use wechatpay_protocol::text::error_chain;
 
 /// At most `max` characters of `text`, with `…` when cut (for values a user
 /// or a server wrote, which may be arbitrarily long).

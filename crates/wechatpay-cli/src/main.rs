@@ -75,7 +75,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             }
             let (prepared, file, client) = call::plan(&args)?;
             let info = prepared.info;
-            let reply = runtime()?.block_on(call::send(&client, prepared, file.as_ref()))?;
+            let reply = runtime()?.block_on(call::send(&client, prepared, file))?;
             let text = call::output(info, reply, args.raw)?;
             print_body(&text).map_err(|e| {
                 let again = match info.request_number.map(|n| n.field) {

@@ -19,7 +19,7 @@ mod dispatch;
 
 pub use dispatch::{dispatch, AnyRequest, Operation};
 pub use generated::*;
-pub use wechatpay_runtime::{Endpoint, EndpointInfo, ErrorCode, Paginated};
+pub use wechatpay_runtime::{Endpoint, EndpointInfo, ErrorCode, OperationRequest, Paginated};
 
 /// Finds an operation's schema facts by its kebab-case id.
 pub fn find(operation_id: &str) -> Option<&'static EndpointInfo> {

@@ -113,8 +113,7 @@ pub fn report(path: &Path, format: ReportFormat, out: &mut dyn Write) -> Result<
                 out.write_all(if first { b"\n" } else { b",\n" })
                     .map_err(io)?;
                 first = false;
-                serde_json::to_writer(&mut *out, &item)
-                    .map_err(|e| ReportError::Write(e.into()))
+                serde_json::to_writer(&mut *out, &item).map_err(|e| ReportError::Write(e.into()))
             })?;
             out.write_all(if first { b"]\n" } else { b"\n]\n" })
                 .map_err(io)?;

@@ -18,6 +18,31 @@ pub fn truncate(value: &str, max: usize) -> String {
     }
 }
 
+/// `error`'s message, then each of its `source()`s', joined with `: `: the whole
+/// chain, each cause once (a cause whose text the message already holds is
+/// skipped, for errors of other libraries that repeat their source), at most
+/// eight deep.
+///
+/// ```
+/// use wechatpay_protocol::text::error_chain;
+/// let io = std::io::Error::other("disk full");
+/// assert_eq!(error_chain(&io), "disk full");
+/// ```
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    for _ in 0..8 {
+        let Some(cause) = next else { break };
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        next = cause.source();
+    }
+    text
+}
+
 /// Parses decimal Unix seconds (digits only, no sign, at most 18 digits).
 pub fn parse_unix_seconds(value: &str) -> Option<i64> {
     if value.is_empty() || value.len() > 18 || !value.bytes().all(|b| b.is_ascii_digit()) {

@@ -29,8 +29,9 @@ pub mod wire_enum;
 pub use datetime::{DateTime, DateTimeError};
 pub use meta::{
     AuthScheme, BodyKind, Described, Endpoint, EndpointInfo, ErrorCode, ErrorDoc, ErrorScope,
-    Event, Example, FieldInfo, FollowUp, FollowUpField, HeaderInfo, Location, Method, Paginated,
-    Pagination, Provenance, RequestNumber, RuleInfo, Ty, TypeInfo, ValueFrom,
+    Event, Example, FieldInfo, FollowUp, FollowUpField, HeaderInfo, Location, Method,
+    OperationRequest, Paginated, Pagination, Provenance, RequestNumber, RuleInfo, Ty, TypeInfo,
+    ValueFrom,
 };
 pub use path::{PathTemplate, QueryString};
 pub use validation::{

@@ -651,6 +651,40 @@ pub trait Endpoint: Send + Sync + 'static {
     }
 }
 
+/// Names the one operation a request type is the request of, so that a client
+/// can take the operation from the request alone: `client.execute(&request)`
+/// rather than `client.execute::<SendUserProductCoupon>(&request)`.
+///
+/// The endpoints crate implements it once per operation,
+/// `impl OperationRequest<SendUserProductCoupon> for SendUserProductCouponRequest {}`.
+/// The endpoint type is a trait parameter rather than an associated type so
+/// that the impl may live beside the (local) endpoint type while the request
+/// type lives in the models crate: the orphan rules accept a foreign trait
+/// for a foreign type when a local type is one of the trait's parameters (the
+/// "marker" idiom of bevy's `IntoSystem<Marker>`). Since every request type
+/// has exactly one such impl, a caller's `E` is inferred:
+///
+/// ```
+/// use wechatpay_runtime::{Endpoint, OperationRequest};
+/// fn operation_of<R: OperationRequest<E>, E: Endpoint<Request = R>>(_: &R) -> &'static str {
+///     E::INFO.operation_id
+/// }
+/// ```
+///
+/// The impls live in `wechatpay-endpoints`: a crate that names nothing of it
+/// (only models and the client) does not see them, and needs a
+/// `use wechatpay_endpoints as _;`; the compiler's error says so.
+///
+/// A type that is the request of several operations (hand-written test
+/// endpoints may share one) can still name the operation explicitly, e.g.
+/// `client.execute::<_, MyEndpoint>(&request)`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not the request type of an operation",
+    label = "not an operation's request",
+    note = "an operation's request type (in `wechatpay-models`) names its operation through an impl in `wechatpay-endpoints`; a crate that mentions nothing of `wechatpay-endpoints` does not see those impls: add `use wechatpay_endpoints as _;`"
+)]
+pub trait OperationRequest<E: Endpoint<Request = Self>>: Sized {}
+
 /// A list operation that pages with a token: the transport's `Client::pages` walks every
 /// page with it (generated for each operation the schema gives `pagination`).
 pub trait Paginated: Endpoint

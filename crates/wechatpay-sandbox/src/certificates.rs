@@ -98,8 +98,8 @@ pub struct SandboxCertificate {
 
 /// Builds the certificate of the sandbox's WeChat Pay key, as of `now`.
 pub fn certificate(keys: &SandboxKeys, now: i64) -> Result<SandboxCertificate, String> {
-    let spki =
-        PublicKeyDer::from_pem_file(keys.dir.join(WXP_PUB_FILE)).map_err(|e| e.to_string())?;
+    let spki = PublicKeyDer::from_pem_file(keys.dir.join(WXP_PUB_FILE))
+        .map_err(|e| wechatpay_protocol::text::error_chain(&e))?;
     let spki = spki.der();
     // Stable across restarts: 20 bytes of the key's SHA-256, positive and
     // without a leading zero byte.

@@ -222,8 +222,7 @@ pub fn ensure_apiv3_key(dir: &Path, identity: &mut Identity) -> Result<(), Sandb
         return Ok(());
     }
     identity.apiv3_key = new_apiv3_key();
-    let json =
-        serde_json::to_vec_pretty(identity)
+    let json = serde_json::to_vec_pretty(identity)
         .map_err(|e| SandboxError::internal_source("cannot serialize sandbox.json", e))?;
     write(dir, IDENTITY_FILE, &json, true)
 }

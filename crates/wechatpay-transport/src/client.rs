@@ -1,37 +1,51 @@
 //! The client: validate → build path → serialize once → (sign → send →
 //! verify)* with retries and failover → decode.
 //!
-//! [`Client::execute`] (typed) and [`Client::execute_raw`] (an operation id
-//! known only at run time) share [`Client::send`], so both sign, retry, fail
-//! over and verify the same way.
+//! Four entry points, one path: [`Client::execute`] and
+//! [`Client::execute_with`] (typed; the operation is inferred from the
+//! request type), [`Client::upload`] (multipart), [`Client::pages`] (every
+//! item of a list operation) and [`Client::execute_raw`] (an operation known
+//! only at run time) all sign, retry, fail over and verify the same way.
+//!
+//! Every call runs in one `tracing` span, `wechatpay.call`, with the fields
+//! `operation`, `request_no` (the request-number field's value, when the
+//! operation has one), `attempt` and `request_id`, recorded as they become
+//! known. Neither the span nor any event carries the `Authorization` header,
+//! a signature or key material.
 
 use std::fmt;
+use std::ops::Deref;
 use std::sync::Arc;
+use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::Url;
 use serde::de::DeserializeOwned;
+use tracing::Instrument as _;
 
 use crate::certificates::{self, CertificateDownload, Trust};
-use crate::config::{ClientBuilder, ClientConfig, Identity, USER_AGENT};
+use crate::config::{ClientBuilder, ClientConfig, HttpSource, Identity, USER_AGENT};
 use crate::crypto::SignError;
-use crate::endpoint::{AuthScheme, BodyKind, Endpoint, EndpointInfo, ErrorCode, Method, Paginated};
 use crate::error::{
-    cause_chain, ApiError, ConfigError, DecodeError, Error, ErrorBody, NetworkError,
+    ApiError, ConfigError, DecodeError, Error, ErrorBody, ErrorKind, NetworkError,
     NetworkErrorKind, RawCode, MAX_REASON_CHARS,
 };
 use crate::headers::{SignatureHeaders, REQUEST_ID, WECHATPAY_SERIAL};
-use crate::hosts::Hosts;
+use crate::hosts::{HostRole, Hosts};
 use crate::keystore::PublicKeyStore;
 use crate::multipart::{FilePart, MultipartForm as _};
 use crate::notification::{ApiV3Key, NotificationHandler};
 use crate::oaep::OaepError;
-use crate::retry::is_retryable_reply;
+use crate::retry::{is_retryable_reply, RetryPolicy};
 use crate::sign::{generate_nonce, sign_request, truncate, RequestToSign};
 use crate::verify::{verify_signed, VerifyError};
-use wechatpay_runtime::Validate;
+use wechatpay_runtime::{
+    AuthScheme, BodyKind, Endpoint, EndpointInfo, ErrorCode, Method, OperationRequest, Paginated,
+    Validate,
+};
 
-/// A 2xx reply whose signature checked out: the raw body, status and headers.
+/// A 2xx reply whose signature checked out: the raw body, status and headers
+/// ([`Client::execute_raw`]).
 #[derive(Debug, Clone)]
 pub struct VerifiedReply {
     /// HTTP status (2xx).
@@ -62,11 +76,29 @@ impl VerifiedReply {
     /// [`json`](Self::json), consuming the reply: on failure the body moves
     /// into the [`DecodeError`] without a copy.
     pub fn into_json<T: DeserializeOwned>(self) -> Result<T, DecodeError> {
-        self.decode().map_err(|reason| {
-            let mut reply = self;
-            let body = std::mem::take(&mut reply.body);
-            reply.decode_error(reason, body)
-        })
+        self.into_response(false).map(Response::into_inner)
+    }
+
+    /// The decoded body with the reply's facts; the raw body is kept in the
+    /// [`Response`] when `keep_raw_body`.
+    fn into_response<T: DeserializeOwned>(
+        self,
+        keep_raw_body: bool,
+    ) -> Result<Response<T>, DecodeError> {
+        match self.decode() {
+            Ok(value) => Ok(Response {
+                value,
+                status: self.status,
+                headers: self.headers,
+                attempts: self.attempts,
+                raw_body: keep_raw_body.then_some(self.body),
+            }),
+            Err(reason) => {
+                let mut reply = self;
+                let body = std::mem::take(&mut reply.body);
+                Err(reply.decode_error(reason, body))
+            }
+        }
     }
 
     fn decode<T: DeserializeOwned>(&self) -> Result<T, String> {
@@ -89,43 +121,154 @@ impl VerifiedReply {
     }
 }
 
-/// Per-call facts the transport needs beyond [`EndpointInfo`].
+/// A decoded reply with the facts of the call that got it
+/// ([`Client::execute_with`]): the `Request-ID` to quote to WeChat Pay
+/// support, the status, the headers, how many attempts it took and, when
+/// [`CallOptions::keep_raw_body`] asked for it, the body exactly as signed
+/// and verified. Dereferences to the decoded value.
+#[derive(Debug, Clone)]
+pub struct Response<T> {
+    value: T,
+    status: u16,
+    headers: HeaderMap,
+    attempts: u32,
+    raw_body: Option<Vec<u8>>,
+}
+
+impl<T> Response<T> {
+    /// The reply's `Request-ID` header.
+    pub fn request_id(&self) -> Option<&str> {
+        request_id(&self.headers)
+    }
+
+    /// HTTP status (2xx).
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// All reply headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// How many attempts the call took (1 without retries).
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// The body exactly as WeChat Pay signed it and as it verified, when the
+    /// call asked for it with [`CallOptions::keep_raw_body`]; else `None`.
+    pub fn raw_body(&self) -> Option<&[u8]> {
+        self.raw_body.as_deref()
+    }
+
+    /// The decoded value.
+    pub fn into_inner(self) -> T {
+        self.value
+    }
+}
+
+impl<T> Deref for Response<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+/// Which field holds the request number.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+enum RequestNumberField {
+    /// The schema's ([`EndpointInfo::request_number`]).
+    #[default]
+    Schema,
+    Field(String),
+    None,
+}
+
+/// Per-call settings, all optional: `CallOptions::default()` is what
+/// [`Client::execute`] uses (the client's timeout and retry policy, the
+/// schema's request-number field, no raw body kept).
 ///
-/// Today this is the request-number field: [`CallOptions::for_endpoint`] takes
-/// it from the schema ([`EndpointInfo::request_number`]), which is what
-/// [`Client::execute`] does.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CallOptions<'a> {
+/// ```
+/// # use std::time::Duration;
+/// # use wechatpay_transport::{CallOptions, RetryPolicy};
+/// let options = CallOptions::new()
+///     .timeout(Duration::from_secs(5))
+///     .retry(RetryPolicy::none())
+///     .keep_raw_body(true);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallOptions {
+    timeout: Option<Duration>,
+    retry: Option<RetryPolicy>,
+    request_number: RequestNumberField,
+    keep_raw_body: bool,
+    file: Option<FilePart>,
+}
+
+impl CallOptions {
+    /// The defaults (same as `CallOptions::default()`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The whole-request timeout of each attempt, instead of the client's
+    /// ([`ClientBuilder::request_timeout`], or the caller's
+    /// [`ClientBuilder::http_client`]'s own).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The retry policy of this call, instead of the client's.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
     /// The body field holding the operation's request number
-    /// (`out_request_no`, `send_request_no`), if it has one: sending the same
-    /// body again is then idempotent, which is what makes resending a reply
-    /// that did not verify safe (see
-    /// [`ClientBuilder::resend_unverified_success`]).
-    pub request_number_field: Option<&'a str>,
-    /// The file part of a `multipart/form-data` operation (upload-image); the body
-    /// is then its signed JSON `meta` part.
-    pub file: Option<&'a FilePart>,
-}
-
-impl<'a> CallOptions<'a> {
-    /// The options for an operation whose request number is in `field`.
-    pub fn with_request_number(field: &'a str) -> Self {
-        CallOptions {
-            request_number_field: Some(field),
-            file: None,
-        }
+    /// (`out_request_no`, `send_request_no`), instead of the schema's. Sending
+    /// the same body again is then idempotent, which is what makes resending a
+    /// reply that did not verify safe (see
+    /// [`ClientBuilder::resend_unverified_success`]); the span's `request_no`
+    /// field shows its value.
+    pub fn request_number_field(mut self, field: impl Into<String>) -> Self {
+        self.request_number = RequestNumberField::Field(field.into());
+        self
     }
 
-    /// The options the schema implies for `info`: its declared request number.
-    pub fn for_endpoint(info: &EndpointInfo) -> Self {
-        CallOptions {
-            request_number_field: info.request_number.map(|n| n.field),
-            file: None,
+    /// Treats the operation as having no request number, whatever the schema says:
+    /// a reply that does not verify is then never resent.
+    pub fn without_request_number(mut self) -> Self {
+        self.request_number = RequestNumberField::None;
+        self
+    }
+
+    /// Keeps the verified body in the [`Response`] ([`Response::raw_body`]).
+    pub fn keep_raw_body(mut self, keep: bool) -> Self {
+        self.keep_raw_body = keep;
+        self
+    }
+
+    /// The file part of a `multipart/form-data` operation sent with
+    /// [`Client::execute_raw`]; the body is then its signed JSON `meta` part.
+    /// (Typed callers use [`Client::upload`].)
+    pub fn file(mut self, file: FilePart) -> Self {
+        self.file = Some(file);
+        self
+    }
+
+    fn request_number_for<'a>(&'a self, info: &'a EndpointInfo) -> Option<&'a str> {
+        match &self.request_number {
+            RequestNumberField::Schema => info.request_number.map(|n| n.field),
+            RequestNumberField::Field(field) => Some(field),
+            RequestNumberField::None => None,
         }
     }
 }
 
-/// What `send` needs to know about the operation.
+/// What `send_call` needs to know about the operation.
 #[derive(Debug, Clone, Copy)]
 struct Call<'a> {
     operation_id: &'static str,
@@ -138,24 +281,45 @@ struct Call<'a> {
     /// Whether replies may trigger a platform certificate download (off for
     /// the download itself).
     manage_certificates: bool,
+    /// Each attempt's timeout, when not the HTTP client's.
+    timeout: Option<Duration>,
+    retry: &'a RetryPolicy,
 }
 
 impl<'a> Call<'a> {
-    fn new(info: &EndpointInfo, options: CallOptions<'a>) -> Self {
+    fn new(
+        info: &'a EndpointInfo,
+        options: &'a CallOptions,
+        file: Option<&'a FilePart>,
+        config: &'a ClientConfig,
+    ) -> Self {
         Call {
             operation_id: info.operation_id,
             method: info.method,
             auth: info.auth,
-            request_number_field: options.request_number_field,
+            request_number_field: options.request_number_for(info),
             body: info.body,
-            file: options.file,
+            file: file.or(options.file.as_ref()),
             manage_certificates: true,
+            timeout: options.timeout,
+            retry: options.retry.as_ref().unwrap_or(&config.retry),
         }
     }
 }
 
 /// A WeChat Pay APIv3 client for one merchant or brand. Cheap to clone; clones
 /// share the connection pool, the failover state and downloaded certificates.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use wechatpay_transport::{Client, Identity};
+/// let client = Client::builder(Identity::brand("120344"))
+///     .serial_no("5157F09EFDC096DE15EBE81A47057A7232F1B8E1")
+///     .private_key_file("apiclient_key.pem")
+///     .wechatpay_public_key_file("PUB_KEY_ID_0112034400012025010100000000000000", "pub_key.pem")
+///     .build()?;
+/// # let _ = client; Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -177,6 +341,9 @@ enum AttemptError {
     },
     Sign(SignError),
     Header(&'static str),
+    /// The HTTP client followed a redirect (only a caller's can): the reply
+    /// came from this URL, not the one signed.
+    Redirected(String),
 }
 
 /// A reply as received, before any check.
@@ -196,37 +363,114 @@ struct Unverified {
 
 impl Unverified {
     fn outcome_unknown<C: ErrorCode>(self, error: Option<VerifyError>, attempts: u32) -> Error<C> {
-        Error::OutcomeUnknown {
+        ErrorKind::OutcomeUnknown {
             error: error.unwrap_or(self.error),
             status: self.status,
             request_id: self.request_id,
             request_number_field: self.field,
             attempts,
         }
+        .into()
     }
+}
+
+/// Where a call stands between attempts: how many were made, how many are
+/// allowed, and what earlier attempts established.
+struct Attempts<'a> {
+    attempt: u32,
+    max_attempts: u32,
+    /// The request-number field, when a 2xx reply that does not verify may be resent.
+    resend_field: Option<&'a str>,
+    /// Set once a 2xx reply failed verification and the request was sent again.
+    unverified: Option<Unverified>,
+    /// Whether any attempt may have reached the server.
+    may_have_reached: bool,
+}
+
+impl Attempts<'_> {
+    /// Counts the next attempt and returns its number (1-based).
+    fn begin(&mut self) -> u32 {
+        self.attempt += 1;
+        self.attempt
+    }
+
+    /// Whether another attempt is allowed after this one. The one resend of
+    /// an unverified reply does not use up a retry.
+    fn may_retry(&self) -> bool {
+        let budget = self
+            .max_attempts
+            .saturating_add(u32::from(self.unverified.is_some()));
+        self.attempt < budget
+    }
+}
+
+/// What to do after one attempt. Lives for one step of the loop and is moved
+/// once, so the reply is not boxed.
+#[allow(clippy::large_enum_variant)]
+enum Next<C: ErrorCode> {
+    /// The call is over.
+    Done(Result<VerifiedReply, Error<C>>),
+    /// Send the same body again, after waiting this long.
+    Again(Option<Duration>),
 }
 
 impl Client {
     /// Starts configuring a client for `identity`.
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), wechatpay_transport::ConfigError> {
+    /// use std::time::Duration;
+    /// use wechatpay_transport::{Client, Identity, RetryPolicy};
+    /// let client = Client::builder(Identity::merchant("1900000001"))
+    ///     .serial_no("5157F09EFDC096DE15EBE81A47057A7232F1B8E1")
+    ///     .private_key_file("apiclient_key.pem")
+    ///     .wechatpay_public_key_file("PUB_KEY_ID_0119000000012025010100000000000000", "pub_key.pem")
+    ///     .request_timeout(Duration::from_secs(10))
+    ///     .retry(RetryPolicy::with_max_retries(3))
+    ///     .proxy("http://proxy.internal:3128")
+    ///     .build()?;
+    /// # let _ = client; Ok(()) }
+    /// ```
     pub fn builder(identity: Identity) -> ClientBuilder {
         ClientBuilder::new(identity)
     }
 
     /// A client for a checked configuration.
     pub fn new(config: ClientConfig) -> Result<Self, ConfigError> {
-        let http = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.request_timeout)
-            // WeChat Pay closes idle connections after about 8 s.
-            .pool_idle_timeout(config.pool_idle_timeout)
-            // A redirect would resend a signature made for another URL.
-            .redirect(reqwest::redirect::Policy::none())
-            // Verbose connections log the raw bytes sent at TRACE, Authorization
-            // included; keep them off whatever reqwest's default becomes.
-            .connection_verbose(false)
-            .build()
-            .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
+        let http = match &config.http {
+            HttpSource::Caller(client) => client.clone(),
+            HttpSource::Own { proxy } => {
+                let builder = reqwest::Client::builder()
+                    .user_agent(USER_AGENT)
+                    .connect_timeout(config.connect_timeout)
+                    .timeout(config.request_timeout)
+                    // WeChat Pay closes idle connections after about 8 s.
+                    .pool_idle_timeout(config.pool_idle_timeout)
+                    // A redirect would resend a signature made for another URL.
+                    .redirect(reqwest::redirect::Policy::none())
+                    // Verbose connections log the raw bytes sent at TRACE, Authorization
+                    // included; keep them off whatever reqwest's default becomes.
+                    .connection_verbose(false);
+                // Explicit: the configured proxy, else none. reqwest would
+                // otherwise read HTTP(S)_PROXY from the environment.
+                let builder = match proxy {
+                    Some(url) => {
+                        let proxy = reqwest::Proxy::all(url.as_str()).map_err(|e| {
+                            ConfigError::InvalidUrl {
+                                what: "proxy",
+                                url: crate::config::redact_credentials(url.as_str()),
+                                reason: e.to_string(),
+                            }
+                        })?;
+                        builder.proxy(proxy)
+                    }
+                    None => builder.no_proxy(),
+                };
+                builder
+                    .build()
+                    .map_err(|e| ConfigError::HttpClient(crate::error::cause_chain(&e)))?
+            }
+        };
         let hosts = Hosts::new(
             config.base_url.clone(),
             config.backup_url.clone(),
@@ -261,6 +505,14 @@ impl Client {
 
     /// A notification handler trusting this client's keys (downloaded
     /// platform certificates included, as of now) and clock.
+    ///
+    /// ```no_run
+    /// # fn demo(client: wechatpay_transport::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use wechatpay_transport::ApiV3Key;
+    /// let handler = client.notification_handler(ApiV3Key::new("0123456789abcdef0123456789abcdef")?);
+    /// // In the notify URL's HTTP handler: verify, decrypt and decode one delivery.
+    /// # let _ = handler; Ok(()) }
+    /// ```
     pub fn notification_handler(&self, api_v3_key: ApiV3Key) -> NotificationHandler {
         NotificationHandler::new((*self.trusted_keys()).clone(), api_v3_key)
             .with_clock(self.inner.config.clock.clone())
@@ -275,66 +527,114 @@ impl Client {
         }
     }
 
-    /// Validates, signs, sends, verifies and decodes one typed request.
+    /// Validates, signs, sends, verifies and decodes one typed request; the
+    /// operation is the request type's ([`OperationRequest`]), so no turbofish.
+    /// The impls that name it are in `wechatpay-endpoints`: a crate that
+    /// mentions no item of it needs a `use wechatpay_endpoints as _;` for the
+    /// compiler to see them. (A request type shared by several hand-written
+    /// endpoints names one explicitly: `client.execute::<_, MyEndpoint>(&request)`.)
     ///
     /// Nothing is sent when validation fails or the endpoint's auth scheme
     /// does not match the configured identity.
-    pub async fn execute<E: Endpoint>(
-        &self,
-        request: &E::Request,
-    ) -> Result<E::Response, Error<E::ErrorCode>> {
-        self.execute_with::<E>(request, CallOptions::for_endpoint(E::INFO))
+    ///
+    /// ```no_run
+    /// # async fn demo(client: wechatpay_transport::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use wechatpay_endpoints as _; // the operations the request types name
+    /// use wechatpay_models::GetStockRequest;
+    /// let stock = client.execute(&GetStockRequest::new("1000000013", "1000000013001")).await?;
+    /// println!("{}", stock.stock_id);
+    /// # Ok(()) }
+    /// ```
+    pub async fn execute<R, E>(&self, request: &R) -> Result<E::Response, Error<E::ErrorCode>>
+    where
+        R: OperationRequest<E>,
+        E: Endpoint<Request = R>,
+    {
+        self.typed::<E>(request, None, &CallOptions::default())
             .await
+            .map(Response::into_inner)
     }
 
-    /// [`execute`](Self::execute) with per-call options (the request-number field).
-    pub async fn execute_with<E: Endpoint>(
+    /// [`execute`](Self::execute) with per-call [`CallOptions`], returning the
+    /// decoded value with its `Request-ID`, status, headers and attempts.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: wechatpay_transport::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// use wechatpay_endpoints as _; // the operations the request types name
+    /// use wechatpay_models::GetStockRequest;
+    /// use wechatpay_transport::CallOptions;
+    /// let request = GetStockRequest::new("1000000013", "1000000013001");
+    /// let options = CallOptions::new().timeout(Duration::from_secs(3)).keep_raw_body(true);
+    /// let stock = client.execute_with(&request, options).await?;
+    /// println!("{} (Request-ID {:?}, {} attempt(s))", stock.stock_id, stock.request_id(), stock.attempts());
+    /// # Ok(()) }
+    /// ```
+    pub async fn execute_with<R, E>(
         &self,
-        request: &E::Request,
-        options: CallOptions<'_>,
-    ) -> Result<E::Response, Error<E::ErrorCode>> {
-        request.validate().map_err(Error::Validation)?;
-        let mut path = E::path(request);
-        if let Some(query) = E::query(request).filter(|q| !q.is_empty()) {
-            path.push('?');
-            path.push_str(&query);
-        }
-        let body = match E::INFO.body {
-            BodyKind::None => Vec::new(),
-            _ => serde_json::to_vec(request).map_err(|e| Error::Encode(e.to_string()))?,
-        };
-        let reply = self
-            .send_call::<E::ErrorCode>(Call::new(E::INFO, options), &path, body)
-            .await?;
-        reply.into_json().map_err(Error::Decode)
+        request: &R,
+        options: CallOptions,
+    ) -> Result<Response<E::Response>, Error<E::ErrorCode>>
+    where
+        R: OperationRequest<E>,
+        E: Endpoint<Request = R>,
+    {
+        self.typed::<E>(request, None, &options).await
     }
 
     /// Sends a `multipart/form-data` operation (upload-image): `request` is the JSON
     /// `meta` part, which is what gets signed; `file` is sent beside it. The meta's
     /// file facts (`filename`, `sha256`) must be the file's own (see
     /// [`FilePart::fill_meta`]); a stale digest is refused before anything is sent.
-    pub async fn upload<E: Endpoint>(
+    ///
+    /// ```no_run
+    /// # async fn demo(client: wechatpay_transport::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use wechatpay_endpoints as _; // the operations the request types name
+    /// use wechatpay_models::UploadImageRequest;
+    /// use wechatpay_transport::FilePart;
+    /// let file = FilePart::new("banner.png", std::fs::read("banner.png")?);
+    /// let request = UploadImageRequest::new("banner.png", file.sha256_hex());
+    /// let image = client.upload(&request, &file).await?;
+    /// println!("{}", image.image_url);
+    /// # Ok(()) }
+    /// ```
+    pub async fn upload<R, E>(
         &self,
-        request: &E::Request,
+        request: &R,
         file: &FilePart,
-    ) -> Result<E::Response, Error<E::ErrorCode>> {
-        let options = CallOptions {
-            file: Some(file),
-            ..CallOptions::for_endpoint(E::INFO)
-        };
-        self.execute_with::<E>(request, options).await
+    ) -> Result<E::Response, Error<E::ErrorCode>>
+    where
+        R: OperationRequest<E>,
+        E: Endpoint<Request = R>,
+    {
+        self.typed::<E>(request, Some(file), &CallOptions::default())
+            .await
+            .map(Response::into_inner)
     }
 
     /// Every item of a list operation, page after page: each page's request carries
     /// the previous reply's next-page token, until a reply has none. An error ends
     /// the stream after it is yielded.
-    pub fn pages<E>(
+    ///
+    /// ```no_run
+    /// # async fn demo(client: wechatpay_transport::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use futures_util::TryStreamExt as _;
+    /// use wechatpay_endpoints as _; // the operations the request types name
+    /// use wechatpay_models::ListAssociatedStoresRequest;
+    /// let stores: Vec<_> = client
+    ///     .pages(ListAssociatedStoresRequest::new("1000000013", "1000000013001"))
+    ///     .try_collect()
+    ///     .await?;
+    /// println!("{} stores", stores.len());
+    /// # Ok(()) }
+    /// ```
+    pub fn pages<R, E>(
         &self,
-        request: E::Request,
+        request: R,
     ) -> impl futures_util::Stream<Item = Result<E::Item, Error<E::ErrorCode>>> + '_
     where
-        E: Paginated,
-        E::Request: Clone,
+        R: OperationRequest<E> + Clone + 'static,
+        E: Paginated<Request = R>,
         E::Item: Send,
     {
         use futures_util::stream::{self, StreamExt as _, TryStreamExt as _};
@@ -354,12 +654,15 @@ impl Client {
                     Step::Fail(error) => return Err(error),
                     Step::Done => return Ok(None),
                 };
-                let response = self.execute::<E>(&request).await?;
+                let response = self
+                    .typed::<E>(&request, None, &CallOptions::default())
+                    .await?
+                    .into_inner();
                 let token = E::next_page_token(&response).map(str::to_owned);
                 let items = E::items(response);
                 let next = match token {
                     Some(token) if !sent.insert(token.clone()) => {
-                        Step::Fail(Error::RepeatedPageToken { token })
+                        Step::Fail(ErrorKind::RepeatedPageToken { token }.into())
                     }
                     Some(token) => {
                         E::set_page_token(&mut request, Some(token));
@@ -373,41 +676,46 @@ impl Client {
         pages.try_flatten().fuse()
     }
 
-    /// Signs, sends and verifies a request known only at run time (a CLI).
+    /// Signs, sends and verifies a request known only at run time (a CLI, a
+    /// campaign file).
     ///
     /// `path_and_query` is the already percent-encoded path plus `?query`;
     /// `body` is sent and signed byte for byte (pass an empty body for GET).
+    /// `options` as for [`execute_with`](Self::execute_with); a multipart
+    /// operation takes its file from [`CallOptions::file`].
     pub async fn execute_raw(
         &self,
         info: &EndpointInfo,
         path_and_query: &str,
         body: Vec<u8>,
+        options: CallOptions,
     ) -> Result<VerifiedReply, Error<RawCode>> {
-        self.send::<RawCode>(info, path_and_query, body).await
+        let call = Call::new(info, &options, None, &self.inner.config);
+        self.send_call::<RawCode>(call, path_and_query, body).await
     }
 
-    /// [`execute_raw`](Self::execute_raw) with per-call options (the request-number field).
-    pub async fn execute_raw_with(
+    /// The typed path: validate, build the path, encode, send, decode.
+    async fn typed<E: Endpoint>(
         &self,
-        info: &EndpointInfo,
-        path_and_query: &str,
-        body: Vec<u8>,
-        options: CallOptions<'_>,
-    ) -> Result<VerifiedReply, Error<RawCode>> {
-        self.send_call::<RawCode>(Call::new(info, options), path_and_query, body)
-            .await
-    }
-
-    /// The shared path: sign, send and verify with retries and failover.
-    pub async fn send<C: ErrorCode>(
-        &self,
-        info: &EndpointInfo,
-        path_and_query: &str,
-        body: Vec<u8>,
-    ) -> Result<VerifiedReply, Error<C>> {
-        let options = CallOptions::for_endpoint(info);
-        self.send_call::<C>(Call::new(info, options), path_and_query, body)
-            .await
+        request: &E::Request,
+        file: Option<&FilePart>,
+        options: &CallOptions,
+    ) -> Result<Response<E::Response>, Error<E::ErrorCode>> {
+        request.validate().map_err(ErrorKind::Validation)?;
+        let mut path = E::path(request);
+        if let Some(query) = E::query(request).filter(|q| !q.is_empty()) {
+            path.push('?');
+            path.push_str(&query);
+        }
+        let body = match E::INFO.body {
+            BodyKind::None => Vec::new(),
+            _ => serde_json::to_vec(request).map_err(ErrorKind::Encode)?,
+        };
+        let call = Call::new(E::INFO, options, file, &self.inner.config);
+        let reply = self.send_call::<E::ErrorCode>(call, &path, body).await?;
+        reply
+            .into_response(options.keep_raw_body)
+            .map_err(|e| ErrorKind::Decode(e).into())
     }
 
     /// Downloads the merchant's platform certificates (`GET /v3/certificates`).
@@ -416,7 +724,8 @@ impl Client {
     /// `encrypt_certificate` is decrypted with `api_v3_key`. A
     /// `404 RESOURCE_NOT_EXISTS` is [`CertificateDownload::PublicKeyOnly`].
     /// This does not change which keys the client trusts (see
-    /// [`ClientBuilder::platform_certificates_from_api`] for that).
+    /// [`ClientBuilder::platform_certificates_from_api`] for that). It goes
+    /// through the same HTTP client as every call, proxy included.
     pub async fn download_certificates(
         &self,
         api_v3_key: &ApiV3Key,
@@ -429,6 +738,8 @@ impl Client {
             body: BodyKind::None,
             file: None,
             manage_certificates: false,
+            timeout: None,
+            retry: &self.inner.config.retry,
         };
         // Boxed: a call may download certificates, which is itself a call.
         let sent =
@@ -438,8 +749,10 @@ impl Client {
             Ok(reply) => Ok(CertificateDownload::Certificates(
                 certificates::decrypt_certificates(&reply.body, api_v3_key)?,
             )),
-            Err(Error::Api(e))
-                if e.status == 404 && e.raw_code == certificates::PUBLIC_KEY_ONLY_CODE =>
+            Err(e)
+                if e.api_error().is_some_and(|e| {
+                    e.status == 404 && e.raw_code == certificates::PUBLIC_KEY_ONLY_CODE
+                }) =>
             {
                 Ok(CertificateDownload::PublicKeyOnly)
             }
@@ -520,17 +833,91 @@ impl Client {
         Ok(headers)
     }
 
+    /// Runs one call in its `wechatpay.call` span.
     async fn send_call<C: ErrorCode>(
         &self,
         call: Call<'_>,
         path_and_query: &str,
         body: Vec<u8>,
     ) -> Result<VerifiedReply, Error<C>> {
-        // What the body is, checked for every entry point: a multipart operation needs
-        // its file (whose facts its meta part states), only it takes one, and an
-        // operation without a body sends none.
+        let span = tracing::info_span!(
+            "wechatpay.call",
+            operation = call.operation_id,
+            request_no = tracing::field::Empty,
+            attempt = tracing::field::Empty,
+            request_id = tracing::field::Empty,
+        );
+        if !span.is_disabled() {
+            if let Some(number) = request_number(call.request_number_field, &body) {
+                span.record("request_no", number.as_str());
+            }
+        }
+        self.run_call(call, path_and_query, body, &span)
+            .instrument(span.clone())
+            .await
+    }
+
+    /// Pre-flight checks, then attempts until one settles the call.
+    async fn run_call<C: ErrorCode>(
+        &self,
+        call: Call<'_>,
+        path_and_query: &str,
+        body: Vec<u8>,
+        span: &tracing::Span,
+    ) -> Result<VerifiedReply, Error<C>> {
+        self.preflight(&call, path_and_query, &body)?;
+        if call.manage_certificates {
+            if let Some(settings) = &self.inner.config.certificates {
+                let every = i64::try_from(settings.refresh.as_secs()).unwrap_or(i64::MAX);
+                self.refresh_certificates(|trust, now| trust.due(now, every))
+                    .await;
+            }
+        }
+        let mut attempts = Attempts {
+            attempt: 0,
+            max_attempts: call.retry.max_attempts(),
+            resend_field: call
+                .request_number_field
+                .filter(|_| self.inner.config.resend_unverified),
+            unverified: None,
+            may_have_reached: false,
+        };
+        loop {
+            let attempt = attempts.begin();
+            span.record("attempt", attempt);
+            let (role, base) = self.inner.hosts.pick();
+            let base = base.clone();
+            tracing::debug!(
+                operation = call.operation_id,
+                attempt,
+                host = base.as_str(),
+                "sending request"
+            );
+            let next = match self.attempt(&call, &base, path_and_query, &body).await {
+                Ok(reply) => self.judge_reply(&call, reply, &mut attempts, span).await,
+                Err(error) => self.judge_failure(&call, error, role, &base, &mut attempts),
+            };
+            match next {
+                Next::Done(result) => return result,
+                Next::Again(Some(wait)) => tokio::time::sleep(wait).await,
+                Next::Again(None) => {}
+            }
+        }
+    }
+
+    /// What is checked before anything is sent: the body matches the
+    /// operation's kind, the identity its auth scheme, and the path sends
+    /// unchanged (checked against the main host).
+    fn preflight<C: ErrorCode>(
+        &self,
+        call: &Call<'_>,
+        path_and_query: &str,
+        body: &[u8],
+    ) -> Result<(), Error<C>> {
+        // A multipart operation needs its file (whose facts its meta part states),
+        // only it takes one, and an operation without a body sends none.
         let body_problem = match (call.body, call.file) {
-            (BodyKind::Multipart, Some(file)) => file.check_meta(&body).err(),
+            (BodyKind::Multipart, Some(file)) => file.check_meta(body).err(),
             (BodyKind::Multipart, None) => {
                 Some("a multipart operation needs its file (Client::upload)")
             }
@@ -555,162 +942,154 @@ impl Client {
             }
             .into());
         }
-        // Checked against the main host up front so a bad path sends nothing.
-        target_url(&config.base_url, path_and_query).map_err(|reason| Error::InvalidPath {
+        target_url(&config.base_url, path_and_query).map_err(|reason| ErrorKind::InvalidPath {
             path: truncate(path_and_query, 200),
             reason,
         })?;
-        if call.manage_certificates {
-            if let Some(settings) = &config.certificates {
-                let every = i64::try_from(settings.refresh.as_secs()).unwrap_or(i64::MAX);
-                self.refresh_certificates(|trust, now| trust.due(now, every))
-                    .await;
-            }
-        }
+        Ok(())
+    }
 
-        let max_attempts = config.retry.max_attempts();
-        let resend_field = call
-            .request_number_field
-            .filter(|_| config.resend_unverified);
-        // Set once a 2xx reply failed verification and the request was sent again.
-        let mut unverified: Option<Unverified> = None;
-        let mut may_have_reached = false;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            // The one resend of an unverified reply does not use up a retry.
-            let budget = max_attempts.saturating_add(u32::from(unverified.is_some()));
-            let (role, base) = self.inner.hosts.pick();
-            let base = base.clone();
-            tracing::debug!(
-                operation = call.operation_id,
-                attempt,
-                host = base.as_str(),
-                "sending request"
-            );
-            let outcome = self.attempt(&call, &base, path_and_query, &body).await;
-            let reply = match outcome {
-                Ok(reply) => reply,
-                Err(AttemptError::Network(error)) if error.is_builder() => {
-                    // reqwest refused to build the request: nothing was sent,
-                    // and neither another attempt nor another host can help.
-                    return Err(Error::Unsendable {
-                        reason: cause_chain(&error),
-                    });
+    /// An attempt that got no usable reply: the error, or another attempt
+    /// (on the other host without waiting, else after a backoff).
+    fn judge_failure<C: ErrorCode>(
+        &self,
+        call: &Call<'_>,
+        error: AttemptError,
+        role: HostRole,
+        base: &Url,
+        attempts: &mut Attempts<'_>,
+    ) -> Next<C> {
+        let attempt = attempts.attempt;
+        let error = match error {
+            // reqwest refused to build the request: nothing was sent,
+            // and neither another attempt nor another host can help.
+            AttemptError::Network(source) if source.is_builder() => {
+                ErrorKind::Unsendable { source }.into()
+            }
+            AttemptError::Network(source) => {
+                let (kind, reached) = classify(&source);
+                attempts.may_have_reached |= reached;
+                self.inner.hosts.network_failure(role);
+                if attempts.may_retry() {
+                    let (next_role, _) = self.inner.hosts.pick();
+                    tracing::warn!(
+                        operation = call.operation_id,
+                        attempt,
+                        %kind,
+                        "network error; retrying with the same body"
+                    );
+                    // Switching hosts needs no backoff: the other city is not the one struggling.
+                    return Next::Again((next_role == role).then(|| call.retry.backoff(attempt)));
                 }
-                Err(AttemptError::Network(error)) => {
-                    let (kind, reached) = classify(&error);
-                    may_have_reached |= reached;
-                    self.inner.hosts.network_failure(role);
-                    if attempt < budget {
-                        let (next_role, _) = self.inner.hosts.pick();
-                        tracing::warn!(
-                            operation = call.operation_id,
-                            attempt,
-                            %kind,
-                            "network error; retrying with the same body"
-                        );
-                        // Switching hosts needs no backoff: the other city is not the one struggling.
-                        if next_role == role {
-                            tokio::time::sleep(config.retry.backoff(attempt)).await;
-                        }
-                        continue;
-                    }
-                    if let Some(first) = unverified {
-                        return Err(first.outcome_unknown(None, attempt));
-                    }
-                    return Err(Error::Network(NetworkError {
+                match attempts.unverified.take() {
+                    Some(first) => first.outcome_unknown(None, attempt),
+                    None => ErrorKind::Network(NetworkError {
                         kind,
-                        may_have_reached_server: may_have_reached,
+                        may_have_reached_server: attempts.may_have_reached,
                         host: base.to_string(),
                         attempts: attempt,
-                        source: error,
-                    }));
-                }
-                Err(AttemptError::TooLarge { status, request_id }) => {
-                    return Err(Error::BodyTooLarge {
-                        limit: config.max_reply_bytes,
-                        status,
-                        request_id,
+                        source,
                     })
+                    .into(),
                 }
-                Err(AttemptError::Sign(e)) => return Err(Error::Sign(e)),
-                Err(AttemptError::Header(what)) => {
-                    return Err(ConfigError::InvalidValue {
-                        what,
-                        reason: "cannot be sent as a header value",
+            }
+            AttemptError::TooLarge { status, request_id } => ErrorKind::BodyTooLarge {
+                limit: self.inner.config.max_reply_bytes,
+                status,
+                request_id,
+            }
+            .into(),
+            AttemptError::Sign(e) => e.into(),
+            AttemptError::Header(what) => ConfigError::InvalidValue {
+                what,
+                reason: "cannot be sent as a header value",
+            }
+            .into(),
+            AttemptError::Redirected(to) => ErrorKind::Redirected { to }.into(),
+        };
+        Next::Done(Err(error))
+    }
+
+    /// A reply: verified success, a resend of an unverified success, a
+    /// retry of a retryable error reply, or the error.
+    async fn judge_reply<C: ErrorCode>(
+        &self,
+        call: &Call<'_>,
+        reply: RawReply,
+        attempts: &mut Attempts<'_>,
+        span: &tracing::Span,
+    ) -> Next<C> {
+        let attempt = attempts.attempt;
+        attempts.may_have_reached = true;
+        let request_id = request_id(&reply.headers).map(bounded_request_id);
+        if let Some(id) = &request_id {
+            span.record("request_id", id.as_str());
+        }
+        tracing::debug!(
+            operation = call.operation_id,
+            status = reply.status,
+            request_id = request_id.as_deref().unwrap_or(""),
+            "reply received"
+        );
+        let is_success = (200..300).contains(&reply.status);
+        let verified = if is_success || SignatureHeaders::any_present(&reply.headers) {
+            match self.verify(call, &reply).await {
+                Ok(headers) => Some(headers),
+                Err(error) => {
+                    tracing::warn!(operation = call.operation_id, %error, "reply rejected");
+                    if let Some(first) = attempts.unverified.take() {
+                        return Next::Done(Err(first.outcome_unknown(Some(error), attempt)));
                     }
-                    .into())
-                }
-            };
-            may_have_reached = true;
-            let request_id = request_id(&reply.headers).map(bounded_request_id);
-            tracing::debug!(
-                operation = call.operation_id,
-                status = reply.status,
-                request_id = request_id.as_deref().unwrap_or(""),
-                "reply received"
-            );
-            let is_success = (200..300).contains(&reply.status);
-            let verified = if is_success || SignatureHeaders::any_present(&reply.headers) {
-                match self.verify(&call, &reply).await {
-                    Ok(headers) => Some(headers),
-                    Err(error) => {
-                        tracing::warn!(operation = call.operation_id, %error, "reply rejected");
-                        if let Some(first) = unverified {
-                            return Err(first.outcome_unknown(Some(error), attempt));
-                        }
-                        if let (true, Some(field)) = (is_success, resend_field) {
-                            // WeChat Pay signs a few replies wrongly on purpose
-                            // (WECHATPAY/SIGNTEST/ probes): the request took
-                            // effect, the answer is not trustworthy. The same
-                            // body, so the same request number, is idempotent.
-                            tracing::warn!(
-                                operation = call.operation_id,
-                                status = reply.status,
-                                "a success reply did not verify; sending the same body again with a fresh signature"
-                            );
-                            unverified = Some(Unverified {
-                                error,
-                                status: reply.status,
-                                request_id,
-                                field: field.to_owned(),
-                            });
-                            continue;
-                        }
-                        return Err(Error::Verification {
+                    if let (true, Some(field)) = (is_success, attempts.resend_field) {
+                        // WeChat Pay signs a few replies wrongly on purpose
+                        // (WECHATPAY/SIGNTEST/ probes): the request took
+                        // effect, the answer is not trustworthy. The same
+                        // body, so the same request number, is idempotent.
+                        tracing::warn!(
+                            operation = call.operation_id,
+                            status = reply.status,
+                            "a success reply did not verify; sending the same body again with a fresh signature"
+                        );
+                        attempts.unverified = Some(Unverified {
                             error,
                             status: reply.status,
                             request_id,
+                            field: field.to_owned(),
                         });
+                        return Next::Again(None);
                     }
+                    return Next::Done(Err(ErrorKind::Verification {
+                        error,
+                        status: reply.status,
+                        request_id,
+                    }
+                    .into()));
                 }
-            } else {
-                None
-            };
-            if let (true, Some(signature)) = (is_success, verified.clone()) {
-                return Ok(VerifiedReply {
-                    status: reply.status,
-                    headers: reply.headers,
-                    body: reply.body,
-                    signature,
-                    attempts: attempt,
-                });
             }
-            let api = api_error::<C>(&reply, request_id, verified.is_some(), attempt);
-            if attempt < budget && is_retryable_reply(api.status, &api.code) {
-                tracing::warn!(
-                    operation = call.operation_id,
-                    attempt,
-                    status = api.status,
-                    code = api.raw_code.as_str(),
-                    "retryable error reply; retrying with the same body"
-                );
-                tokio::time::sleep(config.retry.backoff(attempt)).await;
-                continue;
-            }
-            return Err(Error::Api(api));
+        } else {
+            None
+        };
+        if let (true, Some(signature)) = (is_success, verified.clone()) {
+            return Next::Done(Ok(VerifiedReply {
+                status: reply.status,
+                headers: reply.headers,
+                body: reply.body,
+                signature,
+                attempts: attempt,
+            }));
         }
+        let api = api_error::<C>(&reply, request_id, verified.is_some(), attempt);
+        if attempts.may_retry() && is_retryable_reply(api.status, &api.code) {
+            tracing::warn!(
+                operation = call.operation_id,
+                attempt,
+                status = api.status,
+                code = api.raw_code.as_str(),
+                "retryable error reply; retrying with the same body"
+            );
+            return Next::Again(Some(call.retry.backoff(attempt)));
+        }
+        Next::Done(Err(ErrorKind::Api(api).into()))
     }
 
     /// One signed request to one host, reading at most `max_reply_bytes`.
@@ -749,10 +1128,17 @@ impl Client {
         let request = self
             .inner
             .http
-            .request(reqwest_method(method), url)
+            .request(reqwest_method(method), url.clone())
             .header(AUTHORIZATION, auth_value)
+            // On every request, so that a caller's HTTP client sends it too:
+            // WeChat Pay refuses a request without a User-Agent.
+            .header(reqwest::header::USER_AGENT, USER_AGENT)
             .header(ACCEPT, "application/json")
             .header(WECHATPAY_SERIAL, serial);
+        let request = match call.timeout {
+            Some(timeout) => request.timeout(timeout),
+            None => request,
+        };
         // The signed bytes are the JSON body, or the `meta` part of a multipart upload.
         let request = match (call.body, call.file) {
             (BodyKind::Multipart, Some(file)) => {
@@ -764,6 +1150,15 @@ impl Client {
                 .body(body.to_vec()),
         };
         let mut response = request.send().await.map_err(AttemptError::Network)?;
+        // Only a caller's HTTP client can follow a redirect (this crate's never
+        // does): a reply from another URL answers a request that was not signed
+        // for it.
+        if response.url() != &url {
+            return Err(AttemptError::Redirected(truncate(
+                response.url().as_str(),
+                MAX_REASON_CHARS,
+            )));
+        }
 
         let status = response.status().as_u16();
         let headers = response.headers().clone();
@@ -859,6 +1254,20 @@ fn classify(error: &reqwest::Error) -> (NetworkErrorKind, bool) {
     } else {
         (NetworkErrorKind::Other, true)
     }
+}
+
+/// The request number's value in a JSON body, bounded, for the call's span.
+fn request_number(field: Option<&str>, body: &[u8]) -> Option<String> {
+    let field = field?;
+    let serde_json::Value::Object(mut fields) = serde_json::from_slice(body).ok()? else {
+        return None;
+    };
+    let number = match fields.remove(field)? {
+        serde_json::Value::String(s) => s,
+        other @ serde_json::Value::Number(_) => other.to_string(),
+        _ => return None,
+    };
+    Some(truncate(&number, 64))
 }
 
 fn request_id(headers: &HeaderMap) -> Option<&str> {

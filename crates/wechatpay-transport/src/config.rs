@@ -14,13 +14,13 @@ use reqwest::Url;
 
 use crate::clock::{Clock, SystemClock};
 use crate::crypto::{Backend, Signer};
-use crate::endpoint::AuthScheme;
 use crate::error::ConfigError;
 use crate::keys::{Certificate, KeyError, PrivateKeyDer, PublicKeyDer};
 use crate::keystore::{KeyKind, PublicKeyStore};
 use crate::notification::ApiV3Key;
 use crate::oaep::SensitiveEncryptor;
 use crate::retry::RetryPolicy;
+use wechatpay_runtime::AuthScheme;
 
 /// The main host: the nearest access point.
 pub const DEFAULT_BASE_URL: &str = wechatpay_runtime::hosts::MAIN_HOST;
@@ -106,6 +106,17 @@ pub struct ClientConfig {
     pub(crate) resend_unverified: bool,
     pub(crate) certificates: Option<CertificateSettings>,
     pub(crate) backend: Backend,
+    pub(crate) http: HttpSource,
+}
+
+/// Where the client's HTTP client comes from.
+#[derive(Clone)]
+pub(crate) enum HttpSource {
+    /// Built by [`crate::Client::new`] from the settings, through `proxy` if set
+    /// (and never through a proxy named by the environment).
+    Own { proxy: Option<Url> },
+    /// The caller's ([`ClientBuilder::http_client`]).
+    Caller(reqwest::Client),
 }
 
 /// Downloading platform certificates (`GET /v3/certificates`) for a merchant.
@@ -195,6 +206,18 @@ impl fmt::Debug for ClientConfig {
             .field("pool_idle_timeout", &self.pool_idle_timeout)
             .field("resend_unverified", &self.resend_unverified)
             .field("certificate_refresh", &self.certificate_refresh())
+            .field(
+                "http",
+                &match &self.http {
+                    HttpSource::Own { proxy } => format!(
+                        "own (proxy: {})",
+                        proxy
+                            .as_ref()
+                            .map_or("none".to_owned(), |p| redact_credentials(p.as_str()))
+                    ),
+                    HttpSource::Caller(_) => "the caller's".to_owned(),
+                },
+            )
             .finish()
     }
 }
@@ -247,6 +270,8 @@ pub struct ClientBuilder {
     certificates: Option<ApiV3Key>,
     certificate_refresh: Duration,
     certificates_at_start: bool,
+    http_client: Option<reqwest::Client>,
+    proxy: Option<String>,
     error: Option<ConfigError>,
 }
 
@@ -278,6 +303,8 @@ impl ClientBuilder {
             certificates: None,
             certificate_refresh: DEFAULT_CERTIFICATE_REFRESH,
             certificates_at_start: true,
+            http_client: None,
+            proxy: None,
             error: None,
         }
     }
@@ -468,10 +495,10 @@ impl ClientBuilder {
     /// (`WECHATPAY/SIGNTEST/…` probes) to check that clients verify. Such a
     /// reply is not a failure of the call: the server acted, but its answer
     /// cannot be trusted. For an operation with a request number (see
-    /// [`crate::Client::execute_raw_with`]) the client sends the same body
+    /// [`crate::CallOptions::request_number_field`]) the client sends the same body
     /// bytes again with a fresh signature — the same number makes that
     /// idempotent — and uses the second reply if it verifies. Otherwise the
-    /// call fails with [`crate::Error::OutcomeUnknown`].
+    /// call fails with [`crate::ErrorKind::OutcomeUnknown`].
     pub fn resend_unverified_success(mut self, on: bool) -> Self {
         self.resend_unverified = on;
         self
@@ -507,6 +534,47 @@ impl ClientBuilder {
     /// merchant on public keys pays for a download it does not need.
     pub fn certificates_at_start(mut self, on: bool) -> Self {
         self.certificates_at_start = on;
+        self
+    }
+
+    /// Sends through the caller's HTTP client (its connection pool, proxy,
+    /// root certificates, TLS settings) instead of building one.
+    ///
+    /// The client must not follow redirects: build it with
+    /// `.redirect(reqwest::redirect::Policy::none())`. A redirect sends a
+    /// signature made for one URL to another. This crate cannot look inside a
+    /// `reqwest::Client`, but it checks where each reply came from: a reply
+    /// from another URL than the one signed fails the call with
+    /// [`ErrorKind::Redirected`](crate::ErrorKind::Redirected) (not retried;
+    /// the request may have taken effect). Each request still carries this
+    /// crate's `User-Agent` (WeChat Pay refuses requests without one). Its own
+    /// timeouts and
+    /// pool settings apply: [`connect_timeout`](Self::connect_timeout),
+    /// [`request_timeout`](Self::request_timeout) and
+    /// [`pool_idle_timeout`](Self::pool_idle_timeout) are not used with it,
+    /// and each call's timeout is the client's unless
+    /// [`CallOptions::timeout`](crate::CallOptions::timeout) sets one. Keep its
+    /// idle timeout under 8 s (WeChat Pay closes idle connections then), and
+    /// leave `connection_verbose` off (it logs the `Authorization` header).
+    /// Not combinable with [`proxy`](Self::proxy): configure the proxy on it.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Sends every request through the HTTP proxy at `url`
+    /// (`http://host:port`, optionally with `user:password@`, which errors and
+    /// `Debug` never show; for an https
+    /// target the proxy is asked to `CONNECT`), with
+    /// [`reqwest::Proxy::all`]. The platform certificate download goes the
+    /// same way: it uses the same HTTP client.
+    ///
+    /// Without this setting the client uses no proxy at all, whatever
+    /// `HTTPS_PROXY`, `HTTP_PROXY` or `ALL_PROXY` say: a library should not
+    /// route signed requests by environment variables its caller may not
+    /// know about. (The CLI reads `HTTPS_PROXY` itself and passes it here.)
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = Some(url.into());
         self
     }
 
@@ -618,7 +686,21 @@ impl ClientBuilder {
             Backup::Url(url) => Some(parse_base_url("backup URL", &url)?),
         };
 
+        let http =
+            match (self.http_client, self.proxy) {
+                (Some(_), Some(_)) => return Err(ConfigError::InvalidValue {
+                    what: "proxy",
+                    reason:
+                        "cannot be combined with http_client: configure the proxy on that client",
+                }),
+                (Some(client), None) => HttpSource::Caller(client),
+                (None, proxy) => HttpSource::Own {
+                    proxy: proxy.map(|url| parse_proxy_url(&url)).transpose()?,
+                },
+            };
+
         Ok(ClientConfig {
+            http,
             identity: self.identity,
             serial_no,
             signer,
@@ -704,6 +786,38 @@ fn parse_base_url(what: &'static str, url: &str) -> Result<Url, ConfigError> {
         return Err(invalid("must not carry credentials".into()));
     }
     Ok(parsed)
+}
+
+fn parse_proxy_url(url: &str) -> Result<Url, ConfigError> {
+    let invalid = |reason: String| ConfigError::InvalidUrl {
+        what: "proxy",
+        url: redact_credentials(url),
+        reason,
+    };
+    if !url.contains("://") {
+        return Err(invalid(
+            "must start with http:// or https:// (e.g. http://127.0.0.1:3128)".into(),
+        ));
+    }
+    let parsed = Url::parse(url).map_err(|e| invalid(e.to_string()))?;
+    if parsed.host_str().is_none() {
+        return Err(invalid("no host".into()));
+    }
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(invalid("the scheme must be http or https".into()));
+    }
+    Ok(parsed)
+}
+
+/// A proxy URL as errors show it: without its password.
+pub(crate) fn redact_credentials(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
 }
 
 #[cfg(test)]

@@ -11,10 +11,10 @@ use serde_json::Value;
 use wechatpay_runtime::Violations;
 
 use crate::crypto::SignError;
-use crate::endpoint::{AuthScheme, ErrorCode};
 use crate::keys::KeyError;
 use crate::sign::truncate;
 use crate::verify::VerifyError;
+use wechatpay_runtime::{AuthScheme, ErrorCode};
 
 /// An error code as the reply wrote it, for callers that only know an
 /// operation id at run time (see [`crate::Client::execute_raw`]).
@@ -104,13 +104,15 @@ impl fmt::Display for NetworkErrorKind {
 
 /// A network failure on the last attempt.
 ///
-/// `Display` ends with the underlying causes (`connection refused`, the TLS
-/// alert, …), not only reqwest's "error sending request".
+/// `Display` is this error's own sentence (what failed, where, after how many
+/// attempts, whether the request may have reached the server); the underlying
+/// causes (`connection refused`, the TLS alert, …) are its
+/// [`source`](std::error::Error::source) chain, each printed once by a
+/// report such as [`ErrorChain`].
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "{kind} error talking to {host} after {attempts} attempt(s); the request {}: {}",
+    "{kind} error talking to {host} after {attempts} attempt(s); the request {}",
     if *.may_have_reached_server { "may have reached the server" } else { "did not reach the server" },
-    self.cause()
 )]
 pub struct NetworkError {
     /// What went wrong.
@@ -125,15 +127,6 @@ pub struct NetworkError {
     /// The underlying error.
     #[source]
     pub source: reqwest::Error,
-}
-
-impl NetworkError {
-    /// What actually failed: the chain of underlying errors below reqwest's
-    /// own message, e.g. `client error (Connect): tcp connect error:
-    /// Connection refused (os error 111)` or the TLS handshake's reason.
-    pub fn cause(&self) -> String {
-        cause_chain(&self.source)
-    }
 }
 
 /// The messages of `error`'s sources joined with `: `, each once (a source
@@ -156,6 +149,32 @@ pub(crate) fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
         parts.push(error.to_string());
     }
     truncate(&parts.join(": "), 2 * MAX_REASON_CHARS)
+}
+
+/// An error and its [`source`](std::error::Error::source) chain on one line:
+/// `message: cause: cause…`, each cause once (a cause whose text its parent
+/// already printed is skipped), bounded. Every error of this crate prints
+/// only its own sentence in `Display`; this is how to print the whole story.
+///
+/// ```
+/// # use wechatpay_transport::error::ErrorChain;
+/// let io = std::io::Error::other("connection refused");
+/// assert_eq!(ErrorChain(&io).to_string(), "connection refused");
+/// ```
+#[derive(Clone, Copy)]
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let printed = wechatpay_protocol::text::error_chain(self.0);
+        f.write_str(&truncate(&printed, 4 * MAX_REASON_CHARS))
+    }
+}
+
+impl fmt::Debug for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
 }
 
 /// An error reply from WeChat Pay: `{"code": …, "message": …, "detail": …}`,
@@ -213,9 +232,9 @@ impl<C> fmt::Display for ApiError<C> {
 ///
 /// Only [`VerifiedReply::json`](crate::VerifiedReply::json) (and `into_json`)
 /// makes one, and the client hands out a `VerifiedReply` only for a 2xx reply
-/// whose signature verified: error replies ([`Error::Api`], read leniently, never
-/// decoded) and replies that do not verify ([`Error::Verification`],
-/// [`Error::OutcomeUnknown`]) never become a `DecodeError`. (A `VerifiedReply`
+/// whose signature verified: error replies ([`ErrorKind::Api`], read leniently, never
+/// decoded) and replies that do not verify ([`ErrorKind::Verification`],
+/// [`ErrorKind::OutcomeUnknown`]) never become a `DecodeError`. (A `VerifiedReply`
 /// built by hand, as a test may do, is only as verified as its maker.)
 ///
 /// The fields sit behind one box so that carrying the body does not make every
@@ -433,25 +452,37 @@ impl std::io::Write for Limited {
     }
 }
 
-/// Everything that can go wrong in one call.
+/// Everything that can go wrong in one call: one pointer wide (the
+/// [`ErrorKind`] sits behind a box), so a `Result<T, Error<C>>` costs little
+/// more than a `T`.
+///
+/// Match on [`kind`](Self::kind) (or [`into_kind`](Self::into_kind)) for
+/// what went wrong; [`request_id`](Self::request_id),
+/// [`api_error`](Self::api_error) and [`nothing_sent`](Self::nothing_sent)
+/// answer the usual questions directly. `Display` is the error's own
+/// sentence; causes are its [`source`](std::error::Error::source) chain
+/// ([`ErrorChain`] prints both).
+pub struct Error<C: ErrorCode = RawCode>(Box<ErrorKind<C>>);
+
+/// What went wrong in a call ([`Error::kind`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum Error<C: ErrorCode = RawCode> {
+pub enum ErrorKind<C: ErrorCode = RawCode> {
     /// The request broke the schema's rules; nothing was sent.
     #[error("invalid request: {0}")]
     Validation(Violations),
     /// The client is misconfigured for this call; nothing was sent.
     #[error("configuration: {0}")]
-    Config(#[from] ConfigError),
+    Config(ConfigError),
     /// The request body could not be serialized; nothing was sent.
-    #[error("cannot encode the request body: {0}")]
-    Encode(String),
+    #[error("cannot encode the request body")]
+    Encode(#[source] serde_json::Error),
     /// The path is not one the client can send unchanged; nothing was sent.
     #[error("invalid request path {path:?}: {reason}")]
     InvalidPath { path: String, reason: &'static str },
     /// The signer failed; nothing was sent.
     #[error(transparent)]
-    Sign(#[from] SignError),
+    Sign(SignError),
     /// The server could not be reached, or the connection failed.
     #[error(transparent)]
     Network(NetworkError),
@@ -496,51 +527,126 @@ pub enum Error<C: ErrorCode = RawCode> {
     },
     /// The HTTP request could not be built from what was asked (reqwest's
     /// builder refused it); nothing was sent, and sending again cannot help.
-    #[error("the request cannot be sent as built: {reason}; nothing was sent")]
-    Unsendable { reason: String },
+    /// Why is the `source`.
+    #[error("the request cannot be sent as built; nothing was sent")]
+    Unsendable {
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The caller's HTTP client ([`ClientBuilder::http_client`]) followed a
+    /// redirect: a request signed for one URL went on to another. The request
+    /// reached the server and may have taken effect; build that client with
+    /// `redirect(reqwest::redirect::Policy::none())`.
+    ///
+    /// [`ClientBuilder::http_client`]: crate::ClientBuilder::http_client
+    #[error("the HTTP client followed a redirect to {to}; a signed request must not be redirected (build the client given to ClientBuilder::http_client with redirect::Policy::none()); the request reached the server and may have taken effect")]
+    Redirected {
+        /// Where the reply came from (bounded).
+        to: String,
+    },
     /// A list operation's reply named a next-page token already sent in this walk;
     /// following it would never end.
     #[error("the reply's next page token {token:?} was already requested; stopping the page walk")]
     RepeatedPageToken { token: String },
     /// The platform certificate download verified but its content is unusable.
     #[error(transparent)]
-    Certificates(#[from] crate::certificates::CertificateError),
+    Certificates(crate::certificates::CertificateError),
 }
 
 impl<C: ErrorCode> Error<C> {
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind<C> {
+        &self.0
+    }
+
+    /// What went wrong, taken out of the error.
+    pub fn into_kind(self) -> ErrorKind<C> {
+        *self.0
+    }
+
     /// The reply's `Request-ID`, when a reply was received.
     pub fn request_id(&self) -> Option<&str> {
-        match self {
-            Error::Api(e) => e.request_id.as_deref(),
-            Error::Verification { request_id, .. }
-            | Error::BodyTooLarge { request_id, .. }
-            | Error::OutcomeUnknown { request_id, .. } => request_id.as_deref(),
-            Error::Decode(e) => e.request_id(),
+        match self.kind() {
+            ErrorKind::Api(e) => e.request_id.as_deref(),
+            ErrorKind::Verification { request_id, .. }
+            | ErrorKind::BodyTooLarge { request_id, .. }
+            | ErrorKind::OutcomeUnknown { request_id, .. } => request_id.as_deref(),
+            ErrorKind::Decode(e) => e.request_id(),
             _ => None,
         }
     }
 
     /// The API error, if WeChat Pay answered with one.
     pub fn api_error(&self) -> Option<&ApiError<C>> {
-        match self {
-            Error::Api(e) => Some(e),
+        match self.kind() {
+            ErrorKind::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The network failure, if the last attempt failed at the network level.
+    pub fn network_error(&self) -> Option<&NetworkError> {
+        match self.kind() {
+            ErrorKind::Network(e) => Some(e),
             _ => None,
         }
     }
 
     /// Whether the request certainly never left the client.
     pub fn nothing_sent(&self) -> bool {
-        match self {
-            Error::Validation(_)
-            | Error::Config(_)
-            | Error::Encode(_)
-            | Error::InvalidPath { .. }
-            | Error::Unsendable { .. }
-            | Error::RepeatedPageToken { .. }
-            | Error::Sign(_) => true,
-            Error::Network(e) => !e.may_have_reached_server,
+        match self.kind() {
+            ErrorKind::Validation(_)
+            | ErrorKind::Config(_)
+            | ErrorKind::Encode(_)
+            | ErrorKind::InvalidPath { .. }
+            | ErrorKind::Unsendable { .. }
+            | ErrorKind::RepeatedPageToken { .. }
+            | ErrorKind::Sign(_) => true,
+            ErrorKind::Network(e) => !e.may_have_reached_server,
             _ => false,
         }
+    }
+}
+
+impl<C: ErrorCode> From<ErrorKind<C>> for Error<C> {
+    fn from(kind: ErrorKind<C>) -> Self {
+        Error(Box::new(kind))
+    }
+}
+
+impl<C: ErrorCode> From<ConfigError> for Error<C> {
+    fn from(error: ConfigError) -> Self {
+        ErrorKind::Config(error).into()
+    }
+}
+
+impl<C: ErrorCode> From<SignError> for Error<C> {
+    fn from(error: SignError) -> Self {
+        ErrorKind::Sign(error).into()
+    }
+}
+
+impl<C: ErrorCode> From<crate::certificates::CertificateError> for Error<C> {
+    fn from(error: crate::certificates::CertificateError) -> Self {
+        ErrorKind::Certificates(error).into()
+    }
+}
+
+impl<C: ErrorCode> fmt::Debug for Error<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl<C: ErrorCode> fmt::Display for Error<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl<C: ErrorCode> std::error::Error for Error<C> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&*self.0)
     }
 }
 
@@ -562,11 +668,29 @@ mod tests {
         use std::mem::size_of;
         // The decode error's fields, body included, sit behind one pointer.
         assert_eq!(size_of::<DecodeError>(), size_of::<usize>());
-        // The largest variant is the API error; `Error` is no larger than it…
-        assert_eq!(size_of::<Error<RawCode>>(), size_of::<ApiError<RawCode>>());
-        // …and no larger than before the body was kept (160 bytes on 64-bit targets).
-        #[cfg(target_pointer_width = "64")]
-        assert!(size_of::<Error<RawCode>>() <= 160);
+    }
+
+    #[test]
+    fn an_error_is_one_pointer_wide() {
+        use std::mem::size_of;
+        // Was 160 bytes (the API error inline); at most 24 is the promise.
+        assert!(size_of::<Error<RawCode>>() <= 24);
+        assert_eq!(size_of::<Error<RawCode>>(), size_of::<usize>());
+        assert_eq!(size_of::<Result<(), Error<RawCode>>>(), size_of::<usize>());
+    }
+
+    #[test]
+    fn each_cause_is_printed_once() {
+        let json = serde_json::from_str::<u8>("x").unwrap_err();
+        let cause = json.to_string();
+        let error: Error = ErrorKind::Encode(json).into();
+        assert_eq!(error.to_string(), "cannot encode the request body");
+        let chain = ErrorChain(&error).to_string();
+        assert_eq!(chain.matches(&cause).count(), 1, "{chain}");
+        assert!(
+            chain.starts_with("cannot encode the request body: "),
+            "{chain}"
+        );
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! path template, auth scheme, request, response, error codes) and how to
 //! sign, send, verify and decode.
 //!
-//! - [`Client`] ([`Client::execute`], [`Client::execute_raw`]) for callers;
+//! - [`Client`] ([`Client::execute`], [`Client::execute_with`], [`Client::upload`],
+//!   [`Client::pages`], [`Client::execute_raw`]) for callers;
 //! - [`sign`], [`verify`], [`headers`], [`crypto`], [`keys`], [`keystore`],
 //!   [`notification`] (with [`dedup`] of redelivered events) and [`oaep`] as
 //!   building blocks for a CLI `sign` / `verify` command or a sandbox server
@@ -15,7 +16,7 @@
 //!
 //! Every failure is an [`Error`]. One needs care: a 2xx reply that verifies
 //! but does not decode into the operation's response type (a field the type
-//! requires is missing, a value changed type) is [`Error::Decode`]. The request
+//! requires is missing, a value changed type) is [`ErrorKind::Decode`]. The request
 //! took effect; [`DecodeError::verified_body`] holds the reply body exactly as
 //! WeChat Pay signed it, for reading what was answered instead of sending the
 //! request again.
@@ -28,15 +29,14 @@
 //!     .private_key_file("apiclient_key.pem")
 //!     .wechatpay_public_key_file("PUB_KEY_ID_0119000000012025010100000000000000", "pub_key.pem")
 //!     .build()?;
-//! // let reply = client.execute::<SendProductCoupon>(&request).await?;
+//! // The operation comes from the request type: no turbofish.
+//! // let coupon = client.execute(&request).await?;
 //! # let _ = client; Ok(()) }
 //! ```
 
 pub mod certificates;
 pub mod client;
 pub mod config;
-/// The operation metadata of the serde-only runtime, under its former path.
-pub use wechatpay_runtime::meta as endpoint;
 pub mod error;
 mod hosts;
 pub mod multipart;
@@ -53,7 +53,7 @@ pub mod sign {
 }
 
 pub use certificates::{CertificateDownload, CertificateError, PlatformCertificate};
-pub use client::{CallOptions, Client, VerifiedReply};
+pub use client::{CallOptions, Client, Response, VerifiedReply};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     ClientBuilder, ClientConfig, Identity, DEFAULT_BACKUP_URL, DEFAULT_BASE_URL,
@@ -61,7 +61,8 @@ pub use config::{
 };
 pub use crypto::{Backend, SignError, Signer, Verifier};
 pub use error::{
-    ApiError, ConfigError, DecodeError, Error, ErrorBody, NetworkError, NetworkErrorKind, RawCode,
+    ApiError, ConfigError, DecodeError, Error, ErrorBody, ErrorChain, ErrorKind, NetworkError,
+    NetworkErrorKind, RawCode,
 };
 pub use headers::{HeaderError, SignatureHeaders};
 pub use keys::{Certificate, KeyError, PrivateKeyDer, PublicKeyDer};
@@ -77,6 +78,7 @@ pub use sign::{Authorization, AuthorizationError};
 pub use verify::VerifyError;
 pub use wechatpay_runtime::{
     AuthScheme, BodyKind, Endpoint, EndpointInfo, ErrorCode, ErrorDoc, ErrorScope, Example,
-    FieldInfo, HeaderInfo, Location, Method, PathTemplate, RequestNumber, TypeInfo,
+    FieldInfo, HeaderInfo, Location, Method, OperationRequest, Paginated, PathTemplate,
+    RequestNumber, TypeInfo,
 };
 pub use wechatpay_runtime::{LengthUnit, Validate, Violation, Violations};

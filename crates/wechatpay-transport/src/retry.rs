@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::endpoint::ErrorCode;
+use wechatpay_runtime::ErrorCode;
 
 /// Bounded exponential backoff with jitter.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,9 +8,10 @@ use std::time::Duration;
 use support::*;
 use wechatpay_transport::crypto::signer_from_pem;
 use wechatpay_transport::notification::{decrypt_resource, encrypt_resource};
+use wechatpay_transport::ErrorKind;
 use wechatpay_transport::{
-    ApiV3Key, Error, ManualClock, NotificationError, NotificationHandler, PrivateKeyDer,
-    PublicKeyStore, RetryPolicy,
+    ApiV3Key, ManualClock, NotificationError, NotificationHandler, PrivateKeyDer, PublicKeyStore,
+    RetryPolicy,
 };
 
 const API_V3_KEY: &str = "a7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb";
@@ -80,10 +81,10 @@ async fn config_signer_keys_and_errors_hide_secrets() {
         .build()
         .unwrap();
     let err = client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Api(_)));
+    assert!(matches!(err.kind(), ErrorKind::Api(_)));
     let sent = server.requests()[0].auth();
     let signature = sent.get("signature").to_owned();
     for text in [format!("{err}"), format!("{err:?}")] {
@@ -166,10 +167,10 @@ async fn logs_never_carry_the_authorization_header() {
     .await;
     let client = merchant_builder(&server.url()).build().unwrap();
     let _ = client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await;
     client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap();
     let lines = logs.0.lock().unwrap().clone();
@@ -327,27 +328,27 @@ async fn trace_level_logs_of_reqwest_hyper_and_this_crate_hold_no_secrets() {
         .build()
         .unwrap();
     let _ = client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await;
     client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap();
     let err = client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Api(_)), "{err:?}");
+    assert!(matches!(err.kind(), ErrorKind::Api(_)), "{err:?}");
     // A connection failure too (nothing listening).
     let down = merchant_builder(&format!("http://127.0.0.1:{}", closed_port().await))
         .retry(RetryPolicy::none())
         .build()
         .unwrap();
     let net = down
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap_err();
-    assert!(matches!(net, Error::Network(_)), "{net:?}");
+    assert!(matches!(net.kind(), ErrorKind::Network(_)), "{net:?}");
 
     let traced = logs.0.lock().unwrap().clone();
     let logged = log_capture::LINES
@@ -428,5 +429,149 @@ fn panic_messages_hold_no_secrets() {
                 );
             }
         }
+    }
+}
+
+mod call_span {
+    //! One `wechatpay.call` span per call, with its fields, and nothing secret in it.
+
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::{Event, Metadata, Subscriber};
+    use wechatpay_transport::{AuthScheme, CallOptions};
+
+    use crate::support::*;
+
+    /// A span's or event's fields, by name, as text.
+    type FieldMap = HashMap<String, String>;
+
+    const OK_BODY: &str = r#"{"coupon_code":"C-1"}"#;
+    const REQUEST_ID: &str = "08F4D8A1B2C3D4E5F6A7B8C9D0E1F2A3B4C5D6";
+
+    /// Every span's fields and every event's text, for one thread.
+    #[derive(Default)]
+    struct SpanCapture {
+        next: AtomicU64,
+        spans: Mutex<HashMap<u64, (String, FieldMap)>>,
+        events: Mutex<String>,
+    }
+
+    struct SpanFields<'a>(&'a mut HashMap<String, String>);
+
+    impl Visit for SpanFields<'_> {
+        fn record_str(&mut self, field: &Field, value: &str) {
+            self.0.insert(field.name().to_owned(), value.to_owned());
+        }
+
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            self.0.insert(field.name().to_owned(), format!("{value:?}"));
+        }
+    }
+
+    impl Subscriber for SpanCapture {
+        fn enabled(&self, _: &Metadata<'_>) -> bool {
+            true
+        }
+
+        fn new_span(&self, span: &Attributes<'_>) -> Id {
+            let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+            let mut fields = HashMap::new();
+            span.record(&mut SpanFields(&mut fields));
+            self.spans
+                .lock()
+                .unwrap()
+                .insert(id, (span.metadata().name().to_owned(), fields));
+            Id::from_u64(id)
+        }
+
+        fn record(&self, span: &Id, values: &Record<'_>) {
+            if let Some((_, fields)) = self.spans.lock().unwrap().get_mut(&span.into_u64()) {
+                values.record(&mut SpanFields(fields));
+            }
+        }
+
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+
+        fn event(&self, event: &Event<'_>) {
+            let mut fields = HashMap::new();
+            event.record(&mut SpanFields(&mut fields));
+            let mut events = self.events.lock().unwrap();
+            events.push_str(&format!("{} {:?}\n", event.metadata().target(), fields));
+        }
+
+        fn enter(&self, _: &Id) {}
+
+        fn exit(&self, _: &Id) {}
+    }
+
+    #[tokio::test]
+    async fn one_span_per_call_names_operation_request_number_attempt_and_request_id() {
+        let server = TestServer::start(checking(AuthScheme::Merchant, MCHID, |i| {
+            if i == 0 {
+                Reply::new(500, r#"{"code":"SYSTEM_ERROR","message":"busy"}"#)
+            } else {
+                ok_reply(OK_BODY)
+            }
+        }))
+        .await;
+        let client = merchant_builder(&server.url()).build().unwrap();
+        let capture = Arc::new(SpanCapture::default());
+        let response = {
+            let _guard = tracing::subscriber::set_default(capture.clone());
+            client
+                .execute_with::<_, DemoMerchantSend>(
+                    &DemoRequest::new("o1"),
+                    CallOptions::new().request_number_field("out_request_no"),
+                )
+                .await
+                .unwrap()
+        };
+        assert_eq!(response.attempts(), 2);
+
+        let spans = capture.spans.lock().unwrap();
+        let calls: Vec<_> = spans
+            .values()
+            .filter(|(name, _)| name == "wechatpay.call")
+            .collect();
+        assert_eq!(calls.len(), 1, "{spans:?}");
+        let fields = &calls[0].1;
+        let field = |name: &str| fields.get(name).map(String::as_str);
+        assert_eq!(field("operation"), Some("demo-merchant-send"));
+        assert_eq!(field("request_no"), Some("REQ-20250101-0001"));
+        assert_eq!(field("attempt"), Some("2"));
+        assert_eq!(field("request_id"), Some(REQUEST_ID));
+
+        // Nothing secret in any span or event.
+        let mut everything = format!("{spans:?}");
+        everything.push_str(&capture.events.lock().unwrap());
+        assert!(
+            everything.contains("retrying"),
+            "events are captured: {everything}"
+        );
+        let sent = server.requests();
+        let authorization = sent[0].header("authorization").unwrap().to_owned();
+        let signature = sent[0].auth().get("signature").to_owned();
+        let private_key = std::fs::read_to_string(fixture("merchant_key.pem")).unwrap();
+        let key_line = private_key.lines().nth(1).unwrap();
+        for secret in [
+            authorization.as_str(),
+            signature.as_str(),
+            "WECHATPAY2-SHA256-RSA2048 ",
+            "PRIVATE KEY",
+            key_line,
+        ] {
+            assert!(
+                !everything.contains(secret),
+                "{secret:?} leaked: {everything}"
+            );
+        }
+        assert!(
+            !everything.to_ascii_lowercase().contains("authorization"),
+            "{everything}"
+        );
     }
 }

@@ -469,6 +469,9 @@ fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
             #query_fn
         }
 
+        /// The request names its operation, so `client.execute(&request)` needs no turbofish.
+        impl rt::OperationRequest<#name> for #request {}
+
         #codes_doc
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         #[non_exhaustive]

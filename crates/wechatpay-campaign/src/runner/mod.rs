@@ -687,11 +687,11 @@ impl Run<'_> {
         tokio::spawn(async move {
             let sent_at = Instant::now();
             let result = client
-                .execute_raw_with(
+                .execute_raw(
                     info,
                     &entry.prepared.url(),
                     entry.prepared.body.clone(),
-                    CallOptions::for_endpoint(info),
+                    CallOptions::default(),
                 )
                 .await;
             let latency = sent_at.elapsed();

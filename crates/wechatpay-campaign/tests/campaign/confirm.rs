@@ -9,7 +9,6 @@ use std::time::Duration;
 use common::{bounded, client, sandbox, spec, stats, users, USER_TEMPLATE};
 use serde_json::Value;
 use wechatpay_campaign::{report, Campaign, Control, ReportFormat, RunEnd, RunOptions};
-use wechatpay_endpoints::brand::DeactivateUserProductCoupon;
 use wechatpay_models::DeactivateUserProductCouponRequest;
 
 fn json_report(path: &std::path::Path) -> Vec<Value> {
@@ -71,7 +70,7 @@ fn coupons_left_unconfirmed_are_confirmed_later_and_a_dead_coupon_fails_its_row(
             format!("DEACT{}", row["row"]),
             "test",
         );
-        bounded(30, brand.execute::<DeactivateUserProductCoupon>(&request)).unwrap();
+        bounded(30, brand.execute(&request)).unwrap();
     }
 
     // The same campaign again: only confirms go out, never a second send.
@@ -211,9 +210,7 @@ fn a_confirm_refused_until_the_notification_is_delivered_waits_and_never_fails_t
     let url = accepting_notify_url();
     bounded(
         30,
-        brand.execute::<wechatpay_endpoints::brand::SetNotifyConfig>(
-            &wechatpay_models::SetNotifyConfigRequest::new(url),
-        ),
+        brand.execute(&wechatpay_models::SetNotifyConfigRequest::new(url)),
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();

@@ -11,7 +11,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use wechatpay_endpoints::brand::CreateStock;
 use wechatpay_models::CreateStockRequest;
 use wechatpay_sandbox::keys::{
     Identity as SandboxIdentity, CLIENT_KEY_FILE, IDENTITY_FILE, WXP_PUB_FILE,
@@ -115,7 +114,7 @@ pub async fn create_stock(client: &Client) -> String {
     }))
     .unwrap();
     client
-        .execute::<CreateStock>(&request)
+        .execute(&request)
         .await
         .expect("create the bench stock")
         .stock_id

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 use wechatpay_transport::{
-    ApiV3Key, AuthScheme, CallOptions, Client, ClientBuilder, EndpointInfo, Error, Identity,
-    RawCode, RetryPolicy, VerifiedReply,
+    ApiV3Key, AuthScheme, CallOptions, Client, ClientBuilder, EndpointInfo, Error, ErrorChain,
+    ErrorKind, Identity, RawCode, RetryPolicy, VerifiedReply,
 };
 
 use crate::args::CallArgs;
@@ -97,7 +97,9 @@ pub fn client(
             .platform_certificates_from_api(apiv3_key(key)?)
             .certificates_at_start(false);
     }
-    builder.build().map_err(|e| CliError::config(e.to_string()))
+    builder
+        .build()
+        .map_err(|e| CliError::config(crate::exit::error_chain(&e)))
 }
 
 /// The APIv3 key as the transport takes it (the error never shows the key).
@@ -127,28 +129,34 @@ pub fn builder(
             "--timeout must be a positive number of seconds",
         )
     })?;
-    Ok(Client::builder(identity)
+    let builder = Client::builder(identity)
         .base_url(settings.base_url.as_str())
         .serial_no(serial_no)
         .private_key_file(private_key)
         .public_key_store(settings.key_store()?)
-        .request_timeout(timeout))
+        .request_timeout(timeout);
+    // `--proxy`, else HTTPS_PROXY for an https base URL (see `pick_proxy`);
+    // the transport itself never reads proxy variables.
+    Ok(match &settings.proxy {
+        Some(proxy) => builder.proxy(proxy.as_str()),
+        None => builder,
+    })
 }
 
 /// Sends the prepared request; the reply is returned only if it verified.
 pub async fn send(
     client: &Client,
     prepared: Prepared,
-    file: Option<&FilePart>,
+    file: Option<FilePart>,
 ) -> Result<VerifiedReply, CliError> {
-    let options = CallOptions {
-        file,
-        ..CallOptions::for_endpoint(prepared.info)
-    };
-    let field = options.request_number_field;
+    let mut options = CallOptions::new();
+    if let Some(file) = file {
+        options = options.file(file);
+    }
+    let field = prepared.info.request_number.map(|n| n.field);
     let prepared_read_only = prepared.info.method == wechatpay_runtime::Method::Get;
     client
-        .execute_raw_with(prepared.info, &prepared.url(), prepared.body, options)
+        .execute_raw(prepared.info, &prepared.url(), prepared.body, options)
         .await
         .map_err(|e| classify(e, field, prepared_read_only))
 }
@@ -235,8 +243,11 @@ pub fn classify(error: Error<RawCode>, request_number: Option<&str>, read_only: 
         ),
         None => "query the result before sending it again".to_owned(),
     };
-    match error {
-        Error::Api(api) => {
+    // The error's own sentence and its causes, each once.
+    let chain = printable(&ErrorChain(&error).to_string());
+    let request_id = printable(error.request_id().unwrap_or("(none)"));
+    match error.into_kind() {
+        ErrorKind::Api(api) => {
             let mut message = format!(
                 "HTTP {} {}: {}\n  Request-ID: {}",
                 api.status,
@@ -265,23 +276,14 @@ pub fn classify(error: Error<RawCode>, request_number: Option<&str>, read_only: 
             }
             CliError::new(ExitClass::Api, message)
         }
-        Error::Verification {
-            error,
-            status,
-            request_id,
-        } => CliError::verification(format!(
-            "the HTTP {status} reply did not verify and is not shown: {error}\n  Request-ID: {}",
-            printable(request_id.as_deref().unwrap_or("(none)"))
+        ErrorKind::Verification { error, status, .. } => CliError::verification(format!(
+            "the HTTP {status} reply did not verify and is not shown: {error}\n  Request-ID: {request_id}",
         )),
-        e @ Error::OutcomeUnknown { .. } => {
-            let request_id = e.request_id().map(printable);
-            CliError::verification(format!(
-                "{e}\n  Request-ID: {}",
-                request_id.as_deref().unwrap_or("(none)")
-            ))
+        ErrorKind::OutcomeUnknown { .. } => {
+            CliError::verification(format!("{chain}\n  Request-ID: {request_id}"))
         }
-        Error::Network(e) => {
-            let mut message = printable(&e.to_string());
+        ErrorKind::Network(e) => {
+            let mut message = chain;
             if read_only {
                 message.push_str("\n  a GET changes nothing: it is safe to send again");
             } else if e.may_have_reached_server {
@@ -289,21 +291,18 @@ pub fn classify(error: Error<RawCode>, request_number: Option<&str>, read_only: 
             }
             CliError::new(ExitClass::Network, message)
         }
-        e @ Error::BodyTooLarge { .. } => CliError::new(
+        ErrorKind::BodyTooLarge { .. } => CliError::new(
             ExitClass::Network,
-            format!(
-                "{e}: a coupon may have been issued; {resend}\n  Request-ID: {}",
-                printable(e.request_id().unwrap_or("(none)"))
-            ),
+            format!("{chain}: a coupon may have been issued; {resend}\n  Request-ID: {request_id}"),
         ),
-        Error::Config(e) => CliError::config(e.to_string()),
-        Error::Validation(_)
-        | Error::Encode(_)
-        | Error::InvalidPath { .. }
-        | Error::Unsendable { .. } => CliError::validation(error.to_string()),
-        e @ Error::Certificates(_) => CliError::verification(e.to_string()),
-        e @ Error::Decode(_) => CliError::new(ExitClass::Decode, printable(&e.to_string())),
-        other => CliError::internal(other.to_string()),
+        ErrorKind::Config(e) => CliError::config(ErrorChain(&e).to_string()),
+        ErrorKind::Validation(_)
+        | ErrorKind::Encode(_)
+        | ErrorKind::InvalidPath { .. }
+        | ErrorKind::Unsendable { .. } => CliError::validation(chain),
+        ErrorKind::Certificates(_) => CliError::verification(chain),
+        ErrorKind::Decode(_) => CliError::new(ExitClass::Decode, chain),
+        _ => CliError::internal(chain),
     }
 }
 

@@ -295,6 +295,8 @@ pub fn resume_command(args: &CampaignSendArgs) -> String {
     let conn = &args.conn;
     flag("profile", path(&conn.profile));
     flag("base-url", conn.base_url.clone());
+    // A proxy URL with credentials is not printed (set HTTPS_PROXY instead).
+    flag("proxy", conn.proxy.clone().filter(|p| !p.contains('@')));
     flag("mchid", conn.mchid.clone());
     flag("brand-id", conn.brand_id.clone());
     flag("serial-no", conn.serial_no.clone());
@@ -523,6 +525,7 @@ mod tests {
             conn: crate::args::ConnArgs {
                 profile: Some("keys/profile.toml".into()),
                 base_url: Some("http://127.0.0.1:9/".into()),
+                proxy: None,
                 mchid: Some("1900000001".into()),
                 brand_id: Some("120344".into()),
                 serial_no: Some("5157F0".into()),

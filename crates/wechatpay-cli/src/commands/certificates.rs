@@ -34,7 +34,7 @@ pub fn plan(
     let client = builder(&settings, AuthScheme::Merchant, args.timeout)?
         .retry(RetryPolicy::with_max_retries(2))
         .build()
-        .map_err(|e| CliError::config(e.to_string()))?;
+        .map_err(|e| CliError::config(crate::exit::error_chain(&e)))?;
     Ok((client, key))
 }
 

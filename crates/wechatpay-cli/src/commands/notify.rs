@@ -79,7 +79,7 @@ pub fn serve(args: &NotifyServeArgs) -> Result<(), CliError> {
             };
             Some(
                 Confirmer::new(&receiver, client, options)
-                    .map_err(|e| CliError::config(e.to_string()))?,
+                    .map_err(|e| CliError::config(crate::exit::error_chain(&e)))?,
             )
         }
         None => None,
@@ -317,8 +317,6 @@ pub fn report(args: &NotifyReportArgs, out: &mut dyn Write) -> Result<(), CliErr
     };
     wechatpay_notify::report(&args.journal, format, out).map_err(|e| match e {
         ReportError::Journal(e) => journal_error(e),
-        e @ ReportError::Write(_) => {
-            CliError::new(ExitClass::Output, crate::exit::error_chain(&e))
-        }
+        e @ ReportError::Write(_) => CliError::new(ExitClass::Output, crate::exit::error_chain(&e)),
     })
 }

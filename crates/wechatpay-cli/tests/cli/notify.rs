@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use common::{cli, keys_dir, outcome, BIN, ENV_VARS};
 use serde_json::Value;
-use wechatpay_endpoints::brand::{SendUserProductCoupon, SetNotifyConfig};
 use wechatpay_models::{SendUserProductCouponRequest, SetNotifyConfigRequest};
 use wechatpay_sandbox::{NotifyPolicy, Options, Sandbox};
 use wechatpay_transport::{Client, Identity};
@@ -170,7 +169,7 @@ impl Drop for Serve {
 fn send(client: &Client, openid: &str, number: &str) -> String {
     block_on(async {
         client
-            .execute::<SendUserProductCoupon>(&SendUserProductCouponRequest::new(
+            .execute(&SendUserProductCouponRequest::new(
                 openid,
                 "1000000013",
                 "1000000013001",
@@ -186,7 +185,7 @@ fn send(client: &Client, openid: &str, number: &str) -> String {
 fn set_url(client: &Client, url: &str) {
     block_on(async {
         client
-            .execute::<SetNotifyConfig>(&SetNotifyConfigRequest::new(url))
+            .execute(&SetNotifyConfigRequest::new(url))
             .await
             .unwrap();
     });

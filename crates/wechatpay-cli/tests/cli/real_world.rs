@@ -721,10 +721,32 @@ fn rough_edges_from_a_first_run() {
         &[],
     );
     assert_eq!(code, 7, "{stderr}");
-    assert!(
-        stderr.to_ascii_lowercase().contains("connection refused"),
+    // The whole cause chain, each cause once (the error's own sentence, then
+    // reqwest's and the OS's reasons from `source()`).
+    assert_eq!(
+        stderr
+            .to_ascii_lowercase()
+            .matches("connection refused")
+            .count(),
+        1,
         "{stderr}"
     );
+    assert_eq!(
+        stderr.matches("error sending request").count(),
+        1,
+        "{stderr}"
+    );
+    // --proxy is honoured: through a proxy that is not there, the (running)
+    // sandbox cannot be reached.
+    let (code, _, stderr) = run(
+        call_args(
+            &sb.base_url,
+            &body,
+            &["--retries", "0", "--proxy", &format!("http://{closed}")],
+        ),
+        &[],
+    );
+    assert_eq!(code, 7, "{stderr}");
     // A 102 KB operation id is not echoed whole.
     let long = "x".repeat(100_000);
     let (code, _, stderr) = run(vec!["call".into(), long, "--body".into(), "{}".into()], &[]);

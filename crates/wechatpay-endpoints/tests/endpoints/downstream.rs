@@ -48,3 +48,22 @@ fn build_validate_and_describe() {
         _ => {}
     }
 }
+
+/// The signature of `Client::execute` (the transport's): the operation is
+/// inferred from the request type, so a caller writes no turbofish.
+fn operation_of<R, E>(_request: &R) -> &'static str
+where
+    R: wechatpay_endpoints::OperationRequest<E>,
+    E: Endpoint<Request = R>,
+{
+    E::INFO.operation_id
+}
+
+#[test]
+fn the_request_names_its_operation() {
+    let request =
+        SendProductCouponRequest::new("openid", "wx1", "stock", "req-1", CouponType::Normal);
+    assert_eq!(operation_of(&request), "send-product-coupon");
+    let bundle = PreSendUserProductCouponBundleRequest::new("o", "p", "b", "wx", "123456");
+    assert_eq!(operation_of(&bundle), "pre-send-user-product-coupon-bundle");
+}

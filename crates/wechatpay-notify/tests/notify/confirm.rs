@@ -4,7 +4,6 @@
 
 use crate::common::{self, NotifyServer, APPID, PRODUCT_COUPON_ID, STOCK_ID};
 
-use wechatpay_endpoints::brand::{DeactivateUserProductCoupon, GetUserProductCoupon};
 use wechatpay_models::{
     DeactivateUserProductCouponRequest, GetUserProductCouponRequest, UserProductCouponState,
 };
@@ -40,7 +39,7 @@ fn a_send_notification_is_recorded_then_confirmed_exactly_once() {
 
     let coupon = common::runtime().block_on(async {
         client
-            .execute::<GetUserProductCoupon>(&GetUserProductCouponRequest::new(
+            .execute(&GetUserProductCouponRequest::new(
                 "o-confirm-1",
                 code.as_str(),
                 PRODUCT_COUPON_ID,
@@ -157,7 +156,7 @@ fn a_coupon_deactivated_before_its_confirm_ends_failed_with_the_code() {
     server.stop();
     common::runtime().block_on(async {
         client
-            .execute::<DeactivateUserProductCoupon>(&DeactivateUserProductCouponRequest::new(
+            .execute(&DeactivateUserProductCouponRequest::new(
                 "o-deactivated",
                 code.as_str(),
                 PRODUCT_COUPON_ID,

@@ -17,11 +17,7 @@ use common::{
     Receiver,
 };
 use serde_json::Value;
-use wechatpay_endpoints::brand::{
-    ConfirmSendUserProductCoupon, GetUserProductCoupon, PreSendUserProductCoupon,
-    PreSendUserProductCouponBundle, ReturnUserProductCoupon, SendUserProductCoupon,
-    SendUserProductCouponBundle, SetNotifyConfig, UseUserProductCoupon,
-};
+use wechatpay_endpoints::brand::ConfirmSendUserProductCoupon;
 use wechatpay_models::{
     ConfirmSendUserProductCouponRequest, GetUserProductCouponRequest,
     PreSendUserProductCouponBundleRequest, PreSendUserProductCouponRequest,
@@ -54,17 +50,14 @@ fn policy(attempts: u32, first_delay: Duration) -> NotifyPolicy {
 
 async fn set_url(client: &Client, url: &str) {
     client
-        .execute::<SetNotifyConfig>(&SetNotifyConfigRequest::new(url))
+        .execute(&SetNotifyConfigRequest::new(url))
         .await
         .unwrap();
 }
 
 async fn send(client: &Client, openid: &str, number: &str) -> UserProductCouponEntity {
     let request = SendUserProductCouponRequest::new(openid, PC, STOCK, APPID, number);
-    let coupon = client
-        .execute::<SendUserProductCoupon>(&request)
-        .await
-        .unwrap();
+    let coupon = client.execute(&request).await.unwrap();
     assert_eq!(coupon.coupon_state, UserProductCouponState::Confirming);
     coupon
 }
@@ -94,6 +87,7 @@ async fn confirm(
             ConfirmSendUserProductCoupon::INFO,
             &ConfirmSendUserProductCoupon::path(request),
             serde_json::to_vec(request).unwrap(),
+            Default::default(),
         )
         .await
 }
@@ -173,7 +167,7 @@ fn a_confirming_coupon_cannot_be_used_or_returned_but_counts_against_the_user_li
     runtime().block_on(async {
         let single = send(&client, "o-wait", "WAIT_SEND_1").await;
         let bundle = client
-            .execute::<SendUserProductCouponBundle>(&SendUserProductCouponBundleRequest::new(
+            .execute(&SendUserProductCouponBundleRequest::new(
                 "o-wait",
                 BUNDLE_PC,
                 BUNDLE,
@@ -189,22 +183,14 @@ fn a_confirming_coupon_cannot_be_used_or_returned_but_counts_against_the_user_li
             assert_eq!(c.coupon_state, UserProductCouponState::Confirming);
             let used = api_error(
                 client
-                    .execute::<UseUserProductCoupon>(&use_request(
-                        "o-wait",
-                        c,
-                        &format!("WAIT_USE_{i}"),
-                    ))
+                    .execute(&use_request("o-wait", c, &format!("WAIT_USE_{i}")))
                     .await,
             );
             assert_answer(&used, 400, "INVALID_REQUEST", Some(trouble::ILLEGAL_STATE));
             assert!(used.message.contains("CONFIRMING"), "{used}");
             let returned = api_error(
                 client
-                    .execute::<ReturnUserProductCoupon>(&return_request(
-                        "o-wait",
-                        c,
-                        &format!("WAIT_RETURN_{i}"),
-                    ))
+                    .execute(&return_request("o-wait", c, &format!("WAIT_RETURN_{i}")))
                     .await,
             );
             assert_answer(
@@ -218,7 +204,7 @@ fn a_confirming_coupon_cannot_be_used_or_returned_but_counts_against_the_user_li
         // Unconfirmed coupons count: one per user, on the stock and on the bundle.
         let again = api_error(
             client
-                .execute::<SendUserProductCoupon>(&SendUserProductCouponRequest::new(
+                .execute(&SendUserProductCouponRequest::new(
                     "o-wait",
                     PC,
                     STOCK,
@@ -230,7 +216,7 @@ fn a_confirming_coupon_cannot_be_used_or_returned_but_counts_against_the_user_li
         assert_answer(&again, 400, "USER_RECEIVE_LIMIT", Some(trouble::USER_LIMIT));
         let again = api_error(
             client
-                .execute::<SendUserProductCouponBundle>(&SendUserProductCouponBundleRequest::new(
+                .execute(&SendUserProductCouponBundleRequest::new(
                     "o-wait",
                     BUNDLE_PC,
                     BUNDLE,
@@ -241,7 +227,7 @@ fn a_confirming_coupon_cannot_be_used_or_returned_but_counts_against_the_user_li
         );
         assert_answer(&again, 400, "USER_RECEIVE_LIMIT", Some(trouble::USER_LIMIT));
         let token = client
-            .execute::<PreSendUserProductCoupon>(&PreSendUserProductCouponRequest::new(
+            .execute(&PreSendUserProductCouponRequest::new(
                 "o-wait",
                 PC,
                 STOCK,
@@ -269,7 +255,7 @@ fn a_confirming_coupon_cannot_be_used_or_returned_but_counts_against_the_user_li
         .unwrap();
         assert_eq!(confirmed.coupon_state, UserProductCouponState::Effective);
         let used = client
-            .execute::<UseUserProductCoupon>(&use_request("o-wait", &single, "WAIT_USE_9"))
+            .execute(&use_request("o-wait", &single, "WAIT_USE_9"))
             .await
             .unwrap();
         assert_eq!(used.coupon_state, UserProductCouponState::Used);
@@ -289,7 +275,7 @@ fn every_issued_coupon_queues_one_product_coupon_send() {
         let single = send(&client, "o-send", "SENDS_1").await;
         issued.insert(("o-send".to_owned(), single.coupon_code));
         let bundle = client
-            .execute::<SendUserProductCouponBundle>(&SendUserProductCouponBundleRequest::new(
+            .execute(&SendUserProductCouponBundleRequest::new(
                 "o-send", BUNDLE_PC, BUNDLE, APPID, "SENDS_2",
             ))
             .await
@@ -298,14 +284,14 @@ fn every_issued_coupon_queues_one_product_coupon_send() {
             issued.insert(("o-send".to_owned(), c.coupon_code));
         }
         let token = client
-            .execute::<PreSendUserProductCoupon>(&PreSendUserProductCouponRequest::new(
+            .execute(&PreSendUserProductCouponRequest::new(
                 "o-claim", PC, STOCK, APPID, "SENDS_3",
             ))
             .await
             .unwrap()
             .token;
         let bundle_token = client
-            .execute::<PreSendUserProductCouponBundle>(&PreSendUserProductCouponBundleRequest::new(
+            .execute(&PreSendUserProductCouponBundleRequest::new(
                 "o-claim", BUNDLE_PC, BUNDLE, APPID, "SENDS_4",
             ))
             .await
@@ -524,7 +510,7 @@ fn stats_prove_n_issued_and_n_confirmed_and_none_confirmed_twice() {
 
         for (i, (openid, c)) in coupons.iter().enumerate() {
             let now = client
-                .execute::<GetUserProductCoupon>(&GetUserProductCouponRequest::new(
+                .execute(&GetUserProductCouponRequest::new(
                     openid.as_str(),
                     c.coupon_code.as_str(),
                     PC,

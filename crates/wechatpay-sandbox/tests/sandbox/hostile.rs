@@ -12,7 +12,6 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::{addr, brand_authorization, raw, runtime, signed_head};
-use wechatpay_endpoints::brand::{PreSendUserProductCoupon, PreSendUserProductCouponBundle};
 use wechatpay_models::{PreSendUserProductCouponBundleRequest, PreSendUserProductCouponRequest};
 use wechatpay_sandbox::{Options, Sandbox};
 use wechatpay_transport::headers::SignatureHeaders;
@@ -246,31 +245,11 @@ fn every_pre_send_gets_its_own_token() {
         let bundle = |n: &str| {
             PreSendUserProductCouponBundleRequest::new("o-p", "200000001", "100232301", "wx1", n)
         };
-        let a = client
-            .execute::<PreSendUserProductCoupon>(&single("PRESEND_1"))
-            .await
-            .unwrap()
-            .token;
-        let b = client
-            .execute::<PreSendUserProductCoupon>(&single("PRESEND_2"))
-            .await
-            .unwrap()
-            .token;
-        let c = client
-            .execute::<PreSendUserProductCouponBundle>(&bundle("PRESEND_3"))
-            .await
-            .unwrap()
-            .token;
-        let d = client
-            .execute::<PreSendUserProductCouponBundle>(&bundle("PRESEND_4"))
-            .await
-            .unwrap()
-            .token;
-        let again = client
-            .execute::<PreSendUserProductCoupon>(&single("PRESEND_1"))
-            .await
-            .unwrap()
-            .token;
+        let a = client.execute(&single("PRESEND_1")).await.unwrap().token;
+        let b = client.execute(&single("PRESEND_2")).await.unwrap().token;
+        let c = client.execute(&bundle("PRESEND_3")).await.unwrap().token;
+        let d = client.execute(&bundle("PRESEND_4")).await.unwrap().token;
+        let again = client.execute(&single("PRESEND_1")).await.unwrap().token;
         assert_eq!(again, a, "the same request number keeps its token");
         let mut all = vec![&a, &b, &c, &d];
         all.dedup();

@@ -4,10 +4,9 @@
 use std::net::TcpStream;
 use std::time::Duration;
 
-use wechatpay_endpoints::{brand::SendUserProductCoupon, merchant::SendProductCoupon};
 use wechatpay_models::{CouponType, SendProductCouponRequest, SendUserProductCouponRequest};
 use wechatpay_sandbox::{Options, Sandbox};
-use wechatpay_transport::{Error, Identity};
+use wechatpay_transport::{Error, ErrorKind, Identity};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -38,32 +37,23 @@ fn serves_signed_replies_and_stops_on_drop() {
             "wx1",
             "REQ_000001",
         );
-        let first = brand
-            .execute::<SendUserProductCoupon>(&request)
-            .await
-            .unwrap();
+        let first = brand.execute(&request).await.unwrap();
         assert_eq!(first.send_request_no, "REQ_000001");
         // The same request number again: the recorded result, not a second coupon.
-        let again = brand
-            .execute::<SendUserProductCoupon>(&request)
-            .await
-            .unwrap();
+        let again = brand.execute(&request).await.unwrap();
         assert_eq!(again.coupon_code, first.coupon_code);
 
         let merchant_request =
             SendProductCouponRequest::new("o1", "wx1", "12312354", "OUT_1", CouponType::Normal);
-        let reply = merchant
-            .execute::<SendProductCoupon>(&merchant_request)
-            .await
-            .unwrap();
+        let reply = merchant.execute(&merchant_request).await.unwrap();
         assert_eq!(
             reply.send_coupon_result.unwrap().out_request_no.as_deref(),
             Some("OUT_1")
         );
         // A merchant client calling a brand operation is refused before anything is sent.
         assert!(matches!(
-            merchant.execute::<SendUserProductCoupon>(&request).await,
-            Err(Error::Config(_))
+            merchant.execute(&request).await.map_err(Error::into_kind),
+            Err(ErrorKind::Config(_))
         ));
     });
     drop(sandbox);
@@ -88,10 +78,7 @@ async fn starts_and_stops_inside_an_async_test() {
         "wx1",
         "ASYNC_000001",
     );
-    let reply = client
-        .execute::<SendUserProductCoupon>(&request)
-        .await
-        .unwrap();
+    let reply = client.execute(&request).await.unwrap();
     assert_eq!(reply.send_request_no, "ASYNC_000001");
     // Dropping joins the sandbox's own thread (it needs nothing from this runtime).
     drop(sandbox);

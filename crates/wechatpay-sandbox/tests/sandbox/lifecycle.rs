@@ -13,11 +13,6 @@ use common::{
     admin, api_error, assert_answer, brand_client, notification_handler, runtime, Receiver,
 };
 use serde_json::json;
-use wechatpay_endpoints::brand::{
-    ConfirmSendUserProductCoupon, CreateProductCoupon, DeactivateUserProductCoupon,
-    GetUserProductCoupon, ListStocks, ListUserProductCoupons, ReturnUserProductCoupon,
-    SendUserProductCoupon, SetNotifyConfig, UpdateStockBudget, UseUserProductCoupon,
-};
 use wechatpay_models::{
     ConfirmSendUserProductCouponRequest, CreateProductCouponRequest,
     DeactivateUserProductCouponRequest, GetUserProductCouponRequest, ListStocksRequest,
@@ -78,13 +73,15 @@ async fn send(
         APPID,
         number,
     );
-    match client.execute::<SendUserProductCoupon>(&request).await {
+    match client.execute(&request).await {
         Ok(coupon) => {
             assert_eq!(coupon.coupon_state, UserProductCouponState::Confirming);
             Ok(coupon.coupon_code)
         }
-        Err(wechatpay_transport::Error::Api(e)) => Err(e),
-        Err(other) => panic!("send: {other}"),
+        Err(other) => match other.into_kind() {
+            wechatpay_transport::ErrorKind::Api(e) => Err(e),
+            other => panic!("send: {other}"),
+        },
     }
 }
 
@@ -115,17 +112,14 @@ fn a_brand_runs_its_whole_integration_against_the_sandbox() {
     rt.block_on(async {
         // The notify URL: http is fine on loopback.
         let config = client
-            .execute::<SetNotifyConfig>(&SetNotifyConfigRequest::new(receiver.url.as_str()))
+            .execute(&SetNotifyConfigRequest::new(receiver.url.as_str()))
             .await
             .unwrap();
         assert_eq!(config.notify_url, receiver.url);
 
         // Create: a product coupon with its stock (budget 3, two per user), SENDING at once.
         let now = admin_now(&sandbox).await;
-        let created = client
-            .execute::<CreateProductCoupon>(&create_request(now))
-            .await
-            .unwrap();
+        let created = client.execute(&create_request(now)).await.unwrap();
         let stock = created.stock.unwrap();
         assert_eq!(stock.state, StockState::Sending);
         let ids = Ids {
@@ -153,14 +147,14 @@ fn a_brand_runs_its_whole_integration_against_the_sandbox() {
         // Not usable before it is confirmed: 用户券状态非法.
         let early = api_error(
             client
-                .execute::<UseUserProductCoupon>(&use_request(&ids, "o-alice", &code, "LIFE_USE_0"))
+                .execute(&use_request(&ids, "o-alice", &code, "LIFE_USE_0"))
                 .await,
         );
         assert_answer(&early, 400, "INVALID_REQUEST", Some(trouble::ILLEGAL_STATE));
 
         // Confirm → EFFECTIVE (its validity has begun); use → USED.
         let confirmed = client
-            .execute::<ConfirmSendUserProductCoupon>(&ConfirmSendUserProductCouponRequest::new(
+            .execute(&ConfirmSendUserProductCouponRequest::new(
                 "o-alice",
                 code.as_str(),
                 ids.product_coupon.as_str(),
@@ -176,20 +170,20 @@ fn a_brand_runs_its_whole_integration_against_the_sandbox() {
             Some("LIFE_CONFIRM_1")
         );
         let used = client
-            .execute::<UseUserProductCoupon>(&use_request(&ids, "o-alice", &code, "LIFE_USE_1"))
+            .execute(&use_request(&ids, "o-alice", &code, "LIFE_USE_1"))
             .await
             .unwrap();
         assert_eq!(used.coupon_state, UserProductCouponState::Used);
         let again = api_error(
             client
-                .execute::<UseUserProductCoupon>(&use_request(&ids, "o-alice", &code, "LIFE_USE_2"))
+                .execute(&use_request(&ids, "o-alice", &code, "LIFE_USE_2"))
                 .await,
         );
         assert_answer(&again, 400, "INVALID_REQUEST", Some(trouble::ALREADY_USED));
 
         // Return → back to the user, usable again.
         let returned = client
-            .execute::<ReturnUserProductCoupon>(&ReturnUserProductCouponRequest::new(
+            .execute(&ReturnUserProductCouponRequest::new(
                 "o-alice",
                 code.as_str(),
                 ids.product_coupon.as_str(),
@@ -206,7 +200,7 @@ fn a_brand_runs_its_whole_integration_against_the_sandbox() {
 
         // Deactivate → DEACTIVATED, and nothing more can be done with it.
         let deactivated = client
-            .execute::<DeactivateUserProductCoupon>(&DeactivateUserProductCouponRequest::new(
+            .execute(&DeactivateUserProductCouponRequest::new(
                 "o-alice",
                 code.as_str(),
                 ids.product_coupon.as_str(),
@@ -223,7 +217,7 @@ fn a_brand_runs_its_whole_integration_against_the_sandbox() {
         );
         let after = api_error(
             client
-                .execute::<UseUserProductCoupon>(&use_request(&ids, "o-alice", &code, "LIFE_USE_3"))
+                .execute(&use_request(&ids, "o-alice", &code, "LIFE_USE_3"))
                 .await,
         );
         assert_answer(&after, 400, "INVALID_REQUEST", Some(trouble::ILLEGAL_STATE));
@@ -247,7 +241,7 @@ fn a_brand_runs_its_whole_integration_against_the_sandbox() {
         );
         budget.current_max_count = Some(3);
         budget.target_max_count = Some(10);
-        let raised = client.execute::<UpdateStockBudget>(&budget).await.unwrap();
+        let raised = client.execute(&budget).await.unwrap();
         assert_eq!(raised.stock_send_rule.max_count, 10);
         assert_eq!(raised.sent_count_info.total_count, Some(3));
         send(&client, &ids, "o-carol", "LIFE_SEND_5").await.unwrap();
@@ -259,10 +253,7 @@ fn a_brand_runs_its_whole_integration_against_the_sandbox() {
             let mut page = ListUserProductCouponsRequest::new("o-alice", APPID);
             page.page_size = Some(1);
             page.page_token = token.take();
-            let reply = client
-                .execute::<ListUserProductCoupons>(&page)
-                .await
-                .unwrap();
+            let reply = client.execute(&page).await.unwrap();
             assert_eq!(reply.total_count, Some(2));
             codes.extend(
                 reply
@@ -279,10 +270,7 @@ fn a_brand_runs_its_whole_integration_against_the_sandbox() {
         assert_eq!(codes, [code.clone(), second.clone()]);
         let mut deactivated_only = ListUserProductCouponsRequest::new("o-alice", APPID);
         deactivated_only.coupon_state = Some(UserProductCouponState::Deactivated);
-        let reply = client
-            .execute::<ListUserProductCoupons>(&deactivated_only)
-            .await
-            .unwrap();
+        let reply = client.execute(&deactivated_only).await.unwrap();
         assert_eq!(reply.total_count, Some(1));
 
         // Every later event was notified too: a SEND per issued coupon, the USE and the RETURN.
@@ -318,7 +306,7 @@ fn a_brand_runs_its_whole_integration_against_the_sandbox() {
         .await;
         assert_eq!(clock["offset_seconds"], 31 * DAY);
         let expired = client
-            .execute::<GetUserProductCoupon>(&GetUserProductCouponRequest::new(
+            .execute(&GetUserProductCouponRequest::new(
                 "o-alice",
                 second.as_str(),
                 ids.product_coupon.as_str(),
@@ -330,17 +318,12 @@ fn a_brand_runs_its_whole_integration_against_the_sandbox() {
         assert_eq!(expired.coupon_state, UserProductCouponState::Expired);
         let late = api_error(
             client
-                .execute::<UseUserProductCoupon>(&use_request(
-                    &ids,
-                    "o-alice",
-                    &second,
-                    "LIFE_USE_4",
-                ))
+                .execute(&use_request(&ids, "o-alice", &second, "LIFE_USE_4"))
                 .await,
         );
         assert_answer(&late, 400, "INVALID_REQUEST", Some(trouble::COUPON_EXPIRED));
         let stocks = client
-            .execute::<ListStocks>(&ListStocksRequest::new(ids.product_coupon.as_str()))
+            .execute(&ListStocksRequest::new(ids.product_coupon.as_str()))
             .await
             .unwrap();
         assert_eq!(stocks.stock_list.unwrap()[0].state, StockState::Stopped);
@@ -381,9 +364,7 @@ fn beyond_the_per_brand_rate_the_answer_is_429_frequency_limited() {
         );
         let mut answers = Vec::new();
         for _ in 0..6 {
-            answers.push(api_error(
-                client.execute::<GetUserProductCoupon>(&request).await,
-            ));
+            answers.push(api_error(client.execute(&request).await));
         }
         // The first three are served (an unknown coupon: 404 with 用户券不存在) ...
         for e in &answers[..3] {
@@ -415,7 +396,7 @@ fn beyond_the_per_brand_rate_the_answer_is_429_frequency_limited() {
         let request =
             GetUserProductCouponRequest::new("o", "C", "1000000013", "1000000013001", APPID);
         for _ in 0..10 {
-            let e = api_error(client.execute::<GetUserProductCoupon>(&request).await);
+            let e = api_error(client.execute(&request).await);
             assert_eq!(e.status, 404);
         }
     });

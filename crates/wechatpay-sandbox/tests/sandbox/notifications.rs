@@ -11,10 +11,6 @@ use common::{
     admin, api_error, assert_answer, brand_client, claim, notification_handler, runtime, Answer,
     Receiver,
 };
-use wechatpay_endpoints::brand::{
-    PreSendUserProductCoupon, PreSendUserProductCouponBundle, SendUserProductCoupon,
-    SetNotifyConfig,
-};
 use wechatpay_models::{
     PreSendUserProductCouponBundleRequest, PreSendUserProductCouponRequest,
     ProductCouponNotification, SendUserProductCouponRequest, SetNotifyConfigRequest,
@@ -42,7 +38,7 @@ fn quick(attempts: u32) -> NotifyPolicy {
 
 async fn set_url(client: &Client, url: &str) {
     client
-        .execute::<SetNotifyConfig>(&SetNotifyConfigRequest::new(url))
+        .execute(&SetNotifyConfigRequest::new(url))
         .await
         .unwrap();
 }
@@ -50,11 +46,7 @@ async fn set_url(client: &Client, url: &str) {
 async fn send(client: &Client, openid: &str, number: &str) -> String {
     let request =
         SendUserProductCouponRequest::new(openid, "1000000013", "1000000013001", APPID, number);
-    client
-        .execute::<SendUserProductCoupon>(&request)
-        .await
-        .unwrap()
-        .coupon_code
+    client.execute(&request).await.unwrap().coupon_code
 }
 
 #[test]
@@ -68,11 +60,7 @@ fn only_https_or_loopback_http_without_a_query_is_a_notify_url() {
             "http://192.168.1.10/notify",
             "https://www.example.com/notify?brand=1",
         ] {
-            let e = api_error(
-                client
-                    .execute::<SetNotifyConfig>(&SetNotifyConfigRequest::new(bad))
-                    .await,
-            );
+            let e = api_error(client.execute(&SetNotifyConfigRequest::new(bad)).await);
             assert_answer(&e, 400, "PARAM_ERROR", None);
             assert_eq!(e.detail.unwrap()["field"], "notify_url", "{bad}");
         }
@@ -204,11 +192,7 @@ fn a_claimed_pre_send_is_issued_through_the_component_and_notified_once() {
             APPID,
             "TAP_SINGLE_1",
         );
-        let token = client
-            .execute::<PreSendUserProductCoupon>(&single)
-            .await
-            .unwrap()
-            .token;
+        let token = client.execute(&single).await.unwrap().token;
         let (status, body) = claim(&sb, &token).await;
         assert_eq!(status, 200, "{body}");
         let coupon = &body["user_product_coupon_list"][0];
@@ -247,11 +231,7 @@ fn a_claimed_pre_send_is_issued_through_the_component_and_notified_once() {
             APPID,
             "TAP_BUNDLE_1",
         );
-        let token = client
-            .execute::<PreSendUserProductCouponBundle>(&bundle)
-            .await
-            .unwrap()
-            .token;
+        let token = client.execute(&bundle).await.unwrap().token;
         let (status, body) = claim(&sb, &token).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(

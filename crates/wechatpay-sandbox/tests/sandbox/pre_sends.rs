@@ -12,10 +12,6 @@ use std::time::Duration;
 use common::{
     api_error, assert_answer, brand_client, claim, notification_handler, runtime, Receiver,
 };
-use wechatpay_endpoints::brand::{
-    ConfirmSendUserProductCoupon, GetUserProductCoupon, ListUserProductCoupons,
-    PreSendUserProductCoupon, PreSendUserProductCouponBundle, SetNotifyConfig,
-};
 use wechatpay_models::{
     ConfirmSendUserProductCouponRequest, GetUserProductCouponRequest,
     ListUserProductCouponsRequest, PreSendUserProductCouponBundleRequest,
@@ -37,11 +33,7 @@ const BUNDLE: &str = "100232301";
 
 async fn pre_send(client: &Client, openid: &str, number: &str) -> String {
     let request = PreSendUserProductCouponRequest::new(openid, PC, STOCK, APPID, number);
-    client
-        .execute::<PreSendUserProductCoupon>(&request)
-        .await
-        .unwrap()
-        .token
+    client.execute(&request).await.unwrap().token
 }
 
 /// The next `n` notifications as (event type, openid, coupon code), each within 10 s.
@@ -69,7 +61,7 @@ fn notifications(
 
 async fn set_url(client: &Client, url: &str) {
     client
-        .execute::<SetNotifyConfig>(&SetNotifyConfigRequest::new(url))
+        .execute(&SetNotifyConfigRequest::new(url))
         .await
         .unwrap();
 }
@@ -93,7 +85,7 @@ fn a_claimed_pre_send_belongs_to_the_user_it_was_pre_sent_to() {
 
         // The user sees it: get and list under the pre-send's openid.
         let got = client
-            .execute::<GetUserProductCoupon>(&GetUserProductCouponRequest::new(
+            .execute(&GetUserProductCouponRequest::new(
                 "o-claimer",
                 code.as_str(),
                 PC,
@@ -109,10 +101,7 @@ fn a_claimed_pre_send_belongs_to_the_user_it_was_pre_sent_to() {
         );
         assert_eq!(got.send_request_no, "CLAIM_SINGLE_1");
         let listed = client
-            .execute::<ListUserProductCoupons>(&ListUserProductCouponsRequest::new(
-                "o-claimer",
-                APPID,
-            ))
+            .execute(&ListUserProductCouponsRequest::new("o-claimer", APPID))
             .await
             .unwrap();
         assert_eq!(listed.total_count, Some(1));
@@ -136,7 +125,7 @@ fn a_claimed_pre_send_belongs_to_the_user_it_was_pre_sent_to() {
 
         // The brand confirms it for that user.
         let confirmed = client
-            .execute::<ConfirmSendUserProductCoupon>(&ConfirmSendUserProductCouponRequest::new(
+            .execute(&ConfirmSendUserProductCouponRequest::new(
                 "o-claimer",
                 code.as_str(),
                 PC,
@@ -170,11 +159,7 @@ fn a_claimed_bundle_pre_send_belongs_to_the_user_it_was_pre_sent_to() {
             APPID,
             "CLAIM_BUNDLE_1",
         );
-        let token = client
-            .execute::<PreSendUserProductCouponBundle>(&request)
-            .await
-            .unwrap()
-            .token;
+        let token = client.execute(&request).await.unwrap().token;
         let (status, body) = claim(&sb, &token).await;
         assert_eq!(status, 200, "{body}");
         let claimed = body["user_product_coupon_list"].as_array().unwrap();
@@ -190,10 +175,7 @@ fn a_claimed_bundle_pre_send_belongs_to_the_user_it_was_pre_sent_to() {
 
         let mut page = ListUserProductCouponsRequest::new("o-bundle-claimer", APPID);
         page.user_coupon_bundle_id = Some(bundle_id.clone());
-        let listed = client
-            .execute::<ListUserProductCoupons>(&page)
-            .await
-            .unwrap();
+        let listed = client.execute(&page).await.unwrap();
         assert_eq!(listed.total_count, Some(3));
         let listed = listed.user_coupon_list.unwrap();
         assert_eq!(
@@ -205,7 +187,7 @@ fn a_claimed_bundle_pre_send_belongs_to_the_user_it_was_pre_sent_to() {
         );
         for c in &listed {
             let got = client
-                .execute::<GetUserProductCoupon>(&GetUserProductCouponRequest::new(
+                .execute(&GetUserProductCouponRequest::new(
                     "o-bundle-claimer",
                     c.coupon_code.as_str(),
                     BUNDLE_PC,
@@ -268,7 +250,7 @@ fn a_claim_counts_against_the_claiming_users_limit_only() {
         assert_eq!(status, 200, "{body}");
         let e = api_error(
             client
-                .execute::<GetUserProductCoupon>(&GetUserProductCouponRequest::new(
+                .execute(&GetUserProductCouponRequest::new(
                     "o-one",
                     body["user_product_coupon_list"][0]["coupon_code"]
                         .as_str()

@@ -6,11 +6,6 @@ use crate::common;
 
 use common::{admin, api_error, assert_answer, brand_client, runtime};
 use serde_json::json;
-use wechatpay_endpoints::brand::{
-    AssociateStores, CreateStock, DeactivateProductCoupon, DeactivateUserProductCouponBundle,
-    DisassociateStores, GetStock, GetUserProductCoupon, ListAssociatedStores, ListStocks,
-    SendUserProductCoupon, SendUserProductCouponBundle, UploadCouponCodes,
-};
 use wechatpay_models::{
     AssociateStoresRequest, CreateStockRequest, DeactivateProductCouponRequest,
     DeactivateUserProductCouponBundleRequest, DisassociateStoresRequest, GetStockRequest,
@@ -56,11 +51,7 @@ async fn create_stock(
         }
     }))
     .unwrap();
-    client
-        .execute::<CreateStock>(&request)
-        .await
-        .unwrap()
-        .stock_id
+    client.execute(&request).await.unwrap().stock_id
 }
 
 fn send_request(
@@ -87,7 +78,7 @@ fn coupon_codes_follow_the_stock_mode() {
         // A code outside the charset is refused locally, item by item, before sending.
         let bad =
             UploadCouponCodesRequest::new(PC, upload.as_str(), "UPLOAD_0", vec!["bad code".into()]);
-        let refused = client.execute::<UploadCouponCodes>(&bad).await.unwrap_err();
+        let refused = client.execute(&bad).await.unwrap_err();
         assert!(refused.to_string().contains("code_list[0]"), "{refused}");
         let mut codes = UploadCouponCodesRequest::new(
             PC,
@@ -95,85 +86,61 @@ fn coupon_codes_follow_the_stock_mode() {
             "UPLOAD_1",
             vec!["A1".into(), "A2".into(), "A1".into()],
         );
-        let reply = client.execute::<UploadCouponCodes>(&codes).await.unwrap();
+        let reply = client.execute(&codes).await.unwrap();
         assert_eq!(reply.total_count, Some(2));
         assert_eq!(reply.success_code_list.unwrap(), ["A1", "A2"]);
         assert_eq!(reply.duplicate_code_list.unwrap(), ["A1"]);
         codes.out_request_no = "UPLOAD_2".into();
         codes.code_list = vec!["A2".into()];
-        let reply = client.execute::<UploadCouponCodes>(&codes).await.unwrap();
+        let reply = client.execute(&codes).await.unwrap();
         assert_eq!(reply.already_exist_code_list.unwrap(), ["A2"]);
         let send = |n: &str, code: Option<&str>| send_request(&upload, "o-up", n, code);
-        let first = client
-            .execute::<SendUserProductCoupon>(&send("U1", Some("A2")))
-            .await
-            .unwrap();
+        let first = client.execute(&send("U1", Some("A2"))).await.unwrap();
         assert_eq!(first.coupon_code, "A2");
         let stock = first.stock.coupon_code_count_info.unwrap();
         assert_eq!(
             (stock.total_count, stock.available_count),
             (Some(2), Some(1))
         );
-        let second = client
-            .execute::<SendUserProductCoupon>(&send("U2", None))
-            .await
-            .unwrap();
+        let second = client.execute(&send("U2", None)).await.unwrap();
         assert_eq!(second.coupon_code, "A1");
-        let e = api_error(
-            client
-                .execute::<SendUserProductCoupon>(&send("U3", None))
-                .await,
-        );
+        let e = api_error(client.execute(&send("U3", None)).await);
         assert_answer(&e, 400, "STOCK_INSUFFICIENT", None);
-        let e = api_error(
-            client
-                .execute::<SendUserProductCoupon>(&send("U4", Some("A9")))
-                .await,
-        );
+        let e = api_error(client.execute(&send("U4", Some("A9"))).await);
         assert_answer(&e, 400, "INVALID_REQUEST", Some(trouble::ILLEGAL_PARAMETER));
 
         // API_ASSIGN needs a code, once; WECHATPAY takes none and assigns its own.
         let assign = create_stock(&client, &sb, "API_ASSIGN", rule.clone()).await;
         let e = api_error(
             client
-                .execute::<SendUserProductCoupon>(&send_request(&assign, "o-as", "AS1", None))
+                .execute(&send_request(&assign, "o-as", "AS1", None))
                 .await,
         );
         assert_answer(&e, 400, "PARAM_ERROR", None);
         let mine = client
-            .execute::<SendUserProductCoupon>(&send_request(&assign, "o-as", "AS2", Some("MINE_1")))
+            .execute(&send_request(&assign, "o-as", "AS2", Some("MINE_1")))
             .await
             .unwrap();
         assert_eq!(mine.coupon_code, "MINE_1");
         let e = api_error(
             client
-                .execute::<SendUserProductCoupon>(&send_request(
-                    &assign,
-                    "o-as2",
-                    "AS3",
-                    Some("MINE_1"),
-                ))
+                .execute(&send_request(&assign, "o-as2", "AS3", Some("MINE_1")))
                 .await,
         );
         assert_answer(&e, 400, "INVALID_REQUEST", Some(trouble::ILLEGAL_PARAMETER));
         let generated = create_stock(&client, &sb, "WECHATPAY", rule).await;
         let e = api_error(
             client
-                .execute::<SendUserProductCoupon>(&send_request(
-                    &generated,
-                    "o-wx",
-                    "WX1",
-                    Some("X"),
-                ))
+                .execute(&send_request(&generated, "o-wx", "WX1", Some("X")))
                 .await,
         );
         assert_answer(&e, 400, "PARAM_ERROR", None);
         let a = client
-            .execute::<SendUserProductCoupon>(&send_request(&generated, "o-wx", "WX2", None))
+            .execute(&send_request(&generated, "o-wx", "WX2", None))
             .await
             .unwrap();
         let b = client
-            .execute::<SendUserProductCoupon>(&send_request(&generated, "o-wx", "WX3", None))
+            .execute(&send_request(&generated, "o-wx", "WX3", None))
             .await
             .unwrap();
         assert_ne!(a.coupon_code, b.coupon_code);
@@ -194,12 +161,12 @@ fn the_daily_budget_resets_on_the_next_business_day() {
         )
         .await;
         client
-            .execute::<SendUserProductCoupon>(&send_request(&stock, "o-d", "D1", None))
+            .execute(&send_request(&stock, "o-d", "D1", None))
             .await
             .unwrap();
         let e = api_error(
             client
-                .execute::<SendUserProductCoupon>(&send_request(&stock, "o-d", "D2", None))
+                .execute(&send_request(&stock, "o-d", "D2", None))
                 .await,
         );
         assert_answer(&e, 400, "STOCK_INSUFFICIENT", None);
@@ -212,7 +179,7 @@ fn the_daily_budget_resets_on_the_next_business_day() {
         )
         .await;
         let next_day = client
-            .execute::<SendUserProductCoupon>(&send_request(&stock, "o-d", "D3", None))
+            .execute(&send_request(&stock, "o-d", "D3", None))
             .await
             .unwrap();
         assert_eq!(next_day.stock.sent_count_info.today_count, Some(1));
@@ -233,10 +200,7 @@ fn a_stock_bundle_issues_one_coupon_per_round_and_deactivates_them_together() {
             APPID,
             "BUNDLE_1",
         );
-        let sent = client
-            .execute::<SendUserProductCouponBundle>(&request)
-            .await
-            .unwrap();
+        let sent = client.execute(&request).await.unwrap();
         assert_eq!(sent.user_product_coupon_list.len(), 3);
         for (i, c) in sent.user_product_coupon_list.iter().enumerate() {
             let info = c.user_product_coupon_bundle_info.as_ref().unwrap();
@@ -249,7 +213,7 @@ fn a_stock_bundle_issues_one_coupon_per_round_and_deactivates_them_together() {
         // A single-use product coupon has no bundles.
         let wrong =
             SendUserProductCouponBundleRequest::new("o-b", PC, "100232301", APPID, "BUNDLE_2");
-        let e = api_error(client.execute::<SendUserProductCouponBundle>(&wrong).await);
+        let e = api_error(client.execute(&wrong).await);
         assert_answer(&e, 400, "INVALID_REQUEST", None);
         let off = DeactivateUserProductCouponBundleRequest::new(
             "o-b",
@@ -260,10 +224,7 @@ fn a_stock_bundle_issues_one_coupon_per_round_and_deactivates_them_together() {
             "BUNDLE_OFF_1",
             "活动结束",
         );
-        let reply = client
-            .execute::<DeactivateUserProductCouponBundle>(&off)
-            .await
-            .unwrap();
+        let reply = client.execute(&off).await.unwrap();
         assert!(reply
             .user_product_coupon_list
             .iter()
@@ -271,7 +232,7 @@ fn a_stock_bundle_issues_one_coupon_per_round_and_deactivates_them_together() {
         let bundle = ListStocksRequest::new("200000001");
         let mut only = bundle.clone();
         only.stock_bundle_id = Some("100232301".into());
-        let stocks = client.execute::<ListStocks>(&only).await.unwrap();
+        let stocks = client.execute(&only).await.unwrap();
         assert_eq!(stocks.total_count, Some(3));
         assert!(stocks
             .stock_list
@@ -289,7 +250,7 @@ fn stores_page_and_ids_must_belong_together() {
     runtime().block_on(async {
         let stores: Vec<StoreInfo> = (1..=5).map(|i| StoreInfo::new(format!("S{i}"))).collect();
         let reply = client
-            .execute::<AssociateStores>(&AssociateStoresRequest::new(PC, "1000000013001", stores))
+            .execute(&AssociateStoresRequest::new(PC, "1000000013001", stores))
             .await
             .unwrap();
         assert_eq!(reply.total_count, Some(5));
@@ -299,7 +260,7 @@ fn stores_page_and_ids_must_belong_together() {
             let mut page = ListAssociatedStoresRequest::new(PC, "1000000013001");
             page.page_size = Some(2);
             page.page_token = token.take();
-            let reply = client.execute::<ListAssociatedStores>(&page).await.unwrap();
+            let reply = client.execute(&page).await.unwrap();
             assert_eq!(reply.total_count, Some(5));
             seen.extend(reply.store_list.unwrap().into_iter().map(|s| s.store_id));
             token = reply.next_page_token;
@@ -309,7 +270,7 @@ fn stores_page_and_ids_must_belong_together() {
         }
         assert_eq!(seen, ["S1", "S2", "S3", "S4", "S5"]);
         let gone = client
-            .execute::<DisassociateStores>(&DisassociateStoresRequest::new(
+            .execute(&DisassociateStoresRequest::new(
                 PC,
                 "1000000013001",
                 vec![StoreInfo::new("S1"), StoreInfo::new("S9")],
@@ -321,11 +282,7 @@ fn stores_page_and_ids_must_belong_together() {
 
         // A stock outside its product coupon, and an unknown one: 404 with 访问对象不存在.
         for (pc, stock) in [("200000001", "1000000013001"), (PC, "999")] {
-            let e = api_error(
-                client
-                    .execute::<GetStock>(&GetStockRequest::new(pc, stock))
-                    .await,
-            );
+            let e = api_error(client.execute(&GetStockRequest::new(pc, stock)).await);
             assert_answer(
                 &e,
                 404,
@@ -335,7 +292,7 @@ fn stores_page_and_ids_must_belong_together() {
         }
         let e = api_error(
             client
-                .execute::<SendUserProductCoupon>(&send_request("100232301001", "o-x", "X1", None))
+                .execute(&send_request("100232301001", "o-x", "X1", None))
                 .await,
         );
         assert_answer(
@@ -354,11 +311,11 @@ fn deactivating_a_product_coupon_stops_its_stocks_but_not_its_coupons() {
     let client = brand_client(&sb);
     runtime().block_on(async {
         let sent = client
-            .execute::<SendUserProductCoupon>(&send_request("1000000013001", "o-k", "K1", None))
+            .execute(&send_request("1000000013001", "o-k", "K1", None))
             .await
             .unwrap();
         client
-            .execute::<DeactivateProductCoupon>(&DeactivateProductCouponRequest::new(
+            .execute(&DeactivateProductCouponRequest::new(
                 PC,
                 "K_OFF_1",
                 "重新创建",
@@ -366,23 +323,18 @@ fn deactivating_a_product_coupon_stops_its_stocks_but_not_its_coupons() {
             .await
             .unwrap();
         let stock = client
-            .execute::<GetStock>(&GetStockRequest::new(PC, "1000000013001"))
+            .execute(&GetStockRequest::new(PC, "1000000013001"))
             .await
             .unwrap();
         assert_eq!(stock.state, StockState::Deactivated);
         let e = api_error(
             client
-                .execute::<SendUserProductCoupon>(&send_request(
-                    "1000000013001",
-                    "o-k2",
-                    "K2",
-                    None,
-                ))
+                .execute(&send_request("1000000013001", "o-k2", "K2", None))
                 .await,
         );
         assert_answer(&e, 400, "STOCK_STATE_ERROR", None);
         let coupon = client
-            .execute::<GetUserProductCoupon>(&GetUserProductCouponRequest::new(
+            .execute(&GetUserProductCouponRequest::new(
                 "o-k",
                 sent.coupon_code.as_str(),
                 PC,
@@ -415,10 +367,7 @@ fn a_state_file_keeps_coupons_request_numbers_and_the_clock_across_restarts() {
                 Some(json!({"advance_seconds": 3600})),
             )
             .await;
-            client
-                .execute::<SendUserProductCoupon>(&request)
-                .await
-                .unwrap()
+            client.execute(&request).await.unwrap()
         })
     };
     let sb = Sandbox::start(options()).unwrap();
@@ -426,10 +375,7 @@ fn a_state_file_keeps_coupons_request_numbers_and_the_clock_across_restarts() {
     runtime().block_on(async {
         let clock = admin(&sb, "GET", "/sandbox/clock", None).await;
         assert_eq!(clock["offset_seconds"], 3600);
-        let again = client
-            .execute::<SendUserProductCoupon>(&request)
-            .await
-            .unwrap();
+        let again = client.execute(&request).await.unwrap();
         assert_eq!(again, first, "the recorded result, not a second coupon");
         let stats = admin(&sb, "GET", "/sandbox/stats", None).await;
         assert_eq!(

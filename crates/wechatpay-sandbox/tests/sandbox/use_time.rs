@@ -6,9 +6,6 @@
 use crate::common;
 
 use common::{api_error, assert_answer, brand_client, runtime};
-use wechatpay_endpoints::brand::{
-    ConfirmSendUserProductCoupon, SendUserProductCoupon, UseUserProductCoupon,
-};
 use wechatpay_models::{
     ConfirmSendUserProductCouponRequest, SendUserProductCouponRequest, UseUserProductCouponRequest,
     UserProductCouponAssociatedOrderInfo, UserProductCouponState,
@@ -36,7 +33,7 @@ fn use_time_before_receipt_or_in_the_future_is_refused_naming_it() {
     let client = brand_client(&sandbox);
     runtime().block_on(async {
         let coupon = client
-            .execute::<SendUserProductCoupon>(&SendUserProductCouponRequest::new(
+            .execute(&SendUserProductCouponRequest::new(
                 "o-time",
                 PC,
                 STOCK,
@@ -47,7 +44,7 @@ fn use_time_before_receipt_or_in_the_future_is_refused_naming_it() {
             .unwrap();
         let code = coupon.coupon_code.as_str();
         client
-            .execute::<ConfirmSendUserProductCoupon>(&ConfirmSendUserProductCouponRequest::new(
+            .execute(&ConfirmSendUserProductCouponRequest::new(
                 "o-time",
                 code,
                 PC,
@@ -70,7 +67,7 @@ fn use_time_before_receipt_or_in_the_future_is_refused_naming_it() {
         {
             let e = api_error(
                 client
-                    .execute::<UseUserProductCoupon>(&use_at(
+                    .execute(&use_at(
                         code,
                         DateTime::from_unix(at, 480),
                         &format!("TIME_USE_BAD_{n}"),
@@ -82,7 +79,7 @@ fn use_time_before_receipt_or_in_the_future_is_refused_naming_it() {
         }
         // At receipt, and a little ahead of the clock, are accepted.
         let used = client
-            .execute::<UseUserProductCoupon>(&use_at(
+            .execute(&use_at(
                 code,
                 DateTime::from_unix(received, 480),
                 "TIME_USE_OK",

@@ -5,8 +5,9 @@
 use std::sync::{Arc, Mutex};
 
 use crate::support::*;
+use wechatpay_transport::ErrorKind;
 use wechatpay_transport::{
-    AuthScheme, ConfigError, Error, HeaderError, ManualClock, RetryPolicy, VerifyError,
+    AuthScheme, ConfigError, HeaderError, ManualClock, RetryPolicy, VerifyError,
 };
 
 const OK_BODY: &str = r#"{"coupon_code":"COUPON-券-001"}"#;
@@ -17,7 +18,7 @@ async fn verified_round_trip_decodes_the_response() {
         TestServer::start(checking(AuthScheme::Brand, BRAND_ID, |_| ok_reply(OK_BODY))).await;
     let client = brand_builder(&server.url()).build().unwrap();
     let reply = client
-        .execute::<DemoBrandSend>(&DemoRequest::new("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"))
+        .execute::<_, DemoBrandSend>(&DemoRequest::new("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"))
         .await
         .unwrap();
     assert_eq!(reply.coupon_code, "COUPON-券-001");
@@ -33,6 +34,7 @@ async fn verified_round_trip_decodes_the_response() {
             <DemoBrandSend as wechatpay_transport::Endpoint>::INFO,
             "/brand/marketing/product-coupon/users/abc/coupons",
             br#"{"out_request_no":"R1"}"#.to_vec(),
+            Default::default(),
         )
         .await
         .unwrap();
@@ -157,7 +159,7 @@ async fn every_spoiled_reply_is_rejected_with_the_check_that_failed() {
         TestServer::start(checking(AuthScheme::Merchant, MCHID, |_| ok_reply(OK_BODY))).await;
     let good_client = merchant_builder(&good.url()).build().unwrap();
     good_client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap();
 
@@ -165,11 +167,11 @@ async fn every_spoiled_reply_is_rejected_with_the_check_that_failed() {
         *current.lock().unwrap() = spoil.clone();
         let before = server.count();
         let err = client
-            .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+            .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
             .await
             .unwrap_err();
-        match &err {
-            Error::Verification {
+        match err.kind() {
+            ErrorKind::Verification {
                 error, status: 200, ..
             } if check(error) => {}
             other => panic!("{spoil:?}: unexpected {other:?}"),
@@ -191,13 +193,13 @@ async fn freshness_follows_the_injected_clock() {
         .build()
         .unwrap();
     let err = client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap_err();
     assert!(
         matches!(
-            err,
-            Error::Verification {
+            err.kind(),
+            ErrorKind::Verification {
                 error: VerifyError::TimestampSkew { .. },
                 ..
             }
@@ -206,7 +208,7 @@ async fn freshness_follows_the_injected_clock() {
     );
     clock.set(now() + 295);
     client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap();
     // The request timestamp comes from the same clock.
@@ -234,12 +236,12 @@ async fn both_key_kinds_at_once_verify_replies_signed_by_either() {
         .unwrap();
     assert_eq!(client.config().wechatpay_serial(), PUB_KEY_ID);
     client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap();
     *by_cert.lock().unwrap() = true;
     client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap();
 
@@ -253,7 +255,7 @@ async fn both_key_kinds_at_once_verify_replies_signed_by_either() {
             .build()
             .unwrap();
     cert_only
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap();
     assert_eq!(
@@ -283,9 +285,9 @@ async fn error_replies_become_api_errors_with_typed_codes() {
         .build()
         .unwrap();
     let request = DemoRequest::new("o1");
-    let call = || client.execute::<DemoMerchantSend>(&request);
+    let call = || client.execute::<_, DemoMerchantSend>(&request);
 
-    let Error::Api(api) = call().await.unwrap_err() else {
+    let ErrorKind::Api(api) = call().await.unwrap_err().into_kind() else {
         panic!("expected an API error")
     };
     assert_eq!(api.status, 400);
@@ -302,7 +304,9 @@ async fn error_replies_become_api_errors_with_typed_codes() {
     // Unsigned error replies are reported, marked unverified.
     let err = call().await.unwrap_err();
     assert_eq!(err.request_id(), Some("RID-404"));
-    let Error::Api(api) = err else { panic!() };
+    let ErrorKind::Api(api) = err.into_kind() else {
+        panic!()
+    };
     assert_eq!(api.code, DemoCode::Other("NOT_FOUND".into()));
     assert!(!api.verified);
 
@@ -310,8 +314,8 @@ async fn error_replies_become_api_errors_with_typed_codes() {
     let err = call().await.unwrap_err();
     assert!(
         matches!(
-            err,
-            Error::Verification {
+            err.kind(),
+            ErrorKind::Verification {
                 error: VerifyError::BadSignature,
                 status: 400,
                 ..
@@ -321,7 +325,7 @@ async fn error_replies_become_api_errors_with_typed_codes() {
     );
 
     // A non-JSON error body keeps a snippet as the message.
-    let Error::Api(api) = call().await.unwrap_err() else {
+    let ErrorKind::Api(api) = call().await.unwrap_err().into_kind() else {
         panic!()
     };
     assert_eq!(api.status, 502);
@@ -335,10 +339,10 @@ async fn undecodable_verified_replies_are_decode_errors_with_a_bounded_snippet()
     let server = TestServer::start(move |_, _| ok_reply(&long)).await;
     let client = merchant_builder(&server.url()).build().unwrap();
     let err = client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap_err();
-    let Error::Decode(decode) = &err else {
+    let ErrorKind::Decode(decode) = err.kind() else {
         panic!("{err:?}")
     };
     assert!(
@@ -380,12 +384,9 @@ async fn a_verified_reply_missing_a_required_field_keeps_its_whole_body() {
         "wx233544546545989",
         "DECODE_BODY_1",
     );
-    let err = client
-        .execute::<SendUserProductCoupon>(&request)
-        .await
-        .unwrap_err();
+    let err = client.execute(&request).await.unwrap_err();
     assert_eq!(server.count(), 1, "a verified reply is never sent again");
-    let Error::Decode(decode) = &err else {
+    let ErrorKind::Decode(decode) = err.kind() else {
         panic!("{err:?}")
     };
     assert_eq!(decode.verified_body(), body.as_bytes());
@@ -409,7 +410,7 @@ async fn a_verified_reply_missing_a_required_field_keeps_its_whole_body() {
         assert!(!shown.contains(&"附加信息·".repeat(200)), "{shown}");
     }
     assert!(err.to_string().contains(&format!("({} bytes)", body.len())));
-    let Error::Decode(decode) = err else {
+    let ErrorKind::Decode(decode) = err.into_kind() else {
         unreachable!()
     };
     assert_eq!(decode.into_verified_body(), body.into_bytes());
@@ -425,7 +426,7 @@ async fn empty_204_replies_decode_into_unit() {
     .await;
     let client = merchant_builder(&server.url()).build().unwrap();
     client
-        .execute::<DemoNoContent>(&DemoRequest::new("o1"))
+        .execute::<_, DemoNoContent>(&DemoRequest::new("o1"))
         .await
         .unwrap();
 }
@@ -439,13 +440,13 @@ async fn reply_bodies_past_the_limit_are_refused() {
         .build()
         .unwrap();
     let err = client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap_err();
     assert!(
         matches!(
-            err,
-            Error::BodyTooLarge {
+            err.kind(),
+            ErrorKind::BodyTooLarge {
                 limit: 4096,
                 status: 200,
                 ..
@@ -468,13 +469,13 @@ async fn reply_bodies_past_the_limit_are_refused() {
         .build()
         .unwrap();
     let err = client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap_err();
     assert!(
         matches!(
-            err,
-            Error::BodyTooLarge {
+            err.kind(),
+            ErrorKind::BodyTooLarge {
                 limit: 4096,
                 status: 200,
                 ..
@@ -485,7 +486,7 @@ async fn reply_bodies_past_the_limit_are_refused() {
     // Under the limit the same close-delimited reply is read whole and verified.
     let roomy = merchant_builder(&streamed.url()).build().unwrap();
     let reply = roomy
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap();
     assert_eq!(reply.coupon_code.len(), 10_000);
@@ -498,10 +499,10 @@ async fn invalid_requests_send_nothing_and_list_every_violation() {
     let mut request = DemoRequest::new("");
     request.out_request_no = "has space and is far too long for the rule".into();
     let err = client
-        .execute::<DemoMerchantSend>(&request)
+        .execute::<_, DemoMerchantSend>(&request)
         .await
         .unwrap_err();
-    let Error::Validation(violations) = &err else {
+    let ErrorKind::Validation(violations) = err.kind() else {
         panic!("{err:?}")
     };
     assert!(violations.has_path("openid"));
@@ -516,13 +517,13 @@ async fn scheme_mismatch_is_a_configuration_error_and_sends_nothing() {
     let server = TestServer::start(|_, _| ok_reply(OK_BODY)).await;
     let merchant = merchant_builder(&server.url()).build().unwrap();
     let err = merchant
-        .execute::<DemoBrandSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoBrandSend>(&DemoRequest::new("o1"))
         .await
         .unwrap_err();
     assert!(
         matches!(
-            err,
-            Error::Config(ConfigError::SchemeMismatch {
+            err.kind(),
+            ErrorKind::Config(ConfigError::SchemeMismatch {
                 needs: AuthScheme::Brand,
                 configured: AuthScheme::Merchant,
                 ..
@@ -532,7 +533,7 @@ async fn scheme_mismatch_is_a_configuration_error_and_sends_nothing() {
     );
     let brand = brand_builder(&server.url()).build().unwrap();
     let err = brand
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("is a merchant API"), "{err}");
@@ -545,7 +546,7 @@ async fn path_parameters_are_percent_encoded_and_signed_as_sent() {
         TestServer::start(checking(AuthScheme::Brand, BRAND_ID, |_| ok_reply(OK_BODY))).await;
     let client = brand_builder(&server.url()).build().unwrap();
     client
-        .execute::<DemoBrandSend>(&DemoRequest::new("o/b c?d#券%+"))
+        .execute::<_, DemoBrandSend>(&DemoRequest::new("o/b c?d#券%+"))
         .await
         .unwrap();
     assert_eq!(
@@ -554,10 +555,13 @@ async fn path_parameters_are_percent_encoded_and_signed_as_sent() {
     );
     // Dot segments would be resolved away by the URL; refused, nothing sent.
     let err = client
-        .execute::<DemoBrandSend>(&DemoRequest::new(".."))
+        .execute::<_, DemoBrandSend>(&DemoRequest::new(".."))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidPath { .. }), "{err:?}");
+    assert!(
+        matches!(err.kind(), ErrorKind::InvalidPath { .. }),
+        "{err:?}"
+    );
     assert_eq!(server.count(), 1);
 }
 

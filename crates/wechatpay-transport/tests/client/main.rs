@@ -9,6 +9,7 @@ mod fuzz_harness;
 #[path = "../support/mod.rs"]
 mod support;
 
+mod call_api;
 mod client_verification;
 mod fuzz_regressions;
 mod hostile_replies;

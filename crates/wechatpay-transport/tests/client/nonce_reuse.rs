@@ -29,7 +29,7 @@ async fn the_client_accepts_replies_that_reuse_a_nonce() {
     let client = merchant_builder(&server.url()).build().unwrap();
     for i in 0..3 {
         let reply = client
-            .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+            .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
             .await
             .unwrap();
         assert_eq!(reply.coupon_code, format!("C{i}"));

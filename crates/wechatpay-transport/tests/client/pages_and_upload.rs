@@ -3,8 +3,9 @@
 
 use crate::support::*;
 use futures_util::StreamExt as _;
-use wechatpay_endpoints::brand::{ListAssociatedStores, UploadImage};
+use wechatpay_endpoints as _;
 use wechatpay_models::{ListAssociatedStoresRequest, UploadImageRequest};
+use wechatpay_transport::ErrorKind;
 use wechatpay_transport::{AuthScheme, Error, FilePart};
 
 const STORES: &str =
@@ -24,7 +25,7 @@ async fn pages_walks_every_page_with_the_previous_token() {
     let client = brand_builder(&server.url()).build().unwrap();
     let request = ListAssociatedStoresRequest::new("P1", "S1").page_size(2);
     let stores: Vec<String> = client
-        .pages::<ListAssociatedStores>(request)
+        .pages(request)
         .map(|item| item.unwrap().store_id)
         .collect()
         .await;
@@ -62,12 +63,14 @@ async fn a_page_error_ends_the_stream_after_it_is_yielded() {
     .await;
     let client = brand_builder(&server.url()).build().unwrap();
     let items: Vec<_> = client
-        .pages::<ListAssociatedStores>(ListAssociatedStoresRequest::new("P1", "S1"))
+        .pages(ListAssociatedStoresRequest::new("P1", "S1"))
         .collect()
         .await;
     assert_eq!(items.len(), 2);
     assert_eq!(items[0].as_ref().unwrap().store_id, "a");
-    assert!(matches!(&items[1], Err(Error::Api(e)) if e.raw_code == "PARAM_ERROR"));
+    assert!(
+        matches!(items[1].as_ref().map_err(Error::kind), Err(ErrorKind::Api(e)) if e.raw_code == "PARAM_ERROR")
+    );
 }
 
 /// The bytes of the multipart part named `name`.
@@ -99,7 +102,7 @@ async fn upload_signs_the_meta_part_and_sends_the_file_beside_it() {
     let client = brand_builder(&server.url()).build().unwrap();
     let file = FilePart::new("logo.png", b"\x89PNG\r\n\x1a\nfake image".to_vec());
     let request = UploadImageRequest::new("logo.png", file.sha256_hex());
-    let reply = client.upload::<UploadImage>(&request, &file).await.unwrap();
+    let reply = client.upload(&request, &file).await.unwrap();
     assert_eq!(reply.image_url, "https://wxpaylogo.qpic.cn/x");
 
     let received = &server.requests()[0];
@@ -129,8 +132,8 @@ async fn upload_signs_the_meta_part_and_sends_the_file_beside_it() {
 
     // A multipart operation without its file, or a JSON one with a file, sends nothing.
     assert!(matches!(
-        client.execute::<UploadImage>(&request).await,
-        Err(Error::Config(_))
+        client.execute(&request).await.map_err(Error::into_kind),
+        Err(ErrorKind::Config(_))
     ));
     assert_eq!(server.count(), 1);
 }
@@ -143,12 +146,14 @@ async fn a_repeated_page_token_ends_the_walk_with_an_error() {
     .await;
     let client = brand_builder(&server.url()).build().unwrap();
     let items: Vec<_> = client
-        .pages::<ListAssociatedStores>(ListAssociatedStoresRequest::new("P1", "S1"))
+        .pages(ListAssociatedStoresRequest::new("P1", "S1"))
         .collect()
         .await;
     // Page 1 (no token) and page 2 (token "same") are read; page 2 names "same" again.
     assert_eq!(items.len(), 3, "{items:?}");
-    assert!(matches!(&items[2], Err(Error::RepeatedPageToken { token }) if token == "same"));
+    assert!(
+        matches!(items[2].as_ref().map_err(Error::kind), Err(ErrorKind::RepeatedPageToken { token }) if token == "same")
+    );
     assert_eq!(server.count(), 2);
 }
 
@@ -159,13 +164,16 @@ async fn a_stale_digest_or_a_missing_file_sends_nothing() {
     let file = FilePart::new("logo.png", b"png bytes".to_vec());
     let stale = UploadImageRequest::new("logo.png", "0".repeat(64));
     assert!(matches!(
-        client.upload::<UploadImage>(&stale, &file).await,
-        Err(Error::Config(_))
+        client.upload(&stale, &file).await.map_err(Error::into_kind),
+        Err(ErrorKind::Config(_))
     ));
     let renamed = UploadImageRequest::new("other.png", file.sha256_hex());
     assert!(matches!(
-        client.upload::<UploadImage>(&renamed, &file).await,
-        Err(Error::Config(_))
+        client
+            .upload(&renamed, &file)
+            .await
+            .map_err(Error::into_kind),
+        Err(ErrorKind::Config(_))
     ));
     assert_eq!(server.count(), 0);
 }

@@ -21,6 +21,7 @@ use wechatpay_transport::error::{
 };
 use wechatpay_transport::headers::SignatureHeaders;
 use wechatpay_transport::sign::sign_reply;
+use wechatpay_transport::ErrorKind;
 use wechatpay_transport::{
     ApiError, Endpoint, Error, ErrorBody, ManualClock, RawCode, RetryPolicy, Signer,
 };
@@ -162,7 +163,7 @@ proptest! {
             attempts: 1,
             location: None,
         };
-        let shown = Error::Api(error).to_string();
+        let shown = ErrorKind::Api(error).to_string();
         prop_assert!(shown.chars().count() <= MAX_CODE_CHARS + MAX_MESSAGE_CHARS + 40, "{}", shown.len());
     }
 
@@ -389,7 +390,7 @@ fn run_wire_case(case: &WireCase) -> Result<(), TestCaseError> {
             .unwrap();
         let (ok, error): (bool, Option<Error<RawCode>>) = if case.typed {
             match client
-                .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+                .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
                 .await
             {
                 Ok(response) => {
@@ -408,6 +409,7 @@ fn run_wire_case(case: &WireCase) -> Result<(), TestCaseError> {
                     <DemoMerchantSend as Endpoint>::INFO,
                     "/v3/marketing/busifavor/users/o1/coupons",
                     b"{}".to_vec(),
+                    Default::default(),
                 )
                 .await
             {
@@ -422,7 +424,10 @@ fn run_wire_case(case: &WireCase) -> Result<(), TestCaseError> {
         prop_assert_eq!(server.count(), 1);
         if effective_len > LIMIT {
             prop_assert!(
-                matches!(error, Some(Error::BodyTooLarge { limit: LIMIT, .. })),
+                matches!(
+                    error.as_ref().map(Error::kind),
+                    Some(ErrorKind::BodyTooLarge { limit: LIMIT, .. })
+                ),
                 "{error:?}"
             );
             return Ok(());
@@ -431,8 +436,8 @@ fn run_wire_case(case: &WireCase) -> Result<(), TestCaseError> {
             prop_assert!(valid, "accepted a reply without a valid signature");
         } else if valid {
             // A validly signed reply is refused only when its body does not decode.
-            match &error {
-                Some(Error::Decode(_)) if case.typed => {}
+            match error.as_ref().map(Error::kind) {
+                Some(ErrorKind::Decode(_)) if case.typed => {}
                 other => prop_assert!(false, "refused a valid reply: {other:?}"),
             }
         }
@@ -450,8 +455,8 @@ fn run_wire_case(case: &WireCase) -> Result<(), TestCaseError> {
 
 /// The typed error with its code made raw, to check both paths alike.
 fn to_raw(error: Error<DemoCode>) -> Error<RawCode> {
-    match error {
-        Error::Api(e) => Error::Api(ApiError {
+    let kind = match error.into_kind() {
+        ErrorKind::Api(e) => ErrorKind::Api(ApiError {
             status: e.status,
             code: RawCode(e.raw_code.clone()),
             raw_code: e.raw_code,
@@ -462,27 +467,32 @@ fn to_raw(error: Error<DemoCode>) -> Error<RawCode> {
             attempts: e.attempts,
             location: e.location,
         }),
-        Error::Verification {
+        ErrorKind::Verification {
             error,
             status,
             request_id,
-        } => Error::Verification {
+        } => ErrorKind::Verification {
             error,
             status,
             request_id,
         },
-        Error::Decode(e) => Error::Decode(e),
-        Error::BodyTooLarge {
+        ErrorKind::Decode(e) => ErrorKind::Decode(e),
+        ErrorKind::BodyTooLarge {
             limit,
             status,
             request_id,
-        } => Error::BodyTooLarge {
+        } => ErrorKind::BodyTooLarge {
             limit,
             status,
             request_id,
         },
-        other => Error::Encode(format!("{other}")),
-    }
+        // Kept as text (no other kind carries a string the checks read).
+        other => ErrorKind::InvalidPath {
+            path: other.to_string(),
+            reason: "not a reply error",
+        },
+    };
+    kind.into()
 }
 
 proptest! {
@@ -574,7 +584,7 @@ async fn regression_a_huge_error_reply_gives_a_bounded_api_error() {
         .build()
         .unwrap();
     let err = client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap_err();
     let api = err.api_error().expect("an API error");
@@ -596,10 +606,10 @@ async fn regression_decode_errors_quote_a_bounded_part_of_the_value() {
     let server = TestServer::start(move |_, _| ok_reply(&body)).await;
     let client = merchant_builder(&server.url()).build().unwrap();
     let err = client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap_err();
-    let Error::Decode(decode) = &err else {
+    let ErrorKind::Decode(decode) = err.kind() else {
         panic!("{err:?}")
     };
     assert!(

@@ -10,8 +10,9 @@ use std::time::Duration;
 use crate::support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+use wechatpay_transport::ErrorKind;
 use wechatpay_transport::{
-    CallOptions, Endpoint, Error, NetworkErrorKind, RetryPolicy, VerifyError,
+    CallOptions, Endpoint, ErrorChain, NetworkErrorKind, RetryPolicy, VerifyError,
     DEFAULT_POOL_IDLE_TIMEOUT,
 };
 
@@ -36,11 +37,11 @@ async fn a_reply_without_signature_type_is_verified_with_the_request_scheme() {
         let reply = if client.config().identity().scheme() == wechatpay_transport::AuthScheme::Brand
         {
             client
-                .execute::<DemoBrandSend>(&DemoRequest::new("o1"))
+                .execute::<_, DemoBrandSend>(&DemoRequest::new("o1"))
                 .await
         } else {
             client
-                .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+                .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
                 .await
         };
         assert_eq!(reply.unwrap().coupon_code, "COUPON-001");
@@ -53,13 +54,13 @@ async fn a_reply_without_signature_type_is_verified_with_the_request_scheme() {
     let err = merchant_builder(&server.url())
         .build()
         .unwrap()
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap_err();
     assert!(
         matches!(
-            err,
-            Error::Verification {
+            err.kind(),
+            ErrorKind::Verification {
                 error: VerifyError::UnsupportedSignatureType(_),
                 ..
             }
@@ -78,10 +79,9 @@ fn resend_client(url: &str, retries: u32) -> wechatpay_transport::Client {
         .unwrap()
 }
 
-const NUMBER: CallOptions<'static> = CallOptions {
-    request_number_field: Some("out_request_no"),
-    file: None,
-};
+fn number() -> CallOptions {
+    CallOptions::new().request_number_field("out_request_no")
+}
 
 #[tokio::test]
 async fn a_probe_signed_success_is_sent_again_with_the_same_body_and_a_fresh_signature() {
@@ -100,7 +100,7 @@ async fn a_probe_signed_success_is_sent_again_with_the_same_body_and_a_fresh_sig
     // Even with retries off: the resend is not a retry.
     let client = resend_client(&server.url(), 0);
     let reply = client
-        .execute_with::<DemoMerchantSend>(&DemoRequest::new("o1"), NUMBER)
+        .execute_with::<_, DemoMerchantSend>(&DemoRequest::new("o1"), number())
         .await
         .unwrap();
     assert_eq!(reply.coupon_code, "COUPON-001");
@@ -131,11 +131,11 @@ async fn a_probe_signed_success_is_sent_again_with_the_same_body_and_a_fresh_sig
     .await;
     let client = resend_client(&server.url(), 2);
     let raw = client
-        .execute_raw_with(
+        .execute_raw(
             <DemoMerchantSend as Endpoint>::INFO,
             "/v3/marketing/busifavor/users/o1/coupons",
             br#"{"out_request_no":"R1"}"#.to_vec(),
-            NUMBER,
+            number(),
         )
         .await
         .unwrap();
@@ -147,12 +147,12 @@ async fn two_unverified_success_replies_leave_the_outcome_unknown() {
     let server = TestServer::start(|_, _| probe_reply()).await;
     let client = resend_client(&server.url(), 2);
     let err = client
-        .execute_with::<DemoMerchantSend>(&DemoRequest::new("o1"), NUMBER)
+        .execute_with::<_, DemoMerchantSend>(&DemoRequest::new("o1"), number())
         .await
         .unwrap_err();
     assert_eq!(server.count(), 2, "sent once more, not retried further");
-    match &err {
-        Error::OutcomeUnknown {
+    match err.kind() {
+        ErrorKind::OutcomeUnknown {
             error: VerifyError::ProbeSignature,
             status: 200,
             request_number_field,
@@ -178,13 +178,13 @@ async fn without_a_request_number_or_the_setting_nothing_is_sent_again() {
     let server = TestServer::start(|_, _| probe_reply()).await;
     // The setting is on but the call has no request number.
     let err = resend_client(&server.url(), 2)
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap_err();
     assert!(
         matches!(
-            err,
-            Error::Verification {
+            err.kind(),
+            ErrorKind::Verification {
                 error: VerifyError::ProbeSignature,
                 ..
             }
@@ -196,10 +196,13 @@ async fn without_a_request_number_or_the_setting_nothing_is_sent_again() {
     let err = merchant_builder(&server.url())
         .build()
         .unwrap()
-        .execute_with::<DemoMerchantSend>(&DemoRequest::new("o1"), NUMBER)
+        .execute_with::<_, DemoMerchantSend>(&DemoRequest::new("o1"), number())
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Verification { .. }), "{err:?}");
+    assert!(
+        matches!(err.kind(), ErrorKind::Verification { .. }),
+        "{err:?}"
+    );
     assert_eq!(server.count(), 2);
     // An error reply that fails verification is not resent either.
     let server = TestServer::start(|_, _| {
@@ -214,11 +217,11 @@ async fn without_a_request_number_or_the_setting_nothing_is_sent_again() {
     })
     .await;
     let err = resend_client(&server.url(), 2)
-        .execute_with::<DemoMerchantSend>(&DemoRequest::new("o1"), NUMBER)
+        .execute_with::<_, DemoMerchantSend>(&DemoRequest::new("o1"), number())
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::Verification { status: 400, .. }),
+        matches!(err.kind(), ErrorKind::Verification { status: 400, .. }),
         "{err:?}"
     );
     assert_eq!(server.count(), 1);
@@ -314,14 +317,23 @@ async fn idle_connections_are_dropped_before_wechat_pay_closes_them_at_8s() {
         .build()
         .unwrap();
     let request = DemoRequest::new("o1");
-    client.execute::<DemoMerchantSend>(&request).await.unwrap();
+    client
+        .execute::<_, DemoMerchantSend>(&request)
+        .await
+        .unwrap();
     // Two quick calls share one connection.
-    client.execute::<DemoMerchantSend>(&request).await.unwrap();
+    client
+        .execute::<_, DemoMerchantSend>(&request)
+        .await
+        .unwrap();
     assert_eq!(connections.load(Ordering::SeqCst), 1);
     // After a pause longer than the server's idle limit, the next call must
     // not go out on the connection the server closed.
     tokio::time::sleep(server_limit + Duration::from_millis(300)).await;
-    client.execute::<DemoMerchantSend>(&request).await.unwrap();
+    client
+        .execute::<_, DemoMerchantSend>(&request)
+        .await
+        .unwrap();
     assert_eq!(connections.load(Ordering::SeqCst), 2, "a fresh connection");
 }
 
@@ -340,10 +352,18 @@ async fn a_request_too_long_for_a_url_fails_at_once_without_retry_or_failover() 
     let path = format!("/v3/x/{}", "a".repeat(70_000));
     let started = std::time::Instant::now();
     let err = client
-        .execute_raw(<DemoMerchantSend as Endpoint>::INFO, &path, b"{}".to_vec())
+        .execute_raw(
+            <DemoMerchantSend as Endpoint>::INFO,
+            &path,
+            b"{}".to_vec(),
+            Default::default(),
+        )
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidPath { .. }), "{err:?}");
+    assert!(
+        matches!(err.kind(), ErrorKind::InvalidPath { .. }),
+        "{err:?}"
+    );
     assert!(err.nothing_sent());
     assert!(
         err.to_string()
@@ -362,17 +382,28 @@ async fn connection_refused_and_tls_failures_say_which() {
         .build()
         .unwrap();
     let err = client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap_err();
-    let text = err.to_string();
+    // `Display` is the error's own sentence; the causes come from `source()`,
+    // and the chain names each once.
+    let text = ErrorChain(&err).to_string();
     assert!(
-        matches!(&err, Error::Network(e) if e.kind == NetworkErrorKind::Connect),
+        matches!(err.kind(), ErrorKind::Network(e) if e.kind == NetworkErrorKind::Connect),
         "{err:?}"
     );
-    assert!(
-        text.to_ascii_lowercase().contains("connection refused"),
+    assert_eq!(
+        text.to_ascii_lowercase()
+            .matches("connection refused")
+            .count(),
+        1,
         "{text}"
+    );
+    assert!(
+        !err.to_string()
+            .to_ascii_lowercase()
+            .contains("connection refused"),
+        "{err}"
     );
 
     // A server that answers a TLS ClientHello with plain HTTP.
@@ -396,10 +427,10 @@ async fn connection_refused_and_tls_failures_say_which() {
         .build()
         .unwrap();
     let err = client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap_err();
-    let tls = err.to_string();
+    let tls = ErrorChain(&err).to_string();
     assert!(
         tls.contains("corrupt message") || tls.to_ascii_lowercase().contains("tls"),
         "{tls}"
@@ -419,7 +450,7 @@ async fn a_redirect_names_where_it_pointed() {
     let err = merchant_builder(&server.url())
         .build()
         .unwrap()
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap_err();
     let api = err.api_error().expect("an API error");
@@ -443,11 +474,11 @@ async fn an_oversized_reply_says_the_request_may_have_taken_effect() {
         .max_reply_bytes(1024)
         .build()
         .unwrap()
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::BodyTooLarge { limit: 1024, .. }),
+        matches!(err.kind(), ErrorKind::BodyTooLarge { limit: 1024, .. }),
         "{err:?}"
     );
     assert!(err.to_string().contains("may have taken effect"), "{err}");

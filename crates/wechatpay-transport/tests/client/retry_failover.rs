@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use crate::support::*;
-use wechatpay_transport::{AuthScheme, Error, NetworkErrorKind, RetryPolicy};
+use wechatpay_transport::ErrorKind;
+use wechatpay_transport::{AuthScheme, NetworkErrorKind, RetryPolicy};
 
 const OK_BODY: &str = r#"{"coupon_code":"C-1"}"#;
 
@@ -36,7 +37,7 @@ async fn server_error_then_success_is_retried_with_identical_body() {
     .await;
     let client = merchant_builder(&server.url()).build().unwrap();
     let reply = client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap();
     assert_eq!(reply.coupon_code, "C-1");
@@ -65,6 +66,7 @@ async fn rate_limited_then_success_is_retried_with_identical_body() {
             <DemoBrandSend as wechatpay_transport::Endpoint>::INFO,
             "/brand/marketing/product-coupon/users/o1/coupons",
             br#"{"send_request_no":"S-1"}"#.to_vec(),
+            Default::default(),
         )
         .await
         .unwrap();
@@ -85,15 +87,17 @@ async fn retryable_codes_are_retried_and_others_are_not() {
     .await;
     let client = merchant_builder(&server.url()).build().unwrap();
     client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap();
     assert_eq!(server.count(), 2);
     let err = client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap_err();
-    let Error::Api(api) = err else { panic!() };
+    let ErrorKind::Api(api) = err.into_kind() else {
+        panic!()
+    };
     assert_eq!(api.code, DemoCode::ParamError);
     assert_eq!(api.attempts, 1);
     assert_eq!(server.count(), 3);
@@ -109,10 +113,10 @@ async fn retries_stop_at_the_bound_and_can_be_turned_off() {
         .build()
         .unwrap();
     let err = client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap_err();
-    let Error::Api(api) = &err else {
+    let ErrorKind::Api(api) = err.kind() else {
         panic!("{err:?}")
     };
     assert_eq!((api.status, api.attempts), (503, 4));
@@ -123,7 +127,7 @@ async fn retries_stop_at_the_bound_and_can_be_turned_off() {
         .retry(RetryPolicy::none())
         .build()
         .unwrap();
-    off.execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+    off.execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap_err();
     assert_eq!(server.count(), 5);
@@ -141,7 +145,7 @@ async fn a_closed_main_port_fails_over_to_the_backup_and_returns_after_cooldown(
         .unwrap();
     let started = Instant::now();
     client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap();
     assert_eq!(backup.count(), 1);
@@ -149,7 +153,7 @@ async fn a_closed_main_port_fails_over_to_the_backup_and_returns_after_cooldown(
     // The main host comes back; during the cool-down traffic stays on the backup.
     let main = TestServer::start_on(main_port, |_, _| ok_reply(OK_BODY)).await;
     client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap();
     if started.elapsed() < Duration::from_millis(800) {
@@ -158,7 +162,7 @@ async fn a_closed_main_port_fails_over_to_the_backup_and_returns_after_cooldown(
     tokio::time::sleep(Duration::from_millis(850)).await;
     let before = backup.count();
     client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap();
     assert_eq!(main.count(), 1, "back on the main host after the cool-down");
@@ -176,10 +180,10 @@ async fn connect_failures_everywhere_end_in_a_network_error_that_sent_nothing() 
         .build()
         .unwrap();
     let err = client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap_err();
-    let Error::Network(net) = &err else {
+    let ErrorKind::Network(net) = err.kind() else {
         panic!("{err:?}")
     };
     assert_eq!(net.kind, NetworkErrorKind::Connect);
@@ -208,7 +212,7 @@ async fn timeouts_may_have_reached_the_server_and_are_retried_with_the_same_body
         .build()
         .unwrap();
     client
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap();
     assert_eq!(server.count(), 2);
@@ -226,10 +230,10 @@ async fn timeouts_may_have_reached_the_server_and_are_retried_with_the_same_body
         .build()
         .unwrap();
     let err = off
-        .execute::<DemoMerchantSend>(&DemoRequest::new("o1"))
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
         .await
         .unwrap_err();
-    let Error::Network(net) = &err else {
+    let ErrorKind::Network(net) = err.kind() else {
         panic!("{err:?}")
     };
     assert_eq!(net.kind, NetworkErrorKind::Timeout);

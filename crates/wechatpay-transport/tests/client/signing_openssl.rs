@@ -14,12 +14,12 @@ async fn client_signatures_equal_openssl_byte_for_byte() {
     let brand = brand_builder(&server.url()).build().unwrap();
     let request = DemoRequest::new("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o");
     merchant
-        .execute::<DemoMerchantSend>(&request)
+        .execute::<_, DemoMerchantSend>(&request)
         .await
         .unwrap();
-    brand.execute::<DemoBrandSend>(&request).await.unwrap();
+    brand.execute::<_, DemoBrandSend>(&request).await.unwrap();
     merchant
-        .execute::<DemoMerchantQuery>(&request)
+        .execute::<_, DemoMerchantQuery>(&request)
         .await
         .unwrap();
 

@@ -714,6 +714,10 @@ pub const fn info(
 /// Brand: `POST /brand/marketing/product-coupon/users/{openid}/coupons`.
 pub struct DemoBrandSend;
 
+/// `DemoRequest` is the request of every demo endpoint: calls name theirs,
+/// `client.execute::<_, DemoBrandSend>(&request)`.
+impl wechatpay_runtime::OperationRequest<DemoBrandSend> for DemoRequest {}
+
 impl Endpoint for DemoBrandSend {
     type Request = DemoRequest;
     type Response = DemoResponse;
@@ -736,6 +740,10 @@ impl Endpoint for DemoBrandSend {
 /// Merchant: `POST /v3/marketing/busifavor/users/{openid}/coupons`.
 pub struct DemoMerchantSend;
 
+/// `DemoRequest` is the request of every demo endpoint: calls name theirs,
+/// `client.execute::<_, DemoMerchantSend>(&request)`.
+impl wechatpay_runtime::OperationRequest<DemoMerchantSend> for DemoRequest {}
+
 impl Endpoint for DemoMerchantSend {
     type Request = DemoRequest;
     type Response = DemoResponse;
@@ -757,6 +765,10 @@ impl Endpoint for DemoMerchantSend {
 
 /// Merchant: `GET /v3/marketing/busifavor/users/{openid}/coupons?…` with a query.
 pub struct DemoMerchantQuery;
+
+/// `DemoRequest` is the request of every demo endpoint: calls name theirs,
+/// `client.execute::<_, DemoMerchantQuery>(&request)`.
+impl wechatpay_runtime::OperationRequest<DemoMerchantQuery> for DemoRequest {}
 
 impl Endpoint for DemoMerchantQuery {
     type Request = DemoRequest;
@@ -787,6 +799,10 @@ impl Endpoint for DemoMerchantQuery {
 
 /// Merchant: `POST /v3/demo/empty` answering 204 with no body.
 pub struct DemoNoContent;
+
+/// `DemoRequest` is the request of every demo endpoint: calls name theirs,
+/// `client.execute::<_, DemoNoContent>(&request)`.
+impl wechatpay_runtime::OperationRequest<DemoNoContent> for DemoRequest {}
 
 impl Endpoint for DemoNoContent {
     type Request = DemoRequest;

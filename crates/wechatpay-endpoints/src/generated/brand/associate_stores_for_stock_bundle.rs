@@ -96,6 +96,9 @@ impl rt::Endpoint for AssociateStoresForStockBundle {
         Self::INFO.path.render(&[&request.product_coupon_id, &request.stock_bundle_id])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<AssociateStoresForStockBundle>
+for AssociateStoresForStockBundleRequest {}
 /// The error codes of `associate-stores-for-stock-bundle` (批次组批量关联门店): one variant per code of its error table and of the common error codes, each documented with its HTTP status and what it means. The rows with their solutions and scopes are [`TABLE`](wechatpay_runtime::ErrorCode::TABLE) (`wechatpay describe associate-stores-for-stock-bundle` prints them).
 ///
 /// Codes the table does not list decode into `Unknown`, which keeps the raw code; their scope is `caller` (`ErrorScope::UNDOCUMENTED`).

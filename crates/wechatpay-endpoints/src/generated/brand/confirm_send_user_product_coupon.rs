@@ -111,6 +111,9 @@ impl rt::Endpoint for ConfirmSendUserProductCoupon {
         Self::INFO.path.render(&[&request.openid, &request.coupon_code])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<ConfirmSendUserProductCoupon>
+for ConfirmSendUserProductCouponRequest {}
 /// The error codes of `confirm-send-user-product-coupon` (确认发放用户商品券): one variant per code of its error table and of the common error codes, each documented with its HTTP status and what it means. The rows with their solutions and scopes are [`TABLE`](wechatpay_runtime::ErrorCode::TABLE) (`wechatpay describe confirm-send-user-product-coupon` prints them).
 ///
 /// Codes the table does not list decode into `Unknown`, which keeps the raw code; their scope is `caller` (`ErrorScope::UNDOCUMENTED`).

@@ -105,6 +105,8 @@ impl rt::Endpoint for CreateStockBundle {
         Self::INFO.path.render(&[&request.product_coupon_id])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<CreateStockBundle> for CreateStockBundleRequest {}
 /// The error codes of `create-stock-bundle` (添加商品券批次组): one variant per code of its error table and of the common error codes, each documented with its HTTP status and what it means. The rows with their solutions and scopes are [`TABLE`](wechatpay_runtime::ErrorCode::TABLE) (`wechatpay describe create-stock-bundle` prints them).
 ///
 /// Codes the table does not list decode into `Unknown`, which keeps the raw code; their scope is `caller` (`ErrorScope::UNDOCUMENTED`).

@@ -107,6 +107,9 @@ impl rt::Endpoint for DeactivateUserProductCouponBundle {
         Self::INFO.path.render(&[&request.openid, &request.user_coupon_bundle_id])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<DeactivateUserProductCouponBundle>
+for DeactivateUserProductCouponBundleRequest {}
 /// The error codes of `deactivate-user-product-coupon-bundle` (失效用户商品券组): one variant per code of its error table and of the common error codes, each documented with its HTTP status and what it means. The rows with their solutions and scopes are [`TABLE`](wechatpay_runtime::ErrorCode::TABLE) (`wechatpay describe deactivate-user-product-coupon-bundle` prints them).
 ///
 /// Codes the table does not list decode into `Unknown`, which keeps the raw code; their scope is `caller` (`ErrorScope::UNDOCUMENTED`).

@@ -98,6 +98,9 @@ impl rt::Endpoint for DisassociateStoresForStockBundle {
         Self::INFO.path.render(&[&request.product_coupon_id, &request.stock_bundle_id])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<DisassociateStoresForStockBundle>
+for DisassociateStoresForStockBundleRequest {}
 /// The error codes of `disassociate-stores-for-stock-bundle` (批次组批量取消关联门店): one variant per code of its error table and of the common error codes, each documented with its HTTP status and what it means. The rows with their solutions and scopes are [`TABLE`](wechatpay_runtime::ErrorCode::TABLE) (`wechatpay describe disassociate-stores-for-stock-bundle` prints them).
 ///
 /// Codes the table does not list decode into `Unknown`, which keeps the raw code; their scope is `caller` (`ErrorScope::UNDOCUMENTED`).

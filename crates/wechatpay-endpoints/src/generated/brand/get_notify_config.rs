@@ -101,6 +101,8 @@ impl rt::Endpoint for GetNotifyConfig {
         Self::INFO.path.as_str().to_owned()
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<GetNotifyConfig> for GetNotifyConfigRequest {}
 /// The error codes of `get-notify-config` (获取商品券事件通知地址): one variant per code of its error table and of the common error codes, each documented with its HTTP status and what it means. The rows with their solutions and scopes are [`TABLE`](wechatpay_runtime::ErrorCode::TABLE) (`wechatpay describe get-notify-config` prints them).
 ///
 /// Codes the table does not list decode into `Unknown`, which keeps the raw code; their scope is `caller` (`ErrorScope::UNDOCUMENTED`).

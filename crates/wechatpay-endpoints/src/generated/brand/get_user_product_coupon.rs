@@ -116,6 +116,8 @@ impl rt::Endpoint for GetUserProductCoupon {
         query.finish()
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<GetUserProductCoupon> for GetUserProductCouponRequest {}
 /// The error codes of `get-user-product-coupon` (查询用户商品券详情): one variant per code of its error table and of the common error codes, each documented with its HTTP status and what it means. The rows with their solutions and scopes are [`TABLE`](wechatpay_runtime::ErrorCode::TABLE) (`wechatpay describe get-user-product-coupon` prints them).
 ///
 /// Codes the table does not list decode into `Unknown`, which keeps the raw code; their scope is `caller` (`ErrorScope::UNDOCUMENTED`).

@@ -117,6 +117,8 @@ impl rt::Endpoint for ListAssociatedStores {
         query.finish()
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<ListAssociatedStores> for ListAssociatedStoresRequest {}
 /// The error codes of `list-associated-stores` (查询批次关联门店列表): one variant per code of its error table and of the common error codes, each documented with its HTTP status and what it means. The rows with their solutions and scopes are [`TABLE`](wechatpay_runtime::ErrorCode::TABLE) (`wechatpay describe list-associated-stores` prints them).
 ///
 /// Codes the table does not list decode into `Unknown`, which keeps the raw code; their scope is `caller` (`ErrorScope::UNDOCUMENTED`).

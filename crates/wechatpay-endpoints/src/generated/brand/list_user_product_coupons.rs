@@ -119,6 +119,8 @@ impl rt::Endpoint for ListUserProductCoupons {
         query.finish()
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<ListUserProductCoupons> for ListUserProductCouponsRequest {}
 /// The error codes of `list-user-product-coupons` (指定券状态查询用户商品券列表): one variant per code of its error table and of the common error codes, each documented with its HTTP status and what it means. The rows with their solutions and scopes are [`TABLE`](wechatpay_runtime::ErrorCode::TABLE) (`wechatpay describe list-user-product-coupons` prints them).
 ///
 /// Codes the table does not list decode into `Unknown`, which keeps the raw code; their scope is `caller` (`ErrorScope::UNDOCUMENTED`).

@@ -118,6 +118,8 @@ impl rt::Endpoint for PreSendUserProductCoupon {
         Self::INFO.path.render(&[&request.openid])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<PreSendUserProductCoupon> for PreSendUserProductCouponRequest {}
 /// The error codes of `pre-send-user-product-coupon` (向用户预发放商品券（小程序发券组件）): one variant per code of its error table and of the common error codes, each documented with its HTTP status and what it means. The rows with their solutions and scopes are [`TABLE`](wechatpay_runtime::ErrorCode::TABLE) (`wechatpay describe pre-send-user-product-coupon` prints them).
 ///
 /// Codes the table does not list decode into `Unknown`, which keeps the raw code; their scope is `caller` (`ErrorScope::UNDOCUMENTED`).

@@ -188,6 +188,8 @@ impl rt::Endpoint for SendUserProductCoupon {
         Self::INFO.path.render(&[&request.openid])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<SendUserProductCoupon> for SendUserProductCouponRequest {}
 /// The error codes of `send-user-product-coupon` (向用户发放商品券): one variant per code of its error table and of the common error codes, each documented with its HTTP status and what it means. The rows with their solutions and scopes are [`TABLE`](wechatpay_runtime::ErrorCode::TABLE) (`wechatpay describe send-user-product-coupon` prints them).
 ///
 /// Codes the table does not list decode into `Unknown`, which keeps the raw code; their scope is `caller` (`ErrorScope::UNDOCUMENTED`).

@@ -161,6 +161,9 @@ impl rt::Endpoint for SendUserProductCouponBundle {
         Self::INFO.path.render(&[&request.openid])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<SendUserProductCouponBundle>
+for SendUserProductCouponBundleRequest {}
 /// The error codes of `send-user-product-coupon-bundle` (向用户发放商品券批次组): one variant per code of its error table and of the common error codes, each documented with its HTTP status and what it means. The rows with their solutions and scopes are [`TABLE`](wechatpay_runtime::ErrorCode::TABLE) (`wechatpay describe send-user-product-coupon-bundle` prints them).
 ///
 /// Codes the table does not list decode into `Unknown`, which keeps the raw code; their scope is `caller` (`ErrorScope::UNDOCUMENTED`).

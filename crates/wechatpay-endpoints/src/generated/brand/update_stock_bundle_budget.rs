@@ -107,6 +107,8 @@ impl rt::Endpoint for UpdateStockBundleBudget {
         Self::INFO.path.render(&[&request.product_coupon_id, &request.stock_bundle_id])
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<UpdateStockBundleBudget> for UpdateStockBundleBudgetRequest {}
 /// The error codes of `update-stock-bundle-budget` (修改商品券批次组发放预算): one variant per code of its error table and of the common error codes, each documented with its HTTP status and what it means. The rows with their solutions and scopes are [`TABLE`](wechatpay_runtime::ErrorCode::TABLE) (`wechatpay describe update-stock-bundle-budget` prints them).
 ///
 /// Codes the table does not list decode into `Unknown`, which keeps the raw code; their scope is `caller` (`ErrorScope::UNDOCUMENTED`).

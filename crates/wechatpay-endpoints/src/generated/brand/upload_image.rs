@@ -100,6 +100,8 @@ impl rt::Endpoint for UploadImage {
         Self::INFO.path.as_str().to_owned()
     }
 }
+/// The request names its operation, so `client.execute(&request)` needs no turbofish.
+impl rt::OperationRequest<UploadImage> for UploadImageRequest {}
 /// The error codes of `upload-image` (图片上传): one variant per code of its error table and of the common error codes, each documented with its HTTP status and what it means. The rows with their solutions and scopes are [`TABLE`](wechatpay_runtime::ErrorCode::TABLE) (`wechatpay describe upload-image` prints them).
 ///
 /// Codes the table does not list decode into `Unknown`, which keeps the raw code; their scope is `caller` (`ErrorScope::UNDOCUMENTED`).

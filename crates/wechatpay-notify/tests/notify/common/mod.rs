@@ -9,7 +9,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use wechatpay_endpoints::brand::{SendUserProductCoupon, SetNotifyConfig};
 use wechatpay_models::{SendUserProductCouponRequest, SetNotifyConfigRequest};
 use wechatpay_notify::server::Server;
 use wechatpay_notify::{ConfirmOptions, Confirmer, EventRecord, Journal, Receiver};
@@ -172,7 +171,7 @@ impl Drop for NotifyServer {
 pub fn set_notify_url(client: &Client, url: &str) {
     runtime().block_on(async {
         client
-            .execute::<SetNotifyConfig>(&SetNotifyConfigRequest::new(url))
+            .execute(&SetNotifyConfigRequest::new(url))
             .await
             .unwrap();
     });
@@ -183,11 +182,7 @@ pub fn send_coupon(client: &Client, openid: &str, number: &str) -> String {
     runtime().block_on(async {
         let request =
             SendUserProductCouponRequest::new(openid, PRODUCT_COUPON_ID, STOCK_ID, APPID, number);
-        client
-            .execute::<SendUserProductCoupon>(&request)
-            .await
-            .unwrap()
-            .coupon_code
+        client.execute(&request).await.unwrap().coupon_code
     })
 }
 

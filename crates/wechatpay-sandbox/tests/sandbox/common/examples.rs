@@ -7,7 +7,7 @@
 use serde_json::{json, Value};
 use wechatpay_runtime::{json as rtjson, BodyKind, EndpointInfo};
 use wechatpay_sandbox::Sandbox;
-use wechatpay_transport::{AuthScheme, CallOptions, Client, Error, FilePart, Identity};
+use wechatpay_transport::{AuthScheme, CallOptions, Client, ErrorKind, FilePart, Identity};
 
 /// Sends `request` (body with its parameters) as operation `op`: checked as its typed
 /// request, signed, sent, verified, and the reply decoded into its typed response,
@@ -27,15 +27,15 @@ pub async fn execute(client: &Client, op: &str, request: Value) -> Result<Value,
         file.fill_meta(&mut body);
     }
     let prepared = operation.prepare(&body).map_err(|p| format!("{p:?}"))?;
-    let options = CallOptions {
-        file: file.as_ref(),
-        ..CallOptions::for_endpoint(info)
-    };
+    let mut options = CallOptions::new();
+    if let Some(file) = file {
+        options = options.file(file);
+    }
     let reply = client
-        .execute_raw_with(info, &prepared.url(), prepared.body, options)
+        .execute_raw(info, &prepared.url(), prepared.body, options)
         .await
-        .map_err(|e| match e {
-            Error::Api(e) => format!("HTTP {} {}: {}", e.status, e.raw_code, e.message),
+        .map_err(|e| match e.kind() {
+            ErrorKind::Api(e) => format!("HTTP {} {}: {}", e.status, e.raw_code, e.message),
             other => other.to_string(),
         })?;
     operation

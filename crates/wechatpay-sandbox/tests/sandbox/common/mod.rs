@@ -18,7 +18,7 @@ use serde_json::Value;
 use wechatpay_sandbox::{Options, Sandbox};
 use wechatpay_transport::keystore::PublicKeyStore;
 use wechatpay_transport::notification::{ApiV3Key, NotificationHandler};
-use wechatpay_transport::{ApiError, Client, Error, ErrorCode, Identity, RetryPolicy};
+use wechatpay_transport::{ApiError, Client, Error, ErrorCode, ErrorKind, Identity, RetryPolicy};
 
 /// A current-thread runtime for the client side of a test.
 pub fn runtime() -> tokio::runtime::Runtime {
@@ -107,8 +107,8 @@ pub fn now() -> wechatpay_runtime::DateTime {
 
 /// The API error of a failed call (panics on success or another failure).
 pub fn api_error<T: std::fmt::Debug, C: ErrorCode>(result: Result<T, Error<C>>) -> ApiError<C> {
-    match result {
-        Err(Error::Api(e)) => e,
+    match result.map_err(Error::into_kind) {
+        Err(ErrorKind::Api(e)) => e,
         other => panic!("expected an API error, got {other:?}"),
     }
 }

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use crate::support::*;
 use wechatpay_transport::keys::{PrivateKeyDer, PublicKeyDer};
-use wechatpay_transport::{Backend, Client, Identity};
+use wechatpay_transport::{Backend, Client, ErrorChain, Identity};
 
 fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")
@@ -39,8 +39,9 @@ fn build_error(key: &Path, public: &Path) -> String {
         .private_key_file(key)
         .wechatpay_public_key_file(PUB_KEY_ID, public)
         .build()
+        .map(drop)
+        .map_err(|e| ErrorChain(&e).to_string())
         .unwrap_err()
-        .to_string()
 }
 
 fn assert_readable(text: &str, file: &Path, needle: &str) {
@@ -212,7 +213,7 @@ fn unusable_private_keys_are_named_and_explained() {
     }
     // Straight from the loader too.
     let err = PrivateKeyDer::from_pem_file(p("encrypted.pem")).unwrap_err();
-    assert_readable(&err.to_string(), &p("encrypted.pem"), "openssl pkey");
+    assert_readable(&ErrorChain(&err).to_string(), &p("encrypted.pem"), "openssl pkey");
 }
 
 #[test]
@@ -277,8 +278,9 @@ fn a_public_key_id_cannot_take_over_a_certificate_serial() {
             fixture("wechatpay_pub.pem"),
         )
         .build()
-        .unwrap_err()
-        .to_string();
+        .map(drop)
+        .map_err(|e| ErrorChain(&e).to_string())
+        .unwrap_err();
     assert!(
         err.contains("already configured as a platform certificate serial"),
         "{err}"

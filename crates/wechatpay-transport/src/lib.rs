@@ -34,6 +34,8 @@
 //! # let _ = client; Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod certificates;
 pub mod client;
 pub mod config;

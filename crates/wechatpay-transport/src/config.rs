@@ -48,9 +48,15 @@ pub const USER_AGENT: &str = concat!(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Identity {
     /// Merchant APIs, `WECHATPAY2-SHA256-RSA2048`.
-    Merchant { mchid: String },
+    Merchant {
+        /// The merchant number (`mchid`) sent in the `Authorization` header.
+        mchid: String,
+    },
     /// Brand APIs, `WECHATPAY-BRAND-SHA256-RSA2048`.
-    Brand { brand_id: String },
+    Brand {
+        /// The brand id (`brand_id`) sent in the `Authorization` header.
+        brand_id: String,
+    },
 }
 
 impl Identity {

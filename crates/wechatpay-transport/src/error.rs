@@ -44,14 +44,20 @@ pub enum ConfigError {
     /// A setting has a value that cannot go into a header.
     #[error("{what}: {reason}")]
     InvalidValue {
+        /// What was rejected: a setting (e.g. `proxy`), a header
+        /// (e.g. `Authorization`), or the operation id whose body is wrong.
         what: &'static str,
+        /// Why it was rejected, e.g. `must not be empty`.
         reason: &'static str,
     },
     /// A base URL does not parse or is not http(s).
     #[error("{what} {url:?}: {reason}")]
     InvalidUrl {
+        /// Which URL setting was rejected: `base URL`, `backup URL` or `proxy`.
         what: &'static str,
+        /// The URL as given; a proxy URL has its credentials redacted.
         url: String,
+        /// Why it was rejected: the parser's message or the rule it breaks.
         reason: String,
     },
     /// Brand APIs use public-key mode only.
@@ -65,8 +71,11 @@ pub enum ConfigError {
     /// The endpoint's auth scheme does not match the configured identity.
     #[error("{operation} is a {} API but the client is configured for a {} ({})", role(*.needs), role(*.configured), configured.identity_param())]
     SchemeMismatch {
+        /// The id of the operation that was called.
         operation: &'static str,
+        /// The auth scheme the operation's endpoint requires.
         needs: AuthScheme,
+        /// The auth scheme of the client's configured [`Identity`](crate::Identity).
         configured: AuthScheme,
     },
     /// The HTTP client could not be built.
@@ -479,7 +488,12 @@ pub enum ErrorKind<C: ErrorCode = RawCode> {
     Encode(#[source] serde_json::Error),
     /// The path is not one the client can send unchanged; nothing was sent.
     #[error("invalid request path {path:?}: {reason}")]
-    InvalidPath { path: String, reason: &'static str },
+    InvalidPath {
+        /// The path and query as given (truncated to 200 characters).
+        path: String,
+        /// Which rule it breaks, e.g. `must start with '/'`.
+        reason: &'static str,
+    },
     /// The signer failed; nothing was sent.
     #[error(transparent)]
     Sign(SignError),
@@ -492,8 +506,11 @@ pub enum ErrorKind<C: ErrorCode = RawCode> {
     /// The reply's signature did not check out; its body must not be trusted.
     #[error("reply verification failed (HTTP {status}): {error}")]
     Verification {
+        /// Why the reply's signature was rejected.
         error: VerifyError,
+        /// The HTTP status code of the rejected reply.
         status: u16,
+        /// The rejected reply's `Request-ID` header, if it had one.
         request_id: Option<String>,
     },
     /// A 2xx reply did not verify, and neither did the reply to the one
@@ -507,10 +524,14 @@ pub enum ErrorKind<C: ErrorCode = RawCode> {
     OutcomeUnknown {
         /// Why the last reply was rejected.
         error: VerifyError,
+        /// The HTTP status code of the first reply that did not verify.
         status: u16,
+        /// The `Request-ID` header of the first reply that did not verify, if
+        /// it had one.
         request_id: Option<String>,
         /// The body field holding the request number, e.g. `out_request_no`.
         request_number_field: String,
+        /// How many attempts were made in all, the resend included.
         attempts: u32,
     },
     /// A 2xx reply verified but did not decode into the response type: the
@@ -521,8 +542,12 @@ pub enum ErrorKind<C: ErrorCode = RawCode> {
     /// The reply body is larger than the configured limit.
     #[error("reply body exceeds the {limit}-byte limit (HTTP {status}); the request reached the server and may have taken effect")]
     BodyTooLarge {
+        /// The configured limit in bytes
+        /// ([`ClientBuilder::max_reply_bytes`](crate::ClientBuilder::max_reply_bytes)).
         limit: usize,
+        /// The HTTP status code of the oversized reply.
         status: u16,
+        /// The oversized reply's `Request-ID` header, if it had one.
         request_id: Option<String>,
     },
     /// The HTTP request could not be built from what was asked (reqwest's
@@ -530,6 +555,7 @@ pub enum ErrorKind<C: ErrorCode = RawCode> {
     /// Why is the `source`.
     #[error("the request cannot be sent as built; nothing was sent")]
     Unsendable {
+        /// reqwest's builder error saying why the request could not be built.
         #[source]
         source: reqwest::Error,
     },
@@ -547,7 +573,10 @@ pub enum ErrorKind<C: ErrorCode = RawCode> {
     /// A list operation's reply named a next-page token already sent in this walk;
     /// following it would never end.
     #[error("the reply's next page token {token:?} was already requested; stopping the page walk")]
-    RepeatedPageToken { token: String },
+    RepeatedPageToken {
+        /// The next-page token the reply repeated.
+        token: String,
+    },
     /// The platform certificate download verified but its content is unusable.
     #[error(transparent)]
     Certificates(crate::certificates::CertificateError),

@@ -213,7 +213,11 @@ fn unusable_private_keys_are_named_and_explained() {
     }
     // Straight from the loader too.
     let err = PrivateKeyDer::from_pem_file(p("encrypted.pem")).unwrap_err();
-    assert_readable(&ErrorChain(&err).to_string(), &p("encrypted.pem"), "openssl pkey");
+    assert_readable(
+        &ErrorChain(&err).to_string(),
+        &p("encrypted.pem"),
+        "openssl pkey",
+    );
 }
 
 #[test]

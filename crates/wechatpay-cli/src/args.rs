@@ -155,6 +155,10 @@ pub struct CallArgs {
     /// never printed, --raw or not.
     #[arg(long)]
     pub raw: bool,
+    /// For a list operation: follow `next_page_token` to the last page and print
+    /// one JSON object per item (JSON lines) instead of the page.
+    #[arg(long, conflicts_with_all = ["raw", "file"])]
+    pub all: bool,
     /// APIv3 key: for a merchant operation, download platform certificates
     /// when a reply names one not configured (prefer WECHATPAY_APIV3_KEY).
     #[arg(

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::FromArgMatches;
 use wechatpay_cli::args::{command, CampaignCommand, Cli, Command, NotifyCommand};
 use wechatpay_cli::commands::{
-    call, campaign, certificates, describe, notify, sandbox, sign, verify,
+    call, campaign, certificates, describe, notify, pages, sandbox, sign, verify,
 };
 use wechatpay_cli::exit::{exit_codes_help, CliError, ExitClass};
 use wechatpay_sandbox::faults;
@@ -73,9 +73,22 @@ fn run(cli: Cli) -> Result<(), CliError> {
                      (give the command a standard output, e.g. `> reply.json`)",
                 ));
             }
-            let (prepared, file, client) = call::plan(&args)?;
-            let info = prepared.info;
-            let reply = runtime()?.block_on(call::send(&client, prepared, file))?;
+            let plan = call::plan(&args)?;
+            let info = plan.prepared.info;
+            if args.all {
+                let followed = runtime()?.block_on(pages::follow(
+                    &plan.client,
+                    plan.prepared,
+                    plan.body,
+                    print_body,
+                ))?;
+                note(&format!(
+                    "call: {} items from {} pages",
+                    followed.items, followed.pages
+                ));
+                return Ok(());
+            }
+            let reply = runtime()?.block_on(call::send(&plan.client, plan.prepared, plan.file))?;
             let text = call::output(info, reply, args.raw)?;
             print_body(&text).map_err(|e| {
                 let again = match info.request_number.map(|n| n.field) {

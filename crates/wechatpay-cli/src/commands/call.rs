@@ -20,9 +20,24 @@ use wechatpay_runtime::json::{self, Prepared};
 use wechatpay_runtime::{BodyKind, Method};
 use wechatpay_transport::FilePart;
 
+/// A call checked locally and ready to send.
+pub struct Plan {
+    /// The request: path, query and the exact body bytes.
+    pub prepared: Prepared,
+    /// The request as JSON (parameters included), for the next page of `--all`.
+    pub body: Value,
+    /// The file of a multipart operation.
+    pub file: Option<FilePart>,
+    /// A client for the operation's caller.
+    pub client: Client,
+}
+
 /// Checks everything that can be checked locally: operation, body, settings.
-pub fn plan(args: &CallArgs) -> Result<(Prepared, Option<FilePart>, Client), CliError> {
+pub fn plan(args: &CallArgs) -> Result<Plan, CliError> {
     let info = find_operation(&args.operation)?;
+    if args.all {
+        crate::commands::pages::pagination(info)?;
+    }
     let (source, mut value) = match &args.body {
         Some(text) => {
             let body = RawBody::read(text)?;
@@ -75,7 +90,12 @@ pub fn plan(args: &CallArgs) -> Result<(Prepared, Option<FilePart>, Client), Cli
         args.timeout,
         RetryPolicy::with_max_retries(args.retries),
     )?;
-    Ok((prepared, file, client))
+    Ok(Plan {
+        prepared,
+        body: value,
+        file,
+        client,
+    })
 }
 
 /// A transport client for the operation's auth scheme (`call` and `campaign send`).

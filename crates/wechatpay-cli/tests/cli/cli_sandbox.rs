@@ -780,3 +780,87 @@ fn upload_image_builds_the_multipart_request_from_the_file() {
     assert_eq!(code, 3, "{stderr}");
     assert_eq!(sb.request_count(), before);
 }
+
+#[test]
+fn all_follows_every_page_and_prints_one_item_per_line() {
+    // Its own sandbox: the request counts below must be this test's alone.
+    let sb = &Sandbox::start(&keys_dir("pages"), &[]);
+    let list = |page_size: u32| {
+        json!({"product_coupon_id": "200000001", "page_size": page_size}).to_string()
+    };
+    let stock_ids = |items: Vec<Value>| {
+        let mut ids: Vec<String> = items
+            .iter()
+            .map(|item| item["stock_id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+
+    // Everything in one page, for reference.
+    let (code, stdout, stderr) = outcome(&cli(&call_args(sb, "list-stocks", &list(50), &[]), &[]));
+    assert_eq!(code, 0, "{stderr}");
+    let whole: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        whole["next_page_token"].as_str().unwrap_or("").is_empty(),
+        "{whole}"
+    );
+    let expected = stock_ids(whole["stock_list"].as_array().unwrap().clone());
+    assert!(
+        expected.len() > 4,
+        "the seed has several stocks: {expected:?}"
+    );
+
+    // Without --all: the first page as it is, its token left to the caller.
+    let (code, stdout, stderr) = outcome(&cli(&call_args(sb, "list-stocks", &list(2), &[]), &[]));
+    assert_eq!(code, 0, "{stderr}");
+    let page: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(page["stock_list"].as_array().unwrap().len(), 2);
+    assert!(
+        !page["next_page_token"].as_str().unwrap_or("").is_empty(),
+        "{page}"
+    );
+
+    // With --all: every item of every page, one JSON object per line.
+    let before = sb.request_count();
+    let (code, stdout, stderr) = outcome(&cli(
+        &call_args(sb, "list-stocks", &list(2), &["--all"]),
+        &[],
+    ));
+    assert_eq!(code, 0, "{stderr}");
+    let items: Vec<Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(stock_ids(items), expected);
+    let pages = expected.len().div_ceil(2);
+    assert!(
+        stderr.contains(&format!("{} items from {pages} pages", expected.len())),
+        "{stderr}"
+    );
+    assert_eq!(
+        sb.request_count() - before,
+        pages as u64,
+        "one request per page"
+    );
+
+    // Not a list operation, or with --raw: a usage error, nothing sent.
+    let before = sb.request_count();
+    let (code, _, stderr) = outcome(&cli(
+        &call_args(
+            sb,
+            "send-product-coupon",
+            &merchant_body(&unique("ALL")),
+            &["--all"],
+        ),
+        &[],
+    ));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("list-user-product-coupons"), "{stderr}");
+    let (code, _, stderr) = outcome(&cli(
+        &call_args(sb, "list-stocks", &list(2), &["--all", "--raw"]),
+        &[],
+    ));
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(sb.request_count(), before);
+}

@@ -28,7 +28,7 @@
 //! use wechatpay_protocol::crypto::signer_from_pem;
 //! use wechatpay_protocol::sign::{generate_nonce, sign_request, RequestToSign};
 //! use wechatpay_protocol::AuthScheme;
-//! # let pem = include_str!("../tests/fixtures/merchant_key.pem");
+//! # let pem = include_str!("../../wechatpay-test-kit/fixtures/merchant_key.pem");
 //! // let pem = std::fs::read("apiclient_key.pem")?;
 //! let signer = signer_from_pem(pem)?;
 //! let body = br#"{"out_request_no":"REQ-1"}"#;

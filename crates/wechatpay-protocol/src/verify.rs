@@ -16,8 +16,8 @@
 //! use http::{HeaderMap, HeaderName, HeaderValue};
 //! use wechatpay_protocol::verify::{verify_reply, VerifyError};
 //! use wechatpay_protocol::PublicKeyStore;
-//! # let pub_pem = include_str!("../tests/fixtures/wechatpay_pub.pem");
-//! # let key_pem = include_str!("../tests/fixtures/wechatpay_key.pem");
+//! # let pub_pem = include_str!("../../wechatpay-test-kit/fixtures/wechatpay_pub.pem");
+//! # let key_pem = include_str!("../../wechatpay-test-kit/fixtures/wechatpay_key.pem");
 //! # let signer = wechatpay_protocol::crypto::signer_from_pem(key_pem)?;
 //! # let now = 1_735_689_600;
 //! # let body = br#"{"coupon_code":"C1"}"#;

@@ -13,8 +13,8 @@ use wechatpay_transport::crypto::Backend;
 use wechatpay_transport::sign::request_message;
 use wechatpay_transport::{PrivateKeyDer, PublicKeyDer};
 
-const KEY: &str = include_str!("../tests/fixtures/merchant_key.pem");
-const PUB: &str = include_str!("../tests/fixtures/merchant_pub.pem");
+const KEY: &str = include_str!("../../wechatpay-test-kit/fixtures/merchant_key.pem");
+const PUB: &str = include_str!("../../wechatpay-test-kit/fixtures/merchant_pub.pem");
 
 /// Each backend with the figure name `cargo xtask bench` reads for it.
 fn backends() -> Vec<(Backend, &'static str)> {

@@ -148,7 +148,7 @@ mod tests {
 
     #[test]
     fn expired_certificates_are_dropped_and_configured_names_win() {
-        let pem = include_str!("../tests/fixtures/platform_cert.pem");
+        let pem = include_str!("../../wechatpay-test-kit/fixtures/platform_cert.pem");
         let certificate = Certificate::from_pem(pem).unwrap();
         let cert = |not_after| PlatformCertificate {
             serial_no: certificate.serial.clone(),

@@ -3,35 +3,15 @@
 //! verify (the client keeps no nonce cache that would reject the second).
 
 use crate::support::*;
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::HeaderValue;
 use wechatpay_protocol::verify::verify_reply;
 use wechatpay_protocol::PublicKeyStore;
 
 const NONCE: &str = "SAMENONCE0123456789abcdefABCDEF0";
 
-/// A reply signed by OpenSSL with a chosen nonce.
+/// A reply signed by OpenSSL with the one nonce.
 fn reply_with_nonce(body: &str, timestamp: i64) -> Reply {
-    let message = format!("{timestamp}\n{NONCE}\n{body}\n");
-    Reply::new(200, body.as_bytes().to_vec())
-        .header("Wechatpay-Timestamp", timestamp.to_string())
-        .header("Wechatpay-Nonce", NONCE)
-        .header(
-            "Wechatpay-Signature",
-            openssl_sign("wechatpay_key.pem", message.as_bytes()),
-        )
-        .header("Wechatpay-Serial", PUB_KEY_ID)
-        .header("Wechatpay-Signature-Type", "WECHATPAY2-SHA256-RSA2048")
-}
-
-fn header_map(reply: &Reply) -> HeaderMap {
-    let mut map = HeaderMap::new();
-    for (k, v) in &reply.headers {
-        map.append(
-            HeaderName::from_bytes(k.as_bytes()).unwrap(),
-            HeaderValue::from_str(v).unwrap(),
-        );
-    }
-    map
+    nonce_reply(body, NONCE, timestamp)
 }
 
 #[test]

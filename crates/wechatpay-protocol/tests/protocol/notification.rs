@@ -9,7 +9,6 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 use wechatpay_protocol::notification::{decrypt_resource, encrypt_resource, EncryptedResource};
 use wechatpay_protocol::{
@@ -19,6 +18,7 @@ use wechatpay_protocol::{
 
 const API_V3_KEY: &str = "a7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb";
 const NONCE: &str = "8IQLCe1NOCNl";
+const EVENT_ID: &str = "EV-2018022511223320873";
 const AD: &str = "product_coupon";
 const PLAINTEXT: &str = r#"{"event":"PRODUCT_COUPON.SEND","coupon_code":"券-123","openid":"oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"}"#;
 
@@ -135,29 +135,6 @@ struct CouponEvent {
     openid: String,
 }
 
-fn notification_body(resource: &EncryptedResource) -> String {
-    serde_json::json!({
-        "id": "EV-2018022511223320873",
-        "create_time": "2025-01-01T13:29:35+08:00",
-        "resource_type": "encrypt-resource",
-        "event_type": "PRODUCT_COUPON.SEND",
-        "summary": "商品券发放",
-        "resource": resource,
-    })
-    .to_string()
-}
-
-fn header_map(reply: &Reply) -> HeaderMap {
-    let mut map = HeaderMap::new();
-    for (k, v) in &reply.headers {
-        map.append(
-            HeaderName::from_bytes(k.as_bytes()).unwrap(),
-            HeaderValue::from_str(v).unwrap(),
-        );
-    }
-    map
-}
-
 fn handler() -> NotificationHandler {
     let mut keys = PublicKeyStore::new();
     keys.add_public_key_pem(PUB_KEY_ID, fixture_text("wechatpay_pub.pem"))
@@ -167,7 +144,7 @@ fn handler() -> NotificationHandler {
 
 #[test]
 fn signed_notifications_verify_then_decrypt_into_the_callers_type() {
-    let body = notification_body(&vector(PLAINTEXT, API_V3_KEY, NONCE, AD));
+    let body = notification_body(EVENT_ID, &vector(PLAINTEXT, API_V3_KEY, NONCE, AD));
     let signed = signed_reply(200, &body, "wechatpay_key.pem", PUB_KEY_ID, now());
     let event = handler()
         .handle::<CouponEvent>(&header_map(&signed), body.as_bytes())
@@ -186,7 +163,7 @@ fn signed_notifications_verify_then_decrypt_into_the_callers_type() {
 
 #[test]
 fn notifications_follow_the_reply_rules_before_any_decryption() {
-    let body = notification_body(&vector(PLAINTEXT, API_V3_KEY, NONCE, AD));
+    let body = notification_body(EVENT_ID, &vector(PLAINTEXT, API_V3_KEY, NONCE, AD));
     let signed = signed_reply(200, &body, "wechatpay_key.pem", PUB_KEY_ID, now());
     let h = handler();
 
@@ -230,12 +207,10 @@ fn notifications_follow_the_reply_rules_before_any_decryption() {
     );
 
     // Signed correctly but encrypted with another key: a decryption error.
-    let other = notification_body(&vector(
-        PLAINTEXT,
-        "b7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb",
-        NONCE,
-        AD,
-    ));
+    let other = notification_body(
+        EVENT_ID,
+        &vector(PLAINTEXT, "b7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb", NONCE, AD),
+    );
     let signed_other = signed_reply(200, &other, "wechatpay_key.pem", PUB_KEY_ID, now());
     assert_eq!(
         h.handle::<CouponEvent>(&header_map(&signed_other), other.as_bytes())
@@ -244,12 +219,15 @@ fn notifications_follow_the_reply_rules_before_any_decryption() {
     );
 
     // A payload of the wrong shape names no plaintext value.
-    let wrong = notification_body(&vector(
-        r#"{"coupon_code":"SECRET-PHONE-138"}"#,
-        API_V3_KEY,
-        NONCE,
-        AD,
-    ));
+    let wrong = notification_body(
+        EVENT_ID,
+        &vector(
+            r#"{"coupon_code":"SECRET-PHONE-138"}"#,
+            API_V3_KEY,
+            NONCE,
+            AD,
+        ),
+    );
     let signed_wrong = signed_reply(200, &wrong, "wechatpay_key.pem", PUB_KEY_ID, now());
     let err = h
         .handle::<CouponEvent>(&header_map(&signed_wrong), wrong.as_bytes())
@@ -260,7 +238,7 @@ fn notifications_follow_the_reply_rules_before_any_decryption() {
 
 #[test]
 fn the_injected_clock_decides_freshness() {
-    let body = notification_body(&vector(PLAINTEXT, API_V3_KEY, NONCE, AD));
+    let body = notification_body(EVENT_ID, &vector(PLAINTEXT, API_V3_KEY, NONCE, AD));
     let signed = signed_reply(200, &body, "wechatpay_key.pem", PUB_KEY_ID, 1_700_000_000);
     let clock = Arc::new(ManualClock::new(1_700_000_299));
     let h = handler().with_clock(clock.clone());
@@ -281,9 +259,10 @@ fn event_delivery(
     event_type: &str,
     plaintext: &str,
 ) -> (wechatpay_protocol::SignatureHeaders, String) {
-    let mut envelope: serde_json::Value = serde_json::from_str(&notification_body(&vector(
-        plaintext, API_V3_KEY, NONCE, AD,
-    )))
+    let mut envelope: serde_json::Value = serde_json::from_str(&notification_body(
+        EVENT_ID,
+        &vector(plaintext, API_V3_KEY, NONCE, AD),
+    ))
     .unwrap();
     envelope["event_type"] = serde_json::Value::String(event_type.to_owned());
     let body = envelope.to_string();

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::support::*;
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderValue};
 use serde::Deserialize;
 use wechatpay_protocol::notification::{encrypt_resource, EncryptedResource};
 use wechatpay_protocol::{
@@ -37,34 +37,20 @@ fn resource(key: &str, plaintext: &str) -> EncryptedResource {
     .unwrap()
 }
 
-fn body(id: &str, resource: &EncryptedResource) -> String {
-    serde_json::json!({
-        "id": id,
-        "create_time": "2025-01-01T13:29:35+08:00",
-        "resource_type": "encrypt-resource",
-        "event_type": "PRODUCT_COUPON.SEND",
-        "summary": "商品券发放",
-        "resource": resource,
-    })
-    .to_string()
-}
-
 fn good_body(id: &str) -> String {
-    body(id, &resource(API_V3_KEY, PLAINTEXT))
+    notification_body(id, &resource(API_V3_KEY, PLAINTEXT))
 }
 
 /// Headers as WeChat Pay would send them for `body` at `timestamp`
 /// (a redelivery is signed afresh: `signed_reply` derives the nonce from the time).
 fn signed(body: &str, timestamp: i64) -> HeaderMap {
-    let reply = signed_reply(200, body, "wechatpay_key.pem", PUB_KEY_ID, timestamp);
-    let mut map = HeaderMap::new();
-    for (k, v) in &reply.headers {
-        map.append(
-            HeaderName::from_bytes(k.as_bytes()).unwrap(),
-            HeaderValue::from_str(v).unwrap(),
-        );
-    }
-    map
+    header_map(&signed_reply(
+        200,
+        body,
+        "wechatpay_key.pem",
+        PUB_KEY_ID,
+        timestamp,
+    ))
 }
 
 fn keys() -> PublicKeyStore {
@@ -204,7 +190,7 @@ fn unverified_or_undecryptable_deliveries_never_mark_an_id_as_seen() {
 }
 
 fn body_with(id: &str, key: &str, plaintext: &str) -> String {
-    body(id, &resource(key, plaintext))
+    notification_body(id, &resource(key, plaintext))
 }
 
 #[test]

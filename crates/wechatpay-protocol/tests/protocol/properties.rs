@@ -10,14 +10,13 @@
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
+use crate::support::props::*;
 use crate::support::*;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
 use serde_json::{json, Value};
-use wechatpay_protocol::crypto::signer_from_pem;
 use wechatpay_protocol::headers::{SignatureHeaders, SIGNATURE_HEADERS, SIGNATURE_TYPE};
 use wechatpay_protocol::notification::{
     decrypt_resource, encrypt_resource, EncryptedResource, Notification,
@@ -26,39 +25,19 @@ use wechatpay_protocol::sign::sign_reply;
 use wechatpay_protocol::verify::{verify_reply, verify_signed};
 use wechatpay_protocol::{
     ApiV3Key, AuthScheme, Authorization, Delivery, HeaderError, ManualClock, NotificationError,
-    NotificationHandler, PublicKeyStore, Signer,
+    NotificationHandler, PublicKeyStore,
 };
 
 // ---------------------------------------------------------------- shared fixtures
+// (NOW, the signers, `config`, `still_valid`, `header_mut` and `json_value`
+// are the test kit's `props`, shared with wechatpay-transport's properties.)
 
-/// The clock every verifying property runs at.
-const NOW: i64 = 1_700_000_000;
-/// The two signature types the crate accepts.
-const ACCEPTED_TYPES: [&str; 2] = [
-    "WECHATPAY2-SHA256-RSA2048",
-    "WECHATPAY-BRAND-SHA256-RSA2048",
-];
-
-static WECHATPAY_SIGNER: LazyLock<Arc<dyn Signer>> =
-    LazyLock::new(|| signer_from_pem(fixture_text("wechatpay_key.pem")).unwrap());
-static WRONG_SIGNER: LazyLock<Arc<dyn Signer>> =
-    LazyLock::new(|| signer_from_pem(fixture_text("merchant_key.pem")).unwrap());
 static KEYS: LazyLock<PublicKeyStore> = LazyLock::new(|| {
     let mut keys = PublicKeyStore::new();
     keys.add_public_key_pem(PUB_KEY_ID, fixture_text("wechatpay_pub.pem"))
         .unwrap();
     keys
 });
-
-fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
-            "proptest-regressions",
-        ))),
-        ..ProptestConfig::default()
-    }
-}
 
 /// Signs `body` as WeChat Pay does, `skew` seconds away from [`NOW`].
 fn sign(body: &[u8], nonce: &str, skew: i64) -> SignatureHeaders {
@@ -70,19 +49,6 @@ fn sign(body: &[u8], nonce: &str, skew: i64) -> SignatureHeaders {
         body,
     )
     .unwrap()
-}
-
-/// Whether `headers` still verify for a reply signed as `original` (the
-/// oracle, written independently of the crate's checks): each signed value
-/// unchanged, the serial naming the same key, a type the crate accepts.
-fn still_valid(original: &SignatureHeaders, headers: &SignatureHeaders) -> bool {
-    headers.timestamp == original.timestamp
-        && headers.nonce == original.nonce
-        && headers.signature == original.signature
-        // The fixtures sign with a public key id, which matches exactly
-        // (only certificate serials match in either case).
-        && headers.serial == original.serial
-        && ACCEPTED_TYPES.contains(&headers.signature_type.as_str())
 }
 
 // ---------------------------------------------------------------- strategies
@@ -99,24 +65,6 @@ fn header_text() -> impl Strategy<Value = String> {
         1 => prop::collection::vec(any::<u8>(), 0..300).prop_map(|b| BASE64.encode(b)),
         1 => (-400i64..400).prop_map(|d| (NOW + d).to_string()),
     ]
-}
-
-/// Arbitrary JSON, a few levels deep.
-fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(|n| json!(n)),
-        any::<f64>().prop_map(|f| json!(f)),
-        ".{0,40}".prop_map(Value::String),
-    ];
-    leaf.prop_recursive(4, 48, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::btree_map(".{0,10}", inner, 0..6)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
 }
 
 // ---------------------------------------------------------------- Authorization
@@ -267,16 +215,6 @@ fn tamper() -> impl Strategy<Value = Tamper> {
             .prop_map(|(i, at, c)| Tamper::HeaderEdit(i, at, c)),
         1 => Just(Tamper::WrongKey),
     ]
-}
-
-fn header_mut(h: &mut SignatureHeaders, i: usize) -> &mut String {
-    match i {
-        0 => &mut h.timestamp,
-        1 => &mut h.nonce,
-        2 => &mut h.signature,
-        3 => &mut h.serial,
-        _ => &mut h.signature_type,
-    }
 }
 
 proptest! {

@@ -7,18 +7,9 @@ use crate::support::*;
 
 const NONCE: &str = "SAMENONCE0123456789abcdefABCDEF0";
 
-/// A reply signed by OpenSSL with a chosen nonce.
+/// A reply signed by OpenSSL with the one nonce.
 fn reply_with_nonce(body: &str, timestamp: i64) -> Reply {
-    let message = format!("{timestamp}\n{NONCE}\n{body}\n");
-    Reply::new(200, body.as_bytes().to_vec())
-        .header("Wechatpay-Timestamp", timestamp.to_string())
-        .header("Wechatpay-Nonce", NONCE)
-        .header(
-            "Wechatpay-Signature",
-            openssl_sign("wechatpay_key.pem", message.as_bytes()),
-        )
-        .header("Wechatpay-Serial", PUB_KEY_ID)
-        .header("Wechatpay-Signature-Type", "WECHATPAY2-SHA256-RSA2048")
+    nonce_reply(body, NONCE, timestamp)
 }
 
 #[tokio::test]

@@ -8,91 +8,25 @@
 //! and replayed first; each one that exposed a bug also has a named test at
 //! the end of this file.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::props::*;
 use crate::support::*;
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
 use serde_json::{json, Value};
-use wechatpay_transport::crypto::signer_from_pem;
 use wechatpay_transport::error::{
     MAX_CODE_CHARS, MAX_DETAIL_BYTES, MAX_MESSAGE_CHARS, MAX_REASON_CHARS, SNIPPET_LEN,
 };
-use wechatpay_transport::headers::SignatureHeaders;
 use wechatpay_transport::sign::sign_reply;
 use wechatpay_transport::ErrorKind;
 use wechatpay_transport::{
-    ApiError, Endpoint, Error, ErrorBody, ManualClock, RawCode, RetryPolicy, Signer,
+    ApiError, Endpoint, Error, ErrorBody, ManualClock, RawCode, RetryPolicy,
 };
 
-// ---------------------------------------------------------------- shared fixtures
-
-/// The clock every verifying property runs at.
-const NOW: i64 = 1_700_000_000;
-/// The two signature types the crate accepts.
-const ACCEPTED_TYPES: [&str; 2] = [
-    "WECHATPAY2-SHA256-RSA2048",
-    "WECHATPAY-BRAND-SHA256-RSA2048",
-];
-
-static WECHATPAY_SIGNER: LazyLock<Arc<dyn Signer>> =
-    LazyLock::new(|| signer_from_pem(fixture_text("wechatpay_key.pem")).unwrap());
-static WRONG_SIGNER: LazyLock<Arc<dyn Signer>> =
-    LazyLock::new(|| signer_from_pem(fixture_text("merchant_key.pem")).unwrap());
-
-fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
-            "proptest-regressions",
-        ))),
-        ..ProptestConfig::default()
-    }
-}
-
-/// Whether `headers` still verify for a reply signed as `original` (the
-/// oracle, written independently of the crate's checks): each signed value
-/// unchanged, the serial naming the same key, a type the crate accepts.
-fn still_valid(original: &SignatureHeaders, headers: &SignatureHeaders) -> bool {
-    headers.timestamp == original.timestamp
-        && headers.nonce == original.nonce
-        && headers.signature == original.signature
-        // The fixtures sign with a public key id, which matches exactly
-        // (only certificate serials match in either case).
-        && headers.serial == original.serial
-        && ACCEPTED_TYPES.contains(&headers.signature_type.as_str())
-}
-
-fn header_mut(h: &mut SignatureHeaders, i: usize) -> &mut String {
-    match i {
-        0 => &mut h.timestamp,
-        1 => &mut h.nonce,
-        2 => &mut h.signature,
-        3 => &mut h.serial,
-        _ => &mut h.signature_type,
-    }
-}
-
 // ---------------------------------------------------------------- strategies
-
-/// Arbitrary JSON, a few levels deep.
-fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(|n| json!(n)),
-        any::<f64>().prop_map(|f| json!(f)),
-        ".{0,40}".prop_map(Value::String),
-    ];
-    leaf.prop_recursive(4, 48, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::btree_map(".{0,10}", inner, 0..6)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
-}
+// (NOW, the signers, `config`, `still_valid`, `header_mut` and `json_value`
+// are the test kit's `props`, shared with wechatpay-protocol's properties.)
 
 /// A JSON text nested `depth` deep (past serde_json's limit of 128 when large).
 fn deep_json(depth: usize, object: bool) -> Vec<u8> {

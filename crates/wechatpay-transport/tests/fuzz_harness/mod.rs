@@ -65,11 +65,17 @@ struct Fixture {
 
 static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
     let mut keys = PublicKeyStore::new();
-    keys.add_public_key_pem(REAL, include_str!("../fixtures/wechatpay_pub.pem"))
-        .unwrap();
+    keys.add_public_key_pem(
+        REAL,
+        include_str!("../../../wechatpay-test-kit/fixtures/wechatpay_pub.pem"),
+    )
+    .unwrap();
     keys.insert_verifier(MOCK, KeyKind::PublicKey, Arc::new(MockVerifier))
         .expect("a fresh serial");
-    let signer = signer_from_pem(include_str!("../fixtures/wechatpay_key.pem")).unwrap();
+    let signer = signer_from_pem(include_str!(
+        "../../../wechatpay-test-kit/fixtures/wechatpay_key.pem"
+    ))
+    .unwrap();
     let signed_body = br#"{"coupon_code":"C-1","stock_id":"1212"}"#.to_vec();
     let signed = sign_reply(signer.as_ref(), REAL, NOW, "NONCE0123456789", &signed_body).unwrap();
     Fixture {

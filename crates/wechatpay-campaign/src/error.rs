@@ -65,6 +65,10 @@ pub enum CampaignError {
     /// it is refused with that failure as the source.
     #[error("the journal writer stopped")]
     JournalWriter(#[source] Arc<CampaignError>),
+    /// The journal writer went away before answering a request (its own
+    /// failure is the error the run ends with).
+    #[error("the journal writer stopped before answering")]
+    JournalWriterGone,
     /// A thread or task of the run could not be started or failed.
     #[error("{what}")]
     Task {

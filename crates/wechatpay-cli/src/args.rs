@@ -69,7 +69,8 @@ pub struct ConnArgs {
     pub base_url: Option<String>,
     /// HTTP proxy for every request, e.g. http://127.0.0.1:3128 (https targets
     /// go through it with CONNECT). Without it, HTTPS_PROXY (or https_proxy)
-    /// is used for an https:// base URL; no other variable is read.
+    /// is used for an https:// base URL unless NO_PROXY (or no_proxy) names its
+    /// host; a proxy without a scheme is http://.
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
     /// Merchant id (商户号), for merchant operations.

@@ -249,7 +249,9 @@ pub struct Settings {
 }
 
 /// The proxy to use: `--proxy` wins; else, for an `https://` base URL,
-/// `HTTPS_PROXY`, then `https_proxy` (curl's convention). Empty values count
+/// `HTTPS_PROXY`, then `https_proxy`, unless `NO_PROXY` / `no_proxy` names the
+/// base URL's host (curl's conventions: `*`, a host, or a domain suffix such as
+/// `.weixin.qq.com`; a proxy without a scheme is `http://`). Empty values count
 /// as unset. A plain-http base URL (a local sandbox) ignores the environment.
 pub fn pick_proxy(
     flag: Option<&str>,
@@ -260,13 +262,34 @@ pub fn pick_proxy(
     if let Some(flag) = flag.filter(|v| set(v)) {
         return Some(flag.to_owned());
     }
-    if !base_url.starts_with("https://") {
+    let host = base_url.strip_prefix("https://")?;
+    let host = host.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.rsplit('@').next().unwrap_or(host);
+    let host = host.split(':').next().unwrap_or(host).to_ascii_lowercase();
+    let bypassed = ["NO_PROXY", "no_proxy"]
+        .into_iter()
+        .filter_map(&env)
+        .find(|v| set(v))
+        .is_some_and(|list| {
+            list.split(',').map(str::trim).any(|entry| {
+                let entry = entry.trim_start_matches('.').to_ascii_lowercase();
+                entry == "*"
+                    || (!entry.is_empty()
+                        && (host == entry || host.ends_with(&format!(".{entry}"))))
+            })
+        });
+    if bypassed {
         return None;
     }
-    ["HTTPS_PROXY", "https_proxy"]
+    let proxy = ["HTTPS_PROXY", "https_proxy"]
         .into_iter()
         .filter_map(env)
-        .find(|v| set(v))
+        .find(|v| set(v))?;
+    Some(if proxy.contains("://") {
+        proxy
+    } else {
+        format!("http://{proxy}")
+    })
 }
 
 impl Settings {
@@ -447,6 +470,39 @@ mod tests {
             Some("http://flag:1")
         );
         assert_eq!(pick_proxy(None, https, |_| None), None);
+    }
+
+    #[test]
+    fn no_proxy_is_honoured_and_a_bare_proxy_is_http() {
+        use super::pick_proxy;
+        let with = |no_proxy: &'static str| {
+            move |name: &str| match name {
+                "HTTPS_PROXY" => Some("proxy.corp:3128".to_owned()),
+                "NO_PROXY" => Some(no_proxy.to_owned()),
+                _ => None,
+            }
+        };
+        let https = "https://api.mch.weixin.qq.com/v3";
+        assert_eq!(
+            pick_proxy(None, https, with("")).as_deref(),
+            Some("http://proxy.corp:3128")
+        );
+        for bypass in [
+            "*",
+            ".weixin.qq.com",
+            "qq.com",
+            "example.com, api.mch.weixin.qq.com",
+        ] {
+            assert_eq!(pick_proxy(None, https, with(bypass)), None, "{bypass}");
+        }
+        for kept in ["weixin.q", "mch.weixin.qq.com.cn", "example.com"] {
+            assert!(pick_proxy(None, https, with(kept)).is_some(), "{kept}");
+        }
+        // The flag is the user's explicit choice: NO_PROXY does not override it.
+        assert_eq!(
+            pick_proxy(Some("http://flag:1"), https, with("*")).as_deref(),
+            Some("http://flag:1")
+        );
     }
 
     use super::*;

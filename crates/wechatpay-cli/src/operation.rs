@@ -3,19 +3,15 @@
 //! and rendered into the exact request to send.
 
 use serde_json::Value;
-use wechatpay_runtime::json::{self, Prepared, Problem};
+use wechatpay_runtime::json::{Prepared, Problem};
 use wechatpay_runtime::EndpointInfo;
 
 /// Checks `body` against the operation's schema and typed request, and renders
 /// the path, query and wire body.
 pub fn prepare(info: &'static EndpointInfo, body: &Value) -> Result<Prepared, Vec<Problem>> {
-    match wechatpay_endpoints::dispatch(info.operation_id) {
-        Some(operation) => operation.prepare(body),
-        None => Err(vec![Problem::new(
-            json::WHOLE_BODY,
-            format!("no operation {}", info.operation_id),
-        )]),
-    }
+    wechatpay_endpoints::operation_for(info)
+        .map_err(|p| vec![p])?
+        .prepare(body)
 }
 
 #[cfg(test)]

@@ -85,3 +85,14 @@ pub fn dispatch(operation_id: &str) -> Option<&'static Operation> {
         .iter()
         .find(|op| op.info.operation_id == operation_id)
 }
+
+/// The operation `info` describes (an `EndpointInfo` of this crate, e.g. from
+/// [`find`](crate::find)); for one made elsewhere, a problem naming its id.
+pub fn operation_for(info: &EndpointInfo) -> Result<&'static Operation, Problem> {
+    dispatch(info.operation_id).ok_or_else(|| {
+        Problem::new(
+            json::WHOLE_BODY,
+            format!("no generated operation {}", info.operation_id),
+        )
+    })
+}

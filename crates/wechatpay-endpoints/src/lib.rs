@@ -17,7 +17,7 @@
 pub mod generated;
 mod dispatch;
 
-pub use dispatch::{dispatch, AnyRequest, Operation};
+pub use dispatch::{dispatch, operation_for, AnyRequest, Operation};
 pub use generated::*;
 pub use wechatpay_runtime::{Endpoint, EndpointInfo, ErrorCode, OperationRequest, Paginated};
 

@@ -22,15 +22,15 @@
 //! - [`multipart`]: the file part of an image upload and its `meta` checks;
 //! - [`clock`], [`text`]: the time source, and text helpers for error messages.
 //!
-//! Signing a request, with the `Authorization` header as the result:
+//! Signing a request, with the `Authorization` header as the result (the
+//! workspace's `tests/protocol` binary runs the same against OpenSSL):
 //!
-//! ```
+//! ```no_run
 //! use wechatpay_protocol::crypto::signer_from_pem;
 //! use wechatpay_protocol::sign::{generate_nonce, sign_request, RequestToSign};
 //! use wechatpay_protocol::AuthScheme;
-//! # let pem = include_str!("../../wechatpay-test-kit/fixtures/merchant_key.pem");
-//! // let pem = std::fs::read("apiclient_key.pem")?;
-//! let signer = signer_from_pem(pem)?;
+//! let pem = std::fs::read_to_string("apiclient_key.pem")?;
+//! let signer = signer_from_pem(&pem)?;
 //! let body = br#"{"out_request_no":"REQ-1"}"#;
 //! let nonce = generate_nonce();
 //! let request = RequestToSign {

@@ -12,13 +12,13 @@
 //! Verifying a reply with the headers of any `http` response (reqwest, hyper,
 //! axum) and its raw body:
 //!
-//! ```
+//! ```no_run
 //! use http::{HeaderMap, HeaderName, HeaderValue};
 //! use wechatpay_protocol::verify::{verify_reply, VerifyError};
 //! use wechatpay_protocol::PublicKeyStore;
-//! # let pub_pem = include_str!("../../wechatpay-test-kit/fixtures/wechatpay_pub.pem");
-//! # let key_pem = include_str!("../../wechatpay-test-kit/fixtures/wechatpay_key.pem");
-//! # let signer = wechatpay_protocol::crypto::signer_from_pem(key_pem)?;
+//! let pub_pem = std::fs::read_to_string("wxp_pub.pem")?;
+//! # let key_pem = std::fs::read_to_string("wxp_key.pem")?;
+//! # let signer = wechatpay_protocol::crypto::signer_from_pem(&key_pem)?;
 //! # let now = 1_735_689_600;
 //! # let body = br#"{"coupon_code":"C1"}"#;
 //! # let signed = wechatpay_protocol::sign::sign_reply(
@@ -29,7 +29,7 @@
 //! # }
 //! // pub_pem: the WeChat Pay public key, read from its PEM file.
 //! let mut keys = PublicKeyStore::new();
-//! keys.add_public_key_pem("PUB_KEY_ID_0119000000012025010100000000000000", pub_pem)?;
+//! keys.add_public_key_pem("PUB_KEY_ID_0119000000012025010100000000000000", &pub_pem)?;
 //! // `headers` and `body` as received; `now` in Unix seconds.
 //! let checked = verify_reply(&headers, body, now, &keys)?;
 //! assert_eq!(checked.nonce, "N1");

@@ -13,8 +13,14 @@ use wechatpay_transport::crypto::Backend;
 use wechatpay_transport::sign::request_message;
 use wechatpay_transport::{PrivateKeyDer, PublicKeyDer};
 
-const KEY: &str = include_str!("../../wechatpay-test-kit/fixtures/merchant_key.pem");
-const PUB: &str = include_str!("../../wechatpay-test-kit/fixtures/merchant_pub.pem");
+/// A key of the (unpublished) test kit, read at run time.
+fn fixture(name: &str) -> String {
+    let path = format!(
+        "{}/../wechatpay-test-kit/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
 
 /// Each backend with the figure name `cargo xtask bench` reads for it.
 fn backends() -> Vec<(Backend, &'static str)> {
@@ -37,8 +43,8 @@ fn message() -> Vec<u8> {
 }
 
 fn main() {
-    let key = PrivateKeyDer::from_pem(KEY).unwrap();
-    let public = PublicKeyDer::from_pem(PUB).unwrap();
+    let key = PrivateKeyDer::from_pem(fixture("merchant_key.pem")).unwrap();
+    let public = PublicKeyDer::from_pem(fixture("merchant_pub.pem")).unwrap();
     let message = message();
     let signature = Backend::AwsLc.signer(&key).unwrap().sign(&message).unwrap();
     for (backend, figure) in backends() {

@@ -27,7 +27,7 @@ use crate::certificates::{self, CertificateDownload, Trust};
 use crate::config::{ClientBuilder, ClientConfig, HttpSource, Identity, USER_AGENT};
 use crate::crypto::SignError;
 use crate::error::{
-    ApiError, ConfigError, DecodeError, Error, ErrorBody, ErrorKind, NetworkError,
+    ApiError, ConfigError, DecodeError, Error, ErrorBody, ErrorChain, ErrorKind, NetworkError,
     NetworkErrorKind, RawCode, MAX_REASON_CHARS,
 };
 use crate::headers::{SignatureHeaders, REQUEST_ID, WECHATPAY_SERIAL};
@@ -215,7 +215,9 @@ impl CallOptions {
 
     /// The whole-request timeout of each attempt, instead of the client's
     /// ([`ClientBuilder::request_timeout`], or the caller's
-    /// [`ClientBuilder::http_client`]'s own).
+    /// [`ClientBuilder::http_client`]'s own). A platform-certificate download
+    /// that the call triggers (a reply naming an unknown serial) is a call of
+    /// its own, under the client's timeouts and retry policy.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -468,7 +470,7 @@ impl Client {
                 };
                 builder
                     .build()
-                    .map_err(|e| ConfigError::HttpClient(crate::error::cause_chain(&e)))?
+                    .map_err(|e| ConfigError::HttpClient(ErrorChain(&e).to_string()))?
             }
         };
         let hosts = Hosts::new(

@@ -768,7 +768,7 @@ fn check_token(what: &'static str, value: &str) -> Result<(), ConfigError> {
 fn parse_base_url(what: &'static str, url: &str) -> Result<Url, ConfigError> {
     let invalid = |reason: String| ConfigError::InvalidUrl {
         what,
-        url: url.to_owned(),
+        url: redact_credentials(url),
         reason,
     };
     if !url.contains("://") {
@@ -815,14 +815,16 @@ fn parse_proxy_url(url: &str) -> Result<Url, ConfigError> {
     Ok(parsed)
 }
 
-/// A proxy URL as errors show it: without its password.
+/// A URL as errors show it: whatever stands before an `@` in its authority
+/// (a user name, a password) becomes `***`, whether or not the URL parses
+/// (`http://user:pw@proxy:99999`, a scheme-less `user:pw@proxy:3128`).
 pub(crate) fn redact_credentials(url: &str) -> String {
-    match Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
+    let authority_start = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[authority_start..];
+    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_len].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..authority_start], &rest[at..]),
+        None => url.to_owned(),
     }
 }
 
@@ -844,6 +846,27 @@ mod tests {
         for bad in ["ftp://x", "http://x/?q=1", "not a url", "http://u:p@x"] {
             assert!(parse_base_url("base URL", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn credentials_never_reach_an_error_message() {
+        for (url, shown) in [
+            ("http://user:hunter2@proxy:3128", "http://***@proxy:3128"),
+            ("http://user:hunter2@proxy:99999", "http://***@proxy:99999"),
+            ("user:hunter2@proxy:3128", "***@proxy:3128"),
+            ("http://user@proxy/x@y", "http://***@proxy/x@y"),
+            ("http://proxy:3128", "http://proxy:3128"),
+        ] {
+            assert_eq!(redact_credentials(url), shown, "{url}");
+        }
+        for url in ["http://user:hunter2@proxy:99999", "user:hunter2@proxy:3128"] {
+            let error = parse_proxy_url(url).unwrap_err().to_string();
+            assert!(!error.contains("hunter2"), "{error}");
+        }
+        let error = parse_base_url("base URL", "https://u:hunter2@h/")
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains("hunter2"), "{error}");
     }
 
     #[test]

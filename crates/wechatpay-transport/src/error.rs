@@ -138,28 +138,6 @@ pub struct NetworkError {
     pub source: reqwest::Error,
 }
 
-/// The messages of `error`'s sources joined with `: `, each once (a source
-/// that repeats its parent's text adds nothing), bounded; `error`'s own
-/// message when it has no source.
-pub(crate) fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = error.source();
-    while let Some(e) = next {
-        let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        next = e.source();
-        if parts.len() >= 8 {
-            break;
-        }
-    }
-    if parts.is_empty() {
-        parts.push(error.to_string());
-    }
-    truncate(&parts.join(": "), 2 * MAX_REASON_CHARS)
-}
-
 /// An error and its [`source`](std::error::Error::source) chain on one line:
 /// `message: cause: cause…`, each cause once (a cause whose text its parent
 /// already printed is skipped), bounded. Every error of this crate prints
@@ -481,7 +459,7 @@ pub enum ErrorKind<C: ErrorCode = RawCode> {
     #[error("invalid request: {0}")]
     Validation(Violations),
     /// The client is misconfigured for this call; nothing was sent.
-    #[error("configuration: {0}")]
+    #[error(transparent)]
     Config(ConfigError),
     /// The request body could not be serialized; nothing was sent.
     #[error("cannot encode the request body")]

@@ -125,9 +125,9 @@ impl<C, E> Lane<C, E> {
         match rx.try_recv() {
             Ok(result) => Some(result),
             Err(tokio::sync::oneshot::error::TryRecvError::Empty) => None,
-            Err(tokio::sync::oneshot::error::TryRecvError::Closed) => Some(Err(
-                CampaignError::Journal("the journal writer stopped".into()),
-            )),
+            Err(tokio::sync::oneshot::error::TryRecvError::Closed) => {
+                Some(Err(CampaignError::JournalWriterGone))
+            }
         }
     }
 }
@@ -137,7 +137,7 @@ pub(super) async fn claimed<C>(claim: &mut Option<Answer<C>>) -> Result<Vec<C>, 
     match claim {
         Some(rx) => rx
             .await
-            .unwrap_or_else(|_| Err(CampaignError::Journal("the journal writer stopped".into()))),
+            .unwrap_or_else(|_| Err(CampaignError::JournalWriterGone)),
         None => std::future::pending().await,
     }
 }

@@ -16,7 +16,7 @@ use crate::commands::describe::find_operation;
 use crate::config::Settings;
 use crate::exit::{CliError, ExitClass};
 use crate::operation::prepare;
-use wechatpay_runtime::json::{self, Prepared};
+use wechatpay_runtime::json::Prepared;
 use wechatpay_runtime::{BodyKind, Method};
 use wechatpay_transport::FilePart;
 
@@ -201,10 +201,8 @@ pub fn output(
 /// what decoded is what `call` prints. A reply that does not decode is never
 /// printed: exit 8, with the reason, the field, and how to see the body (`--raw`).
 pub fn decode(info: &'static EndpointInfo, reply: &VerifiedReply) -> Result<Value, CliError> {
-    let decoded = match wechatpay_endpoints::dispatch(info.operation_id) {
-        Some(operation) => operation.decode_reply(&reply.body),
-        None => json::decode_reply::<Value>(&reply.body),
-    };
+    let decoded = wechatpay_endpoints::operation_for(info)
+        .and_then(|operation| operation.decode_reply(&reply.body));
     decoded.map_err(|problem| {
         CliError::new(
             ExitClass::Decode,

@@ -46,6 +46,7 @@ pub fn cli_error(e: CampaignError) -> CliError {
         | CampaignError::JournalDb { .. }
         | CampaignError::JournalLock { .. }
         | CampaignError::JournalWriter(_)
+        | CampaignError::JournalWriterGone
         | CampaignError::Task { .. } => ExitClass::Internal,
         CampaignError::Report(_) => ExitClass::Output,
     };

@@ -83,10 +83,16 @@ where
 /// Decodes a reply body into `T` (nothing may follow the JSON value) and gives it back
 /// serialized: exactly what the type holds (fields it does not know are left out;
 /// strings are JSON-escaped, so no control character reaches a terminal). A problem
-/// names the field that did not decode.
+/// names the field that did not decode. An empty body reads as `null`, as the
+/// transport's typed calls read it: a type that needs fields refuses it by name.
 pub fn decode_reply<T: serde::de::DeserializeOwned + serde::Serialize>(
     body: &[u8],
 ) -> Result<Value, Problem> {
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+        b"null"
+    } else {
+        body
+    };
     let problem = |path: String, e: serde_json::Error| {
         let path = if path == "." {
             WHOLE_BODY.to_owned()

@@ -37,7 +37,7 @@ pub struct PreSendUserProductCouponRequest {
     ///
     /// Required; 6–40 characters; characters `0-9A-Za-z_-`; example `34657_20250101_123456`.
     ///
-    /// 【uncertain】 length not given for this endpoint (40 on partner pages / 6–128 on the brand single send); charset by the family rule Decision: #26: none recorded for send_request_no; 6–40 as on the brand page of the sibling pre-send-user-product-coupon-bundle (seed page 001: string(40), 长度在6-40个字符之间), the brand-specific source closest to this endpoint (same pre-send + 领券组件 token flow); it agrees with the partner pages' 40, while 6–128 belongs to the brand direct send (seed page 002)
+    /// Decision: #26 (P6): 6–40 as the partner page 4016434365 gives it, the same as the sibling pre-send-user-product-coupon-bundle (seed page 001: string(40), 长度在6-40个字符之间); 6–128 belongs to the direct sends (send-user-product-coupon, send-user-product-coupon-bundle)
     pub send_request_no: String,
     /// 【自定义附加信息】 returned in queries and notifications; only coupons sent through the API or through this component carry it
     ///
@@ -174,12 +174,10 @@ impl rt::Described for PreSendUserProductCouponRequest {
                 description: "unique on the brand side",
                 provenance: rt::Provenance {
                     source: Some("mirror"),
-                    limit_source: Some("seed 001"),
-                    uncertain: Some(
-                        "length not given for this endpoint (40 on partner pages / 6–128 on the brand single send); charset by the family rule",
-                    ),
+                    limit_source: Some("partner 4016434365"),
+                    uncertain: None,
                     decision: Some(
-                        "#26: none recorded for send_request_no; 6–40 as on the brand page of the sibling pre-send-user-product-coupon-bundle (seed page 001: string(40), 长度在6-40个字符之间), the brand-specific source closest to this endpoint (same pre-send + 领券组件 token flow); it agrees with the partner pages' 40, while 6–128 belongs to the brand direct send (seed page 002)",
+                        "#26 (P6): 6–40 as the partner page 4016434365 gives it, the same as the sibling pre-send-user-product-coupon-bundle (seed page 001: string(40), 长度在6-40个字符之间); 6–128 belongs to the direct sends (send-user-product-coupon, send-user-product-coupon-bundle)",
                     ),
                 },
                 ..rt::FieldInfo::DEFAULT

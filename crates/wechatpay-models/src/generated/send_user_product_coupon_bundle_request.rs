@@ -26,11 +26,11 @@ pub struct SendUserProductCouponBundleRequest {
     ///
     /// Required; example `wx233544546545989`.
     pub appid: String,
-    /// 【发券请求单号】 unique on the brand side; the lower bound is not known
+    /// 【发券请求单号】 unique on the brand side; 6–128 characters of digits, letters, _ and -
     ///
-    /// Required; at most 40 characters; characters `0-9A-Za-z_-`; example `34657_20250101_123456`.
+    /// Required; 6–128 characters; characters `0-9A-Za-z_-`; example `34657_20250101_123456`.
     ///
-    /// 【uncertain】 40 is the partner page's value; the brand page's value is unknown (brand single send, seed page 002: 6–128) Decision: #7: max 40 (partner page 4016280664) 【uncertain】; no lower bound (not known)
+    /// 【uncertain】 the partner page 4016280664 has two captures that disagree: one shows 6–128, the other string(40) Decision: #7 (P6): 6–128 as on the brand page 4016279745 (string(128), 长度在6-128个字符之间) and one capture of partner page 4016280664, like the single send (partner page 4015781605, 2025-11-07: 6–128); a client-side check must not refuse what the newer captures allow, so the older capture's 40 is not enforced 【uncertain】
     pub send_request_no: String,
     /// 【自定义附加信息】 自定义附加信息; length probably 150 UTF-8 characters, as in the single send 【uncertain】
     ///
@@ -88,7 +88,8 @@ const OPENID: rt::StrRule = rt::StrRule {
 };
 #[allow(clippy::manual_is_ascii_check)]
 const SEND_REQUEST_NO: rt::StrRule = rt::StrRule {
-    max: Some(40),
+    min: Some(6),
+    max: Some(128),
     charset: Some(rt::Charset {
         class: "0-9A-Za-z_-",
         contains: |c| matches!(c, '0'..= '9' | 'A'..= 'Z' | 'a'..= 'z' | '_' | '-'),
@@ -152,15 +153,15 @@ impl rt::Described for SendUserProductCouponBundleRequest {
                 title: Some("发券请求单号"),
                 ty: rt::Ty::String(SEND_REQUEST_NO),
                 required: true,
-                description: "unique on the brand side; the lower bound is not known",
+                description: "unique on the brand side; 6–128 characters of digits, letters, _ and -",
                 provenance: rt::Provenance {
-                    source: Some("partner 4016280664"),
+                    source: None,
                     limit_source: None,
                     uncertain: Some(
-                        "40 is the partner page's value; the brand page's value is unknown (brand single send, seed page 002: 6–128)",
+                        "the partner page 4016280664 has two captures that disagree: one shows 6–128, the other string(40)",
                     ),
                     decision: Some(
-                        "#7: max 40 (partner page 4016280664) 【uncertain】; no lower bound (not known)",
+                        "#7 (P6): 6–128 as on the brand page 4016279745 (string(128), 长度在6-128个字符之间) and one capture of partner page 4016280664, like the single send (partner page 4015781605, 2025-11-07: 6–128); a client-side check must not refuse what the newer captures allow, so the older capture's 40 is not enforced 【uncertain】",
                     ),
                 },
                 ..rt::FieldInfo::DEFAULT

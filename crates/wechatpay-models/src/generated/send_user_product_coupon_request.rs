@@ -36,6 +36,8 @@ pub struct SendUserProductCouponRequest {
     /// 【发券请求单号】 品牌给用户发券的请求流水号,品牌侧需保持唯一性,可使用 数字、大小写字母、下划线_、短横线- 组成,长度在6-128个字符之间
     ///
     /// Required; 6–128 characters; characters `0-9A-Za-z_-`; example `MCHSEND202003101234`.
+    ///
+    /// Decision: P6: 6–128 (this page; partner page 4015781605, 2025-11-07 capture, agrees), like send-user-product-coupon-bundle; the pre-sends keep 6–40
     pub send_request_no: String,
     /// 【自定义附加信息】 发券时品牌方可以使用该字段附带自定义附加信息,长度限制150个UTF-8字符。微信支付不会解析该信息,仅在查询用户商品券和回调中原样返回。注: 发券渠道多样,只有品牌方通过此接口发放以及调用「向用户预发放商品券」接口并在领券组件中发放的券才会在查询和回调中携带此字段,其他渠道发放的券 attach 为空。
     ///
@@ -173,6 +175,14 @@ impl rt::Described for SendUserProductCouponRequest {
                 ty: rt::Ty::String(SEND_REQUEST_NO),
                 required: true,
                 description: "品牌给用户发券的请求流水号,品牌侧需保持唯一性,可使用 数字、大小写字母、下划线_、短横线- 组成,长度在6-128个字符之间",
+                provenance: rt::Provenance {
+                    source: None,
+                    limit_source: None,
+                    uncertain: None,
+                    decision: Some(
+                        "P6: 6–128 (this page; partner page 4015781605, 2025-11-07 capture, agrees), like send-user-product-coupon-bundle; the pre-sends keep 6–40",
+                    ),
+                },
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {

@@ -33,28 +33,28 @@ pub struct ListUserProductCouponsRequest {
     ///
     /// Optional; query parameter (not in the body).
     ///
-    /// 【uncertain】 #31: required flag not confirmed by the official page; the mirror marks it optional Decision: #31: optional, marked 【uncertain】
+    /// Decision: #31: optional, 7 states (partner page 4016435703)
     #[serde(default, skip_serializing)]
     pub coupon_state: Option<super::UserProductCouponState>,
     /// 【用户券组ID】 only coupons of one user coupon bundle; length unknown (40 where it is a path parameter)
     ///
     /// Optional; query parameter (not in the body).
     ///
-    /// 【uncertain】 #31: official sample code only (not in the mirror's partner GET); required flag not confirmed (probably optional) Decision: #31: optional, marked 【uncertain】
+    /// Decision: #31: optional (partner page 4016435703; also in the official sample code)
     #[serde(default, skip_serializing)]
     pub user_coupon_bundle_id: Option<String>,
-    /// 【分页大小】 maximum unknown for this API (sibling lists: default 20; max 50 for stocks, 200 for stores); the common error table has page size out of range
+    /// 【分页大小】 default 20, at most 50; larger sizes are the common PARAM_ERROR 分页大小超出限制
     ///
-    /// Optional; query parameter (not in the body); example `10`.
+    /// Optional; query parameter (not in the body); at most 50; example `10`.
     ///
-    /// 【uncertain】 #31: required flag not confirmed by the official page; the mirror marks it optional. #22: maximum and default unknown Decision: #31: optional, marked 【uncertain】; #22: no maximum set, none is published for this endpoint
+    /// Decision: #31, #22: optional, default 20, at most 50 (partner page 4016435703, 2025-11-07)
     #[serde(default, skip_serializing)]
     pub page_size: Option<i64>,
     /// 【分页Token】 the previous response's next_page_token; omit on the first call (pattern of the sibling list APIs); length unknown
     ///
     /// Optional; query parameter (not in the body); example `MTIzMjUK`.
     ///
-    /// Decision: #31: optional
+    /// Decision: #31: optional (partner page 4016435703)
     #[serde(default, skip_serializing)]
     pub page_token: Option<String>,
 }
@@ -114,6 +114,10 @@ const OPENID: rt::StrRule = rt::StrRule {
     path_segment: true,
     ..rt::StrRule::NONE
 };
+const PAGE_SIZE: rt::IntRule = rt::IntRule {
+    min: None,
+    max: Some(50),
+};
 impl rt::Described for ListUserProductCouponsRequest {
     const TYPE_INFO: &'static rt::TypeInfo = &rt::TypeInfo {
         name: "ListUserProductCouponsRequest",
@@ -169,10 +173,8 @@ impl rt::Described for ListUserProductCouponsRequest {
                 provenance: rt::Provenance {
                     source: Some("sample-code"),
                     limit_source: None,
-                    uncertain: Some(
-                        "#31: required flag not confirmed by the official page; the mirror marks it optional",
-                    ),
-                    decision: Some("#31: optional, marked 【uncertain】"),
+                    uncertain: None,
+                    decision: Some("#31: optional, 7 states (partner page 4016435703)"),
                 },
                 ..rt::FieldInfo::DEFAULT
             },
@@ -184,27 +186,25 @@ impl rt::Described for ListUserProductCouponsRequest {
                 provenance: rt::Provenance {
                     source: Some("sample-code"),
                     limit_source: None,
-                    uncertain: Some(
-                        "#31: official sample code only (not in the mirror's partner GET); required flag not confirmed (probably optional)",
+                    uncertain: None,
+                    decision: Some(
+                        "#31: optional (partner page 4016435703; also in the official sample code)",
                     ),
-                    decision: Some("#31: optional, marked 【uncertain】"),
                 },
                 ..rt::FieldInfo::DEFAULT
             },
             rt::FieldInfo {
                 name: "page_size",
                 title: Some("分页大小"),
-                ty: rt::Ty::Integer(rt::IntRule::NONE),
+                ty: rt::Ty::Integer(PAGE_SIZE),
                 location: rt::Location::Query,
-                description: "maximum unknown for this API (sibling lists: default 20; max 50 for stocks, 200 for stores); the common error table has page size out of range",
+                description: "default 20, at most 50; larger sizes are the common PARAM_ERROR 分页大小超出限制",
                 provenance: rt::Provenance {
                     source: Some("sample-code"),
-                    limit_source: None,
-                    uncertain: Some(
-                        "#31: required flag not confirmed by the official page; the mirror marks it optional. #22: maximum and default unknown",
-                    ),
+                    limit_source: Some("partner 4016435703"),
+                    uncertain: None,
                     decision: Some(
-                        "#31: optional, marked 【uncertain】; #22: no maximum set, none is published for this endpoint",
+                        "#31, #22: optional, default 20, at most 50 (partner page 4016435703, 2025-11-07)",
                     ),
                 },
                 ..rt::FieldInfo::DEFAULT
@@ -218,7 +218,7 @@ impl rt::Described for ListUserProductCouponsRequest {
                     source: Some("sample-code"),
                     limit_source: None,
                     uncertain: None,
-                    decision: Some("#31: optional"),
+                    decision: Some("#31: optional (partner page 4016435703)"),
                 },
                 ..rt::FieldInfo::DEFAULT
             },
@@ -276,6 +276,14 @@ impl rt::Validate for ListUserProductCouponsRequest {
                 value,
                 false,
                 &rt::StrRule::NONE,
+            );
+        }
+        if let Some(value) = &self.page_size {
+            rt::validation::check_int(
+                out,
+                &|| rt::validation::join(prefix, "page_size"),
+                value,
+                &PAGE_SIZE,
             );
         }
         if let Some(value) = &self.page_token {

@@ -102,7 +102,9 @@ mod tests {
             Page::from_request(users, Some(0), None).unwrap_err().code,
             "PARAM_ERROR"
         );
-        assert!(Page::from_request(users, Some(MAX_PAGE_SIZE + 1), None).is_err());
+        // The user-coupon list documents its own maximum (50, partner page 4016435703).
+        assert!(Page::from_request(users, Some(50), None).is_ok());
+        assert!(Page::from_request(users, Some(51), None).is_err());
         // The stores list documents its own maximum (200).
         assert!(Page::from_request(stores, Some(200), None).is_ok());
     }

@@ -11,11 +11,11 @@ pub struct CreateProductCouponRequest {
     ///
     /// Required; 6–40 characters; characters `0-9A-Za-z_-`; example `12345_20250101_A3489`.
     pub out_request_no: String,
-    /// 【优惠范围】 ALL: 全场商品可用券 (type only NORMAL or DISCOUNT); SINGLE: 部分商品可用券 (type NORMAL, DISCOUNT or EXCHANGE). The mirror also lists CATEGORY, meaning not published.
+    /// 【优惠范围】 ALL: 全场商品可用券 (type only NORMAL or DISCOUNT); SINGLE: 部分商品可用券 (type NORMAL, DISCOUNT or EXCHANGE); CATEGORY: 品类券 (type only NORMAL or DISCOUNT; the usable range is told to the user through display_info).
     ///
     /// Required; example `ALL`.
     ///
-    /// Decision: #1: ProductCouponScope ALL | SINGLE (official page 4015736297, brand samples, seed page 002); the mirror's CATEGORY is treated as a possible future / partner value, left to an enum that tolerates unknown values
+    /// 【uncertain】 CATEGORY: no create page lists it; the brand page 4016427370 (查询商品券, 2025-11-06) defines it as a scope a product coupon can have Decision: #1 (P14): ProductCouponScope ALL | SINGLE (official page 4015736297, brand samples, seed page 002) | CATEGORY (brand page 4016427370); requests may send CATEGORY, since the brand page defines it as a scope a product coupon can have 【uncertain】
     pub scope: super::ProductCouponScope,
     /// 【商品券类型】 NORMAL 满减, DISCOUNT 折扣, EXCHANGE 兑换 (SINGLE scope only). Official page 4015736297 gives the title only; the values come from the guide (API list).
     ///
@@ -175,13 +175,15 @@ impl rt::Described for CreateProductCouponRequest {
                     values: <super::ProductCouponScope as rt::WireEnum>::KNOWN_VALUES,
                 },
                 required: true,
-                description: "ALL: 全场商品可用券 (type only NORMAL or DISCOUNT); SINGLE: 部分商品可用券 (type NORMAL, DISCOUNT or EXCHANGE). The mirror also lists CATEGORY, meaning not published.",
+                description: "ALL: 全场商品可用券 (type only NORMAL or DISCOUNT); SINGLE: 部分商品可用券 (type NORMAL, DISCOUNT or EXCHANGE); CATEGORY: 品类券 (type only NORMAL or DISCOUNT; the usable range is told to the user through display_info).",
                 provenance: rt::Provenance {
                     source: None,
                     limit_source: None,
-                    uncertain: None,
+                    uncertain: Some(
+                        "CATEGORY: no create page lists it; the brand page 4016427370 (查询商品券, 2025-11-06) defines it as a scope a product coupon can have",
+                    ),
                     decision: Some(
-                        "#1: ProductCouponScope ALL | SINGLE (official page 4015736297, brand samples, seed page 002); the mirror's CATEGORY is treated as a possible future / partner value, left to an enum that tolerates unknown values",
+                        "#1 (P14): ProductCouponScope ALL | SINGLE (official page 4015736297, brand samples, seed page 002) | CATEGORY (brand page 4016427370); requests may send CATEGORY, since the brand page defines it as a scope a product coupon can have 【uncertain】",
                     ),
                 },
                 ..rt::FieldInfo::DEFAULT

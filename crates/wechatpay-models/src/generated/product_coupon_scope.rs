@@ -8,7 +8,7 @@ use wechatpay_runtime as rt;
 ///
 /// Values WeChat Pay adds later decode into `Unknown`, which keeps the raw string and serializes back unchanged.
 ///
-/// Decision: #1: ALL | SINGLE (official); the mirror's CATEGORY decodes as Unknown and is refused in requests
+/// Decision: #1 (P14): ALL | SINGLE (official page 4015736297) | CATEGORY (brand page 4016427370, 2025-11-06): CATEGORY is accepted in the replies of both families, and in create-product-coupon requests since the brand page defines it as a scope a product coupon can have 【uncertain】: no create page lists it
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ProductCouponScope {
@@ -16,15 +16,18 @@ pub enum ProductCouponScope {
     All,
     /// `SINGLE`: 部分商品 (NORMAL / DISCOUNT / EXCHANGE)
     Single,
+    /// `CATEGORY`: 品类券 (type only NORMAL or DISCOUNT; the usable range is told to the user through display_info) (【uncertain】 defined by the brand page 查询商品券 (2025-11-06 capture) only; accepting it in create-product-coupon requests is a decision, no create page lists it)
+    Category,
     /// A value this SDK version does not know; kept verbatim.
     Unknown(String),
 }
 impl rt::WireEnum for ProductCouponScope {
-    const KNOWN_VALUES: &'static [&'static str] = &["ALL", "SINGLE"];
+    const KNOWN_VALUES: &'static [&'static str] = &["ALL", "SINGLE", "CATEGORY"];
     fn from_wire(value: &str) -> Self {
         match value {
             "ALL" => Self::All,
             "SINGLE" => Self::Single,
+            "CATEGORY" => Self::Category,
             other => Self::Unknown(other.to_owned()),
         }
     }
@@ -32,6 +35,7 @@ impl rt::WireEnum for ProductCouponScope {
         match self {
             Self::All => "ALL",
             Self::Single => "SINGLE",
+            Self::Category => "CATEGORY",
             Self::Unknown(raw) => raw,
         }
     }

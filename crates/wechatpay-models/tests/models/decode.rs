@@ -16,6 +16,20 @@ fn unknown_enum_values_decode_and_serialize_back_unchanged() {
     assert_eq!(CouponType::KNOWN_VALUES, ["NORMAL", "MEMBER"]);
 }
 
+/// 品类券 is a known scope (brand page 4016427370, 查询商品券): replies carrying
+/// it decode as a known value, and requests may send it.
+#[test]
+fn the_category_scope_is_a_known_value() {
+    let scope: ProductCouponScope = serde_json::from_value(json!("CATEGORY")).unwrap();
+    assert_eq!(scope, ProductCouponScope::Category);
+    assert!(scope.is_known());
+    assert_eq!(serde_json::to_value(&scope).unwrap(), json!("CATEGORY"));
+    assert_eq!(
+        ProductCouponScope::KNOWN_VALUES,
+        ["ALL", "SINGLE", "CATEGORY"]
+    );
+}
+
 #[test]
 fn missing_optional_fields_decode_to_none_and_stay_absent() {
     let response: SendProductCouponResponse = serde_json::from_value(json!({})).unwrap();

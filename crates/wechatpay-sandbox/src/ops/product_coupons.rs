@@ -28,6 +28,10 @@ fn check_rules(ctx: &Ctx<'_>, r: &CreateProductCouponRequest) -> Result<(), Reje
     if r.scope == ProductCouponScope::All && r.r#type == ProductCouponType::Exchange {
         return invalid("type EXCHANGE needs scope SINGLE (全场券只能是满减券或折扣券)");
     }
+    // 品类券: NORMAL or DISCOUNT only (brand page 4016427370, 查询商品券).
+    if r.scope == ProductCouponScope::Category && r.r#type == ProductCouponType::Exchange {
+        return invalid("type EXCHANGE needs scope SINGLE (品类券只能是满减券或折扣券)");
+    }
     match (&r.scope, &r.usage_mode) {
         (ProductCouponScope::All, UsageMode::Single) => {
             let info = r.single_usage_info.as_ref();

@@ -15,8 +15,9 @@ use common::{
 use serde_json::json;
 use wechatpay_models::{
     ConfirmSendUserProductCouponRequest, CreateProductCouponRequest,
-    DeactivateUserProductCouponRequest, GetUserProductCouponRequest, ListStocksRequest,
-    ListUserProductCouponsRequest, ProductCouponNotification, ReturnUserProductCouponRequest,
+    DeactivateUserProductCouponRequest, GetProductCouponRequest, GetUserProductCouponRequest,
+    ListStocksRequest, ListUserProductCouponsRequest, ProductCouponNotification,
+    ProductCouponScope, ProductCouponType, ReturnUserProductCouponRequest,
     SendUserProductCouponRequest, SetNotifyConfigRequest, StockState, UpdateBudgetMode,
     UpdateStockBudgetRequest, UseUserProductCouponRequest, UserProductCouponAssociatedOrderInfo,
     UserProductCouponState,
@@ -331,6 +332,39 @@ fn a_brand_runs_its_whole_integration_against_the_sandbox() {
             .await
             .unwrap_err();
         assert_answer(&stopped, 400, "STOCK_EXPIRED", None);
+    });
+}
+
+/// 品类券 (scope CATEGORY, brand page 4016427370): created and read back as a
+/// known scope; like a 全场券 it is NORMAL or DISCOUNT only.
+#[test]
+fn a_category_coupon_is_a_known_scope_and_cannot_be_an_exchange_coupon() {
+    let keys = common::keys();
+    let sandbox = Sandbox::start(Options::new(keys.path())).unwrap();
+    let client = brand_client(&sandbox);
+    runtime().block_on(async {
+        let now = admin_now(&sandbox).await;
+        let mut request = create_request(now);
+        request.out_request_no = "CATEGORY_CREATE_1".into();
+        request.scope = ProductCouponScope::Category;
+        request.validate().unwrap();
+        let created = client.execute(&request).await.unwrap();
+        assert_eq!(created.scope, ProductCouponScope::Category);
+        let read = client
+            .execute(&GetProductCouponRequest::new(
+                created.product_coupon_id.as_str(),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(read.scope, ProductCouponScope::Category);
+
+        let mut exchange = create_request(now);
+        exchange.out_request_no = "CATEGORY_CREATE_2".into();
+        exchange.scope = ProductCouponScope::Category;
+        exchange.r#type = ProductCouponType::Exchange;
+        exchange.single_usage_info = None;
+        let refused = api_error(client.execute(&exchange).await);
+        assert_answer(&refused, 400, "INVALID_REQUEST", None);
     });
 }
 

@@ -83,7 +83,7 @@ impl rt::Endpoint for SendUserProductCoupon {
         pages: &["seed 002", "official 4015736390"],
         complete: Some(false),
         notes: &[
-            "#1: ProductCouponScope keeps the official ALL | SINGLE; the mirror's CATEGORY (meaning not published) is a possible future / partner value that decodes as Unknown(\"CATEGORY\") and is refused in requests",
+            "#1 (P14): ProductCouponScope is ALL | SINGLE | CATEGORY; CATEGORY (品类券, type NORMAL or DISCOUNT, its usable range told to the user through display_info) is defined by the brand page 4016427370 (查询商品券, 2025-11-06 capture), so replies carrying it decode as a known value and create-product-coupon may send it 【uncertain】",
             "#2: only the PROGRESSIVE_BUNDLE model is transcribed; the legacy UsageMode value SEQUENTIAL and the sequential_* objects are not added",
             "#6: none recorded; the brand sources (this page, sample code) give 3 send channels, which are the known values. The mirror's MERCHANT_CARD (名片优惠), MEMBER (会员优惠), SMALL_ACTIVITY (小活动) still decode, as Unknown(...) values, since send_channel only appears in replies",
             "#10: display / stock limits follow the guide (name 3-15 chars, remark 20, detail_image_url_list <= 8, background_url required), not the create-sample comments",

@@ -376,6 +376,11 @@ pub enum RuleInfo {
         /// The wire names of the fields, at least one of which must be present.
         fields: &'static [&'static str],
     },
+    /// Exactly one of `fields` is present.
+    ExactlyOneOf {
+        /// The wire names of the fields, exactly one of which must be present.
+        fields: &'static [&'static str],
+    },
     /// A rule only WeChat Pay can check; documented, not enforced.
     ServerSide {
         /// The field the rule concerns.
@@ -400,6 +405,9 @@ impl RuleInfo {
             RuleInfo::AtLeastOneOf { fields } if fields.contains(&field) => {
                 Some(at_least_one_of_text(fields))
             }
+            RuleInfo::ExactlyOneOf { fields } if fields.contains(&field) => {
+                Some(exactly_one_of_text(fields))
+            }
             RuleInfo::ServerSide {
                 field: f,
                 description,
@@ -423,6 +431,12 @@ pub fn required_with_text(when: &str) -> String {
 pub fn at_least_one_of_text<S: AsRef<str>>(fields: &[S]) -> String {
     let names: Vec<&str> = fields.iter().map(AsRef::as_ref).collect();
     format!("at least one of {} is required", names.join(", "))
+}
+
+/// See [`required_if_text`].
+pub fn exactly_one_of_text<S: AsRef<str>>(fields: &[S]) -> String {
+    let names: Vec<&str> = fields.iter().map(AsRef::as_ref).collect();
+    format!("exactly one of {} is required", names.join(", "))
 }
 
 /// See [`required_if_text`].

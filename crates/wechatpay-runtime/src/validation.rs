@@ -87,6 +87,13 @@ pub enum Rule {
         /// The fields of the group.
         fields: &'static [&'static str],
     },
+    /// None, or more than one, of a group of fields is present; exactly one must be.
+    ExactlyOneOf {
+        /// The fields of the group.
+        fields: &'static [&'static str],
+        /// How many of them are present.
+        present: usize,
+    },
     /// An integer below the documented minimum.
     Minimum {
         /// The documented minimum.
@@ -191,6 +198,13 @@ impl fmt::Display for Message<'_> {
             Rule::RequiredWith { other } => write!(f, "is required when {other} is given"),
             Rule::AtLeastOneOf { fields } => {
                 write!(f, "at least one of {} is required", fields.join(", "))
+            }
+            Rule::ExactlyOneOf { fields, present } => {
+                write!(
+                    f,
+                    "exactly one of {} is required, {present} given",
+                    fields.join(", ")
+                )
             }
             Rule::Minimum { min, actual } => {
                 write!(f, "must be at least {min}, got {actual}")

@@ -292,6 +292,11 @@ pub enum Rule {
         fields: Vec<String>,
         description: String,
     },
+    /// Exactly one of `fields` is present.
+    ExactlyOneOf {
+        fields: Vec<String>,
+        description: String,
+    },
     /// Documented on the field, not enforced.
     ServerSide { field: String, description: String },
 }

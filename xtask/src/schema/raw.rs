@@ -332,7 +332,7 @@ pub struct Field {
 }
 
 /// A conditional rule: `required_if` (`field`, `when`, `equals`), `required_with`
-/// (`field`, `when`), `at_least_one_of` (`fields`) or `server_side` (`field`).
+/// (`field`, `when`), `at_least_one_of` / `exactly_one_of` (`fields`) or `server_side` (`field`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleDef {

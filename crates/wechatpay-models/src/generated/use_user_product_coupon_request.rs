@@ -50,18 +50,18 @@ pub struct UseUserProductCouponRequest {
     ///
     /// Optional.
     ///
-    /// 【uncertain】 #11: partner page 4015781608 and the mirror mark this object alone as 必填; the newer guide requires one of the two order objects Decision: #11: optional, with the rule at_least_one_of \[associated_order_info, associated_pay_score_order_info\] 【uncertain】
+    /// Decision: #11 (P7): optional, with the rule exactly_one_of \[associated_order_info, associated_pay_score_order_info\] (partner page 4016435636); the older partner page 4015781608 and the mirror mark this object alone as 必填
     ///
-    /// At least one of `associated_order_info`, `associated_pay_score_order_info` is required; checked by `validate()`. One of associated_order_info / associated_pay_score_order_info must be given (either one) \[guide: business knowledge; seed page 002 field text 订单信息必须至少传入\] 【uncertain】 (#11)
+    /// Exactly one of `associated_order_info`, `associated_pay_score_order_info` is required; checked by `validate()`. Exactly one of associated_order_info / associated_pay_score_order_info must be given \[partner page 4016435636: 订单信息必须且只能传入 associated_order_info 与 associated_pay_score_order_info 之一\] (#11)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub associated_order_info: Option<super::UserProductCouponAssociatedOrderInfo>,
     /// 【关联微信支付分订单信息】 fields order_id (微信支付服务订单号), out_order_no (商户服务订单号), mchid, sub_mchid
     ///
     /// Optional.
     ///
-    /// 【uncertain】 #11: the mirror marks it optional; the newer guide requires one of the two order objects Decision: #11: optional, with the rule at_least_one_of \[associated_order_info, associated_pay_score_order_info\] 【uncertain】; requests use out_order_no (sample code, mirror request)
+    /// Decision: #11 (P7): optional, with the rule exactly_one_of \[associated_order_info, associated_pay_score_order_info\] (partner page 4016435636); requests use out_order_no (sample code, mirror request)
     ///
-    /// At least one of `associated_order_info`, `associated_pay_score_order_info` is required; checked by `validate()`. One of associated_order_info / associated_pay_score_order_info must be given (either one) \[guide: business knowledge; seed page 002 field text 订单信息必须至少传入\] 【uncertain】 (#11)
+    /// Exactly one of `associated_order_info`, `associated_pay_score_order_info` is required; checked by `validate()`. Exactly one of associated_order_info / associated_pay_score_order_info must be given \[partner page 4016435636: 订单信息必须且只能传入 associated_order_info 与 associated_pay_score_order_info 之一\] (#11)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub associated_pay_score_order_info: Option<
         super::UserProductCouponAssociatedPayScoreOrderInfo,
@@ -242,11 +242,9 @@ impl rt::Described for UseUserProductCouponRequest {
                 provenance: rt::Provenance {
                     source: Some("sample-code"),
                     limit_source: None,
-                    uncertain: Some(
-                        "#11: partner page 4015781608 and the mirror mark this object alone as 必填; the newer guide requires one of the two order objects",
-                    ),
+                    uncertain: None,
                     decision: Some(
-                        "#11: optional, with the rule at_least_one_of [associated_order_info, associated_pay_score_order_info] 【uncertain】",
+                        "#11 (P7): optional, with the rule exactly_one_of [associated_order_info, associated_pay_score_order_info] (partner page 4016435636); the older partner page 4015781608 and the mirror mark this object alone as 必填",
                     ),
                 },
                 ..rt::FieldInfo::DEFAULT
@@ -261,18 +259,16 @@ impl rt::Described for UseUserProductCouponRequest {
                 provenance: rt::Provenance {
                     source: Some("sample-code"),
                     limit_source: None,
-                    uncertain: Some(
-                        "#11: the mirror marks it optional; the newer guide requires one of the two order objects",
-                    ),
+                    uncertain: None,
                     decision: Some(
-                        "#11: optional, with the rule at_least_one_of [associated_order_info, associated_pay_score_order_info] 【uncertain】; requests use out_order_no (sample code, mirror request)",
+                        "#11 (P7): optional, with the rule exactly_one_of [associated_order_info, associated_pay_score_order_info] (partner page 4016435636); requests use out_order_no (sample code, mirror request)",
                     ),
                 },
                 ..rt::FieldInfo::DEFAULT
             },
         ],
         rules: &[
-            rt::RuleInfo::AtLeastOneOf {
+            rt::RuleInfo::ExactlyOneOf {
                 fields: &["associated_order_info", "associated_pay_score_order_info"],
             },
         ],
@@ -347,17 +343,23 @@ impl rt::Validate for UseUserProductCouponRequest {
                 out,
             );
         }
-        if self.associated_order_info.is_none()
-            && self.associated_pay_score_order_info.is_none()
         {
-            rt::validation::conditional(
-                out,
-                prefix,
-                "associated_order_info",
-                rt::Rule::AtLeastOneOf {
-                    fields: &["associated_order_info", "associated_pay_score_order_info"],
-                },
-            );
+            let present = usize::from(self.associated_order_info.is_some())
+                + usize::from(self.associated_pay_score_order_info.is_some());
+            if present != 1 {
+                rt::validation::conditional(
+                    out,
+                    prefix,
+                    "associated_order_info",
+                    rt::Rule::ExactlyOneOf {
+                        fields: &[
+                            "associated_order_info",
+                            "associated_pay_score_order_info",
+                        ],
+                        present,
+                    },
+                );
+            }
         }
     }
 }

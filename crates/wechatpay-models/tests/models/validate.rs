@@ -333,3 +333,51 @@ fn the_member_coupon_doc_example_is_valid() {
         .coupon_tag_info(tags);
     assert_eq!(request.validate(), Ok(()));
 }
+
+/// Partner page 4016435636: 订单信息必须且只能传入 associated_order_info 与
+/// associated_pay_score_order_info 之一 — exactly one, never none, never both.
+#[test]
+fn a_use_takes_exactly_one_order_object() {
+    let none = UseUserProductCouponRequest::new(
+        "o1",
+        "code1",
+        "1000000013",
+        "1000000013001",
+        "wx1",
+        "2025-01-01T00:00:00+08:00".parse().unwrap(),
+        "USE_1234",
+    );
+    let fields: &[&str] = &["associated_order_info", "associated_pay_score_order_info"];
+    assert_eq!(
+        violations(none.clone().validate()),
+        [(
+            "associated_order_info".into(),
+            Rule::ExactlyOneOf { fields, present: 0 }
+        )]
+    );
+    let order = none
+        .clone()
+        .associated_order_info(UserProductCouponAssociatedOrderInfo::new());
+    assert_eq!(order.clone().validate(), Ok(()));
+    let pay_score = none
+        .clone()
+        .associated_pay_score_order_info(UserProductCouponAssociatedPayScoreOrderInfo::new());
+    assert_eq!(pay_score.validate(), Ok(()));
+    let both =
+        order.associated_pay_score_order_info(UserProductCouponAssociatedPayScoreOrderInfo::new());
+    assert_eq!(
+        violations(both.clone().validate()),
+        [(
+            "associated_order_info".into(),
+            Rule::ExactlyOneOf { fields, present: 2 }
+        )]
+    );
+    let message = both.validate().unwrap_err().to_string();
+    assert!(
+        message.contains(
+            "associated_order_info: exactly one of associated_order_info, \
+             associated_pay_score_order_info is required, 2 given"
+        ),
+        "{message}"
+    );
+}

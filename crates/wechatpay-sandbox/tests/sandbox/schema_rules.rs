@@ -31,3 +31,38 @@ fn a_multi_use_coupon_without_its_count_is_refused_naming_it() {
         "{problems:?}"
     );
 }
+
+/// A use names exactly one order object (partner page 4016435636: 订单信息必须且
+/// 只能传入 associated_order_info 与 associated_pay_score_order_info 之一): both,
+/// or neither, is refused before the coupon is touched.
+#[test]
+fn a_use_with_both_order_objects_or_neither_is_refused_naming_them() {
+    use wechatpay_endpoints::brand::UseUserProductCoupon;
+    let mut body: Value = common::examples::example_request(UseUserProductCoupon::INFO, 0);
+    assert!(
+        decode_request::<UseUserProductCoupon>(&body).is_ok(),
+        "one order object"
+    );
+    body["associated_pay_score_order_info"] = json!({"out_order_no": "PAYSCORE_1"});
+    let both = decode_request::<UseUserProductCoupon>(&body).unwrap_err();
+    assert!(
+        both.iter().any(|p| p.path == "associated_order_info"
+            && p.message
+                == "exactly one of associated_order_info, associated_pay_score_order_info is required, 2 given"),
+        "{both:?}"
+    );
+    let object = body.as_object_mut().unwrap();
+    object.remove("associated_order_info");
+    assert!(
+        decode_request::<UseUserProductCoupon>(&body).is_ok(),
+        "the other one"
+    );
+    body.as_object_mut()
+        .unwrap()
+        .remove("associated_pay_score_order_info");
+    let neither = decode_request::<UseUserProductCoupon>(&body).unwrap_err();
+    assert!(
+        neither.iter().any(|p| p.message.contains("0 given")),
+        "{neither:?}"
+    );
+}

@@ -54,7 +54,8 @@ fn field_doc(f: &Field, rules: &[Rule]) -> TokenStream {
         text.push_str(&format!("\n\n{line}"));
     }
     use wechatpay_runtime::meta::{
-        at_least_one_of_text, required_if_text, required_with_text, server_side_text,
+        at_least_one_of_text, exactly_one_of_text, required_if_text, required_with_text,
+        server_side_text,
     };
     for rule in rules {
         let (sentence, description, local) = match rule {
@@ -80,6 +81,13 @@ fn field_doc(f: &Field, rules: &[Rule]) -> TokenStream {
             } if fields.contains(&f.name) => {
                 let names: Vec<String> = fields.iter().map(|n| code(n)).collect();
                 (at_least_one_of_text(&names), description, true)
+            }
+            Rule::ExactlyOneOf {
+                fields,
+                description,
+            } if fields.contains(&f.name) => {
+                let names: Vec<String> = fields.iter().map(|n| code(n)).collect();
+                (exactly_one_of_text(&names), description, true)
             }
             Rule::ServerSide { field, description } if field == &f.name => {
                 (server_side_text(description), description, false)
@@ -286,6 +294,9 @@ fn rule_info(rule: &Rule) -> TokenStream {
         }
         Rule::AtLeastOneOf { fields, .. } => {
             quote!(rt::RuleInfo::AtLeastOneOf { fields: &[#(#fields),*] })
+        }
+        Rule::ExactlyOneOf { fields, .. } => {
+            quote!(rt::RuleInfo::ExactlyOneOf { fields: &[#(#fields),*] })
         }
         Rule::ServerSide { field, description } => {
             quote!(rt::RuleInfo::ServerSide { field: #field, description: #description })

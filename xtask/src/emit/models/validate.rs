@@ -161,6 +161,30 @@ pub(super) fn validate_impl(obj: &ObjectType) -> TokenStream {
                 }
             })
         }
+        Rule::ExactlyOneOf { fields, .. } => {
+            // Conditional rules name optional fields only; empty counts as absent.
+            let present = fields.iter().filter_map(|n| field_of(n)).map(|f| {
+                let field = ident(&f.ident);
+                match &f.ty {
+                    FieldType::String => {
+                        quote!(usize::from(self.#field.as_deref().is_some_and(|v| !v.is_empty())))
+                    }
+                    FieldType::Array(_) => {
+                        quote!(usize::from(self.#field.as_ref().is_some_and(|list| !list.is_empty())))
+                    }
+                    _ => quote!(usize::from(self.#field.is_some())),
+                }
+            });
+            let first = &fields[0];
+            Some(quote! {
+                {
+                    let present = #(#present)+*;
+                    if present != 1 {
+                        rt::validation::conditional(out, prefix, #first, rt::Rule::ExactlyOneOf { fields: &[#(#fields),*], present });
+                    }
+                }
+            })
+        }
         Rule::ServerSide { .. } => None,
     });
     quote! {

@@ -439,7 +439,7 @@ fn object_rule(
                 description,
             })
         }
-        "at_least_one_of" => {
+        kind @ ("at_least_one_of" | "exactly_one_of") => {
             unexpected(
                 ck,
                 &[
@@ -453,7 +453,7 @@ fn object_rule(
                 ck.fail(
                     file,
                     format!("{rat}.fields"),
-                    "at_least_one_of names two fields or more",
+                    format!("{kind} names two fields or more"),
                 );
                 return None;
             }
@@ -461,9 +461,16 @@ fn object_rule(
                 named("fields", &Some(f.clone()), ck)?;
                 optional_target(ck, f);
             }
-            Some(Rule::AtLeastOneOf {
-                fields: list,
-                description,
+            Some(if kind == "exactly_one_of" {
+                Rule::ExactlyOneOf {
+                    fields: list,
+                    description,
+                }
+            } else {
+                Rule::AtLeastOneOf {
+                    fields: list,
+                    description,
+                }
             })
         }
         "server_side" => {
@@ -483,7 +490,7 @@ fn object_rule(
                 file,
                 format!("{rat}.kind"),
                 format!(
-                    "{other:?} is not required_if, required_with, at_least_one_of or server_side"
+                    "{other:?} is not required_if, required_with, at_least_one_of, exactly_one_of or server_side"
                 ),
             );
             None

@@ -53,6 +53,7 @@ impl rt::Endpoint for UseUserProductCoupon {
         pages: &[
             "official 4016427398",
             "official 4015736433",
+            "partner 4016435636",
             "partner 4015781608",
             "sample-code",
             "guide",
@@ -63,7 +64,7 @@ impl rt::Endpoint for UseUserProductCoupon {
             "#19: none recorded; one endpoint per path. Official pages 4015736433 and 4016427398 carry this page (same opening text, both updated 2025.12.02).",
             "rate_limit 500/s: official pages 4016427398 and 4015736433.",
             "#4: one guide (integrity checklist) lists /brand/marketing/product-coupon/product-coupons/{product_coupon_id}/users/{openid}/coupons/{code}/use; every sample, the other guides and the official pages use the path below. The guide line is treated as an error.",
-            "#11: the order-object rule is transcribed as at_least_one_of [associated_order_info, associated_pay_score_order_info] 【uncertain】 (newer guide; seed page 002 field text 订单信息必须至少传入). The older partner page 4015781608 and the mirror mark associated_order_info alone as required.",
+            "#11 (P7): the order-object rule is exactly_one_of [associated_order_info, associated_pay_score_order_info]: partner page 4016435636 says 订单信息必须且只能传入 associated_order_info 与 associated_pay_score_order_info 之一, refining the newer guide and seed page 002's 订单信息必须至少传入 (at least one). The older partner page 4015781608 and the mirror mark associated_order_info alone as required.",
             "#11 / #2: the mirror's request fields sequential_coupon_index (old SEQUENTIAL model) and saved_amount are not in the brand samples and are left out; brand_id is partner-only.",
             "#24: out_request_no 6–40 and 0-9A-Za-z_- marked 【uncertain】: the guide says 6–40 characters; whether the brand page states it is unknown.",
             "#13: the response is UserProductCouponEntity (seed page 002); this endpoint's sample entity includes progressive_bundle_usage_detail and user_product_coupon_bundle_info, both optional fields of the shared type. After success coupon_state = USED and single_usage_detail.use_request_no, use_time and the associated order info are filled.",

@@ -71,39 +71,8 @@ pub enum Lookup {
 
 /// The digest idempotency compares: SHA-256 of the canonical JSON.
 pub fn fingerprint(request: &Value) -> Vec<u8> {
-    let mut text = String::new();
-    canonical(request, &mut text);
+    let text = wechatpay_runtime::json::canonical_json(request);
     digest(&SHA256, text.as_bytes()).as_ref().to_vec()
-}
-
-fn canonical(value: &Value, out: &mut String) {
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                canonical(&map[k], out);
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, v) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                canonical(v, out);
-            }
-            out.push(']');
-        }
-        other => out.push_str(&other.to_string()),
-    }
 }
 
 /// Looks a request up.

@@ -8,6 +8,7 @@
 //! checks every value rule (lengths, charsets, ranges, enum values, conditional
 //! rules) with the generated rules the `FieldInfo` rows carry too.
 
+mod canonical;
 mod prepare;
 mod shape;
 mod strict;
@@ -16,6 +17,7 @@ use std::fmt;
 
 use crate::validation::Violation;
 
+pub use canonical::canonical_json;
 pub use prepare::{decode_reply, decode_request, prepare, Prepared};
 pub use shape::{check_shape, kind, merge_params, BodyMode};
 pub use strict::parse_strict;

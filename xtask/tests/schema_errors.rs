@@ -235,3 +235,82 @@ fn a_shared_row_repeating_a_code_needs_a_key() {
     assert_fails_without_writing(&root, "\"Page-Size\" is not a key");
     fs::remove_dir_all(&root).unwrap();
 }
+
+const DEMO_PARTNER: &str = r#"source: {doc: partner.md, title: 服务商, summary: Twins.}
+family:
+  auth: partner
+  name_prefix: Partner
+  brand_path_prefix: /brand/demo
+  path_prefix: /v3/partner/demo
+  supported_merchants: [普通服务商]
+  brand_field: {name: brand_id, type: string, required: true, min_length: 1, description: The brand., example: "120344"}
+common_errors: []
+twins:
+  - {of: broken-demo, brand_field: body, pages: [4015781575], rate_limit: 20/s}
+"#;
+
+/// Runs codegen on `broken-demo.yaml` (a POST) with `partner` as `schema/partner.yaml`.
+fn with_partner(name: &str, partner: &str) -> (PathBuf, Result<String, String>) {
+    let demo = fs::read_to_string(broken_dir().join("bad_method.yaml"))
+        .unwrap()
+        .replace("method: SEND", "method: POST");
+    let root = scratch_root(name, &[("broken-demo.yaml", &demo)]);
+    fs::write(root.join("schema/partner.yaml"), partner).unwrap();
+    let result = codegen::run(&root, Mode::Write).map(|o| format!("{} files", o.total));
+    (root, result)
+}
+
+#[test]
+fn partner_twins_expand_from_their_declaration_and_bad_ones_are_named() {
+    let (root, result) = with_partner("partner-ok", DEMO_PARTNER);
+    result.expect("a valid twin declaration");
+    let twin = fs::read_to_string(
+        root.join("crates/wechatpay-endpoints/src/generated/partner/partner_broken_demo.rs"),
+    )
+    .unwrap();
+    assert!(
+        twin.contains("\"/v3/partner/demo/users/{openid}/items\""),
+        "{twin}"
+    );
+    assert!(twin.contains("brand_field: Some(\"brand_id\")"), "{twin}");
+    let request = fs::read_to_string(
+        root.join("crates/wechatpay-models/src/generated/partner_broken_demo_request.rs"),
+    )
+    .unwrap();
+    assert!(request.contains("pub brand_id: String"), "{request}");
+    fs::remove_dir_all(&root).unwrap();
+
+    let cases: [(&str, String, &str); 4] = [
+        (
+            "partner-unknown-of",
+            DEMO_PARTNER.replace("of: broken-demo", "of: no-such-op"),
+            "schema/partner.yaml: twins[0].of: \"no-such-op\" is not an operation of endpoints/",
+        ),
+        (
+            "partner-query-on-post",
+            DEMO_PARTNER.replace("brand_field: body", "brand_field: query"),
+            "schema/partner.yaml: twins[0].brand_field: broken-demo is a POST: the field goes in the body",
+        ),
+        (
+            "partner-bad-placement",
+            DEMO_PARTNER.replace("brand_field: body", "brand_field: header"),
+            "schema/partner.yaml: twins[0].brand_field: \"header\" is not body, query or none",
+        ),
+        (
+            "partner-wrong-prefix",
+            DEMO_PARTNER.replace("brand_path_prefix: /brand/demo", "brand_path_prefix: /brand/other"),
+            "schema/partner.yaml: twins[0].of: broken-demo's path /brand/demo/users/{openid}/items does not start with /brand/other",
+        ),
+    ];
+    for (name, partner, expected) in cases {
+        let (root, result) = with_partner(name, &partner);
+        let message = result.expect_err(name);
+        assert!(
+            message.contains(expected),
+            "{name}: expected {expected:?} in:\n{message}"
+        );
+        assert!(message.ends_with("nothing was written"), "{message}");
+        assert!(!root.join("crates").exists(), "{name}: files were written");
+        fs::remove_dir_all(&root).unwrap();
+    }
+}

@@ -345,16 +345,20 @@ impl Settings {
         })
     }
 
-    /// The identity for `scheme`: mchid for merchant operations, brand_id for brand ones.
+    /// The identity for `scheme`: mchid for merchant operations and for partner ones
+    /// (the service provider's), brand_id for brand ones.
     pub fn identity(&self, scheme: AuthScheme) -> Result<&str, CliError> {
         let (value, flag, env) = match scheme {
-            AuthScheme::Merchant => (&self.mchid, "--mchid", "WECHATPAY_MCHID"),
+            AuthScheme::Merchant | AuthScheme::Partner => {
+                (&self.mchid, "--mchid", "WECHATPAY_MCHID")
+            }
             AuthScheme::Brand => (&self.brand_id, "--brand-id", "WECHATPAY_BRAND_ID"),
         };
         value.as_deref().ok_or_else(|| {
             let kind = match scheme {
                 AuthScheme::Merchant => "a merchant operation needs mchid",
                 AuthScheme::Brand => "a brand operation needs brand_id",
+                AuthScheme::Partner => "a partner operation needs the service provider's mchid",
             };
             CliError::config(format!(
                 "{kind}: set {flag}, {env} or `{}` in the profile",

@@ -119,7 +119,7 @@ impl Authorization {
         let (scheme_word, params) = value
             .split_once(' ')
             .ok_or(AuthorizationError::Malformed("no space after the scheme"))?;
-        let scheme = [AuthScheme::Merchant, AuthScheme::Brand]
+        let scheme = AuthScheme::ON_THE_WIRE
             .into_iter()
             .find(|s| s.scheme() == scheme_word)
             .ok_or(AuthorizationError::UnknownScheme)?;

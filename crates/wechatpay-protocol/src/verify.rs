@@ -153,7 +153,7 @@ pub fn verify_signed(
     now: i64,
     keys: &PublicKeyStore,
 ) -> Result<(), VerifyError> {
-    let known_type = [AuthScheme::Merchant, AuthScheme::Brand]
+    let known_type = AuthScheme::ON_THE_WIRE
         .iter()
         .any(|s| s.scheme() == headers.signature_type);
     if !known_type {

@@ -25,21 +25,43 @@ pub enum AuthScheme {
     Merchant,
     /// Brand APIs: `WECHATPAY-BRAND-SHA256-RSA2048 brand_id="…",…`.
     Brand,
+    /// Service-provider (服务商) APIs: the merchant scheme signed with the provider's
+    /// `mchid`; the brand it acts for is a request field, never in `Authorization`.
+    /// A family of its own so that a client refuses another family's operation.
+    Partner,
 }
 
 impl AuthScheme {
     /// The scheme word that opens the `Authorization` header.
     pub fn scheme(self) -> &'static str {
         match self {
-            AuthScheme::Merchant => "WECHATPAY2-SHA256-RSA2048",
+            AuthScheme::Merchant | AuthScheme::Partner => "WECHATPAY2-SHA256-RSA2048",
             AuthScheme::Brand => "WECHATPAY-BRAND-SHA256-RSA2048",
+        }
+    }
+
+    /// The schemes as they differ on the wire (a partner signs as a merchant).
+    pub const ON_THE_WIRE: [AuthScheme; 2] = [AuthScheme::Merchant, AuthScheme::Brand];
+
+    /// Whether an `Authorization` of `self` signs a request of `expected`: the
+    /// same scheme word (a partner request carries the merchant scheme).
+    pub fn signs_for(self, expected: AuthScheme) -> bool {
+        self.scheme() == expected.scheme()
+    }
+
+    /// The family's name: `merchant`, `brand` or `partner`.
+    pub fn family(self) -> &'static str {
+        match self {
+            AuthScheme::Merchant => "merchant",
+            AuthScheme::Brand => "brand",
+            AuthScheme::Partner => "partner",
         }
     }
 
     /// The name of the identity parameter in the `Authorization` header.
     pub fn identity_param(self) -> &'static str {
         match self {
-            AuthScheme::Merchant => "mchid",
+            AuthScheme::Merchant | AuthScheme::Partner => "mchid",
             AuthScheme::Brand => "brand_id",
         }
     }
@@ -568,8 +590,11 @@ pub struct EndpointInfo {
     pub method: Method,
     /// The path template with its `{placeholder}` parameters.
     pub path: PathTemplate,
-    /// Which signature scheme (and credentials) the operation takes: brand or merchant.
+    /// Which signature scheme (and credentials) the operation takes: brand, merchant or partner.
     pub auth: AuthScheme,
+    /// The request field naming the brand a service provider acts for (`brand_id` on
+    /// partner operations that carry one), as the schema's partner family declares it.
+    pub brand_field: Option<&'static str>,
     /// What the request body is: JSON, multipart, or none.
     pub body: BodyKind,
     /// The headers the page lists beyond `Authorization`, `Accept` and `Content-Type`.

@@ -27,6 +27,12 @@ pub trait WireEnum: Sized {
     }
 }
 
+/// The value of a required path or query enum that a JSON body does not carry (serde's
+/// default for it): the empty wire string, which `validate()` refuses as undocumented.
+pub fn absent<T: WireEnum>() -> T {
+    T::from_wire("")
+}
+
 /// Serializes a [`WireEnum`] as its wire string.
 pub fn serialize<T: WireEnum, S: Serializer>(value: &T, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(value.as_wire())

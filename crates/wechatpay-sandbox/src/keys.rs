@@ -50,6 +50,23 @@ pub struct Identity {
     /// generated into older files that lack it.
     #[serde(default)]
     pub apiv3_key: String,
+    /// The service provider's merchant id partner-signed requests must carry (it signs
+    /// with the same `apiclient_key.pem` and `serial_no`); generated into older files.
+    #[serde(default)]
+    pub sp_mchid: String,
+    /// Brands that authorised the service provider (`brand_id` first).
+    #[serde(default)]
+    pub authorized_brand_ids: Vec<String>,
+    /// Brands that did not: a partner call for one is refused with 403 NO_AUTH.
+    #[serde(default)]
+    pub unauthorized_brand_ids: Vec<String>,
+}
+
+impl Identity {
+    /// Whether the service provider may act for `brand_id`.
+    pub fn authorises(&self, brand_id: &str) -> bool {
+        self.authorized_brand_ids.iter().any(|b| b == brand_id)
+    }
 }
 
 /// Everything the sandbox needs to check requests and sign replies.
@@ -100,7 +117,12 @@ fn generate(dir: &Path) -> Result<(), SandboxError> {
         serial_no: random_hex(20),
         public_key_id: format!("PUB_KEY_ID_01{}", random_digits(26)),
         apiv3_key: new_apiv3_key(),
+        sp_mchid: String::new(),
+        authorized_brand_ids: Vec::new(),
+        unauthorized_brand_ids: Vec::new(),
     };
+    let mut identity = identity;
+    fill_tenants(&mut identity);
     let profile = format!(
         "# Written by `wechatpay sandbox`: use with --profile (paths are relative to this file).\n\
          mchid = \"{}\"\nbrand_id = \"{}\"\nserial_no = \"{}\"\npublic_key_id = \"{}\"\n\
@@ -218,13 +240,46 @@ pub fn new_apiv3_key() -> String {
 /// Gives a `sandbox.json` written before the APIv3 key existed one, and
 /// writes it back so later starts reuse it.
 pub fn ensure_apiv3_key(dir: &Path, identity: &mut Identity) -> Result<(), SandboxError> {
-    if !identity.apiv3_key.is_empty() {
+    let tenants_missing = fill_tenants(identity);
+    if !identity.apiv3_key.is_empty() && !tenants_missing {
         return Ok(());
     }
-    identity.apiv3_key = new_apiv3_key();
+    if identity.apiv3_key.is_empty() {
+        identity.apiv3_key = new_apiv3_key();
+    }
     let json = serde_json::to_vec_pretty(identity)
         .map_err(|e| SandboxError::internal_source("cannot serialize sandbox.json", e))?;
     write(dir, IDENTITY_FILE, &json, true)
+}
+
+/// The service provider and its tenants, for a file written before they existed: two
+/// more authorised brands beside `brand_id` and one that did not authorise the provider.
+/// Returns whether anything was added.
+fn fill_tenants(identity: &mut Identity) -> bool {
+    let mut added = false;
+    if identity.sp_mchid.is_empty() {
+        identity.sp_mchid = format!("16{}", random_digits(8));
+        added = true;
+    }
+    if !identity.authorises(&identity.brand_id) {
+        identity
+            .authorized_brand_ids
+            .insert(0, identity.brand_id.clone());
+        added = true;
+    }
+    while identity.authorized_brand_ids.len() < 3 {
+        identity
+            .authorized_brand_ids
+            .push(format!("12{}", random_digits(8)));
+        added = true;
+    }
+    if identity.unauthorized_brand_ids.is_empty() {
+        identity
+            .unauthorized_brand_ids
+            .push(format!("13{}", random_digits(8)));
+        added = true;
+    }
+    added
 }
 
 /// Writes `name` in `dir`; a `private` file is the owner's only (0600), also

@@ -114,14 +114,11 @@ pub(super) fn authenticate(
         "auth_scheme": info.auth.scheme(),
     });
     let reject = |message: String| Rejection::sign_error(message).with_detail(detail.clone());
-    if auth.scheme != info.auth {
-        let family = match info.auth {
-            AuthScheme::Merchant => "a merchant API",
-            AuthScheme::Brand => "a brand API",
-        };
+    if !auth.scheme.signs_for(info.auth) {
         return Err(reject(format!(
-            "{} is {family}: expected the {} scheme, got {}",
+            "{} is a {} API: expected the {} scheme, got {}",
             info.operation_id,
+            info.auth.family(),
             info.auth.scheme(),
             auth.scheme.scheme()
         )));
@@ -129,6 +126,7 @@ pub(super) fn authenticate(
     let (expected_identity, name) = match info.auth {
         AuthScheme::Merchant => (&keys.identity.mchid, "mchid"),
         AuthScheme::Brand => (&keys.identity.brand_id, "brand_id"),
+        AuthScheme::Partner => (&keys.identity.sp_mchid, "mchid"),
     };
     if auth.identity != *expected_identity {
         return Err(reject(format!(

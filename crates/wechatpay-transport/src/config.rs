@@ -44,7 +44,7 @@ pub const USER_AGENT: &str = concat!(
     " (Rust; +reqwest)"
 );
 
-/// Who signs: a merchant (`mchid`) or a brand (`brand_id`).
+/// Who signs: a merchant (`mchid`), a brand (`brand_id`) or a service provider (its `mchid`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Identity {
     /// Merchant APIs, `WECHATPAY2-SHA256-RSA2048`.
@@ -56,6 +56,12 @@ pub enum Identity {
     Brand {
         /// The brand id (`brand_id`) sent in the `Authorization` header.
         brand_id: String,
+    },
+    /// Service-provider (服务商) APIs, `WECHATPAY2-SHA256-RSA2048` with the provider's
+    /// merchant number; each request names the brand it acts for (`brand_id`).
+    Partner {
+        /// The service provider's merchant number (`sp_mchid`), sent as `mchid`.
+        sp_mchid: String,
     },
 }
 
@@ -74,19 +80,29 @@ impl Identity {
         }
     }
 
+    /// A service-provider identity: signs the partner operations for the brands that
+    /// authorised `sp_mchid`.
+    pub fn partner(sp_mchid: impl Into<String>) -> Self {
+        Identity::Partner {
+            sp_mchid: sp_mchid.into(),
+        }
+    }
+
     /// The auth scheme this identity signs with.
     pub fn scheme(&self) -> AuthScheme {
         match self {
             Identity::Merchant { .. } => AuthScheme::Merchant,
             Identity::Brand { .. } => AuthScheme::Brand,
+            Identity::Partner { .. } => AuthScheme::Partner,
         }
     }
 
-    /// The `mchid` or `brand_id` value.
+    /// The `mchid`, `brand_id` or `sp_mchid` value.
     pub fn id(&self) -> &str {
         match self {
             Identity::Merchant { mchid } => mchid,
             Identity::Brand { brand_id } => brand_id,
+            Identity::Partner { sp_mchid } => sp_mchid,
         }
     }
 }
@@ -592,6 +608,7 @@ impl ClientBuilder {
         let identity_what = match self.identity {
             Identity::Merchant { .. } => "mchid",
             Identity::Brand { .. } => "brand_id",
+            Identity::Partner { .. } => "sp_mchid",
         };
         check_token(identity_what, self.identity.id())?;
         let serial_no = self.serial_no.ok_or(ConfigError::Missing("serial_no"))?;

@@ -69,7 +69,7 @@ pub enum ConfigError {
     )]
     UnknownRequestSerial(String),
     /// The endpoint's auth scheme does not match the configured identity.
-    #[error("{operation} is a {} API but the client is configured for a {} ({})", role(*.needs), role(*.configured), configured.identity_param())]
+    #[error("{operation} is a {} API but the client is configured for a {} ({})", .needs.family(), .configured.family(), configured.identity_param())]
     SchemeMismatch {
         /// The id of the operation that was called.
         operation: &'static str,
@@ -81,13 +81,6 @@ pub enum ConfigError {
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     HttpClient(String),
-}
-
-fn role(scheme: AuthScheme) -> &'static str {
-    match scheme {
-        AuthScheme::Merchant => "merchant",
-        AuthScheme::Brand => "brand",
-    }
 }
 
 /// How a request failed at the network level.

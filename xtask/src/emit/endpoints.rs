@@ -99,6 +99,10 @@ pub fn emit(schema: &Schema) -> Result<Vec<GeneratedFile>, String> {
 fn caller_module<'a>(eps: impl Iterator<Item = &'a Endpoint> + Clone) -> TokenStream {
     let who = match eps.clone().next().map(|ep| ep.auth) {
         Some(Auth::Brand) => "a brand calls, signed `WECHATPAY-BRAND-SHA256-RSA2048`",
+        Some(Auth::Partner) => {
+            "a service provider (服务商) calls for a brand that authorised it, signed \
+             `WECHATPAY2-SHA256-RSA2048` with the provider's `mchid`"
+        }
         Some(Auth::Merchant) | None => "a merchant calls, signed `WECHATPAY2-SHA256-RSA2048`",
     };
     let module_doc = format!(" The operations {who}, sorted by name.");
@@ -284,7 +288,12 @@ fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
             quote!(rt::AuthScheme::Brand),
             "brand (signature `WECHATPAY-BRAND-SHA256-RSA2048`)",
         ),
+        Auth::Partner => (
+            quote!(rt::AuthScheme::Partner),
+            "service provider (signature `WECHATPAY2-SHA256-RSA2048`, the provider's `mchid`)",
+        ),
     };
+    let brand_field = opt_str(&ep.brand_field);
     let body = match ep.body {
         BodyKind::Json => quote!(rt::BodyKind::Json),
         BodyKind::None => quote!(rt::BodyKind::None),
@@ -450,6 +459,7 @@ fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
                 method: rt::Method::#method,
                 path: rt::PathTemplate::new(#path_template),
                 auth: #auth,
+                brand_field: #brand_field,
                 body: #body,
                 headers: &[#(#headers),*],
                 rate_limit: #rate_limit,

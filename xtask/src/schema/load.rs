@@ -1,5 +1,6 @@
-//! Reads `api.yaml`, `endpoints/*.yaml`, `types/*.yaml`, `notifications.yaml`
-//! and `sources.yaml` from a schema directory.
+//! Reads `api.yaml`, `endpoints/*.yaml`, `types/*.yaml`, `notifications.yaml`,
+//! `sources.yaml` and `partner.yaml` from a schema directory, and expands the
+//! partner twins `partner.yaml` declares.
 //!
 //! Parsing goes through `serde_path_to_error` so a wrong type or unknown key is
 //! reported with its path inside the file, not only a line number.
@@ -10,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 
 use super::error::SchemaError;
-use super::raw::{ApiFile, EndpointFile, NotificationsFile, SourcesFile, TypesFile};
+use super::raw::{ApiFile, EndpointFile, NotificationsFile, PartnerFile, SourcesFile, TypesFile};
 
 /// One parsed file with the label used in error messages.
 pub struct LoadedFile<T> {
@@ -30,6 +31,10 @@ pub struct Loaded {
     pub notifications: Option<LoadedFile<NotificationsFile>>,
     /// `sources.yaml` (the official pages of every operation), if it exists.
     pub sources: Option<LoadedFile<SourcesFile>>,
+    /// `partner.yaml` (the service-provider family), if it exists.
+    pub partner: Option<LoadedFile<PartnerFile>>,
+    /// The endpoints `partner.yaml` declares as twins, expanded (after `endpoints`).
+    pub twins: Vec<LoadedEndpoint>,
 }
 
 /// Loads every file; stops at the files that do not parse and reports them all.
@@ -45,6 +50,15 @@ pub fn load(dir: &Path) -> Result<Loaded, Vec<SchemaError>> {
     let type_files = load_dir::<TypesFile>(dir, "types", false, &mut errors);
     let notifications = optional_file::<NotificationsFile>(dir, "notifications.yaml", &mut errors);
     let sources = optional_file::<SourcesFile>(dir, "sources.yaml", &mut errors);
+    let partner = optional_file::<PartnerFile>(dir, "partner.yaml", &mut errors);
+    let twins = match &partner {
+        Some(p) if errors.is_empty() => super::twins::expand(p, &endpoints, &type_files)
+            .unwrap_or_else(|e| {
+                errors.extend(e);
+                Vec::new()
+            }),
+        _ => Vec::new(),
+    };
     match api {
         Some(api) if errors.is_empty() => Ok(Loaded {
             api_file,
@@ -53,6 +67,8 @@ pub fn load(dir: &Path) -> Result<Loaded, Vec<SchemaError>> {
             type_files,
             notifications,
             sources,
+            partner,
+            twins,
         }),
         _ => Err(errors),
     }

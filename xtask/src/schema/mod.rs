@@ -6,6 +6,7 @@ mod load;
 pub mod model;
 mod raw;
 pub mod resolve;
+mod twins;
 
 use std::path::Path;
 

@@ -89,7 +89,7 @@ pub struct Endpoint {
     pub id: String,
     /// `send_product_coupon`: the generated module.
     pub module: String,
-    /// `brand` or `merchant`: the module of the operations its caller calls, decided by
+    /// `brand`, `merchant` or `partner`: the module of the operations its caller calls, decided by
     /// the auth scheme (`wechatpay_endpoints::brand::SendUserProductCoupon`).
     pub caller: String,
     /// `SendProductCouponErrorCode`.
@@ -102,6 +102,8 @@ pub struct Endpoint {
     /// Placeholders of `path`, in order, with the Rust ident of each request field.
     pub path_params: Vec<(String, String)>,
     pub auth: Auth,
+    /// The request field naming the brand a partner operation acts for.
+    pub brand_field: Option<String>,
     pub body: BodyKind,
     pub rate_limit: Option<String>,
     pub rate_limit_source: Option<String>,

@@ -77,6 +77,64 @@ pub struct NotificationsFile {
     pub types: BTreeMap<String, TypeDef>,
 }
 
+/// `partner.yaml`: the service-provider (服务商) family, stated once as its differences
+/// from the brand operations (see schema/README.md, "partner.yaml").
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerFile {
+    pub source: Source,
+    pub family: PartnerFamily,
+    /// Rows every partner operation shares beyond `api.yaml`'s common rows.
+    pub common_errors: Vec<ErrorRow>,
+    pub twins: Vec<Twin>,
+}
+
+/// What every twin differs by.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerFamily {
+    /// `partner`: the auth of every twin.
+    pub auth: String,
+    /// Prefixes the brand operation's name (`Partner`) and so its id (`partner-`).
+    pub name_prefix: String,
+    /// The brand path prefix a twin's path replaces …
+    pub brand_path_prefix: String,
+    /// … with this one.
+    pub path_prefix: String,
+    /// The field added to every twin's request (`in:` comes from each twin).
+    pub brand_field: Field,
+    /// The headers of every twin (replacing the brand pages' list).
+    #[serde(default)]
+    pub headers: Vec<Header>,
+    pub supported_merchants: Vec<String>,
+    /// Transcription notes every twin carries (contradictions and their decisions).
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+/// One partner operation: the brand operation `of` plus what differs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Twin {
+    /// The brand operation's id.
+    pub of: String,
+    /// Where the brand field goes: `body`, `query` or `none`.
+    pub brand_field: String,
+    /// The partner pages (ids under https://pay.weixin.qq.com/doc/v3/partner/).
+    pub pages: Vec<u64>,
+    #[serde(default)]
+    pub rate_limit: Option<String>,
+    #[serde(default)]
+    pub rate_limit_source: Option<String>,
+    #[serde(default)]
+    pub preconditions: Option<String>,
+    /// Rows of this twin beyond its brand twin's page rows.
+    #[serde(default)]
+    pub errors: Vec<ErrorRow>,
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
 /// `sources.yaml`: the official pages of every operation (ids and URLs).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -139,7 +197,7 @@ pub struct Source {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Endpoint {
     pub name: String,
@@ -159,6 +217,9 @@ pub struct Endpoint {
     pub pagination: Option<Pagination>,
     #[serde(default)]
     pub follow_up: Option<FollowUp>,
+    /// The request field naming the brand a service provider acts for (partner operations).
+    #[serde(default)]
+    pub brand_field: Option<String>,
     #[serde(default)]
     pub headers: Vec<Header>,
     pub request: String,
@@ -210,7 +271,7 @@ pub struct WhileValue {
     pub equals: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Header {
     pub name: String,
@@ -218,7 +279,7 @@ pub struct Header {
     pub description: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Examples {
     #[serde(default)]
@@ -227,7 +288,7 @@ pub struct Examples {
     pub responses: Vec<Example>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Example {
     pub name: String,
@@ -272,7 +333,7 @@ fn ordered_pairs<'de, D: serde::Deserializer<'de>>(
 
 /// An object or enum type. A plain struct rather than a tagged enum so that
 /// errors inside it keep their exact path; `kind` is checked when resolving.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TypeDef {
     pub kind: String,
@@ -291,7 +352,7 @@ pub struct TypeDef {
     pub values: Option<Vec<EnumValue>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Field {
     pub name: String,
@@ -333,7 +394,7 @@ pub struct Field {
 
 /// A conditional rule: `required_if` (`field`, `when`, `equals`), `required_with`
 /// (`field`, `when`), `at_least_one_of` / `exactly_one_of` (`fields`) or `server_side` (`field`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleDef {
     pub kind: String,
@@ -348,7 +409,7 @@ pub struct RuleDef {
     pub description: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnumValue {
     pub value: String,

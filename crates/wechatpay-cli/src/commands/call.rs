@@ -110,7 +110,8 @@ pub fn client(
         // A 2xx reply that does not verify (WeChat Pay's probe signatures)
         // is sent once more with the same request number.
         .resend_unverified_success(true);
-    if let (AuthScheme::Merchant, Some(key)) = (scheme, &settings.apiv3_key) {
+    // Merchants and service providers may verify with platform certificates (P2).
+    if let (AuthScheme::Merchant | AuthScheme::Partner, Some(key)) = (scheme, &settings.apiv3_key) {
         // Platform certificates are downloaded when a reply names one not
         // configured; one call per process needs no download up front.
         builder = builder
@@ -136,6 +137,7 @@ pub fn builder(
     let identity = match scheme {
         AuthScheme::Merchant => Identity::merchant(settings.identity(scheme)?),
         AuthScheme::Brand => Identity::brand(settings.identity(scheme)?),
+        AuthScheme::Partner => Identity::partner(settings.identity(scheme)?),
     };
     let serial_no = settings.require(&settings.serial_no, "--serial-no", "WECHATPAY_SERIAL_NO")?;
     let private_key = settings.private_key.as_ref().ok_or_else(|| {

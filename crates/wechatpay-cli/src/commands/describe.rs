@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use wechatpay_runtime::validation::items_text;
-use wechatpay_runtime::{AuthScheme, EndpointInfo, FieldInfo, Ty, TypeInfo};
+use wechatpay_runtime::{EndpointInfo, FieldInfo, Ty, TypeInfo};
 
 use crate::exit::CliError;
 
@@ -149,10 +149,7 @@ pub fn describe(info: &EndpointInfo) -> String {
     let _ = writeln!(out, "{} — {}{updated}", info.operation_id, info.title);
     let _ = writeln!(out);
     let _ = writeln!(out, "  {} {}", info.method.as_str(), info.path);
-    let auth = match info.auth {
-        AuthScheme::Merchant => "merchant",
-        AuthScheme::Brand => "brand",
-    };
+    let auth = info.auth.family();
     let _ = writeln!(
         out,
         "  auth:           {auth}: {} {}=\"…\"",

@@ -207,11 +207,34 @@ fn every_operation_is_listed_once_with_the_design_ids() {
         listed, files,
         "schema/sources.yaml against schema/endpoints/"
     );
+    // Every brand operation has its partner twin (`partner-` + its id, DESIGN.md), declared
+    // in schema/partner.yaml rather than listed; the rest are the listed files.
+    let mut expected = listed.clone();
+    for info in ALL
+        .iter()
+        .filter(|i| i.auth == wechatpay_runtime::AuthScheme::Brand)
+    {
+        let twin = format!("partner-{}", info.operation_id);
+        let found = find(&twin).unwrap_or_else(|| panic!("{twin} is not generated"));
+        assert_eq!(found.auth, wechatpay_runtime::AuthScheme::Partner, "{twin}");
+        assert_eq!(
+            found
+                .path
+                .as_str()
+                .strip_prefix("/v3/marketing/partner/product-coupon"),
+            info.path
+                .as_str()
+                .strip_prefix("/brand/marketing/product-coupon"),
+            "{twin}"
+        );
+        expected.push(twin);
+    }
+    expected.sort();
     assert_eq!(
-        ids, listed,
-        "the generated operations against schema/sources.yaml"
+        ids, expected,
+        "the generated operations against schema/sources.yaml and the partner twins"
     );
-    assert_eq!(ids.len(), 34);
+    assert_eq!(ids.len(), 34 + 35);
     for seed in [
         "send-product-coupon",
         "pre-send-user-product-coupon-bundle",
@@ -241,10 +264,12 @@ fn every_operation_names_its_listed_official_pages() {
                 &entry.partner,
             ),
         ] {
+            let twin = find(&format!("partner-{}", entry.id));
             for page in pages {
                 let name = format!("{kind} {}", page.id);
                 assert!(
-                    info.pages.contains(&name.as_str()),
+                    info.pages.contains(&name.as_str())
+                        || twin.is_some_and(|t| t.pages.contains(&name.as_str())),
                     "{}: source.pages {:?} does not name {name}",
                     entry.id,
                     info.pages
@@ -277,7 +302,8 @@ fn brand_operations_require_the_public_key_id_header() {
             .any(|h| h.name == "Wechatpay-Serial" && h.required);
         match info.auth {
             wechatpay_runtime::AuthScheme::Brand => assert!(has_serial, "{}", info.operation_id),
-            wechatpay_runtime::AuthScheme::Merchant => {}
+            // P1: the partner pages do not list it; sent, not required.
+            wechatpay_runtime::AuthScheme::Merchant | wechatpay_runtime::AuthScheme::Partner => {}
         }
     }
 }

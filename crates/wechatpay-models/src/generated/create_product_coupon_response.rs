@@ -9,6 +9,13 @@ use wechatpay_runtime as rt;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CreateProductCouponResponse {
+    /// 【品牌ID】 The brand the object belongs to; set in service-provider (partner) replies, absent from brand ones.
+    ///
+    /// Optional; example `120344`.
+    ///
+    /// Decision: partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand_id: Option<String>,
     /// 【商品券ID】 商品券的唯一标识,由微信支付生成
     ///
     /// Required; at most 40 characters.
@@ -72,6 +79,7 @@ impl CreateProductCouponResponse {
         state: super::ProductCouponState,
     ) -> Self {
         Self {
+            brand_id: None,
             product_coupon_id: product_coupon_id.into(),
             scope,
             r#type,
@@ -84,6 +92,11 @@ impl CreateProductCouponResponse {
             stock: None,
             stock_bundle: None,
         }
+    }
+    /// Sets `brand_id` (品牌ID).
+    pub fn brand_id(mut self, value: impl Into<String>) -> Self {
+        self.brand_id = Some(value.into());
+        self
     }
     /// Sets `single_usage_info` (单券模式信息).
     pub fn single_usage_info(mut self, value: super::SingleUsageInfo) -> Self {
@@ -123,6 +136,20 @@ impl rt::Described for CreateProductCouponResponse {
         name: "CreateProductCouponResponse",
         description: "Response of create-product-coupon as the shared support code types it. The community OpenAPI mirror's partner response is ProductCouponEntity + `stock` + `brand_id` (brand_id not transcribed).",
         fields: &[
+            rt::FieldInfo {
+                name: "brand_id",
+                title: Some("品牌ID"),
+                description: "The brand the object belongs to; set in service-provider (partner) replies, absent from brand ones.",
+                provenance: rt::Provenance {
+                    source: Some("sample-code"),
+                    limit_source: None,
+                    uncertain: None,
+                    decision: Some(
+                        "partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it",
+                    ),
+                },
+                ..rt::FieldInfo::DEFAULT
+            },
             rt::FieldInfo {
                 name: "product_coupon_id",
                 title: Some("商品券ID"),

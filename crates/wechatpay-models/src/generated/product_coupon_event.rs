@@ -18,8 +18,12 @@ pub enum ProductCouponEvent {
     ProductCouponReturn(super::ProductCouponNotification),
     /// `PRODUCT_COUPON_SP.SEND`: 商品券领券通知
     ///
-    /// 【uncertain】 partner only: the value for 服务商 (partner) notify URLs, the only one on the partner page; not used in brand mode (inference)
-    ProductCouponSpSend(super::ProductCouponNotification),
+    /// 【uncertain】 no official plaintext table was read: the payload is the 18 fields two independent community SDKs (SKIT, Senparc) agree on
+    ProductCouponSpSend(super::PartnerProductCouponNotification),
+    /// `PRODUCT_COUPON_SP.IMAGE_GENERATION`: 图片生成结果通知
+    ///
+    /// 【uncertain】 P12: the page lists this event type but its example envelope says PRODUCT_COUPON_SP.SEND (the page is largely copied from the SEND page); the payload is the query reply's shape (SKIT, Senparc)
+    ProductCouponSpImageGeneration(super::ImageGenerationTask),
     /// An event type this SDK does not know; kept raw.
     Unknown {
         /// The notification's `event_type`, as received.
@@ -34,6 +38,7 @@ impl rt::Event for ProductCouponEvent {
         "PRODUCT_COUPON.USE",
         "PRODUCT_COUPON.RETURN",
         "PRODUCT_COUPON_SP.SEND",
+        "PRODUCT_COUPON_SP.IMAGE_GENERATION",
     ];
     fn decode<'de, D: serde::Deserializer<'de>>(
         event_type: &str,
@@ -66,10 +71,18 @@ impl rt::Event for ProductCouponEvent {
             }
             "PRODUCT_COUPON_SP.SEND" => {
                 Some(
-                    <super::ProductCouponNotification as serde::Deserialize>::deserialize(
+                    <super::PartnerProductCouponNotification as serde::Deserialize>::deserialize(
                             payload,
                         )
                         .map(Self::ProductCouponSpSend),
+                )
+            }
+            "PRODUCT_COUPON_SP.IMAGE_GENERATION" => {
+                Some(
+                    <super::ImageGenerationTask as serde::Deserialize>::deserialize(
+                            payload,
+                        )
+                        .map(Self::ProductCouponSpImageGeneration),
                 )
             }
             _ => None,
@@ -87,6 +100,9 @@ impl rt::Event for ProductCouponEvent {
             Self::ProductCouponUse(_) => "PRODUCT_COUPON.USE",
             Self::ProductCouponReturn(_) => "PRODUCT_COUPON.RETURN",
             Self::ProductCouponSpSend(_) => "PRODUCT_COUPON_SP.SEND",
+            Self::ProductCouponSpImageGeneration(_) => {
+                "PRODUCT_COUPON_SP.IMAGE_GENERATION"
+            }
             Self::Unknown { event_type, .. } => event_type,
         }
     }
@@ -123,6 +139,44 @@ impl rt::Event for ProductCouponEvent {
                         },
                     ],
                     number_from: &["coupon_code"],
+                });
+                FOLLOW_UP.as_ref()
+            }
+            "PRODUCT_COUPON_SP.SEND" => {
+                static FOLLOW_UP: Option<rt::FollowUp> = Some(rt::FollowUp {
+                    operation_id: "partner-confirm-send-user-product-coupon",
+                    items: None,
+                    while_field: "coupon_state",
+                    while_equals: "CONFIRMING",
+                    status_operation_id: "partner-get-user-product-coupon",
+                    done_field: "confirm_request_no",
+                    fields: &[
+                        rt::FollowUpField {
+                            name: "brand_id",
+                            from: rt::ValueFrom::Payload("brand_id"),
+                        },
+                        rt::FollowUpField {
+                            name: "openid",
+                            from: rt::ValueFrom::Payload("openid"),
+                        },
+                        rt::FollowUpField {
+                            name: "coupon_code",
+                            from: rt::ValueFrom::Payload("coupon_code"),
+                        },
+                        rt::FollowUpField {
+                            name: "product_coupon_id",
+                            from: rt::ValueFrom::Payload("product_coupon_id"),
+                        },
+                        rt::FollowUpField {
+                            name: "stock_id",
+                            from: rt::ValueFrom::Payload("stock_id"),
+                        },
+                        rt::FollowUpField {
+                            name: "appid",
+                            from: rt::ValueFrom::Payload("appid"),
+                        },
+                    ],
+                    number_from: &["brand_id", "coupon_code"],
                 });
                 FOLLOW_UP.as_ref()
             }

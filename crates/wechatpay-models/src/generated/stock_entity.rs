@@ -7,6 +7,13 @@ use wechatpay_runtime as rt;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StockEntity {
+    /// 【品牌ID】 The brand the object belongs to; set in service-provider (partner) replies, absent from brand ones.
+    ///
+    /// Optional; example `120344`.
+    ///
+    /// Decision: partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand_id: Option<String>,
     /// 【商品券ID】 商品券的唯一标识,由微信支付生成
     ///
     /// Required; at most 40 characters; example `1000000013`.
@@ -110,6 +117,7 @@ impl StockEntity {
         state: super::StockState,
     ) -> Self {
         Self {
+            brand_id: None,
             product_coupon_id: product_coupon_id.into(),
             stock_id: stock_id.into(),
             remark: None,
@@ -129,6 +137,11 @@ impl StockEntity {
             deactivate_time: None,
             deactivate_reason: None,
         }
+    }
+    /// Sets `brand_id` (品牌ID).
+    pub fn brand_id(mut self, value: impl Into<String>) -> Self {
+        self.brand_id = Some(value.into());
+        self
     }
     /// Sets `remark` (备注).
     pub fn remark(mut self, value: impl Into<String>) -> Self {
@@ -199,6 +212,20 @@ impl rt::Described for StockEntity {
         name: "StockEntity",
         description: "批次信息",
         fields: &[
+            rt::FieldInfo {
+                name: "brand_id",
+                title: Some("品牌ID"),
+                description: "The brand the object belongs to; set in service-provider (partner) replies, absent from brand ones.",
+                provenance: rt::Provenance {
+                    source: Some("sample-code"),
+                    limit_source: None,
+                    uncertain: None,
+                    decision: Some(
+                        "partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it",
+                    ),
+                },
+                ..rt::FieldInfo::DEFAULT
+            },
             rt::FieldInfo {
                 name: "product_coupon_id",
                 title: Some("商品券ID"),

@@ -7,6 +7,13 @@ use wechatpay_runtime as rt;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UserProductCouponEntity {
+    /// 【品牌ID】 The brand the object belongs to; set in service-provider (partner) replies, absent from brand ones.
+    ///
+    /// Optional; example `120344`.
+    ///
+    /// Decision: partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand_id: Option<String>,
     /// 【用户商品券Code】 用户商品券的唯一标识
     ///
     /// Required; at most 40 characters; example `Code_123456`.
@@ -116,6 +123,7 @@ impl UserProductCouponEntity {
         stock: super::StockEntity,
     ) -> Self {
         Self {
+            brand_id: None,
             coupon_code: coupon_code.into(),
             coupon_state,
             valid_begin_time,
@@ -137,6 +145,11 @@ impl UserProductCouponEntity {
             channel_custom_info: None,
             coupon_tag_info: None,
         }
+    }
+    /// Sets `brand_id` (品牌ID).
+    pub fn brand_id(mut self, value: impl Into<String>) -> Self {
+        self.brand_id = Some(value.into());
+        self
     }
     /// Sets `confirm_request_no` (确认请求单号).
     pub fn confirm_request_no(mut self, value: impl Into<String>) -> Self {
@@ -225,6 +238,20 @@ impl rt::Described for UserProductCouponEntity {
         name: "UserProductCouponEntity",
         description: "用户商品券(向用户发放商品券的应答)",
         fields: &[
+            rt::FieldInfo {
+                name: "brand_id",
+                title: Some("品牌ID"),
+                description: "The brand the object belongs to; set in service-provider (partner) replies, absent from brand ones.",
+                provenance: rt::Provenance {
+                    source: Some("sample-code"),
+                    limit_source: None,
+                    uncertain: None,
+                    decision: Some(
+                        "partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it",
+                    ),
+                },
+                ..rt::FieldInfo::DEFAULT
+            },
             rt::FieldInfo {
                 name: "coupon_code",
                 title: Some("用户商品券Code"),

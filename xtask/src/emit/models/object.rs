@@ -323,6 +323,10 @@ pub(super) fn object(obj: &ObjectType) -> TokenStream {
         let ty = rust_type(&f.ty);
         let docs = field_doc(f, &obj.rules);
         let serde_attr = match (f.location, f.required) {
+            // A required enum has no `Default`: it starts as the empty, refused value.
+            (Location::Path | Location::Query, true) if matches!(f.ty, FieldType::Enum(_)) => {
+                quote!(#[serde(default = "rt::wire_enum::absent", skip_serializing)])
+            }
             (Location::Path | Location::Query, _) => quote!(#[serde(default, skip_serializing)]),
             (Location::Body, true) => quote!(),
             (Location::Body, false) => {

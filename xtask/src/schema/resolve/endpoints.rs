@@ -48,11 +48,12 @@ pub fn endpoint(
     let auth = match raw.auth.as_str() {
         "merchant" => Auth::Merchant,
         "brand" => Auth::Brand,
+        "partner" => Auth::Partner,
         other => {
             ck.fail(
                 file,
                 "endpoint.auth",
-                format!("{other:?} is not merchant or brand"),
+                format!("{other:?} is not merchant, brand or partner"),
             );
             Auth::Merchant
         }
@@ -109,6 +110,33 @@ pub fn endpoint(
     if let Some(request) = request {
         check_request_fields(ck, file, raw, request, &placeholders, body);
     }
+    let brand_field = raw.brand_field.as_ref().and_then(|name| {
+        let request = request?;
+        if auth != Auth::Partner {
+            ck.fail(
+                file,
+                "endpoint.brand_field",
+                "only a partner operation acts for a brand named in the request",
+            );
+        }
+        let fits = request.fields.iter().any(|f| {
+            &f.name == name
+                && f.required
+                && f.ty == FieldType::String
+                && matches!(f.location, Location::Body | Location::Query)
+        });
+        if !fits {
+            ck.fail(
+                file,
+                "endpoint.brand_field",
+                format!(
+                    "{name} is not a required string body or query field of {}",
+                    request.name
+                ),
+            );
+        }
+        Some(name.clone())
+    });
     let request_number = raw.request_number.as_ref().and_then(|rn| {
         let request = request?;
         let top_string = |name: &str| {
@@ -202,6 +230,7 @@ pub fn endpoint(
         path: raw.path.clone(),
         path_params,
         auth,
+        brand_field,
         body,
         rate_limit: raw.rate_limit.clone(),
         rate_limit_source,

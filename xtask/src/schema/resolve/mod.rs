@@ -17,7 +17,7 @@ mod types;
 use std::collections::BTreeMap;
 
 use super::error::SchemaError;
-use super::load::Loaded;
+use super::load::{Loaded, LoadedEndpoint};
 use super::model::*;
 use super::raw;
 use types::{Kind, Kinds};
@@ -52,10 +52,21 @@ pub fn resolve(loaded: Loaded) -> Result<Schema, Vec<SchemaError>> {
         &loaded.api.brand_common_errors,
         &common_errors,
     );
+    let earlier: Vec<ErrorRow> = common_errors.iter().chain(&brand_errors).cloned().collect();
+    let partner_errors = match &loaded.partner {
+        Some(p) => common_rows(
+            &mut ck,
+            &p.file,
+            "common_errors",
+            &p.content.common_errors,
+            &earlier,
+        ),
+        None => Vec::new(),
+    };
 
     // Every file that defines types, with its source block.
     let mut type_files: Vec<(&str, &raw::Source, &BTreeMap<String, raw::TypeDef>)> = Vec::new();
-    for ep in &loaded.endpoints {
+    for ep in loaded.endpoints.iter().chain(&loaded.twins) {
         type_files.push((&ep.file, &ep.content.source, &ep.content.types));
     }
     for tf in &loaded.type_files {
@@ -155,10 +166,12 @@ pub fn resolve(loaded: Loaded) -> Result<Schema, Vec<SchemaError>> {
     // Pass 3: endpoints.
     let mut endpoints = Vec::new();
     let mut operations: BTreeMap<String, String> = BTreeMap::new();
-    for ep in &loaded.endpoints {
+    for ep in loaded.endpoints.iter().chain(&loaded.twins) {
         let mut shared = common_errors.clone();
-        if ep.content.endpoint.auth == "brand" {
-            shared.extend(brand_errors.iter().cloned());
+        match ep.content.endpoint.auth.as_str() {
+            "brand" => shared.extend(brand_errors.iter().cloned()),
+            "partner" => shared.extend(partner_errors.iter().cloned()),
+            _ => {}
         }
         let Some(endpoint) = endpoints::endpoint(&mut ck, ep, &types, &shared) else {
             continue;
@@ -193,7 +206,14 @@ pub fn resolve(loaded: Loaded) -> Result<Schema, Vec<SchemaError>> {
         );
     }
     if let Some(list) = &loaded.sources {
-        source_list::check(&mut ck, list, &loaded.endpoints);
+        let twins: BTreeMap<&str, &LoadedEndpoint> = loaded
+            .partner
+            .iter()
+            .flat_map(|p| &p.content.twins)
+            .zip(&loaded.twins)
+            .map(|(twin, ep)| (twin.of.as_str(), ep))
+            .collect();
+        source_list::check(&mut ck, list, &loaded.endpoints, &twins);
     }
     checks::module_names(&mut ck, &types);
     checks::overlapping_paths(&mut ck, &endpoints);
@@ -204,7 +224,7 @@ pub fn resolve(loaded: Loaded) -> Result<Schema, Vec<SchemaError>> {
 
     if ck.errors.is_empty() {
         Ok(Schema {
-            common_errors: common_errors.into_iter().chain(brand_errors).collect(),
+            common_errors: earlier.into_iter().chain(partner_errors).collect(),
             endpoints,
             types,
             events,
@@ -230,7 +250,12 @@ fn follow_ups(
     };
     let mut found = Vec::new();
     for (i, endpoint) in endpoints.iter().enumerate() {
-        let Some(ep) = loaded.endpoints.iter().find(|l| l.file == endpoint.file) else {
+        let Some(ep) = loaded
+            .endpoints
+            .iter()
+            .chain(&loaded.twins)
+            .find(|l| l.file == endpoint.file)
+        else {
             continue;
         };
         let Some(raw) = &ep.content.endpoint.follow_up else {

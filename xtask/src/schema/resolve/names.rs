@@ -65,6 +65,7 @@ pub fn caller_module(auth: crate::schema::model::Auth) -> &'static str {
     match auth {
         crate::schema::model::Auth::Brand => "brand",
         crate::schema::model::Auth::Merchant => "merchant",
+        crate::schema::model::Auth::Partner => "partner",
     }
 }
 

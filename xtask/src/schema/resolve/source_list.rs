@@ -21,7 +21,14 @@ pub const PARTNER_URL: &str = "https://pay.weixin.qq.com/doc/v3/partner/";
 /// The two kinds of page a `sources.yaml` entry lists, with their URL prefixes.
 const KINDS: [(&str, &str); 2] = [("official", OFFICIAL_URL), ("partner", PARTNER_URL)];
 
-pub fn check(ck: &mut Checker, sources: &LoadedFile<SourcesFile>, endpoints: &[LoadedEndpoint]) {
+/// `twins`: the partner twins by the brand operation they twin, whose pages an entry's
+/// `partner` list may name instead of the brand file.
+pub fn check(
+    ck: &mut Checker,
+    sources: &LoadedFile<SourcesFile>,
+    endpoints: &[LoadedEndpoint],
+    twins: &BTreeMap<&str, &LoadedEndpoint>,
+) {
     let file = sources.file.as_str();
     // `schema/` when the list is `schema/sources.yaml`.
     let dir = file.strip_suffix("sources.yaml").unwrap_or_default();
@@ -93,14 +100,21 @@ pub fn check(ck: &mut Checker, sources: &LoadedFile<SourcesFile>, endpoints: &[L
                 ),
             );
         }
+        let twin = twins.get(entry.id.as_str());
         for (kind, refs) in lists {
             for (j, page) in refs.iter().enumerate() {
                 let name = format!("{kind} {}", page.id);
-                if !source.pages.iter().any(|p| p.trim() == name) {
+                let names =
+                    |ep: &LoadedEndpoint| ep.content.source.pages.iter().any(|p| p.trim() == name);
+                if !names(ep) && !twin.is_some_and(|t| names(t)) {
+                    let who = match twin {
+                        Some(_) => format!("neither {} nor its partner twin names", ep.file),
+                        None => format!("{} does not name", ep.file),
+                    };
                     ck.fail(
                         file,
                         format!("{at}.{kind}[{j}]"),
-                        format!("{} does not name {name} in source.pages", ep.file),
+                        format!("{who} {name} in source.pages"),
                     );
                 }
             }
@@ -114,6 +128,8 @@ pub fn check(ck: &mut Checker, sources: &LoadedFile<SourcesFile>, endpoints: &[L
                 format!("operation {id} ({}) is not listed", ep.file),
             );
         }
+    }
+    for ep in by_id.values().chain(twins.values()) {
         for (k, page) in ep.content.source.pages.iter().enumerate() {
             let words: Vec<&str> = page.split_whitespace().collect();
             let [kind, id] = words[..] else {

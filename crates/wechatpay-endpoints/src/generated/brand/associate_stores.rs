@@ -60,6 +60,7 @@ impl rt::Endpoint for AssociateStores {
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}/associate-stores",
         ),
         auth: rt::AuthScheme::Brand,
+        brand_field: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

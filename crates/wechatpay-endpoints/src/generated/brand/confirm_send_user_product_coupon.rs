@@ -73,6 +73,7 @@ impl rt::Endpoint for ConfirmSendUserProductCoupon {
             "/brand/marketing/product-coupon/users/{openid}/coupons/{coupon_code}/confirm",
         ),
         auth: rt::AuthScheme::Brand,
+        brand_field: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

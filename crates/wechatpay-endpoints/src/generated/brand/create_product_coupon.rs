@@ -72,6 +72,7 @@ impl rt::Endpoint for CreateProductCoupon {
         method: rt::Method::Post,
         path: rt::PathTemplate::new("/brand/marketing/product-coupon/product-coupons"),
         auth: rt::AuthScheme::Brand,
+        brand_field: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

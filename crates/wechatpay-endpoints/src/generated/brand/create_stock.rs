@@ -66,6 +66,7 @@ impl rt::Endpoint for CreateStock {
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stocks",
         ),
         auth: rt::AuthScheme::Brand,
+        brand_field: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

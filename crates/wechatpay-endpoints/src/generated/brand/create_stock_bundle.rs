@@ -70,6 +70,7 @@ impl rt::Endpoint for CreateStockBundle {
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stock-bundles",
         ),
         auth: rt::AuthScheme::Brand,
+        brand_field: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

@@ -63,6 +63,7 @@ impl rt::Endpoint for DeactivateProductCoupon {
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/deactivate",
         ),
         auth: rt::AuthScheme::Brand,
+        brand_field: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

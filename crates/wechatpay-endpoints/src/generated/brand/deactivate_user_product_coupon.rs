@@ -72,6 +72,7 @@ impl rt::Endpoint for DeactivateUserProductCoupon {
             "/brand/marketing/product-coupon/users/{openid}/coupons/{coupon_code}/deactivate",
         ),
         auth: rt::AuthScheme::Brand,
+        brand_field: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

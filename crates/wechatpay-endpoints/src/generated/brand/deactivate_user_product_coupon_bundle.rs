@@ -69,6 +69,7 @@ impl rt::Endpoint for DeactivateUserProductCouponBundle {
             "/brand/marketing/product-coupon/users/{openid}/coupon-bundles/{user_coupon_bundle_id}/deactivate",
         ),
         auth: rt::AuthScheme::Brand,
+        brand_field: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

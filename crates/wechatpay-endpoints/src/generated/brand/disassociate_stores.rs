@@ -60,6 +60,7 @@ impl rt::Endpoint for DisassociateStores {
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}/disassociate-stores",
         ),
         auth: rt::AuthScheme::Brand,
+        brand_field: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

@@ -63,6 +63,7 @@ impl rt::Endpoint for DisassociateStoresForStockBundle {
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stock-bundles/{stock_bundle_id}/disassociate-stores",
         ),
         auth: rt::AuthScheme::Brand,
+        brand_field: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

@@ -61,6 +61,7 @@ impl rt::Endpoint for GetNotifyConfig {
         method: rt::Method::Get,
         path: rt::PathTemplate::new("/brand/marketing/product-coupon/notify-configs"),
         auth: rt::AuthScheme::Brand,
+        brand_field: None,
         body: rt::BodyKind::None,
         headers: &[
             rt::HeaderInfo {

@@ -71,6 +71,7 @@ impl rt::Endpoint for GetProductCoupon {
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}",
         ),
         auth: rt::AuthScheme::Brand,
+        brand_field: None,
         body: rt::BodyKind::None,
         headers: &[
             rt::HeaderInfo {

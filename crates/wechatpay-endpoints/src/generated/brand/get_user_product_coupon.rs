@@ -70,6 +70,7 @@ impl rt::Endpoint for GetUserProductCoupon {
             "/brand/marketing/product-coupon/users/{openid}/coupons/{coupon_code}",
         ),
         auth: rt::AuthScheme::Brand,
+        brand_field: None,
         body: rt::BodyKind::None,
         headers: &[
             rt::HeaderInfo {

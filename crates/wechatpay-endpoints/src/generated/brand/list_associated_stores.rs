@@ -63,6 +63,7 @@ impl rt::Endpoint for ListAssociatedStores {
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}/associated-stores",
         ),
         auth: rt::AuthScheme::Brand,
+        brand_field: None,
         body: rt::BodyKind::None,
         headers: &[
             rt::HeaderInfo {

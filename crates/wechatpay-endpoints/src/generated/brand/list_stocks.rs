@@ -64,6 +64,7 @@ impl rt::Endpoint for ListStocks {
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stocks",
         ),
         auth: rt::AuthScheme::Brand,
+        brand_field: None,
         body: rt::BodyKind::None,
         headers: &[
             rt::HeaderInfo {

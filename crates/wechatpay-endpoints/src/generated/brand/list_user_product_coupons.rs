@@ -72,6 +72,7 @@ impl rt::Endpoint for ListUserProductCoupons {
             "/brand/marketing/product-coupon/users/{openid}/coupons",
         ),
         auth: rt::AuthScheme::Brand,
+        brand_field: None,
         body: rt::BodyKind::None,
         headers: &[
             rt::HeaderInfo {

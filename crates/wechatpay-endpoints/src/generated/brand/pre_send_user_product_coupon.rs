@@ -75,6 +75,7 @@ impl rt::Endpoint for PreSendUserProductCoupon {
             "/brand/marketing/product-coupon/users/{openid}/pre-send-coupon",
         ),
         auth: rt::AuthScheme::Brand,
+        brand_field: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

@@ -60,6 +60,7 @@ impl rt::Endpoint for PreSendUserProductCouponBundle {
             "/brand/marketing/product-coupon/users/{openid}/pre-send-coupon-bundle",
         ),
         auth: rt::AuthScheme::Brand,
+        brand_field: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

@@ -72,6 +72,7 @@ impl rt::Endpoint for ReturnUserProductCoupon {
             "/brand/marketing/product-coupon/users/{openid}/coupons/{coupon_code}/return",
         ),
         auth: rt::AuthScheme::Brand,
+        brand_field: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

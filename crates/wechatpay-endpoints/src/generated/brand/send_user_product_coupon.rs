@@ -101,6 +101,7 @@ impl rt::Endpoint for SendUserProductCoupon {
             "/brand/marketing/product-coupon/users/{openid}/coupons",
         ),
         auth: rt::AuthScheme::Brand,
+        brand_field: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

@@ -96,6 +96,7 @@ impl rt::Endpoint for SendUserProductCouponBundle {
             "/brand/marketing/product-coupon/users/{openid}/coupon-bundles",
         ),
         auth: rt::AuthScheme::Brand,
+        brand_field: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

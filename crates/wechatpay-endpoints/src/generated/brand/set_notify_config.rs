@@ -67,6 +67,7 @@ impl rt::Endpoint for SetNotifyConfig {
         method: rt::Method::Post,
         path: rt::PathTemplate::new("/brand/marketing/product-coupon/notify-configs"),
         auth: rt::AuthScheme::Brand,
+        brand_field: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

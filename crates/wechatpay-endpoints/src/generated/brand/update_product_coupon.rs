@@ -65,6 +65,7 @@ impl rt::Endpoint for UpdateProductCoupon {
             "/brand/marketing/product-coupon/product-coupons/{product_coupon_id}",
         ),
         auth: rt::AuthScheme::Brand,
+        brand_field: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

@@ -60,6 +60,7 @@ impl rt::Endpoint for UploadImage {
             "/brand/marketing/product-coupon/media/upload-image",
         ),
         auth: rt::AuthScheme::Brand,
+        brand_field: None,
         body: rt::BodyKind::Multipart,
         headers: &[
             rt::HeaderInfo {

@@ -76,6 +76,7 @@ impl rt::Endpoint for UseUserProductCoupon {
             "/brand/marketing/product-coupon/users/{openid}/coupons/{coupon_code}/use",
         ),
         auth: rt::AuthScheme::Brand,
+        brand_field: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

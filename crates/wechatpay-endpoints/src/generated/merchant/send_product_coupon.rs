@@ -167,6 +167,7 @@ impl rt::Endpoint for SendProductCoupon {
         method: rt::Method::Post,
         path: rt::PathTemplate::new("/v3/marketing/busifavor/product-coupons/send"),
         auth: rt::AuthScheme::Merchant,
+        brand_field: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

@@ -5,6 +5,7 @@ use wechatpay_runtime as rt;
 /// The product-coupon notification events (`schema/notifications.yaml`), each with its decrypted payload. Event types WeChat Pay adds later decode into `Unknown`, which keeps the type and the decrypted JSON text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[allow(clippy::large_enum_variant)]
 pub enum ProductCouponEvent {
     /// `PRODUCT_COUPON.SEND`: 商品券领券通知
     ProductCouponSend(super::ProductCouponNotification),

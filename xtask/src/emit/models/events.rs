@@ -69,6 +69,9 @@ pub(super) fn events(schema: &Schema) -> TokenStream {
         #type_doc
         #[derive(Debug, Clone, PartialEq, Eq)]
         #[non_exhaustive]
+        // One event is decoded per notification and matched at once: boxing payloads
+        // would cost every match a deref for no memory that matters.
+        #[allow(clippy::large_enum_variant)]
         pub enum #name {
             #(#variants)*
             /// An event type this SDK does not know; kept raw.

@@ -595,6 +595,9 @@ pub struct EndpointInfo {
     /// The request field naming the brand a service provider acts for (`brand_id` on
     /// partner operations that carry one), as the schema's partner family declares it.
     pub brand_field: Option<&'static str>,
+    /// The brand operation a partner operation doubles (`send-user-product-coupon` for
+    /// `partner-send-user-product-coupon`): the same semantics for another caller.
+    pub twin_of: Option<&'static str>,
     /// What the request body is: JSON, multipart, or none.
     pub body: BodyKind,
     /// The headers the page lists beyond `Authorization`, `Accept` and `Content-Type`.

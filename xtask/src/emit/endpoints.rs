@@ -294,6 +294,7 @@ fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
         ),
     };
     let brand_field = opt_str(&ep.brand_field);
+    let twin_of = opt_str(&ep.twin_of);
     let body = match ep.body {
         BodyKind::Json => quote!(rt::BodyKind::Json),
         BodyKind::None => quote!(rt::BodyKind::None),
@@ -460,6 +461,7 @@ fn endpoint(ep: &Endpoint, schema: &Schema) -> TokenStream {
                 path: rt::PathTemplate::new(#path_template),
                 auth: #auth,
                 brand_field: #brand_field,
+                twin_of: #twin_of,
                 body: #body,
                 headers: &[#(#headers),*],
                 rate_limit: #rate_limit,

@@ -104,6 +104,8 @@ pub struct Endpoint {
     pub auth: Auth,
     /// The request field naming the brand a partner operation acts for.
     pub brand_field: Option<String>,
+    /// The id of the brand operation a partner twin doubles.
+    pub twin_of: Option<String>,
     pub body: BodyKind,
     pub rate_limit: Option<String>,
     pub rate_limit_source: Option<String>,

@@ -220,6 +220,10 @@ pub struct Endpoint {
     /// The request field naming the brand a service provider acts for (partner operations).
     #[serde(default)]
     pub brand_field: Option<String>,
+    /// The brand operation a partner twin doubles: set by the expansion of `partner.yaml`,
+    /// never written in a file.
+    #[serde(skip)]
+    pub twin_of: Option<String>,
     #[serde(default)]
     pub headers: Vec<Header>,
     pub request: String,

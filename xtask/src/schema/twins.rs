@@ -169,6 +169,7 @@ pub fn expand(
         endpoint.rate_limit_source = twin.rate_limit_source.clone();
         endpoint.headers = family.headers.clone();
         endpoint.brand_field = (where_ != BrandField::None).then(|| field_name.clone());
+        endpoint.twin_of = Some(twin.of.clone());
         endpoint.errors.extend(twin.errors.iter().cloned());
         for example in &mut endpoint.examples.requests {
             match where_ {

@@ -231,6 +231,7 @@ pub fn endpoint(
         path_params,
         auth,
         brand_field,
+        twin_of: raw.twin_of.clone(),
         body,
         rate_limit: raw.rate_limit.clone(),
         rate_limit_source,

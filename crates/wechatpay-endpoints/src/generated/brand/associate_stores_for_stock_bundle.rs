@@ -62,6 +62,7 @@ impl rt::Endpoint for AssociateStoresForStockBundle {
         ),
         auth: rt::AuthScheme::Brand,
         brand_field: None,
+        twin_of: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

@@ -74,6 +74,7 @@ impl rt::Endpoint for ConfirmSendUserProductCoupon {
         ),
         auth: rt::AuthScheme::Brand,
         brand_field: None,
+        twin_of: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

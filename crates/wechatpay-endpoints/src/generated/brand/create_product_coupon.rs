@@ -73,6 +73,7 @@ impl rt::Endpoint for CreateProductCoupon {
         path: rt::PathTemplate::new("/brand/marketing/product-coupon/product-coupons"),
         auth: rt::AuthScheme::Brand,
         brand_field: None,
+        twin_of: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

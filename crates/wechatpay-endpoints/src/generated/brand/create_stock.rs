@@ -67,6 +67,7 @@ impl rt::Endpoint for CreateStock {
         ),
         auth: rt::AuthScheme::Brand,
         brand_field: None,
+        twin_of: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

@@ -71,6 +71,7 @@ impl rt::Endpoint for CreateStockBundle {
         ),
         auth: rt::AuthScheme::Brand,
         brand_field: None,
+        twin_of: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

@@ -64,6 +64,7 @@ impl rt::Endpoint for DeactivateProductCoupon {
         ),
         auth: rt::AuthScheme::Brand,
         brand_field: None,
+        twin_of: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

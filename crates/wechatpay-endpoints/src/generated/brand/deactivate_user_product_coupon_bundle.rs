@@ -70,6 +70,7 @@ impl rt::Endpoint for DeactivateUserProductCouponBundle {
         ),
         auth: rt::AuthScheme::Brand,
         brand_field: None,
+        twin_of: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

@@ -62,6 +62,7 @@ impl rt::Endpoint for GetNotifyConfig {
         path: rt::PathTemplate::new("/brand/marketing/product-coupon/notify-configs"),
         auth: rt::AuthScheme::Brand,
         brand_field: None,
+        twin_of: None,
         body: rt::BodyKind::None,
         headers: &[
             rt::HeaderInfo {

@@ -65,6 +65,7 @@ impl rt::Endpoint for GetStock {
         ),
         auth: rt::AuthScheme::Brand,
         brand_field: None,
+        twin_of: None,
         body: rt::BodyKind::None,
         headers: &[
             rt::HeaderInfo {

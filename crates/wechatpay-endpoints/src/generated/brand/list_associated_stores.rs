@@ -64,6 +64,7 @@ impl rt::Endpoint for ListAssociatedStores {
         ),
         auth: rt::AuthScheme::Brand,
         brand_field: None,
+        twin_of: None,
         body: rt::BodyKind::None,
         headers: &[
             rt::HeaderInfo {

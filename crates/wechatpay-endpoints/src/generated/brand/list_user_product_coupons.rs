@@ -73,6 +73,7 @@ impl rt::Endpoint for ListUserProductCoupons {
         ),
         auth: rt::AuthScheme::Brand,
         brand_field: None,
+        twin_of: None,
         body: rt::BodyKind::None,
         headers: &[
             rt::HeaderInfo {

@@ -76,6 +76,7 @@ impl rt::Endpoint for PreSendUserProductCoupon {
         ),
         auth: rt::AuthScheme::Brand,
         brand_field: None,
+        twin_of: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

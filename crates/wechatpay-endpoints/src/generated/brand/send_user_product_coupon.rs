@@ -102,6 +102,7 @@ impl rt::Endpoint for SendUserProductCoupon {
         ),
         auth: rt::AuthScheme::Brand,
         brand_field: None,
+        twin_of: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

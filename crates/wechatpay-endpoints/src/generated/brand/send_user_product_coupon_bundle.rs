@@ -97,6 +97,7 @@ impl rt::Endpoint for SendUserProductCouponBundle {
         ),
         auth: rt::AuthScheme::Brand,
         brand_field: None,
+        twin_of: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

@@ -68,6 +68,7 @@ impl rt::Endpoint for SetNotifyConfig {
         path: rt::PathTemplate::new("/brand/marketing/product-coupon/notify-configs"),
         auth: rt::AuthScheme::Brand,
         brand_field: None,
+        twin_of: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

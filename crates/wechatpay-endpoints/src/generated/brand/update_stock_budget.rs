@@ -75,6 +75,7 @@ impl rt::Endpoint for UpdateStockBudget {
         ),
         auth: rt::AuthScheme::Brand,
         brand_field: None,
+        twin_of: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

@@ -66,6 +66,7 @@ impl rt::Endpoint for UpdateStockBundle {
         ),
         auth: rt::AuthScheme::Brand,
         brand_field: None,
+        twin_of: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

@@ -72,6 +72,7 @@ impl rt::Endpoint for UploadCouponCodes {
         ),
         auth: rt::AuthScheme::Brand,
         brand_field: None,
+        twin_of: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

@@ -77,6 +77,7 @@ impl rt::Endpoint for UseUserProductCoupon {
         ),
         auth: rt::AuthScheme::Brand,
         brand_field: None,
+        twin_of: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

@@ -168,6 +168,7 @@ impl rt::Endpoint for SendProductCoupon {
         path: rt::PathTemplate::new("/v3/marketing/busifavor/product-coupons/send"),
         auth: rt::AuthScheme::Merchant,
         brand_field: None,
+        twin_of: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

@@ -52,6 +52,7 @@ impl rt::Endpoint for PartnerAssociateStores {
         ),
         auth: rt::AuthScheme::Partner,
         brand_field: Some("brand_id"),
+        twin_of: Some("associate-stores"),
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

@@ -53,6 +53,7 @@ impl rt::Endpoint for PartnerConfirmSendUserProductCoupon {
         ),
         auth: rt::AuthScheme::Partner,
         brand_field: Some("brand_id"),
+        twin_of: Some("confirm-send-user-product-coupon"),
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

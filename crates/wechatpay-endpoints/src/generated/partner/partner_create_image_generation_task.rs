@@ -48,6 +48,7 @@ impl rt::Endpoint for PartnerCreateImageGenerationTask {
         ),
         auth: rt::AuthScheme::Partner,
         brand_field: Some("brand_id"),
+        twin_of: None,
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

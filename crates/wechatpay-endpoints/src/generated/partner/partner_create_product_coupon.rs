@@ -71,6 +71,7 @@ impl rt::Endpoint for PartnerCreateProductCoupon {
         ),
         auth: rt::AuthScheme::Partner,
         brand_field: Some("brand_id"),
+        twin_of: Some("create-product-coupon"),
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

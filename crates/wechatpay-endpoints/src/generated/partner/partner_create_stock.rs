@@ -53,6 +53,7 @@ impl rt::Endpoint for PartnerCreateStock {
         ),
         auth: rt::AuthScheme::Partner,
         brand_field: Some("brand_id"),
+        twin_of: Some("create-stock"),
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

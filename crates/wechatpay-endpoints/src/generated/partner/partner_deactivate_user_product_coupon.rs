@@ -54,6 +54,7 @@ impl rt::Endpoint for PartnerDeactivateUserProductCoupon {
         ),
         auth: rt::AuthScheme::Partner,
         brand_field: Some("brand_id"),
+        twin_of: Some("deactivate-user-product-coupon"),
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

@@ -55,6 +55,7 @@ impl rt::Endpoint for PartnerDeactivateUserProductCouponBundle {
         ),
         auth: rt::AuthScheme::Partner,
         brand_field: Some("brand_id"),
+        twin_of: Some("deactivate-user-product-coupon-bundle"),
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

@@ -51,6 +51,7 @@ impl rt::Endpoint for PartnerDisassociateStores {
         ),
         auth: rt::AuthScheme::Partner,
         brand_field: Some("brand_id"),
+        twin_of: Some("disassociate-stores"),
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

@@ -52,6 +52,7 @@ impl rt::Endpoint for PartnerDisassociateStoresForStockBundle {
         ),
         auth: rt::AuthScheme::Partner,
         brand_field: Some("brand_id"),
+        twin_of: Some("disassociate-stores-for-stock-bundle"),
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

@@ -44,6 +44,7 @@ impl rt::Endpoint for PartnerGetImageGenerationTask {
         ),
         auth: rt::AuthScheme::Partner,
         brand_field: Some("brand_id"),
+        twin_of: None,
         body: rt::BodyKind::None,
         headers: &[
             rt::HeaderInfo {

@@ -52,6 +52,7 @@ impl rt::Endpoint for PartnerGetNotifyConfig {
         ),
         auth: rt::AuthScheme::Partner,
         brand_field: None,
+        twin_of: Some("get-notify-config"),
         body: rt::BodyKind::None,
         headers: &[
             rt::HeaderInfo {

@@ -52,6 +52,7 @@ impl rt::Endpoint for PartnerGetProductCoupon {
         ),
         auth: rt::AuthScheme::Partner,
         brand_field: Some("brand_id"),
+        twin_of: Some("get-product-coupon"),
         body: rt::BodyKind::None,
         headers: &[
             rt::HeaderInfo {

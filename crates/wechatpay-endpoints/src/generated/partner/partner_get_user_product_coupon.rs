@@ -51,6 +51,7 @@ impl rt::Endpoint for PartnerGetUserProductCoupon {
         ),
         auth: rt::AuthScheme::Partner,
         brand_field: Some("brand_id"),
+        twin_of: Some("get-user-product-coupon"),
         body: rt::BodyKind::None,
         headers: &[
             rt::HeaderInfo {

@@ -51,6 +51,7 @@ impl rt::Endpoint for PartnerListAssociatedStores {
         ),
         auth: rt::AuthScheme::Partner,
         brand_field: Some("brand_id"),
+        twin_of: Some("list-associated-stores"),
         body: rt::BodyKind::None,
         headers: &[
             rt::HeaderInfo {

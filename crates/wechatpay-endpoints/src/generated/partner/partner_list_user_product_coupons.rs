@@ -54,6 +54,7 @@ impl rt::Endpoint for PartnerListUserProductCoupons {
         ),
         auth: rt::AuthScheme::Partner,
         brand_field: Some("brand_id"),
+        twin_of: Some("list-user-product-coupons"),
         body: rt::BodyKind::None,
         headers: &[
             rt::HeaderInfo {

@@ -56,6 +56,7 @@ impl rt::Endpoint for PartnerPreSendUserProductCoupon {
         ),
         auth: rt::AuthScheme::Partner,
         brand_field: Some("brand_id"),
+        twin_of: Some("pre-send-user-product-coupon"),
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

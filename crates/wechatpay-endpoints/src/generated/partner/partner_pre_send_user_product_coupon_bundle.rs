@@ -54,6 +54,7 @@ impl rt::Endpoint for PartnerPreSendUserProductCouponBundle {
         ),
         auth: rt::AuthScheme::Partner,
         brand_field: Some("brand_id"),
+        twin_of: Some("pre-send-user-product-coupon-bundle"),
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

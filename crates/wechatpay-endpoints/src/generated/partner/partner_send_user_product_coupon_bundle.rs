@@ -86,6 +86,7 @@ impl rt::Endpoint for PartnerSendUserProductCouponBundle {
         ),
         auth: rt::AuthScheme::Partner,
         brand_field: Some("brand_id"),
+        twin_of: Some("send-user-product-coupon-bundle"),
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

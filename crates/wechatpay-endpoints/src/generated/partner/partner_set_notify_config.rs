@@ -51,6 +51,7 @@ impl rt::Endpoint for PartnerSetNotifyConfig {
         ),
         auth: rt::AuthScheme::Partner,
         brand_field: None,
+        twin_of: Some("set-notify-config"),
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

@@ -54,6 +54,7 @@ impl rt::Endpoint for PartnerUpdateProductCoupon {
         ),
         auth: rt::AuthScheme::Partner,
         brand_field: Some("brand_id"),
+        twin_of: Some("update-product-coupon"),
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

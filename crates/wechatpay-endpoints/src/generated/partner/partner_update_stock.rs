@@ -53,6 +53,7 @@ impl rt::Endpoint for PartnerUpdateStock {
         ),
         auth: rt::AuthScheme::Partner,
         brand_field: Some("brand_id"),
+        twin_of: Some("update-stock"),
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

@@ -53,6 +53,7 @@ impl rt::Endpoint for PartnerUpdateStockBudget {
         ),
         auth: rt::AuthScheme::Partner,
         brand_field: Some("brand_id"),
+        twin_of: Some("update-stock-budget"),
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

@@ -53,6 +53,7 @@ impl rt::Endpoint for PartnerUpdateStockBundleBudget {
         ),
         auth: rt::AuthScheme::Partner,
         brand_field: Some("brand_id"),
+        twin_of: Some("update-stock-bundle-budget"),
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

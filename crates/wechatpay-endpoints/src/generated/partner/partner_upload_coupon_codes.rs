@@ -53,6 +53,7 @@ impl rt::Endpoint for PartnerUploadCouponCodes {
         ),
         auth: rt::AuthScheme::Partner,
         brand_field: Some("brand_id"),
+        twin_of: Some("upload-coupon-codes"),
         body: rt::BodyKind::Json,
         headers: &[
             rt::HeaderInfo {

@@ -51,6 +51,7 @@ impl rt::Endpoint for PartnerUploadImage {
         ),
         auth: rt::AuthScheme::Partner,
         brand_field: None,
+        twin_of: Some("upload-image"),
         body: rt::BodyKind::Multipart,
         headers: &[
             rt::HeaderInfo {

@@ -156,6 +156,15 @@ pub fn describe(info: &EndpointInfo) -> String {
         info.auth.scheme(),
         info.auth.identity_param()
     );
+    if let Some(field) = info.brand_field {
+        let _ = writeln!(out, "  acts for:       the brand named by {field}");
+    }
+    if let Some(twin) = info.twin_of {
+        let _ = writeln!(
+            out,
+            "  twin of:        {twin} (the same operation for the brand itself)"
+        );
+    }
     let _ = writeln!(out, "  request:        {}", info.request.name);
     let _ = writeln!(out, "  response:       {}", info.response.name);
     let _ = writeln!(

@@ -292,8 +292,9 @@ pub struct SandboxArgs {
     /// file across restarts [default: a temporary database, gone at exit].
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
-    /// Refuse confirm-send-user-product-coupon (400 INVALID_REQUEST, 268578367)
-    /// until the coupon's PRODUCT_COUPON.SEND was delivered, i.e. answered 2xx
+    /// Refuse confirm-send-user-product-coupon and its partner twin (400
+    /// INVALID_REQUEST, 268578367) until the coupon's PRODUCT_COUPON.SEND (a
+    /// provider's: PRODUCT_COUPON_SP.SEND) was delivered, i.e. answered 2xx
     /// by the notify URL. A refused confirm does not use up its out_request_no:
     /// send the same confirm again after the delivery.
     #[arg(long)]

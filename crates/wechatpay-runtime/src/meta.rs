@@ -169,6 +169,9 @@ pub struct ErrorDoc {
     pub solution: &'static str,
     /// What the answer is about (the schema's `scope:`).
     pub scope: ErrorScope,
+    /// What a shared row's code means here, when its code repeats in the shared tables
+    /// (`provider_not_authorised` for the partner family's `NO_AUTH`); `None` for a page row.
+    pub key: Option<&'static str>,
 }
 
 impl ErrorDoc {

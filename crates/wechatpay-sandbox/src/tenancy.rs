@@ -139,26 +139,20 @@ impl Caller {
     }
 }
 
-/// The partner family's own row for `code`: the one no brand operation's table has
-/// (the schema adds it to every partner operation), else the first row with `code`.
-fn partner_row(info: &EndpointInfo, code: &str) -> Option<Rejection> {
-    let brand_rows = || {
-        wechatpay_endpoints::ALL
-            .iter()
-            .filter(|b| b.auth == AuthScheme::Brand)
-            .flat_map(|b| b.errors.iter())
-    };
+/// The partner family's shared row with `key` (partner.yaml `common_errors`), else the
+/// operation's first row with `code`.
+fn partner_row(info: &EndpointInfo, key: &str, code: &str) -> Option<Rejection> {
     info.errors
         .iter()
-        .filter(|row| row.code == code)
-        .find(|row| !brand_rows().any(|b| b == *row))
+        .find(|row| row.key == Some(key))
         .map(|row| Rejection::new(row.status, row.code, row.description))
         .or_else(|| Rejection::documented(info, code))
 }
 
 /// A brand that did not authorise the provider: the partner NO_AUTH row (403), 268579803.
 pub fn not_authorised(info: &EndpointInfo, field: &str, brand: &str, provider: &str) -> Rejection {
-    let row = partner_row(info, "NO_AUTH").unwrap_or_else(|| Rejection::new(403, "NO_AUTH", ""));
+    let row = partner_row(info, "provider_not_authorised", "NO_AUTH")
+        .unwrap_or_else(|| Rejection::new(403, "NO_AUTH", ""));
     Rejection {
         message: format!(
             "{field} {brand:?} has not authorised service provider {provider} (服务商没有此接口权限: \

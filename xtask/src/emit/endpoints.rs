@@ -132,7 +132,8 @@ fn error_doc(row: &ErrorRow) -> TokenStream {
         ErrorScope::Request => quote!(rt::ErrorScope::Request),
         ErrorScope::Caller => quote!(rt::ErrorScope::Caller),
     };
-    quote!(rt::ErrorDoc { status: #status, code: #c, description: #d, solution: #s, scope: #scope })
+    let key = opt_str(&row.key);
+    quote!(rt::ErrorDoc { status: #status, code: #c, description: #d, solution: #s, scope: #scope, key: #key })
 }
 
 fn opt_str(value: &Option<String>) -> TokenStream {

@@ -39,6 +39,8 @@ pub struct ErrorRow {
     pub variant: String,
     /// For a common row (api.yaml), the name of its one generated constant.
     pub common: Option<String>,
+    /// A shared row's `key:` (what its code means here), carried into `ErrorDoc::key`.
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Clone)]

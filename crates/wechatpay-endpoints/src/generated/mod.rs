@@ -16,6 +16,7 @@ pub(crate) mod common_errors {
         description: "参数错误",
         solution: "请根据错误提示正确传入参数",
         scope: rt::ErrorScope::Request,
+        key: None,
     };
     /// 400 `INVALID_REQUEST`: HTTP 请求不符合微信支付 APIv3 接口规则
     pub(crate) const INVALID_REQUEST: rt::ErrorDoc = rt::ErrorDoc {
@@ -24,6 +25,7 @@ pub(crate) mod common_errors {
         description: "HTTP 请求不符合微信支付 APIv3 接口规则",
         solution: "请参阅 接口规则",
         scope: rt::ErrorScope::Request,
+        key: None,
     };
     /// 401 `SIGN_ERROR`: 验证不通过
     pub(crate) const SIGN_ERROR: rt::ErrorDoc = rt::ErrorDoc {
@@ -32,6 +34,7 @@ pub(crate) mod common_errors {
         description: "验证不通过",
         solution: "请参阅 签名常见问题",
         scope: rt::ErrorScope::Caller,
+        key: None,
     };
     /// 500 `SYSTEM_ERROR`: 系统异常,请稍后重试
     pub(crate) const SYSTEM_ERROR: rt::ErrorDoc = rt::ErrorDoc {
@@ -40,6 +43,7 @@ pub(crate) mod common_errors {
         description: "系统异常,请稍后重试",
         solution: "请稍后重试",
         scope: rt::ErrorScope::Caller,
+        key: None,
     };
     /// 403 `USER_ERROR`: 用户不是该品牌的会员
     pub(crate) const USER_ERROR: rt::ErrorDoc = rt::ErrorDoc {
@@ -48,6 +52,7 @@ pub(crate) mod common_errors {
         description: "用户不是该品牌的会员",
         solution: "用户不是该品牌的会员,无法发放会员券",
         scope: rt::ErrorScope::Request,
+        key: None,
     };
     /// 400 `INVALID_REQUEST`: 单券使用模式的商品券批次,应该在「单券使用规则」中包含对应类型的优惠规则。对于文档中标记不应填写的优惠规则应删除。
     pub(crate) const INVALID_REQUEST_SINGLE_USAGE_RULE_MISMATCH: rt::ErrorDoc = rt::ErrorDoc {
@@ -56,6 +61,7 @@ pub(crate) mod common_errors {
         description: "单券使用模式的商品券批次,应该在「单券使用规则」中包含对应类型的优惠规则。对于文档中标记不应填写的优惠规则应删除。",
         solution: "请在「单券使用规则」中包含对应类型的优惠规则,并删除文档中标记不应填写的优惠规则。",
         scope: rt::ErrorScope::Request,
+        key: Some("single_usage_rule_mismatch"),
     };
     /// 400 `INVALID_REQUEST`: 多次优惠使用模式的商品券批次,应该在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等
     pub(crate) const INVALID_REQUEST_SEQUENTIAL_USAGE_RULE_MISMATCH: rt::ErrorDoc = rt::ErrorDoc {
@@ -64,6 +70,7 @@ pub(crate) mod common_errors {
         description: "多次优惠使用模式的商品券批次,应该在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等",
         solution: "在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等",
         scope: rt::ErrorScope::Request,
+        key: Some("sequential_usage_rule_mismatch"),
     };
     /// 400 `INVALID_REQUEST`: 单品满减券或单品折扣券不应在商品券中设置「满减券使用规则」或「折扣券使用规则」,而是应该在商品券批次中设置
     pub(crate) const INVALID_REQUEST_SINGLE_ITEM_RULE_ON_PRODUCT_COUPON: rt::ErrorDoc = rt::ErrorDoc {
@@ -72,6 +79,7 @@ pub(crate) mod common_errors {
         description: "单品满减券或单品折扣券不应在商品券中设置「满减券使用规则」或「折扣券使用规则」,而是应该在商品券批次中设置",
         solution: "请删除商品券中的「满减券使用规则」或「折扣券使用规则」,并在商品券批次中设置对应的优惠规则",
         scope: rt::ErrorScope::Request,
+        key: Some("single_item_rule_on_product_coupon"),
     };
     /// 403 `NO_AUTH`: 品牌没有此接口权限
     pub(crate) const NO_AUTH: rt::ErrorDoc = rt::ErrorDoc {
@@ -80,6 +88,7 @@ pub(crate) mod common_errors {
         description: "品牌没有此接口权限",
         solution: "品牌没有此接口权限",
         scope: rt::ErrorScope::Caller,
+        key: None,
     };
     /// 400 `INVALID_REQUEST`: 商品券支持APP核销时,必须提供「APP跳转路径」
     pub(crate) const INVALID_REQUEST_APP_JUMP_PATH_MISSING: rt::ErrorDoc = rt::ErrorDoc {
@@ -88,6 +97,7 @@ pub(crate) mod common_errors {
         description: "商品券支持APP核销时,必须提供「APP跳转路径」",
         solution: "请提供「APP跳转路径」参数",
         scope: rt::ErrorScope::Request,
+        key: Some("app_jump_path_missing"),
     };
     /// 400 `PARAM_ERROR`: 分页大小超出限制,请根据接口文档调整到允许的范围
     pub(crate) const PARAM_ERROR_PAGE_SIZE_OUT_OF_RANGE: rt::ErrorDoc = rt::ErrorDoc {
@@ -96,6 +106,7 @@ pub(crate) mod common_errors {
         description: "分页大小超出限制,请根据接口文档调整到允许的范围",
         solution: "请调整分页大小到规定范围",
         scope: rt::ErrorScope::Request,
+        key: Some("page_size_out_of_range"),
     };
     /// 400 `INVALID_REQUEST`: 商品券支持小程序核销时,必须提供「小程序AppID」
     pub(crate) const INVALID_REQUEST_MINI_PROGRAM_APPID_MISSING: rt::ErrorDoc = rt::ErrorDoc {
@@ -104,6 +115,7 @@ pub(crate) mod common_errors {
         description: "商品券支持小程序核销时,必须提供「小程序AppID」",
         solution: "请提供「小程序AppID」",
         scope: rt::ErrorScope::Request,
+        key: Some("mini_program_appid_missing"),
     };
     /// 400 `INVALID_REQUEST`: 单品券必须提供商品原价,请补充
     pub(crate) const INVALID_REQUEST_ORIGINAL_PRICE_MISSING: rt::ErrorDoc = rt::ErrorDoc {
@@ -112,6 +124,7 @@ pub(crate) mod common_errors {
         description: "单品券必须提供商品原价,请补充",
         solution: "请补充商品原价",
         scope: rt::ErrorScope::Request,
+        key: Some("original_price_missing"),
     };
     /// 400 `INVALID_REQUEST`: 商品券支持小程序核销时,必须提供「小程序跳转路径」
     pub(crate) const INVALID_REQUEST_MINI_PROGRAM_PATH_MISSING: rt::ErrorDoc = rt::ErrorDoc {
@@ -120,6 +133,7 @@ pub(crate) mod common_errors {
         description: "商品券支持小程序核销时,必须提供「小程序跳转路径」",
         solution: "请提供提供「小程序跳转路径」",
         scope: rt::ErrorScope::Request,
+        key: Some("mini_program_path_missing"),
     };
     /// 400 `INVALID_REQUEST`: 单品券必须提供商品券套餐组合信息,请补充
     pub(crate) const INVALID_REQUEST_COMBO_PACKAGE_MISSING: rt::ErrorDoc = rt::ErrorDoc {
@@ -128,6 +142,7 @@ pub(crate) mod common_errors {
         description: "单品券必须提供商品券套餐组合信息,请补充",
         solution: "请提供商品券套餐组合信息",
         scope: rt::ErrorScope::Request,
+        key: Some("combo_package_missing"),
     };
     /// 400 `PARAM_ERROR`: 时间字符串格式错误,请使用 RFC3339 标准格式
     pub(crate) const PARAM_ERROR_TIME_NOT_RFC3339: rt::ErrorDoc = rt::ErrorDoc {
@@ -136,6 +151,7 @@ pub(crate) mod common_errors {
         description: "时间字符串格式错误,请使用 RFC3339 标准格式",
         solution: "请使用 RFC3339 标准格式",
         scope: rt::ErrorScope::Request,
+        key: Some("time_not_rfc3339"),
     };
     /// 400 `INVALID_REQUEST`: 单券模式下,全场折扣券应在商品券中提供折扣券使用规则信息
     pub(crate) const INVALID_REQUEST_DISCOUNT_COUPON_RULE_MISSING: rt::ErrorDoc = rt::ErrorDoc {
@@ -144,6 +160,7 @@ pub(crate) mod common_errors {
         description: "单券模式下,全场折扣券应在商品券中提供折扣券使用规则信息",
         solution: "请在商品券中提供「折扣券使用规则信息」",
         scope: rt::ErrorScope::Request,
+        key: Some("discount_coupon_rule_missing"),
     };
     /// 400 `INVALID_REQUEST`: 单券模式下,全场满减券应在商品券中提供满减券使用规则信息
     pub(crate) const INVALID_REQUEST_NORMAL_COUPON_RULE_MISSING: rt::ErrorDoc = rt::ErrorDoc {
@@ -152,6 +169,7 @@ pub(crate) mod common_errors {
         description: "单券模式下,全场满减券应在商品券中提供满减券使用规则信息",
         solution: "请在商品券中提供「满减券使用规则信息」",
         scope: rt::ErrorScope::Request,
+        key: Some("normal_coupon_rule_missing"),
     };
     /// 400 `INVALID_REQUEST`: 每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填
     pub(crate) const INVALID_REQUEST_DAY_LIST_MISSING: rt::ErrorDoc = rt::ErrorDoc {
@@ -160,6 +178,7 @@ pub(crate) mod common_errors {
         description: "每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填",
         solution: "请补充 每周可用星期数(day_list)",
         scope: rt::ErrorScope::Request,
+        key: Some("day_list_missing"),
     };
     /// 400 `INVALID_REQUEST`: 单券模式下,全场券需要提供「单券模式信息(single_usage_info)」
     pub(crate) const INVALID_REQUEST_SINGLE_USAGE_INFO_MISSING: rt::ErrorDoc = rt::ErrorDoc {
@@ -168,6 +187,7 @@ pub(crate) mod common_errors {
         description: "单券模式下,全场券需要提供「单券模式信息(single_usage_info)」",
         solution: "请提供单券模式信息(single_usage_info)",
         scope: rt::ErrorScope::Request,
+        key: Some("single_usage_info_missing"),
     };
     /// 400 `INVALID_REQUEST`: 多次优惠模式下必须提供「多次优惠模式信息(sequential_usage_info)」
     pub(crate) const INVALID_REQUEST_SEQUENTIAL_USAGE_INFO_MISSING: rt::ErrorDoc = rt::ErrorDoc {
@@ -176,6 +196,7 @@ pub(crate) mod common_errors {
         description: "多次优惠模式下必须提供「多次优惠模式信息(sequential_usage_info)」",
         solution: "请填写 多次优惠模式信息(sequential_usage_info)",
         scope: rt::ErrorScope::Request,
+        key: Some("sequential_usage_info_missing"),
     };
     /// 400 `INVALID_REQUEST`: 传入的OpenID不合法
     pub(crate) const INVALID_REQUEST_OPENID_NOT_OF_APPID: rt::ErrorDoc = rt::ErrorDoc {
@@ -184,6 +205,7 @@ pub(crate) mod common_errors {
         description: "传入的OpenID不合法",
         solution: "请使用参数 AppID 对应的的OpenID",
         scope: rt::ErrorScope::Request,
+        key: Some("openid_not_of_appid"),
     };
     /// 403 `NO_AUTH`: 服务商没有此接口权限: the brand named by brand_id has not granted the service provider 「商品券」 (or the path prefix is wrong); troubleshooting code 268579803
     pub(crate) const NO_AUTH_PROVIDER_NOT_AUTHORISED: rt::ErrorDoc = rt::ErrorDoc {
@@ -192,6 +214,7 @@ pub(crate) mod common_errors {
         description: "服务商没有此接口权限: the brand named by brand_id has not granted the service provider 「商品券」 (or the path prefix is wrong); troubleshooting code 268579803",
         solution: "请品牌方在品牌经营平台为服务商授权「商品券」产品权限 (check with GET /v3/brand-basic/partner/brands/{brand_id}/product-authorities)",
         scope: rt::ErrorScope::Caller,
+        key: Some("provider_not_authorised"),
     };
     /// 404 `RESOURCE_NOT_EXISTS`: 当前访问对象不存在: the object does not exist, or does not belong to the brand, or was not created by this service provider (属于当前品牌且由当前服务商创建); troubleshooting code 268578608. HTTP status and code string as seed page 000 (the merchant coupon family) gives them 【uncertain】
     pub(crate) const RESOURCE_NOT_EXISTS_RESOURCE_OF_ANOTHER_PARTY: rt::ErrorDoc = rt::ErrorDoc {
@@ -200,6 +223,7 @@ pub(crate) mod common_errors {
         description: "当前访问对象不存在: the object does not exist, or does not belong to the brand, or was not created by this service provider (属于当前品牌且由当前服务商创建); troubleshooting code 268578608. HTTP status and code string as seed page 000 (the merchant coupon family) gives them 【uncertain】",
         solution: "请确认对象 ID 属于当前品牌且由当前服务商创建",
         scope: rt::ErrorScope::Request,
+        key: Some("resource_of_another_party"),
     };
 }
 /// The schema facts of every operation, in schema file order.

@@ -436,6 +436,7 @@ static DEMO_ERRORS: [ErrorDoc; 3] = [
         description: "系统错误",
         solution: "使用相同参数重试",
         scope: ErrorScope::Caller,
+        key: None,
     },
     ErrorDoc {
         status: 429,
@@ -443,6 +444,7 @@ static DEMO_ERRORS: [ErrorDoc; 3] = [
         description: "频率超限",
         solution: "降低频率后重试",
         scope: ErrorScope::Caller,
+        key: None,
     },
     ErrorDoc {
         status: 400,
@@ -450,6 +452,7 @@ static DEMO_ERRORS: [ErrorDoc; 3] = [
         description: "参数错误",
         solution: "检查参数",
         scope: ErrorScope::Request,
+        key: None,
     },
 ];
 

@@ -481,6 +481,7 @@ pub fn error_row(row: &raw::ErrorRow, common: Option<String>) -> ErrorRow {
         source: row.source.as_ref().map(|s| s.trim().to_owned()),
         variant: names::variant(&row.code),
         common,
+        key: row.key.clone(),
     }
 }
 

@@ -34,6 +34,7 @@ static ERRORS: [rt::ErrorDoc; 26] = [
         description: "用户领取限制",
         solution: "用户领取数量已达上限",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -41,6 +42,7 @@ static ERRORS: [rt::ErrorDoc; 26] = [
         description: "批次库存不足",
         solution: "请确认批次是否还有可发放的券",
         scope: rt::ErrorScope::Caller,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -48,6 +50,7 @@ static ERRORS: [rt::ErrorDoc; 26] = [
         description: "批次状态错误",
         solution: "请确认批次是否处于可发券状态",
         scope: rt::ErrorScope::Caller,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -55,6 +58,7 @@ static ERRORS: [rt::ErrorDoc; 26] = [
         description: "批次已过期",
         solution: "请确认批次是否在有效期内",
         scope: rt::ErrorScope::Caller,
+        key: None,
     },
 ];
 /// 向用户发放商品券 — `POST /brand/marketing/product-coupon/users/{openid}/coupons`, called by the brand (signature `WECHATPAY-BRAND-SHA256-RSA2048`).

@@ -14,6 +14,7 @@ static ERRORS: [rt::ErrorDoc; 26] = [
         description: "用户领取限制",
         solution: "用户领取数量已达上限",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -21,6 +22,7 @@ static ERRORS: [rt::ErrorDoc; 26] = [
         description: "批次库存不足",
         solution: "请确认批次是否还有可发放的券",
         scope: rt::ErrorScope::Caller,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -28,6 +30,7 @@ static ERRORS: [rt::ErrorDoc; 26] = [
         description: "批次状态错误",
         solution: "请确认批次是否处于可发券状态",
         scope: rt::ErrorScope::Caller,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -35,6 +38,7 @@ static ERRORS: [rt::ErrorDoc; 26] = [
         description: "批次已过期",
         solution: "请确认批次是否在有效期内",
         scope: rt::ErrorScope::Caller,
+        key: None,
     },
     crate::generated::common_errors::PARAM_ERROR,
     crate::generated::common_errors::INVALID_REQUEST,

@@ -12,6 +12,7 @@ static ERRORS: [rt::ErrorDoc; 23] = [
         description: "AppID 与请求方商户无关联关系",
         solution: "AppID 与请求方商户不匹配,请确认 AppID 与请求方商户是否有关联关系",
         scope: rt::ErrorScope::Caller,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -19,6 +20,7 @@ static ERRORS: [rt::ErrorDoc; 23] = [
         description: "发券模式不合法",
         solution: "请更换支持预上传 code 的批次后重试",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -26,6 +28,7 @@ static ERRORS: [rt::ErrorDoc; 23] = [
         description: "商户号不存在",
         solution: "请确认传入的商户号是否正确",
         scope: rt::ErrorScope::Caller,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -33,6 +36,7 @@ static ERRORS: [rt::ErrorDoc; 23] = [
         description: "发券凭证已存在",
         solution: "查看 out_request_no 字段是否重复使用",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -40,6 +44,7 @@ static ERRORS: [rt::ErrorDoc; 23] = [
         description: "批次不存在",
         solution: "请确认批次号是否正确",
         scope: rt::ErrorScope::Caller,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -47,6 +52,7 @@ static ERRORS: [rt::ErrorDoc; 23] = [
         description: "批次状态错误",
         solution: "请确认批次是否处于可发券状态",
         scope: rt::ErrorScope::Caller,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -54,6 +60,7 @@ static ERRORS: [rt::ErrorDoc; 23] = [
         description: "批次已过期",
         solution: "请确认批次是否在有效期内",
         scope: rt::ErrorScope::Caller,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -61,6 +68,7 @@ static ERRORS: [rt::ErrorDoc; 23] = [
         description: "批次库存不足",
         solution: "请确认批次是否还有可发放的券",
         scope: rt::ErrorScope::Caller,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -68,6 +76,7 @@ static ERRORS: [rt::ErrorDoc; 23] = [
         description: "批次未关联商品信息",
         solution: "请联系微信支付运营为批次关联商品信息",
         scope: rt::ErrorScope::Caller,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -75,6 +84,7 @@ static ERRORS: [rt::ErrorDoc; 23] = [
         description: "用户已领取",
         solution: "该用户已经领取过此批次的券",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -82,6 +92,7 @@ static ERRORS: [rt::ErrorDoc; 23] = [
         description: "用户领取限制",
         solution: "用户领取数量已达上限",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 403,
@@ -89,6 +100,7 @@ static ERRORS: [rt::ErrorDoc; 23] = [
         description: "无权限",
         solution: "查看具体错误信息,确认是否有权限",
         scope: rt::ErrorScope::Caller,
+        key: None,
     },
     rt::ErrorDoc {
         status: 403,
@@ -96,6 +108,7 @@ static ERRORS: [rt::ErrorDoc; 23] = [
         description: "券批次未关联商品信息",
         solution: "请联系微信支付运营,关联商品信息",
         scope: rt::ErrorScope::Caller,
+        key: None,
     },
     rt::ErrorDoc {
         status: 403,
@@ -103,6 +116,7 @@ static ERRORS: [rt::ErrorDoc; 23] = [
         description: "品牌未开通名片功能",
         solution: "请开通品牌名片",
         scope: rt::ErrorScope::Caller,
+        key: None,
     },
     rt::ErrorDoc {
         status: 403,
@@ -110,6 +124,7 @@ static ERRORS: [rt::ErrorDoc; 23] = [
         description: "用户未开通会员功能",
         solution: "请引导用户开通会员",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 404,
@@ -117,6 +132,7 @@ static ERRORS: [rt::ErrorDoc; 23] = [
         description: "查询的资源不存在",
         solution: "请检查查询资源的对应 ID 是否填写正确",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 404,
@@ -124,6 +140,7 @@ static ERRORS: [rt::ErrorDoc; 23] = [
         description: "OpenID不正确",
         solution: "请确认传入的 OpenID 是否正确",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 429,
@@ -131,6 +148,7 @@ static ERRORS: [rt::ErrorDoc; 23] = [
         description: "频率限制",
         solution: "调用太频繁,请降低调用接口频率",
         scope: rt::ErrorScope::Caller,
+        key: None,
     },
     rt::ErrorDoc {
         status: 500,
@@ -138,6 +156,7 @@ static ERRORS: [rt::ErrorDoc; 23] = [
         description: "系统失败",
         solution: "多为网络超时引起,重试",
         scope: rt::ErrorScope::Caller,
+        key: None,
     },
     crate::generated::common_errors::PARAM_ERROR,
     crate::generated::common_errors::INVALID_REQUEST,

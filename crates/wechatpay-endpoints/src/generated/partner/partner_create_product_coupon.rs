@@ -12,6 +12,7 @@ static ERRORS: [rt::ErrorDoc; 8] = [
         description: "商品券已存在",
         solution: "检查 out_request_no 是否重复使用",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 429,
@@ -19,6 +20,7 @@ static ERRORS: [rt::ErrorDoc; 8] = [
         description: "超过频率限制(20/s)",
         solution: "请降低频率后使用相同参数重试",
         scope: rt::ErrorScope::Caller,
+        key: None,
     },
     crate::generated::common_errors::PARAM_ERROR,
     crate::generated::common_errors::INVALID_REQUEST,

@@ -16,6 +16,7 @@ static ERRORS: [rt::ErrorDoc; 28] = [
         description: "用户不是该品牌的会员",
         solution: "用户不是该品牌的会员,无法发放会员券",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -23,6 +24,7 @@ static ERRORS: [rt::ErrorDoc; 28] = [
         description: "单券使用模式的商品券批次,应该在「单券使用规则」中包含对应类型的优惠规则。对于文档中标记不应填写的优惠规则应删除。",
         solution: "请在「单券使用规则」中包含对应类型的优惠规则,并删除文档中标记不应填写的优惠规则。",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -30,6 +32,7 @@ static ERRORS: [rt::ErrorDoc; 28] = [
         description: "多次优惠使用模式的商品券批次,应该在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等",
         solution: "在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -37,6 +40,7 @@ static ERRORS: [rt::ErrorDoc; 28] = [
         description: "单品满减券或单品折扣券不应在商品券中设置「满减券使用规则」或「折扣券使用规则」,而是应该在商品券批次中设置",
         solution: "请删除商品券中的「满减券使用规则」或「折扣券使用规则」,并在商品券批次中设置对应的优惠规则",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 403,
@@ -44,6 +48,7 @@ static ERRORS: [rt::ErrorDoc; 28] = [
         description: "品牌没有此接口权限",
         solution: "品牌没有此接口权限",
         scope: rt::ErrorScope::Caller,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -51,6 +56,7 @@ static ERRORS: [rt::ErrorDoc; 28] = [
         description: "商品券支持APP核销时,必须提供「APP跳转路径」",
         solution: "请提供「APP跳转路径」参数",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -58,6 +64,7 @@ static ERRORS: [rt::ErrorDoc; 28] = [
         description: "分页大小超出限制,请根据接口文档调整到允许的范围",
         solution: "请调整分页大小到规定范围",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -65,6 +72,7 @@ static ERRORS: [rt::ErrorDoc; 28] = [
         description: "商品券支持小程序核销时,必须提供「小程序AppID」",
         solution: "请提供「小程序AppID」",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -72,6 +80,7 @@ static ERRORS: [rt::ErrorDoc; 28] = [
         description: "单品券必须提供商品原价,请补充",
         solution: "请补充商品原价",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -79,6 +88,7 @@ static ERRORS: [rt::ErrorDoc; 28] = [
         description: "商品券支持小程序核销时,必须提供「小程序跳转路径」",
         solution: "请提供提供「小程序跳转路径」",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -86,6 +96,7 @@ static ERRORS: [rt::ErrorDoc; 28] = [
         description: "单品券必须提供商品券套餐组合信息,请补充",
         solution: "请提供商品券套餐组合信息",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -93,6 +104,7 @@ static ERRORS: [rt::ErrorDoc; 28] = [
         description: "时间字符串格式错误,请使用 RFC3339 标准格式",
         solution: "请使用 RFC3339 标准格式",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -100,6 +112,7 @@ static ERRORS: [rt::ErrorDoc; 28] = [
         description: "单券模式下,全场折扣券应在商品券中提供折扣券使用规则信息",
         solution: "请在商品券中提供「折扣券使用规则信息」",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -107,6 +120,7 @@ static ERRORS: [rt::ErrorDoc; 28] = [
         description: "单券模式下,全场满减券应在商品券中提供满减券使用规则信息",
         solution: "请在商品券中提供「满减券使用规则信息」",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -114,6 +128,7 @@ static ERRORS: [rt::ErrorDoc; 28] = [
         description: "每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填",
         solution: "请补充 每周可用星期数(day_list)",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -121,6 +136,7 @@ static ERRORS: [rt::ErrorDoc; 28] = [
         description: "单券模式下,全场券需要提供「单券模式信息(single_usage_info)」",
         solution: "请提供单券模式信息(single_usage_info)",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -128,6 +144,7 @@ static ERRORS: [rt::ErrorDoc; 28] = [
         description: "多次优惠模式下必须提供「多次优惠模式信息(sequential_usage_info)」",
         solution: "请填写 多次优惠模式信息(sequential_usage_info)",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -135,6 +152,7 @@ static ERRORS: [rt::ErrorDoc; 28] = [
         description: "传入的OpenID不合法",
         solution: "请使用参数 AppID 对应的的OpenID",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -142,6 +160,7 @@ static ERRORS: [rt::ErrorDoc; 28] = [
         description: "用户领取限制",
         solution: "用户领取数量已达上限",
         scope: rt::ErrorScope::Request,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -149,6 +168,7 @@ static ERRORS: [rt::ErrorDoc; 28] = [
         description: "批次库存不足",
         solution: "请确认批次是否还有可发放的券",
         scope: rt::ErrorScope::Caller,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -156,6 +176,7 @@ static ERRORS: [rt::ErrorDoc; 28] = [
         description: "批次状态错误",
         solution: "请确认批次是否处于可发券状态",
         scope: rt::ErrorScope::Caller,
+        key: None,
     },
     rt::ErrorDoc {
         status: 400,
@@ -163,6 +184,7 @@ static ERRORS: [rt::ErrorDoc; 28] = [
         description: "批次已过期",
         solution: "请确认批次是否在有效期内",
         scope: rt::ErrorScope::Caller,
+        key: None,
     },
     crate::generated::common_errors::NO_AUTH_PROVIDER_NOT_AUTHORISED,
     crate::generated::common_errors::RESOURCE_NOT_EXISTS_RESOURCE_OF_ANOTHER_PARTY,

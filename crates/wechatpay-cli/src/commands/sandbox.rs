@@ -43,13 +43,17 @@ pub async fn run(args: &SandboxArgs) -> Result<(), CliError> {
     if !args.quiet {
         let id = &bound.keys.identity;
         eprintln!(
-            "sandbox: {} keys in {}\n  mchid={} brand_id={} serial_no={} public_key_id={}\n  sign with {}, verify replies with {}; stats at GET /sandbox/stats\n  state: {}\n  confirm: {}",
+            "sandbox: {} keys in {}\n  mchid={} brand_id={} serial_no={} public_key_id={}\n  service provider: sp_mchid={} (partner operations: --mchid {}), authorised brands {}, not authorised {}\n  sign with {}, verify replies with {}; stats at GET /sandbox/stats\n  state: {}\n  confirm: {}",
             if bound.created { "generated" } else { "reusing" },
             args.keys.display(),
             id.mchid,
             id.brand_id,
             id.serial_no,
             id.public_key_id,
+            id.sp_mchid,
+            id.sp_mchid,
+            id.authorized_brand_ids.join(","),
+            id.unauthorized_brand_ids.join(","),
             args.keys.join(keys::CLIENT_KEY_FILE).display(),
             args.keys.join(keys::WXP_PUB_FILE).display(),
             args.state.as_ref().map_or_else(

@@ -24,9 +24,20 @@ pub const GENERATED_DIRS: &[&str] = &[
 ];
 
 /// Every generated file, sorted by path.
+///
+/// The two crates are emitted on two threads: formatting (syn + prettyplease) is most of
+/// codegen's time, and tokens never cross threads (each thread renders its own to text).
 pub fn generate(schema: &Schema) -> Result<Vec<GeneratedFile>, String> {
-    let mut files = models::emit(schema)?;
-    files.extend(endpoints::emit(schema)?);
+    let (models, endpoints) = std::thread::scope(|scope| {
+        let models = scope.spawn(|| models::emit(schema));
+        let endpoints = endpoints::emit(schema);
+        let models = models
+            .join()
+            .unwrap_or_else(|_| Err("the models emitter panicked".to_owned()));
+        (models, endpoints)
+    });
+    let mut files = models?;
+    files.extend(endpoints?);
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
 }

@@ -36,10 +36,11 @@
 //!     .build()?;
 //! let handler = client.notification_handler(ApiV3Key::new("an APIv3 key of 32 characters..")?);
 //! let journal = Journal::open("notify.db".as_ref())?; // before listening: nothing is acknowledged unjournaled
-//! let receiver = Receiver::builder(handler, brand_id, journal)
+//! let receiver = Receiver::builder(handler, journal)
+//!     .brand(brand_id) // PRODUCT_COUPON.SEND is confirmed as this brand
 //!     .appid("wx233544546545989") // the notification does not carry it; a confirm needs it
 //!     .build();
-//! let confirmer = Confirmer::new(&receiver, client, ConfirmOptions::default())?;
+//! let confirmer = Confirmer::new(&receiver, [client], ConfirmOptions::default())?;
 //! let server = Server::bind("127.0.0.1:8080", "/notify", receiver.service()).await?;
 //! let confirming = tokio::spawn(confirmer.run(std::future::pending()));
 //! server.serve(async { let _ = tokio::signal::ctrl_c().await; }).await?;
@@ -69,7 +70,7 @@ pub mod service;
 
 pub use confirmer::{ConfirmOptions, Confirmer, ConfirmerError, ConfirmerState};
 pub use journal::{Counts, Journal, JournalError, APPLICATION_ID};
-pub use plan::UNCONFIRMABLE;
+pub use plan::{NOT_CONFIGURED, UNCONFIRMABLE};
 pub use receiver::{Answer, Outcome, Receiver, ReceiverBuilder, DEFAULT_BODY_LIMIT};
 pub use record::{ConfirmStatus, EventRecord};
 pub use report::{report, ReportError, ReportFormat};

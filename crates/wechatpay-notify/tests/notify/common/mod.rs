@@ -78,13 +78,10 @@ pub fn receiver(sandbox: &Sandbox, journal: &Path) -> Receiver {
     let client = brand_client(sandbox);
     let id = &sandbox.keys().identity;
     let handler = client.notification_handler(ApiV3Key::new(&id.apiv3_key).unwrap());
-    Receiver::builder(
-        handler,
-        id.brand_id.clone(),
-        Journal::open(journal).unwrap(),
-    )
-    .appid(APPID)
-    .build()
+    Receiver::builder(handler, Journal::open(journal).unwrap())
+        .brand(id.brand_id.clone())
+        .appid(APPID)
+        .build()
 }
 
 /// A notify server on 127.0.0.1 (and a confirmer, if asked) on a thread of its own;
@@ -127,7 +124,7 @@ impl NotifyServer {
                         first_retry: Duration::from_millis(200),
                         ..ConfirmOptions::default()
                     };
-                    let confirmer = Confirmer::new(&served, client, options).unwrap();
+                    let confirmer = Confirmer::new(&served, [client], options).unwrap();
                     tokio::spawn(confirmer.run(until(stopped.clone())))
                 });
                 server.serve(until(stopped)).await.unwrap();

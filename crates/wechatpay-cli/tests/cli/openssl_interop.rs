@@ -1,6 +1,7 @@
 //! The sandbox against a client that is not ours: requests signed by
 //! `openssl dgst -sha256 -sign` and sent by curl (or a raw socket), and replies
-//! checked by `openssl dgst -sha256 -verify` over `TIMESTAMP\nNONCE\nBODY\n`.
+//! checked by `openssl dgst -sha256 -verify` over `TIMESTAMP\nNONCE\nBODY\n`;
+//! merchant, brand and service-provider (partner) operations alike.
 
 use crate::common;
 
@@ -116,6 +117,24 @@ fn openssl_signed_requests_are_accepted_and_replies_verify_with_openssl() {
                 unique("OSSL")
             ),
         ),
+        // The service provider signs as a plain merchant client does (what
+        // PyPI wechatpayv3 sends): its own mchid, the same key and serial.
+        (
+            "/v3/marketing/partner/product-coupon/notify-configs",
+            "WECHATPAY2-SHA256-RSA2048",
+            format!("mchid=\"{}\"", sb.identity.sp_mchid),
+            r#"{"notify_url":"https://example.com/provider-notify"}"#.to_owned(),
+        ),
+        (
+            "/v3/marketing/partner/product-coupon/image-generation-tasks",
+            "WECHATPAY2-SHA256-RSA2048",
+            format!("mchid=\"{}\"", sb.identity.sp_mchid),
+            format!(
+                r##"{{"brand_id":"{}","task_id":"{}","image_generation_type":"COMBINE_IMAGE","combine_image":{{"scope":"ALL","type":"NORMAL","usage_mode":"SINGLE","normal_coupon":{{"threshold":10000,"discount_amount":100}},"background_color":"#ff5733"}}}}"##,
+                sb.identity.authorized_brand_ids[1],
+                unique("OSSL")
+            ),
+        ),
     ];
     for (url, scheme, identity, body) in cases {
         let ts = now().to_string();
@@ -136,6 +155,10 @@ fn openssl_signed_requests_are_accepted_and_replies_verify_with_openssl() {
             &[
                 ("Authorization", &auth),
                 ("Wechatpay-Serial", &sb.identity.public_key_id),
+                (
+                    "User-Agent",
+                    "wechatpay v3 python sdk(https://github.com/minibear2021/wechatpayv3)",
+                ),
             ],
             body.as_bytes(),
         );

@@ -189,6 +189,7 @@ impl Sandbox {
             signer_from_pem(std::fs::read(self.key_file("apiclient_key.pem")).unwrap()).unwrap();
         let identity = match scheme {
             AuthScheme::Merchant => &self.identity.mchid,
+            AuthScheme::Partner => &self.identity.sp_mchid,
             AuthScheme::Brand => &self.identity.brand_id,
         };
         let nonce = generate_nonce();

@@ -158,7 +158,7 @@ impl Shared {
 /// is confirmed by the brand ([`ReceiverBuilder::brand`]),
 /// `PRODUCT_COUPON_SP.SEND` by the service provider ([`ReceiverBuilder::provider`]) for
 /// the brand its payload names. An event whose confirmer is not configured is journaled
-/// `pending` with [`NOT_CONFIGURED`](crate::NOT_CONFIGURED) and a message saying what
+/// `pending` with [`crate::NOT_CONFIGURED`] and a message saying what
 /// to set; a run configured with it confirms it.
 ///
 /// ```no_run

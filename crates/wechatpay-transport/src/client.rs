@@ -541,8 +541,10 @@ impl Client {
         self.inner.trust.current()
     }
 
-    /// A notification handler trusting this client's keys (downloaded
-    /// platform certificates included, as of now) and clock.
+    /// A notification handler trusting this client's keys and clock: the keys as
+    /// they are at each delivery, so platform certificates the client downloads
+    /// later (on schedule, on an unknown serial, a rotation) verify notifications
+    /// too.
     ///
     /// ```no_run
     /// # fn demo(client: wechatpay_transport::Client) -> Result<(), Box<dyn std::error::Error>> {
@@ -552,7 +554,8 @@ impl Client {
     /// # let _ = handler; Ok(()) }
     /// ```
     pub fn notification_handler(&self, api_v3_key: ApiV3Key) -> NotificationHandler {
-        NotificationHandler::new((*self.trusted_keys()).clone(), api_v3_key)
+        let trust = self.inner.trust.clone();
+        NotificationHandler::with_live_keys(move || trust.current(), api_v3_key)
             .with_clock(self.inner.config.clock.clone())
     }
 
@@ -801,6 +804,31 @@ impl Client {
                 Ok(CertificateDownload::PublicKeyOnly)
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// Downloads the platform certificates now and trusts them, as a client made
+    /// with [`ClientBuilder::platform_certificates_from_api`] does before its first
+    /// call: for a process that must verify something before it calls anything (a
+    /// notify URL). Returns the serials trusted from downloads; none when the
+    /// merchant uses public keys only. The download counts as the scheduled one.
+    pub async fn update_certificates(&self) -> Result<Vec<String>, Error<RawCode>> {
+        let config = &self.inner.config;
+        let Some(settings) = &config.certificates else {
+            return Err(ConfigError::InvalidValue {
+                what: "platform certificate download",
+                reason:
+                    "is not set up on this client (ClientBuilder::platform_certificates_from_api)",
+            }
+            .into());
+        };
+        let trust = &self.inner.trust;
+        let _one_at_a_time = trust.refreshing.lock().await;
+        let now = config.clock.now_unix();
+        trust.attempted(now);
+        match self.download_certificates(&settings.api_v3_key).await? {
+            CertificateDownload::Certificates(list) => Ok(trust.install(now, list)),
+            CertificateDownload::PublicKeyOnly => Ok(Vec::new()),
         }
     }
 

@@ -56,7 +56,7 @@ pub fn serve(args: &NotifyServeArgs) -> Result<(), CliError> {
             "missing APIv3 key (it decrypts the notifications): set --apiv3-key, WECHATPAY_APIV3_KEY or `apiv3_key` in the profile",
         )
     })?;
-    let handler = NotificationHandler::new(settings.key_store()?, apiv3_key(key)?);
+    let api_v3_key = apiv3_key(key)?;
     let appid = args.appid.clone().filter(|a| !a.is_empty());
     // The confirms' clients, one per identity: only when confirming (--no-confirm needs
     // no private key). The confirmer resends by itself (same number, paced): no
@@ -85,6 +85,16 @@ pub fn serve(args: &NotifyServeArgs) -> Result<(), CliError> {
             )?);
         }
     }
+    // A provider may verify with platform certificates (P2), which its client downloads:
+    // its handler follows that client's keys; otherwise the configured keys.
+    let provider_client = clients
+        .iter()
+        .find(|c| c.config().identity().scheme() == AuthScheme::Partner)
+        .cloned();
+    let handler = match &provider_client {
+        Some(client) => client.notification_handler(api_v3_key),
+        None => NotificationHandler::new(settings.key_store()?, api_v3_key),
+    };
     // Before listening: a journal that cannot be written means nothing is acknowledged.
     let journal = Journal::open(&args.journal).map_err(journal_error)?;
     let counts = journal.counts().map_err(journal_error)?;
@@ -116,6 +126,21 @@ pub fn serve(args: &NotifyServeArgs) -> Result<(), CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::internal(format!("cannot start the runtime: {e}")))?;
+    if let Some(client) = provider_client {
+        // Before listening, so that a notification signed with a platform certificate
+        // verifies from the first one; the client refreshes them as it confirms.
+        match runtime.block_on(client.update_certificates()) {
+            Ok(serials) if serials.is_empty() => {}
+            Ok(serials) => note(&format!(
+                "notify: platform certificates downloaded: {}",
+                serials.join(", ")
+            )),
+            Err(e) => note(&format!(
+                "notify: warning: the service provider's platform certificates were not downloaded ({}); verifying with the configured keys",
+                crate::exit::error_chain(&e)
+            )),
+        }
+    }
     runtime.block_on(run(args, receiver, confirmer, counts))
 }
 

@@ -533,6 +533,28 @@ async fn a_service_provider_downloads_and_verifies_with_platform_certificates() 
         .platform_certificates_from_api(key.clone())
         .build()
         .unwrap();
+    // Made before anything is downloaded: it verifies with the keys as they are at
+    // each delivery (a long-running notify URL sees downloads and rotations).
+    let early = client.notification_handler(key.clone());
+    // A notify URL downloads before it listens, without calling anything else.
+    let on_demand = partner_builder(&server.url())
+        .platform_certificates_from_api(key.clone())
+        .certificates_at_start(false)
+        .build()
+        .unwrap();
+    assert_eq!(
+        on_demand.update_certificates().await.unwrap(),
+        vec![f.old.serial.clone()]
+    );
+    assert_eq!(
+        on_demand.trusted_keys().kind(&f.old.serial),
+        Some(KeyKind::PlatformCertificate)
+    );
+    let err = plain.update_certificates().await.unwrap_err();
+    assert!(
+        err.to_string().contains("platform_certificates_from_api"),
+        "{err}"
+    );
     let sent = client
         .execute::<_, DemoPartnerSend>(&DemoRequest::new("o1"))
         .await
@@ -540,8 +562,8 @@ async fn a_service_provider_downloads_and_verifies_with_platform_certificates() 
     assert_eq!(sent.coupon_code, "C-1");
     assert_eq!(
         downloads(&server),
-        2,
-        "one by hand, one before the first call"
+        3,
+        "one by hand, one updated, one before the first call"
     );
     assert_eq!(
         client.trusted_keys().kind(&f.old.serial),
@@ -550,8 +572,7 @@ async fn a_service_provider_downloads_and_verifies_with_platform_certificates() 
 
     let payload = r#"{"brand_id":"120344","coupon_code":"C-1","product_coupon_id":"1000000013","stock_id":"1000000013001","appid":"wx233544546545989","openid":"o1","valid_begin_time":"2025-01-01T00:00:00+08:00","valid_end_time":"2025-12-31T23:59:59+08:00","receive_time":"2025-01-01T13:29:35+08:00","send_request_no":"N1","send_channel":"API"}"#;
     let (headers, body) = partner_notification(&f.old.key, &f.old.serial, payload);
-    let event = client
-        .notification_handler(key.clone())
+    let event = early
         .receive::<serde_json::Value>(&headers, body.as_bytes())
         .unwrap()
         .fresh()

@@ -301,6 +301,41 @@ const ROWS: &[Row] = &[
         target: Some(("exactly 2,000", |v, _| v == 2_000.0)),
     },
     Row {
+        label: "one more tenant: brand client from PEM keys, own connection pool",
+        figure: "client_build_own",
+        target: None,
+    },
+    Row {
+        label: "one more tenant: the same, sharing a pool (ClientBuilder::share)",
+        figure: "client_build_shared",
+        target: None,
+    },
+    Row {
+        label: "one more tenant: sharing a pool, keys already loaded (signer, key store)",
+        figure: "client_build_loaded",
+        target: None,
+    },
+    Row {
+        label: "one more tenant: one RSA-2048 signature, same process (reference)",
+        figure: "client_sign_reference",
+        target: None,
+    },
+    Row {
+        label: "one more tenant, own pool / one signature",
+        figure: "client_build_own_ratio",
+        target: None,
+    },
+    Row {
+        label: "one more tenant, sharing a pool / one signature",
+        figure: "client_build_shared_ratio",
+        target: Some(("≤ 1.0×", |v, _| v <= 1.0)),
+    },
+    Row {
+        label: "one more tenant, sharing a pool with keys loaded / one signature",
+        figure: "client_build_loaded_ratio",
+        target: Some(("≤ 0.05×", |v, _| v <= 0.05)),
+    },
+    Row {
         label: "sign RSA-2048, aws-lc-rs (default)",
         figure: "sign_aws_lc",
         target: Some(("≥ 0.5× openssl", |v, f| {
@@ -476,6 +511,14 @@ pub const BENCH_COMMANDS: &[&[&str]] = &[
         "rsa-backend",
         "--bench",
         "signing",
+    ],
+    &[
+        "bench",
+        "--quiet",
+        "-p",
+        "wechatpay-transport",
+        "--bench",
+        "clients",
     ],
     &[
         "bench",

@@ -73,10 +73,12 @@ pub struct ConnArgs {
     /// host; a proxy without a scheme is http://.
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
-    /// Merchant id (商户号), for merchant operations.
+    /// Merchant id (商户号), for merchant operations, and the service provider's (服务商)
+    /// for partner operations; `notify serve` confirms PRODUCT_COUPON_SP events as it.
     #[arg(long, env = "WECHATPAY_MCHID", hide_env_values = true)]
     pub mchid: Option<String>,
-    /// Brand id (品牌ID), for brand operations.
+    /// Brand id (品牌ID), for brand operations; `notify serve` confirms PRODUCT_COUPON
+    /// events as it.
     #[arg(long, env = "WECHATPAY_BRAND_ID", hide_env_values = true)]
     pub brand_id: Option<String>,
     /// API certificate serial number.
@@ -427,14 +429,24 @@ pub struct NotifyArgs {
 /// The notify subcommands.
 #[derive(Debug, Subcommand)]
 pub enum NotifyCommand {
-    /// Serve the notify URL: verify, journal, acknowledge; confirm every PRODUCT_COUPON.SEND once.
+    /// Serve the notify URL: verify, journal, acknowledge; confirm every sent coupon once.
+    ///
+    /// A brand's URL (--brand-id): each PRODUCT_COUPON.SEND is confirmed with
+    /// confirm-send-user-product-coupon as the brand. A service provider's URL (--mchid,
+    /// the provider's): each PRODUCT_COUPON_SP.SEND is confirmed with
+    /// partner-confirm-send-user-product-coupon as the provider, for the brand the event
+    /// names. With both settings, both (they sign with the same --serial-no and
+    /// --private-key). An event whose confirmer is not configured is journaled and
+    /// printed `pending` with error_code NOT_CONFIGURED; a run with that setting
+    /// confirms it.
     ///
     /// The first stdout line is the URL (http://ADDR:PORT/PATH, the real port for port
     /// 0); then one JSON line per event once its confirm is settled (`confirm`:
-    /// confirmed, failed, pending or not_needed). A notification is answered 2xx only
-    /// after it is in the journal; one that does not verify is answered 4xx and never
-    /// recorded. The same command on the same journal resumes: pending confirms are
-    /// performed, and nothing already printed is printed again. Stops on SIGINT/SIGTERM.
+    /// confirmed, failed, pending or not_needed; `brand_id` the brand it concerns). A
+    /// notification is answered 2xx only after it is in the journal; one that does not
+    /// verify is answered 4xx and never recorded. The same command on the same journal
+    /// resumes: pending confirms are performed, and nothing already printed is printed
+    /// again. Stops on SIGINT/SIGTERM.
     Serve(Box<NotifyServeArgs>),
     /// One line per journaled event: event_id, event_type, coupon_code, openid, brand_id, confirm, ….
     Report(NotifyReportArgs),
@@ -454,12 +466,13 @@ pub struct NotifyServeArgs {
     /// resumed if present. Opened before listening.
     #[arg(long, value_name = "FILE.db")]
     pub journal: PathBuf,
-    /// Journal and acknowledge only: PRODUCT_COUPON.SEND events stay `pending` (and are
-    /// printed as such); a later run without this flag confirms them.
+    /// Journal and acknowledge only: PRODUCT_COUPON.SEND and PRODUCT_COUPON_SP.SEND events
+    /// stay `pending` (and are printed as such); a later run without this flag confirms them.
     #[arg(long)]
     pub no_confirm: bool,
-    /// The AppID the coupons are confirmed for (the notification does not carry it; a
-    /// payload `appid`, if WeChat Pay ever sends one, is preferred). Needed unless --no-confirm.
+    /// The AppID a brand's coupons are confirmed for (its notification does not carry it;
+    /// a payload `appid`, if WeChat Pay ever sends one, is preferred). Needed with
+    /// --brand-id unless --no-confirm; a provider's events carry their own.
     #[arg(
         long,
         env = "WECHATPAY_APPID",
@@ -475,8 +488,8 @@ pub struct NotifyServeArgs {
         value_name = "KEY"
     )]
     pub apiv3_key: Option<String>,
-    /// Confirms per second, 0.01 to 100000 [default: the documented limit of
-    /// confirm-send-user-product-coupon, 500].
+    /// Confirms per second, 0.01 to 100000 [default: the documented limit of the confirm
+    /// operations, 500].
     #[arg(long, value_name = "N", value_parser = parse_rate)]
     pub rate: Option<f64>,
     /// Give up on a confirm's reply after this many seconds, 0.1 to 3600 (it is sent again with the same number).

@@ -65,10 +65,11 @@ async fn main() -> Fallible<()> {
     let handler = client.notification_handler(ApiV3Key::new(&setting("WECHATPAY_APIV3_KEY")?)?);
     // Opened before listening: a journal that cannot be written stops the service
     // before any notification is acknowledged.
-    let receiver = Receiver::builder(handler, brand_id, Journal::open(journal.as_ref())?)
+    let receiver = Receiver::builder(handler, Journal::open(journal.as_ref())?)
+        .brand(brand_id)
         .appid(setting("WECHATPAY_APPID")?)
         .build();
-    let confirmer = Confirmer::new(&receiver, client, ConfirmOptions::default())?;
+    let confirmer = Confirmer::new(&receiver, [client], ConfirmOptions::default())?;
 
     let app = Router::new()
         .route("/healthz", get(health))

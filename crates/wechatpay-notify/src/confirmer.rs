@@ -1,10 +1,15 @@
 //! The confirmer: takes the journal's `pending` confirms and performs each one, at the
 //! confirm operation's documented rate, until it is settled.
 //!
-//! - **Exactly once**: each confirm carries the number derived from the brand and the
-//!   coupon code ([`wechatpay_campaign::follow_up::Step`]), so a resend, a restart or a
-//!   campaign confirming the same coupon is answered as a replay, never as a second
-//!   confirm. One receiver holds a journal at a time (its lock), and an event is never
+//! - **Who confirms**: the client of the follow-up operation's family, one per family: a
+//!   brand client for `PRODUCT_COUPON.SEND` (brand operations), a service provider's
+//!   for `PRODUCT_COUPON_SP.SEND` (partner operations, for the brand the event names).
+//!   Each client must be the receiver's identity of its family. An event of a family
+//!   without a client stays `pending` with [`NOT_CONFIGURED`].
+//! - **Exactly once**: each confirm carries the number derived from the caller (brand,
+//!   or provider) and the coupon (the coupon code, and the brand for a provider)
+//!   ([`wechatpay_campaign::follow_up::Step`]), so a resend, a restart or a campaign
+//!   confirming the same coupon is answered as a replay, never as a second confirm. One receiver holds a journal at a time (its lock), and an event is never
 //!   attempted twice at once.
 //! - **Outcomes** ([`wechatpay_campaign::follow_up::attempt`]): `Done` → `confirmed`;
 //!   `Failed` (the coupon expired or was deactivated) → `failed` with the code;
@@ -30,11 +35,11 @@ use tokio::task::JoinSet;
 use wechatpay_campaign::follow_up::{attempt, StepOutcome};
 use wechatpay_campaign::rate::Pacer;
 use wechatpay_models::ProductCouponEvent;
-use wechatpay_runtime::Event;
+use wechatpay_runtime::{AuthScheme, Event};
 use wechatpay_transport::Client;
 
 use crate::journal::{JournalError, Settle};
-use crate::plan::{plan, Plan, UNCONFIRMABLE};
+use crate::plan::{needs_setting, plan, Identities, Plan, NOT_CONFIGURED, UNCONFIRMABLE};
 use crate::receiver::{now_ms, Receiver, Shared};
 use crate::record::{ConfirmStatus, EventRecord};
 
@@ -104,10 +109,30 @@ pub enum ConfirmerState {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfirmerError {
-    /// The receiver has no AppID setting: a confirm names the AppID, which the
-    /// notification does not carry.
-    #[error("confirming needs the AppID the coupons were issued for (the notification does not carry it): set it on the receiver (`--appid`, WECHATPAY_APPID)")]
+    /// The receiver has no AppID setting: a brand confirm names the AppID, which the
+    /// brand's notification does not carry.
+    #[error("confirming a brand's coupons needs the AppID they were issued for (the notification does not carry it): set it on the receiver (`--appid`, WECHATPAY_APPID)")]
     NoAppid,
+    /// No client was given.
+    #[error("a confirmer needs a client: the brand's, the service provider's, or both")]
+    NoClient,
+    /// A client of a family no event's follow-up belongs to (a merchant client).
+    #[error("no event is confirmed by a {} client (give a brand or a service-provider client)", .0.family())]
+    NoEventOfFamily(AuthScheme),
+    /// Two clients of one family.
+    #[error("two {} clients: give one per family", .0.family())]
+    TwoClients(AuthScheme),
+    /// A client whose identity is not the receiver's of its family: the confirm numbers
+    /// the receiver journals would not be the ones sent.
+    #[error("the {} client signs as {client}, but the receiver's {} is {}", .family.family(), .family.family(), .receiver.as_deref().unwrap_or("not set"))]
+    NotTheReceivers {
+        /// The client's family.
+        family: AuthScheme,
+        /// The client's `brand_id` or `mchid`.
+        client: String,
+        /// The receiver's identity of that family, if it has one.
+        receiver: Option<String>,
+    },
 }
 
 /// Performs the journal's pending confirms. See the [module docs](self).
@@ -118,7 +143,7 @@ pub enum ConfirmerError {
 ///
 /// // `client`: a brand client; give it `RetryPolicy::none()`: the confirmer resends
 /// // by itself with the same number and must see every 429 to pace itself.
-/// let confirmer = Confirmer::new(&receiver, client, ConfirmOptions::default()).unwrap();
+/// let confirmer = Confirmer::new(&receiver, [client], ConfirmOptions::default()).unwrap();
 /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
 /// let task = tokio::spawn(confirmer.run(async { let _ = stopped.await; }));
 /// // … on shutdown: in-flight confirms finish and are journaled.
@@ -128,7 +153,8 @@ pub enum ConfirmerError {
 /// ```
 pub struct Confirmer {
     shared: Arc<Shared>,
-    client: Client,
+    /// One client per family of follow-up operation.
+    clients: Arc<Vec<(AuthScheme, Client)>>,
     options: ConfirmOptions,
     rate: f64,
     state: watch::Sender<ConfirmerState>,
@@ -156,6 +182,8 @@ enum Attempted {
     Outcome(StepOutcome),
     Unconfirmable(String),
     NoAppid,
+    /// No identity or client for the follow-up's family: why.
+    NotConfigured(String),
 }
 
 /// The documented rate of the confirm that events of these types need.
@@ -169,16 +197,51 @@ fn documented_rate() -> Option<f64> {
         .map(f64::from)
 }
 
+/// Whether an event's follow-up in `family` takes the receiver's AppID setting.
+fn family_needs_appid(family: AuthScheme) -> bool {
+    ProductCouponEvent::EVENT_TYPES
+        .iter()
+        .filter_map(|t| ProductCouponEvent::follow_up(t))
+        .filter(|f| wechatpay_endpoints::find(f.operation_id).is_some_and(|i| i.auth == family))
+        .any(|f| needs_setting(f, "appid"))
+}
+
 impl Confirmer {
-    /// A confirmer for `receiver`'s journal, calling WeChat Pay with `client` (a brand
-    /// client for the receiver's brand).
+    /// A confirmer for `receiver`'s journal, calling WeChat Pay with `clients`: the
+    /// brand's client (for the receiver's [`brand`](crate::ReceiverBuilder::brand)),
+    /// the service provider's (for its [`provider`](crate::ReceiverBuilder::provider)),
+    /// or both. Give them `RetryPolicy::none()`: the confirmer resends by itself with
+    /// the same number and must see every 429 to pace itself.
     pub fn new(
         receiver: &Receiver,
-        client: Client,
+        clients: impl IntoIterator<Item = Client>,
         options: ConfirmOptions,
     ) -> Result<Confirmer, ConfirmerError> {
-        if receiver.appid().is_none() {
-            return Err(ConfirmerError::NoAppid);
+        let identities = &receiver.shared.identities;
+        let mut by_family: Vec<(AuthScheme, Client)> = Vec::new();
+        for client in clients {
+            let identity = client.config().identity();
+            let family = identity.scheme();
+            if family == AuthScheme::Merchant {
+                return Err(ConfirmerError::NoEventOfFamily(family));
+            }
+            if by_family.iter().any(|(f, _)| *f == family) {
+                return Err(ConfirmerError::TwoClients(family));
+            }
+            if identities.of(family) != Some(identity.id()) {
+                return Err(ConfirmerError::NotTheReceivers {
+                    family,
+                    client: identity.id().to_owned(),
+                    receiver: identities.of(family).map(str::to_owned),
+                });
+            }
+            if receiver.appid().is_none() && family_needs_appid(family) {
+                return Err(ConfirmerError::NoAppid);
+            }
+            by_family.push((family, client));
+        }
+        if by_family.is_empty() {
+            return Err(ConfirmerError::NoClient);
         }
         let rate = options
             .rate
@@ -188,7 +251,7 @@ impl Confirmer {
         let (state, _) = watch::channel(ConfirmerState::Running);
         Ok(Confirmer {
             shared: receiver.shared.clone(),
-            client,
+            clients: Arc::new(by_family),
             options,
             rate,
             state,
@@ -280,9 +343,9 @@ impl Confirmer {
                 pacer.take(Instant::now());
                 let event_id = record.event_id.clone();
                 let handle = tasks.spawn(attempt_one(
-                    self.client.clone(),
+                    self.clients.clone(),
                     record,
-                    self.shared.brand_id.clone(),
+                    self.shared.identities.clone(),
                     self.shared.appid.clone(),
                 ));
                 busy.insert(handle.id(), event_id);
@@ -388,7 +451,14 @@ impl Confirmer {
             Attempted::NoAppid => {
                 // Cannot happen (checked in `new`); keep it pending for a run that has one.
                 settle.attempted = false;
-                settle.next_attempt_at = later(tries);
+                settle.next_attempt_at = later(u64::MAX);
+            }
+            Attempted::NotConfigured(reason) => {
+                // Nothing this run can do; a run configured for it confirms it.
+                settle.attempted = false;
+                settle.next_attempt_at = later(u64::MAX);
+                settle.error_code = Some(NOT_CONFIGURED.into());
+                settle.error_message = Some(reason);
             }
         }
         let id = done.event_id;
@@ -398,23 +468,38 @@ impl Confirmer {
     }
 }
 
-/// One attempt at the confirm of `record`.
+/// One attempt at the confirm of `record`, with the client of its follow-up's family.
 async fn attempt_one(
-    client: Client,
+    clients: Arc<Vec<(AuthScheme, Client)>>,
     record: EventRecord,
-    brand_id: String,
+    identities: Identities,
     appid: Option<String>,
 ) -> Finished {
     let sent_at = Instant::now();
     let payload = record.payload_json();
     let (request_no, outcome) =
-        match plan(&record.event_type, &payload, &brand_id, appid.as_deref()) {
+        match plan(&record.event_type, &payload, &identities, appid.as_deref()) {
             Plan::Ready { step, prepared } => {
-                let outcome = attempt(&client, &step, &prepared).await;
-                (Some(step.request_no), Attempted::Outcome(outcome))
+                let family = step.info.auth;
+                match clients.iter().find(|(f, _)| *f == family) {
+                    Some((_, client)) => {
+                        let outcome = attempt(client, &step, &prepared).await;
+                        (Some(step.request_no), Attempted::Outcome(outcome))
+                    }
+                    None => (
+                        Some(step.request_no),
+                        Attempted::NotConfigured(format!(
+                            "{} is confirmed by {}: this confirmer has no {} client",
+                            record.event_type,
+                            step.info.operation_id,
+                            family.family()
+                        )),
+                    ),
+                }
             }
             Plan::Impossible(reason) => (None, Attempted::Unconfirmable(reason)),
             Plan::NeedsAppid => (None, Attempted::NoAppid),
+            Plan::NoIdentity(reason) => (None, Attempted::NotConfigured(reason)),
             // A type whose follow-up the schema dropped since it was journaled.
             Plan::NotNeeded => (
                 None,

@@ -1,20 +1,24 @@
-//! The brand's notify URL for the WeChat Pay product-coupon APIs, as a library.
+//! A brand's or service provider's notify URL for the WeChat Pay product-coupon APIs,
+//! as a library.
 //!
-//! A coupon WeChat Pay issues is usable only once the brand confirms it: every issuing
-//! channel ends in a `PRODUCT_COUPON.SEND` notification, and the brand must then call
-//! `confirm-send-user-product-coupon`. This crate receives the notifications and
-//! performs what the schema says each event asks for
-//! (`<ProductCouponEvent as Event>::follow_up`), exactly once.
+//! A coupon WeChat Pay issues is usable only once it is confirmed: every issuing channel
+//! ends in a `PRODUCT_COUPON.SEND` notification, and the brand must then call
+//! `confirm-send-user-product-coupon`; a service provider's coupons end in
+//! `PRODUCT_COUPON_SP.SEND`, confirmed by the provider with
+//! `partner-confirm-send-user-product-coupon` for the brand the event names. This crate
+//! receives the notifications and performs what the schema says each event asks for
+//! (`<ProductCouponEvent as Event>::follow_up`), exactly once, as the identity of the
+//! follow-up's family ([`ReceiverBuilder::brand`], [`ReceiverBuilder::provider`]).
 //!
 //! - [`Receiver`]: verifies a delivery (signature, serial, ±300 s), decrypts it, writes
 //!   it to the [`Journal`] (SQLite), and only then answers 2xx. A delivery that does not
 //!   verify is answered 4xx and never recorded; a repeated event id is answered 2xx and
 //!   not recorded twice; a failed journal write is answered 5xx, so WeChat Pay delivers
 //!   it again.
-//! - [`Confirmer`]: performs the journal's `pending` confirms at the documented rate, each
-//!   with the number derived from the brand and the coupon code — the number a campaign
-//!   derives for the same coupon, so whichever confirms second gets a replay. It resumes
-//!   the pending ones after a restart.
+//! - [`Confirmer`]: performs the journal's `pending` confirms at the documented rate, with
+//!   a client per family, each with the number derived from the caller and the coupon —
+//!   the number a campaign derives for the same coupon, so whichever confirms second gets
+//!   a replay. It resumes the pending ones after a restart.
 //! - [`NotifyService`]: the receiver as a tower `Service` to mount in your web service;
 //!   [`axum::handle`] (feature `axum`) for an axum router; [`server::Server`] (feature
 //!   `server`, default) serves it alone, as `wechatpay notify serve` does.
@@ -36,10 +40,11 @@
 //!     .build()?;
 //! let handler = client.notification_handler(ApiV3Key::new("an APIv3 key of 32 characters..")?);
 //! let journal = Journal::open("notify.db".as_ref())?; // before listening: nothing is acknowledged unjournaled
-//! let receiver = Receiver::builder(handler, brand_id, journal)
+//! let receiver = Receiver::builder(handler, journal)
+//!     .brand(brand_id) // PRODUCT_COUPON.SEND is confirmed as this brand
 //!     .appid("wx233544546545989") // the notification does not carry it; a confirm needs it
 //!     .build();
-//! let confirmer = Confirmer::new(&receiver, client, ConfirmOptions::default())?;
+//! let confirmer = Confirmer::new(&receiver, [client], ConfirmOptions::default())?;
 //! let server = Server::bind("127.0.0.1:8080", "/notify", receiver.service()).await?;
 //! let confirming = tokio::spawn(confirmer.run(std::future::pending()));
 //! server.serve(async { let _ = tokio::signal::ctrl_c().await; }).await?;
@@ -47,10 +52,11 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Events with no follow-up (`PRODUCT_COUPON.USE`, `.RETURN`, types the schema does not
-//! know, kept raw) are journaled as `not_needed`. Without a running [`Confirmer`] (the
-//! CLI's `--no-confirm`), `PRODUCT_COUPON.SEND` events stay `pending`, and a later run
-//! with a confirmer confirms them.
+//! Events with no follow-up (`PRODUCT_COUPON.USE`, `.RETURN`,
+//! `PRODUCT_COUPON_SP.IMAGE_GENERATION`, types the schema does not know, kept raw) are
+//! journaled as `not_needed`. Without a running [`Confirmer`] (the CLI's `--no-confirm`),
+//! SEND events stay `pending`, and a later run with a confirmer confirms them; so do
+//! events whose confirming identity is not configured ([`NOT_CONFIGURED`]).
 
 #![warn(missing_docs)]
 
@@ -69,7 +75,7 @@ pub mod service;
 
 pub use confirmer::{ConfirmOptions, Confirmer, ConfirmerError, ConfirmerState};
 pub use journal::{Counts, Journal, JournalError, APPLICATION_ID};
-pub use plan::UNCONFIRMABLE;
+pub use plan::{NOT_CONFIGURED, UNCONFIRMABLE};
 pub use receiver::{Answer, Outcome, Receiver, ReceiverBuilder, DEFAULT_BODY_LIMIT};
 pub use record::{ConfirmStatus, EventRecord};
 pub use report::{report, ReportError, ReportFormat};

@@ -26,7 +26,7 @@ use wechatpay_protocol::SignatureHeaders;
 
 use crate::event::{field, Incoming};
 use crate::journal::{Journal, JournalError};
-use crate::plan::{plan, Plan, UNCONFIRMABLE};
+use crate::plan::{plan, Identities, Plan, NOT_CONFIGURED, UNCONFIRMABLE};
 use crate::record::{ConfirmStatus, EventRecord};
 use crate::service::NotifyService;
 
@@ -115,7 +115,7 @@ pub(crate) struct Shared {
     pub handler: NotificationHandler,
     pub journal: Arc<Mutex<Journal>>,
     pub journal_path: std::path::PathBuf,
-    pub brand_id: String,
+    pub identities: Identities,
     pub appid: Option<String>,
     pub body_limit: usize,
     /// Wakes the confirmer when a pending event is journaled.
@@ -150,8 +150,16 @@ impl Shared {
     }
 }
 
-/// The brand's notify URL: verifies each delivery, journals it, and only then
-/// acknowledges it. Cheap to clone (shared state).
+/// A notify URL, a brand's or a service provider's (or one serving both): verifies
+/// each delivery, journals it, and only then acknowledges it. Cheap to clone (shared
+/// state).
+///
+/// Who confirms an event is the family of its declared follow-up: `PRODUCT_COUPON.SEND`
+/// is confirmed by the brand ([`ReceiverBuilder::brand`]),
+/// `PRODUCT_COUPON_SP.SEND` by the service provider ([`ReceiverBuilder::provider`]) for
+/// the brand its payload names. An event whose confirmer is not configured is journaled
+/// `pending` with [`crate::NOT_CONFIGURED`] and a message saying what
+/// to set; a run configured with it confirms it.
 ///
 /// ```no_run
 /// # async fn demo(client: wechatpay_transport::Client) -> Result<(), Box<dyn std::error::Error>> {
@@ -161,11 +169,12 @@ impl Shared {
 /// let mut keys = PublicKeyStore::new();
 /// keys.add_public_key_pem("PUB_KEY_ID_0114232134912410000000000000", std::fs::read("wxp_pub.pem")?)?;
 /// let handler = NotificationHandler::new(keys, ApiV3Key::new("an APIv3 key of 32 characters..")?);
-/// let receiver = Receiver::builder(handler, "120000000001", Journal::open("notify.db".as_ref())?)
+/// let receiver = Receiver::builder(handler, Journal::open("notify.db".as_ref())?)
+///     .brand("120000000001")
 ///     .appid("wx233544546545989")
 ///     .build();
 /// // Mount `receiver.service()` (a tower Service) in your web service, then confirm:
-/// let confirmer = Confirmer::new(&receiver, client, ConfirmOptions::default())?;
+/// let confirmer = Confirmer::new(&receiver, [client], ConfirmOptions::default())?;
 /// tokio::spawn(confirmer.run(std::future::pending()));
 /// # Ok(()) }
 /// ```
@@ -177,7 +186,8 @@ pub struct Receiver {
 impl std::fmt::Debug for Receiver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Receiver")
-            .field("brand_id", &self.shared.brand_id)
+            .field("brand", &self.shared.identities.brand)
+            .field("provider", &self.shared.identities.provider)
             .field("appid", &self.shared.appid)
             .finish_non_exhaustive()
     }
@@ -186,15 +196,30 @@ impl std::fmt::Debug for Receiver {
 /// Settings of a [`Receiver`].
 pub struct ReceiverBuilder {
     handler: NotificationHandler,
-    brand_id: String,
+    identities: Identities,
     journal: Journal,
     appid: Option<String>,
     body_limit: usize,
 }
 
 impl ReceiverBuilder {
-    /// The AppID the coupons are confirmed for (the notification does not carry it;
-    /// a payload `appid`, should one ever be sent, is preferred). Needed to confirm.
+    /// The brand (`brand_id`) whose notify URL this is: its events
+    /// (`PRODUCT_COUPON.SEND`) are confirmed as it, and journaled with its id.
+    pub fn brand(mut self, brand_id: impl Into<String>) -> Self {
+        self.identities.brand = Some(brand_id.into()).filter(|b| !b.is_empty());
+        self
+    }
+
+    /// The service provider (服务商, its `mchid`) whose notify URL this is: its events
+    /// (`PRODUCT_COUPON_SP.SEND`) are confirmed as it, for the brand each names.
+    pub fn provider(mut self, sp_mchid: impl Into<String>) -> Self {
+        self.identities.provider = Some(sp_mchid.into()).filter(|m| !m.is_empty());
+        self
+    }
+
+    /// The AppID the brand's coupons are confirmed for (the brand's notification does
+    /// not carry it; a payload `appid`, should one ever be sent, is preferred). Needed
+    /// to confirm brand events; a provider's carry their own.
     pub fn appid(mut self, appid: impl Into<String>) -> Self {
         self.appid = Some(appid.into()).filter(|a| !a.is_empty());
         self
@@ -214,7 +239,7 @@ impl ReceiverBuilder {
                 handler: self.handler,
                 journal_path: self.journal.path().to_owned(),
                 journal: Arc::new(Mutex::new(self.journal)),
-                brand_id: self.brand_id,
+                identities: self.identities,
                 appid: self.appid,
                 body_limit: self.body_limit,
                 wake: Notify::new(),
@@ -229,26 +254,29 @@ fn refused(status: StatusCode, reason: String) -> Answer {
 }
 
 impl Receiver {
-    /// A receiver for `brand_id` that verifies and decrypts with `handler` (the WeChat
-    /// Pay public keys and the APIv3 key) and journals into `journal`. Give the handler
-    /// no dedup store: the journal is the record of which events were seen.
-    pub fn builder(
-        handler: NotificationHandler,
-        brand_id: impl Into<String>,
-        journal: Journal,
-    ) -> ReceiverBuilder {
+    /// A receiver that verifies and decrypts with `handler` (the WeChat Pay keys and
+    /// the APIv3 key) and journals into `journal`; name whose URL it is with
+    /// [`brand`](ReceiverBuilder::brand) and/or [`provider`](ReceiverBuilder::provider).
+    /// Give the handler no dedup store: the journal is the record of which events were
+    /// seen.
+    pub fn builder(handler: NotificationHandler, journal: Journal) -> ReceiverBuilder {
         ReceiverBuilder {
             handler,
-            brand_id: brand_id.into(),
+            identities: Identities::default(),
             journal,
             appid: None,
             body_limit: DEFAULT_BODY_LIMIT,
         }
     }
 
-    /// The brand the receiver runs for.
-    pub fn brand_id(&self) -> &str {
-        &self.shared.brand_id
+    /// The brand the receiver runs for, if any.
+    pub fn brand_id(&self) -> Option<&str> {
+        self.shared.identities.brand.as_deref()
+    }
+
+    /// The service provider (its `mchid`) the receiver runs for, if any.
+    pub fn provider(&self) -> Option<&str> {
+        self.shared.identities.provider.as_deref()
     }
 
     /// The AppID setting, if any.
@@ -387,7 +415,9 @@ impl Receiver {
             event_type: envelope.event_type,
             create_time: envelope.create_time,
             received_at: now_ms(),
-            brand_id: field(payload, "brand_id").unwrap_or_else(|| shared.brand_id.clone()),
+            brand_id: field(payload, "brand_id")
+                .or_else(|| shared.identities.brand.clone())
+                .unwrap_or_default(),
             coupon_code: field(payload, "coupon_code"),
             openid: field(payload, "openid"),
             stock_id: field(payload, "stock_id"),
@@ -404,11 +434,16 @@ impl Receiver {
         match plan(
             &record.event_type,
             payload,
-            &shared.brand_id,
+            &shared.identities,
             shared.appid.as_deref(),
         ) {
             Plan::NotNeeded => record.confirm = ConfirmStatus::NotNeeded,
             Plan::NeedsAppid => {}
+            Plan::NoIdentity(reason) => {
+                tracing::warn!(event_type = %record.event_type, %reason, "event journaled pending");
+                record.error_code = Some(NOT_CONFIGURED.into());
+                record.error_message = Some(reason);
+            }
             Plan::Ready { step, .. } => record.confirm_request_no = Some(step.request_no),
             Plan::Impossible(reason) => {
                 record.confirm = ConfirmStatus::Failed;

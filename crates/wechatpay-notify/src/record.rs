@@ -64,8 +64,8 @@ pub struct EventRecord {
     pub create_time: String,
     /// When it was journaled, Unix milliseconds.
     pub received_at: i64,
-    /// The brand it concerns: the payload's `brand_id` if it names one (partner
-    /// events), else the identity the receiver runs for.
+    /// The brand it concerns: the payload's `brand_id` if it names one (a service
+    /// provider's events), else the receiver's brand (empty for a provider's receiver).
     pub brand_id: String,
     /// The payload's `coupon_code`, when it has one.
     pub coupon_code: Option<String>,
@@ -79,7 +79,8 @@ pub struct EventRecord {
     pub payload: String,
     /// Where the event's follow-up (the confirm) stands.
     pub confirm: ConfirmStatus,
-    /// The confirm's `out_request_no`, derived from the brand and the coupon code.
+    /// The confirm's `out_request_no`, derived from the caller (brand or provider) and
+    /// the coupon (its code, and its brand for a provider).
     pub confirm_request_no: Option<String>,
     /// Confirm attempts made so far.
     pub attempts: u64,

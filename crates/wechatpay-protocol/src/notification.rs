@@ -323,16 +323,46 @@ pub const RESOURCE_NONCE_LEN: usize = NONCE_LEN;
 /// ```
 #[derive(Clone)]
 pub struct NotificationHandler {
-    keys: PublicKeyStore,
+    keys: Keys,
     api_v3_key: ApiV3Key,
     clock: Arc<dyn Clock>,
     seen: Option<Arc<dyn SeenEvents>>,
+}
+
+/// The keys a handler verifies with: fixed, or read at each delivery.
+#[derive(Clone)]
+enum Keys {
+    Fixed(PublicKeyStore),
+    Live(Arc<dyn Fn() -> Arc<PublicKeyStore> + Send + Sync>),
+}
+
+impl fmt::Debug for Keys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Keys::Fixed(store) => store.fmt(f),
+            Keys::Live(current) => write!(f, "live {:?}", current()),
+        }
+    }
 }
 
 impl NotificationHandler {
     /// A handler trusting `keys`, decrypting with `api_v3_key`, on the system
     /// clock, without dedup.
     pub fn new(keys: PublicKeyStore, api_v3_key: ApiV3Key) -> Self {
+        Self::with_keys(Keys::Fixed(keys), api_v3_key)
+    }
+
+    /// A handler that verifies each delivery with the keys `current` gives at that
+    /// moment: a key set that changes while it runs (platform certificates
+    /// downloaded and rotated by a client, `wechatpay_transport::Client::notification_handler`).
+    pub fn with_live_keys(
+        current: impl Fn() -> Arc<PublicKeyStore> + Send + Sync + 'static,
+        api_v3_key: ApiV3Key,
+    ) -> Self {
+        Self::with_keys(Keys::Live(Arc::new(current)), api_v3_key)
+    }
+
+    fn with_keys(keys: Keys, api_v3_key: ApiV3Key) -> Self {
         NotificationHandler {
             keys,
             api_v3_key,
@@ -443,7 +473,10 @@ impl NotificationHandler {
         decode: impl FnOnce(&Notification, &[u8]) -> Result<T, NotificationError>,
     ) -> Result<Delivery<T>, NotificationError> {
         let now = self.clock.now_unix();
-        verify_signed(headers, body, now, &self.keys)?;
+        match &self.keys {
+            Keys::Fixed(store) => verify_signed(headers, body, now, store)?,
+            Keys::Live(current) => verify_signed(headers, body, now, &current())?,
+        }
         let notification: Notification =
             serde_json::from_slice(body).map_err(|e| NotificationError::Envelope {
                 reason: crate::text::truncate(&e.to_string(), MAX_REASON_CHARS),

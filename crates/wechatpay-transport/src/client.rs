@@ -24,7 +24,7 @@ use serde::de::DeserializeOwned;
 use tracing::Instrument as _;
 
 use crate::certificates::{self, CertificateDownload, Trust};
-use crate::config::{ClientBuilder, ClientConfig, HttpSource, Identity, USER_AGENT};
+use crate::config::{ClientBuilder, ClientConfig, HttpSource, Identity, SharedParts, USER_AGENT};
 use crate::crypto::SignError;
 use crate::error::{
     ApiError, ConfigError, DecodeError, Error, ErrorBody, ErrorChain, ErrorKind, NetworkError,
@@ -309,8 +309,10 @@ impl<'a> Call<'a> {
     }
 }
 
-/// A WeChat Pay APIv3 client for one merchant or brand. Cheap to clone; clones
-/// share the connection pool, the failover state and downloaded certificates.
+/// A WeChat Pay APIv3 client for one merchant, brand or service provider. Cheap
+/// to clone; clones share the connection pool, the failover state and downloaded
+/// certificates. A client of another tenant can share the pool too
+/// ([`ClientBuilder::share`]).
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -330,8 +332,14 @@ pub struct Client {
 struct Inner {
     config: ClientConfig,
     http: reqwest::Client,
-    hosts: Hosts,
-    trust: Trust,
+    /// Whether `http` is a caller's ([`ClientBuilder::http_client`]), directly or
+    /// through a shared client: its own timeouts apply then.
+    callers_http: bool,
+    /// Each request's timeout, when the HTTP client was built for another client
+    /// ([`ClientBuilder::share`]) with that client's.
+    request_timeout: Option<Duration>,
+    hosts: Arc<Hosts>,
+    trust: Arc<Trust>,
 }
 
 /// One attempt's outcome short of a usable reply.
@@ -440,6 +448,7 @@ impl Client {
     /// A client for a checked configuration.
     pub fn new(config: ClientConfig) -> Result<Self, ConfigError> {
         let http = match &config.http {
+            HttpSource::Shared(parts) => return Ok(Self::sharing(parts.clone(), config)),
             HttpSource::Caller(client) => client.clone(),
             HttpSource::Own { proxy } => {
                 let builder = reqwest::Client::builder()
@@ -473,25 +482,52 @@ impl Client {
                     .map_err(|e| ConfigError::HttpClient(ErrorChain(&e).to_string()))?
             }
         };
-        let hosts = Hosts::new(
-            config.base_url.clone(),
-            config.backup_url.clone(),
-            config.failover_cooldown,
-        );
-        let not_before = config
-            .certificates
-            .as_ref()
-            .filter(|c| !c.at_start)
-            .map(|_| config.clock.now_unix());
-        let trust = Trust::new(config.keys.clone(), config.backend, not_before);
+        let callers_http = matches!(config.http, HttpSource::Caller(_));
         Ok(Client {
             inner: Arc::new(Inner {
-                config,
+                hosts: Arc::new(own_hosts(&config)),
+                trust: Arc::new(own_trust(&config)),
                 http,
-                hosts,
-                trust,
+                callers_http,
+                request_timeout: None,
+                config,
             }),
         })
+    }
+
+    /// A client on another client's pool (and its failover state and trusted
+    /// keys, when those are shared).
+    fn sharing(parts: SharedParts, config: ClientConfig) -> Self {
+        Client {
+            inner: Arc::new(Inner {
+                hosts: parts.hosts.unwrap_or_else(|| Arc::new(own_hosts(&config))),
+                trust: parts.trust.unwrap_or_else(|| Arc::new(own_trust(&config))),
+                http: parts.http,
+                callers_http: parts.callers,
+                request_timeout: (!parts.callers).then_some(config.request_timeout),
+                config,
+            }),
+        }
+    }
+
+    /// What a client built with [`ClientBuilder::share`] takes from this one: the
+    /// pool; the failover state if it uses the same `hosts` (main, backup,
+    /// cool-down); the trusted keys if `trust`.
+    pub(crate) fn parts_to_share(
+        &self,
+        hosts: (&Url, Option<&Url>, Duration),
+        trust: bool,
+    ) -> SharedParts {
+        let inner = &self.inner;
+        SharedParts {
+            http: inner.http.clone(),
+            callers: inner.callers_http,
+            hosts: inner
+                .hosts
+                .same(hosts.0, hosts.1, hosts.2)
+                .then(|| inner.hosts.clone()),
+            trust: trust.then(|| inner.trust.clone()),
+        }
     }
 
     /// The configuration.
@@ -505,8 +541,10 @@ impl Client {
         self.inner.trust.current()
     }
 
-    /// A notification handler trusting this client's keys (downloaded
-    /// platform certificates included, as of now) and clock.
+    /// A notification handler trusting this client's keys and clock: the keys as
+    /// they are at each delivery, so platform certificates the client downloads
+    /// later (on schedule, on an unknown serial, a rotation) verify notifications
+    /// too.
     ///
     /// ```no_run
     /// # fn demo(client: wechatpay_transport::Client) -> Result<(), Box<dyn std::error::Error>> {
@@ -516,7 +554,8 @@ impl Client {
     /// # let _ = handler; Ok(()) }
     /// ```
     pub fn notification_handler(&self, api_v3_key: ApiV3Key) -> NotificationHandler {
-        NotificationHandler::new((*self.trusted_keys()).clone(), api_v3_key)
+        let trust = self.inner.trust.clone();
+        NotificationHandler::with_live_keys(move || trust.current(), api_v3_key)
             .with_clock(self.inner.config.clock.clone())
     }
 
@@ -720,7 +759,8 @@ impl Client {
             .map_err(|e| ErrorKind::Decode(e).into())
     }
 
-    /// Downloads the merchant's platform certificates (`GET /v3/certificates`).
+    /// Downloads the merchant's (or service provider's) platform certificates
+    /// (`GET /v3/certificates`, signed with its `mchid`).
     ///
     /// The reply must verify with a key this client already trusts; every
     /// `encrypt_certificate` is decrypted with `api_v3_key`. A
@@ -732,10 +772,15 @@ impl Client {
         &self,
         api_v3_key: &ApiV3Key,
     ) -> Result<CertificateDownload, Error<RawCode>> {
+        // A merchant API, which a service provider calls as the merchant it is.
+        let auth = match self.inner.config.identity.scheme() {
+            AuthScheme::Partner => AuthScheme::Partner,
+            _ => AuthScheme::Merchant,
+        };
         let call = Call {
             operation_id: certificates::OPERATION_ID,
             method: Method::Get,
-            auth: AuthScheme::Merchant,
+            auth,
             request_number_field: None,
             body: BodyKind::None,
             file: None,
@@ -759,6 +804,31 @@ impl Client {
                 Ok(CertificateDownload::PublicKeyOnly)
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// Downloads the platform certificates now and trusts them, as a client made
+    /// with [`ClientBuilder::platform_certificates_from_api`] does before its first
+    /// call: for a process that must verify something before it calls anything (a
+    /// notify URL). Returns the serials trusted from downloads; none when the
+    /// merchant uses public keys only. The download counts as the scheduled one.
+    pub async fn update_certificates(&self) -> Result<Vec<String>, Error<RawCode>> {
+        let config = &self.inner.config;
+        let Some(settings) = &config.certificates else {
+            return Err(ConfigError::InvalidValue {
+                what: "platform certificate download",
+                reason:
+                    "is not set up on this client (ClientBuilder::platform_certificates_from_api)",
+            }
+            .into());
+        };
+        let trust = &self.inner.trust;
+        let _one_at_a_time = trust.refreshing.lock().await;
+        let now = config.clock.now_unix();
+        trust.attempted(now);
+        match self.download_certificates(&settings.api_v3_key).await? {
+            CertificateDownload::Certificates(list) => Ok(trust.install(now, list)),
+            CertificateDownload::PublicKeyOnly => Ok(Vec::new()),
         }
     }
 
@@ -1137,7 +1207,7 @@ impl Client {
             .header(reqwest::header::USER_AGENT, USER_AGENT)
             .header(ACCEPT, "application/json")
             .header(WECHATPAY_SERIAL, serial);
-        let request = match call.timeout {
+        let request = match call.timeout.or(self.inner.request_timeout) {
             Some(timeout) => request.timeout(timeout),
             None => request,
         };
@@ -1188,6 +1258,25 @@ impl Client {
             body: reply_body,
         })
     }
+}
+
+/// The failover state of a client with `config`'s hosts.
+fn own_hosts(config: &ClientConfig) -> Hosts {
+    Hosts::new(
+        config.base_url.clone(),
+        config.backup_url.clone(),
+        config.failover_cooldown,
+    )
+}
+
+/// The trusted keys of a client with `config`'s keys, nothing downloaded yet.
+fn own_trust(config: &ClientConfig) -> Trust {
+    let not_before = config
+        .certificates
+        .as_ref()
+        .filter(|c| !c.at_start)
+        .map(|_| config.clock.now_unix());
+    Trust::new(config.keys.clone(), config.backend, not_before)
 }
 
 impl fmt::Debug for Client {

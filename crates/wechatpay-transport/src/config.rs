@@ -12,9 +12,11 @@ use std::time::Duration;
 
 use reqwest::Url;
 
+use crate::certificates::Trust;
 use crate::clock::{Clock, SystemClock};
 use crate::crypto::{Backend, Signer};
 use crate::error::ConfigError;
+use crate::hosts::Hosts;
 use crate::keys::{Certificate, KeyError, PrivateKeyDer, PublicKeyDer};
 use crate::keystore::{KeyKind, PublicKeyStore};
 use crate::notification::ApiV3Key;
@@ -139,9 +141,25 @@ pub(crate) enum HttpSource {
     Own { proxy: Option<Url> },
     /// The caller's ([`ClientBuilder::http_client`]).
     Caller(reqwest::Client),
+    /// Another client's ([`ClientBuilder::share`]).
+    Shared(SharedParts),
 }
 
-/// Downloading platform certificates (`GET /v3/certificates`) for a merchant.
+/// What a client built with [`ClientBuilder::share`] takes from the other client.
+#[derive(Clone)]
+pub(crate) struct SharedParts {
+    /// The other client's HTTP client: its connection pool.
+    pub(crate) http: reqwest::Client,
+    /// Whether that HTTP client is a caller's (its own timeouts then apply).
+    pub(crate) callers: bool,
+    /// The failover state, when both clients use the same hosts.
+    pub(crate) hosts: Option<Arc<Hosts>>,
+    /// The trusted keys, when both verify with the same WeChat Pay keys.
+    pub(crate) trust: Option<Arc<Trust>>,
+}
+
+/// Downloading platform certificates (`GET /v3/certificates`) for a merchant or
+/// service provider.
 #[derive(Clone)]
 pub(crate) struct CertificateSettings {
     pub(crate) api_v3_key: ApiV3Key,
@@ -238,6 +256,19 @@ impl fmt::Debug for ClientConfig {
                             .map_or("none".to_owned(), |p| redact_credentials(p.as_str()))
                     ),
                     HttpSource::Caller(_) => "the caller's".to_owned(),
+                    HttpSource::Shared(parts) => format!(
+                        "shared with another client (failover state: {}, trusted keys: {})",
+                        if parts.hosts.is_some() {
+                            "shared"
+                        } else {
+                            "own"
+                        },
+                        if parts.trust.is_some() {
+                            "shared"
+                        } else {
+                            "own"
+                        },
+                    ),
                 },
             )
             .finish()
@@ -255,6 +286,21 @@ enum Backup {
     Default,
     Off,
     Url(String),
+}
+
+/// The keys a configuration verifies with, and what follows from them.
+struct Keys {
+    store: PublicKeyStore,
+    wechatpay_serial: String,
+    encryptor: Option<Arc<SensitiveEncryptor>>,
+    certificates: Option<CertificateSettings>,
+}
+
+/// Whether two identities are the same caller on the wire, and so verify with the
+/// same WeChat Pay keys: the same scheme word and id (a provider's partner and
+/// merchant identities are one merchant).
+fn same_wire_identity(a: &Identity, b: &Identity) -> bool {
+    a.scheme().scheme() == b.scheme().scheme() && a.id() == b.id()
 }
 
 enum PendingKey {
@@ -294,6 +340,10 @@ pub struct ClientBuilder {
     certificates_at_start: bool,
     http_client: Option<reqwest::Client>,
     proxy: Option<String>,
+    share: Option<crate::Client>,
+    /// The first setting of the connection pool made on this builder, which a
+    /// builder sharing another client's pool cannot honour.
+    pool_setting: Option<&'static str>,
     error: Option<ConfigError>,
 }
 
@@ -327,6 +377,8 @@ impl ClientBuilder {
             certificates_at_start: true,
             http_client: None,
             proxy: None,
+            share: None,
+            pool_setting: None,
             error: None,
         }
     }
@@ -473,9 +525,11 @@ impl ClientBuilder {
         self
     }
 
-    /// The TCP + TLS connect timeout.
+    /// The TCP + TLS connect timeout (a setting of the connection pool: not
+    /// combinable with [`share`](Self::share)).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self.pool_setting.get_or_insert("connect_timeout");
         self
     }
 
@@ -505,9 +559,11 @@ impl ClientBuilder {
 
     /// How long an idle pooled connection is kept (default
     /// [`DEFAULT_POOL_IDLE_TIMEOUT`], 7 s). Keep it under 8 s: WeChat Pay
-    /// closes idle connections after about 8 s.
+    /// closes idle connections after about 8 s. A setting of the connection
+    /// pool: not combinable with [`share`](Self::share).
     pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
         self.pool_idle_timeout = timeout;
+        self.pool_setting.get_or_insert("pool_idle_timeout");
         self
     }
 
@@ -536,8 +592,9 @@ impl ClientBuilder {
     /// configured public key or platform certificate, or one downloaded
     /// before). Certificates stay trusted until they expire, so both serials
     /// work during a rotation. A `404 RESOURCE_NOT_EXISTS` answer means the
-    /// merchant uses public keys only, which is not an error. Merchant
-    /// identities only: brand APIs use public keys only.
+    /// merchant uses public keys only, which is not an error. Merchant and
+    /// service-provider identities (the provider downloads as the merchant it
+    /// is, with its `mchid`); brand APIs use public keys only.
     pub fn platform_certificates_from_api(mut self, api_v3_key: ApiV3Key) -> Self {
         self.certificates = Some(api_v3_key);
         self
@@ -600,9 +657,60 @@ impl ClientBuilder {
         self
     }
 
+    /// Shares `client`'s connection pool: the new client sends through the same
+    /// HTTP client (its connections, TLS roots, proxy, connect and idle timeouts),
+    /// so building it makes no pool and reads no root certificates, and a process
+    /// serving many tenants keeps one pool however many clients it builds.
+    ///
+    /// - **Failover**: when both use the same main and backup hosts and cool-down,
+    ///   they share the failover state (a main host found down is down for both).
+    /// - **Trusted keys**: when `client` signs as the same merchant or brand on the
+    ///   wire (the same `mchid` or `brand_id`: a provider's `Identity::partner(x)`
+    ///   and `Identity::merchant(x)` are one merchant) and this builder names no
+    ///   WeChat Pay key of its own, the new client verifies with `client`'s trusted
+    ///   keys: the same set, so a platform certificate either one downloads is
+    ///   trusted by both, on one refresh schedule, with `client`'s download
+    ///   setting. Otherwise it verifies with the keys named here, as any client
+    ///   does (another brand's WeChat Pay public key is its own).
+    ///
+    /// Everything else is this builder's: identity, key, serial, base URL,
+    /// retries, clock, and the request timeout (applied to each request, unless
+    /// `client` sends through a caller's [`http_client`](Self::http_client), whose
+    /// own timeouts apply). The pool's settings are `client`'s: combined with
+    /// [`proxy`](Self::proxy), [`http_client`](Self::http_client),
+    /// [`connect_timeout`](Self::connect_timeout) or
+    /// [`pool_idle_timeout`](Self::pool_idle_timeout), [`build`](Self::build) is
+    /// refused. What is shared lives as long as any client using it.
+    ///
+    /// A service provider acting for many brands through the partner operations
+    /// needs one client, not one per brand: the brand is a field of each request.
+    ///
+    /// ```no_run
+    /// # fn demo(tenants: &[(String, String, String, String, String)]) -> Result<(), wechatpay_transport::ConfigError> {
+    /// use wechatpay_transport::{Client, Identity};
+    /// let mut clients = Vec::new();
+    /// for (brand_id, serial_no, key_pem, public_key_id, public_key_pem) in tenants {
+    ///     let builder = Client::builder(Identity::brand(brand_id.as_str()))
+    ///         .serial_no(serial_no.as_str())
+    ///         .private_key_pem(key_pem)
+    ///         .wechatpay_public_key_pem(public_key_id.as_str(), public_key_pem);
+    ///     // The first tenant's client makes the pool; every other one shares it.
+    ///     let builder = match clients.first() {
+    ///         Some(first) => builder.share(first),
+    ///         None => builder,
+    ///     };
+    ///     clients.push(builder.build()?);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn share(mut self, client: &crate::Client) -> Self {
+        self.share = Some(client.clone());
+        self
+    }
+
     /// Checks everything and builds the configuration.
-    pub fn build_config(self) -> Result<ClientConfig, ConfigError> {
-        if let Some(e) = self.error {
+    pub fn build_config(mut self) -> Result<ClientConfig, ConfigError> {
+        if let Some(e) = self.error.take() {
             return Err(e);
         }
         let identity_what = match self.identity {
@@ -611,20 +719,111 @@ impl ClientBuilder {
             Identity::Partner { .. } => "sp_mchid",
         };
         check_token(identity_what, self.identity.id())?;
-        let serial_no = self.serial_no.ok_or(ConfigError::Missing("serial_no"))?;
+        let serial_no = self
+            .serial_no
+            .take()
+            .ok_or(ConfigError::Missing("serial_no"))?;
         check_token("serial_no", &serial_no)?;
-        let signer = match self.signer {
+        let signer = match std::mem::replace(&mut self.signer, SignerSource::None) {
             SignerSource::None => return Err(ConfigError::Missing("private key")),
             SignerSource::Key(key, path) => {
                 self.backend.signer(&key).map_err(|e| keyed(e, &path))?
             }
             SignerSource::Custom(signer) => signer,
         };
+        if self.share.is_some() {
+            let pool_setting = (self.http_client.as_ref().map(|_| "http_client"))
+                .or(self.proxy.as_ref().map(|_| "proxy"))
+                .or(self.pool_setting);
+            if let Some(what) = pool_setting {
+                return Err(ConfigError::InvalidValue {
+                    what,
+                    reason: "is a setting of the connection pool, which `share` takes from the other client: set it on that client",
+                });
+            }
+        }
+        let sharing = self.share.clone();
+        let shared_keys = sharing.as_ref().map(crate::Client::config).filter(|other| {
+            same_wire_identity(&other.identity, &self.identity)
+                && self.pending.is_empty()
+                && self.store.is_empty()
+                && self.wechatpay_serial.is_none()
+        });
+        let keys = match shared_keys {
+            Some(_) if self.certificates.is_some() => {
+                return Err(ConfigError::InvalidValue {
+                    what: "platform certificate download",
+                    reason: "comes with the keys shared from the other client (`share`): set it on that client",
+                })
+            }
+            Some(other) => Keys {
+                store: other.keys.clone(),
+                wechatpay_serial: other.wechatpay_serial.clone(),
+                encryptor: other.encryptor.clone(),
+                certificates: other.certificates.clone(),
+            },
+            None => self.own_keys()?,
+        };
+        let shares_trust = shared_keys.is_some();
 
-        let mut store = self.store;
+        let base_overridden = self.base_url.is_some();
+        let base_url = parse_base_url(
+            "base URL",
+            self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
+        )?;
+        let backup_url = match &self.backup {
+            Backup::Off => None,
+            Backup::Default if base_overridden => None,
+            Backup::Default => Some(parse_base_url("backup URL", DEFAULT_BACKUP_URL)?),
+            Backup::Url(url) => Some(parse_base_url("backup URL", url)?),
+        };
+
+        let http =
+            match (self.share, self.http_client, self.proxy) {
+                (Some(other), _, _) => HttpSource::Shared(other.parts_to_share(
+                    (&base_url, backup_url.as_ref(), self.failover_cooldown),
+                    shares_trust,
+                )),
+                (None, Some(_), Some(_)) => return Err(ConfigError::InvalidValue {
+                    what: "proxy",
+                    reason:
+                        "cannot be combined with http_client: configure the proxy on that client",
+                }),
+                (None, Some(client), None) => HttpSource::Caller(client),
+                (None, None, proxy) => HttpSource::Own {
+                    proxy: proxy.map(|url| parse_proxy_url(&url)).transpose()?,
+                },
+            };
+
+        Ok(ClientConfig {
+            http,
+            identity: self.identity,
+            serial_no,
+            signer,
+            keys: keys.store,
+            wechatpay_serial: keys.wechatpay_serial,
+            encryptor: keys.encryptor,
+            base_url,
+            backup_url,
+            failover_cooldown: self.failover_cooldown,
+            connect_timeout: self.connect_timeout,
+            request_timeout: self.request_timeout,
+            max_reply_bytes: self.max_reply_bytes,
+            retry: self.retry,
+            clock: self.clock,
+            pool_idle_timeout: self.pool_idle_timeout,
+            resend_unverified: self.resend_unverified,
+            certificates: keys.certificates,
+            backend: self.backend,
+        })
+    }
+
+    /// The keys named on this builder, checked, with what follows from them.
+    fn own_keys(&mut self) -> Result<Keys, ConfigError> {
+        let mut store = std::mem::take(&mut self.store);
         let mut first_public_key = None;
         let mut first_certificate = None;
-        for key in self.pending {
+        for key in std::mem::take(&mut self.pending) {
             match key {
                 PendingKey::PublicKey(id, der, path) => {
                     check_token("WeChat Pay public key id", &id)?;
@@ -648,7 +847,7 @@ impl ClientBuilder {
                 .find(|(_, k)| *k == kind)
                 .map(|(s, _)| s.to_owned())
         };
-        let wechatpay_serial = match self.wechatpay_serial {
+        let wechatpay_serial = match self.wechatpay_serial.take() {
             Some(serial) => {
                 if store.kind(&serial).is_none() {
                     return Err(ConfigError::UnknownRequestSerial(serial));
@@ -669,7 +868,7 @@ impl ClientBuilder {
         {
             return Err(ConfigError::BrandNeedsPublicKey);
         }
-        let certificates = match self.certificates {
+        let certificates = match self.certificates.take() {
             None => None,
             Some(_) if self.identity.scheme() == AuthScheme::Brand => {
                 return Err(ConfigError::InvalidValue {
@@ -696,52 +895,11 @@ impl ClientBuilder {
             .public_key(&wechatpay_serial)
             .and_then(|key| SensitiveEncryptor::new(key).ok())
             .map(Arc::new);
-
-        let base_overridden = self.base_url.is_some();
-        let base_url = parse_base_url(
-            "base URL",
-            self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
-        )?;
-        let backup_url = match self.backup {
-            Backup::Off => None,
-            Backup::Default if base_overridden => None,
-            Backup::Default => Some(parse_base_url("backup URL", DEFAULT_BACKUP_URL)?),
-            Backup::Url(url) => Some(parse_base_url("backup URL", &url)?),
-        };
-
-        let http =
-            match (self.http_client, self.proxy) {
-                (Some(_), Some(_)) => return Err(ConfigError::InvalidValue {
-                    what: "proxy",
-                    reason:
-                        "cannot be combined with http_client: configure the proxy on that client",
-                }),
-                (Some(client), None) => HttpSource::Caller(client),
-                (None, proxy) => HttpSource::Own {
-                    proxy: proxy.map(|url| parse_proxy_url(&url)).transpose()?,
-                },
-            };
-
-        Ok(ClientConfig {
-            http,
-            identity: self.identity,
-            serial_no,
-            signer,
-            keys: store,
+        Ok(Keys {
+            store,
             wechatpay_serial,
             encryptor,
-            base_url,
-            backup_url,
-            failover_cooldown: self.failover_cooldown,
-            connect_timeout: self.connect_timeout,
-            request_timeout: self.request_timeout,
-            max_reply_bytes: self.max_reply_bytes,
-            retry: self.retry,
-            clock: self.clock,
-            pool_idle_timeout: self.pool_idle_timeout,
-            resend_unverified: self.resend_unverified,
             certificates,
-            backend: self.backend,
         })
     }
 

@@ -34,6 +34,12 @@ impl Hosts {
         }
     }
 
+    /// Whether these are the hosts `main`, `backup` with `cooldown` (so their
+    /// failover state can be shared).
+    pub(crate) fn same(&self, main: &Url, backup: Option<&Url>, cooldown: Duration) -> bool {
+        self.main == *main && self.backup.as_ref() == backup && self.cooldown == cooldown
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
         // The state is a plain Option, valid whatever a panicking holder left.
         self.main_failed_at

@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use wechatpay_notify::server::Server;
 use wechatpay_notify::{
     ConfirmOptions, Confirmer, ConfirmerState, Journal, JournalError, Outcome, Receiver,
-    ReportError, ReportFormat,
+    ReportError, ReportFormat, NOT_CONFIGURED,
 };
 use wechatpay_transport::{AuthScheme, NotificationHandler, RetryPolicy};
 
@@ -36,60 +36,126 @@ fn note(text: &str) {
 
 /// `notify serve`: runs until SIGINT/SIGTERM (exit 0), or until the journal fails (12)
 /// or standard output is closed (9).
+///
+/// Who it confirms as comes from the settings: `--brand-id` makes it a brand's notify URL
+/// (PRODUCT_COUPON.SEND confirmed as that brand), `--mchid` a service provider's
+/// (PRODUCT_COUPON_SP.SEND confirmed as that provider, for the brand each event names);
+/// both may be given. An event whose confirmer is not configured is journaled and
+/// printed `pending` with error_code NOT_CONFIGURED, for a run that has it.
 pub fn serve(args: &NotifyServeArgs) -> Result<(), CliError> {
     let settings = Settings::resolve(&args.conn, args.apiv3_key.as_deref())?;
-    let brand_id = settings.identity(AuthScheme::Brand)?.to_owned();
+    let brand_id = settings.brand_id.clone();
+    let provider = settings.mchid.clone();
+    if brand_id.is_none() && provider.is_none() {
+        return Err(CliError::config(
+            "notify serve needs whose notify URL it is: --brand-id (WECHATPAY_BRAND_ID) for a brand's, --mchid (WECHATPAY_MCHID) for a service provider's, or both",
+        ));
+    }
     let key = settings.apiv3_key.as_ref().ok_or_else(|| {
         CliError::config(
             "missing APIv3 key (it decrypts the notifications): set --apiv3-key, WECHATPAY_APIV3_KEY or `apiv3_key` in the profile",
         )
     })?;
-    let handler = NotificationHandler::new(settings.key_store()?, apiv3_key(key)?);
+    let api_v3_key = apiv3_key(key)?;
     let appid = args.appid.clone().filter(|a| !a.is_empty());
-    // The confirm's client: only when confirming (--no-confirm needs no private key).
-    let confirm_client = if args.no_confirm {
-        None
-    } else {
-        if appid.is_none() {
-            return Err(CliError::config(
-                "missing AppID (a confirm names it; the notification does not carry it): set --appid or WECHATPAY_APPID, or run with --no-confirm",
-            ));
+    // The confirms' clients, one per identity: only when confirming (--no-confirm needs
+    // no private key). The confirmer resends by itself (same number, paced): no
+    // transport retries.
+    let mut clients = Vec::new();
+    if !args.no_confirm {
+        if brand_id.is_some() {
+            if appid.is_none() {
+                return Err(CliError::config(
+                    "missing AppID (a brand's confirm names it; its notification does not carry it): set --appid or WECHATPAY_APPID, or run with --no-confirm",
+                ));
+            }
+            clients.push(client(
+                &settings,
+                AuthScheme::Brand,
+                args.timeout,
+                RetryPolicy::none(),
+            )?);
         }
-        // The confirmer resends by itself (same number, paced): no transport retries.
-        Some(client(
-            &settings,
-            AuthScheme::Brand,
-            args.timeout,
-            RetryPolicy::none(),
-        )?)
+        if provider.is_some() {
+            clients.push(client(
+                &settings,
+                AuthScheme::Partner,
+                args.timeout,
+                RetryPolicy::none(),
+            )?);
+        }
+    }
+    // A provider may verify with platform certificates (P2), which its client downloads:
+    // its handler follows that client's keys; otherwise the configured keys.
+    let provider_client = clients
+        .iter()
+        .find(|c| c.config().identity().scheme() == AuthScheme::Partner)
+        .cloned();
+    let handler = match &provider_client {
+        Some(client) => client.notification_handler(api_v3_key),
+        None => NotificationHandler::new(settings.key_store()?, api_v3_key),
     };
     // Before listening: a journal that cannot be written means nothing is acknowledged.
     let journal = Journal::open(&args.journal).map_err(journal_error)?;
     let counts = journal.counts().map_err(journal_error)?;
-    let mut builder = Receiver::builder(handler, brand_id, journal);
+    let mut builder = Receiver::builder(handler, journal);
+    if let Some(brand_id) = brand_id {
+        builder = builder.brand(brand_id);
+    }
+    if let Some(provider) = provider {
+        builder = builder.provider(provider);
+    }
     if let Some(appid) = appid {
         builder = builder.appid(appid);
     }
     let receiver = builder.build();
-    let confirmer = match confirm_client {
-        Some(client) => {
-            let options = ConfirmOptions {
-                rate: args.rate,
-                ..ConfirmOptions::default()
-            };
-            Some(
-                Confirmer::new(&receiver, client, options)
-                    .map_err(|e| CliError::config(crate::exit::error_chain(&e)))?,
-            )
-        }
-        None => None,
+    let confirmer = if clients.is_empty() {
+        None
+    } else {
+        let options = ConfirmOptions {
+            rate: args.rate,
+            ..ConfirmOptions::default()
+        };
+        Some(
+            Confirmer::new(&receiver, clients, options)
+                .map_err(|e| CliError::config(crate::exit::error_chain(&e)))?,
+        )
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| CliError::internal(format!("cannot start the runtime: {e}")))?;
+    if let Some(client) = provider_client {
+        // Before listening, so that a notification signed with a platform certificate
+        // verifies from the first one; the client refreshes them as it confirms.
+        match runtime.block_on(client.update_certificates()) {
+            Ok(serials) if serials.is_empty() => {}
+            Ok(serials) => note(&format!(
+                "notify: platform certificates downloaded: {}",
+                serials.join(", ")
+            )),
+            Err(e) => note(&format!(
+                "notify: warning: the service provider's platform certificates were not downloaded ({}); verifying with the configured keys",
+                crate::exit::error_chain(&e)
+            )),
+        }
+    }
     runtime.block_on(run(args, receiver, confirmer, counts))
+}
+
+/// What the confirmer confirms, in words: `PRODUCT_COUPON.SEND as brand B and …`.
+fn confirming_what(receiver: &Receiver) -> String {
+    let mut what = Vec::new();
+    if let Some(brand) = receiver.brand_id() {
+        what.push(format!("PRODUCT_COUPON.SEND as brand {brand}"));
+    }
+    if let Some(provider) = receiver.provider() {
+        what.push(format!(
+            "PRODUCT_COUPON_SP.SEND as service provider {provider} (for the brand each names)"
+        ));
+    }
+    what.join(" and ")
 }
 
 async fn run(
@@ -128,15 +194,16 @@ async fn run(
     ));
     match &confirmer {
         Some(c) => note(&format!(
-            "notify: confirming each PRODUCT_COUPON.SEND at up to {}/s ({})",
+            "notify: confirming each {} at up to {}/s ({})",
+            confirming_what(&receiver),
             c.rate(),
             if args.rate.is_some() {
                 "--rate"
             } else {
-                "the documented limit of confirm-send-user-product-coupon"
+                "the documented limit of the confirm operations"
             }
         )),
-        None => note("notify: --no-confirm: PRODUCT_COUPON.SEND events are journaled as pending; run without it to confirm them"),
+        None => note("notify: --no-confirm: PRODUCT_COUPON.SEND and PRODUCT_COUPON_SP.SEND events are journaled as pending; run without it to confirm them"),
     }
 
     let (stop, stopped) = watch::channel(false);
@@ -254,6 +321,13 @@ async fn announce(
             .await
             .map_err(journal_error)?;
         for event in batch {
+            if event.error_code.as_deref() == Some(NOT_CONFIGURED) {
+                note(&format!(
+                    "notify: event {} stays pending: {}",
+                    event.event_id,
+                    event.error_message.as_deref().unwrap_or("")
+                ));
+            }
             println_flush(&event.summary_line()).map_err(output_error)?;
             let (id, status) = (event.event_id.clone(), event.confirm);
             receiver
@@ -286,7 +360,7 @@ async fn watch_pauses(mut state: watch::Receiver<ConfirmerState>) {
                     .unwrap_or(Duration::ZERO)
                     .as_secs();
                 note(&format!(
-                    "notify: confirms paused for {secs} s: {code}: {message}\n  no confirm can succeed while this lasts (check the brand id, serial, key and permissions); events stay pending and are confirmed when it clears"
+                    "notify: confirms paused for {secs} s: {code}: {message}\n  no confirm can succeed while this lasts (check the brand id or mchid, serial, key and permissions); events stay pending and are confirmed when it clears"
                 ));
             }
             ConfirmerState::Running => note("notify: confirms resumed"),

@@ -452,3 +452,124 @@ fn a_campaign_and_notify_serve_confirm_each_coupon_exactly_once_under_the_strict
     assert_eq!(issued, ROWS as u64, "each coupon confirmed exactly once");
     assert_eq!(serve.terminate(), 0);
 }
+
+/// One call of `op` with a JSON body, as `client`.
+fn call_json(client: &Client, op: &str, body: Value) -> Value {
+    let prepared = wechatpay_endpoints::dispatch(op)
+        .unwrap()
+        .prepare(&body)
+        .unwrap_or_else(|p| panic!("{op}: {p:?}"));
+    block_on(async {
+        let reply = client
+            .execute_raw(
+                prepared.info,
+                &prepared.url(),
+                prepared.body,
+                Default::default(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{op}: {e}"));
+        serde_json::from_slice(&reply.body).unwrap_or(Value::Null)
+    })
+}
+
+/// A service provider's notify URL: `--mchid` names the provider, whose
+/// PRODUCT_COUPON_SP.SEND is confirmed with the partner confirm, as the provider, for
+/// the brand the event names; the line and the report carry that brand.
+#[test]
+fn serve_confirms_a_providers_coupon_as_the_provider_for_its_brand() {
+    let sandbox = sandbox();
+    let id = sandbox.keys().identity.clone();
+    let provider = sandbox
+        .client_builder(Identity::partner(id.sp_mchid.as_str()))
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = journal_in(&dir);
+    let serve = Serve::start(&sandbox, &journal, &["--mchid", &id.sp_mchid]);
+    call_json(
+        &provider,
+        "partner-set-notify-config",
+        serde_json::json!({ "notify_url": serve.url }),
+    );
+    let info = wechatpay_endpoints::find("create-product-coupon").unwrap();
+    let mut create: Value = serde_json::from_str(info.request_examples[0].body).unwrap();
+    let now = common::now();
+    let at = |t: i64| wechatpay_runtime::DateTime::from_unix(t, 480).to_string();
+    create["brand_id"] = id.brand_id.as_str().into();
+    create["stock"]["coupon_code_mode"] = "WECHATPAY".into();
+    create["stock"]["single_usage_rule"]["coupon_available_period"] = serde_json::json!({
+        "available_begin_time": at(now - 3600), "available_end_time": at(now + 30 * 86_400),
+        "available_days": 30
+    });
+    let created = call_json(&provider, "partner-create-product-coupon", create);
+    let sent = call_json(
+        &provider,
+        "partner-send-user-product-coupon",
+        serde_json::json!({
+            "brand_id": id.brand_id, "openid": "o-cli-sp", "appid": APPID,
+            "product_coupon_id": created["product_coupon_id"],
+            "stock_id": created["stock"]["stock_id"],
+            "send_request_no": common::unique("CLI_SP_SEND"),
+        }),
+    );
+    let event = serve.next_event(WAIT).expect("a line for the event");
+    assert_eq!(event["event_type"], "PRODUCT_COUPON_SP.SEND", "{event}");
+    assert_eq!(event["brand_id"], id.brand_id.as_str(), "{event}");
+    assert_eq!(event["coupon_code"], sent["coupon_code"], "{event}");
+    assert_eq!(event["openid"], "o-cli-sp", "{event}");
+    assert_eq!(event["confirm"], "confirmed", "{event}");
+    assert_eq!(serve.terminate(), 0);
+    let addr = sandbox
+        .base_url()
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let stats: Value = serde_json::from_slice(
+        &common::http(addr, "GET", "/sandbox/stats", &[], b"")
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    assert_eq!(
+        stats["operations"]["partner-confirm-send-user-product-coupon"]["issued"],
+        1
+    );
+    assert_eq!(confirms(&sandbox), (0, 0), "no brand confirm");
+
+    let (code, json, err) = outcome(&cli(
+        &[
+            "notify",
+            "report",
+            "--journal",
+            &journal.display().to_string(),
+            "--format",
+            "json",
+        ],
+        &[],
+    ));
+    assert_eq!(code, 0, "{err}");
+    let report: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(report[0]["brand_id"], id.brand_id.as_str(), "{json}");
+    assert_eq!(report[0]["event_type"], "PRODUCT_COUPON_SP.SEND");
+    assert_eq!(report[0]["confirm"], "confirmed");
+
+    // Neither a brand nor a provider: nothing to confirm as, refused at start.
+    let (code, out, err) = outcome(&cli(
+        &[
+            "notify",
+            "serve",
+            "--journal",
+            &dir.path().join("none.db").display().to_string(),
+            "--base-url",
+            sandbox.base_url(),
+        ],
+        &[("WECHATPAY_APIV3_KEY", id.apiv3_key.as_str())],
+    ));
+    assert_eq!(code, 4, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("--brand-id") && err.contains("--mchid"),
+        "{err}"
+    );
+}

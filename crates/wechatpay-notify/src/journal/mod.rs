@@ -529,12 +529,14 @@ impl Journal {
 
     /// Events whose confirm status changed since they were last announced
     /// ([`mark_announced`](Self::mark_announced)), in the order received: settled ones,
-    /// and with `include_pending` also pending ones never announced.
+    /// pending ones that no confirmer of this run can settle
+    /// ([`NOT_CONFIGURED`](crate::NOT_CONFIGURED)), and with `include_pending` every
+    /// pending one never announced.
     pub fn unannounced(&self, include_pending: bool) -> Result<Vec<EventRecord>, JournalError> {
         self.select(
             "WHERE (announced IS NULL OR announced != confirm)
-               AND (confirm != 'pending' OR ?1) ORDER BY rowid",
-            [include_pending],
+               AND (confirm != 'pending' OR ?1 OR error_code IS ?2) ORDER BY rowid",
+            params![include_pending, crate::NOT_CONFIGURED],
         )
     }
 

@@ -218,7 +218,7 @@ fn a_confirm_refused_for_credentials_pauses_every_confirm_and_keeps_it_pending()
         stop_pause: Duration::from_secs(60),
         ..ConfirmOptions::default()
     };
-    let confirmer = Confirmer::new(&receiver, wrong, options).unwrap();
+    let confirmer = Confirmer::new(&receiver, [wrong], options).unwrap();
     let mut state = confirmer.state();
     let paused = common::runtime().block_on(async move {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -4,5 +4,6 @@
 mod common;
 
 mod confirm;
+mod partner;
 mod refusals;
 mod service;

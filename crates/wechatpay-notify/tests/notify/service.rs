@@ -77,7 +77,7 @@ fn an_axum_router_receives_and_the_confirmer_confirms() {
     let receiver = common::receiver(&sandbox, &journal);
     let confirmer = Confirmer::new(
         &receiver,
-        common::brand_client(&sandbox),
+        [common::brand_client(&sandbox)],
         ConfirmOptions::default(),
     )
     .unwrap();

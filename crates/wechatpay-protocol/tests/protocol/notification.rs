@@ -318,3 +318,116 @@ fn events_decode_into_the_schemas_typed_payloads_and_unknown_types_stay_raw() {
         matches!(event, ProductCouponEvent::Unknown { ref event_type, .. } if event_type == "PRODUCT_COUPON.SEND")
     );
 }
+
+/// A service provider's notification of `event_type`: the partner examples'
+/// `associated_data` and `original_type`, signed with the platform certificate's
+/// key (a provider may verify with platform certificates, P2), all by OpenSSL and
+/// RustCrypto.
+fn partner_delivery(
+    event_type: &str,
+    plaintext: &str,
+    associated_data: &str,
+) -> (wechatpay_protocol::SignatureHeaders, String) {
+    let mut resource = vector(plaintext, API_V3_KEY, NONCE, "product_coupon_sp");
+    resource.original_type = "coupon".into();
+    resource.associated_data = associated_data.into();
+    let mut envelope: serde_json::Value =
+        serde_json::from_str(&notification_body(EVENT_ID, &resource)).unwrap();
+    envelope["event_type"] = serde_json::Value::String(event_type.to_owned());
+    envelope["summary"] = serde_json::Value::String("商品券领券通知".into());
+    let body = envelope.to_string();
+    let signed = signed_reply(200, &body, "platform_key.pem", PLATFORM_SERIAL, now());
+    let headers =
+        wechatpay_protocol::SignatureHeaders::from_header_map(&header_map(&signed)).unwrap();
+    (headers, body)
+}
+
+fn partner_handler() -> NotificationHandler {
+    let mut keys = PublicKeyStore::new();
+    keys.add_public_key_pem(PUB_KEY_ID, fixture_text("wechatpay_pub.pem"))
+        .unwrap();
+    let serial = keys
+        .add_certificate_pem(fixture_text("platform_cert.pem"))
+        .unwrap();
+    assert_eq!(serial, PLATFORM_SERIAL);
+    NotificationHandler::new(keys, key())
+}
+
+#[test]
+fn partner_events_decode_with_the_envelopes_associated_data() {
+    use wechatpay_models::{
+        Event as _, ImageGenerationTaskState, ProductCouponEvent, UserProductCouponSendChannel,
+    };
+    let send = r#"{"brand_id":"120344","coupon_code":"Code_123456","product_coupon_id":"1000000013","stock_id":"1000000013001","appid":"wx233544546545989","openid":"oh-394z-6CGkNoJrsDLTTUKiAnp4","valid_begin_time":"2025-01-01T00:00:00+08:00","valid_end_time":"2025-12-31T23:59:59+08:00","receive_time":"2025-01-01T13:29:35+08:00","send_request_no":"MCHSEND202003101234","send_channel":"API","attach":"any"}"#;
+    let (headers, body) = partner_delivery("PRODUCT_COUPON_SP.SEND", send, "product_coupon_sp");
+    let delivered = partner_handler()
+        .receive_event::<ProductCouponEvent>(&headers, body.as_bytes())
+        .unwrap()
+        .fresh()
+        .unwrap();
+    assert_eq!(delivered.notification.resource.original_type, "coupon");
+    let ProductCouponEvent::ProductCouponSpSend(sent) = &delivered.resource else {
+        panic!("{:?}", delivered.resource);
+    };
+    assert_eq!(sent.brand_id, "120344");
+    assert_eq!(sent.coupon_code, "Code_123456");
+    assert_eq!(sent.appid, "wx233544546545989");
+    assert_eq!(sent.send_channel, UserProductCouponSendChannel::Api);
+    assert_eq!(delivered.resource.event_type(), "PRODUCT_COUPON_SP.SEND");
+    assert_eq!(
+        ProductCouponEvent::follow_up("PRODUCT_COUPON_SP.SEND").map(|f| f.operation_id),
+        Some("partner-confirm-send-user-product-coupon")
+    );
+
+    let image = r#"{"brand_id":"120344","task_id":"T1","image_generation_type":"CUT_OUT","task_state":"SUCCESS","cut_out_result":{"image_url":"https://wxpaylogo.qpic.cn/x.png"}}"#;
+    let (headers, body) = partner_delivery(
+        "PRODUCT_COUPON_SP.IMAGE_GENERATION",
+        image,
+        "product_coupon_sp",
+    );
+    let event = partner_handler()
+        .receive_event::<ProductCouponEvent>(&headers, body.as_bytes())
+        .unwrap()
+        .fresh()
+        .unwrap()
+        .resource;
+    let ProductCouponEvent::ProductCouponSpImageGeneration(task) = &event else {
+        panic!("{event:?}");
+    };
+    assert_eq!(
+        (task.brand_id.as_str(), task.task_id.as_str()),
+        ("120344", "T1")
+    );
+    assert_eq!(task.task_state, ImageGenerationTaskState::Success);
+    assert_eq!(
+        task.cut_out_result.as_ref().map(|r| r.image_url.as_str()),
+        Some("https://wxpaylogo.qpic.cn/x.png")
+    );
+    assert!(ProductCouponEvent::follow_up("PRODUCT_COUPON_SP.IMAGE_GENERATION").is_none());
+
+    // A partner type this SDK does not know stays raw.
+    let (headers, body) = partner_delivery("PRODUCT_COUPON_SP.USE", send, "product_coupon_sp");
+    let event = partner_handler()
+        .receive_event::<ProductCouponEvent>(&headers, body.as_bytes())
+        .unwrap()
+        .fresh()
+        .unwrap()
+        .resource;
+    assert_eq!(
+        event,
+        ProductCouponEvent::Unknown {
+            event_type: "PRODUCT_COUPON_SP.USE".into(),
+            plaintext: send.into()
+        }
+    );
+
+    // The associated data is the envelope's: one that differs from what the resource
+    // was sealed with (the brand capture's value) does not decrypt.
+    let (headers, body) = partner_delivery("PRODUCT_COUPON_SP.SEND", send, "product_coupon");
+    assert_eq!(
+        partner_handler()
+            .receive_event::<ProductCouponEvent>(&headers, body.as_bytes())
+            .unwrap_err(),
+        NotificationError::Decrypt
+    );
+}

@@ -540,6 +540,51 @@ async fn scheme_mismatch_is_a_configuration_error_and_sends_nothing() {
     assert_eq!(server.count(), 0);
 }
 
+/// A service provider signs with the merchant scheme and its mchid, yet the partner
+/// family is a family of its own: the same wire scheme does not make a merchant
+/// operation callable from a partner client, nor the other way round.
+#[tokio::test]
+async fn partner_and_merchant_are_different_families_on_one_wire_scheme() {
+    let server =
+        TestServer::start(checking(AuthScheme::Partner, MCHID, |_| ok_reply(OK_BODY))).await;
+    let partner = partner_builder(&server.url()).build().unwrap();
+    let merchant = merchant_builder(&server.url()).build().unwrap();
+    let err = partner
+        .execute::<_, DemoMerchantSend>(&DemoRequest::new("o1"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::Config(ConfigError::SchemeMismatch {
+                needs: AuthScheme::Merchant,
+                configured: AuthScheme::Partner,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+    assert!(err.nothing_sent());
+    let err = merchant
+        .execute::<_, DemoPartnerSend>(&DemoRequest::new("o1"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "demo-partner-send is a partner API but the client is configured for a merchant (mchid)"
+    );
+    assert_eq!(server.count(), 0);
+    // Its own family goes out as WeChat Pay expects it (checked with OpenSSL).
+    let sent = partner
+        .execute::<_, DemoPartnerSend>(&DemoRequest::new("o1"))
+        .await
+        .unwrap();
+    assert_eq!(sent.coupon_code, "COUPON-券-001");
+    let request = &server.requests()[0];
+    assert_eq!(request.auth().scheme, "WECHATPAY2-SHA256-RSA2048");
+    assert_eq!(request.auth().get("mchid"), MCHID);
+}
+
 #[tokio::test]
 async fn path_parameters_are_percent_encoded_and_signed_as_sent() {
     let server =

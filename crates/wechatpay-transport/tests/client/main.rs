@@ -21,4 +21,5 @@ mod platform_certificates;
 mod properties;
 mod real_replies;
 mod retry_failover;
+mod sharing;
 mod signing_openssl;

@@ -13,6 +13,7 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::json;
 use wechatpay_transport::ErrorKind;
 use wechatpay_transport::{
@@ -461,4 +462,223 @@ async fn concurrent_first_calls_share_one_download() {
         assert_eq!(handle.await.unwrap().unwrap(), "C-1");
     }
     assert_eq!(downloads(&server), 1);
+}
+
+/// A notification to a service provider, sealed by RustCrypto's AEAD with the partner
+/// examples' associated data and signed by OpenSSL with `key` under `serial`.
+fn partner_notification(key: &Path, serial: &str, plaintext: &str) -> (HeaderMap, String) {
+    let cipher = Aes256Gcm::new_from_slice(API_V3_KEY.as_bytes()).unwrap();
+    let nonce = "partnernonce";
+    let sealed = cipher
+        .encrypt(
+            Nonce::from_slice(nonce.as_bytes()),
+            Payload {
+                msg: plaintext.as_bytes(),
+                aad: b"product_coupon_sp",
+            },
+        )
+        .unwrap();
+    let body = json!({
+        "id": "EV-SP-1",
+        "create_time": "2025-01-01T13:29:35+08:00",
+        "resource_type": "encrypt-resource",
+        "event_type": "PRODUCT_COUPON_SP.SEND",
+        "summary": "商品券领券通知",
+        "resource": {
+            "algorithm": "AEAD_AES_256_GCM",
+            "ciphertext": BASE64.encode(sealed),
+            "nonce": nonce,
+            "associated_data": "product_coupon_sp",
+            "original_type": "coupon",
+        },
+    })
+    .to_string();
+    let signed = signed_reply(200, &body, key.to_str().unwrap(), serial, now());
+    let mut headers = HeaderMap::new();
+    for (name, value) in &signed.headers {
+        headers.append(
+            HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            HeaderValue::from_str(value).unwrap(),
+        );
+    }
+    (headers, body)
+}
+
+/// P2: a service provider may be on platform certificates. It downloads them as the
+/// merchant it is (its mchid, the merchant scheme: the server checks each request with
+/// OpenSSL), verifies replies with them, and its notification handler trusts them.
+#[tokio::test]
+async fn a_service_provider_downloads_and_verifies_with_platform_certificates() {
+    use wechatpay_models::ProductCouponEvent;
+    let f = fixtures();
+    let script = Arc::new(Mutex::new(Script {
+        listing: Some(listing(&[(&f.old, &f.old.serial)], API_V3_KEY)),
+        listing_signed_by: None,
+        replies_signed_by: Some((f.old.key.clone(), f.old.serial.clone())),
+    }));
+    let server = TestServer::start(serve(script)).await;
+    let key = ApiV3Key::new(API_V3_KEY).unwrap();
+
+    let plain = partner_builder(&server.url()).build().unwrap();
+    let CertificateDownload::Certificates(list) = plain.download_certificates(&key).await.unwrap()
+    else {
+        panic!("certificates expected")
+    };
+    assert_eq!(list[0].serial_no, f.old.serial);
+    let download = &server.requests()[0];
+    assert_eq!(download.target, "/v3/certificates");
+    assert_eq!(download.auth().get("mchid"), MCHID);
+
+    let client = partner_builder(&server.url())
+        .platform_certificates_from_api(key.clone())
+        .build()
+        .unwrap();
+    // Made before anything is downloaded: it verifies with the keys as they are at
+    // each delivery (a long-running notify URL sees downloads and rotations).
+    let early = client.notification_handler(key.clone());
+    // A notify URL downloads before it listens, without calling anything else.
+    let on_demand = partner_builder(&server.url())
+        .platform_certificates_from_api(key.clone())
+        .certificates_at_start(false)
+        .build()
+        .unwrap();
+    assert_eq!(
+        on_demand.update_certificates().await.unwrap(),
+        vec![f.old.serial.clone()]
+    );
+    assert_eq!(
+        on_demand.trusted_keys().kind(&f.old.serial),
+        Some(KeyKind::PlatformCertificate)
+    );
+    let err = plain.update_certificates().await.unwrap_err();
+    assert!(
+        err.to_string().contains("platform_certificates_from_api"),
+        "{err}"
+    );
+    let sent = client
+        .execute::<_, DemoPartnerSend>(&DemoRequest::new("o1"))
+        .await
+        .unwrap();
+    assert_eq!(sent.coupon_code, "C-1");
+    assert_eq!(
+        downloads(&server),
+        3,
+        "one by hand, one updated, one before the first call"
+    );
+    assert_eq!(
+        client.trusted_keys().kind(&f.old.serial),
+        Some(KeyKind::PlatformCertificate)
+    );
+
+    let payload = r#"{"brand_id":"120344","coupon_code":"C-1","product_coupon_id":"1000000013","stock_id":"1000000013001","appid":"wx233544546545989","openid":"o1","valid_begin_time":"2025-01-01T00:00:00+08:00","valid_end_time":"2025-12-31T23:59:59+08:00","receive_time":"2025-01-01T13:29:35+08:00","send_request_no":"N1","send_channel":"API"}"#;
+    let (headers, body) = partner_notification(&f.old.key, &f.old.serial, payload);
+    let event = early
+        .receive::<serde_json::Value>(&headers, body.as_bytes())
+        .unwrap()
+        .fresh()
+        .unwrap();
+    assert_eq!(event.resource["brand_id"], "120344");
+    let typed = client
+        .notification_handler(key)
+        .receive_event::<ProductCouponEvent>(
+            &wechatpay_transport::SignatureHeaders::from_header_map(&headers).unwrap(),
+            body.as_bytes(),
+        )
+        .unwrap()
+        .fresh()
+        .unwrap();
+    assert!(
+        matches!(&typed.resource, ProductCouponEvent::ProductCouponSpSend(n) if n.brand_id == "120344"),
+        "{:?}",
+        typed.resource
+    );
+    // A certificate the provider never downloaded is not trusted.
+    let (headers, body) = partner_notification(&f.new.key, &f.new.serial, payload);
+    assert!(client
+        .notification_handler(ApiV3Key::new(API_V3_KEY).unwrap())
+        .receive::<serde_json::Value>(&headers, body.as_bytes())
+        .is_err());
+}
+
+/// One provider, two clients: its partner identity and its merchant identity (the same
+/// mchid, so the same WeChat Pay keys). Built with `share`, they trust one set of keys:
+/// a certificate either downloads is trusted by both, and neither downloads it again.
+/// Another tenant on the same pool keeps keys of its own.
+#[tokio::test]
+async fn clients_of_one_merchant_share_downloaded_certificates() {
+    let f = fixtures();
+    let script = Arc::new(Mutex::new(Script {
+        listing: Some(listing(&[(&f.old, &f.old.serial)], API_V3_KEY)),
+        listing_signed_by: None,
+        replies_signed_by: Some((f.old.key.clone(), f.old.serial.clone())),
+    }));
+    let server = TestServer::start(serve(script.clone())).await;
+    let partner = partner_builder(&server.url())
+        .platform_certificates_from_api(ApiV3Key::new(API_V3_KEY).unwrap())
+        .build()
+        .unwrap();
+    let merchant = Client::builder(Identity::merchant(MCHID))
+        .serial_no(SERIAL_NO)
+        .private_key_file(fixture("merchant_key.pem"))
+        .base_url(server.url())
+        .share(&partner)
+        .build()
+        .unwrap();
+    let brand = brand_builder(&server.url())
+        .share(&partner)
+        .build()
+        .unwrap();
+
+    partner
+        .execute::<_, DemoPartnerSend>(&DemoRequest::new("o1"))
+        .await
+        .unwrap();
+    assert_eq!(downloads(&server), 1);
+    assert_eq!(
+        merchant.trusted_keys().kind(&f.old.serial),
+        Some(KeyKind::PlatformCertificate)
+    );
+    assert_eq!(call(&merchant).await.unwrap().coupon_code, "C-1");
+    assert_eq!(
+        downloads(&server),
+        1,
+        "the merchant client downloads nothing"
+    );
+    assert_eq!(brand.trusted_keys().kind(&f.old.serial), None);
+
+    // Rotation seen first by the merchant client: its download serves the partner one.
+    {
+        let mut s = script.lock().unwrap();
+        s.listing = Some(listing(
+            &[(&f.old, &f.old.serial), (&f.new, &f.new.serial)],
+            API_V3_KEY,
+        ));
+        s.replies_signed_by = Some((f.new.key.clone(), f.new.serial.clone()));
+    }
+    call(&merchant).await.unwrap();
+    assert_eq!(downloads(&server), 2);
+    assert_eq!(
+        partner.trusted_keys().kind(&f.new.serial),
+        Some(KeyKind::PlatformCertificate)
+    );
+    partner
+        .execute::<_, DemoPartnerSend>(&DemoRequest::new("o1"))
+        .await
+        .unwrap();
+    assert_eq!(downloads(&server), 2);
+    assert_eq!(
+        server.connections(),
+        1,
+        "both clients on one connection of the pool"
+    );
+
+    // The download setting comes with the shared keys; a second one is refused.
+    let err = Client::builder(Identity::merchant(MCHID))
+        .serial_no(SERIAL_NO)
+        .private_key_file(fixture("merchant_key.pem"))
+        .platform_certificates_from_api(ApiV3Key::new(API_V3_KEY).unwrap())
+        .share(&partner)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("set it on that client"), "{err}");
 }

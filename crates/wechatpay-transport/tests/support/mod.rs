@@ -4,6 +4,7 @@
 //! request check, client builders and hand-written demo endpoints.
 #![allow(dead_code)]
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -70,6 +71,7 @@ type Handler = dyn Fn(&Recorded, usize) -> Reply + Send + Sync;
 pub struct TestServer {
     pub port: u16,
     requests: Arc<Mutex<Vec<Recorded>>>,
+    connections: Arc<AtomicUsize>,
     task: JoinHandle<()>,
 }
 
@@ -95,18 +97,22 @@ impl TestServer {
         let port = listener.local_addr().unwrap().port();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let recorded = requests.clone();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let accepted = connections.clone();
         let task = tokio::spawn(async move {
             // Bounded: a test makes a handful of connections.
             for _ in 0..1000 {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
+                accepted.fetch_add(1, Ordering::SeqCst);
                 tokio::spawn(connection(stream, handler.clone(), recorded.clone()));
             }
         });
         TestServer {
             port,
             requests,
+            connections,
             task,
         }
     }
@@ -121,6 +127,11 @@ impl TestServer {
 
     pub fn count(&self) -> usize {
         self.requests.lock().unwrap().len()
+    }
+
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
     }
 }
 
@@ -350,6 +361,16 @@ pub fn brand_builder(base_url: &str) -> ClientBuilder {
         .retry(fast_retries(2))
 }
 
+/// A service provider (服务商) signing as its merchant number `MCHID`.
+pub fn partner_builder(base_url: &str) -> ClientBuilder {
+    Client::builder(Identity::partner(MCHID))
+        .serial_no(SERIAL_NO)
+        .private_key_file(fixture("merchant_key.pem"))
+        .wechatpay_public_key_file(PUB_KEY_ID, fixture("wechatpay_pub.pem"))
+        .base_url(base_url)
+        .retry(fast_retries(2))
+}
+
 pub fn fast_retries(max_retries: u32) -> RetryPolicy {
     RetryPolicy {
         max_retries,
@@ -502,6 +523,8 @@ pub const fn info(
         method,
         path: PathTemplate::new(path_template),
         auth,
+        brand_field: None,
+        twin_of: None,
         body: match method {
             Method::Get => BodyKind::None,
             _ => BodyKind::Json,
@@ -568,6 +591,32 @@ impl Endpoint for DemoMerchantSend {
     fn path(request: &DemoRequest) -> String {
         format!(
             "/v3/marketing/busifavor/users/{}/coupons",
+            encode_path_segment(&request.openid)
+        )
+    }
+}
+
+/// Service provider: `POST /v3/marketing/partner/product-coupon/users/{openid}/coupons`.
+pub struct DemoPartnerSend;
+
+/// `DemoRequest` is the request of every demo endpoint: calls name theirs,
+/// `client.execute::<_, DemoPartnerSend>(&request)`.
+impl wechatpay_runtime::OperationRequest<DemoPartnerSend> for DemoRequest {}
+
+impl Endpoint for DemoPartnerSend {
+    type Request = DemoRequest;
+    type Response = DemoResponse;
+    type ErrorCode = DemoCode;
+    const INFO: &'static EndpointInfo = &info(
+        "demo-partner-send",
+        Method::Post,
+        "/v3/marketing/partner/product-coupon/users/{openid}/coupons",
+        AuthScheme::Partner,
+    );
+
+    fn path(request: &DemoRequest) -> String {
+        format!(
+            "/v3/marketing/partner/product-coupon/users/{}/coupons",
             encode_path_segment(&request.openid)
         )
     }

@@ -78,13 +78,10 @@ pub fn receiver(sandbox: &Sandbox, journal: &Path) -> Receiver {
     let client = brand_client(sandbox);
     let id = &sandbox.keys().identity;
     let handler = client.notification_handler(ApiV3Key::new(&id.apiv3_key).unwrap());
-    Receiver::builder(
-        handler,
-        id.brand_id.clone(),
-        Journal::open(journal).unwrap(),
-    )
-    .appid(APPID)
-    .build()
+    Receiver::builder(handler, Journal::open(journal).unwrap())
+        .brand(id.brand_id.clone())
+        .appid(APPID)
+        .build()
 }
 
 /// A notify server on 127.0.0.1 (and a confirmer, if asked) on a thread of its own;
@@ -100,11 +97,12 @@ impl NotifyServer {
     pub fn start(sandbox: &Sandbox, journal: &Path, confirm: bool) -> NotifyServer {
         Self::start_with(
             receiver(sandbox, journal),
-            confirm.then(|| brand_client(sandbox)),
+            confirm.then(|| brand_client(sandbox)).into_iter().collect(),
         )
     }
 
-    pub fn start_with(receiver: Receiver, confirm_with: Option<Client>) -> NotifyServer {
+    /// A server for `receiver`, confirming with `clients` (none: no confirmer).
+    pub fn start_with(receiver: Receiver, clients: Vec<Client>) -> NotifyServer {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let (url_tx, url_rx) = std::sync::mpsc::channel();
         let served = receiver.clone();
@@ -122,12 +120,12 @@ impl NotifyServer {
                 let until = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
                     let _ = rx.wait_for(|s| *s).await;
                 };
-                let confirming = confirm_with.map(|client| {
+                let confirming = (!clients.is_empty()).then(|| {
                     let options = ConfirmOptions {
                         first_retry: Duration::from_millis(200),
                         ..ConfirmOptions::default()
                     };
-                    let confirmer = Confirmer::new(&served, client, options).unwrap();
+                    let confirmer = Confirmer::new(&served, clients, options).unwrap();
                     tokio::spawn(confirmer.run(until(stopped.clone())))
                 });
                 server.serve(until(stopped)).await.unwrap();

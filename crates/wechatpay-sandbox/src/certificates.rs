@@ -25,8 +25,9 @@ use super::validate::{authenticate, Incoming};
 /// Where WeChat Pay serves the download.
 pub const PATH: &str = "/v3/certificates";
 
-/// Answers `GET /v3/certificates` for a merchant: the request is
-/// authenticated like any merchant call, then the encrypted list is returned.
+/// Answers `GET /v3/certificates` for a merchant or the service provider (who may verify
+/// with platform certificates too): the request is authenticated like any call of either,
+/// then the encrypted list is returned.
 pub fn answer(keys: &SandboxKeys, request: &Incoming<'_>, now: i64) -> Result<Vec<u8>, Rejection> {
     if request.method != "GET" {
         return Err(Rejection::new(
@@ -35,19 +36,22 @@ pub fn answer(keys: &SandboxKeys, request: &Incoming<'_>, now: i64) -> Result<Ve
             format!("{PATH} takes GET, not {}", request.method),
         ));
     }
-    authenticate(keys, &download_info(), request, now)?;
+    // Both sign the merchant scheme; the mchid tells them apart.
+    authenticate(keys, &download_info(AuthScheme::Merchant), request, now).or_else(|merchant| {
+        authenticate(keys, &download_info(AuthScheme::Partner), request, now).map_err(|_| merchant)
+    })?;
     reply_body(keys, now).map_err(|e| Rejection::new(500, "SYSTEM_ERROR", e))
 }
 
 /// The operation as the authentication check needs to see it. Fields this
 /// sandbox does not use come from the first schema operation.
-fn download_info() -> EndpointInfo {
+fn download_info(auth: AuthScheme) -> EndpointInfo {
     EndpointInfo {
         operation_id: "download-certificates",
         title: "下载平台证书",
         method: Method::Get,
         path: wechatpay_runtime::PathTemplate::new(PATH),
-        auth: AuthScheme::Merchant,
+        auth,
         body: wechatpay_runtime::BodyKind::None,
         headers: &[],
         rate_limit_source: None,

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use wechatpay_models::{CouponType, SendProductCouponRequest, SendUserProductCouponRequest};
 use wechatpay_sandbox::{Options, Sandbox};
+use wechatpay_transport::certificates::CertificateDownload;
+use wechatpay_transport::notification::ApiV3Key;
 use wechatpay_transport::{Error, ErrorKind, Identity};
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -82,4 +84,34 @@ async fn starts_and_stops_inside_an_async_test() {
     assert_eq!(reply.send_request_no, "ASYNC_000001");
     // Dropping joins the sandbox's own thread (it needs nothing from this runtime).
     drop(sandbox);
+}
+
+/// A service provider may verify with platform certificates (P2): the download is answered for
+/// its mchid as for the merchant's, and an unknown mchid is refused.
+#[tokio::test]
+async fn the_service_provider_downloads_platform_certificates() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::start(Options::new(dir.path())).unwrap();
+    let id = &sandbox.keys().identity;
+    let key = ApiV3Key::new(&id.apiv3_key).unwrap();
+    for identity in [
+        Identity::partner(id.sp_mchid.as_str()),
+        Identity::merchant(id.mchid.as_str()),
+    ] {
+        let client = sandbox.client_builder(identity.clone()).build().unwrap();
+        let download = client.download_certificates(&key).await;
+        match download.unwrap_or_else(|e| panic!("{identity:?}: {e}")) {
+            CertificateDownload::Certificates(list) => assert_eq!(list.len(), 1, "{identity:?}"),
+            CertificateDownload::PublicKeyOnly => panic!("{identity:?}: no certificates"),
+        }
+    }
+    let stranger = sandbox
+        .client_builder(Identity::partner("1600009999"))
+        .build()
+        .unwrap();
+    let refused = stranger.download_certificates(&key).await.unwrap_err();
+    assert_eq!(
+        refused.api_error().map(|e| e.code.0.as_str()),
+        Some("SIGN_ERROR")
+    );
 }

@@ -93,14 +93,14 @@ fn claim(state: &SandboxState, body: &[u8]) -> Reply {
             "expected {\"token\": \"<a pre-send token>\"}".into(),
         );
     };
-    let identity = state.keys.identity.brand_id.clone();
     let now = state.clock.now();
     let claimed = state.store.transaction(|db| {
+        let caller = ops::claimer(db, &token)?;
         let mut ctx = Ctx {
             db,
             now,
             info: <PreSendUserProductCoupon as Endpoint>::INFO,
-            identity: &identity,
+            caller: &caller,
             keys: &state.keys,
             notified: false,
             confirm_after_notify: state.confirm_after_notify,

@@ -36,6 +36,8 @@ pub mod trouble {
     pub const OBJECT_NOT_FOUND: u32 = 268_578_608;
     /// 频率过快 — too frequent.
     pub const TOO_FREQUENT: u32 = 270_924_289;
+    /// 服务商没有此接口权限 — the brand has not authorised the service provider (partner handbook).
+    pub const PROVIDER_NOT_AUTHORISED: u32 = 268_579_803;
 }
 
 /// `code` at the status the operation's table gives it, else at `status`.
@@ -141,14 +143,15 @@ pub fn user_limit(info: &EndpointInfo, openid: &str, limit: i64) -> Rejection {
     .with_trouble(trouble::USER_LIMIT)
 }
 
-/// Beyond the per-brand rate: 429 FREQUENCY_LIMITED (page 000), 270924289.
-pub fn frequency_limited(info: &EndpointInfo, per_second: u32) -> Rejection {
+/// Beyond the rate: 429 FREQUENCY_LIMITED (page 000), 270924289. `whom` names the
+/// bucket ("this brand", "this service provider").
+pub fn frequency_limited(info: &EndpointInfo, per_second: u32, whom: &str) -> Rejection {
     answer(
         info,
         429,
         "FREQUENCY_LIMITED",
         format!(
-            "more than {per_second} requests per second to {} for this brand",
+            "more than {per_second} requests per second to {} for {whom}",
             info.operation_id
         ),
     )
@@ -175,7 +178,7 @@ mod tests {
     fn the_operation_table_wins_then_the_chosen_status() {
         let merchant = wechatpay_endpoints::find("send-product-coupon").unwrap();
         let brand = wechatpay_endpoints::find("send-user-product-coupon").unwrap();
-        assert_eq!(frequency_limited(merchant, 1).status, 429);
+        assert_eq!(frequency_limited(merchant, 1, "this merchant").status, 429);
         let r = user_limit(brand, "o", 1);
         assert_eq!((r.status, r.code.as_str()), (400, "USER_RECEIVE_LIMIT"));
         assert_eq!(r.trouble, Some(trouble::USER_LIMIT));

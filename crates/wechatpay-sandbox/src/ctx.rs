@@ -1,11 +1,13 @@
 //! What an operation's handler works with: the request's transaction, its
 //! business time, the operation and its caller. A leaf: the handlers (`ops`), the
-//! notifications they queue (`notify`) and the admin endpoints all take it.
+//! models they read through (`model`), the notifications they queue (`notify`)
+//! and the admin endpoints all take it.
 
 use rusqlite::Connection;
 use wechatpay_runtime::EndpointInfo;
 
 use crate::keys::SandboxKeys;
+use crate::tenancy::Caller;
 
 /// What a handler works with.
 pub struct Ctx<'a> {
@@ -15,8 +17,8 @@ pub struct Ctx<'a> {
     pub now: i64,
     /// The operation being served.
     pub info: &'static EndpointInfo,
-    /// The caller (brand_id or mchid).
-    pub identity: &'a str,
+    /// Who sent the request and whom it acts for (which resources it reaches).
+    pub caller: &'a Caller,
     pub keys: &'a SandboxKeys,
     /// Whether a notification was queued (the deliverer is woken after commit).
     pub notified: bool,

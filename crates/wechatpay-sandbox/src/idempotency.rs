@@ -125,7 +125,7 @@ mod tests {
 
     #[test]
     fn same_number_same_request_replays_different_request_conflicts() {
-        let store = crate::store::Store::open(None, 0).unwrap();
+        let store = crate::store::Store::open(None, 0, "1200000001").unwrap();
         let info = wechatpay_endpoints::find("send-product-coupon").unwrap();
         let request =
             json!({"openid":"o","stock_id":"S","out_request_no":"n1","b":[1,{"y":1,"x":2}]});

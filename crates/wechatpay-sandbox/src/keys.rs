@@ -67,6 +67,14 @@ impl Identity {
     pub fn authorises(&self, brand_id: &str) -> bool {
         self.authorized_brand_ids.iter().any(|b| b == brand_id)
     }
+
+    /// Whether `brand_id` is one of the brands of `sandbox.json` (each signs brand
+    /// calls for itself with the directory's key).
+    pub fn knows_brand(&self, brand_id: &str) -> bool {
+        self.brand_id == brand_id
+            || self.authorises(brand_id)
+            || self.unauthorized_brand_ids.iter().any(|b| b == brand_id)
+    }
 }
 
 /// Everything the sandbox needs to check requests and sign replies.

@@ -5,7 +5,8 @@
 //! request), keeps real state (product coupons, stocks, bundles, codes,
 //! stores, user coupons through their lifecycle, budgets; SQLite), answers
 //! with signed replies of the schema's response types, keeps request numbers
-//! idempotent, limits the rate per brand, delivers signed and encrypted
+//! idempotent, serves the service provider's (partner) operations for the
+//! brands that authorised it, limits the rate per brand, delivers signed and encrypted
 //! notifications, lets tests move its business clock, and injects faults on
 //! demand. Two ways to run it:
 //!
@@ -47,6 +48,8 @@ mod sql;
 mod state;
 pub mod stats;
 pub mod store;
+pub mod tenancy;
+mod twin;
 pub mod validate;
 
 use std::net::SocketAddr;
@@ -57,7 +60,7 @@ use std::time::Duration;
 pub use error::SandboxError;
 pub use keys::{Identity, SandboxKeys};
 pub use notify::deliver::Policy as NotifyPolicy;
-pub use ratelimit::RateLimit;
+pub use ratelimit::{PartnerQuota, RateLimit};
 pub use state::SandboxState;
 pub use store::seed::{EXAMPLE_CODE, UPLOADED_CODES};
 
@@ -80,6 +83,9 @@ pub struct Options {
     pub state: Option<PathBuf>,
     /// Per-brand rate limits (`--rate-limit`).
     pub rate_limit: RateLimit,
+    /// Whose bucket a service provider's calls take from (`--partner-quota`):
+    /// per brand it acts for (default) or one per provider for all its brands.
+    pub partner_quota: PartnerQuota,
     /// Deadline for a request's head (and for idle connections), then for its body.
     pub read_timeout: Duration,
     /// How notifications are retried.
@@ -102,6 +108,7 @@ impl Options {
             log: false,
             state: None,
             rate_limit: RateLimit::Documented,
+            partner_quota: PartnerQuota::PerBrand,
             read_timeout: READ_TIMEOUT,
             notify: NotifyPolicy::default(),
             confirm_after_notify: false,
@@ -142,6 +149,7 @@ pub async fn bind(options: &Options) -> Result<Bound, SandboxError> {
     let store = Arc::new(store::Store::open(
         options.state.as_deref(),
         clock::BusinessClock::new(0).now(),
+        &keys.identity.brand_id,
     )?);
     let offset = store
         .transaction(|db| sql::meta(db, "clock_offset"))
@@ -172,6 +180,7 @@ pub async fn bind(options: &Options) -> Result<Bound, SandboxError> {
         store,
         outbox,
         ratelimit::Limiter::new(options.rate_limit),
+        options.partner_quota,
         clock::BusinessClock::new(offset),
         options.read_timeout,
         options.confirm_after_notify,

@@ -1,7 +1,9 @@
 //! One API request, in WeChat Pay's order: route; faults requested; the
-//! checks of `validate` (signature, headers, schema); the per-brand rate
-//! limit; then, in one transaction, the request number (replay or conflict)
-//! and the operation's handler, whose result is recorded under that number.
+//! checks of `validate` (signature, headers, schema); the caller's tenancy
+//! (a provider acting for a brand that did not authorise it is refused here,
+//! before anything is counted); the rate limit; then, in one transaction, the
+//! request number (replay or conflict) and the operation's handler, whose
+//! result is recorded under that number.
 
 use bytes::Bytes;
 use wechatpay_endpoints::Route;
@@ -11,8 +13,10 @@ use crate::answers;
 use crate::faults::{ErrorFault, Fault, Faults, FAULT_HEADER};
 use crate::idempotency::{self, Key, Lookup};
 use crate::ops::{self, Ctx};
+use crate::ratelimit::PartnerQuota;
 use crate::replies::Rejection;
 use crate::state::{Reply, SandboxState};
+use crate::tenancy::Caller;
 use crate::validate::{check, Incoming as Received};
 
 /// What to do with the connection.
@@ -129,8 +133,31 @@ pub async fn process(
         Ok(a) => a,
         Err(r) => return reject(state, info, r, tamper),
     };
-    if let Err(rate) = state.limiter.take(&accepted.identity, info) {
-        return reject(state, info, answers::frequency_limited(info, rate), tamper);
+    // Before anything is counted or recorded: a brand that did not authorise the provider.
+    let caller = match Caller::of(
+        &state.keys.identity,
+        info,
+        accepted.identity,
+        &accepted.request,
+    ) {
+        Ok(caller) => caller,
+        Err(r) => return reject(state, info, r, tamper),
+    };
+    if let Err(rate) = state
+        .limiter
+        .take(&caller.quota_key(state.partner_quota), info)
+    {
+        let whom = match (&caller.provider, state.partner_quota) {
+            (Some(_), PartnerQuota::PerProvider) => "this service provider (all its brands)",
+            (Some(_), PartnerQuota::PerBrand) => "this service provider and brand",
+            _ => "this caller",
+        };
+        return reject(
+            state,
+            info,
+            answers::frequency_limited(info, rate, whom),
+            tamper,
+        );
     }
     if let Some(delay) = faults.delay() {
         tokio::time::sleep(delay).await;
@@ -140,7 +167,7 @@ pub async fn process(
             Ok(r) | Err(r) => return reject(state, info, r, tamper),
         }
     }
-    let key = Key::of(info, &accepted.identity, &accepted.request);
+    let key = Key::of(info, &caller.party(), &accepted.request);
     let fingerprint = idempotency::fingerprint(&accepted.request);
     let now = state.clock.now();
     let done = state.store.transaction(|db| {
@@ -165,7 +192,7 @@ pub async fn process(
             db,
             now,
             info,
-            identity: &accepted.identity,
+            caller: &caller,
             keys: &state.keys,
             notified: false,
             confirm_after_notify: state.confirm_after_notify,

@@ -7,6 +7,11 @@
 //! documented limit is the family's user-coupon rate, [`USER_COUPON_RATE`] —
 //! and `--rate-limit off` turns every limit off. Operations without a
 //! documented per-second limit are not limited.
+//!
+//! The partner pages print "N/s" without a dimension (the brand pages say "per
+//! brand ID"), so the bucket of a service provider's calls is a setting,
+//! [`PartnerQuota`] (`--partner-quota`): per brand it acts for (the default,
+//! like the brand pages), or one per provider shared by all its brands.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -58,12 +63,35 @@ impl RateLimit {
     }
 }
 
+/// `--partner-quota`: whose bucket a service provider's call takes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PartnerQuota {
+    /// One bucket per brand the provider acts for (and per operation).
+    #[default]
+    PerBrand,
+    /// One bucket per provider (and per operation), shared by all its brands.
+    PerProvider,
+}
+
+impl FromStr for PartnerQuota {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "per-brand" => Ok(PartnerQuota::PerBrand),
+            "per-provider" => Ok(PartnerQuota::PerProvider),
+            _ => Err(format!("{s:?}: expected `per-brand` or `per-provider`")),
+        }
+    }
+}
+
 struct Bucket {
     tokens: f64,
     at: Instant,
 }
 
-/// The buckets, one per caller and operation (at most callers × operations).
+/// The buckets, one per caller (a brand, a provider and brand, or a provider:
+/// `Caller::quota_key`) and operation (at most callers × operations).
 pub struct Limiter {
     setting: RateLimit,
     buckets: Mutex<HashMap<(String, &'static str), Bucket>>,
@@ -78,15 +106,15 @@ impl Limiter {
         }
     }
 
-    /// Takes one request of `identity` to `info`; `Err(limit)` when over the limit.
-    pub fn take(&self, identity: &str, info: &'static EndpointInfo) -> Result<(), u32> {
+    /// Takes one request of the caller `key` to `info`; `Err(limit)` when over the limit.
+    pub fn take(&self, key: &str, info: &'static EndpointInfo) -> Result<(), u32> {
         let Some(rate) = self.setting.per_second(info) else {
             return Ok(());
         };
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         let bucket = buckets
-            .entry((identity.to_owned(), info.operation_id))
+            .entry((key.to_owned(), info.operation_id))
             .or_insert(Bucket {
                 tokens: f64::from(rate),
                 at: now,
@@ -125,6 +153,9 @@ mod tests {
         assert_eq!("off".parse(), Ok(RateLimit::Off));
         assert_eq!("7".parse(), Ok(RateLimit::UserCoupon(7)));
         assert!("0".parse::<RateLimit>().is_err() && "fast".parse::<RateLimit>().is_err());
+        assert_eq!("per-provider".parse(), Ok(PartnerQuota::PerProvider));
+        assert_eq!("per-brand".parse(), Ok(PartnerQuota::PerBrand));
+        assert!("per-user".parse::<PartnerQuota>().is_err());
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::clock::BusinessClock;
 use crate::faults::Faults;
 use crate::keys::{random_hex, SandboxKeys};
 use crate::notify::deliver::Outbox;
-use crate::ratelimit::Limiter;
+use crate::ratelimit::{Limiter, PartnerQuota};
 use crate::replies::Rejection;
 use crate::stats::Stats;
 use crate::store::Store;
@@ -35,6 +35,8 @@ pub struct SandboxState {
     pub(crate) store: Arc<Store>,
     pub(crate) outbox: Arc<Outbox>,
     pub(crate) limiter: Limiter,
+    /// Whose bucket a provider's call takes from (`Options::partner_quota`).
+    pub(crate) partner_quota: PartnerQuota,
     /// Coupon time (validity, expiry, daily budgets).
     pub(crate) clock: BusinessClock,
     /// Signature time (requests, replies).
@@ -65,6 +67,7 @@ impl SandboxState {
         store: Arc<Store>,
         outbox: Arc<Outbox>,
         limiter: Limiter,
+        partner_quota: PartnerQuota,
         clock: BusinessClock,
         read_timeout: Duration,
         confirm_after_notify: bool,
@@ -76,6 +79,7 @@ impl SandboxState {
             store,
             outbox,
             limiter,
+            partner_quota,
             clock,
             wall: Arc::new(SystemClock),
             stats: Mutex::new(Stats::new()),

@@ -37,13 +37,14 @@ pub struct Incoming<'a> {
 
 /// A request that passed every check.
 pub struct Accepted {
-    /// mchid or brand_id.
+    /// The identity in `Authorization`: mchid, brand_id or the provider's mchid.
     pub identity: String,
     /// The wire body with the path and query parameters added: what idempotency
     /// compares.
     pub request: Value,
     /// The same request decoded into the operation's typed request (decoded once,
-    /// here): what the operation's handler receives.
+    /// here; a partner twin's as its brand operation's request): what the
+    /// operation's handler receives.
     pub typed: AnyRequest,
 }
 
@@ -123,12 +124,16 @@ pub(super) fn authenticate(
             auth.scheme.scheme()
         )));
     }
+    let id = &keys.identity;
     let (expected_identity, name) = match info.auth {
-        AuthScheme::Merchant => (&keys.identity.mchid, "mchid"),
-        AuthScheme::Brand => (&keys.identity.brand_id, "brand_id"),
-        AuthScheme::Partner => (&keys.identity.sp_mchid, "mchid"),
+        AuthScheme::Merchant => (&id.mchid, "mchid"),
+        AuthScheme::Brand => (&id.brand_id, "brand_id"),
+        AuthScheme::Partner => (&id.sp_mchid, "mchid"),
     };
-    if auth.identity != *expected_identity {
+    // Every brand of sandbox.json signs for itself with the directory's key.
+    let known = auth.identity == *expected_identity
+        || (info.auth == AuthScheme::Brand && id.knows_brand(&auth.identity));
+    if !known {
         return Err(reject(format!(
             "{name} {:?} is unknown to the sandbox (its {name} is {expected_identity})",
             auth.identity
@@ -245,13 +250,19 @@ fn check_body(
         .map_err(|problems| param_error(&problems, "query"))?;
     let operation = wechatpay_endpoints::dispatch(info.operation_id)
         .ok_or_else(|| Rejection::internal(format!("no operation {}", info.operation_id)))?;
-    let typed = operation.decode_request(&value).map_err(|problems| {
+    let located = |problems: Vec<Problem>| {
         let location = info
             .request
             .field(problems[0].path.split(['.', '[']).next().unwrap_or(""))
             .map_or("body", |f| f.location.as_str());
         param_error(&problems, location)
-    })?;
+    };
+    let typed = operation.decode_request(&value).map_err(located)?;
+    // A partner twin's handler is its brand operation's: it takes that request.
+    let typed = match info.twin_of {
+        Some(twin) => crate::twin::brand_request(info, twin, &value).map_err(located)?,
+        None => typed,
+    };
     Ok((value, typed))
 }
 

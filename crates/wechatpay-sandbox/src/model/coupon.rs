@@ -16,14 +16,15 @@ use rusqlite::types::ToSql;
 use rusqlite::{params, Connection, Row};
 use serde::{Deserialize, Serialize};
 use wechatpay_models::{
-    CouponTagInfo, CouponUsageDetail, ProductCouponEntity, ProductCouponNotification,
-    UserProductCouponBundleInfo, UserProductCouponEntity, UserProductCouponSendChannel,
-    UserProductCouponState,
+    CouponTagInfo, CouponUsageDetail, PartnerProductCouponNotification, ProductCouponEntity,
+    ProductCouponNotification, UserProductCouponBundleInfo, UserProductCouponEntity,
+    UserProductCouponSendChannel, UserProductCouponState,
 };
-use wechatpay_runtime::{EndpointInfo, WireEnum};
+use wechatpay_runtime::WireEnum;
 
 use crate::answers::{self, trouble};
 use crate::clock::datetime;
+use crate::ctx::Ctx;
 use crate::model::{product_coupon, stock};
 use crate::replies::Rejection;
 use crate::sql;
@@ -158,27 +159,25 @@ pub fn select_page(
 }
 
 /// The coupon `code` of `openid` in stock `stock_id` of `product_coupon_id`, or 404
-/// RESOURCE_NOT_EXISTS: 268578608 for an unknown product coupon or stock, 268578851
-/// for a coupon this user does not hold there.
+/// RESOURCE_NOT_EXISTS: 268578608 for an unknown (or unreachable) product coupon
+/// or stock, 268578851 for a coupon this user does not hold there.
 pub fn require(
-    info: &EndpointInfo,
-    db: &Connection,
-    now: i64,
+    ctx: &Ctx<'_>,
     openid: &str,
     code: &str,
     product_coupon_id: &str,
     stock_id: &str,
 ) -> Result<Coupon, Rejection> {
-    stock::require(info, db, product_coupon_id, stock_id, now)?;
+    stock::require(ctx, product_coupon_id, stock_id)?;
     select(
-        db,
-        now,
+        ctx.db,
+        ctx.now,
         "openid = ?2 AND code = ?3 AND stock_id = ?4",
         &[&openid, &code, &stock_id],
     )?
     .into_iter()
     .next()
-    .ok_or_else(|| answers::not_found(info, "user coupon", code, trouble::COUPON_NOT_FOUND))
+    .ok_or_else(|| answers::not_found(ctx.info, "user coupon", code, trouble::COUPON_NOT_FOUND))
 }
 
 /// The coupon with issue position `seq`, as it reads now.
@@ -323,4 +322,31 @@ pub fn notification(coupon: &Coupon) -> ProductCouponNotification {
         .receive_time(datetime(d.receive_time).to_string())
         .valid_begin_time(datetime(coupon.valid_begin).to_string())
         .valid_end_time(datetime(coupon.valid_end).to_string())
+}
+
+/// The decrypted payload of this coupon's PRODUCT_COUPON_SP.SEND: the brand it
+/// belongs to and the coupon's facts (`bundle`: the stock bundle of its stock).
+pub fn partner_notification(
+    coupon: &Coupon,
+    brand_id: &str,
+    bundle: Option<&str>,
+) -> PartnerProductCouponNotification {
+    let d = &coupon.details;
+    let mut n = PartnerProductCouponNotification::new(
+        brand_id,
+        coupon.code.as_str(),
+        coupon.product_coupon_id.as_str(),
+        coupon.stock_id.as_str(),
+        d.appid.as_str(),
+        coupon.openid.as_str(),
+        datetime(coupon.valid_begin),
+        datetime(coupon.valid_end),
+        datetime(d.receive_time),
+        d.send_request_no.as_str(),
+        UserProductCouponSendChannel::from_wire(&d.send_channel),
+    );
+    n.stock_bundle_id = bundle.map(str::to_owned);
+    n.user_coupon_bundle_id = coupon.user_bundle_id.clone();
+    n.attach = d.attach.clone();
+    n
 }

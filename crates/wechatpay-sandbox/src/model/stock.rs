@@ -12,11 +12,12 @@ use wechatpay_models::{
     CouponCodeCountInfo, CouponCodeMode, StockBundleInfo, StockEntity, StockEntityInBundle,
     StockSentCountInfo, StockState,
 };
-use wechatpay_runtime::{EndpointInfo, WireEnum};
+use wechatpay_runtime::WireEnum;
 
 use crate::answers::{self, trouble};
 use crate::clock;
-use crate::model::period;
+use crate::ctx::Ctx;
+use crate::model::{period, product_coupon};
 use crate::replies::Rejection;
 use crate::sql;
 
@@ -118,50 +119,49 @@ pub fn load(db: &Connection, id: &str, now: i64) -> Result<Option<Stock>, Reject
 }
 
 /// The stock `stock_id` of product coupon `product_coupon_id`, or 404
-/// RESOURCE_NOT_EXISTS (268578608) when either is unknown or they do not belong together.
-pub fn require(
-    info: &EndpointInfo,
-    db: &Connection,
-    product_coupon_id: &str,
-    stock_id: &str,
-    now: i64,
-) -> Result<Stock, Rejection> {
-    let stock = load(db, stock_id, now)?
-        .ok_or_else(|| answers::not_found(info, "stock", stock_id, trouble::OBJECT_NOT_FOUND))?;
+/// RESOURCE_NOT_EXISTS (268578608) when either is unknown, they do not belong
+/// together, or the caller does not reach the product coupon (`tenancy`).
+pub fn require(ctx: &Ctx<'_>, product_coupon_id: &str, stock_id: &str) -> Result<Stock, Rejection> {
+    let stock = load(ctx.db, stock_id, ctx.now)?.ok_or_else(|| {
+        answers::not_found(ctx.info, "stock", stock_id, trouble::OBJECT_NOT_FOUND)
+    })?;
+    let what = format!("stock of product coupon {product_coupon_id}");
     if stock.product_coupon_id != product_coupon_id {
         return Err(answers::not_found(
-            info,
-            &format!("stock of product coupon {product_coupon_id}"),
+            ctx.info,
+            &what,
             stock_id,
             trouble::OBJECT_NOT_FOUND,
         ));
     }
+    product_coupon::check_reach(ctx, product_coupon_id, &what, stock_id)?;
     Ok(stock)
 }
 
 /// The stocks of bundle `bundle_id` of product coupon `product_coupon_id`, in round order,
-/// or 404 RESOURCE_NOT_EXISTS when the bundle is unknown or belongs elsewhere.
+/// or 404 RESOURCE_NOT_EXISTS when the bundle is unknown, belongs elsewhere or is
+/// out of the caller's reach.
 pub fn require_bundle(
-    info: &EndpointInfo,
-    db: &Connection,
+    ctx: &Ctx<'_>,
     product_coupon_id: &str,
     bundle_id: &str,
-    now: i64,
 ) -> Result<Vec<Stock>, Rejection> {
+    let what = format!("stock bundle of product coupon {product_coupon_id}");
     let stocks = select(
-        db,
-        now,
+        ctx.db,
+        ctx.now,
         "bundle_id = ?4 AND product_coupon_id = ?5",
         &[&bundle_id, &product_coupon_id],
     )?;
     if stocks.is_empty() {
         return Err(answers::not_found(
-            info,
-            &format!("stock bundle of product coupon {product_coupon_id}"),
+            ctx.info,
+            &what,
             bundle_id,
             trouble::OBJECT_NOT_FOUND,
         ));
     }
+    product_coupon::check_reach(ctx, product_coupon_id, &what, bundle_id)?;
     let mut stocks = stocks;
     stocks.sort_by_key(|s| s.bundle_index);
     Ok(stocks)

@@ -24,7 +24,7 @@ impl Operation for UploadCouponCodes {
         ctx: &mut Ctx<'_>,
         r: UploadCouponCodesRequest,
     ) -> Result<UploadCouponCodesResponse, Rejection> {
-        let s = stock::require(ctx.info, ctx.db, &r.product_coupon_id, &r.stock_id, ctx.now)?;
+        let s = stock::require(ctx, &r.product_coupon_id, &r.stock_id)?;
         require_state(ctx, &s, &[StockState::Sending, StockState::Paused])?;
         if s.entity.coupon_code_mode != CouponCodeMode::Upload {
             return Err(answers::invalid(

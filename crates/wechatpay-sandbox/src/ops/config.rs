@@ -1,4 +1,5 @@
-//! The brand's notify URL (set / get) and image uploads.
+//! The notify URL (set / get: one per brand, and one per service provider for
+//! all its brands, keyed by the signer) and image uploads.
 
 use rusqlite::params;
 use wechatpay_endpoints::brand::{GetNotifyConfig, SetNotifyConfig, UploadImage};
@@ -25,7 +26,7 @@ impl Operation for SetNotifyConfig {
         sql::exec(ctx.db,
             "INSERT INTO notify_configs (identity, url, update_time) VALUES (?1, ?2, ?3) \
              ON CONFLICT (identity) DO UPDATE SET url = excluded.url, update_time = excluded.update_time",
-            params![ctx.identity, r.notify_url, ctx.now],
+            params![ctx.caller.signer, r.notify_url, ctx.now],
         )?;
         Ok(NotifyConfigResult::new(r.notify_url, datetime(ctx.now)))
     }
@@ -33,11 +34,11 @@ impl Operation for SetNotifyConfig {
 
 impl Operation for GetNotifyConfig {
     fn run(ctx: &mut Ctx<'_>, _: GetNotifyConfigRequest) -> Result<NotifyConfigResult, Rejection> {
-        let (url, at) = notify::configured_url(ctx)?.ok_or_else(|| {
+        let (url, at) = notify::configured_url(ctx.db, &ctx.caller.signer)?.ok_or_else(|| {
             answers::not_found(
                 ctx.info,
-                "notify config of brand",
-                ctx.identity,
+                "notify config of",
+                &ctx.caller.signer,
                 trouble::OBJECT_NOT_FOUND,
             )
         })?;

@@ -1,5 +1,7 @@
 //! What each operation does to the state: one typed handler per operation
-//! of `wechatpay_endpoints::ALL`, reached by operation id.
+//! of `wechatpay_endpoints::ALL`, reached by operation id. A partner twin
+//! (`EndpointInfo::twin_of`) is served by its brand operation's handler, acting
+//! for the brand it names (`tenancy`), and its reply carries that brand.
 //!
 //! A handler gets the operation's typed request (already authenticated,
 //! validated against the schema and decoded, once, by `validate`) and returns
@@ -10,6 +12,7 @@
 mod budget;
 mod codes;
 mod config;
+mod image_tasks;
 mod issue;
 mod merchant;
 mod pre_send;
@@ -98,19 +101,30 @@ static HANDLERS: &[(&EndpointInfo, Run)] = handlers![
     ep::brand::UploadCouponCodes,
     ep::brand::UploadImage,
     ep::brand::UseUserProductCoupon,
+    ep::partner::PartnerCreateImageGenerationTask,
+    ep::partner::PartnerGetImageGenerationTask,
 ];
 
-pub(crate) use pre_send::claim;
+pub(crate) use pre_send::{claim, claimer};
 
-/// Runs the operation's handler on its validated, decoded request.
+/// Runs the operation's handler (a twin's: its brand operation's) on its
+/// validated, decoded request.
 pub fn execute(ctx: &mut Ctx<'_>, request: AnyRequest) -> Result<Vec<u8>, Rejection> {
-    let id = ctx.info.operation_id;
+    let id = ctx.info.twin_of.unwrap_or(ctx.info.operation_id);
     let run = HANDLERS
         .iter()
         .find(|(info, _)| info.operation_id == id)
         .map(|(_, run)| *run)
         .ok_or_else(|| Rejection::internal(format!("no handler for {id}")))?;
-    run(ctx, request)
+    let body = run(ctx, request)?;
+    match (ctx.info.twin_of, ctx.info.brand_field, &ctx.caller.brand) {
+        (Some(_), Some(field), Some(brand)) => {
+            let mut reply: serde_json::Value = serde_json::from_slice(&body)?;
+            crate::twin::stamp(&mut reply, ctx.info.response, field, brand);
+            Ok(serde_json::to_vec(&reply)?)
+        }
+        _ => Ok(body),
+    }
 }
 
 #[cfg(test)]
@@ -120,12 +134,14 @@ mod tests {
     #[test]
     fn every_operation_has_exactly_one_handler() {
         for info in ep::ALL {
+            let id = info.twin_of.unwrap_or(info.operation_id);
             let n = HANDLERS
                 .iter()
-                .filter(|(h, _)| h.operation_id == info.operation_id)
+                .filter(|(h, _)| h.operation_id == id)
                 .count();
             assert_eq!(n, 1, "{}", info.operation_id);
         }
-        assert_eq!(HANDLERS.len(), ep::ALL.len());
+        let served_alone = ep::ALL.iter().filter(|i| i.twin_of.is_none()).count();
+        assert_eq!(HANDLERS.len(), served_alone);
     }
 }

@@ -3,7 +3,8 @@
 //! user takes it. Each pre-send gets its own token. The sandbox's
 //! `POST /sandbox/pre-sends/claim {"token": …}` plays the user taking it:
 //! the coupon (or bundle) is issued with send_channel RECEIVE_COMPONENT, with
-//! its PRODUCT_COUPON.SEND notification, once per token.
+//! its PRODUCT_COUPON.SEND notification, once per token. The claim acts for the
+//! pre-send's caller (its brand, and the provider when a provider made it).
 
 use serde::Serialize;
 use serde_json::Value;
@@ -11,9 +12,9 @@ use wechatpay_endpoints::brand::{PreSendUserProductCoupon, PreSendUserProductCou
 use wechatpay_models::{
     PreSendUserProductCouponBundleRequest, PreSendUserProductCouponBundleResponse,
     PreSendUserProductCouponRequest, PreSendUserProductCouponResponse, UsageMode,
-    UserProductCouponSendChannel,
+    UserProductCouponEntity, UserProductCouponSendChannel,
 };
-use wechatpay_runtime::{Endpoint, EndpointInfo, WireEnum};
+use wechatpay_runtime::{Described, Endpoint, EndpointInfo, WireEnum};
 
 use super::issue::{self, Send};
 use super::user_bundles::{bundle_coupon, send_bundle, sending_bundle};
@@ -24,21 +25,47 @@ use crate::model::product_coupon::{self, wire};
 use crate::model::stock;
 use crate::replies::Rejection;
 use crate::sql;
+use crate::tenancy::{Caller, Owner};
 
-/// Records a pre-send under a fresh random token.
+/// Records a pre-send under a fresh random token, with the operation whose
+/// request it keeps (a partner twin's brand operation) and the caller's tenancy.
 fn new_token(ctx: &Ctx<'_>, openid: &str, request: &impl Serialize) -> Result<String, Rejection> {
     let token = format!("SBX{}", crate::keys::random_hex(32));
+    let operation = ctx.info.twin_of.unwrap_or(ctx.info.operation_id);
     sql::exec(
         ctx.db,
-        "INSERT INTO pre_sends (token, operation, openid, body) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO pre_sends (token, operation, openid, body, brand_id, provider) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         rusqlite::params![
             token,
-            ctx.info.operation_id,
+            operation,
             openid,
-            serde_json::to_string(request)?
+            serde_json::to_string(request)?,
+            ctx.caller.brand,
+            ctx.caller.provider
         ],
     )?;
     Ok(token)
+}
+
+/// Who claims the pre-send of `token`: the caller that made it (the coupon is
+/// issued as if it sent it); for an unknown token, a caller that reaches nothing.
+pub fn claimer(db: &rusqlite::Connection, token: &str) -> Result<Caller, Rejection> {
+    let owner: Option<(Option<String>, Option<String>)> =
+        rusqlite::OptionalExtension::optional(sql::row(
+            db,
+            "SELECT brand_id, provider FROM pre_sends WHERE token = ?1",
+            [token],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        ))?;
+    Ok(match owner {
+        Some((Some(brand_id), provider)) => Caller::owner_of(&Owner { brand_id, provider }),
+        _ => Caller {
+            signer: String::new(),
+            brand: None,
+            provider: None,
+        },
+    })
 }
 
 impl Operation for PreSendUserProductCoupon {
@@ -46,7 +73,7 @@ impl Operation for PreSendUserProductCoupon {
         ctx: &mut Ctx<'_>,
         r: PreSendUserProductCouponRequest,
     ) -> Result<PreSendUserProductCouponResponse, Rejection> {
-        let pc = product_coupon::require(ctx.info, ctx.db, &r.product_coupon_id)?;
+        let pc = product_coupon::require(ctx, &r.product_coupon_id)?;
         if pc.usage_mode != UsageMode::Single {
             return Err(answers::invalid(
                 ctx.info,
@@ -58,7 +85,7 @@ impl Operation for PreSendUserProductCoupon {
                 None,
             ));
         }
-        let s = stock::require(ctx.info, ctx.db, &r.product_coupon_id, &r.stock_id, ctx.now)?;
+        let s = stock::require(ctx, &r.product_coupon_id, &r.stock_id)?;
         issue::check_sending(ctx, &s)?;
         issue::check_code_rule(&s, r.coupon_code.as_deref())?;
         Ok(PreSendUserProductCouponResponse::new(new_token(
@@ -72,7 +99,7 @@ impl Operation for PreSendUserProductCouponBundle {
         ctx: &mut Ctx<'_>,
         r: PreSendUserProductCouponBundleRequest,
     ) -> Result<PreSendUserProductCouponBundleResponse, Rejection> {
-        bundle_coupon(ctx.info, ctx, &r.product_coupon_id)?;
+        bundle_coupon(ctx, &r.product_coupon_id)?;
         sending_bundle(ctx, &r.product_coupon_id, &r.stock_bundle_id)?;
         Ok(PreSendUserProductCouponBundleResponse::new(new_token(
             ctx, &r.openid, &r,
@@ -119,7 +146,7 @@ pub fn claim(ctx: &mut Ctx<'_>, token: &str) -> Result<Vec<Value>, Rejection> {
     let entities = if operation == single.operation_id {
         let mut r: PreSendUserProductCouponRequest = serde_json::from_str(&body)?;
         r.openid = openid;
-        let s = stock::require(ctx.info, ctx.db, &r.product_coupon_id, &r.stock_id, ctx.now)?;
+        let s = stock::require(ctx, &r.product_coupon_id, &r.stock_id)?;
         issue::check_sending(ctx, &s)?;
         issue::check_budget(ctx, &s, &r.openid)?;
         let send = Send {
@@ -157,5 +184,14 @@ pub fn claim(ctx: &mut Ctx<'_>, token: &str) -> Result<Vec<Value>, Rejection> {
         "UPDATE pre_sends SET claimed = 1 WHERE token = ?1",
         [token],
     )?;
+    let mut entities = entities;
+    if ctx.caller.provider.is_some() {
+        if let Some(brand) = &ctx.caller.brand {
+            let ty = <UserProductCouponEntity as Described>::TYPE_INFO;
+            for e in &mut entities {
+                crate::twin::stamp(e, ty, "brand_id", brand);
+            }
+        }
+    }
     Ok(entities)
 }

@@ -4,6 +4,8 @@
 //! everything), with its first stock (usage_mode SINGLE) or stock bundle
 //! (PROGRESSIVE_BUNDLE). Deactivating it deactivates its stocks; coupons
 //! already issued stay valid (family README, "Product coupon and stock states").
+//! A product coupon belongs to the brand the call acts for and records who
+//! created it (`tenancy`); a provider must have set its notify URL first.
 
 use wechatpay_endpoints::brand::{
     CreateProductCoupon, DeactivateProductCoupon, GetProductCoupon, UpdateProductCoupon,
@@ -19,6 +21,7 @@ use crate::answers;
 use crate::clock::datetime;
 use crate::model::product_coupon::{self, wire};
 use crate::model::stock;
+use crate::notify;
 use crate::replies::Rejection;
 
 /// The rules of seed page 002's error table that only the server can check
@@ -68,6 +71,22 @@ impl Operation for CreateProductCoupon {
         r: CreateProductCouponRequest,
     ) -> Result<CreateProductCouponResponse, Rejection> {
         check_rules(ctx, &r)?;
+        let owner = ctx.caller.owner().ok_or_else(|| {
+            Rejection::internal(format!("{} names no brand", ctx.info.operation_id))
+        })?;
+        if let Some(provider) = &owner.provider {
+            // The partner page's precondition: the provider's one notify URL is set.
+            if notify::configured_url(ctx.db, provider)?.is_none() {
+                return Err(answers::invalid(
+                    ctx.info,
+                    format!(
+                        "service provider {provider} has no notify URL yet (服务商未设置商品券事件通知地址): \
+                         call partner-set-notify-config first"
+                    ),
+                    None,
+                ));
+            }
+        }
         let id = product_coupon::new_id(ctx.db)?;
         let mut pc = ProductCouponEntity::new(
             id.as_str(),
@@ -80,7 +99,7 @@ impl Operation for CreateProductCoupon {
         pc.single_usage_info = r.single_usage_info.clone();
         pc.progressive_bundle_usage_info = r.progressive_bundle_usage_info.clone();
         pc.out_product_no = r.out_product_no.clone();
-        product_coupon::insert(ctx.db, &pc)?;
+        product_coupon::insert(ctx.db, &pc, &owner)?;
         let mut reply = CreateProductCouponResponse::new(
             id.as_str(),
             pc.scope.clone(),
@@ -108,7 +127,7 @@ impl Operation for GetProductCoupon {
         ctx: &mut Ctx<'_>,
         r: GetProductCouponRequest,
     ) -> Result<ProductCouponEntity, Rejection> {
-        product_coupon::require(ctx.info, ctx.db, &r.product_coupon_id)
+        product_coupon::require(ctx, &r.product_coupon_id)
     }
 }
 
@@ -117,7 +136,7 @@ impl Operation for UpdateProductCoupon {
         ctx: &mut Ctx<'_>,
         r: UpdateProductCouponRequest,
     ) -> Result<ProductCouponEntity, Rejection> {
-        let mut pc = product_coupon::require_effective(ctx.info, ctx.db, &r.product_coupon_id)?;
+        let mut pc = product_coupon::require_effective(ctx, &r.product_coupon_id)?;
         if pc.scope == ProductCouponScope::Single
             && (r.display_info.original_price.is_none()
                 || r.display_info.combo_package_list.is_none())
@@ -139,7 +158,7 @@ impl Operation for DeactivateProductCoupon {
         ctx: &mut Ctx<'_>,
         r: DeactivateProductCouponRequest,
     ) -> Result<ProductCouponEntity, Rejection> {
-        let mut pc = product_coupon::require(ctx.info, ctx.db, &r.product_coupon_id)?;
+        let mut pc = product_coupon::require(ctx, &r.product_coupon_id)?;
         if pc.state == ProductCouponState::Deactivated {
             return Err(answers::invalid(
                 ctx.info,

@@ -64,27 +64,20 @@ pub(super) fn create_in(
     }
     let bundle_id = sql::next(ctx.db, "stock_bundle_id", 100_300_001)?.to_string();
     bundle::insert(ctx.db, pc, &bundle_id, &b)?;
-    let stocks =
-        stock::require_bundle(ctx.info, ctx.db, &pc.product_coupon_id, &bundle_id, ctx.now)?;
+    let stocks = stock::require_bundle(ctx, &pc.product_coupon_id, &bundle_id)?;
     entity(ctx, &bundle_id, &stocks)
 }
 
 impl Operation for CreateStockBundle {
     fn run(ctx: &mut Ctx<'_>, r: CreateStockBundleRequest) -> Result<StockBundleEntity, Rejection> {
-        let pc = product_coupon::require_effective(ctx.info, ctx.db, &r.product_coupon_id)?;
+        let pc = product_coupon::require_effective(ctx, &r.product_coupon_id)?;
         create_in(ctx, &pc, r.stock_bundle)
     }
 }
 
 impl Operation for UpdateStockBundle {
     fn run(ctx: &mut Ctx<'_>, r: UpdateStockBundleRequest) -> Result<StockBundleEntity, Rejection> {
-        let mut stocks = stock::require_bundle(
-            ctx.info,
-            ctx.db,
-            &r.product_coupon_id,
-            &r.stock_bundle_id,
-            ctx.now,
-        )?;
+        let mut stocks = stock::require_bundle(ctx, &r.product_coupon_id, &r.stock_bundle_id)?;
         for s in &mut stocks {
             require_state(ctx, s, &[StockState::Sending, StockState::Paused])?;
             let e = &mut s.entity;
@@ -114,13 +107,7 @@ impl Operation for UpdateStockBundleBudget {
         ctx: &mut Ctx<'_>,
         r: UpdateStockBundleBudgetRequest,
     ) -> Result<StockBundleEntity, Rejection> {
-        let mut stocks = stock::require_bundle(
-            ctx.info,
-            ctx.db,
-            &r.product_coupon_id,
-            &r.stock_bundle_id,
-            ctx.now,
-        )?;
+        let mut stocks = stock::require_bundle(ctx, &r.product_coupon_id, &r.stock_bundle_id)?;
         let change = BudgetChange {
             mode: r.update_mode,
             current_max_count: r.current_max_count,

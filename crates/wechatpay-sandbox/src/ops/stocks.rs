@@ -139,21 +139,21 @@ pub(super) fn require_state(
 
 impl Operation for CreateStock {
     fn run(ctx: &mut Ctx<'_>, r: CreateStockRequest) -> Result<StockEntity, Rejection> {
-        let pc = product_coupon::require_effective(ctx.info, ctx.db, &r.product_coupon_id)?;
+        let pc = product_coupon::require_effective(ctx, &r.product_coupon_id)?;
         create_in(ctx, &pc, r.stock)
     }
 }
 
 impl Operation for GetStock {
     fn run(ctx: &mut Ctx<'_>, r: GetStockRequest) -> Result<StockEntity, Rejection> {
-        let s = stock::require(ctx.info, ctx.db, &r.product_coupon_id, &r.stock_id, ctx.now)?;
+        let s = stock::require(ctx, &r.product_coupon_id, &r.stock_id)?;
         stock::render(ctx.db, &s)
     }
 }
 
 impl Operation for ListStocks {
     fn run(ctx: &mut Ctx<'_>, r: ListStocksRequest) -> Result<ListStocksResponse, Rejection> {
-        product_coupon::require(ctx.info, ctx.db, &r.product_coupon_id)?;
+        product_coupon::require(ctx, &r.product_coupon_id)?;
         let page = Page::from_request(ctx.info, r.page_size, r.page_token.as_deref())?;
         let state = r.state.as_ref().map(|s| s.as_wire().to_owned());
         let filter = format!(
@@ -183,7 +183,7 @@ impl Operation for ListStocks {
 
 impl Operation for UpdateStock {
     fn run(ctx: &mut Ctx<'_>, r: UpdateStockRequest) -> Result<StockEntity, Rejection> {
-        let mut s = stock::require(ctx.info, ctx.db, &r.product_coupon_id, &r.stock_id, ctx.now)?;
+        let mut s = stock::require(ctx, &r.product_coupon_id, &r.stock_id)?;
         require_state(ctx, &s, &[StockState::Sending, StockState::Paused])?;
         let e = &mut s.entity;
         if r.remark.is_some() {
@@ -208,7 +208,7 @@ impl Operation for UpdateStock {
 
 impl Operation for UpdateStockBudget {
     fn run(ctx: &mut Ctx<'_>, r: UpdateStockBudgetRequest) -> Result<StockEntity, Rejection> {
-        let mut s = stock::require(ctx.info, ctx.db, &r.product_coupon_id, &r.stock_id, ctx.now)?;
+        let mut s = stock::require(ctx, &r.product_coupon_id, &r.stock_id)?;
         require_state(
             ctx,
             &s,
@@ -233,7 +233,7 @@ impl Operation for UpdateStockBudget {
 
 impl Operation for DeactivateStock {
     fn run(ctx: &mut Ctx<'_>, r: DeactivateStockRequest) -> Result<StockEntity, Rejection> {
-        let s = stock::require(ctx.info, ctx.db, &r.product_coupon_id, &r.stock_id, ctx.now)?;
+        let s = stock::require(ctx, &r.product_coupon_id, &r.stock_id)?;
         require_state(
             ctx,
             &s,

@@ -100,9 +100,7 @@ fn one_stock(
     product_coupon_id: &str,
     stock_id: &str,
 ) -> Result<Vec<String>, Rejection> {
-    Ok(vec![
-        stock::require(ctx.info, ctx.db, product_coupon_id, stock_id, ctx.now)?.id,
-    ])
+    Ok(vec![stock::require(ctx, product_coupon_id, stock_id)?.id])
 }
 
 fn bundle_stocks(
@@ -110,12 +108,10 @@ fn bundle_stocks(
     product_coupon_id: &str,
     bundle_id: &str,
 ) -> Result<Vec<String>, Rejection> {
-    Ok(
-        stock::require_bundle(ctx.info, ctx.db, product_coupon_id, bundle_id, ctx.now)?
-            .into_iter()
-            .map(|s| s.id)
-            .collect(),
-    )
+    Ok(stock::require_bundle(ctx, product_coupon_id, bundle_id)?
+        .into_iter()
+        .map(|s| s.id)
+        .collect())
 }
 
 impl Operation for AssociateStores {
@@ -163,8 +159,7 @@ impl Operation for ListAssociatedStores {
         ctx: &mut Ctx<'_>,
         r: ListAssociatedStoresRequest,
     ) -> Result<ListAssociatedStoresResponse, Rejection> {
-        let stock_id =
-            stock::require(ctx.info, ctx.db, &r.product_coupon_id, &r.stock_id, ctx.now)?.id;
+        let stock_id = stock::require(ctx, &r.product_coupon_id, &r.stock_id)?.id;
         let page = Page::from_request(ctx.info, r.page_size, r.page_token.as_deref())?;
         let total: i64 = sql::row(
             ctx.db,

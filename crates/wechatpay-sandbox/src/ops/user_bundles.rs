@@ -8,7 +8,7 @@ use wechatpay_models::{
     SendUserProductCouponBundleRequest, UsageMode, UserProductCouponBundleResult,
     UserProductCouponSendChannel,
 };
-use wechatpay_runtime::{EndpointInfo, WireEnum};
+use wechatpay_runtime::WireEnum;
 
 use super::issue::{self, InBundle, Send};
 use super::user_coupons::deactivate;
@@ -20,15 +20,12 @@ use crate::model::stock::{self, Stock};
 use crate::replies::Rejection;
 use crate::sql;
 
-pub(super) fn bundle_coupon(
-    info: &EndpointInfo,
-    ctx: &Ctx<'_>,
-    id: &str,
-) -> Result<ProductCouponEntity, Rejection> {
-    let pc = product_coupon::require(info, ctx.db, id)?;
+/// The PROGRESSIVE_BUNDLE product coupon `id` (INVALID_REQUEST for another usage mode).
+pub(super) fn bundle_coupon(ctx: &Ctx<'_>, id: &str) -> Result<ProductCouponEntity, Rejection> {
+    let pc = product_coupon::require(ctx, id)?;
     if pc.usage_mode != UsageMode::ProgressiveBundle {
         return Err(answers::invalid(
-            info,
+            ctx.info,
             format!(
                 "product coupon {id} is {}: stock bundles belong to PROGRESSIVE_BUNDLE product coupons",
                 wire(&pc.usage_mode)
@@ -45,7 +42,7 @@ pub(super) fn sending_bundle(
     pc: &str,
     bundle: &str,
 ) -> Result<Vec<Stock>, Rejection> {
-    let stocks = stock::require_bundle(ctx.info, ctx.db, pc, bundle, ctx.now)?;
+    let stocks = stock::require_bundle(ctx, pc, bundle)?;
     for s in &stocks {
         issue::check_sending(ctx, s)?;
     }
@@ -60,7 +57,7 @@ pub(super) fn send_bundle(
     bundle_id: &str,
     send: &Send<'_>,
 ) -> Result<UserProductCouponBundleResult, Rejection> {
-    bundle_coupon(ctx.info, ctx, pc)?;
+    bundle_coupon(ctx, pc)?;
     let stocks = sending_bundle(ctx, pc, bundle_id)?;
     // Every round's stock has the bundle's rule and counters: the first one decides.
     issue::check_budget(ctx, &stocks[0], send.openid)?;
@@ -105,13 +102,7 @@ impl Operation for DeactivateUserProductCouponBundle {
         ctx: &mut Ctx<'_>,
         r: DeactivateUserProductCouponBundleRequest,
     ) -> Result<UserProductCouponBundleResult, Rejection> {
-        let stocks = stock::require_bundle(
-            ctx.info,
-            ctx.db,
-            &r.product_coupon_id,
-            &r.stock_bundle_id,
-            ctx.now,
-        )?;
+        let stocks = stock::require_bundle(ctx, &r.product_coupon_id, &r.stock_bundle_id)?;
         let mut coupons = coupon::select(
             ctx.db,
             ctx.now,

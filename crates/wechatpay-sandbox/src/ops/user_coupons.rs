@@ -54,7 +54,7 @@ impl Operation for SendUserProductCoupon {
         ctx: &mut Ctx<'_>,
         r: SendUserProductCouponRequest,
     ) -> Result<UserProductCouponEntity, Rejection> {
-        let pc = product_coupon::require(ctx.info, ctx.db, &r.product_coupon_id)?;
+        let pc = product_coupon::require(ctx, &r.product_coupon_id)?;
         if pc.usage_mode != UsageMode::Single {
             return Err(answers::invalid(
                 ctx.info,
@@ -66,7 +66,7 @@ impl Operation for SendUserProductCoupon {
                 None,
             ));
         }
-        let s = stock::require(ctx.info, ctx.db, &r.product_coupon_id, &r.stock_id, ctx.now)?;
+        let s = stock::require(ctx, &r.product_coupon_id, &r.stock_id)?;
         issue::check_sending(ctx, &s)?;
         issue::check_budget(ctx, &s, &r.openid)?;
         let send = Send {
@@ -93,9 +93,7 @@ impl Operation for ConfirmSendUserProductCoupon {
         r: ConfirmSendUserProductCouponRequest,
     ) -> Result<UserProductCouponEntity, Rejection> {
         let mut c = coupon::require(
-            ctx.info,
-            ctx.db,
-            ctx.now,
+            ctx,
             &r.openid,
             &r.coupon_code,
             &r.product_coupon_id,
@@ -151,9 +149,7 @@ impl Operation for GetUserProductCoupon {
         r: GetUserProductCouponRequest,
     ) -> Result<UserProductCouponEntity, Rejection> {
         let c = coupon::require(
-            ctx.info,
-            ctx.db,
-            ctx.now,
+            ctx,
             &r.openid,
             &r.coupon_code,
             &r.product_coupon_id,
@@ -170,16 +166,21 @@ impl Operation for ListUserProductCoupons {
     ) -> Result<ListUserProductCouponsResponse, Rejection> {
         let page = Page::from_request(ctx.info, r.page_size, r.page_token.as_deref())?;
         let state = r.coupon_state.as_ref().map(|s| s.as_wire().to_owned());
+        // Only coupons of product coupons the caller reaches (`tenancy`).
         let filter = format!(
             "openid = ?2 AND (?3 IS NULL OR product_coupon_id = ?3) AND (?4 IS NULL OR stock_id = ?4) \
-             AND (?5 IS NULL OR {STATE_SQL} = ?5) AND (?6 IS NULL OR user_bundle_id = ?6)"
+             AND (?5 IS NULL OR {STATE_SQL} = ?5) AND (?6 IS NULL OR user_bundle_id = ?6) \
+             AND product_coupon_id IN (SELECT id FROM product_coupons WHERE brand_id = ?7 \
+             AND (?8 IS NULL OR provider = ?8))"
         );
-        let args: [&dyn rusqlite::types::ToSql; 5] = [
+        let args: [&dyn rusqlite::types::ToSql; 7] = [
             &r.openid,
             &r.product_coupon_id,
             &r.stock_id,
             &state,
             &r.user_coupon_bundle_id,
+            &ctx.caller.brand,
+            &ctx.caller.provider,
         ];
         let total: i64 = {
             let sql = format!("SELECT COUNT(*) FROM user_coupons WHERE {filter}");
@@ -192,7 +193,7 @@ impl Operation for ListUserProductCoupons {
         let rows = coupon::select_page(
             ctx.db,
             ctx.now,
-            &format!("{filter} AND seq > ?7"),
+            &format!("{filter} AND seq > ?9"),
             &args,
             page.size + 1,
         )?;
@@ -216,9 +217,7 @@ impl Operation for UseUserProductCoupon {
         r: UseUserProductCouponRequest,
     ) -> Result<UserProductCouponEntity, Rejection> {
         let mut c = coupon::require(
-            ctx.info,
-            ctx.db,
-            ctx.now,
+            ctx,
             &r.openid,
             &r.coupon_code,
             &r.product_coupon_id,
@@ -247,7 +246,7 @@ impl Operation for UseUserProductCoupon {
             )));
         }
         if let Some(store_id) = &r.store_id {
-            let s = stock::require(ctx.info, ctx.db, &r.product_coupon_id, &r.stock_id, ctx.now)?;
+            let s = stock::require(ctx, &r.product_coupon_id, &r.stock_id)?;
             let linked: i64 = sql::row(
                 ctx.db,
                 "SELECT COUNT(*) FROM stores WHERE stock_id = ?1 AND store_id = ?2",
@@ -285,9 +284,7 @@ impl Operation for ReturnUserProductCoupon {
         r: ReturnUserProductCouponRequest,
     ) -> Result<UserProductCouponEntity, Rejection> {
         let mut c = coupon::require(
-            ctx.info,
-            ctx.db,
-            ctx.now,
+            ctx,
             &r.openid,
             &r.coupon_code,
             &r.product_coupon_id,
@@ -360,9 +357,7 @@ impl Operation for DeactivateUserProductCoupon {
         r: DeactivateUserProductCouponRequest,
     ) -> Result<UserProductCouponEntity, Rejection> {
         let mut c = coupon::require(
-            ctx.info,
-            ctx.db,
-            ctx.now,
+            ctx,
             &r.openid,
             &r.coupon_code,
             &r.product_coupon_id,

@@ -20,7 +20,7 @@ pub use crate::sql::{exec, meta, next, next_seq, row, set_meta};
 
 /// Bumped when the schema changes; a state file of an older version is brought
 /// up to date by [`migrate`], one of another version is refused.
-const SCHEMA_VERSION: &str = "2";
+const SCHEMA_VERSION: &str = "3";
 
 /// `PRAGMA application_id` of a sandbox state file: "WPSB" in ASCII.
 /// `PRAGMA user_version` holds `SCHEMA_VERSION` next to it.
@@ -69,8 +69,9 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Opens `path` (or a private temporary database), creates the schema and,
-    /// on first use, seeds the doc example ids at business time `now`.
-    pub fn open(path: Option<&Path>, now: i64) -> Result<Store, SandboxError> {
+    /// on first use, seeds the doc example ids at business time `now` for
+    /// `brand_id` (`sandbox.json`'s brand), which also owns the rows of an older file.
+    pub fn open(path: Option<&Path>, now: i64, brand_id: &str) -> Result<Store, SandboxError> {
         let name = path.map_or_else(|| "(temporary)".to_owned(), |p| p.display().to_string());
         let fail = |e: rusqlite::Error| SandboxError::State {
             name: name.clone(),
@@ -99,7 +100,7 @@ impl Store {
         store
             .transaction(|db| {
                 match meta(db, "schema_version")? {
-                    Some(v) if v == "1" => migrate(db, &v)?,
+                    Some(v) if v == "1" || v == "2" => migrate(db, &v, brand_id)?,
                     Some(v) if v != SCHEMA_VERSION => {
                         return Err(OpenError::Other(format!(
                             "written by schema version {v}, this sandbox uses {SCHEMA_VERSION}; use another file"
@@ -108,7 +109,7 @@ impl Store {
                     Some(_) => {}
                     None => {
                         set_meta(db, "schema_version", SCHEMA_VERSION)?;
-                        seed::run(db, now)
+                        seed::run(db, now, brand_id)
                             .map_err(|e| OpenError::Other(format!("seeding: {}", e.message)))?;
                     }
                 }
@@ -207,14 +208,46 @@ fn check_kind(conn: &Connection) -> Result<(), String> {
 /// 1 → 2: `user_coupons.send_notice` and `outbox.coupon_seq`, which record
 /// whether a coupon's PRODUCT_COUPON.SEND was delivered (`--confirm-after-notify`).
 /// Coupons of a version-1 file have no record, so they read as not delivered.
-fn migrate(db: &Connection, version: &str) -> rusqlite::Result<()> {
+///
+/// 2 → 3: tenancy. `product_coupons.brand_id` / `.provider` and the same on
+/// `pre_sends`: every existing row belongs to `brand_id` and was created by
+/// the brand itself (before providers existed only the brand could create).
+fn migrate(db: &Connection, version: &str, brand_id: &str) -> rusqlite::Result<()> {
     if version == "1" {
-        db.execute_batch(
-            "ALTER TABLE user_coupons ADD COLUMN send_notice TEXT; \
-             ALTER TABLE outbox ADD COLUMN coupon_seq INTEGER;",
-        )?;
+        add_column(db, "user_coupons", "send_notice", "TEXT")?;
+        add_column(db, "outbox", "coupon_seq", "INTEGER")?;
     }
+    add_column(
+        db,
+        "product_coupons",
+        "brand_id",
+        "TEXT NOT NULL DEFAULT ''",
+    )?;
+    add_column(db, "product_coupons", "provider", "TEXT")?;
+    add_column(db, "pre_sends", "brand_id", "TEXT")?;
+    add_column(db, "pre_sends", "provider", "TEXT")?;
+    db.execute(
+        "UPDATE product_coupons SET brand_id = ?1 WHERE brand_id = ''",
+        [brand_id],
+    )?;
+    db.execute(
+        "UPDATE pre_sends SET brand_id = ?1 WHERE brand_id IS NULL",
+        [brand_id],
+    )?;
     set_meta(db, "schema_version", SCHEMA_VERSION)
+}
+
+/// Adds `column` to `table` unless it is there already.
+fn add_column(db: &Connection, table: &str, column: &str, decl: &str) -> rusqlite::Result<()> {
+    let present: i64 = db.query_row(
+        &format!("SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = ?1"),
+        [column],
+        |r| r.get(0),
+    )?;
+    if present == 0 {
+        db.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -225,7 +258,7 @@ mod tests {
     fn opens_seeds_once_and_keeps_a_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("state.db");
-        let store = Store::open(Some(&file), 1_754_000_000).unwrap();
+        let store = Store::open(Some(&file), 1_754_000_000, "1200000001").unwrap();
         let n = |s: &Store| {
             s.transaction(|db| {
                 row(db, "SELECT COUNT(*) FROM stocks", [], |r| {
@@ -240,18 +273,50 @@ mod tests {
             .transaction(|db| next(db, "x", 5).and_then(|_| next(db, "x", 5)))
             .unwrap();
         drop(store);
-        let again = Store::open(Some(&file), 1_754_000_000).unwrap();
+        let again = Store::open(Some(&file), 1_754_000_000, "1200000001").unwrap();
         assert_eq!(n(&again), seeded, "not seeded twice");
         assert_eq!(again.transaction(|db| next(db, "x", 5)).unwrap(), 7);
-        let temporary = Store::open(None, 1_754_000_000).unwrap();
+        let temporary = Store::open(None, 1_754_000_000, "1200000001").unwrap();
         assert_eq!(n(&temporary), seeded);
+    }
+
+    #[test]
+    fn a_version_2_file_gains_tenancy_its_rows_belong_to_the_brand() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("state.db");
+        drop(Store::open(Some(&file), 1_754_000_000, "1200000001").unwrap());
+        // What version 2 looked like: no tenancy columns.
+        let conn = Connection::open(&file).unwrap();
+        conn.execute_batch(
+            "ALTER TABLE product_coupons DROP COLUMN brand_id; \
+             ALTER TABLE product_coupons DROP COLUMN provider; \
+             ALTER TABLE pre_sends DROP COLUMN brand_id; \
+             ALTER TABLE pre_sends DROP COLUMN provider; \
+             INSERT INTO pre_sends (token, operation, openid, body) VALUES ('T', 'op', 'o', '{}'); \
+             UPDATE meta SET value = '2' WHERE key = 'schema_version';",
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(Some(&file), 1_754_000_000, "1200000001").unwrap();
+        let owners: Vec<(String, Option<String>)> = store
+            .transaction(|db| {
+                db.prepare("SELECT brand_id, provider FROM product_coupons UNION ALL SELECT brand_id, provider FROM pre_sends")?
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect()
+            })
+            .unwrap();
+        assert!(owners.len() > 2);
+        assert!(
+            owners.iter().all(|o| *o == ("1200000001".to_owned(), None)),
+            "{owners:?}"
+        );
     }
 
     #[test]
     fn a_version_1_file_gains_the_send_notice_columns() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("state.db");
-        drop(Store::open(Some(&file), 1_754_000_000).unwrap());
+        drop(Store::open(Some(&file), 1_754_000_000, "1200000001").unwrap());
         // What version 1 looked like.
         let conn = Connection::open(&file).unwrap();
         conn.execute_batch(
@@ -261,7 +326,7 @@ mod tests {
         )
         .unwrap();
         drop(conn);
-        let store = Store::open(Some(&file), 1_754_000_000).unwrap();
+        let store = Store::open(Some(&file), 1_754_000_000, "1200000001").unwrap();
         store
             .transaction(|db| {
                 assert_eq!(meta(db, "schema_version")?.as_deref(), Some(SCHEMA_VERSION));
@@ -274,7 +339,7 @@ mod tests {
         let conn = Connection::open(&file).unwrap();
         set_meta(&conn, "schema_version", "99").unwrap();
         drop(conn);
-        let refused = Store::open(Some(&file), 1_754_000_000).unwrap_err();
+        let refused = Store::open(Some(&file), 1_754_000_000, "1200000001").unwrap_err();
         assert!(
             refused.to_string().contains("schema version 99"),
             "{refused}"

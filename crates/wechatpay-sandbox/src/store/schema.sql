@@ -12,10 +12,15 @@ CREATE TABLE IF NOT EXISTS counters (
     value INTEGER NOT NULL
 );
 
+-- brand_id: the brand it belongs to; provider: the service provider (sp_mchid)
+-- that created it, NULL when the brand did (tenancy.rs). Every stock, bundle,
+-- code, store, user coupon and pre-send belongs to its product coupon's tenant.
 CREATE TABLE IF NOT EXISTS product_coupons (
-    id   TEXT PRIMARY KEY,
-    seq  INTEGER NOT NULL,
-    body TEXT NOT NULL
+    id       TEXT PRIMARY KEY,
+    seq      INTEGER NOT NULL,
+    body     TEXT NOT NULL,
+    brand_id TEXT NOT NULL DEFAULT '',
+    provider TEXT
 );
 
 CREATE TABLE IF NOT EXISTS stocks (
@@ -78,12 +83,16 @@ CREATE INDEX IF NOT EXISTS user_coupons_by_user ON user_coupons (openid, code);
 CREATE INDEX IF NOT EXISTS user_coupons_by_stock_user ON user_coupons (stock_id, openid);
 CREATE INDEX IF NOT EXISTS user_coupons_by_bundle ON user_coupons (user_bundle_id);
 
+-- operation: the brand operation whose request body is kept (a partner twin's
+-- brand operation); brand_id / provider: the caller that made it, whom the claim acts for.
 CREATE TABLE IF NOT EXISTS pre_sends (
     token     TEXT PRIMARY KEY,
     operation TEXT NOT NULL,
     openid    TEXT NOT NULL,
     body      TEXT NOT NULL,
-    claimed   INTEGER NOT NULL DEFAULT 0
+    claimed   INTEGER NOT NULL DEFAULT 0,
+    brand_id  TEXT,
+    provider  TEXT
 );
 
 CREATE TABLE IF NOT EXISTS requests (
@@ -97,6 +106,7 @@ CREATE TABLE IF NOT EXISTS requests (
     PRIMARY KEY (operation, identity, scope, number)
 );
 
+-- identity: a brand_id (its own URL) or a service provider's mchid (one URL for all its brands).
 CREATE TABLE IF NOT EXISTS notify_configs (
     identity    TEXT PRIMARY KEY,
     url         TEXT NOT NULL,
@@ -123,4 +133,14 @@ CREATE TABLE IF NOT EXISTS merchant_coupons (
     code     TEXT NOT NULL,
     openid   TEXT NOT NULL,
     PRIMARY KEY (stock_id, code)
+);
+
+-- Image-generation tasks of a service provider for a brand (partner only);
+-- body: the ImageGenerationTask as queries show it.
+CREATE TABLE IF NOT EXISTS image_tasks (
+    provider TEXT NOT NULL,
+    brand_id TEXT NOT NULL,
+    task_id  TEXT NOT NULL,
+    body     TEXT NOT NULL,
+    PRIMARY KEY (provider, brand_id, task_id)
 );

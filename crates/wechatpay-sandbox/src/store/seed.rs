@@ -28,6 +28,7 @@ use crate::clock::{datetime, start_of_day};
 use crate::model::{bundle, product_coupon, stock};
 use crate::replies::Rejection;
 use crate::sql;
+use crate::tenancy::Owner;
 
 /// Uploaded codes of stock 1000000013001 besides the page's `Code_123456`.
 pub const UPLOADED_CODES: usize = 999;
@@ -57,11 +58,15 @@ fn rebase(period: &mut CouponAvailablePeriod, now: i64) {
     period.available_end_time = datetime(start + (end - begin));
 }
 
-/// Seeds a fresh store.
-pub fn run(db: &Connection, now: i64) -> Result<(), Rejection> {
+/// Seeds a fresh store: the examples belong to `brand_id`, created by the brand.
+pub fn run(db: &Connection, now: i64, brand_id: &str) -> Result<(), Rejection> {
+    let owner = Owner {
+        brand_id: brand_id.to_owned(),
+        provider: None,
+    };
     let send_reply = example("send-user-product-coupon", true)?;
     let pc: ProductCouponEntity = serde_json::from_value(send_reply["product_coupon"].clone())?;
-    product_coupon::insert(db, &pc)?;
+    product_coupon::insert(db, &pc, &owner)?;
     let mut s: StockEntity = serde_json::from_value(send_reply["stock"].clone())?;
     if let Some(p) = s
         .single_usage_rule
@@ -97,7 +102,7 @@ pub fn run(db: &Connection, now: i64) -> Result<(), Rejection> {
     );
     let rounds = ProgressiveBundleUsageInfo::new(3).interval_days(1);
     bundled.progressive_bundle_usage_info = Some(rounds);
-    product_coupon::insert(db, &bundled)?;
+    product_coupon::insert(db, &bundled, &owner)?;
     let template: StockBundleForCreate =
         serde_json::from_value(example("create-stock-bundle", false)?["stock_bundle"].clone())?;
     for (id, max_count) in [

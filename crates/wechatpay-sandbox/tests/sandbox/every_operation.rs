@@ -23,7 +23,7 @@ fn every_example_of_every_operation_gets_a_signed_reply_of_its_response_type() {
         .unwrap();
     let mut ran = 0;
     let mut failures = Vec::new();
-    for info in wechatpay_endpoints::ALL {
+    for info in brand_and_merchant() {
         assert!(
             !info.request_examples.is_empty(),
             "{} has no request example",
@@ -58,13 +58,19 @@ fn every_example_of_every_operation_gets_a_signed_reply_of_its_response_type() {
         failures.len(),
         failures.join("\n")
     );
-    let examples: usize = wechatpay_endpoints::ALL
-        .iter()
-        .map(|i| i.request_examples.len())
-        .sum();
+    let examples: usize = brand_and_merchant().map(|i| i.request_examples.len()).sum();
     assert_eq!(ran, examples);
     eprintln!(
         "{ran} examples of {} operations",
-        wechatpay_endpoints::ALL.len()
+        brand_and_merchant().count()
     );
+}
+
+/// The operations whose examples run on the seeded objects (the partner family's
+/// run on objects the provider creates first: `partner.rs`).
+fn brand_and_merchant() -> impl Iterator<Item = &'static wechatpay_runtime::EndpointInfo> {
+    wechatpay_endpoints::ALL
+        .iter()
+        .copied()
+        .filter(|i| i.auth != wechatpay_transport::AuthScheme::Partner)
 }

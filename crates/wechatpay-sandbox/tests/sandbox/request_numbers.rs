@@ -45,6 +45,7 @@ fn every_request_number_replays_its_first_result_and_refuses_another_request() {
     for info in wechatpay_endpoints::ALL
         .iter()
         .filter(|i| i.request_number.is_some())
+        .filter(|i| i.auth != wechatpay_transport::AuthScheme::Partner)
     {
         let sandbox = Sandbox::start(Options::new(keys.path())).unwrap();
         let client = client_for(&sandbox, info);

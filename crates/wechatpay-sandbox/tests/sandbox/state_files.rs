@@ -50,7 +50,7 @@ fn a_new_state_file_is_marked_and_opens_again() {
     let state = keys.path().join("state.db");
     drop(start(keys.path(), &state).unwrap());
     assert_eq!(pragma(&state, "application_id"), APPLICATION_ID);
-    assert_eq!(pragma(&state, "user_version"), 2);
+    assert_eq!(pragma(&state, "user_version"), 3);
     drop(start(keys.path(), &state).unwrap());
 }
 

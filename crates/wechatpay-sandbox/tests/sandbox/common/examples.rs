@@ -123,6 +123,7 @@ pub fn client_for(sandbox: &Sandbox, info: &EndpointInfo) -> Client {
     let identity = match info.auth {
         AuthScheme::Brand => Identity::brand(id.brand_id.as_str()),
         AuthScheme::Merchant => Identity::merchant(id.mchid.as_str()),
+        AuthScheme::Partner => Identity::partner(id.sp_mchid.as_str()),
     };
     sandbox
         .client_builder(identity)

@@ -34,7 +34,7 @@ pub enum QuotaScope {
 }
 
 impl QuotaScope {
-    /// The word of `--quota`.
+    /// The word of `--partner-quota` (the CLI) for it.
     pub fn as_str(self) -> &'static str {
         match self {
             QuotaScope::PerBrand => "per-brand",

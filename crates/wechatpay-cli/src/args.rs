@@ -320,7 +320,7 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
     Ok(rate)
 }
 
-/// `--quota`.
+/// `--partner-quota`.
 pub fn parse_quota(text: &str) -> Result<QuotaScope, String> {
     text.trim().parse()
 }
@@ -367,7 +367,7 @@ pub struct CampaignSendArgs {
     /// Requests per second, 0.01 to 100000 [default: the operation's documented limit, e.g.
     /// 500 for send-user-product-coupon; 100 when the page documents none]. For a
     /// service provider's operation (a brand_id per row) it is the rate of one
-    /// --quota bucket: each brand's (per-brand), or all brands' together (per-provider).
+    /// --partner-quota bucket: each brand's (per-brand), or all brands' together (per-provider).
     /// The confirms keep their own documented rate, per bucket alike.
     #[arg(long, value_name = "N", value_parser = parse_rate)]
     pub rate: Option<f64>,
@@ -375,10 +375,11 @@ pub struct CampaignSendArgs {
     /// per row; other operations have one bucket): per-brand, each brand paced at
     /// --rate and slowed by its own 429s (the brand pages' dimension); per-provider,
     /// all brands together at --rate, sharing their 429s. The partner pages print
-    /// the rate without a dimension: if per-brand draws 429s across brands, use per-provider.
+    /// the rate without a dimension: if per-brand draws 429s across brands, use
+    /// per-provider. The sandbox's --partner-quota is the server side of the same choice.
     #[arg(long, value_name = "per-brand|per-provider", default_value = "per-brand", value_parser = parse_quota)]
-    pub quota: QuotaScope,
-    /// The most requests in flight, per --quota bucket [default: just enough to hold the rate].
+    pub partner_quota: QuotaScope,
+    /// The most requests in flight, per --partner-quota bucket [default: just enough to hold the rate].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub concurrency: Option<u32>,
     /// Give up on a reply after this many seconds, 0.1 to 3600 (per attempt; the row is then sent again with the same number).

@@ -86,7 +86,7 @@ fn send_inner(args: &CampaignSendArgs) -> Result<(String, Result<(), CliError>),
         rate: args.rate,
         concurrency: args.concurrency.map(|c| c as usize),
         follow_up: !args.no_confirm,
-        quota: args.quota,
+        quota: args.partner_quota,
         ..RunOptions::default()
     };
     let follow_up = info.follow_up.as_ref().filter(|_| !args.no_confirm);
@@ -135,15 +135,15 @@ fn send_inner(args: &CampaignSendArgs) -> Result<(String, Result<(), CliError>),
             Some(field) => {
                 let brands = campaign.brand_counts().map_err(cli_error)?;
                 let open = brands.iter().filter(|b| b.open > 0).count();
-                let scope = match args.quota {
+                let scope = match args.partner_quota {
                     QuotaScope::PerBrand => format!("{rate}/s per brand, {open} brand(s) to send"),
                     QuotaScope::PerProvider => {
                         format!("{rate}/s for all {open} brand(s) together")
                     }
                 };
                 note(&format!(
-                    "campaign: sending at {scope} (--quota {}; {why}); each row's brand from its {field}",
-                    args.quota
+                    "campaign: sending at {scope} (--partner-quota {}; {why}); each row's brand from its {field}",
+                    args.partner_quota
                 ));
             }
             None => note(&format!("campaign: sending at {rate}/s ({why})")),
@@ -355,8 +355,8 @@ pub fn resume_command(args: &CampaignSendArgs) -> String {
         flag("platform-cert", Some(cert.display().to_string()));
     }
     flag("rate", args.rate.map(|r| r.to_string()));
-    if args.quota != QuotaScope::default() {
-        flag("quota", Some(args.quota.to_string()));
+    if args.partner_quota != QuotaScope::default() {
+        flag("partner-quota", Some(args.partner_quota.to_string()));
     }
     flag("concurrency", args.concurrency.map(|c| c.to_string()));
     if args.timeout != DEFAULT_TIMEOUT {
@@ -549,7 +549,7 @@ mod tests {
             body: "@template.json".into(),
             journal: "it's.db".into(),
             rate: Some(250.0),
-            quota: QuotaScope::PerProvider,
+            partner_quota: QuotaScope::PerProvider,
             concurrency: None,
             timeout: 30.0,
             no_confirm: true,
@@ -558,7 +558,7 @@ mod tests {
         };
         assert_eq!(
             resume_command(&args),
-            r"wechatpay campaign send send-user-product-coupon --input 'my users.csv' --body @template.json --journal 'it'\''s.db' --rate 250 --quota per-provider --no-confirm"
+            r"wechatpay campaign send send-user-product-coupon --input 'my users.csv' --body @template.json --journal 'it'\''s.db' --rate 250 --partner-quota per-provider --no-confirm"
         );
     }
 
@@ -570,7 +570,7 @@ mod tests {
             body: "@t.json".into(),
             journal: "j.db".into(),
             rate: None,
-            quota: QuotaScope::PerBrand,
+            partner_quota: QuotaScope::PerBrand,
             concurrency: Some(3),
             timeout: 2.5,
             no_confirm: false,

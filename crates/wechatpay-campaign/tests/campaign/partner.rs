@@ -237,3 +237,62 @@ fn when_every_brand_is_refused_the_campaign_stops_and_fails_nothing() {
     }
     assert_eq!((summary.counts.failed, summary.counts.open()), (0, 10));
 }
+
+#[test]
+fn a_journal_from_before_brands_is_read_as_it_is_and_migrated_when_sent_from() {
+    let sandbox = sandbox(None);
+    let brands = brands(&sandbox, 2);
+    let dir = tempfile::tempdir().unwrap();
+    // The brand of half the rows comes from the template.
+    let (template_brand, coupon, stock) = &brands[1];
+    let mut csv = String::from("brand_id,openid,product_coupon_id,stock_id\n");
+    for i in 0..6 {
+        let brand = if i % 2 == 0 { brands[0].0.as_str() } else { "" };
+        let (coupon, stock) = if i % 2 == 0 {
+            (&brands[0].1, &brands[0].2)
+        } else {
+            (coupon, stock)
+        };
+        csv.push_str(&format!("{brand},oOld{i},{coupon},{stock}\n"));
+    }
+    let template = format!(r#"{{"appid":"wx233544546545989","brand_id":"{template_brand}"}}"#);
+    let spec = spec(dir.path(), SEND, &csv, &template);
+    drop(Campaign::open(&spec).unwrap());
+    // What the previous version wrote: no brand column, no brands table, format 2.
+    rusqlite::Connection::open(&spec.journal)
+        .unwrap()
+        .execute_batch(
+            "DROP INDEX rows_open_brand; DROP INDEX follow_ups_pending_brand; DROP TABLE brands;
+             ALTER TABLE rows DROP COLUMN brand; ALTER TABLE follow_ups DROP COLUMN brand;
+             CREATE INDEX rows_open ON rows (row) WHERE state IN ('pending', 'in_flight');
+             CREATE INDEX follow_ups_pending ON follow_ups (row, item) WHERE state = 'pending';
+             UPDATE campaign SET format = 2; PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    let before = status(&spec.journal).unwrap();
+    let per_brand: Vec<(String, u64)> = before.brands.iter().map(|b| (b.brand.clone(), b.total)).collect();
+    let mut expected = vec![(brands[0].0.clone(), 3), (template_brand.clone(), 3)];
+    expected.sort();
+    assert_eq!(per_brand, expected, "read as it is");
+
+    let summary = bounded(
+        60,
+        Campaign::open(&spec).unwrap().run(
+            &partner_client(&sandbox),
+            &options(200.0),
+            &Control::new(),
+        ),
+    )
+    .unwrap();
+    assert!(summary.all_succeeded(), "{summary:?}");
+    let format: i64 = rusqlite::Connection::open(&spec.journal)
+        .unwrap()
+        .query_row("SELECT format FROM campaign", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(format, 3, "migrated");
+    for (i, row) in json_report(&spec.journal).iter().enumerate() {
+        let brand = if i % 2 == 0 { &brands[0].0 } else { template_brand };
+        assert_eq!(row["brand_id"], brand.as_str(), "{row}");
+        assert_eq!(row["result"]["brand_id"], brand.as_str(), "{row}");
+    }
+}

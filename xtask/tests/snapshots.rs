@@ -26,6 +26,7 @@ fn fixtures() {
         "notifications",
         "rules",
         "follow_up",
+        "partner_twin",
     ] {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures")

@@ -372,7 +372,15 @@ pub fn range_text<T: fmt::Display>(min: Option<T>, max: Option<T>, unit: &str) -
     match (min, max) {
         (Some(min), Some(max)) => Some(format!("{min}–{max}{unit}")),
         (None, Some(max)) => Some(format!("at most {max}{unit}")),
-        (Some(min), None) => Some(format!("at least {min}{unit}")),
+        (Some(min), None) => {
+            let min = min.to_string();
+            // "at least 1 character", not "1 characters".
+            let unit = match unit.strip_suffix('s') {
+                Some(one) if min == "1" => one,
+                _ => &unit,
+            };
+            Some(format!("at least {min}{unit}"))
+        }
         (None, None) => None,
     }
 }

@@ -20,11 +20,13 @@ pub fn find_operation(id: &str) -> Result<&'static EndpointInfo, CliError> {
         } else {
             format!("; did you mean {}?", nearest.join(" or "))
         };
-        // The id is whatever was typed (maybe a 100 KB paste): show a bounded prefix.
+        // With 69 operations the whole list would drown the message: the nearest ids,
+        // then where the list is.
         CliError::validation(format!(
-            "unknown operation id {:?}{hint} Known operations: {}",
+            "unknown operation id {:?}{hint}{} `wechatpay describe` lists the {} operations",
             crate::exit::bounded(id, 64),
-            known.join(", ")
+            if hint.is_empty() { ";" } else { "" },
+            known.len()
         ))
     })
 }
@@ -156,6 +158,15 @@ pub fn describe(info: &EndpointInfo) -> String {
         info.auth.scheme(),
         info.auth.identity_param()
     );
+    if let Some(field) = info.brand_field {
+        let _ = writeln!(out, "  acts for:       the brand named by {field}");
+    }
+    if let Some(twin) = info.twin_of {
+        let _ = writeln!(
+            out,
+            "  twin of:        {twin} (the same operation for the brand itself)"
+        );
+    }
     let _ = writeln!(out, "  request:        {}", info.request.name);
     let _ = writeln!(out, "  response:       {}", info.response.name);
     let _ = writeln!(
@@ -322,12 +333,16 @@ mod tests {
         let list = operation_list();
         let brand = list.find("  brand (33 operations, signed WECHATPAY-BRAND-SHA256-RSA2048):\n");
         let merchant = list.find("  merchant (1 operation, signed WECHATPAY2-SHA256-RSA2048):\n");
+        let partner = list.find("  partner (35 operations, signed WECHATPAY2-SHA256-RSA2048):\n");
         let (brand, merchant) = (brand.expect(&list), merchant.expect(&list));
-        assert!(brand < merchant, "{list}");
+        assert!(
+            brand < merchant && merchant < partner.expect(&list),
+            "{list}"
+        );
         let send = list.find("    send-product-coupon ").expect(&list);
         let send_user = list.find("    send-user-product-coupon ").expect(&list);
         assert!(merchant < send && send_user < merchant, "{list}");
-        assert_eq!(list.lines().count(), wechatpay_endpoints::ALL.len() + 2);
+        assert_eq!(list.lines().count(), wechatpay_endpoints::ALL.len() + 3);
     }
 
     #[test]
@@ -350,7 +365,7 @@ mod tests {
         let message = find_operation("get_stok").unwrap_err().to_string();
         let suggestion = message.find("did you mean get-stock").expect(&message);
         assert!(
-            suggestion < message.find("Known operations").unwrap(),
+            suggestion < message.find("`wechatpay describe` lists").unwrap(),
             "{message}"
         );
     }
@@ -373,10 +388,10 @@ mod tests {
         assert!(run(Some("nope"))
             .unwrap_err()
             .message
-            .contains("send-product-coupon"));
+            .contains("`wechatpay describe` lists the"));
         let long = "x".repeat(100_000);
         let message = run(Some(&long)).unwrap_err().message;
-        // The id is cut; the list of the 34 known ids follows it.
+        // The id is cut; where to find the known ids follows it.
         assert!(message.len() < 2_000, "{} bytes", message.len());
         assert!(
             message.contains(&format!("\"{}…\"", "x".repeat(64))),

@@ -19,7 +19,7 @@ fn bad_inputs_name_the_field_or_file_and_send_nothing() {
     let good = r#"{"openid":"o1","appid":"wx1","stock_id":"12312354","out_request_no":"BAD_1","coupon_type":"NORMAL"}"#;
     let missing = format!("@{}", dir.path().join("missing.json").display());
     let cases: Vec<(&str, &str, String, Vec<&str>)> = vec![
-        ("unknown operation", "send-everything", good.to_owned(), vec!["unknown operation id \"send-everything\"", "send-product-coupon"]),
+        ("unknown operation", "send-everything", good.to_owned(), vec!["unknown operation id \"send-everything\"; `wechatpay describe` lists the"]),
         ("mistyped operation", "GET_STOK", good.to_owned(), vec!["unknown operation id \"GET_STOK\"; did you mean get-stock?"]),
         ("missing body file", "send-product-coupon", missing.clone(), vec!["cannot read body file", "missing.json"]),
         (

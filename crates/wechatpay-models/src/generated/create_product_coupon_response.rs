@@ -9,13 +9,6 @@ use wechatpay_runtime as rt;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CreateProductCouponResponse {
-    /// 【品牌ID】 The brand the object belongs to; set in service-provider (partner) replies, absent from brand ones.
-    ///
-    /// Optional; example `120344`.
-    ///
-    /// Decision: partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub brand_id: Option<String>,
     /// 【商品券ID】 商品券的唯一标识,由微信支付生成
     ///
     /// Required; at most 40 characters.
@@ -67,6 +60,13 @@ pub struct CreateProductCouponResponse {
     /// 【uncertain】 #23: the shared support code types it StockEntity; a StockBundleEntity shape is more plausible Decision: #23: StockBundleEntity
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stock_bundle: Option<super::StockBundleEntity>,
+    /// 【品牌ID】 The brand the object belongs to; set in service-provider (partner) replies, absent from brand ones.
+    ///
+    /// Optional; example `120344`.
+    ///
+    /// Decision: partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand_id: Option<String>,
 }
 impl CreateProductCouponResponse {
     /// Creates a `CreateProductCouponResponse` from its required fields in page order (`product_coupon_id`, `scope`, `type`, `usage_mode`, `display_info`, `state`); optional fields start as `None` and are set with the methods named after them.
@@ -79,7 +79,6 @@ impl CreateProductCouponResponse {
         state: super::ProductCouponState,
     ) -> Self {
         Self {
-            brand_id: None,
             product_coupon_id: product_coupon_id.into(),
             scope,
             r#type,
@@ -91,12 +90,8 @@ impl CreateProductCouponResponse {
             state,
             stock: None,
             stock_bundle: None,
+            brand_id: None,
         }
-    }
-    /// Sets `brand_id` (品牌ID).
-    pub fn brand_id(mut self, value: impl Into<String>) -> Self {
-        self.brand_id = Some(value.into());
-        self
     }
     /// Sets `single_usage_info` (单券模式信息).
     pub fn single_usage_info(mut self, value: super::SingleUsageInfo) -> Self {
@@ -126,6 +121,11 @@ impl CreateProductCouponResponse {
         self.stock_bundle = Some(value);
         self
     }
+    /// Sets `brand_id` (品牌ID).
+    pub fn brand_id(mut self, value: impl Into<String>) -> Self {
+        self.brand_id = Some(value.into());
+        self
+    }
 }
 const PRODUCT_COUPON_ID: rt::StrRule = rt::StrRule {
     max: Some(40),
@@ -136,20 +136,6 @@ impl rt::Described for CreateProductCouponResponse {
         name: "CreateProductCouponResponse",
         description: "Response of create-product-coupon as the shared support code types it. The community OpenAPI mirror's partner response is ProductCouponEntity + `stock` + `brand_id` (brand_id not transcribed).",
         fields: &[
-            rt::FieldInfo {
-                name: "brand_id",
-                title: Some("品牌ID"),
-                description: "The brand the object belongs to; set in service-provider (partner) replies, absent from brand ones.",
-                provenance: rt::Provenance {
-                    source: Some("sample-code"),
-                    limit_source: None,
-                    uncertain: None,
-                    decision: Some(
-                        "partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it",
-                    ),
-                },
-                ..rt::FieldInfo::DEFAULT
-            },
             rt::FieldInfo {
                 name: "product_coupon_id",
                 title: Some("商品券ID"),
@@ -259,6 +245,20 @@ impl rt::Described for CreateProductCouponResponse {
                         "#23: the shared support code types it StockEntity; a StockBundleEntity shape is more plausible",
                     ),
                     decision: Some("#23: StockBundleEntity"),
+                },
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "brand_id",
+                title: Some("品牌ID"),
+                description: "The brand the object belongs to; set in service-provider (partner) replies, absent from brand ones.",
+                provenance: rt::Provenance {
+                    source: Some("sample-code"),
+                    limit_source: None,
+                    uncertain: None,
+                    decision: Some(
+                        "partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it",
+                    ),
                 },
                 ..rt::FieldInfo::DEFAULT
             },

@@ -9,7 +9,7 @@ use wechatpay_runtime as rt;
 pub struct CutOutRequest {
     /// 【商品图URL】 商品图URL: only images stored under https://wxpaylogo.qpic.cn (returned by partner-upload-image)
     ///
-    /// Required; at least 1 characters; example `https://wxpaylogo.qpic.cn/wxpaylogo/example.jpg`.
+    /// Required; at least 1 character; example `https://wxpaylogo.qpic.cn/wxpaylogo/example.jpg`.
     ///
     /// Decision: no length is published; at least one character
     pub image_url: String,

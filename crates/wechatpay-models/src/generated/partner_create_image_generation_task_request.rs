@@ -9,7 +9,7 @@ use wechatpay_runtime as rt;
 pub struct PartnerCreateImageGenerationTaskRequest {
     /// 【品牌ID】 微信支付为品牌方分配的唯一标识,该品牌应与服务商存在授权关系
     ///
-    /// Required; at least 1 characters; example `120344`.
+    /// Required; at least 1 character; example `120344`.
     ///
     /// Decision: no length is published; at least one character (as every partner brand_id, schema/partner.yaml)
     pub brand_id: String,

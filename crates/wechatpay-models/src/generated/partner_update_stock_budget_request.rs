@@ -9,7 +9,7 @@ use wechatpay_runtime as rt;
 pub struct PartnerUpdateStockBudgetRequest {
     /// 【品牌ID】 微信支付为品牌方分配的唯一标识,该品牌应与服务商存在授权关系. The brand this call acts for; it must have granted the provider 「商品券」 (else 403 NO_AUTH, troubleshooting code 268579803), and the provider may act only on resources it created for that brand (else 404, 268578608). Never in Authorization.
     ///
-    /// Required; at least 1 characters; example `120344`.
+    /// Required; at least 1 character; example `120344`.
     ///
     /// Decision: no length is published (partner pages, sample code, mirror); at least one character, since an empty brand_id names no brand; no maximum is enforced
     pub brand_id: String,

@@ -7,13 +7,6 @@ use wechatpay_runtime as rt;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductCouponEntity {
-    /// 【品牌ID】 The brand the object belongs to; set in service-provider (partner) replies, absent from brand ones.
-    ///
-    /// Optional; example `120344`.
-    ///
-    /// Decision: partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub brand_id: Option<String>,
     /// 【商品券ID】 商品券的唯一标识,由微信支付生成
     ///
     /// Required; at most 40 characters; example `1000000013`.
@@ -70,6 +63,13 @@ pub struct ProductCouponEntity {
     /// Optional; at most 150 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivate_reason: Option<String>,
+    /// 【品牌ID】 The brand the object belongs to; set in service-provider (partner) replies, absent from brand ones.
+    ///
+    /// Optional; example `120344`.
+    ///
+    /// Decision: partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand_id: Option<String>,
 }
 impl ProductCouponEntity {
     /// Creates a `ProductCouponEntity` from its required fields in page order (`product_coupon_id`, `scope`, `type`, `usage_mode`, `display_info`, `state`); optional fields start as `None` and are set with the methods named after them.
@@ -82,7 +82,6 @@ impl ProductCouponEntity {
         state: super::ProductCouponState,
     ) -> Self {
         Self {
-            brand_id: None,
             product_coupon_id: product_coupon_id.into(),
             scope,
             r#type,
@@ -95,12 +94,8 @@ impl ProductCouponEntity {
             deactivate_request_no: None,
             deactivate_time: None,
             deactivate_reason: None,
+            brand_id: None,
         }
-    }
-    /// Sets `brand_id` (品牌ID).
-    pub fn brand_id(mut self, value: impl Into<String>) -> Self {
-        self.brand_id = Some(value.into());
-        self
     }
     /// Sets `single_usage_info` (单券模式信息).
     pub fn single_usage_info(mut self, value: super::SingleUsageInfo) -> Self {
@@ -135,6 +130,11 @@ impl ProductCouponEntity {
         self.deactivate_reason = Some(value.into());
         self
     }
+    /// Sets `brand_id` (品牌ID).
+    pub fn brand_id(mut self, value: impl Into<String>) -> Self {
+        self.brand_id = Some(value.into());
+        self
+    }
 }
 const PRODUCT_COUPON_ID: rt::StrRule = rt::StrRule {
     max: Some(40),
@@ -153,20 +153,6 @@ impl rt::Described for ProductCouponEntity {
         name: "ProductCouponEntity",
         description: "商品券信息",
         fields: &[
-            rt::FieldInfo {
-                name: "brand_id",
-                title: Some("品牌ID"),
-                description: "The brand the object belongs to; set in service-provider (partner) replies, absent from brand ones.",
-                provenance: rt::Provenance {
-                    source: Some("sample-code"),
-                    limit_source: None,
-                    uncertain: None,
-                    decision: Some(
-                        "partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it",
-                    ),
-                },
-                ..rt::FieldInfo::DEFAULT
-            },
             rt::FieldInfo {
                 name: "product_coupon_id",
                 title: Some("商品券ID"),
@@ -277,6 +263,20 @@ impl rt::Described for ProductCouponEntity {
                 title: Some("失效原因"),
                 ty: rt::Ty::String(DEACTIVATE_REASON),
                 description: "当且仅当…(页面截断)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "brand_id",
+                title: Some("品牌ID"),
+                description: "The brand the object belongs to; set in service-provider (partner) replies, absent from brand ones.",
+                provenance: rt::Provenance {
+                    source: Some("sample-code"),
+                    limit_source: None,
+                    uncertain: None,
+                    decision: Some(
+                        "partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it",
+                    ),
+                },
                 ..rt::FieldInfo::DEFAULT
             },
         ],

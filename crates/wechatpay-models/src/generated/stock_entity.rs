@@ -7,13 +7,6 @@ use wechatpay_runtime as rt;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StockEntity {
-    /// 【品牌ID】 The brand the object belongs to; set in service-provider (partner) replies, absent from brand ones.
-    ///
-    /// Optional; example `120344`.
-    ///
-    /// Decision: partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub brand_id: Option<String>,
     /// 【商品券ID】 商品券的唯一标识,由微信支付生成
     ///
     /// Required; at most 40 characters; example `1000000013`.
@@ -100,6 +93,13 @@ pub struct StockEntity {
     /// Optional; at most 150 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivate_reason: Option<String>,
+    /// 【品牌ID】 The brand the object belongs to; set in service-provider (partner) replies, absent from brand ones.
+    ///
+    /// Optional; example `120344`.
+    ///
+    /// Decision: partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand_id: Option<String>,
 }
 impl StockEntity {
     /// Creates a `StockEntity` from its required fields in page order (`product_coupon_id`, `stock_id`, `coupon_code_mode`, `stock_send_rule`, `usage_rule_display_info`, `coupon_display_info`, `notify_config`, `store_scope`, `sent_count_info`, `state`); optional fields start as `None` and are set with the methods named after them.
@@ -117,7 +117,6 @@ impl StockEntity {
         state: super::StockState,
     ) -> Self {
         Self {
-            brand_id: None,
             product_coupon_id: product_coupon_id.into(),
             stock_id: stock_id.into(),
             remark: None,
@@ -136,12 +135,8 @@ impl StockEntity {
             deactivate_request_no: None,
             deactivate_time: None,
             deactivate_reason: None,
+            brand_id: None,
         }
-    }
-    /// Sets `brand_id` (品牌ID).
-    pub fn brand_id(mut self, value: impl Into<String>) -> Self {
-        self.brand_id = Some(value.into());
-        self
     }
     /// Sets `remark` (备注).
     pub fn remark(mut self, value: impl Into<String>) -> Self {
@@ -186,6 +181,11 @@ impl StockEntity {
         self.deactivate_reason = Some(value.into());
         self
     }
+    /// Sets `brand_id` (品牌ID).
+    pub fn brand_id(mut self, value: impl Into<String>) -> Self {
+        self.brand_id = Some(value.into());
+        self
+    }
 }
 const PRODUCT_COUPON_ID: rt::StrRule = rt::StrRule {
     max: Some(40),
@@ -212,20 +212,6 @@ impl rt::Described for StockEntity {
         name: "StockEntity",
         description: "批次信息",
         fields: &[
-            rt::FieldInfo {
-                name: "brand_id",
-                title: Some("品牌ID"),
-                description: "The brand the object belongs to; set in service-provider (partner) replies, absent from brand ones.",
-                provenance: rt::Provenance {
-                    source: Some("sample-code"),
-                    limit_source: None,
-                    uncertain: None,
-                    decision: Some(
-                        "partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it",
-                    ),
-                },
-                ..rt::FieldInfo::DEFAULT
-            },
             rt::FieldInfo {
                 name: "product_coupon_id",
                 title: Some("商品券ID"),
@@ -398,6 +384,20 @@ impl rt::Described for StockEntity {
                 title: Some("失效原因"),
                 ty: rt::Ty::String(DEACTIVATE_REASON),
                 description: "当且仅当…(页面截断)",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "brand_id",
+                title: Some("品牌ID"),
+                description: "The brand the object belongs to; set in service-provider (partner) replies, absent from brand ones.",
+                provenance: rt::Provenance {
+                    source: Some("sample-code"),
+                    limit_source: None,
+                    uncertain: None,
+                    decision: Some(
+                        "partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it",
+                    ),
+                },
                 ..rt::FieldInfo::DEFAULT
             },
         ],

@@ -9,13 +9,6 @@ use wechatpay_runtime as rt;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StockEntityInBundle {
-    /// 【品牌ID】 The brand the object belongs to; set in service-provider (partner) replies, absent from brand ones.
-    ///
-    /// Optional; example `120344`.
-    ///
-    /// Decision: partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub brand_id: Option<String>,
     /// 【商品券ID】 商品券的唯一标识,由微信支付生成
     ///
     /// Required; at most 40 characters.
@@ -90,6 +83,13 @@ pub struct StockEntityInBundle {
     /// Optional; at most 150 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deactivate_reason: Option<String>,
+    /// 【品牌ID】 The brand the object belongs to; set in service-provider (partner) replies, absent from brand ones.
+    ///
+    /// Optional; example `120344`.
+    ///
+    /// Decision: partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand_id: Option<String>,
 }
 impl StockEntityInBundle {
     /// Creates a `StockEntityInBundle` from its required fields in page order (`product_coupon_id`, `stock_id`, `coupon_code_mode`, `stock_send_rule`, `stock_bundle_info`, `usage_rule_display_info`, `coupon_display_info`, `notify_config`, `store_scope`, `sent_count_info`, `state`); optional fields start as `None` and are set with the methods named after them.
@@ -108,7 +108,6 @@ impl StockEntityInBundle {
         state: super::StockState,
     ) -> Self {
         Self {
-            brand_id: None,
             product_coupon_id: product_coupon_id.into(),
             stock_id: stock_id.into(),
             remark: None,
@@ -126,12 +125,8 @@ impl StockEntityInBundle {
             deactivate_request_no: None,
             deactivate_time: None,
             deactivate_reason: None,
+            brand_id: None,
         }
-    }
-    /// Sets `brand_id` (品牌ID).
-    pub fn brand_id(mut self, value: impl Into<String>) -> Self {
-        self.brand_id = Some(value.into());
-        self
     }
     /// Sets `remark` (备注).
     pub fn remark(mut self, value: impl Into<String>) -> Self {
@@ -166,6 +161,11 @@ impl StockEntityInBundle {
         self.deactivate_reason = Some(value.into());
         self
     }
+    /// Sets `brand_id` (品牌ID).
+    pub fn brand_id(mut self, value: impl Into<String>) -> Self {
+        self.brand_id = Some(value.into());
+        self
+    }
 }
 const PRODUCT_COUPON_ID: rt::StrRule = rt::StrRule {
     max: Some(40),
@@ -192,20 +192,6 @@ impl rt::Described for StockEntityInBundle {
         name: "StockEntityInBundle",
         description: "StockEntity without `single_usage_rule`. [official sample code; community OpenAPI mirror] In the mirror, coupon_code_mode here is limited to WECHATPAY / UPLOAD and stock_send_rule.max_count_per_user is REQ.",
         fields: &[
-            rt::FieldInfo {
-                name: "brand_id",
-                title: Some("品牌ID"),
-                description: "The brand the object belongs to; set in service-provider (partner) replies, absent from brand ones.",
-                provenance: rt::Provenance {
-                    source: Some("sample-code"),
-                    limit_source: None,
-                    uncertain: None,
-                    decision: Some(
-                        "partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it",
-                    ),
-                },
-                ..rt::FieldInfo::DEFAULT
-            },
             rt::FieldInfo {
                 name: "product_coupon_id",
                 title: Some("商品券ID"),
@@ -432,6 +418,20 @@ impl rt::Described for StockEntityInBundle {
                     limit_source: None,
                     uncertain: None,
                     decision: None,
+                },
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "brand_id",
+                title: Some("品牌ID"),
+                description: "The brand the object belongs to; set in service-provider (partner) replies, absent from brand ones.",
+                provenance: rt::Provenance {
+                    source: Some("sample-code"),
+                    limit_source: None,
+                    uncertain: None,
+                    decision: Some(
+                        "partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it",
+                    ),
                 },
                 ..rt::FieldInfo::DEFAULT
             },

@@ -7,13 +7,6 @@ use wechatpay_runtime as rt;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UserProductCouponEntity {
-    /// 【品牌ID】 The brand the object belongs to; set in service-provider (partner) replies, absent from brand ones.
-    ///
-    /// Optional; example `120344`.
-    ///
-    /// Decision: partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub brand_id: Option<String>,
     /// 【用户商品券Code】 用户商品券的唯一标识
     ///
     /// Required; at most 40 characters; example `Code_123456`.
@@ -107,6 +100,13 @@ pub struct UserProductCouponEntity {
     /// Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupon_tag_info: Option<super::CouponTagInfo>,
+    /// 【品牌ID】 The brand the object belongs to; set in service-provider (partner) replies, absent from brand ones.
+    ///
+    /// Optional; example `120344`.
+    ///
+    /// Decision: partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand_id: Option<String>,
 }
 impl UserProductCouponEntity {
     /// Creates a `UserProductCouponEntity` from its required fields in page order (`coupon_code`, `coupon_state`, `valid_begin_time`, `valid_end_time`, `receive_time`, `send_request_no`, `send_channel`, `product_coupon`, `stock`); optional fields start as `None` and are set with the methods named after them.
@@ -123,7 +123,6 @@ impl UserProductCouponEntity {
         stock: super::StockEntity,
     ) -> Self {
         Self {
-            brand_id: None,
             coupon_code: coupon_code.into(),
             coupon_state,
             valid_begin_time,
@@ -144,12 +143,8 @@ impl UserProductCouponEntity {
             attach: None,
             channel_custom_info: None,
             coupon_tag_info: None,
+            brand_id: None,
         }
-    }
-    /// Sets `brand_id` (品牌ID).
-    pub fn brand_id(mut self, value: impl Into<String>) -> Self {
-        self.brand_id = Some(value.into());
-        self
     }
     /// Sets `confirm_request_no` (确认请求单号).
     pub fn confirm_request_no(mut self, value: impl Into<String>) -> Self {
@@ -212,6 +207,11 @@ impl UserProductCouponEntity {
         self.coupon_tag_info = Some(value);
         self
     }
+    /// Sets `brand_id` (品牌ID).
+    pub fn brand_id(mut self, value: impl Into<String>) -> Self {
+        self.brand_id = Some(value.into());
+        self
+    }
 }
 const COUPON_CODE: rt::StrRule = rt::StrRule {
     max: Some(40),
@@ -238,20 +238,6 @@ impl rt::Described for UserProductCouponEntity {
         name: "UserProductCouponEntity",
         description: "用户商品券(向用户发放商品券的应答)",
         fields: &[
-            rt::FieldInfo {
-                name: "brand_id",
-                title: Some("品牌ID"),
-                description: "The brand the object belongs to; set in service-provider (partner) replies, absent from brand ones.",
-                provenance: rt::Provenance {
-                    source: Some("sample-code"),
-                    limit_source: None,
-                    uncertain: None,
-                    decision: Some(
-                        "partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it",
-                    ),
-                },
-                ..rt::FieldInfo::DEFAULT
-            },
             rt::FieldInfo {
                 name: "coupon_code",
                 title: Some("用户商品券Code"),
@@ -418,6 +404,20 @@ impl rt::Described for UserProductCouponEntity {
                 title: Some("用户商品券标签信息"),
                 ty: rt::Ty::Object(<super::CouponTagInfo as rt::Described>::TYPE_INFO),
                 description: "用户商品券标签信息",
+                ..rt::FieldInfo::DEFAULT
+            },
+            rt::FieldInfo {
+                name: "brand_id",
+                title: Some("品牌ID"),
+                description: "The brand the object belongs to; set in service-provider (partner) replies, absent from brand ones.",
+                provenance: rt::Provenance {
+                    source: Some("sample-code"),
+                    limit_source: None,
+                    uncertain: None,
+                    decision: Some(
+                        "partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it",
+                    ),
+                },
                 ..rt::FieldInfo::DEFAULT
             },
         ],

@@ -190,6 +190,7 @@ impl Sandbox {
         let identity = match scheme {
             AuthScheme::Merchant => &self.identity.mchid,
             AuthScheme::Brand => &self.identity.brand_id,
+            AuthScheme::Partner => &self.identity.sp_mchid,
         };
         let nonce = generate_nonce();
         sign_request(

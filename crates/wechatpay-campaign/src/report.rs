@@ -369,8 +369,10 @@ mod tests {
             .into_iter()
             .map(|c| c.name)
             .collect();
-        // brand_id: carried by partner replies of the same entity (empty for a brand's).
-        assert_eq!(names[..3], ["brand_id", "coupon_code", "coupon_state"]);
+        assert_eq!(
+            names[..3],
+            ["coupon_code", "coupon_state", "valid_begin_time"]
+        );
         assert!(names.contains(&"result.attach".to_owned()), "{names:?}");
         assert!(
             !names.iter().any(|n| n.starts_with("product_coupon")),

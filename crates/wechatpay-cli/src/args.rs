@@ -283,6 +283,12 @@ pub struct SandboxArgs {
     /// operations keep their documented 20/s unless `off`.
     #[arg(long, value_name = "N|off")]
     pub rate_limit: Option<wechatpay_sandbox::RateLimit>,
+    /// Whose bucket a service provider's (partner) calls take from: `per-brand`
+    /// (default: each brand the provider acts for has its own, as for brands'
+    /// own calls) or `per-provider` (all brands of one sp_mchid share it). The
+    /// partner pages print N/s without saying which.
+    #[arg(long, value_name = "per-brand|per-provider")]
+    pub partner_quota: Option<wechatpay_sandbox::PartnerQuota>,
     /// Keep the state (coupons, stocks, request numbers, clock) in this SQLite
     /// file across restarts [default: a temporary database, gone at exit].
     #[arg(long, value_name = "FILE")]

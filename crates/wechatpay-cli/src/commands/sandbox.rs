@@ -32,6 +32,7 @@ pub async fn run(args: &SandboxArgs) -> Result<(), CliError> {
         log: !args.quiet,
         state: args.state.clone(),
         rate_limit: args.rate_limit.unwrap_or_default(),
+        partner_quota: args.partner_quota.unwrap_or_default(),
         ..Options::new(&args.keys)
     }
     .confirm_after_notify(args.confirm_after_notify);

@@ -11,7 +11,8 @@
 
 use crate::common;
 
-use common::examples::{call, client_for, prepare};
+use common::examples::{call, client_for, execute, prepare};
+use common::partner;
 use wechatpay_sandbox::{Options, Sandbox};
 
 #[test]
@@ -73,4 +74,55 @@ fn brand_and_merchant() -> impl Iterator<Item = &'static wechatpay_runtime::Endp
         .iter()
         .copied()
         .filter(|i| i.auth != wechatpay_transport::AuthScheme::Partner)
+}
+
+/// Every partner operation's examples, on the objects the provider created for an
+/// authorised brand (`common::partner::Fixture`): a signed reply of the response
+/// type that names the brand wherever the type has `brand_id`.
+#[test]
+fn every_example_of_every_partner_operation_answers_for_its_brand() {
+    let keys = common::keys();
+    let runtime = common::runtime();
+    let mut ran = 0;
+    let mut failures = Vec::new();
+    for info in partner::operations() {
+        for index in 0..info.request_examples.len() {
+            let sandbox = Sandbox::start(Options::new(keys.path())).unwrap();
+            let brand = sandbox.keys().identity.authorized_brand_ids[1].clone();
+            let client = client_for(&sandbox, info);
+            let outcome = runtime.block_on(async {
+                let (fixture, previous) =
+                    partner::prepare(&client, &brand, info.operation_id).await?;
+                let request =
+                    partner::request(&fixture, info.operation_id, index, previous.as_ref());
+                execute(&client, info.operation_id, request).await
+            });
+            match outcome {
+                Ok(reply) => {
+                    let wrong = partner::missing_field(&reply, info.response, "brand_id", &brand);
+                    assert!(
+                        wrong.is_empty(),
+                        "{}[{index}]: brand_id missing or wrong at {wrong:?} in {reply}",
+                        info.operation_id
+                    );
+                    ran += 1;
+                }
+                Err(e) => failures.push(format!(
+                    "{}[{index}] {:?}: {e}",
+                    info.operation_id, info.request_examples[index].name
+                )),
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    let examples: usize = partner::operations()
+        .map(|i| i.request_examples.len())
+        .sum();
+    assert_eq!(ran, examples);
+    assert!(partner::operations().count() >= 35);
 }

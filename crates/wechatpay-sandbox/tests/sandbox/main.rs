@@ -12,6 +12,7 @@ mod hostile;
 mod in_process;
 mod lifecycle;
 mod notifications;
+mod partner;
 mod pre_sends;
 mod request_numbers;
 mod schema_rules;

@@ -7,33 +7,55 @@
 use crate::common;
 
 use common::examples::{client_for, example_request, execute, fix, prepare};
+use common::partner;
 use serde_json::Value;
 use wechatpay_runtime::{EndpointInfo, Ty};
 use wechatpay_sandbox::{Options, Sandbox};
 
 /// The same request with one more string field changed: its last character
-/// swapped for another digit (same length, same charset), skipping the number
-/// and the fields the number is unique within.
+/// swapped for another digit (same length, same charset), skipping the number,
+/// the fields the number is unique within and the brand a provider names; a
+/// top-level string field if there is one, else one of a top-level object.
 fn another_request(info: &EndpointInfo, request: &Value) -> Value {
     let rn = info.request_number.unwrap();
     let mut other = request.clone();
-    let field = info
-        .request
-        .fields
-        .iter()
-        .filter(|f| f.name != rn.field && !rn.unique_within.contains(&f.name))
+    let candidates = || {
+        info.request
+            .fields
+            .iter()
+            .filter(|f| f.name != rn.field && !rn.unique_within.contains(&f.name))
+            .filter(|f| Some(f.name) != info.brand_field)
+    };
+    let filled = |value: &Value, name: &str| {
+        value
+            .get(name)
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.is_empty())
+    };
+    let string_in = |ty: &'static wechatpay_runtime::TypeInfo, value: &Value| {
+        ty.fields
+            .iter()
+            .filter(|f| matches!(f.ty, Ty::String(_)))
+            .find(|f| filled(value, f.name))
+            .map(|f| f.name)
+    };
+    let top = candidates()
         .filter(|f| matches!(f.ty, Ty::String(_)))
-        .find(|f| {
-            request
-                .get(f.name)
-                .and_then(Value::as_str)
-                .is_some_and(|s| !s.is_empty())
-        })
-        .unwrap_or_else(|| panic!("{}: no string field to change", info.operation_id));
-    let mut text = request[field.name].as_str().unwrap().to_owned();
+        .find(|f| filled(request, f.name));
+    let path: Vec<&str> = match top {
+        Some(f) => vec![f.name],
+        None => candidates()
+            .find_map(|f| match (&f.ty, request.get(f.name)) {
+                (Ty::Object(ty), Some(v)) => string_in(ty, v).map(|inner| vec![f.name, inner]),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{}: no string field to change", info.operation_id)),
+    };
+    let slot = path.iter().fold(&mut other, |v, name| &mut v[*name]);
+    let mut text = slot.as_str().unwrap().to_owned();
     let last = text.pop().unwrap();
     text.push(if last == '0' { '1' } else { '0' });
-    other[field.name] = Value::String(text);
+    *slot = Value::String(text);
     other
 }
 
@@ -45,14 +67,23 @@ fn every_request_number_replays_its_first_result_and_refuses_another_request() {
     for info in wechatpay_endpoints::ALL
         .iter()
         .filter(|i| i.request_number.is_some())
-        .filter(|i| i.auth != wechatpay_transport::AuthScheme::Partner)
     {
         let sandbox = Sandbox::start(Options::new(keys.path())).unwrap();
         let client = client_for(&sandbox, info);
         rt.block_on(async {
-            let previous = prepare(&client, info.operation_id).await.unwrap();
-            let mut request = example_request(info, 0);
-            fix(info.operation_id, &mut request, previous.as_ref());
+            let request = if info.auth == wechatpay_transport::AuthScheme::Partner {
+                // On what the provider created for an authorised brand.
+                let brand = &sandbox.keys().identity.brand_id;
+                let (fixture, previous) = partner::prepare(&client, brand, info.operation_id)
+                    .await
+                    .unwrap();
+                partner::request(&fixture, info.operation_id, 0, previous.as_ref())
+            } else {
+                let previous = prepare(&client, info.operation_id).await.unwrap();
+                let mut request = example_request(info, 0);
+                fix(info.operation_id, &mut request, previous.as_ref());
+                request
+            };
             let send = |request: Value| execute(&client, info.operation_id, request);
             let first = send(request.clone())
                 .await
@@ -82,5 +113,5 @@ fn every_request_number_replays_its_first_result_and_refuses_another_request() {
         });
         checked += 1;
     }
-    assert!(checked >= 20, "{checked} operations with a request number");
+    assert!(checked >= 40, "{checked} operations with a request number");
 }

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod examples;
+pub mod partner;
 
 use std::collections::VecDeque;
 use std::sync::{mpsc, Arc, Mutex};

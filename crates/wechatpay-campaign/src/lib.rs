@@ -43,6 +43,11 @@
 //!   outcome, sent on its own lane at its own rate, its number derived from the
 //!   brand and the coupon (the same in `wechatpay-notify`), a refusal read from the
 //!   status operation (still waiting: later, same number; gone: the row fails).
+//! - **Brands** ([`pacing`], [`runner::gate`], [`journal::brands`]): for an
+//!   operation whose schema names a brand field (a service provider sending for
+//!   many brands), each row's brand is journaled, each brand paced in its own
+//!   bucket ([`QuotaScope`]), and a refusal about the caller acting for a brand
+//!   (NO_AUTH) re-checked, then stops that brand's rows only.
 
 #![warn(missing_docs)]
 

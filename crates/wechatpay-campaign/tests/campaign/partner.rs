@@ -270,7 +270,11 @@ fn a_journal_from_before_brands_is_read_as_it_is_and_migrated_when_sent_from() {
         )
         .unwrap();
     let before = status(&spec.journal).unwrap();
-    let per_brand: Vec<(String, u64)> = before.brands.iter().map(|b| (b.brand.clone(), b.total)).collect();
+    let per_brand: Vec<(String, u64)> = before
+        .brands
+        .iter()
+        .map(|b| (b.brand.clone(), b.total))
+        .collect();
     let mut expected = vec![(brands[0].0.clone(), 3), (template_brand.clone(), 3)];
     expected.sort();
     assert_eq!(per_brand, expected, "read as it is");
@@ -291,7 +295,11 @@ fn a_journal_from_before_brands_is_read_as_it_is_and_migrated_when_sent_from() {
         .unwrap();
     assert_eq!(format, 3, "migrated");
     for (i, row) in json_report(&spec.journal).iter().enumerate() {
-        let brand = if i % 2 == 0 { &brands[0].0 } else { template_brand };
+        let brand = if i % 2 == 0 {
+            &brands[0].0
+        } else {
+            template_brand
+        };
         assert_eq!(row["brand_id"], brand.as_str(), "{row}");
         assert_eq!(row["result"]["brand_id"], brand.as_str(), "{row}");
     }

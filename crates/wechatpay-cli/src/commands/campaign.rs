@@ -266,13 +266,23 @@ fn outcome(args: &CampaignSendArgs, s: &RunSummary) -> Result<(), CliError> {
                 c.succeeded, c.failed, c.open()
             ),
         )),
-        _ if args.no_confirm && c.unsent() == 0 && c.failed == 0 && c.confirming > 0 => {
+        _ if args.no_confirm && c.unsent() == 0 && c.confirming > 0 => {
             note(&format!(
                 "campaign sent: {} rows sent, {} awaiting their confirm (--no-confirm: the coupons stay CONFIRMING and cannot be used; run the same command without --no-confirm to confirm them) ({report})",
                 c.sent(),
                 c.confirming
             ));
-            Ok(())
+            if c.failed == 0 {
+                return Ok(());
+            }
+            // Every row was sent or settled: the failures are final, not outcomes to resume.
+            Err(CliError::new(
+                ExitClass::RowsFailed,
+                format!(
+                    "campaign sent: {} failed permanently (documented errors; see {report})",
+                    c.failed
+                ),
+            ))
         }
         _ if c.open() > 0 => {
             let why = if s.end == RunEnd::Interrupted {

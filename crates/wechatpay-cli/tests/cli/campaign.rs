@@ -320,7 +320,11 @@ fn partner_files(setup: &Setup, rows: usize) -> Vec<String> {
         }
     }
     std::fs::write(setup.path("brands.csv"), csv).unwrap();
-    std::fs::write(setup.path("template.json"), r#"{"appid":"wx233544546545989"}"#).unwrap();
+    std::fs::write(
+        setup.path("template.json"),
+        r#"{"appid":"wx233544546545989"}"#,
+    )
+    .unwrap();
     brands
 }
 
@@ -363,7 +367,10 @@ fn a_provider_campaign_over_several_brands_killed_and_resumed_issues_each_row_on
     let summary: Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(summary["succeeded"], rows as u64, "{summary}");
     for brand in &brands {
-        assert_eq!(summary["brands"][brand]["succeeded"], PER_BRAND as u64, "{summary}");
+        assert_eq!(
+            summary["brands"][brand]["succeeded"], PER_BRAND as u64,
+            "{summary}"
+        );
     }
 
     let (requests, issued, replayed) = setup.stats_of("partner-send-user-product-coupon");
@@ -371,7 +378,10 @@ fn a_provider_campaign_over_several_brands_killed_and_resumed_issues_each_row_on
     assert_eq!(requests, issued + replayed);
     let (requests, confirmed, replayed) =
         setup.stats_of("partner-confirm-send-user-product-coupon");
-    assert_eq!(confirmed, rows as u64, "every coupon confirmed exactly once");
+    assert_eq!(
+        confirmed, rows as u64,
+        "every coupon confirmed exactly once"
+    );
     assert_eq!(requests, confirmed + replayed);
 
     let report = setup.report();
@@ -383,7 +393,10 @@ fn a_provider_campaign_over_several_brands_killed_and_resumed_issues_each_row_on
     }
     let (code, status, _) = outcome(&cli(&setup.journal_args("status"), &[]));
     assert_eq!(code, 0);
-    assert!(status.contains(&format!("brands:     {}\n", brands.len())), "{status}");
+    assert!(
+        status.contains(&format!("brands:     {}\n", brands.len())),
+        "{status}"
+    );
     assert!(
         status.contains(&format!(
             "  {}: {PER_BRAND} rows, {PER_BRAND} succeeded, 0 failed, 0 pending\n",

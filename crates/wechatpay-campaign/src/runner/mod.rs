@@ -10,7 +10,7 @@
 //! to pending. Requests in flight are always waited for.
 //!
 //! For an operation whose schema names a brand field (a service provider sending
-//! for many brands), each step's work is queued and paced per brand ([`lane`],
+//! for many brands), each step's work is queued and paced per brand (`lane`,
 //! [`crate::pacing`]), and a refusal about the caller acting for one brand stops
 //! that brand's rows only ([`gate`]).
 

@@ -281,6 +281,36 @@ const ROWS: &[Row] = &[
         target: Some(("exactly 10,000", |v, _| v == 10_000.0)),
     },
     Row {
+        label: "partner campaign: 3 × 1,000 sends over three brands at --rate 200 per brand (sandbox --rate-limit 200 per brand): send rate / 600/s",
+        figure: "partner_rate_ratio",
+        target: Some(("≥ 0.97×", |v, _| v >= 0.97)),
+    },
+    Row {
+        label: "partner campaign: share of requests answered 429",
+        figure: "partner_429_share",
+        target: Some(("< 1 %", |v, _| v < 1.0)),
+    },
+    Row {
+        label: "partner campaign: coupons issued (3,000 rows of authorised brands)",
+        figure: "partner_issued",
+        target: Some(("exactly 3,000", |v, _| v == 3_000.0)),
+    },
+    Row {
+        label: "partner campaign: rows of the unauthorised brand failed NO_AUTH (of 300, none issued)",
+        figure: "partner_unauthorised_failed",
+        target: Some(("exactly 300", |v, _| v == 300.0)),
+    },
+    Row {
+        label: "partner campaign: requests sent for the unauthorised brand",
+        figure: "partner_unauthorised_requests",
+        target: None,
+    },
+    Row {
+        label: "partner campaign: then confirmed (the same command without --no-confirm)",
+        figure: "partner_confirmed",
+        target: Some(("exactly 3,000", |v, _| v == 3_000.0)),
+    },
+    Row {
         label: "notify serve: 10,000 notifications, SIGKILL ×3 and restart: events journaled",
         figure: "notify_events",
         target: Some(("exactly 10,000", |v, _| v == 10_000.0)),
@@ -544,6 +574,14 @@ pub const BENCH_COMMANDS: &[&[&str]] = &[
         "wechatpay-cli",
         "--bench",
         "notify",
+    ],
+    &[
+        "bench",
+        "--quiet",
+        "-p",
+        "wechatpay-cli",
+        "--bench",
+        "partner",
     ],
 ];
 

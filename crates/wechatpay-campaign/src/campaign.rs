@@ -11,7 +11,8 @@ use wechatpay_transport::Client;
 use crate::control::Control;
 use crate::error::CampaignError;
 use crate::input::{check_header, file_sha256, hex, merge, CsvInput, RowProblem, Template};
-use crate::journal::{now_ms, Binding, Counts, Journal, NumberSource, RunProgress};
+use crate::journal::brands::brand_of;
+use crate::journal::{now_ms, Binding, BrandCounts, Counts, Journal, NumberSource, RunProgress};
 use crate::number::{campaign_key, NumberShape};
 use crate::runner::{self, RowBuilder, RunEnd, RunOptions};
 
@@ -132,6 +133,11 @@ impl Campaign {
     /// Rows by state now.
     pub fn counts(&self) -> Result<Counts, CampaignError> {
         self.journal.counts()
+    }
+
+    /// Rows per brand now (one entry, brand '', for an operation without a brand field).
+    pub fn brand_counts(&self) -> Result<Vec<BrandCounts>, CampaignError> {
+        self.journal.brand_counts()
     }
 
     /// Sends every open row (pending, or in flight when an earlier run died)
@@ -336,9 +342,18 @@ fn create(
                 number_key.push('\u{1f}');
             }
             number_key.push_str(&request_no);
-            if let Err(other) =
-                sink.insert(row.row, row.line, &row.cells, &request_no, &number_key)?
-            {
+            let brand = match &body {
+                Value::Object(fields) => brand_of(info.brand_field, fields),
+                _ => String::new(),
+            };
+            if let Err(other) = sink.insert(
+                row.row,
+                row.line,
+                &row.cells,
+                &request_no,
+                &number_key,
+                &brand,
+            )? {
                 add(problem(
                     number.field.to_owned(),
                     format!(

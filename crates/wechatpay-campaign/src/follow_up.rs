@@ -227,6 +227,14 @@ pub enum StepOutcome {
         /// Whether the answer was a throttle (429 / `FREQUENCY_LIMITED`), which slows the pacing.
         throttled: bool,
     },
+    /// A refusal about the brand the follow-up acts for (NO_AUTH on an operation with
+    /// a brand field): that brand is re-checked, the others go on.
+    BrandRefused {
+        /// The error code (`NO_AUTH`).
+        code: String,
+        /// What the error says.
+        message: String,
+    },
     /// Nothing a row can fix (credentials, permission).
     Stop {
         /// The error code: WeChat Pay's `code`, or the SDK's own (`HTTP_500`, `INVALID_ROW`, `LOCAL`) when there is none.
@@ -261,6 +269,7 @@ fn error_outcome(
             throttled,
         }),
         ApiVerdict::CampaignWide => Ok(StepOutcome::Stop { code, message }),
+        ApiVerdict::BrandWide => Ok(StepOutcome::BrandRefused { code, message }),
         // Documented or not: what the status operation says about the result decides.
         ApiVerdict::Refusal { .. } => Err((code, message)),
     }

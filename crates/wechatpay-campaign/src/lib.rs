@@ -43,6 +43,11 @@
 //!   outcome, sent on its own lane at its own rate, its number derived from the
 //!   brand and the coupon (the same in `wechatpay-notify`), a refusal read from the
 //!   status operation (still waiting: later, same number; gone: the row fails).
+//! - **Brands** ([`pacing`], [`runner::gate`], [`journal::brands`]): for an
+//!   operation whose schema names a brand field (a service provider sending for
+//!   many brands), each row's brand is journaled, each brand paced in its own
+//!   bucket ([`QuotaScope`]), and a refusal about the caller acting for a brand
+//!   (NO_AUTH) re-checked, then stops that brand's rows only.
 
 #![warn(missing_docs)]
 
@@ -55,6 +60,7 @@ pub mod input;
 pub mod journal;
 pub mod number;
 pub mod outcome;
+pub mod pacing;
 pub mod rate;
 pub mod report;
 pub mod result;
@@ -64,6 +70,8 @@ pub use campaign::{run_to_end, Campaign, CampaignSpec, RunSummary};
 pub use control::{Control, Progress};
 pub use error::CampaignError;
 pub use input::{InputError, RowProblem, MAX_CELL_BYTES, MAX_ROW_BYTES};
-pub use journal::{Binding, Counts, NumberSource, RunRecord, State};
+pub use journal::{Binding, BrandCounts, Counts, NumberSource, RunRecord, State};
+pub use pacing::QuotaScope;
 pub use report::{report, status, ReportFormat, Status};
+pub use runner::gate::GatePolicy;
 pub use runner::{RunEnd, RunOptions};

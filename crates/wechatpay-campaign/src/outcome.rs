@@ -16,6 +16,12 @@
 //!   or expired), a code the table does not list (`ErrorScope::UNDOCUMENTED`) —
 //!   or a local failure: **stop** the campaign and leave the row pending, rather
 //!   than marking every remaining row failed.
+//! - For an operation whose schema names a brand field (a service provider acting
+//!   for many brands), a `scope: caller` refusal is about the brand the row names
+//!   (403 NO_AUTH: the brand has not authorised the provider): **brand refused**,
+//!   and the runner re-checks that brand and stops only its rows
+//!   (`runner::gate`). A 401 and an undocumented code still stop the campaign: the
+//!   provider's own signature is the same for every brand.
 //!
 //! The scope comes from the schema (`wechatpay_runtime::ErrorDoc::scope`), never
 //! from a list of names here.
@@ -27,6 +33,7 @@ use wechatpay_transport::{ApiError, Error, ErrorChain, ErrorKind, RawCode, Verif
 
 use crate::endpoint::decode_reply;
 use crate::follow_up::Step;
+use crate::journal::brands::brand_of;
 use crate::journal::NewFollowUp;
 use crate::result::key_fields;
 
@@ -60,6 +67,14 @@ pub enum Outcome {
         /// Whether the answer was a throttle (429 / `FREQUENCY_LIMITED`), which slows the pacing.
         throttled: bool,
     },
+    /// A refusal about the brand the row acts for (`scope: caller` on an operation
+    /// with a brand field): that brand's rows are held and re-checked, the others go on.
+    BrandRefused {
+        /// The error code (`NO_AUTH`).
+        code: String,
+        /// What the error says.
+        message: String,
+    },
     /// Nothing this row can fix: stop taking rows.
     Stop {
         /// The error code: WeChat Pay's `code`, or the SDK's own (`HTTP_500`, `INVALID_ROW`, `LOCAL`) when there is none.
@@ -90,6 +105,7 @@ impl FollowContext<'_> {
                 item: item as u32,
                 operation_id: step.info.operation_id.to_owned(),
                 request_no: step.request_no,
+                brand: brand_of(step.info.brand_field, &step.body),
                 body: step.body,
             })
             .collect())
@@ -126,6 +142,10 @@ pub(crate) enum ApiVerdict {
     /// About the caller, not the request (a 401, or a code whose table rows say
     /// `scope: caller`: SIGN_ERROR, NO_AUTH, …): every request would get it.
     CampaignWide,
+    /// `scope: caller` on an operation with a brand field: about the caller acting
+    /// for this brand (NO_AUTH: the brand has not authorised the provider); every
+    /// request for the same brand would get it.
+    BrandWide,
     /// A verified refusal of this request; `documented` when the table lists the code
     /// (then with `scope: request`).
     Refusal { documented: bool },
@@ -156,8 +176,14 @@ pub(crate) fn read_api_error(info: &EndpointInfo, api: &ApiError<RawCode>) -> Ap
     } else {
         let documented = info.error_rows(&api.raw_code).next().is_some();
         let scope = info.error_scope(&api.raw_code);
-        if api.status == 401 || (documented && scope == ErrorScope::Caller) {
+        if api.status == 401 {
             ApiVerdict::CampaignWide
+        } else if documented && scope == ErrorScope::Caller {
+            if info.brand_field.is_some() {
+                ApiVerdict::BrandWide
+            } else {
+                ApiVerdict::CampaignWide
+            }
         } else {
             ApiVerdict::Refusal { documented }
         }
@@ -200,6 +226,7 @@ pub fn classify(
                     throttled,
                 },
                 ApiVerdict::CampaignWide => Outcome::Stop { code, message },
+                ApiVerdict::BrandWide => Outcome::BrandRefused { code, message },
                 ApiVerdict::Refusal { documented: true } => Outcome::Failed { code, message },
                 ApiVerdict::Refusal { documented: false } => match ErrorScope::UNDOCUMENTED {
                     ErrorScope::Request => Outcome::Failed { code, message },
@@ -263,6 +290,7 @@ mod tests {
                 throttled: true, ..
             } => "throttled",
             Outcome::Retry { .. } => "retry",
+            Outcome::BrandRefused { .. } => "brand",
             Outcome::Stop { .. } => "stop",
         }
     }
@@ -353,6 +381,25 @@ mod tests {
         ] {
             let outcome = classify(info, Err(api(status, code, verified)), None);
             assert_eq!(kind(&outcome), expected, "{status} {code} {verified}");
+        }
+    }
+
+    #[test]
+    fn a_caller_refusal_of_a_brand_field_operation_is_about_that_brand() {
+        let info = wechatpay_endpoints::find("partner-send-user-product-coupon").unwrap();
+        assert_eq!(info.brand_field, Some("brand_id"));
+        for (status, code, expected) in [
+            // The schema's `scope: caller` rows: about the brand the row names.
+            (403, "NO_AUTH", "brand"),
+            (400, "STOCK_INSUFFICIENT", "brand"),
+            // The provider's own signature, and a code no table lists: every brand.
+            (401, "SIGN_ERROR", "stop"),
+            (404, "NOT_FOUND", "stop"),
+            (403, "USER_ERROR", "failed"),
+            (429, "FREQUENCY_LIMITED", "throttled"),
+        ] {
+            let outcome = classify(info, Err(api(status, code, true)), None);
+            assert_eq!(kind(&outcome), expected, "{status} {code}");
         }
     }
 }

@@ -9,6 +9,12 @@
 //! result's key fields ([`crate::result`]: `coupon_code`, `coupon_state` — the
 //! state after the last step, …); a name that clashes with an earlier column gets
 //! a `result.` prefix. The JSON report nests them under `result`.
+//!
+//! For an operation whose schema names a brand field (`brand_id`: a service
+//! provider's campaign), the report has a column of that name with each row's
+//! brand (its cell, else the template's): after `row`, or in the input's own
+//! column when the CSV has one; the JSON report gives it at the top level.
+//! `status` counts the rows of each brand.
 
 use std::fmt;
 use std::io::Write;
@@ -18,7 +24,7 @@ use serde_json::{json, Value};
 use wechatpay_runtime::{FollowUp, TypeInfo};
 
 use crate::error::CampaignError;
-use crate::journal::{Binding, Counts, Journal, RowRecord, RunRecord};
+use crate::journal::{Binding, BrandCounts, Counts, Journal, RowRecord, RunRecord};
 
 /// Report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +46,12 @@ pub struct Status {
     pub runs: Vec<RunRecord>,
     /// Whether a `send` holds the journal now.
     pub running: bool,
+    /// Rows per brand, for an operation with a brand field (empty otherwise).
+    pub brands: Vec<BrandCounts>,
 }
+
+/// Brands listed by `status` (all are counted; `report` has every row's).
+const LISTED_BRANDS: usize = 50;
 
 /// Reads a journal's binding, counts and runs.
 pub fn status(path: &Path) -> Result<Status, CampaignError> {
@@ -48,10 +59,17 @@ pub fn status(path: &Path) -> Result<Status, CampaignError> {
     let binding = journal
         .binding()?
         .ok_or_else(|| CampaignError::Journal(format!("{} is empty", path.display())))?;
+    let has_brands = wechatpay_endpoints::find(&binding.operation_id)
+        .is_some_and(|info| info.brand_field.is_some());
     Ok(Status {
         counts: journal.counts()?,
         runs: journal.runs()?,
         running: Journal::is_locked(path),
+        brands: if has_brands {
+            journal.brand_counts()?
+        } else {
+            Vec::new()
+        },
         binding,
     })
 }
@@ -113,6 +131,41 @@ impl fmt::Display for Status {
                 "step 2:     {}: {} done, {} failed, {} pending",
                 follow_up.operation_id, s.done, s.failed, s.open
             )?;
+        }
+        if !self.brands.is_empty() {
+            writeln!(f, "brands:     {}", self.brands.len())?;
+            for b in self.brands.iter().take(LISTED_BRANDS) {
+                write!(
+                    f,
+                    "  {}: {} rows, {} succeeded, {} failed, {} pending",
+                    if b.brand.is_empty() {
+                        "(none)"
+                    } else {
+                        &b.brand
+                    },
+                    b.total,
+                    b.succeeded,
+                    b.failed,
+                    b.open
+                )?;
+                let codes: Vec<String> = b
+                    .failures
+                    .iter()
+                    .map(|(code, n)| format!("{code} {n}"))
+                    .collect();
+                if codes.is_empty() {
+                    writeln!(f)?;
+                } else {
+                    writeln!(f, " ({})", codes.join(", "))?;
+                }
+            }
+            if self.brands.len() > LISTED_BRANDS {
+                writeln!(
+                    f,
+                    "  … and {} more brands (campaign report has every row's)",
+                    self.brands.len() - LISTED_BRANDS
+                )?;
+            }
         }
         let state = if self.running {
             "running (a send holds the journal)"
@@ -203,10 +256,14 @@ pub fn report(path: &Path, format: ReportFormat, out: &mut dyn Write) -> Result<
         .ok_or_else(|| CampaignError::Journal(format!("{} is empty", path.display())))?;
     let info = wechatpay_endpoints::find(&binding.operation_id);
     let follow_up = info.and_then(|i| i.follow_up.as_ref());
+    let brand_field = info.and_then(|i| i.brand_field);
+    // The brand gets its own column unless the input has one (which then shows it).
+    let brand_column = brand_field.filter(|f| !binding.columns.iter().any(|c| c == f));
     let io = CampaignError::Report;
     match format {
         ReportFormat::Csv => {
             let mut fixed: Vec<String> = vec!["row".into()];
+            fixed.extend(brand_column.map(str::to_owned));
             fixed.extend(binding.columns.iter().cloned());
             fixed.extend(
                 [
@@ -233,7 +290,16 @@ pub fn report(path: &Path, format: ReportFormat, out: &mut dyn Write) -> Result<
                 .map_err(|e| CampaignError::Report(e.into()))?;
             journal.for_each_row(|r: RowRecord| {
                 let mut record = vec![r.row.to_string()];
-                record.extend(binding.columns.iter().map(|c| cell(r.cells.get(c))));
+                if brand_column.is_some() {
+                    record.push(r.brand.clone());
+                }
+                record.extend(binding.columns.iter().map(|c| {
+                    if Some(c.as_str()) == brand_field {
+                        r.brand.clone()
+                    } else {
+                        cell(r.cells.get(c))
+                    }
+                }));
                 record.push(r.request_no.clone());
                 record.push(r.state.report_status().to_owned());
                 record.push(r.attempts.to_string());
@@ -276,6 +342,9 @@ pub fn report(path: &Path, format: ReportFormat, out: &mut dyn Write) -> Result<
                 });
                 if let (Some(f), Some(map)) = (follow_up, item.as_object_mut()) {
                     map.insert(f.done_field.to_owned(), json!(r.follow_up_numbers));
+                }
+                if let (Some(field), Some(map)) = (brand_field, item.as_object_mut()) {
+                    map.insert(field.to_owned(), json!(r.brand));
                 }
                 out.write_all(if first { b"\n" } else { b",\n" })
                     .map_err(io)?;

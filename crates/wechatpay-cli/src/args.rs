@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use wechatpay_campaign::QuotaScope;
 
 /// Command-line interface of the `wechatpay` binary.
 #[derive(Debug, Parser)]
@@ -328,6 +329,11 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
     Ok(rate)
 }
 
+/// `--partner-quota`.
+pub fn parse_quota(text: &str) -> Result<QuotaScope, String> {
+    text.trim().parse()
+}
+
 /// `wechatpay campaign`.
 #[derive(Debug, Args)]
 pub struct CampaignArgs {
@@ -340,7 +346,7 @@ pub struct CampaignArgs {
 pub enum CampaignCommand {
     /// Send the operation to every row of the input (the same command resumes from the journal).
     Send(Box<CampaignSendArgs>),
-    /// Counts by state and the rate of the last run.
+    /// Counts by state (and per brand, for a service provider's campaign) and the rate of the last run.
     Status(CampaignStatusArgs),
     /// One line per input row: its columns, request number, status, result fields, error code.
     Report(CampaignReportArgs),
@@ -349,12 +355,15 @@ pub enum CampaignCommand {
 /// `wechatpay campaign send`.
 #[derive(Debug, Args)]
 pub struct CampaignSendArgs {
-    /// Operation id: any operation with a request number (send-user-product-coupon, send-product-coupon, …).
+    /// Operation id: any operation with a request number (send-user-product-coupon, send-product-coupon,
+    /// partner-send-user-product-coupon, …).
     #[arg(value_name = "OPERATION-ID")]
     pub operation: String,
     /// CSV with a header row; each column fills the body field of its name
     /// (path parameters included, e.g. openid). Without a column for the
     /// request number, each row gets one derived from the campaign and the row.
+    /// A service provider's operation (partner-…) takes each row's brand from a
+    /// brand_id column, else from the template; rows of many brands mix freely.
     #[arg(long, value_name = "FILE.csv")]
     pub input: PathBuf,
     /// Template: the fields every row shares, `@template.json` (or JSON text).
@@ -365,10 +374,21 @@ pub struct CampaignSendArgs {
     #[arg(long, value_name = "FILE.db")]
     pub journal: PathBuf,
     /// Requests per second, 0.01 to 100000 [default: the operation's documented limit, e.g.
-    /// 500 for send-user-product-coupon; 100 when the page documents none].
+    /// 500 for send-user-product-coupon; 100 when the page documents none]. For a
+    /// service provider's operation (a brand_id per row) it is the rate of one
+    /// --partner-quota bucket: each brand's (per-brand), or all brands' together (per-provider).
+    /// The confirms keep their own documented rate, per bucket alike.
     #[arg(long, value_name = "N", value_parser = parse_rate)]
     pub rate: Option<f64>,
-    /// The most requests in flight [default: just enough to hold the rate].
+    /// What one rate limit counts, for a service provider's operation (a brand_id
+    /// per row; other operations have one bucket): per-brand, each brand paced at
+    /// --rate and slowed by its own 429s (the brand pages' dimension); per-provider,
+    /// all brands together at --rate, sharing their 429s. The partner pages print
+    /// the rate without a dimension: if per-brand draws 429s across brands, use
+    /// per-provider. The sandbox's --partner-quota is the server side of the same choice.
+    #[arg(long, value_name = "per-brand|per-provider", default_value = "per-brand", value_parser = parse_quota)]
+    pub partner_quota: QuotaScope,
+    /// The most requests in flight, per --partner-quota bucket [default: just enough to hold the rate].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub concurrency: Option<u32>,
     /// Give up on a reply after this many seconds, 0.1 to 3600 (per attempt; the row is then sent again with the same number).

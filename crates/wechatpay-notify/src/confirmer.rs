@@ -431,6 +431,13 @@ impl Confirmer {
                 settle.error_code = Some(code);
                 settle.error_message = Some(message);
             }
+            // One brand's refusal of the provider (NO_AUTH): that event waits with
+            // backoff, and the other brands' confirms go on.
+            Attempted::Outcome(StepOutcome::BrandRefused { code, message }) => {
+                settle.next_attempt_at = later(tries);
+                settle.error_code = Some(code);
+                settle.error_message = Some(message);
+            }
             Attempted::Outcome(StepOutcome::Stop { code, message }) => {
                 tracing::error!(code = %code, message = %message, "confirms paused");
                 *paused_until = Some(now + self.options.stop_pause);

@@ -6,7 +6,8 @@
 //! ```text
 //! follow_ups  row, item (index of the result in the reply), operation_id, request_no,
 //!             body (the request as JSON), state (pending, in_flight, done, failed),
-//!             attempts, result (key fields), error_code, error_message
+//!             attempts, result (key fields), error_code, error_message, brand (the
+//!             brand field of its request, '' without one: it is paced and claimed per brand)
 //! ```
 //!
 //! A row is `confirming` while any of its follow-ups is open, `succeeded` once all
@@ -33,9 +34,9 @@ CREATE TABLE follow_ups (
     error_code TEXT,
     error_message TEXT,
     updated_at INTEGER,
+    brand TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (row, item)
 );
-CREATE INDEX follow_ups_pending ON follow_ups (row, item) WHERE state = 'pending';
 CREATE INDEX follow_ups_number ON follow_ups (request_no);
 ";
 
@@ -50,6 +51,8 @@ pub struct NewFollowUp {
     pub request_no: String,
     /// The request, path parameters and number included.
     pub body: Map<String, Value>,
+    /// The brand it acts for: its operation's brand field ('' without one).
+    pub brand: String,
 }
 
 /// A follow-up taken for sending.
@@ -69,6 +72,8 @@ pub struct ClaimedFollowUp {
     pub attempts: u64,
     /// Follow-ups of the same row not done yet (this one included).
     pub open_in_row: u32,
+    /// The brand it acts for ('' for an operation without a brand field).
+    pub brand: String,
 }
 
 /// A change to one follow-up after an attempt.
@@ -129,8 +134,9 @@ pub(super) fn insert(
     now: i64,
 ) -> rusqlite::Result<()> {
     let mut insert = tx.prepare_cached(
-        "INSERT OR IGNORE INTO follow_ups (row, item, operation_id, request_no, body, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT OR IGNORE INTO follow_ups (row, item, operation_id, request_no, body, updated_at,
+             brand)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for f in follow_ups {
         insert.execute(params![
@@ -139,7 +145,8 @@ pub(super) fn insert(
             f.operation_id,
             f.request_no,
             Value::Object(f.body.clone()).to_string(),
-            now
+            now,
+            f.brand
         ])?;
     }
     Ok(())
@@ -243,56 +250,61 @@ impl Journal {
             .map_err(|e| self.err(e))
     }
 
-    /// Takes up to `limit` pending follow-ups in row order, marking them in flight.
+    /// Takes up to `limit` pending follow-ups of each of `brands` in row order,
+    /// marking them in flight.
     pub fn claim_follow_ups(
         &mut self,
+        brands: &[String],
         limit: usize,
     ) -> Result<Vec<ClaimedFollowUp>, CampaignError> {
         let path = self.path.clone();
         let err = |e: rusqlite::Error| CampaignError::journal(&path, e);
         let tx = self.conn.transaction().map_err(err)?;
-        let claimed = {
+        let mut out = Vec::new();
+        {
             let mut select = tx
                 .prepare_cached(
                     "SELECT row, item, operation_id, request_no, body, attempts,
                         (SELECT count(*) FROM follow_ups g
                          WHERE g.row = f.row AND g.state NOT IN ('done', 'failed'))
                      FROM follow_ups f
-                     WHERE state = 'pending' ORDER BY row, item LIMIT ?1",
+                     WHERE brand = ?1 AND state = 'pending' ORDER BY row, item LIMIT ?2",
                 )
                 .map_err(err)?;
-            let found = select
-                .query_map([limit as i64], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, i64>(5)?,
-                        r.get::<_, i64>(6)?,
-                    ))
-                })
-                .map_err(err)?;
-            let mut out = Vec::new();
-            for found in found {
-                let (row, item, operation_id, request_no, body, attempts, open) =
-                    found.map_err(err)?;
-                let Ok(Value::Object(body)) = serde_json::from_str(&body) else {
-                    return Err(CampaignError::corrupt(
-                        &path,
-                        format!("row {row}: corrupt follow-up {item}"),
-                    ));
-                };
-                out.push(ClaimedFollowUp {
-                    row: row as u64,
-                    item: item as u32,
-                    operation_id,
-                    request_no,
-                    body,
-                    attempts: attempts as u64,
-                    open_in_row: open as u32,
-                });
+            for brand in brands {
+                let found = select
+                    .query_map(params![brand, limit as i64], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                            r.get::<_, String>(4)?,
+                            r.get::<_, i64>(5)?,
+                            r.get::<_, i64>(6)?,
+                        ))
+                    })
+                    .map_err(err)?;
+                for found in found {
+                    let (row, item, operation_id, request_no, body, attempts, open) =
+                        found.map_err(err)?;
+                    let Ok(Value::Object(body)) = serde_json::from_str(&body) else {
+                        return Err(CampaignError::corrupt(
+                            &path,
+                            format!("row {row}: corrupt follow-up {item}"),
+                        ));
+                    };
+                    out.push(ClaimedFollowUp {
+                        row: row as u64,
+                        item: item as u32,
+                        operation_id,
+                        request_no,
+                        body,
+                        attempts: attempts as u64,
+                        open_in_row: open as u32,
+                        brand: brand.clone(),
+                    });
+                }
             }
             let mut mark = tx
                 .prepare_cached(
@@ -305,10 +317,9 @@ impl Journal {
                 mark.execute(params![c.row as i64, c.item, now])
                     .map_err(err)?;
             }
-            out
-        };
+        }
         tx.commit().map_err(err)?;
-        Ok(claimed)
+        Ok(out)
     }
 
     /// Follow-ups by state.

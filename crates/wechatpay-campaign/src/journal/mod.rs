@@ -5,8 +5,9 @@
 //!           (path and SHA-256), the template itself, the CSV header, the campaign key
 //! rows      row, line, input (cells as JSON), request_no, state (pending, in_flight,
 //!           confirming, succeeded, failed), attempts, result (decoded reply), error_step,
-//!           error_code, error_message
+//!           error_code, error_message, brand (see [`brands`])
 //! follow_ups  the second step of a row whose result needs one (see [`follow_ups`])
+//! brands    the brands of a service provider's campaign (see [`brands`])
 //! runs      one per `send`: start, first send, end, rate, requests, 429s, outcome
 //! ```
 //!
@@ -27,13 +28,16 @@ use wechatpay_runtime::FollowUp;
 
 use crate::error::CampaignError;
 
+pub mod brands;
 mod follow_ups;
 pub mod lock;
 
+pub use brands::BrandCounts;
 pub use follow_ups::{ClaimedFollowUp, FollowUpCounts, FollowUpUpdate, NewFollowUp};
 
 /// The journal format this version writes and reads (also `PRAGMA user_version`).
-pub const FORMAT: i64 = 2;
+/// Format 2 (before brands) is migrated when opened for sending and read as it is.
+pub const FORMAT: i64 = 3;
 
 /// `PRAGMA application_id` of a campaign journal: "WPCJ" in ASCII (the notify
 /// journal is "WPNT", the sandbox's state file "WPSB"). A journal written
@@ -82,9 +86,9 @@ CREATE TABLE rows (
     error_step TEXT CHECK (error_step IN ('send', 'follow_up')),
     error_code TEXT,
     error_message TEXT,
-    updated_at INTEGER
+    updated_at INTEGER,
+    brand TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX rows_open ON rows (row) WHERE state IN ('pending', 'in_flight');
 CREATE TABLE runs (
     id INTEGER PRIMARY KEY,
     pid INTEGER NOT NULL,
@@ -237,6 +241,11 @@ pub struct Claimed {
     pub request_no: String,
     /// Attempts before this run.
     pub attempts: u64,
+    /// The brand it acts for ('' for an operation without a brand field).
+    pub brand: String,
+    /// Whether a request may have gone out for it already (an attempt was recorded,
+    /// or a run died with it in flight): it can then never be failed unsent.
+    pub maybe_sent: bool,
 }
 
 /// A change to one row after an attempt (or none).
@@ -285,6 +294,16 @@ pub enum Update {
         /// The 1-based data row (the first row after the header is row 1).
         row: u64,
     },
+    /// Failed without a request: its brand refused the caller for good (see
+    /// `runner::gate`) and no request of it ever went out.
+    NotSent {
+        /// The 1-based data row (the first row after the header is row 1).
+        row: u64,
+        /// The brand's refusal code (`NO_AUTH`).
+        code: String,
+        /// What the refusal says, and which row drew it.
+        message: String,
+    },
     /// Its request is going out now: a pending row becomes in flight (a row
     /// read ahead stays pending until then, so `status` counts requests).
     Sent {
@@ -331,6 +350,8 @@ pub struct RowRecord {
     pub error_message: Option<String>,
     /// The request numbers of the row's follow-ups (`;` between several).
     pub follow_up_numbers: Option<String>,
+    /// The brand it acts for ('' for an operation without a brand field).
+    pub brand: String,
 }
 
 /// One `send` run.
@@ -444,7 +465,7 @@ impl Journal {
             lock::LockError::Io { lock, source } => CampaignError::JournalLock { lock, source },
         })?;
         let conn = Connection::open(path).map_err(|e| CampaignError::journal(path, e))?;
-        let journal = Journal {
+        let mut journal = Journal {
             conn,
             path: path.to_owned(),
             _lock: Some(lock),
@@ -503,7 +524,7 @@ impl Journal {
             .map_err(|e| self.err(e))
     }
 
-    fn setup(&self) -> Result<(), CampaignError> {
+    fn setup(&mut self) -> Result<(), CampaignError> {
         self.conn
             .busy_timeout(std::time::Duration::from_secs(5))
             .map_err(|e| self.err(e))?;
@@ -533,6 +554,9 @@ impl Journal {
             .map_err(|e| self.err(e))?;
         if self.has_table("campaign")? {
             self.check_format()?;
+            if self.format()? == Some(brands::FORMAT_BEFORE_BRANDS) {
+                brands::migrate(&mut self.conn).map_err(|e| self.err(e))?;
+            }
             if id != APPLICATION_ID {
                 self.conn
                     .execute_batch(&format!(
@@ -555,14 +579,17 @@ impl Journal {
         Ok(())
     }
 
-    fn check_format(&self) -> Result<(), CampaignError> {
-        let format: Option<i64> = self
-            .conn
+    /// The journal's format; `None` before its campaign row is written.
+    fn format(&self) -> Result<Option<i64>, CampaignError> {
+        self.conn
             .query_row("SELECT format FROM campaign WHERE id = 1", [], |r| r.get(0))
             .optional()
-            .map_err(|e| self.err(e))?;
-        match format {
-            None | Some(FORMAT) => Ok(()),
+            .map_err(|e| self.err(e))
+    }
+
+    fn check_format(&self) -> Result<(), CampaignError> {
+        match self.format()? {
+            None | Some(FORMAT) | Some(brands::FORMAT_BEFORE_BRANDS) => Ok(()),
             Some(other) => Err(CampaignError::Journal(format!(
                 "{}: journal format {other}, this version reads format {FORMAT}",
                 self.path.display()
@@ -617,6 +644,7 @@ impl Journal {
         let tx = self.conn.transaction().map_err(err)?;
         tx.execute_batch(SCHEMA).map_err(err)?;
         tx.execute_batch(follow_ups::SCHEMA).map_err(err)?;
+        tx.execute_batch(brands::SCHEMA).map_err(err)?;
         tx.execute_batch(&format!(
             "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {FORMAT};"
         ))
@@ -648,16 +676,20 @@ impl Journal {
         let outcome = {
             let insert = tx
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO rows (row, line, input, request_no, number_key)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT OR IGNORE INTO rows (row, line, input, request_no, number_key, brand)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .map_err(err)?;
             let find = tx
                 .prepare_cached("SELECT row FROM rows WHERE number_key = ?1")
                 .map_err(err)?;
+            let brand = tx
+                .prepare_cached("INSERT OR IGNORE INTO brands (brand) VALUES (?1)")
+                .map_err(err)?;
             let mut sink = RowSink {
                 insert,
                 find,
+                brand,
                 rows: 0,
                 path: &path,
             };
@@ -709,54 +741,62 @@ impl Journal {
         Ok(counts)
     }
 
-    /// Takes up to `limit` open rows after `after_row`, in row order. They stay
-    /// as they are (read ahead, pending) until [`Update::Sent`]: one sender
-    /// holds the journal, and a run never takes a row twice.
-    pub fn claim(&mut self, after_row: u64, limit: usize) -> Result<Vec<Claimed>, CampaignError> {
+    /// Takes up to `limit` open rows of each brand after that brand's row, in row
+    /// order. They stay as they are (read ahead, pending) until [`Update::Sent`]:
+    /// one sender holds the journal, and a run never takes a row twice.
+    pub fn claim(
+        &mut self,
+        wants: &[(String, u64)],
+        limit: usize,
+    ) -> Result<Vec<Claimed>, CampaignError> {
         let path = self.path.clone();
         let err = |e: rusqlite::Error| CampaignError::journal(&path, e);
         let tx = self.conn.transaction().map_err(err)?;
-        let claimed = {
+        let mut out = Vec::new();
+        {
             let mut select = tx
                 .prepare_cached(
-                    "SELECT row, input, request_no, attempts FROM rows
-                     WHERE state IN ('pending', 'in_flight') AND row > ?1
-                     ORDER BY row LIMIT ?2",
+                    "SELECT row, input, request_no, attempts, state FROM rows
+                     WHERE brand = ?1 AND state IN ('pending', 'in_flight') AND row > ?2
+                     ORDER BY row LIMIT ?3",
                 )
                 .map_err(err)?;
-            let rows = select
-                .query_map(params![after_row as i64, limit as i64], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, i64>(3)?,
-                    ))
-                })
-                .map_err(err)?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (row, input, request_no, attempts) = row.map_err(err)?;
-                let cells = match serde_json::from_str(&input) {
-                    Ok(Value::Object(map)) => map,
-                    _ => {
-                        return Err(CampaignError::corrupt(
-                            &path,
-                            format!("row {row}: corrupt input"),
+            for (brand, after_row) in wants {
+                let rows = select
+                    .query_map(params![brand, *after_row as i64, limit as i64], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, i64>(3)?,
+                            r.get::<_, String>(4)?,
                         ))
-                    }
-                };
-                out.push(Claimed {
-                    row: row as u64,
-                    cells,
-                    request_no,
-                    attempts: attempts as u64,
-                });
+                    })
+                    .map_err(err)?;
+                for row in rows {
+                    let (row, input, request_no, attempts, state) = row.map_err(err)?;
+                    let cells = match serde_json::from_str(&input) {
+                        Ok(Value::Object(map)) => map,
+                        _ => {
+                            return Err(CampaignError::corrupt(
+                                &path,
+                                format!("row {row}: corrupt input"),
+                            ))
+                        }
+                    };
+                    out.push(Claimed {
+                        row: row as u64,
+                        cells,
+                        request_no,
+                        attempts: attempts as u64,
+                        brand: brand.clone(),
+                        maybe_sent: attempts > 0 || state == State::InFlight.as_str(),
+                    });
+                }
             }
-            out
-        };
+        }
         tx.commit().map_err(err)?;
-        Ok(claimed)
+        Ok(out)
     }
 
     /// Applies updates (and the run's counters) in one transaction.
@@ -838,6 +878,13 @@ impl Journal {
                         now
                     ]),
                     Update::Released { row } => release.execute(params![*row as i64, now]),
+                    Update::NotSent { row, code, message } => tx
+                        .prepare_cached(
+                            "UPDATE rows SET state = 'failed', error_step = 'send', error_code = ?2,
+                                 error_message = ?3, updated_at = ?4
+                             WHERE row = ?1 AND state IN ('pending', 'in_flight')",
+                        )
+                        .and_then(|mut s| s.execute(params![*row as i64, code, message, now])),
                     Update::Sent { row } => sent.execute(params![*row as i64, now]),
                     Update::FollowUp {
                         row,
@@ -935,14 +982,16 @@ impl Journal {
     ) -> Result<(), CampaignError> {
         let mut stmt = self
             .conn
-            .prepare(
+            .prepare(&format!(
                 "SELECT row, line, input, request_no, state, attempts, result, error_code,
                         error_message, error_step,
                         (SELECT group_concat(request_no, ';') FROM
                             (SELECT request_no FROM follow_ups f WHERE f.row = rows.row
-                             ORDER BY item))
+                             ORDER BY item)),
+                        {}
                  FROM rows ORDER BY row",
-            )
+                self.brand_sql()?
+            ))
             .map_err(|e| self.err(e))?;
         let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
@@ -964,6 +1013,7 @@ impl Journal {
                 error_message: r.get(8).map_err(get)?,
                 error_step: r.get(9).map_err(get)?,
                 follow_up_numbers: r.get(10).map_err(get)?,
+                brand: r.get(11).map_err(get)?,
             })?;
         }
         Ok(())
@@ -979,13 +1029,14 @@ impl Journal {
 pub struct RowSink<'a> {
     insert: rusqlite::CachedStatement<'a>,
     find: rusqlite::CachedStatement<'a>,
+    brand: rusqlite::CachedStatement<'a>,
     rows: u64,
     path: &'a Path,
 }
 
 impl RowSink<'_> {
-    /// Inserts a row; `Err(Ok(other_row))` when its `number_key` (scope and
-    /// request number) is already used by `other_row`.
+    /// Inserts a row acting for `brand` ('' without a brand field); `Err(Ok(other_row))`
+    /// when its `number_key` (scope and request number) is already used by `other_row`.
     pub fn insert(
         &mut self,
         row: u64,
@@ -993,6 +1044,7 @@ impl RowSink<'_> {
         cells: &Map<String, Value>,
         request_no: &str,
         number_key: &str,
+        brand: &str,
     ) -> Result<Result<(), u64>, CampaignError> {
         let input = serde_json::to_string(cells).unwrap_or_default();
         let changed = self
@@ -1002,11 +1054,15 @@ impl RowSink<'_> {
                 line as i64,
                 input,
                 request_no,
-                number_key
+                number_key,
+                brand
             ])
             .map_err(|e| CampaignError::journal(self.path, e))?;
         if changed == 1 {
             self.rows += 1;
+            self.brand
+                .execute([brand])
+                .map_err(|e| CampaignError::journal(self.path, e))?;
             return Ok(Ok(()));
         }
         let other: i64 = self
@@ -1057,6 +1113,7 @@ mod tests {
                         &cells(&format!("o{row}")),
                         &format!("N{row}"),
                         &format!("N{row}"),
+                        "",
                     )?
                     .unwrap();
                 }
@@ -1070,7 +1127,7 @@ mod tests {
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
-        let claimed = journal.claim(0, 3).unwrap();
+        let claimed = journal.claim(&[(String::new(), 0)], 3).unwrap();
         assert_eq!(claimed.iter().map(|c| c.row).collect::<Vec<_>>(), [1, 2, 3]);
         // Read ahead is not in flight: only a request going out is.
         assert_eq!(journal.counts().unwrap().in_flight, 0);
@@ -1124,13 +1181,13 @@ mod tests {
             }
         );
         // The next claim continues after row 3; a new run starts from the first open row.
-        assert_eq!(journal.claim(3, 10).unwrap().len(), 2);
+        assert_eq!(journal.claim(&[(String::new(), 3)], 10).unwrap().len(), 2);
         drop(journal);
 
         // A killed run leaves rows in flight: a new run takes them first, same numbers.
         let mut journal = Journal::open_for_send(&path).unwrap();
         assert_eq!(journal.binding().unwrap(), Some(binding()));
-        let again = journal.claim(0, 10).unwrap();
+        let again = journal.claim(&[(String::new(), 0)], 10).unwrap();
         assert_eq!(
             again
                 .iter()
@@ -1168,8 +1225,8 @@ mod tests {
         let mut journal = Journal::open_for_send(&path).unwrap();
         let outcome = journal
             .create(&binding(), |sink| {
-                sink.insert(1, 2, &cells("a"), "N1", "s|N1")?.unwrap();
-                assert_eq!(sink.insert(2, 3, &cells("b"), "N1", "s|N1")?, Err(1));
+                sink.insert(1, 2, &cells("a"), "N1", "s|N1", "")?.unwrap();
+                assert_eq!(sink.insert(2, 3, &cells("b"), "N1", "s|N1", "")?, Err(1));
                 Err::<(), _>(CampaignError::Input("stop".into()))
             })
             .unwrap();

@@ -1,15 +1,25 @@
-//! One step's queue in a run: the work taken from the journal and not sent yet,
-//! the work waiting for its resend time, the claim asked for ahead, the requests
-//! in flight, and the step's own pacing (each operation keeps its documented rate,
-//! so confirming never slows sending).
+//! One step's queues in a run, one per brand: the work taken from the journal and
+//! not sent yet, the work waiting for its resend time, the work held while its
+//! brand is re-checked ([`super::gate`]); the claim asked for ahead, the requests
+//! in flight, and the step's own pacing ([`Pacing`]: each operation keeps its
+//! documented rate, so confirming never slows sending; each brand its bucket).
+//!
+//! Brands take turns, and a brand without a token or held by its gate never
+//! stands in the way of another's work. An operation without a brand field has
+//! one queue, the brand ''.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::time::Instant;
 
 use super::writer::Answer;
 use crate::error::CampaignError;
-use crate::rate::Pacer;
+use crate::pacing::Pacing;
+
+/// What names the brand a piece of work acts for.
+pub(super) trait Branded {
+    fn brand(&self) -> &str;
+}
 
 /// Work waiting for its resend time.
 pub(super) struct Waiting<E> {
@@ -35,88 +45,206 @@ impl<E> Ord for Waiting<E> {
     }
 }
 
-/// `C`: what a claim gives (a journal row); `E`: the same, ready to send.
-pub(super) struct Lane<C, E> {
-    pub pacer: Pacer,
+/// One brand's work.
+pub(super) struct Queue<C, E> {
     /// Taken from the journal, not sent yet.
     pub fresh: VecDeque<C>,
     waiting: BinaryHeap<Reverse<Waiting<E>>>,
+    /// Refused while the brand is re-checked, with the refusal (code, message).
+    held: VecDeque<(E, String, String)>,
+    /// Whether the journal has no more of the brand's work (for now).
+    pub exhausted: bool,
+    /// The last row taken from the journal (rows are claimed after it).
+    pub cursor: u64,
+}
+
+impl<C, E> Default for Queue<C, E> {
+    fn default() -> Self {
+        Queue {
+            fresh: VecDeque::new(),
+            waiting: BinaryHeap::new(),
+            held: VecDeque::new(),
+            exhausted: false,
+            cursor: 0,
+        }
+    }
+}
+
+impl<C, E> Queue<C, E> {
+    fn due(&self, now: Instant) -> bool {
+        self.waiting.peek().is_some_and(|w| w.0.at <= now)
+    }
+
+    fn has_work(&self, now: Instant) -> bool {
+        !self.fresh.is_empty() || self.due(now)
+    }
+
+    fn idle(&self) -> bool {
+        self.fresh.is_empty() && self.waiting.is_empty() && self.held.is_empty() && self.exhausted
+    }
+}
+
+/// Work to send: taken from the journal, or due for its resend.
+pub(super) enum Work<C, E> {
+    Fresh(C),
+    Due(E),
+}
+
+/// `C`: what a claim gives (a journal row); `E`: the same, ready to send.
+pub(super) struct Lane<C, E> {
+    pub pacing: Pacing,
+    queues: BTreeMap<String, Queue<C, E>>,
+    /// The brand whose turn comes first next time.
+    turn: usize,
     seq: u64,
     /// The next work, asked for before it is needed.
     pub claim: Option<Answer<C>>,
-    /// Whether the journal has no more work for this lane (for now).
-    pub exhausted: bool,
     pub in_flight: usize,
 }
 
-impl<C, E> Lane<C, E> {
-    pub fn new(pacer: Pacer) -> Self {
+impl<C: Branded, E: Branded> Lane<C, E> {
+    /// A lane for `brands` (more are added as work for them comes).
+    pub fn new(pacing: Pacing, brands: &[String]) -> Self {
         Lane {
-            pacer,
-            fresh: VecDeque::new(),
-            waiting: BinaryHeap::new(),
+            pacing,
+            queues: brands
+                .iter()
+                .map(|b| (b.clone(), Queue::default()))
+                .collect(),
+            turn: 0,
             seq: 0,
             claim: None,
-            exhausted: false,
             in_flight: 0,
         }
     }
 
-    pub fn wait(&mut self, at: Instant, entry: E) {
-        self.seq += 1;
-        self.waiting.push(Reverse(Waiting {
-            at,
-            seq: self.seq,
-            entry,
-        }));
+    pub fn queue(&mut self, brand: &str) -> &mut Queue<C, E> {
+        if !self.queues.contains_key(brand) {
+            self.queues.insert(brand.to_owned(), Queue::default());
+        }
+        self.queues.get_mut(brand).expect("inserted above")
     }
 
-    /// A resend whose time has come.
-    pub fn due(&mut self, now: Instant) -> Option<E> {
-        if self.waiting.peek().is_some_and(|w| w.0.at <= now) {
-            return self.waiting.pop().map(|w| w.0.entry);
+    pub fn queues_mut(&mut self) -> impl Iterator<Item = (&String, &mut Queue<C, E>)> {
+        self.queues.iter_mut()
+    }
+
+    /// Adds claimed work to its brand's queue.
+    pub fn add(&mut self, claimed: C) {
+        self.queue(claimed.brand().to_owned().as_str())
+            .fresh
+            .push_back(claimed);
+    }
+
+    pub fn wait(&mut self, at: Instant, entry: E) {
+        self.seq += 1;
+        let seq = self.seq;
+        self.queue(entry.brand().to_owned().as_str())
+            .waiting
+            .push(Reverse(Waiting { at, seq, entry }));
+    }
+
+    /// Keeps `entry` until its brand is decided.
+    pub fn hold(&mut self, entry: E, code: String, message: String) {
+        self.queue(entry.brand().to_owned().as_str())
+            .held
+            .push_back((entry, code, message));
+    }
+
+    /// Everything held for `brand`, with each refusal.
+    pub fn take_held(&mut self, brand: &str) -> Vec<(E, String, String)> {
+        self.queue(brand).held.drain(..).collect()
+    }
+
+    /// The next work to send, in turn among the brands that `held` does not hold
+    /// back and whose bucket has a token: a due resend first, else fresh work.
+    pub fn next(&mut self, now: Instant, held: &dyn Fn(&str) -> bool) -> Option<Work<C, E>> {
+        let n = self.queues.len();
+        for i in 0..n {
+            let index = (self.turn + i) % n;
+            let (brand, queue) = self.queues.iter_mut().nth(index).expect("index below len");
+            if held(brand) || !queue.has_work(now) || !self.pacing.may_send(brand, now) {
+                continue;
+            }
+            self.turn = index + 1;
+            if queue.due(now) {
+                return queue.waiting.pop().map(|w| Work::Due(w.0.entry));
+            }
+            return queue.fresh.pop_front().map(Work::Fresh);
         }
         None
     }
 
-    fn has_work(&self, now: Instant) -> bool {
-        !self.fresh.is_empty() || self.waiting.peek().is_some_and(|w| w.0.at <= now)
-    }
-
-    /// Whether a request may go out now (work, room in flight, a token).
-    pub fn ready(&mut self, now: Instant) -> bool {
-        self.has_work(now)
-            && self.in_flight < self.pacer.concurrency()
-            && self.pacer.ready_at(now) <= now
-    }
-
-    /// When this lane next needs the loop, if it has anything to wait for.
-    pub fn wake_at(&mut self, now: Instant) -> Option<Instant> {
-        let resend = self.waiting.peek().map(|w| w.0.at);
-        let token = (self.has_work(now) && self.in_flight < self.pacer.concurrency())
-            .then(|| self.pacer.ready_at(now));
-        match (resend, token) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+    /// A held brand's probe: a held request first (the refused one), else any
+    /// resend, else fresh work; when the bucket has a token.
+    pub fn probe(&mut self, brand: &str, now: Instant) -> Option<Work<C, E>> {
+        if !self.pacing.may_send(brand, now) {
+            return None;
         }
+        let queue = self.queues.get_mut(brand)?;
+        if let Some((entry, _, _)) = queue.held.pop_front() {
+            return Some(Work::Due(entry));
+        }
+        if let Some(w) = queue.waiting.pop() {
+            return Some(Work::Due(w.0.entry));
+        }
+        queue.fresh.pop_front().map(Work::Fresh)
     }
 
-    /// Nothing in flight, waiting, taken or to take.
+    /// When this lane next needs the loop: a resend's time, or a token for work
+    /// that may go out.
+    pub fn wake_at(&mut self, now: Instant, held: &dyn Fn(&str) -> bool) -> Option<Instant> {
+        let mut at: Option<Instant> = None;
+        let mut earliest = |t: Instant| at = Some(at.map_or(t, |a| a.min(t)));
+        for (brand, queue) in &self.queues {
+            if held(brand) {
+                continue;
+            }
+            if let Some(w) = queue.waiting.peek() {
+                earliest(w.0.at);
+            }
+            if queue.has_work(now) {
+                if let Some(t) = self.pacing.ready_at(brand, now) {
+                    earliest(t);
+                }
+            }
+        }
+        at
+    }
+
+    /// Brands that may take more work from the journal, with the last row taken of each.
+    pub fn wants(&self, batch: usize) -> Vec<(String, u64)> {
+        self.queues
+            .iter()
+            .filter(|(_, q)| !q.exhausted && q.fresh.len() < batch / 2)
+            .map(|(b, q)| (b.clone(), q.cursor))
+            .collect()
+    }
+
+    /// Whether every brand's work is taken (or none is left).
+    pub fn exhausted(&self) -> bool {
+        self.queues.values().all(|q| q.exhausted)
+    }
+
+    /// Nothing in flight, waiting, held, taken or to take.
     pub fn idle(&self) -> bool {
-        self.in_flight == 0
-            && self.waiting.is_empty()
-            && self.fresh.is_empty()
-            && self.exhausted
-            && self.claim.is_none()
+        self.in_flight == 0 && self.claim.is_none() && self.queues.values().all(Queue::idle)
     }
 
     /// Everything taken and not in flight, to give back to the journal at the end.
     pub fn drain(&mut self) -> (Vec<C>, Vec<E>) {
-        let waiting = std::mem::take(&mut self.waiting)
-            .into_iter()
-            .map(|w| w.0.entry)
-            .collect();
-        (self.fresh.drain(..).collect(), waiting)
+        let mut fresh = Vec::new();
+        let mut entries = Vec::new();
+        for queue in self.queues.values_mut() {
+            fresh.extend(queue.fresh.drain(..));
+            entries.extend(
+                std::mem::take(&mut queue.waiting)
+                    .into_iter()
+                    .map(|w| w.0.entry),
+            );
+            entries.extend(queue.held.drain(..).map(|(e, _, _)| e));
+        }
+        (fresh, entries)
     }
 
     /// Checks the outstanding claim without waiting.

@@ -8,11 +8,18 @@
 //! needed, so the async loop never waits on the disk. Rows are taken 256 at a
 //! time and marked in flight; on a clean stop, work taken but not sent goes back
 //! to pending. Requests in flight are always waited for.
+//!
+//! For an operation whose schema names a brand field (a service provider sending
+//! for many brands), each step's work is queued and paced per brand (`lane`,
+//! [`crate::pacing`]), and a refusal about the caller acting for one brand stops
+//! that brand's rows only ([`gate`]).
 
+mod answers;
+pub mod gate;
 mod lane;
 mod writer;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
@@ -24,14 +31,16 @@ use wechatpay_transport::{CallOptions, Client, RetryPolicy};
 use crate::control::{Control, Event};
 use crate::endpoint::prepare;
 use crate::error::CampaignError;
-use crate::follow_up::{self, Step, StepOutcome};
+use crate::follow_up::StepOutcome;
+use crate::follow_up::{self, Step};
 use crate::input::merge;
 use crate::journal::{
     now_ms, Claimed, ClaimedFollowUp, FollowUpUpdate, Journal, RunProgress, Update,
 };
 use crate::outcome::{classify, FollowContext, Outcome};
-use crate::rate::Pacer;
-use lane::{claimed, Lane};
+use crate::pacing::{Pacing, QuotaScope};
+use gate::{GatePolicy, Gates};
+use lane::{claimed, Branded, Lane, Work};
 use writer::Writer;
 
 /// Rows (and follow-ups) taken from the journal at a time.
@@ -72,6 +81,11 @@ pub struct RunOptions {
     pub max_waits: u32,
     /// The wait after the first such refusal; it doubles up to `retry_max`.
     pub wait_initial: Duration,
+    /// What `rate` counts for an operation with a brand field: each brand's requests
+    /// (the default) or all brands' together. Without a brand field there is one bucket.
+    pub quota: QuotaScope,
+    /// How a brand refused as a caller (NO_AUTH) is re-checked before its rows fail.
+    pub gate: GatePolicy,
 }
 
 impl Default for RunOptions {
@@ -85,6 +99,8 @@ impl Default for RunOptions {
             follow_up: true,
             max_waits: 10,
             wait_initial: Duration::from_secs(1),
+            quota: QuotaScope::PerBrand,
+            gate: GatePolicy::default(),
         }
     }
 }
@@ -93,7 +109,7 @@ impl RunOptions {
     /// The rate used for an operation whose page documents no limit.
     pub const UNDOCUMENTED_RATE: f64 = 100.0;
 
-    /// The rate this run aims at for `info`.
+    /// The rate this run aims at for `info`, per quota bucket (see [`RunOptions::quota`]).
     pub fn rate_for(&self, info: &EndpointInfo) -> f64 {
         self.rate
             .or(info.rate_per_second.map(f64::from))
@@ -140,6 +156,7 @@ impl RunOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunEnd {
     /// Every row was taken; rows still open (if any) ran out of attempts this run.
+    /// Rows of a brand that refused the caller for good are failed (see [`gate`]).
     Completed,
     /// Stopped on request (Ctrl-C); the rows not sent are pending.
     Interrupted,
@@ -199,6 +216,32 @@ struct Entry {
     request: Value,
     prepared: Prepared,
     tries: Tries,
+    /// Whether it goes out as its brand's probe (see [`gate`]).
+    probe: bool,
+}
+
+impl Branded for Claimed {
+    fn brand(&self) -> &str {
+        &self.brand
+    }
+}
+
+impl Branded for ClaimedFollowUp {
+    fn brand(&self) -> &str {
+        &self.brand
+    }
+}
+
+impl Branded for Entry {
+    fn brand(&self) -> &str {
+        &self.claimed.brand
+    }
+}
+
+impl Branded for FollowEntry {
+    fn brand(&self) -> &str {
+        &self.claimed.brand
+    }
 }
 
 /// One follow-up on its way.
@@ -209,6 +252,8 @@ struct FollowEntry {
     tries: Tries,
     /// Refusals this run while the result was still waiting.
     waits: u32,
+    /// Whether it goes out as its brand's probe (see [`gate`]).
+    probe: bool,
 }
 
 enum Done {
@@ -265,8 +310,10 @@ pub(crate) struct Finished {
 struct FollowLane {
     follow_up: &'static FollowUp,
     lane: Lane<ClaimedFollowUp, FollowEntry>,
-    /// Follow-ups may have been recorded since the last claim was asked for.
-    recorded: bool,
+    /// Brands whose follow-ups may have been recorded since the last claim was asked for.
+    recorded: HashSet<String>,
+    /// The brands of the claim outstanding.
+    asked: Vec<String>,
     /// Claims are asked at most every [`COMMIT_EVERY`] (each one commits).
     next_claim: Instant,
     /// Open follow-ups per row, to tell when a row is done.
@@ -283,14 +330,18 @@ struct Run<'a> {
     control: &'a Control,
     writer: Writer,
     rows: Lane<Claimed, Entry>,
+    /// The brands (and rows after which) of the row claim outstanding.
+    rows_asked: Vec<(String, u64)>,
     /// The follow-up the operation declares and the caller its numbers are derived
     /// for: recorded with every send, performed or not.
     declared: Option<(&'static FollowUp, String)>,
     /// Performing the follow-ups (absent with `follow_up: false`).
     follow: Option<FollowLane>,
     done_tx: mpsc::UnboundedSender<Done>,
-    /// The last row taken from the journal.
-    cursor: u64,
+    /// Each brand's gate: open, re-checked after a refusal about the caller, or closed.
+    gates: Gates,
+    /// Rows per claim and brand: fewer when there are many brands.
+    batch: usize,
     run_id: i64,
     end: Option<RunEnd>,
     progress: RunProgress,
@@ -307,276 +358,83 @@ enum Wake {
 }
 
 impl Run<'_> {
-    fn stop(&mut self, row: u64, code: String, message: String) {
-        if self.end.is_none() {
-            self.end = Some(RunEnd::Stopped { row, code, message });
+    fn on_claim_error(&mut self, e: CampaignError) {
+        // Stop taking work, wait for what is in flight, then report it.
+        self.error.get_or_insert(e);
+        for (_, queue) in self.rows.queues_mut() {
+            queue.exhausted = true;
+        }
+        self.end.get_or_insert(RunEnd::Interrupted);
+    }
+
+    fn on_rows(&mut self, wants: &[(String, u64)], result: Result<Vec<Claimed>, CampaignError>) {
+        self.rows.claim = None;
+        let batch = match result {
+            Ok(batch) => batch,
+            Err(e) => return self.on_claim_error(e),
+        };
+        for (brand, _) in wants {
+            let taken = batch.iter().filter(|c| &c.brand == brand).count();
+            let queue = self.rows.queue(brand);
+            queue.exhausted = taken < self.batch;
+        }
+        for claimed in batch {
+            self.rows.queue(&claimed.brand).cursor = claimed.row;
+            self.rows.add(claimed);
         }
     }
 
-    fn throttled(&mut self) {
-        self.progress.throttled += 1;
-        self.control.count(Event::Throttled);
-    }
-
-    fn row_done(&mut self, succeeded: bool) {
-        self.progress.completed += 1;
-        self.control.count(if succeeded {
-            Event::Succeeded
-        } else {
-            Event::Failed
-        });
-    }
-
-    fn on_row(&mut self, mut entry: Entry, sent_at: Instant, latency: Duration, outcome: Outcome) {
-        self.rows.in_flight -= 1;
-        let now = Instant::now();
-        self.rows.pacer.observe_latency(latency);
-        let row = entry.claimed.row;
-        match outcome {
-            Outcome::Succeeded {
-                result,
-                note,
-                follow_ups,
-            } => {
-                self.progress.sent += 1;
-                self.progress.last_send_at = Some(now_ms());
-                match follow_ups {
-                    Ok(follow_ups) => {
-                        if follow_ups.is_empty() {
-                            self.row_done(true);
-                        } else if let Some(follow) = self.follow.as_mut() {
-                            follow.open.insert(row, follow_ups.len() as u32);
-                            follow.recorded = true;
-                            follow.lane.exhausted = false;
-                        }
-                        self.writer.update(Update::Succeeded {
-                            row,
-                            result,
-                            note,
-                            follow_ups,
-                        });
-                    }
-                    Err(reason) => {
-                        // It took effect, but what it issued cannot be followed up.
-                        self.writer.update(Update::Succeeded {
-                            row,
-                            result,
-                            note,
-                            follow_ups: Vec::new(),
-                        });
-                        self.writer.update(Update::Failed {
-                            row,
-                            code: "FOLLOW_UP_UNBUILDABLE".into(),
-                            message: format!("sent, but its follow-up cannot be built: {reason}"),
-                        });
-                        self.row_done(false);
-                    }
-                }
-            }
-            Outcome::Failed { code, message } => {
-                self.row_done(false);
-                self.writer.update(Update::Failed { row, code, message });
-            }
-            Outcome::Retry {
-                code,
-                message,
-                throttled,
-            } => {
-                if throttled {
-                    self.throttled();
-                    self.rows.pacer.throttled(sent_at, now);
-                }
-                match entry.tries.again(throttled, self.options) {
-                    None => {
-                        self.control.count(Event::Unresolved);
-                        self.writer
-                            .update(Update::Unresolved { row, code, message });
-                    }
-                    Some(wait) => {
-                        self.control.count(Event::Retry);
-                        self.writer.update(Update::Retrying { row, code, message });
-                        self.rows.wait(now + wait, entry);
-                    }
-                }
-            }
-            Outcome::Stop { code, message } => {
-                self.writer.update(Update::Unresolved {
-                    row,
-                    code: code.clone(),
-                    message: message.clone(),
-                });
-                self.stop(row, code, message);
-            }
-        }
-    }
-
-    fn on_follow_up(
+    fn on_follow_ups(
         &mut self,
-        mut entry: FollowEntry,
-        sent_at: Instant,
-        latency: Duration,
-        outcome: StepOutcome,
+        brands: &[String],
+        result: Result<Vec<ClaimedFollowUp>, CampaignError>,
     ) {
         let Some(follow) = self.follow.as_mut() else {
             return;
         };
-        follow.lane.in_flight -= 1;
-        follow.lane.pacer.observe_latency(latency);
-        let now = Instant::now();
-        let (row, item) = (entry.claimed.row, entry.claimed.item);
-        let declared = Some(follow.follow_up);
-        let update = |update| Update::FollowUp {
-            row,
-            item,
-            update,
-            declared,
-        };
-        match outcome {
-            StepOutcome::Done { result, note } => {
-                self.progress.follow_ups += 1;
-                self.control.count(Event::FollowedUp);
-                self.writer
-                    .update(update(FollowUpUpdate::Done { result, note }));
-                let left = follow.open.get_mut(&row).map(|n| {
-                    *n = n.saturating_sub(1);
-                    *n
-                });
-                if left == Some(0) {
-                    follow.open.remove(&row);
-                    self.row_done(true);
-                }
-            }
-            StepOutcome::Failed { code, message } => {
-                follow.open.remove(&row);
-                self.writer
-                    .update(update(FollowUpUpdate::Failed { code, message }));
-                self.row_done(false);
-            }
-            StepOutcome::Waiting { code, message } => {
-                entry.waits += 1;
-                if entry.waits >= self.options.max_waits {
-                    self.control.count(Event::Unresolved);
-                    follow.given_up.push((row, item));
-                    self.writer
-                        .update(update(FollowUpUpdate::Unresolved { code, message }));
-                } else {
-                    self.control.count(Event::Retry);
-                    self.writer
-                        .update(update(FollowUpUpdate::Retrying { code, message }));
-                    let at = now + self.options.wait_backoff(entry.waits);
-                    follow.lane.wait(at, entry);
-                }
-            }
-            StepOutcome::Retry {
-                code,
-                message,
-                throttled,
-            } => {
-                if throttled {
-                    self.progress.throttled += 1;
-                    self.control.count(Event::Throttled);
-                    follow.lane.pacer.throttled(sent_at, now);
-                }
-                match entry.tries.again(throttled, self.options) {
-                    None => {
-                        self.control.count(Event::Unresolved);
-                        follow.given_up.push((row, item));
-                        self.writer
-                            .update(update(FollowUpUpdate::Unresolved { code, message }));
-                    }
-                    Some(wait) => {
-                        self.control.count(Event::Retry);
-                        self.writer
-                            .update(update(FollowUpUpdate::Retrying { code, message }));
-                        follow.lane.wait(now + wait, entry);
-                    }
-                }
-            }
-            StepOutcome::Stop { code, message } => {
-                follow.given_up.push((row, item));
-                self.writer.update(update(FollowUpUpdate::Unresolved {
-                    code: code.clone(),
-                    message: message.clone(),
-                }));
-                self.stop(row, code, message);
-            }
-        }
-    }
-
-    fn on_done(&mut self, done: Done) {
-        match done {
-            Done::Row {
-                entry,
-                sent_at,
-                latency,
-                outcome,
-            } => self.on_row(entry, sent_at, latency, outcome),
-            Done::FollowUp {
-                entry,
-                sent_at,
-                latency,
-                outcome,
-            } => self.on_follow_up(entry, sent_at, latency, outcome),
-        }
-    }
-
-    fn on_claim_error(&mut self, e: CampaignError) {
-        // Stop taking work, wait for what is in flight, then report it.
-        self.error.get_or_insert(e);
-        self.rows.exhausted = true;
-        self.end.get_or_insert(RunEnd::Interrupted);
-    }
-
-    fn on_rows(&mut self, result: Result<Vec<Claimed>, CampaignError>) {
-        self.rows.claim = None;
-        match result {
-            Ok(batch) => {
-                self.rows.exhausted = batch.len() < CLAIM_BATCH;
-                self.cursor = batch.last().map_or(self.cursor, |c| c.row);
-                self.rows.fresh.extend(batch);
-            }
-            Err(e) => self.on_claim_error(e),
-        }
-    }
-
-    fn on_follow_ups(&mut self, result: Result<Vec<ClaimedFollowUp>, CampaignError>) {
-        let Some(follow) = self.follow.as_mut() else {
-            return;
-        };
         follow.lane.claim = None;
-        match result {
-            Ok(batch) => {
-                // Empty only counts when nothing was recorded since it was asked.
-                follow.lane.exhausted = batch.len() < CLAIM_BATCH && !follow.recorded;
-                for claimed in &batch {
-                    // A follow-up resumed from an earlier run: this run did not see
-                    // its row's send, so the claim says how many the row has open.
-                    follow
-                        .open
-                        .entry(claimed.row)
-                        .or_insert(claimed.open_in_row);
-                }
-                follow.lane.fresh.extend(batch);
-            }
-            Err(e) => self.on_claim_error(e),
+        let batch = match result {
+            Ok(batch) => batch,
+            Err(e) => return self.on_claim_error(e),
+        };
+        for brand in brands {
+            let taken = batch.iter().filter(|c| &c.brand == brand).count();
+            // Empty only counts when nothing was recorded since it was asked.
+            let recorded = follow.recorded.contains(brand);
+            follow.lane.queue(brand).exhausted = taken < self.batch && !recorded;
+        }
+        for claimed in batch {
+            // A follow-up resumed from an earlier run: this run did not see
+            // its row's send, so the claim says how many the row has open.
+            follow
+                .open
+                .entry(claimed.row)
+                .or_insert(claimed.open_in_row);
+            follow.lane.add(claimed);
         }
     }
 
     /// Asks for the next work early, so the loop never waits on the disk.
     fn claim_ahead(&mut self, now: Instant) {
         if let Some(result) = self.rows.try_claimed() {
-            self.on_rows(result);
+            let wants = std::mem::take(&mut self.rows_asked);
+            self.on_rows(&wants, result);
         }
-        if self.rows.claim.is_none()
-            && !self.rows.exhausted
-            && self.rows.fresh.len() < CLAIM_BATCH / 2
-        {
-            self.rows.claim = Some(self.writer.claim(self.cursor, CLAIM_BATCH));
+        if self.rows.claim.is_none() {
+            let wants = self.rows.wants(self.batch);
+            if !wants.is_empty() {
+                self.rows.claim = Some(self.writer.claim(wants.clone(), self.batch));
+                self.rows_asked = wants;
+            }
         }
-        let Some(result) = self.follow.as_mut().and_then(|f| f.lane.try_claimed()) else {
-            return self.ask_follow_ups(now);
-        };
-        self.on_follow_ups(result);
+        if let Some(result) = self.follow.as_mut().and_then(|f| f.lane.try_claimed()) {
+            let brands = self
+                .follow
+                .as_mut()
+                .map(|f| std::mem::take(&mut f.asked))
+                .unwrap_or_default();
+            self.on_follow_ups(&brands, result);
+        }
         self.ask_follow_ups(now);
     }
 
@@ -584,100 +442,172 @@ impl Run<'_> {
         let Some(follow) = self.follow.as_mut() else {
             return;
         };
-        if follow.lane.claim.is_none()
-            && !follow.lane.exhausted
-            && follow.lane.fresh.len() < CLAIM_BATCH / 2
-            && now >= follow.next_claim
-        {
-            follow.recorded = false;
-            follow.next_claim = now + COMMIT_EVERY;
-            follow.lane.claim = Some(self.writer.claim_follow_ups(CLAIM_BATCH));
+        if follow.lane.claim.is_some() || now < follow.next_claim {
+            return;
         }
+        let brands: Vec<String> = follow
+            .lane
+            .wants(self.batch)
+            .into_iter()
+            .map(|(brand, _)| brand)
+            .collect();
+        if brands.is_empty() {
+            return;
+        }
+        follow.recorded.clear();
+        follow.next_claim = now + COMMIT_EVERY;
+        follow.lane.claim = Some(self.writer.claim_follow_ups(brands.clone(), self.batch));
+        follow.asked = brands;
     }
 
-    /// The next row to send: a resend whose time has come, else a fresh row.
-    fn next_row(&mut self, now: Instant) -> Option<Entry> {
-        if let Some(entry) = self.rows.due(now) {
-            return Some(entry);
+    /// A row taken from the journal, ready to send; `None` when it fails at once
+    /// (its request cannot be built, or its brand is closed and it was never sent).
+    fn entry(&mut self, claimed: Claimed, probe: bool) -> Option<Entry> {
+        if !claimed.maybe_sent && self.gates.closed(&claimed.brand).is_some() {
+            self.fail_unsent(claimed.row, &claimed.brand.clone());
+            return None;
         }
-        while let Some(claimed) = self.rows.fresh.pop_front() {
-            match self.builder.build(&claimed) {
-                Ok((request, prepared)) => {
-                    return Some(Entry {
-                        claimed,
-                        request,
-                        prepared,
-                        tries: Tries::default(),
-                    })
-                }
-                Err(problems) => {
-                    // Checked when the journal was created; only a schema
-                    // change between runs can get here.
-                    self.row_done(false);
-                    self.writer.update(Update::Failed {
-                        row: claimed.row,
-                        code: "INVALID_ROW".into(),
-                        message: problems,
-                    });
-                }
-            }
-        }
-        None
-    }
-
-    /// The next follow-up to send: a resend whose time has come, else a fresh one.
-    fn next_follow_up(&mut self, now: Instant) -> Option<FollowEntry> {
-        let follow = self.follow.as_mut()?;
-        if let Some(entry) = follow.lane.due(now) {
-            return Some(entry);
-        }
-        while let Some(claimed) = follow.lane.fresh.pop_front() {
-            let built = wechatpay_endpoints::find(&claimed.operation_id)
-                .ok_or_else(|| format!("no operation {}", claimed.operation_id))
-                .and_then(|info| {
-                    let step = Step {
-                        info,
-                        follow_up: follow.follow_up,
-                        body: claimed.body.clone(),
-                        request_no: claimed.request_no.clone(),
-                    };
-                    step.prepare().map(|prepared| (step, prepared))
+        match self.builder.build(&claimed) {
+            Ok((request, prepared)) => Some(Entry {
+                claimed,
+                request,
+                prepared,
+                tries: Tries::default(),
+                probe,
+            }),
+            Err(problems) => {
+                // Checked when the journal was created; only a schema
+                // change between runs can get here.
+                self.row_done(false);
+                self.writer.update(Update::Failed {
+                    row: claimed.row,
+                    code: "INVALID_ROW".into(),
+                    message: problems,
                 });
-            match built {
-                Ok((step, prepared)) => {
-                    return Some(FollowEntry {
-                        claimed,
-                        step,
-                        prepared,
-                        tries: Tries::default(),
-                        waits: 0,
-                    })
-                }
-                Err(reason) => {
-                    let (row, item) = (claimed.row, claimed.item);
-                    follow.open.remove(&row);
-                    self.writer.update(Update::FollowUp {
-                        row,
-                        item,
-                        update: FollowUpUpdate::Failed {
-                            code: "INVALID_FOLLOW_UP".into(),
-                            message: reason,
-                        },
-                        declared: None,
-                    });
-                    self.progress.completed += 1;
-                    self.control.count(Event::Failed);
+                None
+            }
+        }
+    }
+
+    /// The next row to send: in turn among the brands, a resend whose time has
+    /// come, else a fresh row.
+    fn next_row(&mut self, now: Instant) -> Option<Entry> {
+        loop {
+            let gates = &self.gates;
+            let work = self.rows.next(now, &|brand| gates.held(brand))?;
+            match work {
+                Work::Due(entry) => return Some(entry),
+                Work::Fresh(claimed) => {
+                    if let Some(entry) = self.entry(claimed, false) {
+                        return Some(entry);
+                    }
                 }
             }
         }
-        None
+    }
+
+    /// A follow-up taken from the journal, ready to send.
+    fn follow_entry(&mut self, claimed: ClaimedFollowUp, probe: bool) -> Option<FollowEntry> {
+        let follow = self.follow.as_mut()?;
+        let built = wechatpay_endpoints::find(&claimed.operation_id)
+            .ok_or_else(|| format!("no operation {}", claimed.operation_id))
+            .and_then(|info| {
+                let step = Step {
+                    info,
+                    follow_up: follow.follow_up,
+                    body: claimed.body.clone(),
+                    request_no: claimed.request_no.clone(),
+                };
+                step.prepare().map(|prepared| (step, prepared))
+            });
+        match built {
+            Ok((step, prepared)) => Some(FollowEntry {
+                claimed,
+                step,
+                prepared,
+                tries: Tries::default(),
+                waits: 0,
+                probe,
+            }),
+            Err(reason) => {
+                let (row, item) = (claimed.row, claimed.item);
+                follow.open.remove(&row);
+                self.writer.update(Update::FollowUp {
+                    row,
+                    item,
+                    update: FollowUpUpdate::Failed {
+                        code: "INVALID_FOLLOW_UP".into(),
+                        message: reason,
+                    },
+                    declared: None,
+                });
+                self.progress.completed += 1;
+                self.control.count(Event::Failed);
+                None
+            }
+        }
+    }
+
+    /// The next follow-up to send: in turn among the brands, a resend whose time
+    /// has come, else a fresh one.
+    fn next_follow_up(&mut self, now: Instant) -> Option<FollowEntry> {
+        loop {
+            let gates = &self.gates;
+            let work = self.follow.as_mut()?.lane.next(now, &|b| gates.held(b))?;
+            match work {
+                Work::Due(entry) => return Some(entry),
+                Work::Fresh(claimed) => {
+                    if let Some(entry) = self.follow_entry(claimed, false) {
+                        return Some(entry);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends the probe of each brand being re-checked whose time has come: held
+    /// work first (rows before follow-ups), else any other of the brand's work.
+    fn send_probes(&mut self, now: Instant) -> bool {
+        let mut sent = false;
+        for brand in self.gates.probes_due(now) {
+            if let Some(work) = self.rows.probe(&brand, now) {
+                let entry = match work {
+                    Work::Due(mut entry) => {
+                        entry.probe = true;
+                        Some(entry)
+                    }
+                    Work::Fresh(claimed) => self.entry(claimed, true),
+                };
+                if let Some(entry) = entry {
+                    self.gates.probe_sent(&brand);
+                    self.send_row(entry, now);
+                    sent = true;
+                    continue;
+                }
+            }
+            let work = self.follow.as_mut().and_then(|f| f.lane.probe(&brand, now));
+            let entry = match work {
+                Some(Work::Due(mut entry)) => {
+                    entry.probe = true;
+                    Some(entry)
+                }
+                Some(Work::Fresh(claimed)) => self.follow_entry(claimed, true),
+                None => None,
+            };
+            if let Some(entry) = entry {
+                self.gates.probe_sent(&brand);
+                self.send_follow_up(entry, now);
+                sent = true;
+            }
+        }
+        sent
     }
 
     fn send_row(&mut self, entry: Entry, now: Instant) {
         self.writer.update(Update::Sent {
             row: entry.claimed.row,
         });
-        self.rows.pacer.take(now);
+        self.rows.pacing.sent(&entry.claimed.brand, now);
         self.rows.in_flight += 1;
         self.count_request();
         let client = self.client.clone();
@@ -714,7 +644,7 @@ impl Run<'_> {
         let Some(follow) = self.follow.as_mut() else {
             return;
         };
-        follow.lane.pacer.take(now);
+        follow.lane.pacing.sent(&entry.claimed.brand, now);
         follow.lane.in_flight += 1;
         self.count_request();
         let client = self.client.clone();
@@ -741,20 +671,21 @@ impl Run<'_> {
         self.rows.in_flight + self.follow.as_ref().map_or(0, |f| f.lane.in_flight)
     }
 
+    /// The rate allowed now and the rate aimed at, both steps' sends (the rows') together.
+    fn rates(&self) -> (f64, f64) {
+        (self.rows.pacing.current(), self.rows.pacing.target())
+    }
+
     /// Sends what may go out now; whether anything did.
     fn send_ready(&mut self, now: Instant) -> bool {
-        let mut sent = false;
-        if self.rows.ready(now) {
-            if let Some(entry) = self.next_row(now) {
-                self.send_row(entry, now);
-                sent = true;
-            }
+        let mut sent = self.send_probes(now);
+        if let Some(entry) = self.next_row(now) {
+            self.send_row(entry, now);
+            sent = true;
         }
-        if self.follow.as_mut().is_some_and(|f| f.lane.ready(now)) {
-            if let Some(entry) = self.next_follow_up(now) {
-                self.send_follow_up(entry, now);
-                sent = true;
-            }
+        if let Some(entry) = self.next_follow_up(now) {
+            self.send_follow_up(entry, now);
+            sent = true;
         }
         sent
     }
@@ -766,14 +697,19 @@ impl Run<'_> {
     /// When the loop must look again, beyond replies and claims.
     fn wake_at(&mut self, now: Instant) -> Instant {
         let mut at = now + Duration::from_secs(3600);
-        if let Some(t) = self.rows.wake_at(now) {
+        let gates = &self.gates;
+        let held = |brand: &str| gates.held(brand);
+        if let Some(t) = self.rows.wake_at(now, &held) {
+            at = at.min(t);
+        }
+        if let Some(t) = gates.next_probe_at() {
             at = at.min(t);
         }
         if let Some(follow) = self.follow.as_mut() {
-            if let Some(t) = follow.lane.wake_at(now) {
+            if let Some(t) = follow.lane.wake_at(now, &held) {
                 at = at.min(t);
             }
-            if follow.lane.claim.is_none() && !follow.lane.exhausted {
+            if follow.lane.claim.is_none() && !follow.lane.exhausted() {
                 at = at.min(follow.next_claim);
             }
         }
@@ -791,6 +727,14 @@ pub(crate) async fn run(
 ) -> Result<Finished, CampaignError> {
     let mut journal = journal;
     let rate = options.rate_for(builder.info);
+    let brands = journal.brands()?;
+    // Brands with a send that took effect: their authorisation worked (see `gate`).
+    let working = journal
+        .brand_counts()?
+        .into_iter()
+        .filter(|b| b.succeeded > 0)
+        .map(|b| b.brand);
+    let batch = (CLAIM_BATCH * 4 / brands.len().max(1)).clamp(16, CLAIM_BATCH);
     let declared = builder
         .info
         .follow_up
@@ -805,12 +749,17 @@ pub(crate) async fn run(
             let now = Instant::now();
             Some(FollowLane {
                 follow_up,
-                lane: Lane::new(Pacer::new(
-                    RunOptions::follow_up_rate(info),
-                    options.concurrency,
-                    now,
-                )),
-                recorded: true,
+                lane: Lane::new(
+                    Pacing::new(
+                        options.quota,
+                        RunOptions::follow_up_rate(info),
+                        options.concurrency,
+                        now,
+                    ),
+                    &brands,
+                ),
+                recorded: brands.iter().cloned().collect(),
+                asked: Vec::new(),
                 next_claim: now,
                 open: HashMap::new(),
                 given_up: Vec::new(),
@@ -819,7 +768,16 @@ pub(crate) async fn run(
         _ => None,
     };
     let counts = journal.counts()?;
-    control.start(&counts, rate);
+    // The target shown: every bucket's rate (per brand: the brands with rows to send).
+    let buckets = match options.quota {
+        QuotaScope::PerBrand => journal
+            .brand_counts()?
+            .iter()
+            .filter(|b| b.open > 0)
+            .count(),
+        QuotaScope::PerProvider => 1,
+    };
+    control.start(&counts, rate * buckets.max(1) as f64);
     let run_id = journal.start_run(rate)?;
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
     let mut stop_rx = control.subscribe();
@@ -829,11 +787,16 @@ pub(crate) async fn run(
         options,
         control,
         writer: Writer::spawn(journal, run_id)?,
-        rows: Lane::new(Pacer::new(rate, options.concurrency, Instant::now())),
+        rows: Lane::new(
+            Pacing::new(options.quota, rate, options.concurrency, Instant::now()),
+            &brands,
+        ),
+        rows_asked: Vec::new(),
         declared,
         follow,
         done_tx,
-        cursor: 0,
+        gates: Gates::new(options.gate, working),
+        batch,
         run_id,
         end: None,
         progress: RunProgress::default(),
@@ -846,7 +809,8 @@ pub(crate) async fn run(
             run.on_done(done);
         }
         control.set_in_flight(run.in_flight());
-        control.set_rate(run.rows.pacer.current());
+        let (current, target) = run.rates();
+        control.set_rate(current.min(target));
         if run.last_progress.elapsed() >= PROGRESS_EVERY {
             run.last_progress = Instant::now();
             run.writer.progress(run.progress);
@@ -887,8 +851,18 @@ pub(crate) async fn run(
         };
         match wake {
             Wake::Done(Some(done)) => run.on_done(*done),
-            Wake::Rows(result) => run.on_rows(result),
-            Wake::FollowUps(result) => run.on_follow_ups(result),
+            Wake::Rows(result) => {
+                let wants = std::mem::take(&mut run.rows_asked);
+                run.on_rows(&wants, result);
+            }
+            Wake::FollowUps(result) => {
+                let brands = run
+                    .follow
+                    .as_mut()
+                    .map(|f| std::mem::take(&mut f.asked))
+                    .unwrap_or_default();
+                run.on_follow_ups(&brands, result);
+            }
             Wake::Done(None) | Wake::Other => {}
         }
     }
@@ -911,7 +885,9 @@ async fn finish(run: Run<'_>) -> Result<Finished, CampaignError> {
     // Work taken but not sent goes back to pending (an outstanding claim's too).
     if let Some(rx) = rows.claim.take() {
         if let Ok(Ok(batch)) = rx.await {
-            rows.fresh.extend(batch);
+            for claimed in batch {
+                rows.add(claimed);
+            }
         }
     }
     let (fresh, waiting) = rows.drain();
@@ -925,7 +901,9 @@ async fn finish(run: Run<'_>) -> Result<Finished, CampaignError> {
     if let Some(mut follow) = follow {
         if let Some(rx) = follow.lane.claim.take() {
             if let Ok(Ok(batch)) = rx.await {
-                follow.lane.fresh.extend(batch);
+                for claimed in batch {
+                    follow.lane.add(claimed);
+                }
             }
         }
         let (fresh, waiting) = follow.lane.drain();

@@ -20,11 +20,12 @@ pub(super) type Answer<T> = oneshot::Receiver<Result<Vec<T>, CampaignError>>;
 
 enum Claim {
     Rows {
-        after: u64,
+        wants: Vec<(String, u64)>,
         limit: usize,
         reply: oneshot::Sender<Result<Vec<Claimed>, CampaignError>>,
     },
     FollowUps {
+        brands: Vec<String>,
         limit: usize,
         reply: oneshot::Sender<Result<Vec<ClaimedFollowUp>, CampaignError>>,
     },
@@ -90,21 +91,31 @@ impl Writer {
         self.shared.wake.notify_one();
     }
 
-    /// Asks for the next open rows after `after`; the answer comes on the receiver.
-    pub(super) fn claim(&self, after: u64, limit: usize) -> Answer<Claimed> {
+    /// Asks for up to `limit` open rows of each brand after its row; the answer
+    /// comes on the receiver.
+    pub(super) fn claim(&self, wants: Vec<(String, u64)>, limit: usize) -> Answer<Claimed> {
         let (reply, answer) = oneshot::channel();
         self.ask(Claim::Rows {
-            after,
+            wants,
             limit,
             reply,
         });
         answer
     }
 
-    /// Asks for pending follow-ups (those recorded by updates queued before this call included).
-    pub(super) fn claim_follow_ups(&self, limit: usize) -> Answer<ClaimedFollowUp> {
+    /// Asks for up to `limit` pending follow-ups of each brand (those recorded by
+    /// updates queued before this call included).
+    pub(super) fn claim_follow_ups(
+        &self,
+        brands: Vec<String>,
+        limit: usize,
+    ) -> Answer<ClaimedFollowUp> {
         let (reply, answer) = oneshot::channel();
-        self.ask(Claim::FollowUps { limit, reply });
+        self.ask(Claim::FollowUps {
+            brands,
+            limit,
+            reply,
+        });
         answer
     }
 
@@ -159,20 +170,24 @@ fn writer_loop(
         for claim in claims {
             match claim {
                 Claim::Rows {
-                    after,
+                    wants,
                     limit,
                     reply,
                 } => {
                     let answer = match &first_error {
                         Some(e) => Err(refused(e)),
-                        None => journal.claim(after, limit),
+                        None => journal.claim(&wants, limit),
                     };
                     let _ = reply.send(answer);
                 }
-                Claim::FollowUps { limit, reply } => {
+                Claim::FollowUps {
+                    brands,
+                    limit,
+                    reply,
+                } => {
                     let answer = match &first_error {
                         Some(e) => Err(refused(e)),
-                        None => journal.claim_follow_ups(limit),
+                        None => journal.claim_follow_ups(&brands, limit),
                     };
                     let _ = reply.send(answer);
                 }

@@ -8,6 +8,7 @@ mod confirm;
 mod errors;
 mod input;
 mod journal;
+mod partner;
 mod sandbox;
 mod status;
 mod throttling;

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use serde_json::json;
 use wechatpay_campaign::{
-    Campaign, CampaignError, CampaignSpec, Control, NumberSource, Progress, ReportFormat, RunEnd,
-    RunOptions, RunSummary,
+    BrandCounts, Campaign, CampaignError, CampaignSpec, Control, NumberSource, Progress,
+    QuotaScope, ReportFormat, RunEnd, RunOptions, RunSummary,
 };
 use wechatpay_transport::RetryPolicy;
 
@@ -86,6 +86,7 @@ fn send_inner(args: &CampaignSendArgs) -> Result<(String, Result<(), CliError>),
         rate: args.rate,
         concurrency: args.concurrency.map(|c| c as usize),
         follow_up: !args.no_confirm,
+        quota: args.partner_quota,
         ..RunOptions::default()
     };
     let follow_up = info.follow_up.as_ref().filter(|_| !args.no_confirm);
@@ -130,7 +131,23 @@ fn send_inner(args: &CampaignSendArgs) -> Result<(String, Result<(), CliError>),
             (None, Some(_)) => format!("the documented limit of {}", info.operation_id),
             (None, None) => format!("{} documents no limit; --rate to change", info.operation_id),
         };
-        note(&format!("campaign: sending at {rate}/s ({why})"));
+        match info.brand_field {
+            Some(field) => {
+                let brands = campaign.brand_counts().map_err(cli_error)?;
+                let open = brands.iter().filter(|b| b.open > 0).count();
+                let scope = match args.partner_quota {
+                    QuotaScope::PerBrand => format!("{rate}/s per brand, {open} brand(s) to send"),
+                    QuotaScope::PerProvider => {
+                        format!("{rate}/s for all {open} brand(s) together")
+                    }
+                };
+                note(&format!(
+                    "campaign: sending at {scope} (--partner-quota {}; {why}); each row's brand from its {field}",
+                    args.partner_quota
+                ));
+            }
+            None => note(&format!("campaign: sending at {rate}/s ({why})")),
+        }
     }
     let summary = if work == 0 {
         RunSummary {
@@ -170,13 +187,20 @@ fn send_inner(args: &CampaignSendArgs) -> Result<(String, Result<(), CliError>),
         display.finish();
         result.map_err(cli_error)?
     };
-    let line = summary_json(&summary);
+    let brands = if info.brand_field.is_some() {
+        wechatpay_campaign::status(&args.journal)
+            .map_err(cli_error)?
+            .brands
+    } else {
+        Vec::new()
+    };
+    let line = summary_json(&summary, &brands);
     Ok((line, outcome(args, &summary)))
 }
 
-fn summary_json(s: &RunSummary) -> String {
+fn summary_json(s: &RunSummary, brands: &[BrandCounts]) -> String {
     let c = &s.counts;
-    json!({
+    let mut line = json!({
         "outcome": s.end.as_str(),
         "rows": c.total,
         "succeeded": c.succeeded,
@@ -195,8 +219,31 @@ fn summary_json(s: &RunSummary) -> String {
         // Achieved, not aimed at (issue 18): 0 when this run sent nothing.
         "rate": s.achieved_rate.map_or(0.0, |r| (r * 10.0).round() / 10.0),
         "rate_configured": s.rate,
-    })
-    .to_string()
+    });
+    if !brands.is_empty() {
+        let per_brand: serde_json::Map<String, serde_json::Value> = brands
+            .iter()
+            .map(|b| {
+                let failures: serde_json::Map<String, serde_json::Value> = b
+                    .failures
+                    .iter()
+                    .map(|(code, n)| (code.clone(), json!(n)))
+                    .collect();
+                (
+                    b.brand.clone(),
+                    json!({
+                        "rows": b.total,
+                        "succeeded": b.succeeded,
+                        "failed": b.failed,
+                        "pending": b.open,
+                        "failures": failures,
+                    }),
+                )
+            })
+            .collect();
+        line["brands"] = per_brand.into();
+    }
+    line.to_string()
 }
 
 /// The exit code of a run, with a message saying what to do next.
@@ -219,13 +266,23 @@ fn outcome(args: &CampaignSendArgs, s: &RunSummary) -> Result<(), CliError> {
                 c.succeeded, c.failed, c.open()
             ),
         )),
-        _ if args.no_confirm && c.unsent() == 0 && c.failed == 0 && c.confirming > 0 => {
+        _ if args.no_confirm && c.unsent() == 0 && c.confirming > 0 => {
             note(&format!(
                 "campaign sent: {} rows sent, {} awaiting their confirm (--no-confirm: the coupons stay CONFIRMING and cannot be used; run the same command without --no-confirm to confirm them) ({report})",
                 c.sent(),
                 c.confirming
             ));
-            Ok(())
+            if c.failed == 0 {
+                return Ok(());
+            }
+            // Every row was sent or settled: the failures are final, not outcomes to resume.
+            Err(CliError::new(
+                ExitClass::RowsFailed,
+                format!(
+                    "campaign sent: {} failed permanently (documented errors; see {report})",
+                    c.failed
+                ),
+            ))
         }
         _ if c.open() > 0 => {
             let why = if s.end == RunEnd::Interrupted {
@@ -308,6 +365,9 @@ pub fn resume_command(args: &CampaignSendArgs) -> String {
         flag("platform-cert", Some(cert.display().to_string()));
     }
     flag("rate", args.rate.map(|r| r.to_string()));
+    if args.partner_quota != QuotaScope::default() {
+        flag("partner-quota", Some(args.partner_quota.to_string()));
+    }
     flag("concurrency", args.concurrency.map(|c| c.to_string()));
     if args.timeout != DEFAULT_TIMEOUT {
         flag("timeout", Some(args.timeout.to_string()));
@@ -499,6 +559,7 @@ mod tests {
             body: "@template.json".into(),
             journal: "it's.db".into(),
             rate: Some(250.0),
+            partner_quota: QuotaScope::PerProvider,
             concurrency: None,
             timeout: 30.0,
             no_confirm: true,
@@ -507,7 +568,7 @@ mod tests {
         };
         assert_eq!(
             resume_command(&args),
-            r"wechatpay campaign send send-user-product-coupon --input 'my users.csv' --body @template.json --journal 'it'\''s.db' --rate 250 --no-confirm"
+            r"wechatpay campaign send send-user-product-coupon --input 'my users.csv' --body @template.json --journal 'it'\''s.db' --rate 250 --partner-quota per-provider --no-confirm"
         );
     }
 
@@ -519,6 +580,7 @@ mod tests {
             body: "@t.json".into(),
             journal: "j.db".into(),
             rate: None,
+            partner_quota: QuotaScope::PerBrand,
             concurrency: Some(3),
             timeout: 2.5,
             no_confirm: false,

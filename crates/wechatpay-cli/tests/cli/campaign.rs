@@ -247,6 +247,165 @@ fn killed_at_random_points_and_resumed_every_row_is_issued_exactly_once() {
     assert!(status.contains("state:      done"), "{status}");
 }
 
+/// `campaign send partner-send-user-product-coupon` over `brands.csv`, signed as the provider.
+fn partner_send_args(setup: &Setup) -> Vec<String> {
+    let mut args = setup.send_args("150");
+    args[2] = "partner-send-user-product-coupon".into();
+    args[4] = setup.path("brands.csv").display().to_string();
+    args.extend([
+        "--mchid".to_owned(),
+        setup.sandbox.keys().identity.sp_mchid.clone(),
+    ]);
+    args
+}
+
+/// `wechatpay call` as the service provider; the reply as JSON.
+fn partner_call(setup: &Setup, operation: &str, body: &Value) -> Value {
+    let keys = setup.sandbox.keys().dir.clone();
+    let args = [
+        "call",
+        operation,
+        "--body",
+        &body.to_string(),
+        "--profile",
+        &keys.join("profile.toml").display().to_string(),
+        "--mchid",
+        &setup.sandbox.keys().identity.sp_mchid,
+        "--base-url",
+        setup.sandbox.base_url(),
+    ];
+    let (code, stdout, stderr) = outcome(&cli(&args, &[]));
+    assert_eq!(code, 0, "{operation}: {stderr}");
+    serde_json::from_str(&stdout).unwrap()
+}
+
+/// Writes `brands.csv`: `rows` users for each authorised brand, interleaved, each
+/// brand with a product coupon and stock the provider created for it.
+fn partner_files(setup: &Setup, rows: usize) -> Vec<String> {
+    let brands = setup.sandbox.keys().identity.authorized_brand_ids.clone();
+    partner_call(
+        setup,
+        "partner-set-notify-config",
+        &serde_json::json!({"notify_url": "http://127.0.0.1:9/notify"}),
+    );
+    let example = wechatpay_endpoints::find("partner-create-product-coupon")
+        .unwrap()
+        .request_examples[0]
+        .body;
+    let mut stocks = Vec::new();
+    for brand in &brands {
+        let mut coupon: Value = serde_json::from_str(example).unwrap();
+        coupon["brand_id"] = brand.as_str().into();
+        coupon["out_request_no"] = format!("PC_{brand}").into();
+        coupon["stock"] = serde_json::json!({
+            "remark": "crash",
+            "coupon_code_mode": "WECHATPAY",
+            "stock_send_rule": {"max_count": 100_000_000, "max_count_per_user": 10},
+            "usage_rule_display_info": {"coupon_usage_method_list": ["OFFLINE"], "usage_description": "crash"},
+            "coupon_display_info": {"code_display_mode": "INVISIBLE"},
+            "notify_config": {"notify_appid": "wx233544546545989"},
+            "store_scope": "NONE"
+        });
+        let created = partner_call(setup, "partner-create-product-coupon", &coupon);
+        stocks.push((
+            brand.clone(),
+            created["product_coupon_id"].as_str().unwrap().to_owned(),
+            created["stock"]["stock_id"].as_str().unwrap().to_owned(),
+        ));
+    }
+    let mut csv = String::from("brand_id,openid,product_coupon_id,stock_id\n");
+    for i in 0..rows {
+        for (brand, coupon, stock) in &stocks {
+            csv.push_str(&format!("{brand},oCrash{brand}x{i:04},{coupon},{stock}\n"));
+        }
+    }
+    std::fs::write(setup.path("brands.csv"), csv).unwrap();
+    std::fs::write(
+        setup.path("template.json"),
+        r#"{"appid":"wx233544546545989"}"#,
+    )
+    .unwrap();
+    brands
+}
+
+#[test]
+fn a_provider_campaign_over_several_brands_killed_and_resumed_issues_each_row_once() {
+    const PER_BRAND: usize = 100;
+    let setup = Setup::new(None);
+    let brands = partner_files(&setup, PER_BRAND);
+    let rows = PER_BRAND * brands.len();
+    let args = partner_send_args(&setup);
+    let mut rng = Rng::seeded();
+    for round in 1..=2 {
+        let mut command = Command::new(BIN);
+        for var in ENV_VARS {
+            command.env_remove(var);
+        }
+        let mut child = command
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // A full run takes under a second at 150/s per brand.
+        let after = Duration::from_millis(50 + rng.below(450));
+        std::thread::sleep(after);
+        child.kill().unwrap(); // SIGKILL
+        let status = child.wait().unwrap();
+        eprintln!(
+            "round {round}: SIGKILL after {after:?} ({status}); sandbox {:?}",
+            setup.stats_of("partner-send-user-product-coupon")
+        );
+    }
+    let (code, stdout, stderr) = outcome(&cli(&args, &[]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("campaign: sending at 150/s per brand, "),
+        "{stderr}"
+    );
+    let summary: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(summary["succeeded"], rows as u64, "{summary}");
+    for brand in &brands {
+        assert_eq!(
+            summary["brands"][brand]["succeeded"], PER_BRAND as u64,
+            "{summary}"
+        );
+    }
+
+    let (requests, issued, replayed) = setup.stats_of("partner-send-user-product-coupon");
+    assert_eq!(issued, rows as u64, "every row issued exactly once");
+    assert_eq!(requests, issued + replayed);
+    let (requests, confirmed, replayed) =
+        setup.stats_of("partner-confirm-send-user-product-coupon");
+    assert_eq!(
+        confirmed, rows as u64,
+        "every coupon confirmed exactly once"
+    );
+    assert_eq!(requests, confirmed + replayed);
+
+    let report = setup.report();
+    assert_eq!(report.len(), rows);
+    for (i, row) in report.iter().enumerate() {
+        assert_eq!(row["status"], "succeeded", "{row}");
+        assert_eq!(row["brand_id"], brands[i % brands.len()].as_str(), "{row}");
+        assert_ne!(row["result"]["coupon_state"], "CONFIRMING", "{row}");
+    }
+    let (code, status, _) = outcome(&cli(&setup.journal_args("status"), &[]));
+    assert_eq!(code, 0);
+    assert!(
+        status.contains(&format!("brands:     {}\n", brands.len())),
+        "{status}"
+    );
+    assert!(
+        status.contains(&format!(
+            "  {}: {PER_BRAND} rows, {PER_BRAND} succeeded, 0 failed, 0 pending\n",
+            brands[0]
+        )),
+        "{status}"
+    );
+}
+
 #[test]
 fn ctrl_c_stops_cleanly_and_prints_how_to_resume() {
     let setup = Setup::new(None);

@@ -108,3 +108,81 @@ pub fn bounded<F: std::future::Future>(secs: u64, future: F) -> F::Output {
                 .expect("the test took too long")
         })
 }
+
+/// A client of the sandbox's service provider (`sp_mchid`), as `campaign send` builds it.
+pub fn partner_client(sandbox: &Sandbox) -> Client {
+    let id = &sandbox.keys().identity;
+    sandbox
+        .client_builder(Identity::partner(id.sp_mchid.as_str()))
+        .retry(RetryPolicy::none())
+        .resend_unverified_success(true)
+        .request_timeout(Duration::from_secs(10))
+        .build()
+        .expect("client")
+}
+
+/// Sends `body` (path parameters included) to `operation`: the verified reply as JSON.
+pub async fn call(client: &Client, operation: &str, body: Value) -> Value {
+    let info = wechatpay_endpoints::find(operation).unwrap();
+    let prepared = wechatpay_campaign::endpoint::prepare(info, &body)
+        .unwrap_or_else(|p| panic!("{operation}: {p:?}"));
+    let reply = client
+        .execute_raw(
+            info,
+            &prepared.url(),
+            prepared.body.clone(),
+            wechatpay_transport::CallOptions::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{operation}: {}", wechatpay_transport::ErrorChain(&e)));
+    serde_json::from_slice(&reply.body).unwrap()
+}
+
+/// A product coupon and a stock the service provider creates for `brand`, with
+/// room for every send of a test: (product_coupon_id, stock_id).
+pub async fn partner_stock(client: &Client, brand: &str) -> (String, String) {
+    let example = wechatpay_endpoints::find("partner-create-product-coupon")
+        .unwrap()
+        .request_examples[0]
+        .body;
+    let mut coupon: Value = serde_json::from_str(example).unwrap();
+    coupon["brand_id"] = brand.into();
+    coupon["out_request_no"] = format!("PC_{brand}").into();
+    // A stock that codes itself (the example's uploads its codes) with room for every send.
+    coupon["stock"] = serde_json::json!({
+        "remark": "test",
+        "coupon_code_mode": "WECHATPAY",
+        "stock_send_rule": {"max_count": 100_000_000, "max_count_per_user": 100},
+        "usage_rule_display_info": {"coupon_usage_method_list": ["OFFLINE"], "usage_description": "test"},
+        "coupon_display_info": {"code_display_mode": "INVISIBLE"},
+        "notify_config": {"notify_appid": "wx233544546545989"},
+        "store_scope": "NONE"
+    });
+    // The provider's notify URL must be set first (partner page 4016434630); nothing
+    // listens there, the deliveries are not what these tests look at.
+    let url = serde_json::json!({"notify_url": "http://127.0.0.1:9/notify"});
+    call(client, "partner-set-notify-config", url).await;
+    let created = call(client, "partner-create-product-coupon", coupon).await;
+    let text = |v: &Value| v.as_str().unwrap_or_else(|| panic!("{created}")).to_owned();
+    (
+        text(&created["product_coupon_id"]),
+        text(&created["stock"]["stock_id"]),
+    )
+}
+
+/// A CSV of `rows` per brand, the brands' rows interleaved: brand_id, openid,
+/// product_coupon_id, stock_id (each brand its own stock).
+pub fn brand_rows(brands: &[(String, String, String)], rows: usize) -> String {
+    let mut csv = String::from("brand_id,openid,product_coupon_id,stock_id\n");
+    for i in 0..rows {
+        for (brand, product_coupon, stock) in brands {
+            csv.push_str(&format!(
+                "{brand},oPartner{brand}x{i:05},{product_coupon},{stock}\n"
+            ));
+        }
+    }
+    csv
+}
+
+/// The template of partner-send-user-product-coupon campaigns (the rest is per row).
+pub const PARTNER_TEMPLATE: &str = r#"{"appid":"wx233544546545989"}"#;

@@ -7,7 +7,7 @@ use wechatpay_runtime as rt;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CutOutRequest {
-    /// 【商品图URL】 商品图URL: only images stored under https://wxpaylogo.qpic.cn (returned by partner-upload-image)
+    /// 【商品图URL】 商品图URL: only images stored under `https://wxpaylogo.qpic.cn` (returned by partner-upload-image)
     ///
     /// Required; at least 1 character; example `https://wxpaylogo.qpic.cn/wxpaylogo/example.jpg`.
     ///
@@ -36,7 +36,7 @@ impl rt::Described for CutOutRequest {
                 title: Some("商品图URL"),
                 ty: rt::Ty::String(IMAGE_URL),
                 required: true,
-                description: "商品图URL: only images stored under https://wxpaylogo.qpic.cn (returned by partner-upload-image)",
+                description: "商品图URL: only images stored under `https://wxpaylogo.qpic.cn` (returned by partner-upload-image)",
                 provenance: rt::Provenance {
                     source: Some("partner 4017327752"),
                     limit_source: None,

@@ -191,7 +191,6 @@ impl Sandbox {
             AuthScheme::Merchant => &self.identity.mchid,
             AuthScheme::Partner => &self.identity.sp_mchid,
             AuthScheme::Brand => &self.identity.brand_id,
-            AuthScheme::Partner => &self.identity.sp_mchid,
         };
         let nonce = generate_nonce();
         sign_request(

@@ -9,7 +9,10 @@
 # component (领券组件), claimed by the user and confirmed by `notify serve`; the same three seed
 # operations from the Rust example (crates/wechatpay-cli/examples/call_sandbox.rs); a 50-row
 # campaign that sends and confirms every coupon; show how `wechatpay sign` helps with a
-# SIGN_ERROR; then stop everything — always, also on failure or Ctrl-C. Every step has a timeout.
+# SIGN_ERROR; a service provider (服务商) creating product coupons for two brands, its notify URL
+# (`notify serve --mchid`: PRODUCT_COUPON_SP.SEND confirmed with the partner confirm) and a
+# campaign over three brands whose unauthorised one fails alone; then stop everything — always,
+# also on failure or Ctrl-C. Every step has a timeout.
 #
 # Needs: cargo (Rust toolchain). Nothing leaves 127.0.0.1.
 set -euo pipefail
@@ -25,8 +28,9 @@ WORK="$(mktemp -d)"
 KEYS="$WORK/keys"
 SANDBOX_PID=""
 RECEIVER_PID=""
+SP_RECEIVER_PID=""
 cleanup() {
-    for pid in "$RECEIVER_PID" "$SANDBOX_PID"; do
+    for pid in "$SP_RECEIVER_PID" "$RECEIVER_PID" "$SANDBOX_PID"; do
         if [ -n "$pid" ]; then
             kill "$pid" 2>/dev/null || true
             wait "$pid" 2>/dev/null || true
@@ -199,6 +203,71 @@ echo
 echo "==> What notify serve journaled (wechatpay notify report)"
 timeout "$STEP_TIMEOUT" "$BIN" notify report --journal "$WORK/notify.db" >"$WORK/notify.csv"
 head -n 5 "$WORK/notify.csv" | cut -c1-160
+
+echo
+echo "==> A service provider (服务商) for several brands: the partner operations, signed as the provider"
+SP_MCHID="$(json_value sp_mchid)"
+# The brands of sandbox.json: those that authorised the provider, and one that did not.
+brand_list() {
+    sed -n "/\"$1\"/,/]/p" "$KEYS/sandbox.json" | grep -o '"[0-9][0-9]*"' | tr -d '"'
+}
+BRAND_A="$(brand_list authorized_brand_ids | sed -n 2p)"
+BRAND_B="$(brand_list authorized_brand_ids | sed -n 3p)"
+STRANGER="$(brand_list unauthorized_brand_ids | sed -n 1p)"
+echo "    sp_mchid=$SP_MCHID acts for brands $BRAND_A and $BRAND_B; $STRANGER did not authorise it"
+# The provider's one notify URL for all its brands; notify serve confirms its coupons with the
+# partner confirm, for the brand each PRODUCT_COUPON_SP.SEND names.
+"$BIN" notify serve --listen 127.0.0.1:0 --journal "$WORK/sp-notify.db" --mchid "$SP_MCHID" \
+    >"$WORK/sp-notify.out" 2>"$WORK/sp-notify.log" &
+SP_RECEIVER_PID=$!
+if ! wait_for_line "$WORK/sp-notify.out" '^http' "$SP_RECEIVER_PID"; then
+    echo "the provider's notify receiver did not start:" >&2
+    cat "$WORK/sp-notify.log" >&2
+    exit 1
+fi
+SP_NOTIFY_URL="$(head -n 1 "$WORK/sp-notify.out")"
+sp_call() {
+    echo
+    echo "==> wechatpay call $1 (as service provider $SP_MCHID)"
+    timeout "$STEP_TIMEOUT" "$BIN" call "$1" --mchid "$SP_MCHID" --body "$2" | tee "$WORK/last.json"
+}
+sp_call partner-set-notify-config "{\"notify_url\":\"$SP_NOTIFY_URL\"}"
+STOCK_RULES='"stock":{"remark":"demo","coupon_code_mode":"WECHATPAY","stock_send_rule":{"max_count":1000,"max_count_per_user":10},"usage_rule_display_info":{"coupon_usage_method_list":["OFFLINE"],"usage_description":"demo"},"coupon_display_info":{"code_display_mode":"INVISIBLE"},"notify_config":{"notify_appid":"wx233544546545989"},"store_scope":"NONE"}'
+DISPLAY='"display_info":{"name":"全场满100减15","image_url":"https://wxpaylogo.qpic.cn/wxpaylogo/demo/1","background_url":"https://wxpaylogo.qpic.cn/wxpaylogo/demo/2"}'
+echo "brand_id,openid,product_coupon_id,stock_id" >"$WORK/brands.csv"
+for BRAND in "$BRAND_A" "$BRAND_B"; do
+    sp_call partner-create-product-coupon \
+        "{\"brand_id\":\"$BRAND\",\"out_request_no\":\"DEMO_PC_${BRAND}_$RUN\",\"scope\":\"ALL\",\"type\":\"NORMAL\",\"usage_mode\":\"SINGLE\",\"single_usage_info\":{\"normal_coupon\":{\"threshold\":10000,\"discount_amount\":1500}},$DISPLAY,$STOCK_RULES}" >/dev/null
+    PC_ID="$(sed -n 's/.*"product_coupon_id": *"\([^"]*\)".*/\1/p' "$WORK/last.json" | head -n 1)"
+    ST_ID="$(sed -n 's/.*"stock_id": *"\([^"]*\)".*/\1/p' "$WORK/last.json" | head -n 1)"
+    [ -n "$PC_ID" ] && [ -n "$ST_ID" ] || { echo "partner-create-product-coupon gave no ids for brand $BRAND" >&2; exit 1; }
+    echo "    brand $BRAND: product coupon $PC_ID, stock $ST_ID"
+    for i in $(seq -w 1 10); do echo "$BRAND,oSpUser_${RUN}_$i,$PC_ID,$ST_ID"; done >>"$WORK/brands.csv"
+done
+# The brand that did not authorise the provider is refused before anything happens.
+for i in 1 2 3; do echo "$STRANGER,oSpStranger_${RUN}_$i,$PC_ID,$ST_ID"; done >>"$WORK/brands.csv"
+echo
+echo "==> A provider campaign over three brands (brand_id column), paced per brand; the unauthorised brand's rows fail alone"
+echo '{"appid":"wx233544546545989"}' >"$WORK/sp-template.json"
+set +e
+timeout "$STEP_TIMEOUT" "$BIN" campaign send partner-send-user-product-coupon --mchid "$SP_MCHID" \
+    --input "$WORK/brands.csv" --body @"$WORK/sp-template.json" --journal "$WORK/sp-campaign.db"
+SP_EXIT=$?
+set -e
+# 10: some rows failed permanently (the unauthorised brand's), the others succeeded.
+[ "$SP_EXIT" -eq 10 ] || { echo "the provider campaign exited $SP_EXIT, expected 10 (rows failed)" >&2; exit 1; }
+timeout "$STEP_TIMEOUT" "$BIN" campaign status --journal "$WORK/sp-campaign.db"
+timeout "$STEP_TIMEOUT" "$BIN" campaign report --journal "$WORK/sp-campaign.db" >"$WORK/sp-report.csv"
+[ "$(grep -c ',succeeded,' "$WORK/sp-report.csv")" -eq 20 ] || { echo "expected 20 succeeded rows" >&2; cat "$WORK/sp-report.csv" >&2; exit 1; }
+[ "$(grep -c 'NO_AUTH' "$WORK/sp-report.csv")" -eq 3 ] || { echo "expected the 3 unauthorised rows to fail NO_AUTH" >&2; exit 1; }
+echo "    20 coupons sent and confirmed for two brands; $STRANGER's 3 rows failed NO_AUTH"
+# Every send also notified the provider's URL (PRODUCT_COUPON_SP.SEND with brand_id).
+if ! wait_for_line "$WORK/sp-notify.out" "\"event_type\":\"PRODUCT_COUPON_SP.SEND\".*\"brand_id\":\"$BRAND_B\"" "$SP_RECEIVER_PID"; then
+    echo "no PRODUCT_COUPON_SP.SEND for brand $BRAND_B at the provider's URL" >&2
+    cat "$WORK/sp-notify.out" "$WORK/sp-notify.log" >&2
+    exit 1
+fi
+grep '"event_type":"PRODUCT_COUPON_SP.SEND"' "$WORK/sp-notify.out" | head -n 2
 
 echo
 echo "==> Debugging a signature: what exactly is signed for a request"

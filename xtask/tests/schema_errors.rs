@@ -244,6 +244,9 @@ family:
   path_prefix: /v3/partner/demo
   supported_merchants: [普通服务商]
   brand_field: {name: brand_id, type: string, required: true, min_length: 1, description: The brand., example: "120344"}
+  reply_field:
+    field: {name: brand_id, type: string, required: false, description: The brand.}
+    types: [BrokenDemoResponse]
 common_errors: []
 twins:
   - {of: broken-demo, brand_field: body, pages: [4015781575], rate_limit: 20/s}
@@ -278,9 +281,25 @@ fn partner_twins_expand_from_their_declaration_and_bad_ones_are_named() {
     )
     .unwrap();
     assert!(request.contains("pub brand_id: String"), "{request}");
+    // The reply type carries the reply field.
+    let reply = fs::read_to_string(
+        root.join("crates/wechatpay-models/src/generated/broken_demo_response.rs"),
+    )
+    .unwrap();
+    assert!(reply.contains("pub brand_id: Option<String>"), "{reply}");
     fs::remove_dir_all(&root).unwrap();
 
-    let cases: [(&str, String, &str); 4] = [
+    let cases: [(&str, String, &str); 6] = [
+        (
+            "partner-reply-type-unknown",
+            DEMO_PARTNER.replace("types: [BrokenDemoResponse]", "types: [NoSuchType]"),
+            "schema/partner.yaml: family.reply_field.types[0]: NoSuchType is not an object type of the schema",
+        ),
+        (
+            "partner-reply-field-required",
+            DEMO_PARTNER.replace("required: false, description: The brand.}", "required: true, description: The brand.}"),
+            "schema/partner.yaml: family.reply_field.field.required: must be false",
+        ),
         (
             "partner-unknown-of",
             DEMO_PARTNER.replace("of: broken-demo", "of: no-such-op"),

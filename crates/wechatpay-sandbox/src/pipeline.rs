@@ -147,9 +147,9 @@ pub async fn process(
         .limiter
         .take(&caller.quota_key(state.partner_quota), info)
     {
-        let whom = match (&caller.provider, state.partner_quota) {
-            (Some(_), PartnerQuota::PerProvider) => "this service provider (all its brands)",
-            (Some(_), PartnerQuota::PerBrand) => "this service provider and brand",
+        let whom = match (&caller.provider, &caller.brand, state.partner_quota) {
+            (Some(_), _, PartnerQuota::PerProvider) => "this service provider (all its brands)",
+            (_, Some(_), _) => "this brand (its own calls and a provider's for it)",
             _ => "this caller",
         };
         return reject(
@@ -167,7 +167,9 @@ pub async fn process(
             Ok(r) | Err(r) => return reject(state, info, r, tamper),
         }
     }
-    let key = Key::of(info, &caller.party(), &accepted.request);
+    // A provider's numbers are unique per brand because the schema says so (the twins'
+    // `unique_within` starts with brand_id), not because of who signs.
+    let key = Key::of(info, &caller.signer, &accepted.request);
     let fingerprint = idempotency::fingerprint(&accepted.request);
     let now = state.clock.now();
     let done = state.store.transaction(|db| {

@@ -113,8 +113,10 @@ impl Limiter {
         };
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        // A partner twin counts with its brand operation: one limit per brand and operation.
+        let operation = info.twin_of.unwrap_or(info.operation_id);
         let bucket = buckets
-            .entry((key.to_owned(), info.operation_id))
+            .entry((key.to_owned(), operation))
             .or_insert(Bucket {
                 tokens: f64::from(rate),
                 at: now,

@@ -69,11 +69,12 @@ impl Caller {
             AuthScheme::Partner => {
                 let brand = match info.brand_field {
                     Some(field) => {
+                        let location = location_of(info, field);
                         let brand =
                             request.get(field).and_then(Value::as_str).ok_or_else(|| {
                                 Rejection::param(
                                     field,
-                                    "body",
+                                    location,
                                     "is required (the brand this call acts for)",
                                 )
                             })?;
@@ -119,22 +120,14 @@ impl Caller {
         })
     }
 
-    /// Whose request numbers these are: the signer, or for a provider acting for
-    /// a brand, the pair (a provider's numbers are unique per brand, like the brand's own).
-    pub fn party(&self) -> String {
-        match (&self.provider, &self.brand) {
-            (Some(provider), Some(brand)) => format!("{provider}/{brand}"),
-            _ => self.signer.clone(),
-        }
-    }
-
-    /// The rate-limit bucket of this caller: per brand (a provider's calls for
-    /// each brand apart), or for a provider under [`PartnerQuota::PerProvider`],
-    /// all its calls together.
+    /// The rate-limit bucket of this caller: the brand the call is for (the brand's own
+    /// calls and a provider's calls for it share `--rate-limit`), or for a provider under
+    /// [`PartnerQuota::PerProvider`], all its calls together; the signer when no brand.
     pub fn quota_key(&self, quota: PartnerQuota) -> String {
-        match (&self.provider, quota) {
-            (Some(provider), PartnerQuota::PerProvider) => provider.clone(),
-            _ => self.party(),
+        match (&self.provider, &self.brand, quota) {
+            (Some(provider), _, PartnerQuota::PerProvider) => provider.clone(),
+            (_, Some(brand), _) => brand.clone(),
+            _ => self.signer.clone(),
         }
     }
 }
@@ -149,6 +142,13 @@ fn partner_row(info: &EndpointInfo, key: &str, code: &str) -> Option<Rejection> 
         .or_else(|| Rejection::documented(info, code))
 }
 
+/// Where the request carries `field` (the brand field is in the body or the query).
+fn location_of(info: &EndpointInfo, field: &str) -> &'static str {
+    info.request
+        .field(field)
+        .map_or("body", |f| f.location.as_str())
+}
+
 /// A brand that did not authorise the provider: the partner NO_AUTH row (403), 268579803.
 pub fn not_authorised(info: &EndpointInfo, field: &str, brand: &str, provider: &str) -> Rejection {
     let row = partner_row(info, "provider_not_authorised", "NO_AUTH")
@@ -160,7 +160,7 @@ pub fn not_authorised(info: &EndpointInfo, field: &str, brand: &str, provider: &
         ),
         ..row
     }
-    .with_detail(json!({"field": field, "location": "body", "brand_id": brand}))
+    .with_detail(json!({"field": field, "location": location_of(info, field), "brand_id": brand}))
     .with_trouble(trouble::PROVIDER_NOT_AUTHORISED)
 }
 
@@ -192,7 +192,7 @@ mod tests {
             &json!({"brand_id": "1200000002"}),
         )
         .unwrap();
-        assert_eq!(caller.party(), "1600000001/1200000002");
+        assert_eq!(caller.quota_key(PartnerQuota::PerBrand), "1200000002");
         assert_eq!(caller.quota_key(PartnerQuota::PerProvider), "1600000001");
         let mine = caller.owner().unwrap();
         assert!(caller.reaches(&mine));

@@ -46,13 +46,13 @@ pub fn load(dir: &Path) -> Result<Loaded, Vec<SchemaError>> {
         .map_err(|e| errors.push(e))
         .ok();
 
-    let endpoints = load_dir::<EndpointFile>(dir, "endpoints", true, &mut errors);
-    let type_files = load_dir::<TypesFile>(dir, "types", false, &mut errors);
+    let mut endpoints = load_dir::<EndpointFile>(dir, "endpoints", true, &mut errors);
+    let mut type_files = load_dir::<TypesFile>(dir, "types", false, &mut errors);
     let notifications = optional_file::<NotificationsFile>(dir, "notifications.yaml", &mut errors);
     let sources = optional_file::<SourcesFile>(dir, "sources.yaml", &mut errors);
     let partner = optional_file::<PartnerFile>(dir, "partner.yaml", &mut errors);
     let twins = match &partner {
-        Some(p) if errors.is_empty() => super::twins::expand(p, &endpoints, &type_files)
+        Some(p) if errors.is_empty() => super::twins::expand(p, &mut endpoints, &mut type_files)
             .unwrap_or_else(|e| {
                 errors.extend(e);
                 Vec::new()

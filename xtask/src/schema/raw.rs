@@ -103,6 +103,8 @@ pub struct PartnerFamily {
     pub path_prefix: String,
     /// The field added to every twin's request (`in:` comes from each twin).
     pub brand_field: Field,
+    /// The field partner replies add to the shared entity types, and those types.
+    pub reply_field: ReplyField,
     /// The headers of every twin (replacing the brand pages' list).
     #[serde(default)]
     pub headers: Vec<Header>,
@@ -110,6 +112,15 @@ pub struct PartnerFamily {
     /// Transcription notes every twin carries (contradictions and their decisions).
     #[serde(default)]
     pub notes: Vec<String>,
+}
+
+/// `family.reply_field`: a field the partner replies carry on shared types.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyField {
+    /// Appended to each type's fields (optional: brand replies do not carry it).
+    pub field: Field,
+    pub types: Vec<String>,
 }
 
 /// One partner operation: the brand operation `of` plus what differs.

@@ -24,13 +24,15 @@ enum BrandField {
 
 pub fn expand(
     partner: &LoadedFile<PartnerFile>,
-    endpoints: &[LoadedEndpoint],
-    type_files: &[LoadedFile<TypesFile>],
+    endpoints: &mut [LoadedEndpoint],
+    type_files: &mut [LoadedFile<TypesFile>],
 ) -> Result<Vec<LoadedEndpoint>, Vec<SchemaError>> {
     let file = &partner.file;
     let content = &partner.content;
     let family = &content.family;
     let mut errors = Vec::new();
+    add_reply_field(partner, endpoints, type_files, &mut errors);
+    let (endpoints, type_files) = (&*endpoints, &*type_files);
     let mut fail = |at: String, reason: String| {
         errors.push(SchemaError {
             file: file.clone(),
@@ -170,6 +172,10 @@ pub fn expand(
         endpoint.headers = family.headers.clone();
         endpoint.brand_field = (where_ != BrandField::None).then(|| field_name.clone());
         endpoint.twin_of = Some(twin.of.clone());
+        // A provider's request numbers are unique per brand, as a brand's own are.
+        if let (Some(number), true) = (&mut endpoint.request_number, where_ != BrandField::None) {
+            number.unique_within.insert(0, field_name.clone());
+        }
         endpoint.errors.extend(twin.errors.iter().cloned());
         for example in &mut endpoint.examples.requests {
             match where_ {
@@ -241,6 +247,51 @@ pub fn expand(
         Ok(out)
     } else {
         Err(errors)
+    }
+}
+
+/// Appends `family.reply_field.field` to each type it names, wherever the type is defined:
+/// the shared entities partner replies extend, declared once here.
+fn add_reply_field(
+    partner: &LoadedFile<PartnerFile>,
+    endpoints: &mut [LoadedEndpoint],
+    type_files: &mut [LoadedFile<TypesFile>],
+    errors: &mut Vec<SchemaError>,
+) {
+    let reply = &partner.content.family.reply_field;
+    if reply.field.required {
+        errors.push(SchemaError {
+            file: partner.file.clone(),
+            path: "family.reply_field.field.required".into(),
+            reason: "must be false: brand replies of the same types do not carry it".into(),
+        });
+    }
+    for (i, name) in reply.types.iter().enumerate() {
+        let def = endpoints
+            .iter_mut()
+            .flat_map(|ep| ep.content.types.iter_mut())
+            .chain(
+                type_files
+                    .iter_mut()
+                    .flat_map(|tf| tf.content.types.iter_mut()),
+            )
+            .find(|(n, _)| *n == name)
+            .map(|(_, def)| def);
+        match def.and_then(|d| d.fields.as_mut()) {
+            Some(fields) if fields.iter().all(|f| f.name != reply.field.name) => {
+                fields.push(reply.field.clone())
+            }
+            Some(_) => errors.push(SchemaError {
+                file: partner.file.clone(),
+                path: format!("family.reply_field.types[{i}]"),
+                reason: format!("{name} already has a field {}", reply.field.name),
+            }),
+            None => errors.push(SchemaError {
+                file: partner.file.clone(),
+                path: format!("family.reply_field.types[{i}]"),
+                reason: format!("{name} is not an object type of the schema"),
+            }),
+        }
     }
 }
 

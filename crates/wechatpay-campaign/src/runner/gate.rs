@@ -117,19 +117,19 @@ impl Gates {
         due
     }
 
-    /// The next probe's time, if a brand is being re-checked.
-    pub fn next_probe_at(&self) -> Option<Instant> {
+    /// The brands being re-checked whose probe has not gone out, with its time.
+    pub fn pending_probes(&self) -> Vec<(String, Instant)> {
         self.states
-            .values()
-            .filter_map(|s| match s {
+            .iter()
+            .filter_map(|(brand, s)| match s {
                 State::Checking {
                     probe_at,
                     probing: false,
                     ..
-                } => Some(*probe_at),
+                } => Some((brand.clone(), *probe_at)),
                 _ => None,
             })
-            .min()
+            .collect()
     }
 
     /// The brand's probe went out.
@@ -228,6 +228,11 @@ impl Gates {
 mod tests {
     use super::*;
 
+    /// The earliest pending probe's time.
+    fn next_probe(gates: &Gates) -> Option<Instant> {
+        gates.pending_probes().into_iter().map(|(_, t)| t).min()
+    }
+
     fn policy() -> GatePolicy {
         GatePolicy {
             probes: 2,
@@ -247,7 +252,7 @@ mod tests {
         for _ in 0..10 {
             assert_eq!(gates.refused("X", false, "NO_AUTH", "m", t0), Verdict::Hold);
         }
-        assert_eq!(gates.next_probe_at(), Some(t0 + s(1)));
+        assert_eq!(next_probe(&gates), Some(t0 + s(1)));
         assert!(gates.probes_due(t0).is_empty());
         assert_eq!(gates.probes_due(t0 + s(1)), ["X"]);
         gates.probe_sent("X");
@@ -255,13 +260,13 @@ mod tests {
             gates.probes_due(t0 + s(1)).is_empty(),
             "one probe at a time"
         );
-        assert_eq!(gates.next_probe_at(), None);
+        assert_eq!(next_probe(&gates), None);
         // First probe refused: the next one after twice the wait.
         assert_eq!(
             gates.refused("X", true, "NO_AUTH", "m", t0 + s(1)),
             Verdict::Hold
         );
-        assert_eq!(gates.next_probe_at(), Some(t0 + s(3)));
+        assert_eq!(next_probe(&gates), Some(t0 + s(3)));
         gates.probe_sent("X");
         // Second probe refused: closed, since A works.
         assert_eq!(
@@ -286,7 +291,7 @@ mod tests {
         assert!(gates.held("X"));
         gates.probe_sent("X");
         gates.probe_inconclusive("X", t0 + Duration::from_secs(1));
-        assert_eq!(gates.next_probe_at(), Some(t0 + Duration::from_secs(2)));
+        assert_eq!(next_probe(&gates), Some(t0 + Duration::from_secs(2)));
         gates.probe_sent("X");
         assert!(gates.worked("X", true));
         assert!(!gates.held("X") && gates.closed("X").is_none());

@@ -191,6 +191,16 @@ impl<C: Branded, E: Branded> Lane<C, E> {
         queue.fresh.pop_front().map(Work::Fresh)
     }
 
+    /// When a probe for `brand` could go out on this lane: `None` while it has no work
+    /// of the brand or no room in flight (a reply frees room and wakes the loop).
+    pub fn probe_ready_at(&mut self, brand: &str, now: Instant) -> Option<Instant> {
+        let queue = self.queues.get(brand)?;
+        if queue.held.is_empty() && queue.waiting.is_empty() && queue.fresh.is_empty() {
+            return None;
+        }
+        self.pacing.ready_at(brand, now)
+    }
+
     /// When this lane next needs the loop: a resend's time, or a token for work
     /// that may go out.
     pub fn wake_at(&mut self, now: Instant, held: &dyn Fn(&str) -> bool) -> Option<Instant> {

@@ -702,8 +702,17 @@ impl Run<'_> {
         if let Some(t) = self.rows.wake_at(now, &held) {
             at = at.min(t);
         }
-        if let Some(t) = gates.next_probe_at() {
-            at = at.min(t);
+        // A due probe wakes the loop only once a lane can send it; waking for one that
+        // cannot go out (no token, no room in flight) would spin until a reply comes.
+        for (brand, probe_at) in gates.pending_probes() {
+            let rows = self.rows.probe_ready_at(&brand, now);
+            let follow = self
+                .follow
+                .as_mut()
+                .and_then(|f| f.lane.probe_ready_at(&brand, now));
+            if let Some(ready) = rows.into_iter().chain(follow).min() {
+                at = at.min(probe_at.max(ready));
+            }
         }
         if let Some(follow) = self.follow.as_mut() {
             if let Some(t) = follow.lane.wake_at(now, &held) {

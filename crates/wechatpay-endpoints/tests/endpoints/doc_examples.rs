@@ -307,3 +307,51 @@ fn brand_operations_require_the_public_key_id_header() {
         }
     }
 }
+
+#[test]
+fn a_partner_twin_keeps_its_brand_operations_facts() {
+    for twin in ALL.iter().filter(|i| i.twin_of.is_some()) {
+        let brand = find(twin.twin_of.unwrap()).unwrap();
+        let id = twin.operation_id;
+        // Every row of the brand operation's table is in the twin's (its semantics are the
+        // brand operation's), and the partner rows come on top.
+        for row in brand.errors {
+            assert!(
+                twin.errors
+                    .iter()
+                    .any(|r| r.code == row.code && r.description == row.description),
+                "{id} lacks {} {}",
+                row.code,
+                row.description
+            );
+        }
+        assert!(
+            twin.errors
+                .iter()
+                .any(|r| r.key == Some("provider_not_authorised")),
+            "{id}"
+        );
+        // The same fields, plus the brand field first when the twin has one.
+        let fields: Vec<&str> = twin.request.fields.iter().map(|f| f.name).collect();
+        let mut expected: Vec<&str> = brand.request.fields.iter().map(|f| f.name).collect();
+        if let Some(field) = twin.brand_field {
+            expected.insert(0, field);
+        }
+        assert_eq!(fields, expected, "{id}");
+        // A provider's numbers are unique per brand.
+        match (twin.request_number, brand.request_number, twin.brand_field) {
+            (Some(t), Some(b), Some(field)) => {
+                assert_eq!(t.field, b.field, "{id}");
+                assert_eq!(t.unique_within[0], field, "{id}");
+                assert_eq!(&t.unique_within[1..], b.unique_within, "{id}");
+            }
+            (t, b, _) => assert_eq!(t.is_some(), b.is_some(), "{id}"),
+        }
+        assert_eq!(
+            twin.pagination.is_some(),
+            brand.pagination.is_some(),
+            "{id}"
+        );
+        assert_eq!(twin.follow_up.is_some(), brand.follow_up.is_some(), "{id}");
+    }
+}

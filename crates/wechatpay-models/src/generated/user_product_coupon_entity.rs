@@ -104,7 +104,7 @@ pub struct UserProductCouponEntity {
     ///
     /// Optional; example `120344`.
     ///
-    /// Decision: partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it
+    /// Decision: partner replies only (the mirror marks it required there): optional, since brand replies do not carry it
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub brand_id: Option<String>,
 }
@@ -415,7 +415,7 @@ impl rt::Described for UserProductCouponEntity {
                     limit_source: None,
                     uncertain: None,
                     decision: Some(
-                        "partner replies only (the partner sample code's one field difference from the brand twin; the mirror marks it required there): optional, since brand replies do not carry it",
+                        "partner replies only (the mirror marks it required there): optional, since brand replies do not carry it",
                     ),
                 },
                 ..rt::FieldInfo::DEFAULT

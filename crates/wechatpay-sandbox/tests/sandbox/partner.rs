@@ -408,6 +408,21 @@ fn quota_refusals(quota: PartnerQuota) -> Vec<(String, usize)> {
             }
             out.push((brand.clone(), refused));
         }
+        // `--rate-limit` is per brand: the brand's own calls draw on the bucket its
+        // provider's calls for it emptied (per provider, the brand keeps its own).
+        let brand = sb
+            .client_builder(Identity::brand(id.authorized_brand_ids[0].as_str()))
+            .build()
+            .unwrap();
+        let own = json!({"openid": "o-quota", "appid": "wx233544546545989"});
+        let answer = call(&brand, "list-user-product-coupons", own).await;
+        match quota {
+            PartnerQuota::PerBrand => {
+                let e = api_error::<Value, RawCode>(answer);
+                assert_answer(&e, 429, "FREQUENCY_LIMITED", Some(trouble::TOO_FREQUENT));
+            }
+            PartnerQuota::PerProvider => assert!(answer.is_ok(), "{answer:?}"),
+        }
         let stats = admin(&sb, "GET", "/sandbox/stats", None).await;
         let op = &stats["operations"]["partner-list-user-product-coupons"];
         let refused: usize = out.iter().map(|(_, n)| n).sum();

@@ -170,7 +170,9 @@ pub fn resolve(loaded: Loaded) -> Result<Schema, Vec<SchemaError>> {
         let mut shared = common_errors.clone();
         match ep.content.endpoint.auth.as_str() {
             "brand" => shared.extend(brand_errors.iter().cloned()),
-            "partner" => shared.extend(partner_errors.iter().cloned()),
+            // A twin keeps the brand family's shared rows (its semantics are its brand
+            // operation's) and adds the partner family's.
+            "partner" => shared.extend(brand_errors.iter().chain(&partner_errors).cloned()),
             _ => {}
         }
         let Some(endpoint) = endpoints::endpoint(&mut ck, ep, &types, &shared) else {

@@ -7,11 +7,29 @@ use wechatpay_models::{
 use wechatpay_runtime as rt;
 /// The error table, every row in page order, then the common rows: the one copy
 /// that the metadata and the typed codes both borrow.
-static ERRORS: [rt::ErrorDoc; 6] = [
+static ERRORS: [rt::ErrorDoc; 24] = [
     crate::generated::common_errors::PARAM_ERROR,
     crate::generated::common_errors::INVALID_REQUEST,
     crate::generated::common_errors::SIGN_ERROR,
     crate::generated::common_errors::SYSTEM_ERROR,
+    crate::generated::common_errors::USER_ERROR,
+    crate::generated::common_errors::INVALID_REQUEST_SINGLE_USAGE_RULE_MISMATCH,
+    crate::generated::common_errors::INVALID_REQUEST_SEQUENTIAL_USAGE_RULE_MISMATCH,
+    crate::generated::common_errors::INVALID_REQUEST_SINGLE_ITEM_RULE_ON_PRODUCT_COUPON,
+    crate::generated::common_errors::NO_AUTH,
+    crate::generated::common_errors::INVALID_REQUEST_APP_JUMP_PATH_MISSING,
+    crate::generated::common_errors::PARAM_ERROR_PAGE_SIZE_OUT_OF_RANGE,
+    crate::generated::common_errors::INVALID_REQUEST_MINI_PROGRAM_APPID_MISSING,
+    crate::generated::common_errors::INVALID_REQUEST_ORIGINAL_PRICE_MISSING,
+    crate::generated::common_errors::INVALID_REQUEST_MINI_PROGRAM_PATH_MISSING,
+    crate::generated::common_errors::INVALID_REQUEST_COMBO_PACKAGE_MISSING,
+    crate::generated::common_errors::PARAM_ERROR_TIME_NOT_RFC3339,
+    crate::generated::common_errors::INVALID_REQUEST_DISCOUNT_COUPON_RULE_MISSING,
+    crate::generated::common_errors::INVALID_REQUEST_NORMAL_COUPON_RULE_MISSING,
+    crate::generated::common_errors::INVALID_REQUEST_DAY_LIST_MISSING,
+    crate::generated::common_errors::INVALID_REQUEST_SINGLE_USAGE_INFO_MISSING,
+    crate::generated::common_errors::INVALID_REQUEST_SEQUENTIAL_USAGE_INFO_MISSING,
+    crate::generated::common_errors::INVALID_REQUEST_OPENID_NOT_OF_APPID,
     crate::generated::common_errors::NO_AUTH_PROVIDER_NOT_AUTHORISED,
     crate::generated::common_errors::RESOURCE_NOT_EXISTS_RESOURCE_OF_ANOTHER_PARTY,
 ];
@@ -43,7 +61,7 @@ impl rt::Endpoint for PartnerPreSendUserProductCouponBundle {
             "P9: the mirror's required lists that name fields absent from a body (create-stock and update-product-coupon requiring scope/type/usage_mode; return requiring use_time) are ignored",
             "P15: send_channel stays a tolerant enum (3 known values, the mirror's 3 others decode as Unknown)",
             "errors: the partner pages' error tables were not read; the brand twin's rows apply 【uncertain】, with the partner rows (NO_AUTH for an unauthorised brand, 404 for another party's resource)",
-            "replies: brand_id is added to UserProductCouponEntity, ProductCouponEntity, StockEntity, StockEntityInBundle and CreateProductCouponResponse (partner sample code: the only field difference from the brand twins; mirror: required); optional there, since brand replies do not carry it",
+            "replies: brand_id is added to UserProductCouponEntity, ProductCouponEntity, StockEntity, StockEntityInBundle and CreateProductCouponResponse (family.reply_field; partner sample code: the only field difference from the brand twins; mirror: required); optional there, since brand replies do not carry it",
             "AppIDs: a request's appid must be bound to the service provider (服务商商户号与AppID账号关联管理) and linked to the brand through 交易连接名片, else INVALID_REQUEST AppID非法 (partner pages 4015781605, 4016435636; partner business guide)",
             "rate limits: partner pages print N/s without a dimension; a provider serving several brands may share its quota across them 【uncertain】 (partner troubleshooting guide)",
             "no partner page found; the path and brand_id come from the community mirror (2025-12-16) and Senparc's SDK; rate not published",
@@ -70,7 +88,7 @@ impl rt::Endpoint for PartnerPreSendUserProductCouponBundle {
         response: <PreSendUserProductCouponBundleResponse as rt::Described>::TYPE_INFO,
         request_number: Some(rt::RequestNumber {
             field: "send_request_no",
-            unique_within: &[],
+            unique_within: &["brand_id"],
         }),
         pagination: None,
         follow_up: None,
@@ -107,15 +125,17 @@ for PartnerPreSendUserProductCouponBundleRequest {}
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum PartnerPreSendUserProductCouponBundleErrorCode {
-    /// 400 `PARAM_ERROR`: 参数错误
+    /// 400 `PARAM_ERROR`: 参数错误; 分页大小超出限制,请根据接口文档调整到允许的范围; 时间字符串格式错误,请使用 RFC3339 标准格式
     ParamError,
-    /// 400 `INVALID_REQUEST`: HTTP 请求不符合微信支付 APIv3 接口规则
+    /// 400 `INVALID_REQUEST`: HTTP 请求不符合微信支付 APIv3 接口规则; 单券使用模式的商品券批次,应该在「单券使用规则」中包含对应类型的优惠规则。对于文档中标记不应填写的优惠规则应删除; 多次优惠使用模式的商品券批次,应该在「多次优惠使用规则」中包含对应类型的优惠规则,且数量与多次优惠的优惠次数相等; 单品满减券或单品折扣券不应在商品券中设置「满减券使用规则」或「折扣券使用规则」,而是应该在商品券批次中设置; 商品券支持APP核销时,必须提供「APP跳转路径」; 商品券支持小程序核销时,必须提供「小程序AppID」; 单品券必须提供商品原价,请补充; 商品券支持小程序核销时,必须提供「小程序跳转路径」; 单品券必须提供商品券套餐组合信息,请补充; 单券模式下,全场折扣券应在商品券中提供折扣券使用规则信息; 单券模式下,全场满减券应在商品券中提供满减券使用规则信息; 每周固定可用时间(weekly_available_period)中提供当天可用时间段时(day_period_list),每周可用星期数(day_list)必填; 单券模式下,全场券需要提供「单券模式信息(single_usage_info)」; 多次优惠模式下必须提供「多次优惠模式信息(sequential_usage_info)」; 传入的OpenID不合法
     InvalidRequest,
     /// 401 `SIGN_ERROR`: 验证不通过
     SignError,
     /// 500 `SYSTEM_ERROR`: 系统异常,请稍后重试
     SystemError,
-    /// 403 `NO_AUTH`: 服务商没有此接口权限: the brand named by brand_id has not granted the service provider 「商品券」 (or the path prefix is wrong); troubleshooting code 268579803
+    /// 403 `USER_ERROR`: 用户不是该品牌的会员
+    UserError,
+    /// 403 `NO_AUTH`: 品牌没有此接口权限; 服务商没有此接口权限: the brand named by brand_id has not granted the service provider 「商品券」 (or the path prefix is wrong); troubleshooting code 268579803
     NoAuth,
     /// 404 `RESOURCE_NOT_EXISTS`: 当前访问对象不存在: the object does not exist, or does not belong to the brand, or was not created by this service provider (属于当前品牌且由当前服务商创建); troubleshooting code 268578608. HTTP status and code string as seed page 000 (the merchant coupon family) gives them 【uncertain】
     ResourceNotExists,
@@ -130,6 +150,7 @@ impl rt::ErrorCode for PartnerPreSendUserProductCouponBundleErrorCode {
             "INVALID_REQUEST" => Self::InvalidRequest,
             "SIGN_ERROR" => Self::SignError,
             "SYSTEM_ERROR" => Self::SystemError,
+            "USER_ERROR" => Self::UserError,
             "NO_AUTH" => Self::NoAuth,
             "RESOURCE_NOT_EXISTS" => Self::ResourceNotExists,
             other => Self::Unknown(other.to_owned()),
@@ -141,6 +162,7 @@ impl rt::ErrorCode for PartnerPreSendUserProductCouponBundleErrorCode {
             Self::InvalidRequest => "INVALID_REQUEST",
             Self::SignError => "SIGN_ERROR",
             Self::SystemError => "SYSTEM_ERROR",
+            Self::UserError => "USER_ERROR",
             Self::NoAuth => "NO_AUTH",
             Self::ResourceNotExists => "RESOURCE_NOT_EXISTS",
             Self::Unknown(raw) => raw,

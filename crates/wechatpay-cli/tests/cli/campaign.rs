@@ -281,6 +281,9 @@ fn partner_call(setup: &Setup, operation: &str, body: &Value) -> Value {
 
 /// Writes `brands.csv`: `rows` users for each authorised brand, interleaved, each
 /// brand with a product coupon and stock the provider created for it.
+/// The input of `rows` rows per authorised brand, and after every tenth row of the first
+/// brand a row of the brand that did not authorise the provider (its ids: the first brand's).
+/// Returns the authorised brands.
 fn partner_files(setup: &Setup, rows: usize) -> Vec<String> {
     let brands = setup.sandbox.keys().identity.authorized_brand_ids.clone();
     partner_call(
@@ -313,10 +316,17 @@ fn partner_files(setup: &Setup, rows: usize) -> Vec<String> {
             created["stock"]["stock_id"].as_str().unwrap().to_owned(),
         ));
     }
+    let stranger = &setup.sandbox.keys().identity.unauthorized_brand_ids[0];
     let mut csv = String::from("brand_id,openid,product_coupon_id,stock_id\n");
     for i in 0..rows {
         for (brand, coupon, stock) in &stocks {
             csv.push_str(&format!("{brand},oCrash{brand}x{i:04},{coupon},{stock}\n"));
+        }
+        if i % 10 == 9 {
+            let (_, coupon, stock) = &stocks[0];
+            csv.push_str(&format!(
+                "{stranger},oCrash{stranger}x{i:04},{coupon},{stock}\n"
+            ));
         }
     }
     std::fs::write(setup.path("brands.csv"), csv).unwrap();
@@ -358,8 +368,9 @@ fn a_provider_campaign_over_several_brands_killed_and_resumed_issues_each_row_on
             setup.stats_of("partner-send-user-product-coupon")
         );
     }
+    // Exit 10: done, the unauthorised brand's rows failed for good; the others succeeded.
     let (code, stdout, stderr) = outcome(&cli(&args, &[]));
-    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(code, 10, "{stderr}");
     assert!(
         stderr.contains("campaign: sending at 150/s per brand, "),
         "{stderr}"
@@ -372,10 +383,27 @@ fn a_provider_campaign_over_several_brands_killed_and_resumed_issues_each_row_on
             "{summary}"
         );
     }
+    let stranger = &setup.sandbox.keys().identity.unauthorized_brand_ids[0];
+    let strangers = PER_BRAND / 10;
+    assert_eq!(summary["failed"], strangers as u64, "{summary}");
+    assert_eq!(
+        summary["brands"][stranger]["failures"]["NO_AUTH"], strangers as u64,
+        "{summary}"
+    );
 
     let (requests, issued, replayed) = setup.stats_of("partner-send-user-product-coupon");
-    assert_eq!(issued, rows as u64, "every row issued exactly once");
-    assert_eq!(requests, issued + replayed);
+    assert_eq!(
+        issued, rows as u64,
+        "every row issued exactly once, none for {stranger}"
+    );
+    // The rest are the unauthorised brand's refusals: in each of the 3 runs at most its rows
+    // once (a killed run may have sent them, so the next sends them again with their numbers)
+    // and the re-check's two probes.
+    let refused = requests - issued - replayed;
+    assert!(
+        refused >= 1 && refused <= 3 * (strangers as u64 + 2),
+        "{refused} refusals"
+    );
     let (requests, confirmed, replayed) =
         setup.stats_of("partner-confirm-send-user-product-coupon");
     assert_eq!(
@@ -385,22 +413,36 @@ fn a_provider_campaign_over_several_brands_killed_and_resumed_issues_each_row_on
     assert_eq!(requests, confirmed + replayed);
 
     let report = setup.report();
-    assert_eq!(report.len(), rows);
-    for (i, row) in report.iter().enumerate() {
-        assert_eq!(row["status"], "succeeded", "{row}");
-        assert_eq!(row["brand_id"], brands[i % brands.len()].as_str(), "{row}");
-        assert_ne!(row["result"]["coupon_state"], "CONFIRMING", "{row}");
+    assert_eq!(report.len(), rows + strangers);
+    for row in &report {
+        if row["brand_id"] == stranger.as_str() {
+            assert_eq!(row["status"], "failed", "{row}");
+            assert_eq!(row["error_code"], "NO_AUTH", "{row}");
+        } else {
+            assert_eq!(row["status"], "succeeded", "{row}");
+            assert!(
+                brands.iter().any(|b| row["brand_id"] == b.as_str()),
+                "{row}"
+            );
+            assert_ne!(row["result"]["coupon_state"], "CONFIRMING", "{row}");
+        }
     }
     let (code, status, _) = outcome(&cli(&setup.journal_args("status"), &[]));
     assert_eq!(code, 0);
     assert!(
-        status.contains(&format!("brands:     {}\n", brands.len())),
+        status.contains(&format!("brands:     {}\n", brands.len() + 1)),
         "{status}"
     );
     assert!(
         status.contains(&format!(
             "  {}: {PER_BRAND} rows, {PER_BRAND} succeeded, 0 failed, 0 pending\n",
             brands[0]
+        )),
+        "{status}"
+    );
+    assert!(
+        status.contains(&format!(
+            "  {stranger}: {strangers} rows, 0 succeeded, {strangers} failed, 0 pending (NO_AUTH {strangers})\n"
         )),
         "{status}"
     );

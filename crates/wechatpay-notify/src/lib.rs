@@ -65,6 +65,7 @@ pub mod axum;
 pub mod confirmer;
 pub mod event;
 pub mod journal;
+pub mod key_refresh;
 pub mod plan;
 pub mod receiver;
 pub mod record;

@@ -22,10 +22,12 @@ use http_body_util::{BodyExt, Full, Limited};
 use serde_json::json;
 use tokio::sync::{watch, Notify};
 use wechatpay_protocol::notification::{Delivery, NotificationError, NotificationHandler};
+use wechatpay_protocol::verify::VerifyError;
 use wechatpay_protocol::SignatureHeaders;
 
 use crate::event::{field, Incoming};
 use crate::journal::{Journal, JournalError};
+use crate::key_refresh::{KeyRefresh, Refresh};
 use crate::plan::{plan, Identities, Plan, NOT_CONFIGURED, UNCONFIRMABLE};
 use crate::record::{ConfirmStatus, EventRecord};
 use crate::service::NotifyService;
@@ -122,6 +124,8 @@ pub(crate) struct Shared {
     pub wake: Notify,
     /// Counts journal changes (new events, settled confirms).
     pub changes: watch::Sender<u64>,
+    /// Downloads WeChat Pay's keys again for a notification naming an unknown serial.
+    pub key_refresh: Option<KeyRefresh>,
 }
 
 impl Shared {
@@ -200,9 +204,20 @@ pub struct ReceiverBuilder {
     journal: Journal,
     appid: Option<String>,
     body_limit: usize,
+    key_refresh: Option<Refresh>,
 }
 
 impl ReceiverBuilder {
+    /// How to download WeChat Pay's keys again (e.g. a client's
+    /// `update_certificates`, whose keys the handler reads live) when a notification
+    /// names a serial the handler does not know: a rotated platform certificate reaches
+    /// the notify URL before any call of the receiver's own downloads it. At most once a
+    /// minute; the delivery is verified again after it.
+    pub fn refresh_keys_with(mut self, refresh: Refresh) -> Self {
+        self.key_refresh = Some(refresh);
+        self
+    }
+
     /// The brand (`brand_id`) whose notify URL this is: its events
     /// (`PRODUCT_COUPON.SEND`) are confirmed as it, and journaled with its id.
     pub fn brand(mut self, brand_id: impl Into<String>) -> Self {
@@ -244,6 +259,7 @@ impl ReceiverBuilder {
                 body_limit: self.body_limit,
                 wake: Notify::new(),
                 changes,
+                key_refresh: self.key_refresh.map(KeyRefresh::new),
             }),
         }
     }
@@ -266,6 +282,7 @@ impl Receiver {
             journal,
             appid: None,
             body_limit: DEFAULT_BODY_LIMIT,
+            key_refresh: None,
         }
     }
 
@@ -350,11 +367,21 @@ impl Receiver {
                 )
             }
         };
-        let notification = match self
+        let mut received = self
             .shared
             .handler
-            .receive_event::<Incoming>(&signature, body)
+            .receive_event::<Incoming>(&signature, body);
+        if let (Err(NotificationError::Verify(VerifyError::UnknownSerial(_))), Some(refresh)) =
+            (&received, &self.shared.key_refresh)
         {
+            if refresh.refresh(std::time::Instant::now()).await {
+                received = self
+                    .shared
+                    .handler
+                    .receive_event::<Incoming>(&signature, body);
+            }
+        }
+        let notification = match received {
             Ok(Delivery::Fresh(n)) => n,
             // Only with a dedup store, which the journal replaces; answered as a duplicate.
             Ok(Delivery::Duplicate { id }) => {

@@ -10,6 +10,7 @@
 //! print events settled but not yet printed when the last run stopped.
 
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -107,6 +108,21 @@ pub fn serve(args: &NotifyServeArgs) -> Result<(), CliError> {
     }
     if let Some(appid) = appid {
         builder = builder.appid(appid);
+    }
+    if let Some(client) = provider_client.clone() {
+        // A notification signed with a platform certificate the client has not downloaded
+        // yet (a rotation) fetches them again, at most once a minute.
+        builder = builder.refresh_keys_with(Arc::new(move || {
+            let client = client.clone();
+            Box::pin(async move {
+                if let Err(e) = client.update_certificates().await {
+                    note(&format!(
+                        "notify: warning: platform certificates not refreshed ({})",
+                        crate::exit::error_chain(&e)
+                    ));
+                }
+            })
+        }));
     }
     let receiver = builder.build();
     let confirmer = if clients.is_empty() {

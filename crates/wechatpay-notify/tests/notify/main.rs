@@ -4,6 +4,7 @@
 mod common;
 
 mod confirm;
+mod key_refresh;
 mod partner;
 mod refusals;
 mod service;

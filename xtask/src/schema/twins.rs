@@ -45,7 +45,7 @@ pub fn expand(
         .iter()
         .map(|ep| (names::operation_id(&ep.content.endpoint.name), ep))
         .collect();
-    // Every type by name, to copy a request and to see whether a response carries the field.
+    // Every type by name, to copy a twin's request from.
     let mut type_defs: BTreeMap<&str, &TypeDef> = BTreeMap::new();
     for ep in endpoints {
         type_defs.extend(ep.content.types.iter().map(|(k, v)| (k.as_str(), v)));
@@ -157,10 +157,7 @@ pub fn expand(
             );
             request.fields.get_or_insert_with(Vec::new).insert(0, field);
         }
-        let response_carries = matches!(
-            type_defs.get(raw.response.as_str()),
-            Some(TypeDef { fields: Some(fields), .. }) if fields.iter().any(|f| &f.name == field_name)
-        );
+        let response_carries = family.reply_field.types.contains(&raw.response);
 
         let mut endpoint = raw.clone();
         endpoint.name = format!("{}{}", family.name_prefix, raw.name);
@@ -187,9 +184,11 @@ pub fn expand(
             }
         }
         if response_carries {
+            let reply = &family.reply_field.field;
+            let value = reply.example.as_deref().unwrap_or(&example_value);
             for example in &mut endpoint.examples.responses {
                 if example.status.is_none_or(|s| s < 300) {
-                    add_to_body(example, field_name, &example_value);
+                    add_to_body(example, &reply.name, value);
                 }
             }
         }

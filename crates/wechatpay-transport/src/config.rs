@@ -300,7 +300,7 @@ struct Keys {
 /// same WeChat Pay keys: the same scheme word and id (a provider's partner and
 /// merchant identities are one merchant).
 fn same_wire_identity(a: &Identity, b: &Identity) -> bool {
-    a.scheme().scheme() == b.scheme().scheme() && a.id() == b.id()
+    a.scheme().signs_for(b.scheme()) && a.id() == b.id()
 }
 
 enum PendingKey {

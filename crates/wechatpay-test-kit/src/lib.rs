@@ -2,14 +2,16 @@
 //! tests (a path-only dev-dependency of both, never published): the fixture
 //! keys in `fixtures/`, the OpenSSL oracle (the `openssl` CLI), an
 //! independent `Authorization` parser, replies signed by OpenSSL (as data),
-//! and the helpers of the property tests ([`props`]). Each crate's
-//! `tests/support/mod.rs` re-exports it and adds what is its own.
+//! the helpers of the property tests ([`props`]), and a throw-away
+//! PostgreSQL server started and stopped by the tests themselves ([`pg`]).
+//! Each crate's `tests/support/mod.rs` re-exports it and adds what is its own.
 
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
+pub mod pg;
 pub mod props;
 
 pub const MCHID: &str = "1900000001";

@@ -12,7 +12,9 @@ use crate::control::Control;
 use crate::error::CampaignError;
 use crate::input::{check_header, file_sha256, hex, merge, CsvInput, RowProblem, Template};
 use crate::journal::brands::brand_of;
-use crate::journal::{now_ms, Binding, BrandCounts, Counts, Journal, NumberSource, RunProgress};
+use crate::journal::{
+    now_ms, Binding, BrandCounts, Counts, Journal, Location, NumberSource, RunProgress,
+};
 use crate::number::{campaign_key, NumberShape};
 use crate::runner::{self, RowBuilder, RunEnd, RunOptions};
 
@@ -85,19 +87,30 @@ impl Campaign {
             .map_err(CampaignError::InputFile)?;
         let existed = spec.journal.exists();
         let mut journal = Journal::open_for_send(&spec.journal)?;
-        if let Some(binding) = journal.binding()? {
+        let resume = |journal: Journal, binding: Binding, template: Template| {
             check_binding(spec, &binding, &template)?;
-            return Ok(Campaign {
+            Ok(Campaign {
                 info,
                 number_field: number.field,
                 template: template.fields,
                 binding,
                 journal,
                 created: false,
-            });
+            })
+        };
+        if let Some(binding) = journal.binding()? {
+            return resume(journal, binding, template);
         }
         match create(spec, &mut journal, &template) {
-            Ok(binding) => Ok(Campaign {
+            // Another worker created the shared journal first: join it.
+            Ok(None) => match journal.binding()? {
+                Some(binding) => resume(journal, binding, template),
+                None => Err(CampaignError::Journal(format!(
+                    "journal {}: another worker was creating it, and it is still empty",
+                    journal.location().display()
+                ))),
+            },
+            Ok(Some(binding)) => Ok(Campaign {
                 info,
                 number_field: number.field,
                 template: template.fields,
@@ -106,8 +119,9 @@ impl Campaign {
                 created: true,
             }),
             Err(e) => {
+                let file = matches!(journal.location(), Location::File(_));
                 drop(journal);
-                if !existed {
+                if file && !existed {
                     remove_journal(&spec.journal);
                 }
                 Err(e)
@@ -131,12 +145,12 @@ impl Campaign {
     }
 
     /// Rows by state now.
-    pub fn counts(&self) -> Result<Counts, CampaignError> {
+    pub fn counts(&mut self) -> Result<Counts, CampaignError> {
         self.journal.counts()
     }
 
     /// Rows per brand now (one entry, brand '', for an operation without a brand field).
-    pub fn brand_counts(&self) -> Result<Vec<BrandCounts>, CampaignError> {
+    pub fn brand_counts(&mut self) -> Result<Vec<BrandCounts>, CampaignError> {
         self.journal.brand_counts()
     }
 
@@ -167,7 +181,7 @@ impl Campaign {
             (secs > 0.0 && finished.progress.sent > 0).then(|| finished.progress.sent as f64 / secs)
         });
         Ok(RunSummary {
-            counts: finished.journal.counts()?,
+            counts: { finished.journal }.counts()?,
             end: finished.end,
             progress: finished.progress,
             rate,
@@ -243,7 +257,7 @@ fn create(
     spec: &CampaignSpec,
     journal: &mut Journal,
     template: &Template,
-) -> Result<Binding, CampaignError> {
+) -> Result<Option<Binding>, CampaignError> {
     let info = spec.operation;
     let number = info.request_number.expect("checked by open");
     let input_sha256 = file_sha256(&spec.input).map_err(CampaignError::InputFile)?;
@@ -378,8 +392,10 @@ fn create(
         Ok(())
     })?;
     // On any error the transaction was rolled back: nothing of the input is kept.
-    filled?;
-    Ok(binding)
+    match filled {
+        Some(rows) => rows.map(|_| Some(binding)),
+        None => Ok(None),
+    }
 }
 
 /// Starts a run on a fresh [`Control`]; a shorthand for code that needs no progress display.

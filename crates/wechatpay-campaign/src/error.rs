@@ -52,6 +52,15 @@ pub enum CampaignError {
         #[source]
         source: rusqlite::Error,
     },
+    /// The journal's PostgreSQL database cannot be reached, read or written.
+    #[error("cannot use the journal {journal}")]
+    JournalPg {
+        /// The connection string, without its password.
+        journal: String,
+        /// PostgreSQL's (or the connection's) error.
+        #[source]
+        source: postgres::Error,
+    },
     /// The journal's lock file cannot be opened or locked.
     #[error("cannot lock {}", .lock.display())]
     JournalLock {
@@ -105,6 +114,14 @@ impl CampaignError {
     pub(crate) fn journal(path: &std::path::Path, source: rusqlite::Error) -> Self {
         CampaignError::JournalDb {
             path: path.to_owned(),
+            source,
+        }
+    }
+
+    /// The PostgreSQL journal `journal` (its URL without password) failed.
+    pub(crate) fn pg(journal: &str, source: postgres::Error) -> Self {
+        CampaignError::JournalPg {
+            journal: journal.to_owned(),
             source,
         }
     }

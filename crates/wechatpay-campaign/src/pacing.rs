@@ -65,7 +65,10 @@ impl FromStr for QuotaScope {
 #[derive(Debug, Clone)]
 pub struct Pacing {
     scope: QuotaScope,
+    /// Each bucket's rate: the campaign's, times this worker's share of it.
     rate: f64,
+    /// The campaign's rate per bucket, for all workers together.
+    full_rate: f64,
     concurrency: Option<usize>,
     start: Instant,
     buckets: BTreeMap<String, (Pacer, usize)>,
@@ -78,6 +81,7 @@ impl Pacing {
         Pacing {
             scope,
             rate,
+            full_rate: rate,
             concurrency,
             start: now,
             buckets: BTreeMap::new(),
@@ -130,6 +134,28 @@ impl Pacing {
     /// A 429 for a request for `brand` sent at `sent_at`: slows its bucket only.
     pub fn throttled(&mut self, brand: &str, sent_at: Instant, now: Instant) {
         self.bucket(brand).0.throttled(sent_at, now);
+    }
+
+    /// This worker's share of every bucket's rate (1/n with n live workers on a
+    /// shared journal): each bucket aims at the share, and so do buckets made later.
+    pub fn set_share(&mut self, share: f64, now: Instant) {
+        self.rate = self.full_rate * share.clamp(0.0001, 1.0);
+        for (pacer, _) in self.buckets.values_mut() {
+            pacer.set_target(self.rate, now);
+        }
+    }
+
+    /// Another worker was answered 429 for `brand`: its bucket slows here too.
+    pub fn throttled_elsewhere(&mut self, brand: &str, now: Instant) {
+        self.bucket(brand).0.throttled_elsewhere(now);
+    }
+
+    /// Each bucket's allowed rate now, by bucket key (the brand, or '' for one bucket).
+    pub fn rates(&self) -> Vec<(String, f64)> {
+        self.buckets
+            .iter()
+            .map(|(key, (pacer, _))| (key.clone(), pacer.current()))
+            .collect()
     }
 
     /// The rate each bucket aims at.

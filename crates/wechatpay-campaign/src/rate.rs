@@ -152,6 +152,27 @@ impl Pacer {
         self.cuts += 1;
     }
 
+    /// Aims at `target` instead (a share of the rate changed: workers joined or
+    /// left a shared journal): the allowed rate and its ceiling scale with it.
+    pub fn set_target(&mut self, target: f64, now: Instant) {
+        let target = target.max(0.001);
+        if (target - self.target).abs() < f64::EPSILON {
+            return;
+        }
+        self.refill(now);
+        let ratio = target / self.target;
+        self.target = target;
+        self.ceiling = (self.ceiling * ratio).min(target);
+        self.current = (self.current * ratio).min(self.ceiling);
+        self.tokens = self.tokens.min(self.capacity());
+    }
+
+    /// Another worker sending for the same quota was answered 429: cut as if this
+    /// one had been, now (at most once per cut interval, like its own 429s).
+    pub fn throttled_elsewhere(&mut self, now: Instant) {
+        self.throttled(now, now);
+    }
+
     /// A reply (of any kind) took `latency`.
     pub fn observe_latency(&mut self, latency: Duration) {
         let sample = latency.as_secs_f64();
@@ -260,6 +281,22 @@ mod tests {
             pacer.throttled(at, at);
         }
         assert!((pacer.current() - 25.0).abs() < 1e-9, "{}", pacer.current());
+    }
+
+    #[test]
+    fn a_new_share_scales_the_rate_and_a_429_elsewhere_cuts_it() {
+        let start = Instant::now();
+        let mut pacer = Pacer::new(300.0, None, start);
+        pacer.set_target(100.0, start);
+        assert_eq!((pacer.target(), pacer.current(), pacer.ceiling()), (100.0, 100.0, 100.0));
+        let (sent, _) = drive(&mut pacer, start, 2.0);
+        assert!((195..=205).contains(&sent), "{sent}");
+        let now = start + Duration::from_secs(3);
+        pacer.throttled_elsewhere(now);
+        assert!((pacer.current() - 90.0).abs() < 1e-9, "{}", pacer.current());
+        // A second report within the cut interval is the same burst.
+        pacer.throttled_elsewhere(now + Duration::from_millis(100));
+        assert_eq!(pacer.cuts(), 1);
     }
 
     #[test]

@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use wechatpay_runtime::{FollowUp, TypeInfo};
 
 use crate::error::CampaignError;
-use crate::journal::{Binding, BrandCounts, Counts, Journal, RowRecord, RunRecord};
+use crate::journal::{Binding, BrandCounts, Counts, Journal, RowRecord, RunRecord, WorkerRecord};
 
 /// Report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +48,63 @@ pub struct Status {
     pub running: bool,
     /// Rows per brand, for an operation with a brand field (empty otherwise).
     pub brands: Vec<BrandCounts>,
+    /// The workers of a shared (PostgreSQL) journal, newest first; empty for SQLite.
+    pub workers: Vec<WorkerRecord>,
+}
+
+/// Workers listed by `status` (the live ones first).
+const LISTED_WORKERS: usize = 20;
+
+impl Status {
+    fn write_workers(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let live: Vec<&WorkerRecord> = self.workers.iter().filter(|w| w.live).collect();
+        writeln!(
+            f,
+            "workers:    {} live, {} in all",
+            live.len(),
+            self.workers.len()
+        )?;
+        let mut listed = live.clone();
+        listed.extend(self.workers.iter().filter(|w| !w.live));
+        for w in listed.iter().take(LISTED_WORKERS) {
+            let state = match (w.live, w.ended_at) {
+                (true, _) => format!("live, seen {}", utc(w.seen_at)),
+                (false, Some(at)) => format!("ended {}", utc(at)),
+                (false, None) => format!("silent since {} (its leases expire)", utc(w.seen_at)),
+            };
+            let total: f64 = w.rates.iter().map(|(_, r)| r).sum();
+            writeln!(
+                f,
+                "  {} (pid {}): {state}; leases: {} rows, {} follow-ups; {total:.0}/s allowed over {} brands",
+                w.id,
+                w.pid,
+                w.leased_rows,
+                w.leased_follow_ups,
+                w.rates.len()
+            )?;
+        }
+        // Each brand's rate across the live workers: what its documented limit must cover.
+        let mut per_brand: std::collections::BTreeMap<&str, (f64, usize)> = Default::default();
+        for w in &live {
+            for (brand, rate) in &w.rates {
+                let e = per_brand.entry(brand.as_str()).or_default();
+                e.0 += rate;
+                e.1 += 1;
+            }
+        }
+        if !per_brand.is_empty() {
+            let shown: Vec<String> = per_brand
+                .iter()
+                .take(LISTED_BRANDS)
+                .map(|(brand, (rate, n))| {
+                    let brand = if brand.is_empty() { "(all)" } else { brand };
+                    format!("{brand} {rate:.0}/s by {n}")
+                })
+                .collect();
+            writeln!(f, "brand rates: {}", shown.join(", "))?;
+        }
+        Ok(())
+    }
 }
 
 /// Brands listed by `status` (all are counted; `report` has every row's).
@@ -55,16 +112,17 @@ const LISTED_BRANDS: usize = 50;
 
 /// Reads a journal's binding, counts and runs.
 pub fn status(path: &Path) -> Result<Status, CampaignError> {
-    let journal = Journal::open_read_only(path)?;
-    let binding = journal
-        .binding()?
-        .ok_or_else(|| CampaignError::Journal(format!("{} is empty", path.display())))?;
+    let mut journal = Journal::open_read_only(path)?;
+    let binding = journal.binding()?.ok_or_else(|| {
+        CampaignError::Journal(format!("{} is empty", journal.location().display()))
+    })?;
     let has_brands = wechatpay_endpoints::find(&binding.operation_id)
         .is_some_and(|info| info.brand_field.is_some());
     Ok(Status {
         counts: journal.counts()?,
         runs: journal.runs()?,
-        running: Journal::is_locked(path),
+        running: journal.running()?,
+        workers: journal.workers()?,
         brands: if has_brands {
             journal.brand_counts()?
         } else {
@@ -167,7 +225,9 @@ impl fmt::Display for Status {
                 )?;
             }
         }
-        let state = if self.running {
+        let state = if self.running && !self.workers.is_empty() {
+            "running (live workers below)"
+        } else if self.running {
             "running (a send holds the journal)"
         } else if c.open() == 0 {
             "done"
@@ -175,6 +235,9 @@ impl fmt::Display for Status {
             "stopped; run the same `campaign send` again to resume"
         };
         writeln!(f, "state:      {state}")?;
+        if !self.workers.is_empty() {
+            self.write_workers(f)?;
+        }
         if let Some(run) = self.runs.last() {
             let rate = run
                 .achieved_rate()
@@ -250,7 +313,7 @@ fn error_step(binding: &Binding, follow_up: Option<&FollowUp>, step: Option<&str
 
 /// Writes the report of the journal at `path` to `out`.
 pub fn report(path: &Path, format: ReportFormat, out: &mut dyn Write) -> Result<(), CampaignError> {
-    let journal = Journal::open_read_only(path)?;
+    let mut journal = Journal::open_read_only(path)?;
     let binding = journal
         .binding()?
         .ok_or_else(|| CampaignError::Journal(format!("{} is empty", path.display())))?;

@@ -132,6 +132,18 @@ pub fn parse_timeout(text: &str) -> Result<f64, String> {
     Ok(secs)
 }
 
+/// `--lease`: seconds, 2 (two heartbeats) to 3600.
+pub fn parse_lease(text: &str) -> Result<f64, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| "must be a number of seconds, e.g. 30".to_owned())?;
+    if !(secs.is_finite() && (2.0..=3600.0).contains(&secs)) {
+        return Err("must be from 2 to 3600 seconds".to_owned());
+    }
+    Ok(secs)
+}
+
 /// `wechatpay call`.
 #[derive(Debug, Args)]
 pub struct CallArgs {
@@ -369,10 +381,20 @@ pub struct CampaignSendArgs {
     /// Template: the fields every row shares, `@template.json` (or JSON text).
     #[arg(long, value_name = "@TEMPLATE.json")]
     pub body: String,
-    /// The journal (SQLite): created on the first run, bound to the input and
-    /// template; the same command resumes from it.
-    #[arg(long, value_name = "FILE.db")]
+    /// The journal: an SQLite file (one sender at a time), or a PostgreSQL database
+    /// (`postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=require…]`) shared by any
+    /// number of `campaign send` workers on any machines, each taking rows under a
+    /// lease. Created on the first run, bound to the input and template; the same
+    /// command resumes from it (or joins the workers on it). The password is never
+    /// printed.
+    #[arg(long, env = "WECHATPAY_JOURNAL", hide_env_values = true, value_name = "FILE.db|postgres://…")]
     pub journal: PathBuf,
+    /// On a PostgreSQL journal: how long the rows a worker takes stay its own
+    /// without its heartbeat (about one a second). A worker that dies on another
+    /// machine delays its rows this long; one restarted on the same machine takes
+    /// its rows back at once.
+    #[arg(long, default_value_t = 30.0, value_name = "SECS", value_parser = parse_lease)]
+    pub lease: f64,
     /// Requests per second, 0.01 to 100000 [default: the operation's documented limit, e.g.
     /// 500 for send-user-product-coupon; 100 when the page documents none]. For a
     /// service provider's operation (a brand_id per row) it is the rate of one
@@ -416,8 +438,9 @@ pub struct CampaignSendArgs {
 /// `wechatpay campaign status`.
 #[derive(Debug, Args)]
 pub struct CampaignStatusArgs {
-    /// The campaign's journal.
-    #[arg(long, value_name = "FILE.db")]
+    /// The campaign's journal: an SQLite file or a `postgres://` URL. On PostgreSQL,
+    /// the live workers, their leases and each brand's rate across them are shown.
+    #[arg(long, env = "WECHATPAY_JOURNAL", hide_env_values = true, value_name = "FILE.db|postgres://…")]
     pub journal: PathBuf,
 }
 
@@ -431,8 +454,8 @@ pub enum ReportFormatArg {
 /// `wechatpay campaign report`.
 #[derive(Debug, Args)]
 pub struct CampaignReportArgs {
-    /// The campaign's journal.
-    #[arg(long, value_name = "FILE.db")]
+    /// The campaign's journal: an SQLite file or a `postgres://` URL.
+    #[arg(long, env = "WECHATPAY_JOURNAL", hide_env_values = true, value_name = "FILE.db|postgres://…")]
     pub journal: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormatArg::Csv)]

@@ -139,6 +139,7 @@ impl Run<'_> {
                 if throttled {
                     self.throttled();
                     self.rows.pacing.throttled(&brand, sent_at, now);
+                    self.shared.throttled.insert(brand.clone());
                 }
                 match entry.tries.again(throttled, self.options) {
                     None => {
@@ -320,6 +321,7 @@ impl Run<'_> {
             } => {
                 if throttled {
                     follow.lane.pacing.throttled(&brand, sent_at, now);
+                    self.shared.throttled_follow_ups.insert(brand.clone());
                     self.throttled();
                 }
                 let Some(follow) = self.follow.as_mut() else {

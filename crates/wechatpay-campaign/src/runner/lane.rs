@@ -223,6 +223,16 @@ impl<C: Branded, E: Branded> Lane<C, E> {
     }
 
     /// Brands that may take more work from the journal, with the last row taken of each.
+    /// Looks at every brand again from its first row: on a shared journal,
+    /// rows another worker held (and may have lost with its lease) are behind
+    /// the cursors.
+    pub fn rewind(&mut self) {
+        for queue in self.queues.values_mut() {
+            queue.cursor = 0;
+            queue.exhausted = false;
+        }
+    }
+
     pub fn wants(&self, batch: usize) -> Vec<(String, u64)> {
         self.queues
             .iter()

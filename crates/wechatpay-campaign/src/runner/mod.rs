@@ -35,7 +35,7 @@ use crate::follow_up::StepOutcome;
 use crate::follow_up::{self, Step};
 use crate::input::merge;
 use crate::journal::{
-    now_ms, Claimed, ClaimedFollowUp, FollowUpUpdate, Journal, RunProgress, Update,
+    now_ms, Beat, Claimed, ClaimedFollowUp, FollowUpUpdate, Journal, RunProgress, Update, LEASE,
 };
 use crate::outcome::{classify, FollowContext, Outcome};
 use crate::pacing::{Pacing, QuotaScope};
@@ -86,6 +86,10 @@ pub struct RunOptions {
     pub quota: QuotaScope,
     /// How a brand refused as a caller (NO_AUTH) is re-checked before its rows fail.
     pub gate: GatePolicy,
+    /// On a shared (PostgreSQL) journal: how long the rows this worker takes stay
+    /// its own without its heartbeat. A worker that dies (and is not restarted on
+    /// the same machine) delays its rows this long.
+    pub lease: Duration,
 }
 
 impl Default for RunOptions {
@@ -101,6 +105,7 @@ impl Default for RunOptions {
             wait_initial: Duration::from_secs(1),
             quota: QuotaScope::PerBrand,
             gate: GatePolicy::default(),
+            lease: LEASE,
         }
     }
 }
@@ -322,6 +327,27 @@ struct FollowLane {
     given_up: Vec<(u64, u32)>,
 }
 
+/// A run's part in a shared journal: what it tells the other workers, and
+/// how it makes sure no row is left behind when it ends.
+#[derive(Default)]
+struct SharedRun {
+    /// Whether other workers may send from the journal (PostgreSQL).
+    on: bool,
+    /// Brands answered 429 since the last beat, per step.
+    throttled: HashSet<String>,
+    throttled_follow_ups: HashSet<String>,
+    /// When the answer to a beat last came (the peers applied).
+    peers_seen: Option<Instant>,
+    /// The last time this run looked at every brand from its first row again.
+    swept: Option<Instant>,
+    /// Whether the last answer said another live worker holds open work.
+    others_hold_work: bool,
+}
+
+/// How often a finished worker on a shared journal looks for rows that other
+/// workers still hold (or lost with their leases).
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
 /// The state of one run.
 struct Run<'a> {
     builder: RowBuilder<'a>,
@@ -347,6 +373,7 @@ struct Run<'a> {
     progress: RunProgress,
     last_progress: Instant,
     error: Option<CampaignError>,
+    shared: SharedRun,
 }
 
 /// What woke the loop.
@@ -690,6 +717,66 @@ impl Run<'_> {
         sent
     }
 
+    /// Tells the others how this worker sends, and applies what they said last:
+    /// this worker's share of each brand's rate, and their 429s.
+    fn beat(&mut self, now: Instant) {
+        if !self.shared.on {
+            return;
+        }
+        self.writer.beat(Beat {
+            run_id: self.run_id,
+            rates: self.rows.pacing.rates(),
+            throttled: self.shared.throttled.drain().collect(),
+            throttled_follow_ups: self.shared.throttled_follow_ups.drain().collect(),
+        });
+        let Some((peers, at)) = self.writer.peers() else {
+            return;
+        };
+        if self.shared.peers_seen.is_some_and(|seen| seen >= at) {
+            return;
+        }
+        self.shared.peers_seen = Some(at);
+        self.shared.others_hold_work = peers.others_hold_work;
+        let share = 1.0 / f64::from(peers.live.max(1));
+        self.rows.pacing.set_share(share, now);
+        for brand in &peers.throttled {
+            self.rows.pacing.throttled_elsewhere(brand, now);
+        }
+        if let Some(follow) = self.follow.as_mut() {
+            follow.lane.pacing.set_share(share, now);
+            for brand in &peers.throttled_follow_ups {
+                follow.lane.pacing.throttled_elsewhere(brand, now);
+            }
+        }
+    }
+
+    /// Whether a run whose work is all done may end. On a shared journal only
+    /// once no other live worker holds open work (it may die with it) and a look
+    /// at every brand from its first row, made after the others said so, found
+    /// nothing left (rows whose worker's lease expired are taken then).
+    fn may_end(&mut self, now: Instant) -> bool {
+        if !self.shared.on {
+            return true;
+        }
+        let Some(seen) = self.shared.peers_seen else {
+            return false;
+        };
+        let swept_since = self.shared.swept.is_some_and(|swept| swept > seen);
+        if swept_since && !self.shared.others_hold_work {
+            return true;
+        }
+        let due = self.shared.swept.is_none_or(|swept| now >= swept + SWEEP_EVERY);
+        if !swept_since && due {
+            self.shared.swept = Some(now);
+            self.rows.rewind();
+            if let Some(follow) = self.follow.as_mut() {
+                follow.lane.rewind();
+                follow.next_claim = now;
+            }
+        }
+        false
+    }
+
     fn finished(&self) -> bool {
         self.rows.idle() && self.follow.as_ref().is_none_or(|f| f.lane.idle())
     }
@@ -735,6 +822,10 @@ pub(crate) async fn run(
     control: &Control,
 ) -> Result<Finished, CampaignError> {
     let mut journal = journal;
+    let shared = journal.is_shared();
+    if shared {
+        journal.set_lease(options.lease);
+    }
     let rate = options.rate_for(builder.info);
     let brands = journal.brands()?;
     // Brands with a send that took effect: their authorisation worked (see `gate`).
@@ -788,6 +879,19 @@ pub(crate) async fn run(
     };
     control.start(&counts, rate * buckets.max(1) as f64);
     let run_id = journal.start_run(rate)?;
+    // On a shared journal: this worker's share of each brand's rate before its
+    // first request, and when others already send, time for them to make room.
+    let mut share = 1.0;
+    if shared {
+        let peers = journal.heartbeat(&Beat {
+            run_id,
+            ..Beat::default()
+        })?;
+        share = 1.0 / f64::from(peers.live.max(1));
+        if peers.live > 1 {
+            tokio::time::sleep(PROGRESS_EVERY + COMMIT_EVERY * 4).await;
+        }
+    }
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
     let mut stop_rx = control.subscribe();
     let mut run = Run {
@@ -797,7 +901,12 @@ pub(crate) async fn run(
         control,
         writer: Writer::spawn(journal, run_id)?,
         rows: Lane::new(
-            Pacing::new(options.quota, rate, options.concurrency, Instant::now()),
+            {
+                let mut pacing =
+                    Pacing::new(options.quota, rate, options.concurrency, Instant::now());
+                pacing.set_share(share, Instant::now());
+                pacing
+            },
             &brands,
         ),
         rows_asked: Vec::new(),
@@ -811,7 +920,14 @@ pub(crate) async fn run(
         progress: RunProgress::default(),
         last_progress: Instant::now(),
         error: None,
+        shared: SharedRun {
+            on: shared,
+            ..SharedRun::default()
+        },
     };
+    if let Some(follow) = run.follow.as_mut() {
+        follow.lane.pacing.set_share(share, Instant::now());
+    }
 
     loop {
         while let Ok(done) = done_rx.try_recv() {
@@ -823,6 +939,7 @@ pub(crate) async fn run(
         if run.last_progress.elapsed() >= PROGRESS_EVERY {
             run.last_progress = Instant::now();
             run.writer.progress(run.progress);
+            run.beat(run.last_progress);
         }
         if run.end.is_none() && (control.is_stopping() || run.writer.failed()) {
             // A write error itself comes back from the final flush.
@@ -838,16 +955,30 @@ pub(crate) async fn run(
             continue;
         }
         let now = Instant::now();
-        run.claim_ahead(now);
-        if run.send_ready(now) {
-            continue;
+        // The journal cannot record what is sent: nothing new goes out until it can.
+        let paused = run.writer.paused();
+        if !paused {
+            run.claim_ahead(now);
+            if run.send_ready(now) {
+                continue;
+            }
         }
-        if run.finished() {
+        if !paused && run.finished() && run.may_end(now) {
             run.end = Some(RunEnd::Completed);
             break;
         }
         // Nothing to send yet: a reply, a resend's or a token's time, the next work, or a stop.
-        let at = run.wake_at(now);
+        let mut at = run.wake_at(now);
+        if paused {
+            at = at.min(now + COMMIT_EVERY * 2);
+        }
+        if run.shared.on {
+            // The next beat: the others' news, and a finished worker's next look.
+            at = at.min(run.last_progress + PROGRESS_EVERY);
+            if let Some(swept) = run.shared.swept.filter(|_| run.finished()) {
+                at = at.min((swept + SWEEP_EVERY).max(now + COMMIT_EVERY));
+            }
+        }
         let follow_claim = run.follow.as_mut().map(|f| &mut f.lane.claim);
         let mut no_claim = None;
         let follow_claim = follow_claim.unwrap_or(&mut no_claim);

@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 
 use super::{COMMIT_EVERY, MAX_BATCH};
 use crate::error::CampaignError;
-use crate::journal::{Claimed, ClaimedFollowUp, Journal, RunProgress, Update};
+use crate::journal::{Beat, Claimed, ClaimedFollowUp, Journal, Peers, RunProgress, Update};
 
 pub(super) type Answer<T> = oneshot::Receiver<Result<Vec<T>, CampaignError>>;
 
@@ -33,6 +33,8 @@ enum Claim {
 
 pub(super) struct Writer {
     shared: Arc<Shared>,
+    /// Set while a shared journal's database cannot be reached.
+    paused: Option<Arc<AtomicBool>>,
     thread: Option<std::thread::JoinHandle<(Journal, Result<(), CampaignError>)>>,
 }
 
@@ -40,12 +42,15 @@ pub(super) struct Writer {
 struct Queue {
     updates: Vec<Update>,
     progress: Option<RunProgress>,
+    beat: Option<Beat>,
     claims: Vec<Claim>,
     closed: bool,
 }
 
 struct Shared {
     queue: std::sync::Mutex<Queue>,
+    /// The other workers' answer to the last beat, and when it came.
+    peers: std::sync::Mutex<Option<(Peers, Instant)>>,
     wake: std::sync::Condvar,
     failed: AtomicBool,
 }
@@ -60,16 +65,19 @@ impl Writer {
     pub(super) fn spawn(journal: Journal, run_id: i64) -> Result<Writer, CampaignError> {
         let shared = Arc::new(Shared {
             queue: std::sync::Mutex::new(Queue::default()),
+            peers: std::sync::Mutex::new(None),
             wake: std::sync::Condvar::new(),
             failed: AtomicBool::new(false),
         });
         let theirs = shared.clone();
+        let paused = journal.paused();
         let thread = std::thread::Builder::new()
             .name("campaign-journal".into())
             .spawn(move || writer_loop(journal, run_id, &theirs))
             .map_err(|e| CampaignError::task("cannot start the journal thread", e))?;
         Ok(Writer {
             shared,
+            paused,
             thread: Some(thread),
         })
     }
@@ -80,6 +88,28 @@ impl Writer {
 
     pub(super) fn progress(&self, progress: RunProgress) {
         self.shared.queue().progress = Some(progress);
+    }
+
+    /// Tells the other workers on a shared journal how this one sends; their
+    /// answer is read with [`Writer::peers`].
+    pub(super) fn beat(&self, beat: Beat) {
+        self.shared.queue().beat = Some(beat);
+    }
+
+    /// The other workers' answer to the last beat, and when it came.
+    pub(super) fn peers(&self) -> Option<(Peers, Instant)> {
+        self.shared
+            .peers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Whether the journal's database cannot be reached now (sending waits).
+    pub(super) fn paused(&self) -> bool {
+        self.paused
+            .as_ref()
+            .is_some_and(|p| p.load(Ordering::Relaxed))
     }
 
     pub(super) fn failed(&self) -> bool {
@@ -138,7 +168,7 @@ fn writer_loop(
     // Shared: every claim refused after a failed commit carries it as its source.
     let mut first_error: Option<Arc<CampaignError>> = None;
     loop {
-        let (updates, progress, claims, closed) = {
+        let (updates, progress, beat, claims, closed) = {
             let mut queue = shared.queue();
             let deadline = Instant::now() + COMMIT_EVERY;
             while queue.claims.is_empty() && !queue.closed && queue.updates.len() < MAX_BATCH {
@@ -155,6 +185,7 @@ fn writer_loop(
             (
                 std::mem::take(&mut queue.updates),
                 queue.progress.take(),
+                queue.beat.take(),
                 std::mem::take(&mut queue.claims),
                 queue.closed,
             )
@@ -164,6 +195,18 @@ fn writer_loop(
             if let Err(e) = journal.apply(&updates, run) {
                 shared.failed.store(true, Ordering::Relaxed);
                 first_error = Some(Arc::new(e));
+            }
+        }
+        if let (None, Some(beat)) = (&first_error, beat) {
+            match journal.heartbeat(&beat) {
+                Ok(peers) => {
+                    *shared.peers.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some((peers, Instant::now()));
+                }
+                Err(e) => {
+                    shared.failed.store(true, Ordering::Relaxed);
+                    first_error = Some(Arc::new(e));
+                }
             }
         }
         let refused = |e: &Arc<CampaignError>| CampaignError::JournalWriter(e.clone());

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
+use wechatpay_campaign::journal::Location;
 use wechatpay_campaign::{
     BrandCounts, Campaign, CampaignError, CampaignSpec, Control, NumberSource, Progress,
     QuotaScope, ReportFormat, RunEnd, RunOptions, RunSummary,
@@ -32,6 +33,9 @@ const PLAIN_EVERY: Duration = Duration::from_secs(5);
 /// `--timeout`'s default (args.rs): the resume command leaves it out.
 const DEFAULT_TIMEOUT: f64 = 30.0;
 
+/// `--lease`'s default (args.rs): [`wechatpay_campaign::journal::LEASE`].
+const DEFAULT_LEASE: f64 = 30.0;
+
 /// Maps a campaign error to its exit class.
 pub fn cli_error(e: CampaignError) -> CliError {
     let class = match &e {
@@ -44,6 +48,7 @@ pub fn cli_error(e: CampaignError) -> CliError {
         | CampaignError::Usage(_) => ExitClass::Validation,
         CampaignError::Journal(_)
         | CampaignError::JournalDb { .. }
+        | CampaignError::JournalPg { .. }
         | CampaignError::JournalLock { .. }
         | CampaignError::JournalWriter(_)
         | CampaignError::JournalWriterGone
@@ -81,12 +86,13 @@ fn send_inner(args: &CampaignSendArgs) -> Result<(String, Result<(), CliError>),
         template: body.bytes.clone(),
         journal: args.journal.clone(),
     };
-    let campaign = Campaign::open(&spec).map_err(cli_error)?;
+    let mut campaign = Campaign::open(&spec).map_err(cli_error)?;
     let options = RunOptions {
         rate: args.rate,
         concurrency: args.concurrency.map(|c| c as usize),
         follow_up: !args.no_confirm,
         quota: args.partner_quota,
+        lease: std::time::Duration::from_secs_f64(args.lease),
         ..RunOptions::default()
     };
     let follow_up = info.follow_up.as_ref().filter(|_| !args.no_confirm);
@@ -96,7 +102,7 @@ fn send_inner(args: &CampaignSendArgs) -> Result<(String, Result<(), CliError>),
     if campaign.created() {
         note(&format!(
             "campaign: new journal {}: {} rows checked and numbered ({} {})",
-            args.journal.display(),
+            journal_name(&args.journal),
             counts.total,
             binding.request_number_field,
             match binding.numbers {
@@ -107,7 +113,7 @@ fn send_inner(args: &CampaignSendArgs) -> Result<(String, Result<(), CliError>),
     } else {
         note(&format!(
             "campaign: resuming {}: {} of {} rows done, {} to send, {} sent and awaiting their follow-up (rows in flight when the last run stopped are sent again with their numbers)",
-            args.journal.display(),
+            journal_name(&args.journal),
             counts.succeeded + counts.failed,
             counts.total,
             counts.unsent(),
@@ -252,7 +258,7 @@ fn outcome(args: &CampaignSendArgs, s: &RunSummary) -> Result<(), CliError> {
     let resume = format!("{}{}", resume_command(args), resume_note(args));
     let report = format!(
         "wechatpay campaign report --journal {}",
-        quote(&args.journal.display().to_string())
+        quote(&journal_name(&args.journal))
     );
     match &s.end {
         RunEnd::Stopped { row, code, message } => Err(CliError::new(
@@ -342,7 +348,7 @@ pub fn resume_command(args: &CampaignSendArgs) -> String {
         "--body".to_owned(),
         quote(&args.body),
         "--journal".to_owned(),
-        quote(&args.journal.display().to_string()),
+        quote(&journal_name(&args.journal)),
     ];
     let mut flag = |name: &str, value: Option<String>| {
         if let Some(value) = value {
@@ -372,6 +378,9 @@ pub fn resume_command(args: &CampaignSendArgs) -> String {
     if args.timeout != DEFAULT_TIMEOUT {
         flag("timeout", Some(args.timeout.to_string()));
     }
+    if args.lease != DEFAULT_LEASE {
+        flag("lease", Some(args.lease.to_string()));
+    }
     if args.no_confirm {
         parts.push("--no-confirm".to_owned());
     }
@@ -379,12 +388,20 @@ pub fn resume_command(args: &CampaignSendArgs) -> String {
 }
 
 /// What the resume command needs that it cannot print.
-fn resume_note(args: &CampaignSendArgs) -> &'static str {
+fn resume_note(args: &CampaignSendArgs) -> String {
+    let mut note = String::new();
     if args.apiv3_key.is_some() {
-        "\n    (the APIv3 key is not printed: set WECHATPAY_APIV3_KEY, or add --apiv3-key, before running it)"
-    } else {
-        ""
+        note.push_str("\n    (the APIv3 key is not printed: set WECHATPAY_APIV3_KEY, or add --apiv3-key, before running it)");
     }
+    if journal_name(&args.journal).contains("***") {
+        note.push_str("\n    (the journal's password is not printed: put it back in place of ***, or set WECHATPAY_JOURNAL)");
+    }
+    note
+}
+
+/// The journal as messages name it: a file's path, or a PostgreSQL URL without its password.
+fn journal_name(journal: &std::path::Path) -> String {
+    Location::parse(journal).display()
 }
 
 fn quote(text: &str) -> String {
@@ -563,6 +580,7 @@ mod tests {
             concurrency: None,
             timeout: 30.0,
             no_confirm: true,
+            lease: 30.0,
             apiv3_key: None,
             conn: Default::default(),
         };
@@ -584,6 +602,7 @@ mod tests {
             concurrency: Some(3),
             timeout: 2.5,
             no_confirm: false,
+            lease: 30.0,
             apiv3_key: Some("SECRET".into()),
             conn: crate::args::ConnArgs {
                 profile: Some("keys/profile.toml".into()),

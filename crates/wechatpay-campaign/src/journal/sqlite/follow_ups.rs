@@ -14,10 +14,11 @@
 //! are done, and `failed` (with `error_step = 'follow_up'`) when one fails for good.
 
 use rusqlite::{params, Transaction};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use wechatpay_runtime::FollowUp;
 
-use super::{now_ms, Journal};
+use super::Sqlite;
+use crate::journal::{now_ms, ClaimedFollowUp, FollowUpCounts, FollowUpUpdate, NewFollowUp};
 use crate::error::CampaignError;
 
 pub(super) const SCHEMA: &str = "
@@ -39,92 +40,6 @@ CREATE TABLE follow_ups (
 );
 CREATE INDEX follow_ups_number ON follow_ups (request_no);
 ";
-
-/// A follow-up to record with its row's send outcome.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewFollowUp {
-    /// Which result of the reply the follow-up is for (its index; 0 for a single result).
-    pub item: u32,
-    /// The follow-up operation's id (`confirm-send-user-product-coupon`).
-    pub operation_id: String,
-    /// The follow-up's request number, derived from the caller and the result.
-    pub request_no: String,
-    /// The request, path parameters and number included.
-    pub body: Map<String, Value>,
-    /// The brand it acts for: its operation's brand field ('' without one).
-    pub brand: String,
-}
-
-/// A follow-up taken for sending.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClaimedFollowUp {
-    /// The 1-based data row (the first row after the header is row 1).
-    pub row: u64,
-    /// Which result of the reply the follow-up is for (its index; 0 for a single result).
-    pub item: u32,
-    /// The follow-up operation's id (`confirm-send-user-product-coupon`).
-    pub operation_id: String,
-    /// The follow-up's request number, derived from the caller and the result.
-    pub request_no: String,
-    /// The request, path parameters and number included.
-    pub body: Map<String, Value>,
-    /// Attempts before this run.
-    pub attempts: u64,
-    /// Follow-ups of the same row not done yet (this one included).
-    pub open_in_row: u32,
-    /// The brand it acts for ('' for an operation without a brand field).
-    pub brand: String,
-}
-
-/// A change to one follow-up after an attempt.
-#[derive(Debug, Clone, PartialEq)]
-pub enum FollowUpUpdate {
-    /// It took effect; `result` holds the answer's key fields.
-    Done {
-        /// The key fields of the answer (see [`crate::result`]).
-        result: Value,
-        /// Why it counts as done without a decoded answer, when that is the case.
-        note: Option<String>,
-    },
-    /// It can never succeed: the row fails with this code.
-    Failed {
-        /// The error code: WeChat Pay's `code`, or the SDK's own (`HTTP_500`, `INVALID_ROW`, `LOCAL`) when there is none.
-        code: String,
-        /// What the error says.
-        message: String,
-    },
-    /// Outcome unknown or not possible yet; stays taken and is sent again this run.
-    Retrying {
-        /// The error code: WeChat Pay's `code`, or the SDK's own (`HTTP_500`, `INVALID_ROW`, `LOCAL`) when there is none.
-        code: String,
-        /// What the error says.
-        message: String,
-    },
-    /// Outcome unknown or not possible yet, and this run's allowance spent: it stays
-    /// taken (so this run does not claim it again) until the run releases it at its
-    /// end, or the next run's start puts it back to pending after a crash.
-    Unresolved {
-        /// The error code: WeChat Pay's `code`, or the SDK's own (`HTTP_500`, `INVALID_ROW`, `LOCAL`) when there is none.
-        code: String,
-        /// What the error says.
-        message: String,
-    },
-    /// Taken but not sent: back to pending.
-    Released,
-}
-
-/// Follow-ups by state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct FollowUpCounts {
-    /// Every follow-up recorded.
-    pub total: u64,
-    /// Follow-ups that took effect.
-    pub done: u64,
-    /// Follow-ups that can never succeed.
-    pub failed: u64,
-    /// Pending or in flight.
-    pub open: u64,
-}
 
 /// Records the follow-ups of a row whose send just succeeded.
 pub(super) fn insert(
@@ -237,7 +152,7 @@ pub(super) fn apply(
     Ok(())
 }
 
-impl Journal {
+impl Sqlite {
     /// Puts follow-ups a killed run left in flight back to pending (the journal's
     /// lock says no other run holds them).
     pub fn reset_follow_ups(&mut self) -> Result<(), CampaignError> {

@@ -1,0 +1,202 @@
+//! The connection of a PostgreSQL journal: owned by a thread of its own, so the
+//! journal can be used from async code (the blocking `postgres` client runs its
+//! own runtime, which must not start inside another), and reconnected there.
+//!
+//! A call that fails because the server went away is retried on a new
+//! connection, for at most [`Conn::patience`], with [`Conn::paused`] set
+//! meanwhile: the runner stops sending until the journal answers again. Every
+//! call is one transaction, so a retried call either committed or did nothing;
+//! one whose COMMIT was lost is applied twice, which each call tolerates.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use postgres::config::SslMode;
+use postgres::{Client, Config, NoTls};
+
+use crate::error::CampaignError;
+
+type Job = Box<dyn FnOnce(&mut Link) + Send>;
+
+/// The connection and how to make it again.
+pub(super) struct Link {
+    client: Option<Client>,
+    config: Config,
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+    label: String,
+}
+
+impl Link {
+    fn connect(&mut self) -> Result<&mut Client, postgres::Error> {
+        if self.client.as_ref().is_some_and(Client::is_closed) {
+            self.client = None;
+        }
+        if self.client.is_none() {
+            let client = match &self.tls {
+                Some(tls) => self.config.connect(tls.clone())?,
+                None => self.config.connect(NoTls)?,
+            };
+            self.client = Some(client);
+        }
+        // Just set, or kept because it is open.
+        Ok(self.client.as_mut().expect("connected above"))
+    }
+}
+
+/// A handle on the connection's thread.
+pub(super) struct Conn {
+    jobs: mpsc::Sender<Job>,
+    paused: Arc<AtomicBool>,
+    /// How long a call waits for the server to come back (0: fail at once).
+    patience: Duration,
+    label: String,
+}
+
+/// Whether an error means the connection is gone (retry on a new one), not that
+/// the statement was refused.
+fn connection_lost(e: &postgres::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    let mut io = false;
+    while let Some(s) = source {
+        io |= s.is::<std::io::Error>();
+        source = s.source();
+    }
+    e.is_closed()
+        || io
+        || e.code().is_some_and(|c| {
+            // admin_shutdown, crash_shutdown, cannot_connect_now, connection exceptions.
+            let c = c.code();
+            c.starts_with("08") || c == "57P01" || c == "57P02" || c == "57P03"
+        })
+}
+
+impl Conn {
+    /// Connects (once, failing at once if the server cannot be reached).
+    pub(super) fn open(url: &str, label: String, patience: Duration) -> Result<Conn, CampaignError> {
+        let config: Config = url.parse().map_err(|e| CampaignError::pg(&label, e))?;
+        let tls = match config.get_ssl_mode() {
+            SslMode::Disable => None,
+            _ => Some(tls_connector(&label)?),
+        };
+        let mut link = Link {
+            client: None,
+            config,
+            tls,
+            label: label.clone(),
+        };
+        link.connect().map_err(|e| CampaignError::pg(&label, e))?;
+        let (jobs, inbox) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("campaign-postgres".into())
+            .spawn(move || {
+                for job in inbox {
+                    job(&mut link);
+                }
+            })
+            .map_err(|e| CampaignError::task("cannot start the PostgreSQL journal thread", e))?;
+        Ok(Conn {
+            jobs,
+            paused: Arc::new(AtomicBool::new(false)),
+            patience,
+            label,
+        })
+    }
+
+    /// Set while a call waits for the server to come back.
+    pub(super) fn paused(&self) -> Arc<AtomicBool> {
+        self.paused.clone()
+    }
+
+    /// Starts `work` on the connection's thread, once (no retry); its answer
+    /// comes on the receiver. For work fed by the caller as it runs (creation).
+    pub(super) fn start<R: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Client) -> Result<R, postgres::Error> + Send + 'static,
+    ) -> Result<mpsc::Receiver<Result<R, CampaignError>>, CampaignError> {
+        let (reply, answer) = mpsc::channel();
+        let job: Job = Box::new(move |link: &mut Link| {
+            let label = link.label.clone();
+            let result = link
+                .connect()
+                .and_then(work)
+                .map_err(|e| CampaignError::pg(&label, e));
+            let _ = reply.send(result);
+        });
+        self.jobs.send(job).map_err(|_| self.gone())?;
+        Ok(answer)
+    }
+
+    fn gone(&self) -> CampaignError {
+        CampaignError::Journal(format!(
+            "journal {}: its connection thread is gone",
+            self.label
+        ))
+    }
+
+    /// Runs `work` in one transaction on the connection's thread; a lost
+    /// connection is made again and `work` run again, for at most the patience.
+    pub(super) fn call<R: Send + 'static>(
+        &self,
+        mut work: impl FnMut(&mut postgres::Transaction<'_>) -> Result<R, postgres::Error>
+            + Send
+            + 'static,
+    ) -> Result<R, CampaignError> {
+        let (reply, answer) = mpsc::channel();
+        let paused = self.paused.clone();
+        let patience = self.patience;
+        let job: Job = Box::new(move |link: &mut Link| {
+            let started = Instant::now();
+            let mut wait = Duration::from_millis(100);
+            let result = loop {
+                let attempt = link.connect().and_then(|client| {
+                    let mut tx = client.transaction()?;
+                    let value = work(&mut tx)?;
+                    tx.commit()?;
+                    Ok(value)
+                });
+                match attempt {
+                    Err(e) if connection_lost(&e) && started.elapsed() < patience => {
+                        if !paused.swap(true, Ordering::SeqCst) {
+                            eprintln!(
+                                "journal {}: connection lost ({e}); sending paused until it is back",
+                                link.label
+                            );
+                        }
+                        link.client = None;
+                        std::thread::sleep(wait);
+                        wait = (wait * 2).min(Duration::from_secs(2));
+                    }
+                    other => break other,
+                }
+            };
+            if result.is_ok() && paused.swap(false, Ordering::SeqCst) {
+                eprintln!("journal {}: connection back; sending resumes", link.label);
+            }
+            let _ = reply.send(result);
+        });
+        self.jobs.send(job).map_err(|_| self.gone())?;
+        match answer.recv() {
+            Ok(result) => result.map_err(|e| CampaignError::pg(&self.label, e)),
+            Err(_) => Err(self.gone()),
+        }
+    }
+}
+
+/// TLS for `sslmode=prefer|require`: the system's root certificates (rustls on
+/// aws-lc-rs, as the HTTP client uses).
+fn tls_connector(label: &str) -> Result<tokio_postgres_rustls::MakeRustlsConnect, CampaignError> {
+    let mut roots = rustls::RootCertStore::empty();
+    let found = rustls_native_certs::load_native_certs();
+    for cert in found.certs {
+        let _ = roots.add(cert);
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| CampaignError::Journal(format!("journal {label}: TLS set-up: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}

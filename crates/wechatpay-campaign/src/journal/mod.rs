@@ -36,6 +36,8 @@ pub mod lock;
 mod postgres;
 mod records;
 mod sqlite;
+#[cfg(test)]
+mod tests;
 
 pub use brands::BrandCounts;
 pub use records::{

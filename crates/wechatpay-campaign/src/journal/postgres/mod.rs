@@ -43,7 +43,7 @@ use conn::Conn;
 pub const LEASE: Duration = Duration::from_secs(30);
 /// A worker is counted live (for sharing the rate) while its last heartbeat is
 /// this recent.
-const LIVE: Duration = Duration::from_secs(4);
+const LIVE: Duration = Duration::from_secs(3);
 /// How long a sending worker waits for a lost server before its run fails.
 const PATIENCE: Duration = Duration::from_secs(600);
 /// Rows inserted per statement while the journal is created.
@@ -900,7 +900,7 @@ impl Store for Postgres {
             for (brand, after) in &wants {
                 let rows = tx.query(
                     &format!(
-                        "UPDATE rows r SET lease_owner = $3, lease_until = {NOW} + $4
+                        "UPDATE rows r SET lease_owner = $3, lease_until = {NOW} + $4::bigint
                          FROM (SELECT row FROM rows
                                WHERE brand = $1 AND state IN ('pending', 'in_flight') AND row > $2
                                  AND (lease_owner IS NULL OR lease_until < {NOW})
@@ -1083,7 +1083,7 @@ impl Store for Postgres {
                 let rows = tx.query(
                     &format!(
                         "UPDATE follow_ups f SET state = 'in_flight', lease_owner = $2,
-                             lease_until = {NOW} + $3, updated_at = {NOW}
+                             lease_until = {NOW} + $3::bigint, updated_at = {NOW}
                          FROM (SELECT row, item FROM follow_ups
                                WHERE brand = $1 AND (state = 'pending' OR (state = 'in_flight'
                                    AND (lease_owner IS NULL OR lease_until < {NOW})))
@@ -1146,7 +1146,7 @@ impl Store for Postgres {
                 .query_one(
                     &format!(
                         "SELECT count(*) FROM workers
-                         WHERE ended_at IS NULL AND seen_at > {NOW} - $1 AND id <> $2"
+                         WHERE ended_at IS NULL AND seen_at > {NOW} - $1::bigint AND id <> $2"
                     ),
                     &[&live, &me],
                 )?
@@ -1172,12 +1172,12 @@ impl Store for Postgres {
                 &[&me, &now, &rates],
             )?;
             tx.execute(
-                "UPDATE rows SET lease_until = $2 + $3
+                "UPDATE rows SET lease_until = $2::bigint + $3::bigint
                  WHERE lease_owner = $1 AND state IN ('pending', 'in_flight')",
                 &[&me, &now, &lease],
             )?;
             tx.execute(
-                "UPDATE follow_ups SET lease_until = $2 + $3
+                "UPDATE follow_ups SET lease_until = $2::bigint + $3::bigint
                  WHERE lease_owner = $1 AND state IN ('pending', 'in_flight')",
                 &[&me, &now, &lease],
             )?;
@@ -1192,7 +1192,7 @@ impl Store for Postgres {
             }
             let live: i64 = tx
                 .query_one(
-                    "SELECT count(*) FROM workers WHERE ended_at IS NULL AND seen_at > $1 - $2",
+                    "SELECT count(*) FROM workers WHERE ended_at IS NULL AND seen_at > $1::bigint - $2::bigint",
                     &[&now, &live_ms],
                 )?
                 .get(0);
@@ -1237,7 +1237,7 @@ impl Store for Postgres {
                 .query(
                     &format!(
                         "SELECT w.id, w.host, w.pid, w.started_at, w.seen_at, w.ended_at, w.rates,
-                            w.ended_at IS NULL AND w.seen_at > {NOW} - $1,
+                            w.ended_at IS NULL AND w.seen_at > {NOW} - $1::bigint,
                             (SELECT count(*) FROM rows r WHERE r.lease_owner = w.id
                                 AND r.state IN ('pending', 'in_flight') AND r.lease_until > {NOW}),
                             (SELECT count(*) FROM follow_ups f WHERE f.lease_owner = w.id

@@ -816,7 +816,6 @@ impl Store for Sqlite {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn binding() -> Binding {
         Binding {
@@ -834,166 +833,39 @@ mod tests {
         }
     }
 
-    fn cells(openid: &str) -> Map<String, Value> {
-        json!({ "openid": openid }).as_object().unwrap().clone()
-    }
-
     #[test]
-    fn rows_go_from_pending_through_in_flight_to_done_and_survive_reopening() {
+    fn the_file_is_in_wal_mode() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.db");
-        let mut journal = Journal::open_for_send(&path).unwrap();
-        assert_eq!(journal.binding().unwrap(), None);
-        let created = journal
-            .create(&binding(), |sink| {
-                for row in 1..=5u64 {
-                    sink.insert(
-                        row,
-                        row + 1,
-                        &cells(&format!("o{row}")),
-                        &format!("N{row}"),
-                        &format!("N{row}"),
-                        "",
-                    )?
-                    .unwrap();
-                }
-                Ok::<_, CampaignError>(())
-            })
-            .unwrap()
-            .unwrap();
-        assert_eq!(created, 5);
+        let mut journal = Sqlite::open_for_send(&path).unwrap();
+        journal.create(&binding(), &mut |_| true).unwrap();
         let mode: String = journal
             .conn
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
-        let claimed = journal.claim(&[(String::new(), 0)], 3).unwrap();
-        assert_eq!(claimed.iter().map(|c| c.row).collect::<Vec<_>>(), [1, 2, 3]);
-        // Read ahead is not in flight: only a request going out is.
-        assert_eq!(journal.counts().unwrap().in_flight, 0);
-        journal
-            .apply(&[Update::Sent { row: 1 }, Update::Sent { row: 2 }], None)
-            .unwrap();
-        assert_eq!(journal.counts().unwrap().in_flight, 2);
-        assert_eq!(claimed[1].request_no, "N2");
-        assert_eq!(claimed[1].cells, cells("o2"));
-        let run = journal.start_run(500.0).unwrap();
-        let progress = RunProgress {
-            first_send_at: Some(now_ms()),
-            requests: 3,
-            throttled: 1,
-            completed: 2,
-            ..RunProgress::default()
-        };
-        journal
-            .apply(
-                &[
-                    Update::Succeeded {
-                        row: 1,
-                        result: json!({"coupon_code": "C1"}),
-                        note: None,
-                        follow_ups: vec![],
-                    },
-                    Update::Failed {
-                        row: 2,
-                        code: "USER_ERROR".into(),
-                        message: "m".into(),
-                    },
-                    Update::Retrying {
-                        row: 3,
-                        code: "NETWORK".into(),
-                        message: "m".into(),
-                    },
-                ],
-                Some((run, &progress)),
-            )
-            .unwrap();
-        let counts = journal.counts().unwrap();
-        assert_eq!(
-            counts,
-            Counts {
-                total: 5,
-                pending: 2,
-                in_flight: 1,
-                succeeded: 1,
-                failed: 1,
-                ..Counts::default()
-            }
-        );
-        // The next claim continues after row 3; a new run starts from the first open row.
-        assert_eq!(journal.claim(&[(String::new(), 3)], 10).unwrap().len(), 2);
-        drop(journal);
-
-        // A killed run leaves rows in flight: a new run takes them first, same numbers.
-        let mut journal = Journal::open_for_send(&path).unwrap();
-        assert_eq!(journal.binding().unwrap(), Some(binding()));
-        let again = journal.claim(&[(String::new(), 0)], 10).unwrap();
-        assert_eq!(
-            again
-                .iter()
-                .map(|c| (c.row, c.request_no.as_str(), c.attempts))
-                .collect::<Vec<_>>(),
-            [(3, "N3", 1), (4, "N4", 0), (5, "N5", 0)]
-        );
-        journal.apply(&[Update::Released { row: 4 }], None).unwrap();
-        let runs = journal.runs().unwrap();
-        assert_eq!(runs.len(), 1);
-        assert_eq!(runs[0].requests, 3);
-        let mut seen = Vec::new();
-        journal
-            .for_each_row(|r| {
-                seen.push((r.row, r.state.report_status(), r.error_code));
-                Ok(())
-            })
-            .unwrap();
-        assert_eq!(
-            seen,
-            [
-                (1, "succeeded", None),
-                (2, "failed", Some("USER_ERROR".into())),
-                (3, "pending", Some("NETWORK".into())),
-                (4, "pending", None),
-                (5, "pending", None),
-            ]
-        );
-    }
-
-    #[test]
-    fn a_failed_fill_keeps_nothing_and_duplicate_numbers_are_found() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j.db");
-        let mut journal = Journal::open_for_send(&path).unwrap();
-        let outcome = journal
-            .create(&binding(), |sink| {
-                sink.insert(1, 2, &cells("a"), "N1", "s|N1", "")?.unwrap();
-                assert_eq!(sink.insert(2, 3, &cells("b"), "N1", "s|N1", "")?, Err(1));
-                Err::<(), _>(CampaignError::Input("stop".into()))
-            })
-            .unwrap();
-        assert!(outcome.is_err());
-        assert_eq!(journal.binding().unwrap(), None, "rolled back");
     }
 
     #[test]
     fn one_sender_per_journal_and_foreign_databases_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.db");
-        let first = Journal::open_for_send(&path).unwrap();
-        let err = Journal::open_for_send(&path).unwrap_err();
+        let first = Sqlite::open_for_send(&path).unwrap();
+        let err = Sqlite::open_for_send(&path).unwrap_err();
         assert!(matches!(err, CampaignError::Busy(_)), "{err}");
-        assert!(Journal::is_locked(&path));
+        assert!(Sqlite::is_locked(&path));
         drop(first);
-        assert!(!Journal::is_locked(&path));
-        Journal::open_for_send(&path).unwrap();
+        assert!(!Sqlite::is_locked(&path));
+        Sqlite::open_for_send(&path).unwrap();
 
         let other = dir.path().join("other.db");
         Connection::open(&other)
             .unwrap()
             .execute_batch("CREATE TABLE t (x)")
             .unwrap();
-        let err = Journal::open_for_send(&other).unwrap_err();
+        let err = Sqlite::open_for_send(&other).unwrap_err();
         assert!(err.to_string().contains("not a campaign journal"), "{err}");
-        let err = Journal::open_read_only(&dir.path().join("missing.db")).unwrap_err();
+        let err = Sqlite::open_read_only(&dir.path().join("missing.db")).unwrap_err();
         assert!(err.to_string().contains("no journal at"), "{err}");
     }
 
@@ -1008,11 +880,8 @@ mod tests {
     fn a_journal_is_marked_and_another_project_file_is_refused_by_its_mark() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.db");
-        let mut journal = Journal::open_for_send(&path).unwrap();
-        journal
-            .create(&binding(), |_| Ok::<_, CampaignError>(()))
-            .unwrap()
-            .unwrap();
+        let mut journal = Sqlite::open_for_send(&path).unwrap();
+        journal.create(&binding(), &mut |_| true).unwrap();
         drop(journal);
         assert_eq!(application_id(&path), APPLICATION_ID);
 
@@ -1021,7 +890,7 @@ mod tests {
             .unwrap()
             .execute_batch("PRAGMA application_id = 0")
             .unwrap();
-        drop(Journal::open_for_send(&path).unwrap());
+        drop(Sqlite::open_for_send(&path).unwrap());
         assert_eq!(application_id(&path), APPLICATION_ID);
 
         // A sandbox state file (the hostile run's mix-up, the other way round).
@@ -1030,7 +899,7 @@ mod tests {
             .unwrap()
             .execute_batch("PRAGMA application_id = 1464881986; CREATE TABLE meta (k, v);")
             .unwrap();
-        let err = Journal::open_for_send(&state).unwrap_err();
+        let err = Sqlite::open_for_send(&state).unwrap_err();
         assert!(err.to_string().contains("a sandbox state file"), "{err}");
         assert!(err.to_string().contains("state.db"), "{err}");
     }

@@ -288,7 +288,10 @@ mod tests {
         let start = Instant::now();
         let mut pacer = Pacer::new(300.0, None, start);
         pacer.set_target(100.0, start);
-        assert_eq!((pacer.target(), pacer.current(), pacer.ceiling()), (100.0, 100.0, 100.0));
+        assert_eq!(
+            (pacer.target(), pacer.current(), pacer.ceiling()),
+            (100.0, 100.0, 100.0)
+        );
         let (sent, _) = drive(&mut pacer, start, 2.0);
         assert!((195..=205).contains(&sent), "{sent}");
         let now = start + Duration::from_secs(3);

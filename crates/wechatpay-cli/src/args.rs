@@ -387,7 +387,12 @@ pub struct CampaignSendArgs {
     /// lease. Created on the first run, bound to the input and template; the same
     /// command resumes from it (or joins the workers on it). The password is never
     /// printed.
-    #[arg(long, env = "WECHATPAY_JOURNAL", hide_env_values = true, value_name = "FILE.db|postgres://…")]
+    #[arg(
+        long,
+        env = "WECHATPAY_JOURNAL",
+        hide_env_values = true,
+        value_name = "FILE.db|postgres://…"
+    )]
     pub journal: PathBuf,
     /// On a PostgreSQL journal: how long the rows a worker takes stay its own
     /// without its heartbeat (about one a second). A worker that dies on another
@@ -440,7 +445,12 @@ pub struct CampaignSendArgs {
 pub struct CampaignStatusArgs {
     /// The campaign's journal: an SQLite file or a `postgres://` URL. On PostgreSQL,
     /// the live workers, their leases and each brand's rate across them are shown.
-    #[arg(long, env = "WECHATPAY_JOURNAL", hide_env_values = true, value_name = "FILE.db|postgres://…")]
+    #[arg(
+        long,
+        env = "WECHATPAY_JOURNAL",
+        hide_env_values = true,
+        value_name = "FILE.db|postgres://…"
+    )]
     pub journal: PathBuf,
 }
 
@@ -455,7 +465,12 @@ pub enum ReportFormatArg {
 #[derive(Debug, Args)]
 pub struct CampaignReportArgs {
     /// The campaign's journal: an SQLite file or a `postgres://` URL.
-    #[arg(long, env = "WECHATPAY_JOURNAL", hide_env_values = true, value_name = "FILE.db|postgres://…")]
+    #[arg(
+        long,
+        env = "WECHATPAY_JOURNAL",
+        hide_env_values = true,
+        value_name = "FILE.db|postgres://…"
+    )]
     pub journal: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormatArg::Csv)]

@@ -40,11 +40,11 @@ mod sqlite;
 mod tests;
 
 pub use brands::BrandCounts;
-pub use records::{
-    now_ms, Binding, Claimed, ClaimedFollowUp, Counts, FollowUpCounts, FollowUpUpdate,
-    NewFollowUp, NumberSource, RowRecord, RunProgress, RunRecord, State, Update,
-};
 pub use postgres::{redact_url, LEASE};
+pub use records::{
+    now_ms, Binding, Claimed, ClaimedFollowUp, Counts, FollowUpCounts, FollowUpUpdate, NewFollowUp,
+    NumberSource, RowRecord, RunProgress, RunRecord, State, Update,
+};
 pub use sqlite::APPLICATION_ID;
 
 /// The journal format this version writes and reads (SQLite: also `PRAGMA user_version`).
@@ -104,6 +104,9 @@ pub struct Beat {
     pub run_id: i64,
     /// Each brand's send rate it allows itself now (requests per second).
     pub rates: Vec<(String, f64)>,
+    /// Whether it has rows or follow-ups to send (a worker waiting for the others
+    /// to finish takes no share of the rate).
+    pub sending: bool,
     /// Brands its sends were answered 429 for since its last beat.
     pub throttled: Vec<String>,
     /// Brands its follow-ups were answered 429 for since its last beat.
@@ -115,6 +118,9 @@ pub struct Beat {
 pub struct Peers {
     /// Workers sending now, this one included (1 for a journal with one sender).
     pub live: u32,
+    /// Workers with rows or follow-ups to send, this one counted (at least 1):
+    /// each brand's rate is divided among them.
+    pub sending: u32,
     /// Brands another worker's sends were answered 429 for since this one's last beat.
     pub throttled: Vec<String>,
     /// The same for follow-ups.
@@ -129,6 +135,7 @@ impl Peers {
     pub fn alone() -> Peers {
         Peers {
             live: 1,
+            sending: 1,
             throttled: Vec::new(),
             throttled_follow_ups: Vec::new(),
             others_hold_work: false,
@@ -177,8 +184,11 @@ pub(crate) trait Store: Send {
     fn counts(&mut self) -> Result<Counts, CampaignError>;
     fn brands(&mut self) -> Result<Vec<String>, CampaignError>;
     fn brand_counts(&mut self) -> Result<Vec<BrandCounts>, CampaignError>;
-    fn claim(&mut self, wants: &[(String, u64)], limit: usize)
-        -> Result<Vec<Claimed>, CampaignError>;
+    fn claim(
+        &mut self,
+        wants: &[(String, u64)],
+        limit: usize,
+    ) -> Result<Vec<Claimed>, CampaignError>;
     fn apply(
         &mut self,
         updates: &[Update],
@@ -265,15 +275,16 @@ impl Journal {
     ) -> Result<Option<Result<u64, E>>, CampaignError> {
         let mut fill = Some(fill);
         let mut failure = None;
-        let created = self.store.create(binding, &mut |sink| {
-            match fill.take().map(|fill| fill(sink)) {
-                Some(Ok(())) => true,
-                Some(Err(e)) => {
-                    failure = Some(e);
-                    false
-                }
-                None => false,
+        let created = self.store.create(binding, &mut |sink| match fill
+            .take()
+            .map(|fill| fill(sink))
+        {
+            Some(Ok(())) => true,
+            Some(Err(e)) => {
+                failure = Some(e);
+                false
             }
+            None => false,
         })?;
         Ok(match (created, failure) {
             (_, Some(e)) => Some(Err(e)),

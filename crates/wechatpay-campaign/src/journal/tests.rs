@@ -37,8 +37,15 @@ fn filled(path: &Path, rows: u64, brands: &[&str]) -> Journal {
             for row in 1..=rows {
                 let brand = brands[(row as usize - 1) % brands.len()];
                 let number = format!("N{row}");
-                sink.insert(row, row + 1, &cells(&format!("o{row}")), &number, &number, brand)?
-                    .unwrap();
+                sink.insert(
+                    row,
+                    row + 1,
+                    &cells(&format!("o{row}")),
+                    &number,
+                    &number,
+                    brand,
+                )?
+                .unwrap();
             }
             Ok::<_, CampaignError>(())
         })
@@ -63,9 +70,18 @@ fn reopen(path: &Path) -> Journal {
 
 /// The scenarios every store passes.
 const SCENARIOS: [(&str, fn(&Path)); 4] = [
-    ("lifecycle", rows_go_from_pending_through_in_flight_to_done_and_survive_reopening),
-    ("failed_fill", a_failed_fill_keeps_nothing_and_duplicate_numbers_are_found),
-    ("follow_ups", a_follow_up_is_recorded_with_its_send_and_settles_its_row),
+    (
+        "lifecycle",
+        rows_go_from_pending_through_in_flight_to_done_and_survive_reopening,
+    ),
+    (
+        "failed_fill",
+        a_failed_fill_keeps_nothing_and_duplicate_numbers_are_found,
+    ),
+    (
+        "follow_ups",
+        a_follow_up_is_recorded_with_its_send_and_settles_its_row,
+    ),
     ("report", every_row_is_read_back_in_order_with_its_outcome),
 ];
 
@@ -217,7 +233,6 @@ fn a_failed_fill_keeps_nothing_and_duplicate_numbers_are_found(path: &Path) {
     assert_eq!(journal.binding().unwrap(), None, "rolled back");
 }
 
-
 fn a_follow_up_is_recorded_with_its_send_and_settles_its_row(path: &Path) {
     let mut journal = filled(path, 2, &["b1", "b2"]);
     let claimed = journal
@@ -256,25 +271,29 @@ fn a_follow_up_is_recorded_with_its_send_and_settles_its_row(path: &Path) {
     assert_eq!((counts.confirming, counts.follow_ups.open), (2, 2));
     let taken = journal.claim_follow_ups(&["b1".into()], 10).unwrap();
     assert_eq!(
-        taken.iter().map(|f| (f.row, f.request_no.as_str(), f.open_in_row)).collect::<Vec<_>>(),
+        taken
+            .iter()
+            .map(|f| (f.row, f.request_no.as_str(), f.open_in_row))
+            .collect::<Vec<_>>(),
         [(1, "C1", 1)]
     );
     // Taken follow-ups are not handed out twice.
-    assert!(journal.claim_follow_ups(&["b1".into()], 10).unwrap().is_empty());
+    assert!(journal
+        .claim_follow_ups(&["b1".into()], 10)
+        .unwrap()
+        .is_empty());
     journal
         .apply(
-            &[
-                Update::FollowUp {
-                    row: 1,
-                    item: 0,
-                    update: FollowUpUpdate::Done {
-                        result: json!({"state": "EFFECTIVE"}),
-                        note: None,
-                    },
-                    declared: wechatpay_endpoints::find("send-user-product-coupon")
-                        .and_then(|info| info.follow_up.as_ref()),
+            &[Update::FollowUp {
+                row: 1,
+                item: 0,
+                update: FollowUpUpdate::Done {
+                    result: json!({"state": "EFFECTIVE"}),
+                    note: None,
                 },
-            ],
+                declared: wechatpay_endpoints::find("send-user-product-coupon")
+                    .and_then(|info| info.follow_up.as_ref()),
+            }],
             None,
         )
         .unwrap();
@@ -311,7 +330,10 @@ fn every_row_is_read_back_in_order_with_its_outcome(path: &Path) {
     assert_eq!(seen, 12_000);
     let brands = journal.brand_counts().unwrap();
     assert_eq!(
-        brands.iter().map(|b| (b.brand.as_str(), b.open)).collect::<Vec<_>>(),
+        brands
+            .iter()
+            .map(|b| (b.brand.as_str(), b.open))
+            .collect::<Vec<_>>(),
         [("b1", 4000), ("b2", 4000), ("b3", 4000)]
     );
 }
@@ -323,7 +345,10 @@ fn shared_journal_scenarios(server: &PgServer) {
     let mut a = filled(&url, 100, &["b1", "b2"]);
     let mut b = Journal::open_for_send(&url).unwrap();
     // A second worker creating the same journal joins the first one's.
-    assert!(b.create(&binding(), |_| Ok::<_, CampaignError>(())).unwrap().is_none());
+    assert!(b
+        .create(&binding(), |_| Ok::<_, CampaignError>(()))
+        .unwrap()
+        .is_none());
     assert_eq!(b.binding().unwrap(), Some(binding()));
     a.set_lease(Duration::from_secs(3));
     b.set_lease(Duration::from_secs(3));
@@ -334,20 +359,29 @@ fn shared_journal_scenarios(server: &PgServer) {
     let taken_b = b.claim(&wants, 20).unwrap();
     assert_eq!((taken_a.len(), taken_b.len()), (40, 40));
     let rows_a: std::collections::HashSet<u64> = taken_a.iter().map(|c| c.row).collect();
-    assert!(taken_b.iter().all(|c| !rows_a.contains(&c.row)), "a row taken twice");
+    assert!(
+        taken_b.iter().all(|c| !rows_a.contains(&c.row)),
+        "a row taken twice"
+    );
 
     // Both are live; a 429 one reports reaches the other.
     let peers_a = a
         .heartbeat(&Beat {
             run_id: run_a,
+            sending: true,
             rates: vec![("b1".into(), 50.0)],
             throttled: vec!["b1".into()],
             throttled_follow_ups: vec![],
         })
         .unwrap();
-    assert_eq!(peers_a.live, 2);
+    assert_eq!((peers_a.live, peers_a.sending), (2, 2));
     assert!(peers_a.others_hold_work, "b holds 40 rows");
-    let peers_b = b.heartbeat(&Beat { run_id: run_b, ..Beat::default() }).unwrap();
+    let peers_b = b
+        .heartbeat(&Beat {
+            run_id: run_b,
+            ..Beat::default()
+        })
+        .unwrap();
     assert_eq!(peers_b.throttled, ["b1"]);
     assert!(peers_b.throttled_follow_ups.is_empty());
     let workers = a.workers().unwrap();
@@ -363,7 +397,12 @@ fn shared_journal_scenarios(server: &PgServer) {
     assert_eq!(none_yet.len(), 20, "only the 20 rows nobody held");
     // b's lease (3 s) and its liveness (3 s without a heartbeat) run out.
     std::thread::sleep(Duration::from_millis(3100));
-    let peers = a.heartbeat(&Beat { run_id: run_a, ..Beat::default() }).unwrap();
+    let peers = a
+        .heartbeat(&Beat {
+            run_id: run_a,
+            ..Beat::default()
+        })
+        .unwrap();
     assert_eq!(peers.live, 1);
     assert!(!peers.others_hold_work, "b's leases expired");
     let retaken = a.claim(&[("b1".into(), 0), ("b2".into(), 0)], 100).unwrap();

@@ -723,8 +723,10 @@ impl Run<'_> {
         if !self.shared.on {
             return;
         }
+        let sending = !self.finished();
         self.writer.beat(Beat {
             run_id: self.run_id,
+            sending,
             rates: self.rows.pacing.rates(),
             throttled: self.shared.throttled.drain().collect(),
             throttled_follow_ups: self.shared.throttled_follow_ups.drain().collect(),
@@ -737,7 +739,7 @@ impl Run<'_> {
         }
         self.shared.peers_seen = Some(at);
         self.shared.others_hold_work = peers.others_hold_work;
-        let share = 1.0 / f64::from(peers.live.max(1));
+        let share = 1.0 / f64::from(peers.sending.max(1));
         self.rows.pacing.set_share(share, now);
         for brand in &peers.throttled {
             self.rows.pacing.throttled_elsewhere(brand, now);
@@ -765,7 +767,10 @@ impl Run<'_> {
         if swept_since && !self.shared.others_hold_work {
             return true;
         }
-        let due = self.shared.swept.is_none_or(|swept| now >= swept + SWEEP_EVERY);
+        let due = self
+            .shared
+            .swept
+            .is_none_or(|swept| now >= swept + SWEEP_EVERY);
         if !swept_since && due {
             self.shared.swept = Some(now);
             self.rows.rewind();
@@ -834,7 +839,7 @@ pub(crate) async fn run(
         .into_iter()
         .filter(|b| b.succeeded > 0)
         .map(|b| b.brand);
-    let batch = (CLAIM_BATCH * 4 / brands.len().max(1)).clamp(16, CLAIM_BATCH);
+    let mut batch = (CLAIM_BATCH * 4 / brands.len().max(1)).clamp(16, CLAIM_BATCH);
     let declared = builder
         .info
         .follow_up
@@ -887,12 +892,18 @@ pub(crate) async fn run(
             run_id,
             ..Beat::default()
         })?;
-        share = 1.0 / f64::from(peers.live.max(1));
-        if peers.live > 1 {
+        share = 1.0 / f64::from(peers.sending.max(1));
+        if peers.sending > 1 {
             tokio::time::sleep(PROGRESS_EVERY + COMMIT_EVERY * 4).await;
         }
     }
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
+    if shared {
+        // Rows taken ahead wait for this worker alone: about two seconds of its
+        // share, so the last rows do not wait on one worker while the others idle.
+        let ahead = (rate * share * 2.0).ceil() as usize;
+        batch = batch.min(ahead.max(16));
+    }
     let mut stop_rx = control.subscribe();
     let mut run = Run {
         builder,

@@ -12,3 +12,4 @@ mod partner;
 mod sandbox;
 mod status;
 mod throttling;
+mod workers;

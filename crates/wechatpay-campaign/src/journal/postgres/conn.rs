@@ -74,7 +74,11 @@ fn connection_lost(e: &postgres::Error) -> bool {
 
 impl Conn {
     /// Connects (once, failing at once if the server cannot be reached).
-    pub(super) fn open(url: &str, label: String, patience: Duration) -> Result<Conn, CampaignError> {
+    pub(super) fn open(
+        url: &str,
+        label: String,
+        patience: Duration,
+    ) -> Result<Conn, CampaignError> {
         let config: Config = url.parse().map_err(|e| CampaignError::pg(&label, e))?;
         let tls = match config.get_ssl_mode() {
             SslMode::Disable => None,
@@ -86,7 +90,6 @@ impl Conn {
             tls,
             label: label.clone(),
         };
-        link.connect().map_err(|e| CampaignError::pg(&label, e))?;
         let (jobs, inbox) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("campaign-postgres".into())
@@ -96,12 +99,16 @@ impl Conn {
                 }
             })
             .map_err(|e| CampaignError::task("cannot start the PostgreSQL journal thread", e))?;
-        Ok(Conn {
+        let conn = Conn {
             jobs,
             paused: Arc::new(AtomicBool::new(false)),
             patience,
             label,
-        })
+        };
+        // The first connection, on the connection's thread too: a caller inside an
+        // async runtime must never run the client's own.
+        conn.start(|_| Ok(()))?.recv().map_err(|_| conn.gone())??;
+        Ok(conn)
     }
 
     /// Set while a call waits for the server to come back.

@@ -50,6 +50,11 @@ const PATIENCE: Duration = Duration::from_secs(600);
 const INSERT_BATCH: usize = 1000;
 /// The server's clock, in Unix milliseconds.
 const NOW: &str = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+/// Whether the journal's tables exist: read from the catalog with this statement's
+/// snapshot (`to_regclass` may answer from a cache an advisory lock does not refresh,
+/// and miss the tables another worker just committed).
+const CAMPAIGN_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables
+     WHERE schemaname = current_schema() AND tablename = 'campaign')";
 /// Serialises journal creation among workers starting at once.
 const CREATE_LOCK: i64 = 0x5750_434A;
 
@@ -143,6 +148,7 @@ CREATE TABLE workers (
     started_at BIGINT NOT NULL,
     seen_at BIGINT NOT NULL,
     ended_at BIGINT,
+    sending BOOLEAN NOT NULL DEFAULT true,
     rates TEXT NOT NULL DEFAULT '[]'
 );
 ";
@@ -267,9 +273,7 @@ impl Postgres {
     /// The journal's format; `None` before its tables exist.
     fn format(&self) -> Result<Option<i64>, CampaignError> {
         self.conn.call(|tx| {
-            let exists: bool = tx
-                .query_one("SELECT to_regclass('campaign') IS NOT NULL", &[])?
-                .get(0);
+            let exists: bool = tx.query_one(CAMPAIGN_EXISTS, &[])?.get(0);
             if !exists {
                 return Ok(None);
             }
@@ -460,9 +464,7 @@ fn create_tables(
 ) -> Result<Created, postgres::Error> {
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CREATE_LOCK])?;
-    let exists: bool = tx
-        .query_one("SELECT to_regclass('campaign') IS NOT NULL", &[])?
-        .get(0);
+    let exists: bool = tx.query_one(CAMPAIGN_EXISTS, &[])?.get(0);
     if exists {
         return Ok(Created::Already);
     }
@@ -498,8 +500,14 @@ fn create_tables(
     loop {
         match inbox.recv() {
             Ok(Fed::Rows(batch)) => {
-                let mut cols: (Vec<i64>, Vec<i64>, Vec<String>, Vec<String>, Vec<String>, Vec<String>) =
-                    Default::default();
+                let mut cols: (
+                    Vec<i64>,
+                    Vec<i64>,
+                    Vec<String>,
+                    Vec<String>,
+                    Vec<String>,
+                    Vec<String>,
+                ) = Default::default();
                 for (row, line, input, request_no, key, brand) in batch {
                     cols.0.push(row);
                     cols.1.push(line);
@@ -508,7 +516,10 @@ fn create_tables(
                     cols.4.push(key);
                     cols.5.push(brand);
                 }
-                tx.execute(&insert, &[&cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5])?;
+                tx.execute(
+                    &insert,
+                    &[&cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5],
+                )?;
             }
             Ok(Fed::End { keep: true }) => {
                 tx.batch_execute("INSERT INTO brands (brand) SELECT DISTINCT brand FROM rows")?;
@@ -579,25 +590,53 @@ fn apply_updates(
                 let code = note.as_ref().map(|_| "REPLY_NOT_DECODED");
                 tx.execute(
                     &attempt,
-                    &[&i(*row), &state.as_str(), &result.to_string(), &code, note, &now],
+                    &[
+                        &i(*row),
+                        &state.as_str(),
+                        &result.to_string(),
+                        &code,
+                        note,
+                        &now,
+                    ],
                 )?;
             }
             Update::Failed { row, code, message } => {
                 tx.execute(
                     &attempt,
-                    &[&i(*row), &State::Failed.as_str(), &None::<String>, code, message, &now],
+                    &[
+                        &i(*row),
+                        &State::Failed.as_str(),
+                        &None::<String>,
+                        code,
+                        message,
+                        &now,
+                    ],
                 )?;
             }
             Update::Retrying { row, code, message } => {
                 tx.execute(
                     &attempt,
-                    &[&i(*row), &State::InFlight.as_str(), &None::<String>, code, message, &now],
+                    &[
+                        &i(*row),
+                        &State::InFlight.as_str(),
+                        &None::<String>,
+                        code,
+                        message,
+                        &now,
+                    ],
                 )?;
             }
             Update::Unresolved { row, code, message } => {
                 tx.execute(
                     &attempt,
-                    &[&i(*row), &State::Pending.as_str(), &None::<String>, code, message, &now],
+                    &[
+                        &i(*row),
+                        &State::Pending.as_str(),
+                        &None::<String>,
+                        code,
+                        message,
+                        &now,
+                    ],
                 )?;
             }
             Update::Released { row } => {
@@ -726,10 +765,19 @@ fn apply_follow_up(
                 &[&row, code, message, &now],
             )?;
         }
-        FollowUpUpdate::Retrying { code, message } | FollowUpUpdate::Unresolved { code, message } => {
+        FollowUpUpdate::Retrying { code, message }
+        | FollowUpUpdate::Unresolved { code, message } => {
             tx.execute(
                 attempt,
-                &[&row, &item, &"in_flight", &None::<String>, code, message, &now],
+                &[
+                    &row,
+                    &item,
+                    &"in_flight",
+                    &None::<String>,
+                    code,
+                    message,
+                    &now,
+                ],
             )?;
         }
         FollowUpUpdate::Released => {
@@ -787,7 +835,10 @@ impl Store for Postgres {
         let _ = sink.out.send(Fed::End { keep });
         drop(sink);
         let created = answer.recv().map_err(|_| {
-            CampaignError::Journal(format!("journal {}: its connection thread is gone", self.label))
+            CampaignError::Journal(format!(
+                "journal {}: its connection thread is gone",
+                self.label
+            ))
         })??;
         Ok(match created {
             Created::Already => None,
@@ -911,7 +962,14 @@ impl Store for Postgres {
                     &[brand, &i(*after), &me, &lease, &limit],
                 )?;
                 for r in rows {
-                    out.push((r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), brand.clone()));
+                    out.push((
+                        r.get(0),
+                        r.get(1),
+                        r.get(2),
+                        r.get(3),
+                        r.get(4),
+                        brand.clone(),
+                    ));
                 }
             }
             Ok(out)
@@ -1162,14 +1220,19 @@ impl Store for Postgres {
         let rates = serde_json::to_string(&beat.rates).unwrap_or_else(|_| "[]".into());
         let throttled: Vec<(&'static str, String)> = (beat.throttled.iter())
             .map(|b| ("send", b.clone()))
-            .chain(beat.throttled_follow_ups.iter().map(|b| ("follow_up", b.clone())))
+            .chain(
+                beat.throttled_follow_ups
+                    .iter()
+                    .map(|b| ("follow_up", b.clone())),
+            )
             .collect();
         let since = self.last_beat;
+        let sending = beat.sending;
         let (peers, now) = self.conn.call(move |tx| {
             let now: i64 = tx.query_one(&format!("SELECT {NOW}"), &[])?.get(0);
             tx.execute(
-                "UPDATE workers SET seen_at = $2, rates = $3 WHERE id = $1",
-                &[&me, &now, &rates],
+                "UPDATE workers SET seen_at = $2, rates = $3, sending = $4 WHERE id = $1",
+                &[&me, &now, &rates, &sending],
             )?;
             tx.execute(
                 "UPDATE rows SET lease_until = $2::bigint + $3::bigint
@@ -1196,6 +1259,13 @@ impl Store for Postgres {
                     &[&now, &live_ms],
                 )?
                 .get(0);
+            let others_sending: i64 = tx
+                .query_one(
+                    "SELECT count(*) FROM workers WHERE ended_at IS NULL AND sending
+                         AND seen_at > $1::bigint - $2::bigint AND id <> $3",
+                    &[&now, &live_ms, &me],
+                )?
+                .get(0);
             let mut others: Vec<String> = Vec::new();
             let mut others_follow_ups: Vec<String> = Vec::new();
             for r in tx.query(
@@ -1219,6 +1289,7 @@ impl Store for Postgres {
             Ok((
                 Peers {
                     live: u32::try_from(live).unwrap_or(1).max(1),
+                    sending: u32::try_from(others_sending).unwrap_or(0).saturating_add(1),
                     throttled: others,
                     throttled_follow_ups: others_follow_ups,
                     others_hold_work: held,

@@ -4,8 +4,8 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::Sqlite;
-use crate::journal::{BrandCounts, FORMAT};
 use crate::error::CampaignError;
+use crate::journal::{BrandCounts, FORMAT};
 
 /// The brand tables and indexes, after `rows` and `follow_ups`.
 pub(super) const SCHEMA: &str = "

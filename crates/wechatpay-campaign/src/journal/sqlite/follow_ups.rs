@@ -18,8 +18,8 @@ use serde_json::Value;
 use wechatpay_runtime::FollowUp;
 
 use super::Sqlite;
-use crate::journal::{now_ms, ClaimedFollowUp, FollowUpCounts, FollowUpUpdate, NewFollowUp};
 use crate::error::CampaignError;
+use crate::journal::{now_ms, ClaimedFollowUp, FollowUpCounts, FollowUpUpdate, NewFollowUp};
 
 pub(super) const SCHEMA: &str = "
 CREATE TABLE follow_ups (

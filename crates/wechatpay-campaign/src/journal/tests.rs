@@ -68,8 +68,11 @@ fn reopen(path: &Path) -> Journal {
     Journal::open_for_send(path).unwrap()
 }
 
-/// The scenarios every store passes.
-const SCENARIOS: [(&str, fn(&Path)); 4] = [
+/// A behaviour every store has, checked on a new journal at the given location.
+type Scenario = fn(&Path);
+
+/// The scenarios every store passes, by name (a database or file each).
+const SCENARIOS: [(&str, Scenario); 4] = [
     (
         "lifecycle",
         rows_go_from_pending_through_in_flight_to_done_and_survive_reopening,

@@ -389,12 +389,20 @@ fn u(n: i64) -> u64 {
 
 /// What `fill` feeds the transaction that creates the journal.
 enum Fed {
-    Rows(Vec<NewRow>),
+    Rows(Columns),
     End { keep: bool },
 }
 
-/// row, line, input, request_no, number_key, brand.
-type NewRow = (i64, i64, String, String, String, String);
+/// A batch of new rows, column by column (one `unnest` insert).
+#[derive(Default)]
+struct Columns {
+    rows: Vec<i64>,
+    lines: Vec<i64>,
+    inputs: Vec<String>,
+    numbers: Vec<String>,
+    keys: Vec<String>,
+    brands: Vec<String>,
+}
 
 enum Created {
     /// Another worker created the journal first.
@@ -409,7 +417,7 @@ enum Created {
 struct Sink {
     out: mpsc::SyncSender<Fed>,
     numbers: HashMap<String, u64>,
-    batch: Vec<NewRow>,
+    batch: Columns,
     rows: u64,
     /// The transaction ended early (another worker created the journal, or an error).
     closed: bool,
@@ -417,11 +425,10 @@ struct Sink {
 
 impl Sink {
     fn flush(&mut self) {
-        if !self.batch.is_empty() && !self.closed {
-            let batch = std::mem::take(&mut self.batch);
+        let batch = std::mem::take(&mut self.batch);
+        if !batch.rows.is_empty() && !self.closed {
             self.closed = self.out.send(Fed::Rows(batch)).is_err();
         }
-        self.batch.clear();
     }
 }
 
@@ -439,16 +446,17 @@ impl RowSink for Sink {
             return Ok(Err(*other));
         }
         self.numbers.insert(number_key.to_owned(), row);
-        self.batch.push((
-            i(row),
-            i(line),
-            serde_json::to_string(cells).unwrap_or_default(),
-            request_no.to_owned(),
-            number_key.to_owned(),
-            brand.to_owned(),
-        ));
+        let batch = &mut self.batch;
+        batch.rows.push(i(row));
+        batch.lines.push(i(line));
+        batch
+            .inputs
+            .push(serde_json::to_string(cells).unwrap_or_default());
+        batch.numbers.push(request_no.to_owned());
+        batch.keys.push(number_key.to_owned());
+        batch.brands.push(brand.to_owned());
         self.rows += 1;
-        if self.batch.len() >= INSERT_BATCH {
+        if batch.rows.len() >= INSERT_BATCH {
             self.flush();
         }
         Ok(Ok(()))
@@ -500,25 +508,16 @@ fn create_tables(
     loop {
         match inbox.recv() {
             Ok(Fed::Rows(batch)) => {
-                let mut cols: (
-                    Vec<i64>,
-                    Vec<i64>,
-                    Vec<String>,
-                    Vec<String>,
-                    Vec<String>,
-                    Vec<String>,
-                ) = Default::default();
-                for (row, line, input, request_no, key, brand) in batch {
-                    cols.0.push(row);
-                    cols.1.push(line);
-                    cols.2.push(input);
-                    cols.3.push(request_no);
-                    cols.4.push(key);
-                    cols.5.push(brand);
-                }
                 tx.execute(
                     &insert,
-                    &[&cols.0, &cols.1, &cols.2, &cols.3, &cols.4, &cols.5],
+                    &[
+                        &batch.rows,
+                        &batch.lines,
+                        &batch.inputs,
+                        &batch.numbers,
+                        &batch.keys,
+                        &batch.brands,
+                    ],
                 )?;
             }
             Ok(Fed::End { keep: true }) => {
@@ -825,7 +824,7 @@ impl Store for Postgres {
         let mut sink = Sink {
             out: batches,
             numbers: HashMap::new(),
-            batch: Vec::new(),
+            batch: Columns::default(),
             rows: 0,
             closed: false,
         };

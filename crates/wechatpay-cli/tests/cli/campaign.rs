@@ -449,6 +449,80 @@ fn a_provider_campaign_over_several_brands_killed_and_resumed_issues_each_row_on
 }
 
 #[test]
+fn workers_on_a_postgres_journal_share_the_rows_and_survive_a_sigkill() {
+    const PER_BRAND: usize = 100;
+    let setup = Setup::new(None);
+    let brands = partner_files(&setup, PER_BRAND);
+    let rows = PER_BRAND * brands.len();
+    let server = wechatpay_test_kit::pg::PgServer::start().unwrap();
+    let url = server.create_database("cli").unwrap();
+    let mut args = partner_send_args(&setup);
+    let at = args.iter().position(|a| a == "--journal").unwrap();
+    args.remove(at);
+    args.remove(at);
+    args.extend(["--lease".to_owned(), "3".to_owned()]);
+    let spawn = |name: &str| {
+        let mut command = Command::new(BIN);
+        for var in ENV_VARS {
+            command.env_remove(var);
+        }
+        command
+            .args(&args)
+            .env("WECHATPAY_JOURNAL", &url)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(setup.path(name)).unwrap())
+            .spawn()
+            .unwrap()
+    };
+    let mut doomed = spawn("a.err");
+    let mut b = spawn("b.err");
+    std::thread::sleep(Duration::from_millis(400));
+    doomed.kill().unwrap(); // SIGKILL: its leases stay behind
+    doomed.wait().unwrap();
+    // A worker started on the same machine takes the dead one's rows at once.
+    let mut c = spawn("c.err");
+    for (child, name) in [(&mut b, "b.err"), (&mut c, "c.err")] {
+        let status = wait_bounded(child, 60);
+        let stderr = std::fs::read_to_string(setup.path(name)).unwrap();
+        // 10: done, with the unauthorised brand's rows failed for good.
+        assert_eq!(status.code(), Some(10), "{name}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let (_, issued, _) = setup.stats_of("partner-send-user-product-coupon");
+    assert_eq!(issued, rows as u64, "every row issued exactly once");
+    let (_, confirmed, _) = setup.stats_of("partner-confirm-send-user-product-coupon");
+    assert_eq!(
+        confirmed, rows as u64,
+        "every coupon confirmed exactly once"
+    );
+
+    // status and report read the journal from WECHATPAY_JOURNAL; a password in the
+    // URL is never printed.
+    let status = cli(
+        &["campaign", "status"],
+        &[("WECHATPAY_JOURNAL", url.as_str())],
+    );
+    let (code, text, stderr) = outcome(&status);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(text.contains(&format!("succeeded:  {rows}\n")), "{text}");
+    assert!(text.contains("workers:    0 live, 3 in all"), "{text}");
+    let secret = url.replace("postgres@", "postgres:hunter2@");
+    let (code, text, stderr) = outcome(&cli(
+        &[
+            "campaign",
+            "status",
+            "--journal",
+            &secret.replace("/cli", "/nowhere"),
+        ],
+        &[],
+    ));
+    assert_ne!(code, 0);
+    assert!(!format!("{text}{stderr}").contains("hunter2"), "{stderr}");
+    assert!(stderr.contains("postgres:***@"), "{stderr}");
+}
+
+#[test]
 fn ctrl_c_stops_cleanly_and_prints_how_to_resume() {
     let setup = Setup::new(None);
     setup.files("oInterrupt", 400);

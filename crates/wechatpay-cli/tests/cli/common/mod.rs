@@ -26,8 +26,9 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_wechatpay");
 
 /// Every environment variable the CLI reads; cleared for each run so the
 /// developer's own settings never leak into a test.
-pub const ENV_VARS: [&str; 11] = [
+pub const ENV_VARS: [&str; 12] = [
     "WECHATPAY_PROFILE",
+    "WECHATPAY_JOURNAL",
     "WECHATPAY_BASE_URL",
     "WECHATPAY_MCHID",
     "WECHATPAY_BRAND_ID",

@@ -115,6 +115,7 @@ CREATE TABLE follow_ups (
 CREATE INDEX follow_ups_number ON follow_ups (request_no);
 CREATE INDEX follow_ups_open_brand ON follow_ups (brand, row, item)
     WHERE state IN ('pending', 'in_flight');
+CREATE INDEX follow_ups_lease ON follow_ups (lease_owner) WHERE state IN ('pending', 'in_flight');
 CREATE TABLE brands (brand TEXT PRIMARY KEY);
 CREATE TABLE throttles (
     step TEXT NOT NULL CHECK (step IN ('send', 'follow_up')),
@@ -1278,10 +1279,13 @@ impl Store for Postgres {
             }
             let held: bool = tx
                 .query_one(
-                    "SELECT EXISTS (SELECT 1 FROM rows WHERE state IN ('pending', 'in_flight')
-                                    AND lease_owner <> $1 AND lease_until > $2)
-                         OR EXISTS (SELECT 1 FROM follow_ups WHERE state IN ('pending', 'in_flight')
-                                    AND lease_owner <> $1 AND lease_until > $2)",
+                    // Through each other worker's own leases (an index lookup each), not
+                    // a scan of every open row.
+                    "SELECT EXISTS (SELECT 1 FROM workers w WHERE w.id <> $1 AND w.ended_at IS NULL
+                         AND (EXISTS (SELECT 1 FROM rows r WHERE r.lease_owner = w.id
+                                      AND r.state IN ('pending', 'in_flight') AND r.lease_until > $2)
+                           OR EXISTS (SELECT 1 FROM follow_ups f WHERE f.lease_owner = w.id
+                                      AND f.state IN ('pending', 'in_flight') AND f.lease_until > $2)))",
                     &[&me, &now],
                 )?
                 .get(0);

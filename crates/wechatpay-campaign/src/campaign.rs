@@ -32,7 +32,8 @@ pub struct CampaignSpec {
     pub template_source: String,
     /// The template's bytes, exactly as given (they are hashed).
     pub template: Vec<u8>,
-    /// The journal file (SQLite): created on first open, resumed after.
+    /// The journal: an SQLite file, or a `postgres://` URL shared by many
+    /// workers. Created on first open, resumed (or joined) after.
     pub journal: PathBuf,
 }
 

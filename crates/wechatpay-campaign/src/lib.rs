@@ -31,8 +31,11 @@
 //!   field (`EndpointInfo::request_number`), from a CSV column or derived from
 //!   the campaign and the row, valid for the field's length and charset, and
 //!   written to the journal before the first attempt.
-//! - **Journal** ([`journal`]): SQLite in WAL mode, bound to the input's and
-//!   template's SHA-256; the same `open` + `run` resumes.
+//! - **Journal** ([`journal`]): bound to the input's and template's SHA-256;
+//!   the same `open` + `run` resumes. An SQLite file (WAL) for one sender, or a
+//!   PostgreSQL database (`CampaignSpec::journal` = `postgres://…`) that any
+//!   number of workers share: rows under leases that expire when a worker dies,
+//!   each brand's rate divided among the workers sending, their 429s shared.
 //! - **Pacing** ([`rate`]): a token bucket at the documented rate, slower
 //!   after 429s and back up after, with just enough requests in flight.
 //! - **Outcomes** ([`outcome`]): an unknown outcome is retried with the same

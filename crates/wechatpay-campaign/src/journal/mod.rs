@@ -1,6 +1,6 @@
 //! The journal: one row per input row, each with its request number, written
 //! before the first attempt; the runs that sent them; the follow-ups their
-//! results need. One interface ([`Journal`], over the [`Store`] trait), two
+//! results need. One interface ([`Journal`], over the crate's `Store` trait), two
 //! implementations:
 //!
 //! - **SQLite** (a file path, the default): one file per campaign, one sender

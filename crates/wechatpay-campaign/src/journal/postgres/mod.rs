@@ -559,6 +559,36 @@ fn object(text: &str) -> Option<Map<String, Value>> {
     }
 }
 
+/// The statements of one transaction, each prepared once (a statement sent as
+/// text is prepared on every call: two round trips instead of one).
+#[derive(Default)]
+struct Statements(HashMap<&'static str, postgres::Statement>);
+
+impl Statements {
+    fn get(
+        &mut self,
+        tx: &mut Transaction<'_>,
+        sql: &'static str,
+    ) -> Result<postgres::Statement, postgres::Error> {
+        if let Some(statement) = self.0.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = tx.prepare(sql)?;
+        self.0.insert(sql, statement.clone());
+        Ok(statement)
+    }
+
+    fn execute(
+        &mut self,
+        tx: &mut Transaction<'_>,
+        sql: &'static str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<u64, postgres::Error> {
+        let statement = self.get(tx, sql)?;
+        tx.execute(&statement, params)
+    }
+}
+
 /// Applies one batch of updates (see `Update`); rows keep their lease until the
 /// run ends, so a row this run gave up on is not taken again by it.
 fn apply_updates(
@@ -567,6 +597,24 @@ fn apply_updates(
     run: Option<(i64, RunProgress)>,
 ) -> Result<(), postgres::Error> {
     let now = now_ms();
+    let mut cache = Statements::default();
+    // Every `Sent` first, in one statement: it only moves a pending row in flight,
+    // and any later update of the same row in the batch comes after it anyway.
+    let sent: Vec<i64> = updates
+        .iter()
+        .filter_map(|u| match u {
+            Update::Sent { row } => Some(i(*row)),
+            _ => None,
+        })
+        .collect();
+    if !sent.is_empty() {
+        cache.execute(
+            tx,
+            "UPDATE rows SET state = 'in_flight', updated_at = $2
+             WHERE row = ANY($1) AND state = 'pending'",
+            &[&sent, &now],
+        )?;
+    }
     let attempt = tx.prepare(
         "UPDATE rows SET state = $2, attempts = attempts + 1, result = $3,
              error_code = $4, error_message = $5, updated_at = $6,
@@ -581,7 +629,7 @@ fn apply_updates(
                 note,
                 follow_ups,
             } => {
-                insert_follow_ups(tx, *row, follow_ups, now)?;
+                insert_follow_ups(tx, &mut cache, *row, follow_ups, now)?;
                 let state = if follow_ups.is_empty() {
                     State::Succeeded
                 } else {
@@ -640,7 +688,8 @@ fn apply_updates(
                 )?;
             }
             Update::Released { row } => {
-                tx.execute(
+                cache.execute(
+                    tx,
                     "UPDATE rows SET state = 'pending', updated_at = $2, lease_owner = NULL,
                          lease_until = NULL
                      WHERE row = $1 AND state IN ('pending', 'in_flight')",
@@ -648,30 +697,26 @@ fn apply_updates(
                 )?;
             }
             Update::NotSent { row, code, message } => {
-                tx.execute(
+                cache.execute(
+                    tx,
                     "UPDATE rows SET state = 'failed', error_step = 'send', error_code = $2,
                          error_message = $3, updated_at = $4
                      WHERE row = $1 AND state IN ('pending', 'in_flight')",
                     &[&i(*row), code, message, &now],
                 )?;
             }
-            Update::Sent { row } => {
-                tx.execute(
-                    "UPDATE rows SET state = 'in_flight', updated_at = $2
-                     WHERE row = $1 AND state = 'pending'",
-                    &[&i(*row), &now],
-                )?;
-            }
+            Update::Sent { .. } => {}
             Update::FollowUp {
                 row,
                 item,
                 update,
                 declared,
-            } => apply_follow_up(tx, *row, *item, update, *declared, now)?,
+            } => apply_follow_up(tx, &mut cache, *row, *item, update, *declared, now)?,
         }
     }
     if let Some((id, p)) = run {
-        tx.execute(
+        cache.execute(
+            tx,
             "UPDATE runs SET first_send_at = $2, last_progress_at = $3, requests = $4,
                  throttled = $5, completed = $6, sent = $7, last_send_at = $8, follow_ups = $9
              WHERE id = $1",
@@ -693,12 +738,14 @@ fn apply_updates(
 
 fn insert_follow_ups(
     tx: &mut Transaction<'_>,
+    cache: &mut Statements,
     row: u64,
     follow_ups: &[NewFollowUp],
     now: i64,
 ) -> Result<(), postgres::Error> {
     for f in follow_ups {
-        tx.execute(
+        cache.execute(
+            tx,
             "INSERT INTO follow_ups (row, item, operation_id, request_no, body, updated_at, brand)
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (row, item) DO NOTHING",
             &[
@@ -717,6 +764,7 @@ fn insert_follow_ups(
 
 fn apply_follow_up(
     tx: &mut Transaction<'_>,
+    cache: &mut Statements,
     row: u64,
     item: u32,
     update: &FollowUpUpdate,
@@ -730,7 +778,8 @@ fn apply_follow_up(
     match update {
         FollowUpUpdate::Done { result, note } => {
             let code = note.as_ref().map(|_| "NOTE");
-            tx.execute(
+            cache.execute(
+                tx,
                 attempt,
                 &[&row, &item, &"done", &result.to_string(), &code, note, &now],
             )?;
@@ -738,7 +787,8 @@ fn apply_follow_up(
             let changed = declared.map(|d| [d.while_field, d.done_field]);
             for field in changed.iter().flatten() {
                 if let Some(Value::String(value)) = result.get(*field) {
-                    tx.execute(
+                    cache.execute(
+                        tx,
                         "UPDATE rows SET result = jsonb_set(coalesce(result, '{}')::jsonb,
                              ARRAY[$2::text], to_jsonb($3::text))::text
                          WHERE row = $1",
@@ -746,7 +796,8 @@ fn apply_follow_up(
                     )?;
                 }
             }
-            tx.execute(
+            cache.execute(
+                tx,
                 "UPDATE rows SET state = 'succeeded', updated_at = $2
                  WHERE row = $1 AND state = 'confirming' AND NOT EXISTS
                      (SELECT 1 FROM follow_ups f WHERE f.row = $1 AND f.state != 'done')",
@@ -754,11 +805,13 @@ fn apply_follow_up(
             )?;
         }
         FollowUpUpdate::Failed { code, message } => {
-            tx.execute(
+            cache.execute(
+                tx,
                 attempt,
                 &[&row, &item, &"failed", &None::<String>, code, message, &now],
             )?;
-            tx.execute(
+            cache.execute(
+                tx,
                 "UPDATE rows SET state = 'failed', error_step = 'follow_up', error_code = $2,
                      error_message = $3, updated_at = $4
                  WHERE row = $1 AND state = 'confirming'",
@@ -767,7 +820,8 @@ fn apply_follow_up(
         }
         FollowUpUpdate::Retrying { code, message }
         | FollowUpUpdate::Unresolved { code, message } => {
-            tx.execute(
+            cache.execute(
+                tx,
                 attempt,
                 &[
                     &row,
@@ -781,7 +835,8 @@ fn apply_follow_up(
             )?;
         }
         FollowUpUpdate::Released => {
-            tx.execute(
+            cache.execute(
+                tx,
                 "UPDATE follow_ups SET state = 'pending', updated_at = $3, lease_owner = NULL,
                      lease_until = NULL
                  WHERE row = $1 AND item = $2 AND state = 'in_flight'",

@@ -30,6 +30,8 @@ struct Inner {
     /// f64 bits.
     rate: AtomicU64,
     target: AtomicU64,
+    /// The journal's database cannot be reached: sending waits.
+    paused: std::sync::atomic::AtomicBool,
 }
 
 /// A snapshot of a run's progress.
@@ -63,6 +65,9 @@ pub struct Progress {
     pub elapsed: Duration,
     /// Whether a stop was requested.
     pub stopping: bool,
+    /// Whether sending waits for the journal's database to be reachable again
+    /// (a PostgreSQL journal; nothing is sent that could not be recorded).
+    pub paused: bool,
 }
 
 impl Progress {
@@ -122,6 +127,7 @@ impl Control {
                 followed_up: AtomicU64::new(0),
                 rate: AtomicU64::new(0f64.to_bits()),
                 target: AtomicU64::new(0f64.to_bits()),
+                paused: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -162,6 +168,7 @@ impl Control {
             target: f64::from_bits(get(&i.target)),
             elapsed: i.started.lock().map_or(Duration::ZERO, |s| s.elapsed()),
             stopping: self.is_stopping(),
+            paused: self.inner.paused.load(Ordering::Relaxed),
         }
     }
 
@@ -196,6 +203,10 @@ impl Control {
 
     pub(crate) fn set_in_flight(&self, n: usize) {
         self.inner.in_flight.store(n as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn set_paused(&self, paused: bool) {
+        self.inner.paused.store(paused, Ordering::Relaxed);
     }
 
     pub(crate) fn set_rate(&self, rate: f64) {

@@ -968,6 +968,7 @@ pub(crate) async fn run(
         let now = Instant::now();
         // The journal cannot record what is sent: nothing new goes out until it can.
         let paused = run.writer.paused();
+        control.set_paused(paused);
         if !paused {
             run.claim_ahead(now);
             if run.send_ready(now) {

@@ -65,13 +65,23 @@ fn worker(
     sandbox: &wechatpay_sandbox::Sandbox,
     options: RunOptions,
 ) -> std::thread::JoinHandle<wechatpay_campaign::RunSummary> {
+    watched_worker(spec, sandbox, options, Control::new())
+}
+
+/// [`worker`], watched through `control`.
+fn watched_worker(
+    spec: &CampaignSpec,
+    sandbox: &wechatpay_sandbox::Sandbox,
+    options: RunOptions,
+    control: Control,
+) -> std::thread::JoinHandle<wechatpay_campaign::RunSummary> {
     let spec = spec.clone();
     let client = partner_client(sandbox);
     std::thread::spawn(move || {
         bounded(90, async {
             Campaign::open(&spec)
                 .unwrap()
-                .run(&client, &options, &Control::new())
+                .run(&client, &options, &control)
                 .await
                 .unwrap()
         })
@@ -172,12 +182,26 @@ fn postgres_gone_for_a_while_pauses_the_workers_and_the_campaign_completes() {
     let server = PgServer::start().unwrap();
     let sandbox = sandbox(None);
     let (spec, _dir) = setup(&server, "outage", &sandbox, 2, 60);
-    let runner = worker(&spec, &sandbox, options(20.0));
+    let control = Control::new();
+    let runner = watched_worker(&spec, &sandbox, options(20.0), control.clone());
     std::thread::sleep(Duration::from_millis(1500));
     server.stop().unwrap();
-    std::thread::sleep(Duration::from_secs(3));
+    let sent_before = control.progress().requests;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !control.progress().paused {
+        assert!(std::time::Instant::now() < deadline, "never paused");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Paused: what was in flight is answered, nothing new goes out.
+    std::thread::sleep(Duration::from_secs(2));
+    let paused_at = control.progress().requests;
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(control.progress().requests, paused_at, "sent while paused");
+    assert!(control.progress().paused);
+    assert!(paused_at >= sent_before);
     server.restart().unwrap();
     let s = runner.join().unwrap();
+    assert!(!control.progress().paused);
     assert_eq!(s.end, RunEnd::Completed, "{s:?}");
     assert_eq!(s.counts.succeeded, 120, "{s:?}");
     assert_eq!(stats(&sandbox, SEND).1, 120);

@@ -477,6 +477,15 @@ fn describe(p: &Progress) -> String {
     text
 }
 
+/// What to say when sending pauses for the journal's database, or resumes.
+fn paused_note(paused: bool) -> &'static str {
+    if paused {
+        "campaign: the journal's database cannot be reached; sending paused until it is back (requests in flight are awaited, their outcomes kept)"
+    } else {
+        "campaign: the journal's database is back; sending resumes"
+    }
+}
+
 fn stopping_note(p: &Progress) -> String {
     format!(
         "campaign: stopping: no new rows; waiting for {} request(s) in flight…",
@@ -494,6 +503,7 @@ fn bar(control: &Control, done: &AtomicBool) {
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let mut told = false;
+    let mut paused = false;
     loop {
         let p = control.progress();
         bar.set_length(p.total);
@@ -502,6 +512,10 @@ fn bar(control: &Control, done: &AtomicBool) {
         if p.stopping && !told {
             told = true;
             bar.println(stopping_note(&p));
+        }
+        if p.paused != paused {
+            paused = p.paused;
+            bar.println(paused_note(paused));
         }
         if done.load(Ordering::Relaxed) {
             break;
@@ -522,12 +536,17 @@ fn bar(control: &Control, done: &AtomicBool) {
 fn plain(control: &Control, done: &AtomicBool) {
     let mut last = std::time::Instant::now();
     let mut told = false;
+    let mut paused = false;
     while !done.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(100));
         let p = control.progress();
         if p.stopping && !told {
             told = true;
             note(&stopping_note(&p));
+        }
+        if p.paused != paused {
+            paused = p.paused;
+            note(paused_note(paused));
         }
         if last.elapsed() >= PLAIN_EVERY {
             last = std::time::Instant::now();

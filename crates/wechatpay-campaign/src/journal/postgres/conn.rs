@@ -165,12 +165,7 @@ impl Conn {
                 });
                 match attempt {
                     Err(e) if connection_lost(&e) && started.elapsed() < patience => {
-                        if !paused.swap(true, Ordering::SeqCst) {
-                            eprintln!(
-                                "journal {}: connection lost ({e}); sending paused until it is back",
-                                link.label
-                            );
-                        }
+                        paused.store(true, Ordering::SeqCst);
                         link.client = None;
                         std::thread::sleep(wait);
                         wait = (wait * 2).min(Duration::from_secs(2));
@@ -178,8 +173,8 @@ impl Conn {
                     other => break other,
                 }
             };
-            if result.is_ok() && paused.swap(false, Ordering::SeqCst) {
-                eprintln!("journal {}: connection back; sending resumes", link.label);
+            if result.is_ok() {
+                paused.store(false, Ordering::SeqCst);
             }
             let _ = reply.send(result);
         });

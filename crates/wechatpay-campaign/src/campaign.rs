@@ -22,7 +22,7 @@ use crate::runner::{self, RowBuilder, RunEnd, RunOptions};
 const KEPT_PROBLEMS: usize = 200;
 
 /// What a campaign sends: the operation, the input CSV, the template and the journal.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CampaignSpec {
     /// The operation to send, e.g. `wechatpay_endpoints::find("send-user-product-coupon")`.
     pub operation: &'static EndpointInfo,
@@ -35,6 +35,19 @@ pub struct CampaignSpec {
     /// The journal: an SQLite file, or a `postgres://` URL shared by many
     /// workers. Created on first open, resumed (or joined) after.
     pub journal: PathBuf,
+}
+
+impl std::fmt::Debug for CampaignSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The journal as messages show it: a PostgreSQL URL without its password.
+        f.debug_struct("CampaignSpec")
+            .field("operation", &self.operation.operation_id)
+            .field("input", &self.input)
+            .field("template_source", &self.template_source)
+            .field("template", &String::from_utf8_lossy(&self.template))
+            .field("journal", &Location::parse(&self.journal).display())
+            .finish()
+    }
 }
 
 /// An open campaign, ready to run.
@@ -196,7 +209,7 @@ fn check_binding(
     binding: &Binding,
     template: &Template,
 ) -> Result<(), CampaignError> {
-    let journal = spec.journal.display();
+    let journal = Location::parse(&spec.journal).display();
     let refuse = |what: String| {
         CampaignError::Binding(format!(
             "journal {journal} belongs to another campaign: {what}. Nothing was sent. To resume it, give the operation, input and template it was created with; a new --journal is a new campaign: it sends every row again under new request numbers, so rows already sent from {journal} would be sent a second time"

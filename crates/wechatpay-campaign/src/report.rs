@@ -314,9 +314,9 @@ fn error_step(binding: &Binding, follow_up: Option<&FollowUp>, step: Option<&str
 /// Writes the report of the journal at `path` to `out`.
 pub fn report(path: &Path, format: ReportFormat, out: &mut dyn Write) -> Result<(), CampaignError> {
     let mut journal = Journal::open_read_only(path)?;
-    let binding = journal
-        .binding()?
-        .ok_or_else(|| CampaignError::Journal(format!("{} is empty", path.display())))?;
+    let binding = journal.binding()?.ok_or_else(|| {
+        CampaignError::Journal(format!("{} is empty", journal.location().display()))
+    })?;
     let info = wechatpay_endpoints::find(&binding.operation_id);
     let follow_up = info.and_then(|i| i.follow_up.as_ref());
     let brand_field = info.and_then(|i| i.brand_field);

@@ -132,14 +132,14 @@ pub fn parse_timeout(text: &str) -> Result<f64, String> {
     Ok(secs)
 }
 
-/// `--lease`: seconds, 2 (two heartbeats) to 3600.
+/// `--lease`: seconds, 5 (several heartbeats, more than a live worker's silence) to 3600.
 pub fn parse_lease(text: &str) -> Result<f64, String> {
     let secs: f64 = text
         .trim()
         .parse()
         .map_err(|_| "must be a number of seconds, e.g. 30".to_owned())?;
-    if !(secs.is_finite() && (2.0..=3600.0).contains(&secs)) {
-        return Err("must be from 2 to 3600 seconds".to_owned());
+    if !(secs.is_finite() && (5.0..=3600.0).contains(&secs)) {
+        return Err("must be from 5 to 3600 seconds".to_owned());
     }
     Ok(secs)
 }

@@ -52,7 +52,7 @@ pub use sqlite::APPLICATION_ID;
 pub const FORMAT: i64 = 3;
 
 /// Where a journal lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Location {
     /// An SQLite file.
     File(PathBuf),
@@ -61,15 +61,51 @@ pub enum Location {
     Postgres(String),
 }
 
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::File(path) => f.debug_tuple("File").field(path).finish(),
+            Location::Postgres(_) => f.debug_tuple("Postgres").field(&self.display()).finish(),
+        }
+    }
+}
+
 impl Location {
-    /// A `postgres://` or `postgresql://` URL is a PostgreSQL journal; anything else a file.
+    /// A `postgres://` or `postgresql://` URL (any case) is a PostgreSQL journal;
+    /// anything else a file.
     pub fn parse(spec: &Path) -> Location {
-        match spec.to_str() {
-            Some(s) if s.starts_with("postgres://") || s.starts_with("postgresql://") => {
-                Location::Postgres(s.to_owned())
-            }
+        let text = spec.to_str().unwrap_or_default();
+        let scheme = text.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+        match scheme.as_deref() {
+            Some("postgres" | "postgresql") => Location::Postgres(text.to_owned()),
             _ => Location::File(spec.to_owned()),
         }
+    }
+
+    /// Refuses what is neither a file path nor a URL this version reads: another
+    /// scheme, or a PostgreSQL `key=value` connection string (which would otherwise
+    /// become a local file named after it, password included).
+    fn check(spec: &Path) -> Result<Location, CampaignError> {
+        let location = Location::parse(spec);
+        let text = spec.to_string_lossy();
+        if let Location::File(_) = location {
+            if let Some((scheme, _)) = text.split_once("://") {
+                return Err(CampaignError::Input(format!(
+                    "journal: a {scheme}:// URL is not a journal; give a file path or a postgres:// URL"
+                )));
+            }
+            let key_value = ["host=", "dbname=", "user=", "password=", "port="];
+            if text.split_whitespace().any(|word| {
+                key_value
+                    .iter()
+                    .any(|k| word.to_ascii_lowercase().starts_with(k))
+            }) {
+                return Err(CampaignError::Input(
+                    "journal: looks like a PostgreSQL key=value connection string; give it as a postgres://USER@HOST/DB URL".into(),
+                ));
+            }
+        }
+        Ok(location)
     }
 
     /// How the journal is named in messages: the file's path, or the URL
@@ -237,7 +273,7 @@ impl Journal {
     /// Opens (creating if needed) the journal for sending: an SQLite file, held
     /// by its lock, or a PostgreSQL database shared with other workers.
     pub fn open_for_send(spec: &Path) -> Result<Journal, CampaignError> {
-        let location = Location::parse(spec);
+        let location = Location::check(spec)?;
         let store: Box<dyn Store> = match &location {
             Location::File(path) => Box::new(sqlite::Sqlite::open_for_send(path)?),
             Location::Postgres(url) => Box::new(postgres::Postgres::open_for_send(url, LEASE)?),
@@ -247,7 +283,7 @@ impl Journal {
 
     /// Opens an existing journal to read it (`status`, `report`).
     pub fn open_read_only(spec: &Path) -> Result<Journal, CampaignError> {
-        let location = Location::parse(spec);
+        let location = Location::check(spec)?;
         let store: Box<dyn Store> = match &location {
             Location::File(path) => Box::new(sqlite::Sqlite::open_read_only(path)?),
             Location::Postgres(url) => Box::new(postgres::Postgres::open_read_only(url)?),

@@ -107,7 +107,7 @@ fn the_scenarios_on_postgres() {
 
 fn rows_go_from_pending_through_in_flight_to_done_and_survive_reopening(path: &Path) {
     let mut journal = Journal::open_for_send(path).unwrap();
-    journal.set_lease(Duration::from_secs(2));
+    journal.set_lease(Duration::from_secs(5));
     assert_eq!(journal.binding().unwrap(), None);
     let created = journal
         .create(&binding(), |sink| {
@@ -188,7 +188,7 @@ fn rows_go_from_pending_through_in_flight_to_done_and_survive_reopening(path: &P
     let shared = journal.is_shared();
     drop(journal);
     if shared {
-        std::thread::sleep(Duration::from_millis(2100));
+        std::thread::sleep(Duration::from_millis(5100));
     }
     let mut journal = reopen(path);
     assert_eq!(journal.binding().unwrap(), Some(binding()));
@@ -353,8 +353,8 @@ fn shared_journal_scenarios(server: &PgServer) {
         .unwrap()
         .is_none());
     assert_eq!(b.binding().unwrap(), Some(binding()));
-    a.set_lease(Duration::from_secs(3));
-    b.set_lease(Duration::from_secs(3));
+    a.set_lease(Duration::from_secs(5));
+    b.set_lease(Duration::from_secs(5));
     let run_a = a.start_run(100.0).unwrap();
     let run_b = b.start_run(100.0).unwrap();
     let wants = [("b1".to_owned(), 0), ("b2".to_owned(), 0)];
@@ -391,15 +391,14 @@ fn shared_journal_scenarios(server: &PgServer) {
     assert_eq!(workers.iter().filter(|w| w.live).count(), 2);
     assert_eq!(workers.iter().map(|w| w.leased_rows).sum::<u64>(), 80);
 
-    // b sends one row and dies: a takes b's rows once their lease expired, with
-    // their numbers; the one b sent is marked as maybe sent.
+    // b sends one row and goes silent (cut off, or dead): a takes b's rows once
+    // their lease expired, with their numbers; the one b sent is marked as maybe sent.
     let sent_by_b = taken_b[0].row;
     b.apply(&[Update::Sent { row: sent_by_b }], None).unwrap();
-    drop(b);
     let none_yet = a.claim(&wants, 100).unwrap();
     assert_eq!(none_yet.len(), 20, "only the 20 rows nobody held");
-    // b's lease (3 s) and its liveness (3 s without a heartbeat) run out.
-    std::thread::sleep(Duration::from_millis(3100));
+    // b's lease (5 s) and its liveness (3 s without a heartbeat) run out.
+    std::thread::sleep(Duration::from_millis(5100));
     let peers = a
         .heartbeat(&Beat {
             run_id: run_a,
@@ -413,6 +412,48 @@ fn shared_journal_scenarios(server: &PgServer) {
     let resent = retaken.iter().find(|c| c.row == sent_by_b).unwrap();
     assert!(resent.maybe_sent);
     assert_eq!(resent.request_no, format!("N{sent_by_b}"));
+    // b's answer comes back late: the row is a's now, and b's outcome is dropped,
+    // never written over what a records.
+    a.apply(
+        &[Update::Failed {
+            row: sent_by_b,
+            code: "BY_A".into(),
+            message: "a's outcome".into(),
+        }],
+        None,
+    )
+    .unwrap();
+    b.apply(
+        &[
+            Update::Succeeded {
+                row: sent_by_b,
+                result: json!({"coupon_code": "LATE"}),
+                note: None,
+                follow_ups: vec![],
+            },
+            Update::Released {
+                row: taken_b[1].row,
+            },
+        ],
+        None,
+    )
+    .unwrap();
+    let mut rows = std::collections::HashMap::new();
+    a.for_each_row(|r| {
+        rows.insert(r.row, (r.state, r.error_code));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(rows[&sent_by_b], (State::Failed, Some("BY_A".into())));
+    assert_eq!(
+        a.workers()
+            .unwrap()
+            .iter()
+            .map(|w| w.leased_rows)
+            .sum::<u64>(),
+        99
+    );
+    drop(b);
 
     // A reader sees the live worker; the end of a run gives its leases back.
     let mut reader = Journal::open_read_only(&url).unwrap();
@@ -421,5 +462,47 @@ fn shared_journal_scenarios(server: &PgServer) {
     assert!(!reader.running().unwrap());
     assert!(reader.workers().unwrap().iter().all(|w| w.leased_rows == 0));
     let mut c = Journal::open_for_send(&url).unwrap();
-    assert_eq!(c.claim(&wants, 100).unwrap().len(), 100);
+    assert_eq!(
+        c.claim(&wants, 100).unwrap().len(),
+        99,
+        "all but the failed row"
+    );
+
+    // Work a worker gave up on for its run stays its own, but nobody waits for it.
+    let url = PathBuf::from(server.create_database("parked").unwrap());
+    let mut a = filled(&url, 2, &["b1"]);
+    let mut b = Journal::open_for_send(&url).unwrap();
+    let (run_a, run_b) = (a.start_run(1.0).unwrap(), b.start_run(1.0).unwrap());
+    assert_eq!(a.claim(&[("b1".into(), 0)], 10).unwrap().len(), 2);
+    let beat = |run_id| Beat {
+        run_id,
+        sending: true,
+        ..Beat::default()
+    };
+    assert!(b.heartbeat(&beat(run_b)).unwrap().others_hold_work);
+    let gave_up = |row| Update::Unresolved {
+        row,
+        code: "HTTP_500".into(),
+        message: "m".into(),
+    };
+    a.apply(&[Update::Sent { row: 1 }, gave_up(1)], None)
+        .unwrap();
+    assert!(
+        b.heartbeat(&beat(run_b)).unwrap().others_hold_work,
+        "row 2 is a's"
+    );
+    a.apply(&[Update::Sent { row: 2 }, gave_up(2)], None)
+        .unwrap();
+    a.heartbeat(&beat(run_a)).unwrap();
+    assert!(!b.heartbeat(&beat(run_b)).unwrap().others_hold_work);
+    assert!(
+        b.claim(&[("b1".into(), 0)], 10).unwrap().is_empty(),
+        "still a's"
+    );
+    a.end_run(run_a, "completed").unwrap();
+    assert_eq!(
+        b.claim(&[("b1".into(), 0)], 10).unwrap().len(),
+        2,
+        "pending for the next run"
+    );
 }

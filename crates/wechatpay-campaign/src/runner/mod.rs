@@ -342,11 +342,30 @@ struct SharedRun {
     swept: Option<Instant>,
     /// Whether the last answer said another live worker holds open work.
     others_hold_work: bool,
+    /// How long this worker's claims hold without a heartbeat.
+    lease: Duration,
+    /// When a heartbeat last renewed this worker's leases.
+    renewed: Option<Instant>,
+}
+
+impl SharedRun {
+    /// Whether this worker's leases may have run out (no heartbeat answered for
+    /// most of the lease): it then sends nothing new, as when the journal is
+    /// unreachable, since another worker may be taking its rows.
+    fn lease_lapsed(&self, now: Instant) -> bool {
+        self.on
+            && self
+                .renewed
+                .is_some_and(|at| now > at + self.lease.mul_f64(LEASE_MARGIN))
+    }
 }
 
 /// How often a finished worker on a shared journal looks for rows that other
 /// workers still hold (or lost with their leases).
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
+/// The share of its lease after which a worker whose heartbeats go unanswered
+/// stops sending.
+const LEASE_MARGIN: f64 = 0.6;
 
 /// The state of one run.
 struct Run<'a> {
@@ -738,6 +757,7 @@ impl Run<'_> {
             return;
         }
         self.shared.peers_seen = Some(at);
+        self.shared.renewed = Some(at);
         self.shared.others_hold_work = peers.others_hold_work;
         let share = 1.0 / f64::from(peers.sending.max(1));
         self.rows.pacing.set_share(share, now);
@@ -890,6 +910,7 @@ pub(crate) async fn run(
     if shared {
         let peers = journal.heartbeat(&Beat {
             run_id,
+            sending: true,
             ..Beat::default()
         })?;
         share = 1.0 / f64::from(peers.sending.max(1));
@@ -933,6 +954,8 @@ pub(crate) async fn run(
         error: None,
         shared: SharedRun {
             on: shared,
+            lease: options.lease,
+            renewed: shared.then(Instant::now),
             ..SharedRun::default()
         },
     };
@@ -960,14 +983,22 @@ pub(crate) async fn run(
             if run.in_flight() == 0 {
                 break;
             }
-            if let Some(done) = done_rx.recv().await {
-                run.on_done(done);
+            // Heartbeats go on while the last replies come in: the leases of the
+            // rows still in flight must hold.
+            let beat = run.last_progress + PROGRESS_EVERY;
+            tokio::select! {
+                done = done_rx.recv() => {
+                    if let Some(done) = done {
+                        run.on_done(done);
+                    }
+                }
+                () = tokio::time::sleep_until(beat.into()) => {}
             }
             continue;
         }
         let now = Instant::now();
         // The journal cannot record what is sent: nothing new goes out until it can.
-        let paused = run.writer.paused();
+        let paused = run.writer.paused() || run.shared.lease_lapsed(Instant::now());
         control.set_paused(paused);
         if !paused {
             run.claim_ahead(now);

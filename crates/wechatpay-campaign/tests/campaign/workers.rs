@@ -22,7 +22,7 @@ fn options(rate: f64) -> RunOptions {
     RunOptions {
         rate: Some(rate),
         retry_initial: Duration::from_millis(20),
-        lease: Duration::from_secs(3),
+        lease: Duration::from_secs(5),
         ..RunOptions::default()
     }
 }

@@ -256,10 +256,14 @@ fn summary_json(s: &RunSummary, brands: &[BrandCounts]) -> String {
 fn outcome(args: &CampaignSendArgs, s: &RunSummary) -> Result<(), CliError> {
     let c = &s.counts;
     let resume = format!("{}{}", resume_command(args), resume_note(args));
-    let report = format!(
-        "wechatpay campaign report --journal {}",
-        quote(&journal_name(&args.journal))
-    );
+    let report = if journal_from_env(args) {
+        "wechatpay campaign report".to_owned()
+    } else {
+        format!(
+            "wechatpay campaign report --journal {}",
+            quote(&journal_name(&args.journal))
+        )
+    };
     match &s.end {
         RunEnd::Stopped { row, code, message } => Err(CliError::new(
             if code == "LOCAL" {
@@ -347,9 +351,12 @@ pub fn resume_command(args: &CampaignSendArgs) -> String {
         quote(&args.input.display().to_string()),
         "--body".to_owned(),
         quote(&args.body),
-        "--journal".to_owned(),
-        quote(&journal_name(&args.journal)),
     ];
+    // A journal given in WECHATPAY_JOURNAL stays there: the flag would override it,
+    // and a URL's password is never printed.
+    if !journal_from_env(args) {
+        parts.extend(["--journal".to_owned(), quote(&journal_name(&args.journal))]);
+    }
     let mut flag = |name: &str, value: Option<String>| {
         if let Some(value) = value {
             parts.push(format!("--{name} {}", quote(&value)));
@@ -393,10 +400,17 @@ fn resume_note(args: &CampaignSendArgs) -> String {
     if args.apiv3_key.is_some() {
         note.push_str("\n    (the APIv3 key is not printed: set WECHATPAY_APIV3_KEY, or add --apiv3-key, before running it)");
     }
-    if journal_name(&args.journal).contains("***") {
-        note.push_str("\n    (the journal's password is not printed: put it back in place of ***, or set WECHATPAY_JOURNAL)");
+    if journal_from_env(args) {
+        note.push_str("\n    (the journal is the one in WECHATPAY_JOURNAL: keep it set)");
+    } else if journal_name(&args.journal).contains("***") {
+        note.push_str("\n    (the journal's password is not printed: put it back in place of ***, or give the URL in WECHATPAY_JOURNAL and leave --journal out)");
     }
     note
+}
+
+/// Whether `--journal` came from `WECHATPAY_JOURNAL` (the same value).
+fn journal_from_env(args: &CampaignSendArgs) -> bool {
+    std::env::var_os("WECHATPAY_JOURNAL").is_some_and(|v| std::path::Path::new(&v) == args.journal)
 }
 
 /// The journal as messages name it: a file's path, or a PostgreSQL URL without its password.

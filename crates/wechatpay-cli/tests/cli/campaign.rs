@@ -460,7 +460,7 @@ fn workers_on_a_postgres_journal_share_the_rows_and_survive_a_sigkill() {
     let at = args.iter().position(|a| a == "--journal").unwrap();
     args.remove(at);
     args.remove(at);
-    args.extend(["--lease".to_owned(), "3".to_owned()]);
+    args.extend(["--lease".to_owned(), "5".to_owned()]);
     let spawn = |name: &str| {
         let mut command = Command::new(BIN);
         for var in ENV_VARS {

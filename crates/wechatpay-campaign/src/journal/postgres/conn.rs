@@ -79,7 +79,20 @@ impl Conn {
         label: String,
         patience: Duration,
     ) -> Result<Conn, CampaignError> {
-        let config: Config = url.parse().map_err(|e| CampaignError::pg(&label, e))?;
+        let mut config: Config = url.parse().map_err(|e| CampaignError::pg(&label, e))?;
+        // A server that stops answering (a half-open connection) must fail a call
+        // in seconds, not after TCP's quarter of an hour of retransmissions: the
+        // worker then pauses instead of sending on under a lease it cannot renew.
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(Duration::from_secs(10));
+        }
+        config.keepalives(true);
+        if config.get_keepalives_idle() > Duration::from_secs(10) {
+            config.keepalives_idle(Duration::from_secs(10));
+        }
         let tls = match config.get_ssl_mode() {
             SslMode::Disable => None,
             _ => Some(tls_connector(&label)?),

@@ -5,7 +5,9 @@
 //! rows.lease_owner, rows.lease_until         the worker holding an open row, until when
 //! follow_ups.lease_owner, .lease_until       the same for a follow-up
 //! workers   id (host:pid:nonce), host, boot, pid, started_at, seen_at, ended_at, rates
-//! throttles step, brand, throttled_at, throttled_by: the last 429 of a step for a brand
+//! throttles step, brand, throttled_by, seq: each worker's last 429 of a step for a brand
+//! rows.parked, follow_ups.parked: given up on by their worker's run (not waited for)
+//! rows.claim_tok, follow_ups.claim_tok: the claim that leased them (a retried claim finds them)
 //! ```
 //!
 //! - **Leases.** A claim takes open rows no live lease holds (`FOR UPDATE SKIP
@@ -90,7 +92,9 @@ CREATE TABLE rows (
     updated_at BIGINT,
     brand TEXT NOT NULL DEFAULT '',
     lease_owner TEXT,
-    lease_until BIGINT
+    lease_until BIGINT,
+    parked BOOLEAN NOT NULL DEFAULT false,
+    claim_tok BIGINT
 );
 CREATE INDEX rows_open_brand ON rows (brand, row) WHERE state IN ('pending', 'in_flight');
 CREATE INDEX rows_lease ON rows (lease_owner) WHERE state IN ('pending', 'in_flight');
@@ -110,6 +114,8 @@ CREATE TABLE follow_ups (
     brand TEXT NOT NULL DEFAULT '',
     lease_owner TEXT,
     lease_until BIGINT,
+    parked BOOLEAN NOT NULL DEFAULT false,
+    claim_tok BIGINT,
     PRIMARY KEY (row, item)
 );
 CREATE INDEX follow_ups_number ON follow_ups (request_no);
@@ -117,12 +123,13 @@ CREATE INDEX follow_ups_open_brand ON follow_ups (brand, row, item)
     WHERE state IN ('pending', 'in_flight');
 CREATE INDEX follow_ups_lease ON follow_ups (lease_owner) WHERE state IN ('pending', 'in_flight');
 CREATE TABLE brands (brand TEXT PRIMARY KEY);
+CREATE SEQUENCE throttle_seq;
 CREATE TABLE throttles (
     step TEXT NOT NULL CHECK (step IN ('send', 'follow_up')),
     brand TEXT NOT NULL,
-    throttled_at BIGINT NOT NULL,
+    seq BIGINT NOT NULL,
     throttled_by TEXT NOT NULL,
-    PRIMARY KEY (step, brand)
+    PRIMARY KEY (step, brand, throttled_by)
 );
 CREATE TABLE runs (
     id BIGSERIAL PRIMARY KEY,
@@ -155,36 +162,104 @@ CREATE TABLE workers (
 ";
 
 /// The connection string without its password (`postgres://u:***@h/db`,
-/// `password=***`), for every message and log line.
+/// `password=***`), for every message and log line. It reads the URL the way
+/// the client does: the credentials run to the first `@` (a password may hold `/`
+/// or `?`), and parameter names are percent-decoded.
 pub fn redact_url(url: &str) -> String {
-    let mut out = url.to_owned();
-    if let Some(scheme_end) = out.find("://") {
-        let rest_start = scheme_end + 3;
-        let authority_end = out[rest_start..]
-            .find(['/', '?'])
-            .map_or(out.len(), |i| rest_start + i);
-        if let Some(at) = out[rest_start..authority_end].rfind('@') {
-            let userinfo = &out[rest_start..rest_start + at];
-            if let Some(colon) = userinfo.find(':') {
-                out.replace_range(rest_start + colon + 1..rest_start + at, "***");
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let mut out = format!("{scheme}://");
+    let after = match rest.split_once('@') {
+        Some((credentials, after)) => {
+            match credentials.split_once(':') {
+                Some((user, _)) => out.push_str(&format!("{user}:***@")),
+                None => out.push_str(&format!("{credentials}@")),
             }
+            after
         }
-    }
-    if let Some(q) = out.find('?') {
-        let (head, query) = out.split_at(q + 1);
-        let redacted: Vec<String> = query
-            .split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
-                _ => pair.to_owned(),
-            })
-            .collect();
-        out = format!("{head}{}", redacted.join("&"));
+        None => rest,
+    };
+    match after.split_once('?') {
+        Some((head, query)) => {
+            out.push_str(head);
+            out.push('?');
+            let pairs: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((k, _)) if percent_decoded(k).eq_ignore_ascii_case("password") => {
+                        format!("{k}=***")
+                    }
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            out.push_str(&pairs.join("&"));
+        }
+        None => out.push_str(after),
     }
     out
 }
 
-/// This machine: its host name and boot id (a pid means something only within both).
+/// `%XX` sequences decoded (as the client decodes parameter names).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod redaction {
+    use super::redact_url;
+
+    #[test]
+    fn no_password_survives_however_it_is_written() {
+        for (url, shown) in [
+            (
+                "postgres://app:s3cret@db:5432/x",
+                "postgres://app:***@db:5432/x",
+            ),
+            ("postgres://app:ab/cd@db/x", "postgres://app:***@db/x"),
+            (
+                "postgresql://app:a?b@db/x?sslmode=require",
+                "postgresql://app:***@db/x?sslmode=require",
+            ),
+            (
+                "postgres://app@db/x?password=s3cret&sslmode=require",
+                "postgres://app@db/x?password=***&sslmode=require",
+            ),
+            (
+                "postgres://db/x?pass%77ord=s3cret",
+                "postgres://db/x?pass%77ord=***",
+            ),
+            ("postgres://app@db/x", "postgres://app@db/x"),
+        ] {
+            let redacted = redact_url(url);
+            assert_eq!(redacted, shown);
+            assert!(!redacted.contains("s3cret") && !redacted.contains("ab/cd"));
+        }
+    }
+}
+
+/// This machine: its host name, and where its pids mean something: the boot id
+/// and the pid namespace (containers sharing a host name and boot id have their
+/// own). Empty when that cannot be known (no `/proc`): no pid is then judged.
 fn this_machine() -> (String, String) {
     let read = |p: &str| {
         std::fs::read_to_string(p)
@@ -195,7 +270,16 @@ fn this_machine() -> (String, String) {
     if host.is_empty() {
         host = std::env::var("HOSTNAME").unwrap_or_else(|_| "unknown-host".into());
     }
-    (host, read("/proc/sys/kernel/random/boot_id"))
+    let boot = read("/proc/sys/kernel/random/boot_id");
+    let namespace = std::fs::read_link("/proc/self/ns/pid")
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let pids = if boot.is_empty() || namespace.is_empty() {
+        String::new()
+    } else {
+        format!("{boot}/{namespace}")
+    };
+    (host, pids)
 }
 
 /// Whether process `pid` of this machine is gone.
@@ -224,8 +308,11 @@ pub(crate) struct Postgres {
     /// This worker's id; `None` for a reader (`status`, `report`).
     worker: Option<String>,
     lease_ms: i64,
-    /// The server time of the last beat: 429s after it are news.
-    last_beat: i64,
+    /// The last 429 report read (`throttle_seq`): later ones are news.
+    last_throttle: i64,
+    /// Claims made so far: each claim's token, so that a claim retried after its
+    /// COMMIT's answer was lost finds the rows it leased the first time.
+    claims: i64,
 }
 
 impl Postgres {
@@ -241,7 +328,8 @@ impl Postgres {
             label,
             worker: Some(worker),
             lease_ms: lease_ms(lease),
-            last_beat: 0,
+            last_throttle: 0,
+            claims: 0,
         };
         journal.check()?;
         Ok(journal)
@@ -256,7 +344,8 @@ impl Postgres {
             label: label.clone(),
             worker: None,
             lease_ms: 0,
-            last_beat: 0,
+            last_throttle: 0,
+            claims: 0,
         };
         if journal.format()?.is_none() {
             return Err(CampaignError::Input(format!(
@@ -313,20 +402,23 @@ impl Postgres {
         }
     }
 
-    /// Registers this worker, and takes the leases of workers that died on this
-    /// machine (same host and boot, pid gone) back at once.
-    fn register(&mut self) -> Result<(), CampaignError> {
-        let Some(me) = self.worker.clone() else {
+    /// Takes back the leases of workers that died on this machine: same host, boot
+    /// and pid namespace, silent for longer than a live worker is, their pid gone.
+    fn bury_the_dead_here(&mut self) -> Result<(), CampaignError> {
+        let (host, pids) = this_machine();
+        if pids.is_empty() {
             return Ok(());
-        };
-        let (host, boot) = this_machine();
-        let pid = i64::from(std::process::id());
-        let (h, b) = (host.clone(), boot.clone());
+        }
+        let me = self.me();
+        let live_ms = i64::try_from(LIVE.as_millis()).unwrap_or(i64::MAX);
         let here: Vec<(String, i64)> = self.conn.call(move |tx| {
             Ok(tx
                 .query(
-                    "SELECT id, pid FROM workers WHERE host = $1 AND boot = $2 AND ended_at IS NULL",
-                    &[&h, &b],
+                    &format!(
+                        "SELECT id, pid FROM workers WHERE host = $1 AND boot = $2 AND id <> $3
+                           AND ended_at IS NULL AND seen_at < {NOW} - $4::bigint"
+                    ),
+                    &[&host, &pids, &me, &live_ms],
                 )?
                 .iter()
                 .map(|r| (r.get(0), r.get(1)))
@@ -334,13 +426,29 @@ impl Postgres {
         })?;
         let dead: Vec<String> = here
             .into_iter()
-            .filter(|(_, p)| *p != pid && process_gone(*p))
+            .filter(|(_, pid)| process_gone(*pid))
             .map(|(id, _)| id)
             .collect();
+        if dead.is_empty() {
+            return Ok(());
+        }
         self.conn.call(move |tx| {
             for id in &dead {
                 expire(tx, id)?;
             }
+            Ok(())
+        })
+    }
+
+    /// Registers this worker (and buries the dead of this machine).
+    fn register(&mut self) -> Result<(), CampaignError> {
+        let Some(me) = self.worker.clone() else {
+            return Ok(());
+        };
+        self.bury_the_dead_here()?;
+        let (host, boot) = this_machine();
+        let pid = i64::from(std::process::id());
+        self.conn.call(move |tx| {
             tx.execute(
                 &format!(
                     "INSERT INTO workers (id, host, boot, pid, started_at, seen_at)
@@ -356,14 +464,14 @@ impl Postgres {
 /// Gives a dead worker's leases up and marks it ended.
 fn expire(tx: &mut Transaction<'_>, worker: &str) -> Result<(), postgres::Error> {
     tx.execute(
-        "UPDATE rows SET lease_owner = NULL, lease_until = NULL
-         WHERE lease_owner = $1",
+        "UPDATE rows SET lease_owner = NULL, lease_until = NULL, parked = false
+         WHERE lease_owner = $1 AND state IN ('pending', 'in_flight')",
         &[&worker],
     )?;
     tx.execute(
-        "UPDATE follow_ups SET lease_owner = NULL, lease_until = NULL,
-             state = CASE WHEN state = 'in_flight' THEN 'pending' ELSE state END
-         WHERE lease_owner = $1",
+        "UPDATE follow_ups SET lease_owner = NULL, lease_until = NULL, parked = false,
+             state = 'pending'
+         WHERE lease_owner = $1 AND state IN ('pending', 'in_flight')",
         &[&worker],
     )?;
     tx.execute(
@@ -373,11 +481,12 @@ fn expire(tx: &mut Transaction<'_>, worker: &str) -> Result<(), postgres::Error>
     Ok(())
 }
 
-/// A lease in milliseconds: at least two seconds (two heartbeats).
+/// A lease in milliseconds: at least five seconds (several heartbeats, and longer
+/// than a worker stays counted live without one).
 fn lease_ms(lease: Duration) -> i64 {
     i64::try_from(lease.as_millis())
         .unwrap_or(i64::MAX)
-        .max(2000)
+        .max(5000)
 }
 
 fn i(n: u64) -> i64 {
@@ -593,6 +702,7 @@ impl Statements {
 /// run ends, so a row this run gave up on is not taken again by it.
 fn apply_updates(
     tx: &mut Transaction<'_>,
+    me: &str,
     updates: &[Update],
     run: Option<(i64, RunProgress)>,
 ) -> Result<(), postgres::Error> {
@@ -611,15 +721,18 @@ fn apply_updates(
         cache.execute(
             tx,
             "UPDATE rows SET state = 'in_flight', updated_at = $2
-             WHERE row = ANY($1) AND state = 'pending'",
-            &[&sent, &now],
+             WHERE row = ANY($1) AND state = 'pending' AND lease_owner = $3",
+            &[&sent, &now, &me],
         )?;
     }
+    // Every write names this worker's lease: an outcome that comes back after the row
+    // went to another worker (this one was cut off longer than its lease) is dropped,
+    // never written over what that worker recorded.
     let attempt = tx.prepare(
         "UPDATE rows SET state = $2, attempts = attempts + 1, result = $3,
              error_code = $4, error_message = $5, updated_at = $6,
-             error_step = CASE WHEN $4::text IS NULL THEN NULL ELSE 'send' END
-         WHERE row = $1",
+             error_step = CASE WHEN $4::text IS NULL THEN NULL ELSE 'send' END, parked = $8
+         WHERE row = $1 AND lease_owner = $7 AND state IN ('pending', 'in_flight')",
     )?;
     for update in updates {
         match update {
@@ -629,14 +742,13 @@ fn apply_updates(
                 note,
                 follow_ups,
             } => {
-                insert_follow_ups(tx, &mut cache, *row, follow_ups, now)?;
                 let state = if follow_ups.is_empty() {
                     State::Succeeded
                 } else {
                     State::Confirming
                 };
                 let code = note.as_ref().map(|_| "REPLY_NOT_DECODED");
-                tx.execute(
+                let written = tx.execute(
                     &attempt,
                     &[
                         &i(*row),
@@ -645,8 +757,13 @@ fn apply_updates(
                         &code,
                         note,
                         &now,
+                        &me,
+                        &false,
                     ],
                 )?;
+                if written == 1 {
+                    insert_follow_ups(tx, &mut cache, *row, follow_ups, now)?;
+                }
             }
             Update::Failed { row, code, message } => {
                 tx.execute(
@@ -658,6 +775,8 @@ fn apply_updates(
                         code,
                         message,
                         &now,
+                        &me,
+                        &false,
                     ],
                 )?;
             }
@@ -671,6 +790,8 @@ fn apply_updates(
                         code,
                         message,
                         &now,
+                        &me,
+                        &false,
                     ],
                 )?;
             }
@@ -684,6 +805,8 @@ fn apply_updates(
                         code,
                         message,
                         &now,
+                        &me,
+                        &true,
                     ],
                 )?;
             }
@@ -691,9 +814,9 @@ fn apply_updates(
                 cache.execute(
                     tx,
                     "UPDATE rows SET state = 'pending', updated_at = $2, lease_owner = NULL,
-                         lease_until = NULL
-                     WHERE row = $1 AND state IN ('pending', 'in_flight')",
-                    &[&i(*row), &now],
+                         lease_until = NULL, parked = false
+                     WHERE row = $1 AND state IN ('pending', 'in_flight') AND lease_owner = $3",
+                    &[&i(*row), &now, &me],
                 )?;
             }
             Update::NotSent { row, code, message } => {
@@ -701,8 +824,8 @@ fn apply_updates(
                     tx,
                     "UPDATE rows SET state = 'failed', error_step = 'send', error_code = $2,
                          error_message = $3, updated_at = $4
-                     WHERE row = $1 AND state IN ('pending', 'in_flight')",
-                    &[&i(*row), code, message, &now],
+                     WHERE row = $1 AND state IN ('pending', 'in_flight') AND lease_owner = $5",
+                    &[&i(*row), code, message, &now, &me],
                 )?;
             }
             Update::Sent { .. } => {}
@@ -711,7 +834,7 @@ fn apply_updates(
                 item,
                 update,
                 declared,
-            } => apply_follow_up(tx, &mut cache, *row, *item, update, *declared, now)?,
+            } => apply_follow_up(tx, &mut cache, me, (*row, *item), update, *declared, now)?,
         }
     }
     if let Some((id, p)) = run {
@@ -765,24 +888,38 @@ fn insert_follow_ups(
 fn apply_follow_up(
     tx: &mut Transaction<'_>,
     cache: &mut Statements,
-    row: u64,
-    item: u32,
+    me: &str,
+    (row, item): (u64, u32),
     update: &FollowUpUpdate,
     declared: Option<&wechatpay_runtime::FollowUp>,
     now: i64,
 ) -> Result<(), postgres::Error> {
     let (row, item) = (i(row), i64::from(item));
+    // As for rows: only while this worker holds it (see `apply_updates`).
     let attempt = "UPDATE follow_ups SET state = $3, attempts = attempts + 1, result = $4,
-             error_code = $5, error_message = $6, updated_at = $7
-         WHERE row = $1 AND item = $2";
+             error_code = $5, error_message = $6, updated_at = $7, parked = $9
+         WHERE row = $1 AND item = $2 AND lease_owner = $8 AND state = 'in_flight'";
     match update {
         FollowUpUpdate::Done { result, note } => {
             let code = note.as_ref().map(|_| "NOTE");
-            cache.execute(
+            let written = cache.execute(
                 tx,
                 attempt,
-                &[&row, &item, &"done", &result.to_string(), &code, note, &now],
+                &[
+                    &row,
+                    &item,
+                    &"done",
+                    &result.to_string(),
+                    &code,
+                    note,
+                    &now,
+                    &me,
+                    &false,
+                ],
             )?;
+            if written == 0 {
+                return Ok(());
+            }
             // The row's result shows the state after the last step.
             let changed = declared.map(|d| [d.while_field, d.done_field]);
             for field in changed.iter().flatten() {
@@ -805,11 +942,24 @@ fn apply_follow_up(
             )?;
         }
         FollowUpUpdate::Failed { code, message } => {
-            cache.execute(
+            let written = cache.execute(
                 tx,
                 attempt,
-                &[&row, &item, &"failed", &None::<String>, code, message, &now],
+                &[
+                    &row,
+                    &item,
+                    &"failed",
+                    &None::<String>,
+                    code,
+                    message,
+                    &now,
+                    &me,
+                    &false,
+                ],
             )?;
+            if written == 0 {
+                return Ok(());
+            }
             cache.execute(
                 tx,
                 "UPDATE rows SET state = 'failed', error_step = 'follow_up', error_code = $2,
@@ -820,6 +970,9 @@ fn apply_follow_up(
         }
         FollowUpUpdate::Retrying { code, message }
         | FollowUpUpdate::Unresolved { code, message } => {
+            // Given up on for this run: still its worker's (not taken again by it), but
+            // not work the others wait for.
+            let parked = matches!(update, FollowUpUpdate::Unresolved { .. });
             cache.execute(
                 tx,
                 attempt,
@@ -831,6 +984,8 @@ fn apply_follow_up(
                     code,
                     message,
                     &now,
+                    &me,
+                    &parked,
                 ],
             )?;
         }
@@ -838,9 +993,9 @@ fn apply_follow_up(
             cache.execute(
                 tx,
                 "UPDATE follow_ups SET state = 'pending', updated_at = $3, lease_owner = NULL,
-                     lease_until = NULL
-                 WHERE row = $1 AND item = $2 AND state = 'in_flight'",
-                &[&row, &item, &now],
+                     lease_until = NULL, parked = false
+                 WHERE row = $1 AND item = $2 AND state = 'in_flight' AND lease_owner = $4",
+                &[&row, &item, &now, &me],
             )?;
         }
     }
@@ -1001,12 +1156,22 @@ impl Store for Postgres {
         let wants = wants.to_vec();
         let (me, lease) = (self.me(), self.lease_ms);
         let limit = i(limit as u64);
+        self.claims += 1;
+        let tok = self.claims;
         let found: Vec<(i64, String, String, i64, String, String)> = self.conn.call(move |tx| {
             let mut out = Vec::new();
             for (brand, after) in &wants {
-                let rows = tx.query(
+                // A retry of this claim whose first COMMIT went through: the same rows.
+                let earlier = tx.query(
+                    "SELECT row, input, request_no, attempts, state FROM rows
+                     WHERE lease_owner = $1 AND claim_tok = $2 AND brand = $3
+                       AND state IN ('pending', 'in_flight')",
+                    &[&me, &tok, brand],
+                )?;
+                let rows = if earlier.is_empty() {
+                    tx.query(
                     &format!(
-                        "UPDATE rows r SET lease_owner = $3, lease_until = {NOW} + $4::bigint
+                        "UPDATE rows r SET lease_owner = $3, lease_until = {NOW} + $4::bigint, claim_tok = $6
                          FROM (SELECT row FROM rows
                                WHERE brand = $1 AND state IN ('pending', 'in_flight') AND row > $2
                                  AND (lease_owner IS NULL OR lease_until < {NOW})
@@ -1014,8 +1179,11 @@ impl Store for Postgres {
                          WHERE r.row = picked.row
                          RETURNING r.row, r.input, r.request_no, r.attempts, r.state"
                     ),
-                    &[brand, &i(*after), &me, &lease, &limit],
-                )?;
+                    &[brand, &i(*after), &me, &lease, &limit, &tok],
+                )?
+                } else {
+                    earlier
+                };
                 for r in rows {
                     out.push((
                         r.get(0),
@@ -1057,24 +1225,27 @@ impl Store for Postgres {
     ) -> Result<(), CampaignError> {
         let updates = updates.to_vec();
         let run = run.map(|(id, p)| (id, *p));
-        self.conn.call(move |tx| apply_updates(tx, &updates, run))
+        let me = self.me();
+        self.conn
+            .call(move |tx| apply_updates(tx, &me, &updates, run))
     }
 
     fn start_run(&mut self, rate: f64) -> Result<i64, CampaignError> {
         self.register()?;
         let me = self.me();
         let pid = i64::from(std::process::id());
-        let (id, now) = self.conn.call(move |tx| {
+        let (id, last_throttle) = self.conn.call(move |tx| {
             let r = tx.query_one(
                 &format!(
                     "INSERT INTO runs (worker, pid, started_at, rate) VALUES ($1, $2, {NOW}, $3)
-                     RETURNING id, {NOW}"
+                     RETURNING id, (SELECT coalesce(max(seq), 0) FROM throttles)"
                 ),
                 &[&me, &pid, &rate],
             )?;
             Ok((r.get::<_, i64>(0), r.get::<_, i64>(1)))
         })?;
-        self.last_beat = now;
+        // 429s reported before this run are history.
+        self.last_throttle = last_throttle;
         Ok(id)
     }
 
@@ -1172,7 +1343,8 @@ impl Store for Postgres {
         self.conn.call(|tx| {
             tx.execute(
                 &format!(
-                    "UPDATE follow_ups SET state = 'pending', lease_owner = NULL, lease_until = NULL
+                    "UPDATE follow_ups SET state = 'pending', lease_owner = NULL, lease_until = NULL,
+                         parked = false
                      WHERE state = 'in_flight' AND (lease_owner IS NULL OR lease_until < {NOW})"
                 ),
                 &[],
@@ -1189,14 +1361,43 @@ impl Store for Postgres {
         let brands = brands.to_vec();
         let (me, lease) = (self.me(), self.lease_ms);
         let limit = i(limit as u64);
+        self.claims += 1;
+        let tok = self.claims;
         type Found = (i64, i64, String, String, String, i64, i64, String);
         let found: Vec<Found> = self.conn.call(move |tx| {
             let mut out = Vec::new();
             for brand in &brands {
+                let open_in_row = "(SELECT count(*) FROM follow_ups g
+                     WHERE g.row = f.row AND g.state NOT IN ('done', 'failed'))";
+                // A retry of this claim whose first COMMIT went through: the same follow-ups.
+                let earlier = tx.query(
+                    &format!(
+                        "SELECT f.row, f.item, f.operation_id, f.request_no, f.body, f.attempts,
+                             {open_in_row}
+                         FROM follow_ups f WHERE lease_owner = $1 AND claim_tok = $2
+                           AND brand = $3 AND state = 'in_flight'"
+                    ),
+                    &[&me, &tok, brand],
+                )?;
+                if !earlier.is_empty() {
+                    for r in earlier {
+                        out.push((
+                            r.get(0),
+                            r.get(1),
+                            r.get(2),
+                            r.get(3),
+                            r.get(4),
+                            r.get(5),
+                            r.get(6),
+                            brand.clone(),
+                        ));
+                    }
+                    continue;
+                }
                 let rows = tx.query(
                     &format!(
                         "UPDATE follow_ups f SET state = 'in_flight', lease_owner = $2,
-                             lease_until = {NOW} + $3::bigint, updated_at = {NOW}
+                             lease_until = {NOW} + $3::bigint, updated_at = {NOW}, claim_tok = $5
                          FROM (SELECT row, item FROM follow_ups
                                WHERE brand = $1 AND (state = 'pending' OR (state = 'in_flight'
                                    AND (lease_owner IS NULL OR lease_until < {NOW})))
@@ -1206,7 +1407,7 @@ impl Store for Postgres {
                              (SELECT count(*) FROM follow_ups g
                               WHERE g.row = f.row AND g.state NOT IN ('done', 'failed'))"
                     ),
-                    &[brand, &me, &lease, &limit],
+                    &[brand, &me, &lease, &limit, &tok],
                 )?;
                 for r in rows {
                     out.push((
@@ -1269,6 +1470,7 @@ impl Store for Postgres {
     }
 
     fn heartbeat(&mut self, beat: &Beat) -> Result<Peers, CampaignError> {
+        self.bury_the_dead_here()?;
         let me = self.me();
         let lease = self.lease_ms;
         let live_ms = i64::try_from(LIVE.as_millis()).unwrap_or(i64::MAX);
@@ -1281,9 +1483,9 @@ impl Store for Postgres {
                     .map(|b| ("follow_up", b.clone())),
             )
             .collect();
-        let since = self.last_beat;
+        let since = self.last_throttle;
         let sending = beat.sending;
-        let (peers, now) = self.conn.call(move |tx| {
+        let (peers, seen) = self.conn.call(move |tx| {
             let now: i64 = tx.query_one(&format!("SELECT {NOW}"), &[])?.get(0);
             tx.execute(
                 "UPDATE workers SET seen_at = $2, rates = $3, sending = $4 WHERE id = $1",
@@ -1301,11 +1503,11 @@ impl Store for Postgres {
             )?;
             for (step, brand) in &throttled {
                 tx.execute(
-                    "INSERT INTO throttles (step, brand, throttled_at, throttled_by)
-                     VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (step, brand) DO UPDATE
-                         SET throttled_at = excluded.throttled_at, throttled_by = excluded.throttled_by",
-                    &[step, brand, &now, &me],
+                    // Numbered, not timed: a report is news to whoever has not read its number.
+                    "INSERT INTO throttles (step, brand, throttled_by, seq)
+                     VALUES ($1, $2, $3, nextval('throttle_seq'))
+                     ON CONFLICT (step, brand, throttled_by) DO UPDATE SET seq = excluded.seq",
+                    &[step, brand, &me],
                 )?;
             }
             let live: i64 = tx
@@ -1323,10 +1525,12 @@ impl Store for Postgres {
                 .get(0);
             let mut others: Vec<String> = Vec::new();
             let mut others_follow_ups: Vec<String> = Vec::new();
+            let mut seen = since;
             for r in tx.query(
-                "SELECT step, brand FROM throttles WHERE throttled_at > $1 AND throttled_by <> $2",
+                "SELECT step, brand, seq FROM throttles WHERE seq > $1 AND throttled_by <> $2",
                 &[&since, &me],
             )? {
+                seen = seen.max(r.get::<_, i64>(2));
                 match r.get::<_, &str>(0) {
                     "send" => others.push(r.get(1)),
                     _ => others_follow_ups.push(r.get(1)),
@@ -1338,9 +1542,11 @@ impl Store for Postgres {
                     // a scan of every open row.
                     "SELECT EXISTS (SELECT 1 FROM workers w WHERE w.id <> $1 AND w.ended_at IS NULL
                          AND (EXISTS (SELECT 1 FROM rows r WHERE r.lease_owner = w.id
-                                      AND r.state IN ('pending', 'in_flight') AND r.lease_until > $2)
+                                      AND r.state IN ('pending', 'in_flight') AND NOT r.parked
+                                      AND r.lease_until > $2)
                            OR EXISTS (SELECT 1 FROM follow_ups f WHERE f.lease_owner = w.id
-                                      AND f.state IN ('pending', 'in_flight') AND f.lease_until > $2)))",
+                                      AND f.state IN ('pending', 'in_flight') AND NOT f.parked
+                                      AND f.lease_until > $2)))",
                     &[&me, &now],
                 )?
                 .get(0);
@@ -1352,10 +1558,10 @@ impl Store for Postgres {
                     throttled_follow_ups: others_follow_ups,
                     others_hold_work: held,
                 },
-                now,
+                seen,
             ))
         })?;
-        self.last_beat = now;
+        self.last_throttle = seen;
         Ok(peers)
     }
 

@@ -255,6 +255,95 @@ impl PgServer {
         run(psql, Duration::from_secs(120))
     }
 
+    /// Turns TLS on: a certificate for `127.0.0.1`, signed by a CA made for the
+    /// purpose (with the `openssl` command), becomes the server's, `ssl = on`,
+    /// and the configuration is reloaded. Returns the CA certificate's path, for
+    /// a client that verifies the server with it (`PGSSLROOTCERT`).
+    pub fn enable_tls(&self) -> Result<PathBuf, String> {
+        let data = self.data_dir();
+        let dir = self.dir.path();
+        let (ca_key, ca) = (dir.join("ca.key"), dir.join("ca.crt"));
+        let (key, csr, cert) = (
+            data.join("server.key"),
+            dir.join("server.csr"),
+            data.join("server.crt"),
+        );
+        let ext = dir.join("server.ext");
+        std::fs::write(
+            &ext,
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+        )
+        .map_err(|e| format!("writing {}: {e}", ext.display()))?;
+        let openssl = |args: &[&OsStr]| {
+            let mut command = Command::new("openssl");
+            command.args(args);
+            run(command, Duration::from_secs(60))
+        };
+        let os = |s: &'static str| OsStr::new(s);
+        openssl(&[
+            os("req"),
+            os("-x509"),
+            os("-newkey"),
+            os("rsa:2048"),
+            os("-nodes"),
+            os("-days"),
+            os("2"),
+            os("-subj"),
+            os("/CN=wechatpay test CA"),
+            os("-keyout"),
+            ca_key.as_os_str(),
+            os("-out"),
+            ca.as_os_str(),
+        ])?;
+        openssl(&[
+            os("req"),
+            os("-newkey"),
+            os("rsa:2048"),
+            os("-nodes"),
+            os("-subj"),
+            os("/CN=127.0.0.1"),
+            os("-keyout"),
+            key.as_os_str(),
+            os("-out"),
+            csr.as_os_str(),
+        ])?;
+        openssl(&[
+            os("x509"),
+            os("-req"),
+            os("-in"),
+            csr.as_os_str(),
+            os("-CA"),
+            ca.as_os_str(),
+            os("-CAkey"),
+            ca_key.as_os_str(),
+            os("-CAcreateserial"),
+            os("-days"),
+            os("2"),
+            os("-extfile"),
+            ext.as_os_str(),
+            os("-out"),
+            cert.as_os_str(),
+        ])?;
+        if !matches!(self.run_as, RunAs::Me) {
+            let mut chown = Command::new("chown");
+            chown.arg("postgres").arg(&key).arg(&cert);
+            run(chown, Duration::from_secs(30))?;
+        }
+        let mut chmod = Command::new("chmod");
+        chmod.arg("600").arg(&key);
+        run(chmod, Duration::from_secs(30))?;
+        self.psql("postgres", "ALTER SYSTEM SET ssl = on")?;
+        self.psql("postgres", "SELECT pg_reload_conf()")?;
+        // The reload is asynchronous: wait (bounded) until new sessions see it.
+        for _ in 0..100 {
+            if self.psql("postgres", "SHOW ssl")?.trim() == "on" {
+                return Ok(ca);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err("the server did not turn ssl on after pg_reload_conf()".into())
+    }
+
     /// `data/`, the cluster's directory.
     fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")

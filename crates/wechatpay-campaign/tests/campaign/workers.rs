@@ -245,3 +245,23 @@ fn a_shared_journal_is_bound_to_its_input_and_template_like_a_file() {
 fn err_of(spec: &CampaignSpec) -> CampaignError {
     Campaign::open(spec).unwrap_err()
 }
+
+#[test]
+fn a_journal_over_tls_is_encrypted() {
+    let server = PgServer::start().unwrap();
+    server.enable_tls().unwrap();
+    let url = server.create_database("tls").unwrap();
+    // libpq's `require`: encrypted, the server's self-signed certificate accepted.
+    let spec_url = PathBuf::from(format!("{url}?sslmode=require"));
+    let mut journal = wechatpay_campaign::journal::Journal::open_for_send(&spec_url).unwrap();
+    assert_eq!(journal.binding().unwrap(), None);
+    let encrypted = server
+        .psql("postgres", "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE s.ssl AND a.datname = 'tls'")
+        .unwrap();
+    assert_eq!(
+        encrypted.trim(),
+        "1",
+        "the journal's one connection uses TLS"
+    );
+    drop(journal);
+}

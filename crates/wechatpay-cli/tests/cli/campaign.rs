@@ -523,6 +523,49 @@ fn workers_on_a_postgres_journal_share_the_rows_and_survive_a_sigkill() {
 }
 
 #[test]
+fn a_postgres_journal_is_verified_against_pgsslrootcert() {
+    let server = wechatpay_test_kit::pg::PgServer::start().unwrap();
+    let ca = server.enable_tls().unwrap();
+    let url = format!("{}?sslmode=require", server.create_database("tls").unwrap());
+    let status = |root: &str| {
+        outcome(&cli(
+            &["campaign", "status", "--journal", &url],
+            &[("PGSSLROOTCERT", root)],
+        ))
+    };
+    // The server's own certificate as the root: verified, and the (empty) journal read.
+    let (code, _, stderr) = status(&ca.display().to_string());
+    assert_ne!(code, 0);
+    assert!(stderr.contains("holds no campaign journal"), "{stderr}");
+    // Another root: the handshake fails, and the error says why.
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other.crt");
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=other",
+        ])
+        .arg("-keyout")
+        .arg(dir.path().join("other.key"))
+        .arg("-out")
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let (code, _, stderr) = status(&other.display().to_string());
+    assert_ne!(code, 0);
+    assert!(!stderr.contains("holds no campaign journal"), "{stderr}");
+    assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
+}
+
+#[test]
 fn ctrl_c_stops_cleanly_and_prints_how_to_resume() {
     let setup = Setup::new(None);
     setup.files("oInterrupt", 400);

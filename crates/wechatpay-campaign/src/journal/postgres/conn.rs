@@ -199,19 +199,93 @@ impl Conn {
     }
 }
 
-/// TLS for `sslmode=prefer|require`: the system's root certificates (rustls on
-/// aws-lc-rs, as the HTTP client uses).
+/// TLS for `sslmode=prefer|require`, as libpq reads them: the connection is
+/// encrypted and the server's certificate is not checked (a stock server's
+/// self-signed one works) — unless `PGSSLROOTCERT` names a CA file (libpq's
+/// variable): the certificate must then chain to it and name the host
+/// (libpq's `verify-full`). rustls on aws-lc-rs, as the HTTP client uses.
 fn tls_connector(label: &str) -> Result<tokio_postgres_rustls::MakeRustlsConnect, CampaignError> {
-    let mut roots = rustls::RootCertStore::empty();
-    let found = rustls_native_certs::load_native_certs();
-    for cert in found.certs {
-        let _ = roots.add(cert);
-    }
+    use rustls::pki_types::pem::PemObject;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| CampaignError::Journal(format!("journal {label}: TLS set-up: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        .map_err(|e| CampaignError::Journal(format!("journal {label}: TLS set-up: {e}")))?;
+    let config = match std::env::var_os("PGSSLROOTCERT") {
+        Some(file) => {
+            let mut roots = rustls::RootCertStore::empty();
+            let certs = rustls::pki_types::CertificateDer::pem_file_iter(&file)
+                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| {
+                    CampaignError::Input(format!(
+                        "journal {label}: PGSSLROOTCERT {}: {e}",
+                        std::path::Path::new(&file).display()
+                    ))
+                })?;
+            for cert in certs {
+                roots.add(cert).map_err(|e| {
+                    CampaignError::Input(format!(
+                        "journal {label}: PGSSLROOTCERT {}: {e}",
+                        std::path::Path::new(&file).display()
+                    ))
+                })?;
+            }
+            builder.with_root_certificates(roots).with_no_client_auth()
+        }
+        None => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider)))
+            .with_no_client_auth(),
+    };
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// libpq's `sslmode=require` without a root certificate: the handshake's
+/// signatures are checked (the server holds the key of the certificate it shows),
+/// the certificate itself is not.
+#[derive(Debug)]
+struct EncryptOnly(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for EncryptOnly {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }

@@ -1105,13 +1105,21 @@ async fn finish(run: Run<'_>) -> Result<Finished, CampaignError> {
         }
     }
     writer.progress(progress);
-    let (mut journal, result) = writer.finish();
-    result?;
-    if let Some(e) = error {
-        return Err(e);
-    }
     let end = end.unwrap_or(RunEnd::Interrupted);
-    journal.end_run(run_id, end.as_str())?;
+    let outcome = end.as_str();
+    // The last writes wait on the journal (a PostgreSQL server may be away for a
+    // while): off the runtime's threads, so a second Ctrl-C is still heard.
+    let journal = tokio::task::spawn_blocking(move || {
+        let (mut journal, result) = writer.finish();
+        result?;
+        if let Some(e) = error {
+            return Err(e);
+        }
+        journal.end_run(run_id, outcome)?;
+        Ok(journal)
+    })
+    .await
+    .map_err(|e| CampaignError::task("the journal's last writes failed", e))??;
     Ok(Finished {
         journal,
         end,

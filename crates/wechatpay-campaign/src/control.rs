@@ -205,6 +205,11 @@ impl Control {
         self.inner.in_flight.store(n as u64, Ordering::Relaxed);
     }
 
+    /// The rate aimed at changed (this worker's share of a shared journal's).
+    pub(crate) fn set_target(&self, target: f64) {
+        self.inner.target.store(target.to_bits(), Ordering::Relaxed);
+    }
+
     pub(crate) fn set_paused(&self, paused: bool) {
         self.inner.paused.store(paused, Ordering::Relaxed);
     }

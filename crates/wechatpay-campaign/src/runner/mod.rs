@@ -346,6 +346,8 @@ struct SharedRun {
     lease: Duration,
     /// When a heartbeat last renewed this worker's leases.
     renewed: Option<Instant>,
+    /// This worker's share of each brand's rate (1 / the workers sending).
+    share: f64,
 }
 
 impl SharedRun {
@@ -760,6 +762,7 @@ impl Run<'_> {
         self.shared.renewed = Some(at);
         self.shared.others_hold_work = peers.others_hold_work;
         let share = 1.0 / f64::from(peers.sending.max(1));
+        self.shared.share = share;
         self.rows.pacing.set_share(share, now);
         for brand in &peers.throttled {
             self.rows.pacing.throttled_elsewhere(brand, now);
@@ -902,7 +905,8 @@ pub(crate) async fn run(
             .count(),
         QuotaScope::PerProvider => 1,
     };
-    control.start(&counts, rate * buckets.max(1) as f64);
+    let full_target = rate * buckets.max(1) as f64;
+    control.start(&counts, full_target);
     let run_id = journal.start_run(rate)?;
     // On a shared journal: this worker's share of each brand's rate before its
     // first request, and when others already send, time for them to make room.
@@ -956,6 +960,7 @@ pub(crate) async fn run(
             on: shared,
             lease: options.lease,
             renewed: shared.then(Instant::now),
+            share,
             ..SharedRun::default()
         },
     };
@@ -970,6 +975,9 @@ pub(crate) async fn run(
         control.set_in_flight(run.in_flight());
         let (current, target) = run.rates();
         control.set_rate(current.min(target));
+        if run.shared.on {
+            control.set_target(full_target * run.shared.share);
+        }
         if run.last_progress.elapsed() >= PROGRESS_EVERY {
             run.last_progress = Instant::now();
             run.writer.progress(run.progress);

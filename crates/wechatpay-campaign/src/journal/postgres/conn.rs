@@ -72,6 +72,13 @@ fn connection_lost(e: &postgres::Error) -> bool {
         })
 }
 
+/// A transaction the server rolled back because of another one: a deadlock
+/// (`40P01`) or a serialization failure (`40001`).
+fn rolled_back_by_conflict(e: &postgres::Error) -> bool {
+    e.code()
+        .is_some_and(|c| c.code() == "40P01" || c.code() == "40001")
+}
+
 impl Conn {
     /// Connects (once, failing at once if the server cannot be reached).
     pub(super) fn open(
@@ -177,6 +184,11 @@ impl Conn {
                     Ok(value)
                 });
                 match attempt {
+                    // Rolled back by the server to break a deadlock (or a serialization
+                    // conflict) with another worker: nothing was applied, run it again.
+                    Err(e) if rolled_back_by_conflict(&e) && started.elapsed() < patience => {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
                     Err(e) if connection_lost(&e) && started.elapsed() < patience => {
                         paused.store(true, Ordering::SeqCst);
                         link.client = None;

@@ -728,6 +728,28 @@ fn apply_updates(
     // Every write names this worker's lease: an outcome that comes back after the row
     // went to another worker (this one was cut off longer than its lease) is dropped,
     // never written over what that worker recorded.
+    // Rows whose follow-ups settle in this batch are locked first, in row order:
+    // two workers confirming two coupons of one row then take turns (each sees the
+    // other's, and one of them marks the row done), and never lock in crossed order.
+    let settling: Vec<i64> = {
+        let mut rows: Vec<i64> = updates
+            .iter()
+            .filter_map(|u| match u {
+                Update::FollowUp { row, .. } => Some(i(*row)),
+                _ => None,
+            })
+            .collect();
+        rows.sort_unstable();
+        rows.dedup();
+        rows
+    };
+    if !settling.is_empty() {
+        cache.execute(
+            tx,
+            "SELECT 1 FROM rows WHERE row = ANY($1) ORDER BY row FOR UPDATE",
+            &[&settling],
+        )?;
+    }
     let attempt = tx.prepare(
         "UPDATE rows SET state = $2, attempts = attempts + 1, result = $3,
              error_code = $4, error_message = $5, updated_at = $6,

@@ -2,8 +2,8 @@
 //! any number of `send` workers.
 //!
 //! ```text
-//! rows.lease_owner, rows.lease_until         the worker holding an open row, until when
-//! follow_ups.lease_owner, .lease_until       the same for a follow-up
+//! rows.lease_owner, follow_ups.lease_owner: the worker holding an open row or follow-up;
+//!           held while that worker's lease (workers.lease_until) runs
 //! workers   id (host:pid:nonce), host, boot, pid, started_at, seen_at, ended_at, rates
 //! throttles step, brand, throttled_by, seq: each worker's last 429 of a step for a brand
 //! rows.parked, follow_ups.parked: given up on by their worker's run (not waited for)
@@ -11,8 +11,9 @@
 //! ```
 //!
 //! - **Leases.** A claim takes open rows no live lease holds (`FOR UPDATE SKIP
-//!   LOCKED`, so two workers never take the same row) and leases them for
-//!   [`LEASE`]; each heartbeat (about once a second) extends the worker's leases.
+//!   LOCKED`, so two workers never take the same row). A row is held while its
+//!   worker's lease runs ([`LEASE`] from its last heartbeat, about once a second):
+//!   one write per worker and beat, not one per row.
 //!   A worker that dies stops extending them: when they expire, another worker
 //!   claims the rows and resends them with their recorded numbers. A worker that
 //!   died on this machine (same host and boot, its pid gone) loses its leases at
@@ -52,6 +53,10 @@ const PATIENCE: Duration = Duration::from_secs(600);
 const INSERT_BATCH: usize = 1000;
 /// The server's clock, in Unix milliseconds.
 const NOW: &str = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+/// An open row (or follow-up) no live lease holds: no worker, or one whose lease
+/// (renewed by its heartbeats) ran out.
+const FREE: &str = "(lease_owner IS NULL OR NOT EXISTS (SELECT 1 FROM workers w
+     WHERE w.id = lease_owner AND w.lease_until > (extract(epoch FROM clock_timestamp()) * 1000)::bigint))";
 /// Whether the journal's tables exist: read from the catalog with this statement's
 /// snapshot (`to_regclass` may answer from a cache an advisory lock does not refresh,
 /// and miss the tables another worker just committed).
@@ -92,7 +97,6 @@ CREATE TABLE rows (
     updated_at BIGINT,
     brand TEXT NOT NULL DEFAULT '',
     lease_owner TEXT,
-    lease_until BIGINT,
     parked BOOLEAN NOT NULL DEFAULT false,
     claim_tok BIGINT
 );
@@ -113,7 +117,6 @@ CREATE TABLE follow_ups (
     updated_at BIGINT,
     brand TEXT NOT NULL DEFAULT '',
     lease_owner TEXT,
-    lease_until BIGINT,
     parked BOOLEAN NOT NULL DEFAULT false,
     claim_tok BIGINT,
     PRIMARY KEY (row, item)
@@ -156,6 +159,7 @@ CREATE TABLE workers (
     started_at BIGINT NOT NULL,
     seen_at BIGINT NOT NULL,
     ended_at BIGINT,
+    lease_until BIGINT NOT NULL DEFAULT 0,
     sending BOOLEAN NOT NULL DEFAULT true,
     rates TEXT NOT NULL DEFAULT '[]'
 );
@@ -313,6 +317,8 @@ pub(crate) struct Postgres {
     /// Claims made so far: each claim's token, so that a claim retried after its
     /// COMMIT's answer was lost finds the rows it leased the first time.
     claims: i64,
+    /// Whether this worker's row (and so its lease) is in `workers`.
+    registered: bool,
 }
 
 impl Postgres {
@@ -330,6 +336,7 @@ impl Postgres {
             lease_ms: lease_ms(lease),
             last_throttle: 0,
             claims: 0,
+            registered: false,
         };
         journal.check()?;
         Ok(journal)
@@ -346,6 +353,7 @@ impl Postgres {
             lease_ms: 0,
             last_throttle: 0,
             claims: 0,
+            registered: false,
         };
         if journal.format()?.is_none() {
             return Err(CampaignError::Input(format!(
@@ -440,6 +448,15 @@ impl Postgres {
         })
     }
 
+    /// Registers this worker before its first claim, run or heartbeat: the rows
+    /// it takes are held by its lease.
+    fn ensure_registered(&mut self) -> Result<(), CampaignError> {
+        if self.registered || self.worker.is_none() {
+            return Ok(());
+        }
+        self.register()
+    }
+
     /// Registers this worker (and buries the dead of this machine).
     fn register(&mut self) -> Result<(), CampaignError> {
         let Some(me) = self.worker.clone() else {
@@ -448,13 +465,16 @@ impl Postgres {
         self.bury_the_dead_here()?;
         let (host, boot) = this_machine();
         let pid = i64::from(std::process::id());
+        let lease = self.lease_ms;
+        self.registered = true;
         self.conn.call(move |tx| {
             tx.execute(
                 &format!(
-                    "INSERT INTO workers (id, host, boot, pid, started_at, seen_at)
-                     VALUES ($1, $2, $3, $4, {NOW}, {NOW}) ON CONFLICT (id) DO NOTHING"
+                    "INSERT INTO workers (id, host, boot, pid, started_at, seen_at, lease_until)
+                     VALUES ($1, $2, $3, $4, {NOW}, {NOW}, {NOW} + $5::bigint)
+                     ON CONFLICT (id) DO NOTHING"
                 ),
-                &[&me, &host, &boot, &pid],
+                &[&me, &host, &boot, &pid, &lease],
             )?;
             Ok(())
         })
@@ -464,18 +484,19 @@ impl Postgres {
 /// Gives a dead worker's leases up and marks it ended.
 fn expire(tx: &mut Transaction<'_>, worker: &str) -> Result<(), postgres::Error> {
     tx.execute(
-        "UPDATE rows SET lease_owner = NULL, lease_until = NULL, parked = false
+        "UPDATE rows SET lease_owner = NULL, parked = false
          WHERE lease_owner = $1 AND state IN ('pending', 'in_flight')",
         &[&worker],
     )?;
     tx.execute(
-        "UPDATE follow_ups SET lease_owner = NULL, lease_until = NULL, parked = false,
-             state = 'pending'
+        "UPDATE follow_ups SET lease_owner = NULL, parked = false, state = 'pending'
          WHERE lease_owner = $1 AND state IN ('pending', 'in_flight')",
         &[&worker],
     )?;
     tx.execute(
-        &format!("UPDATE workers SET ended_at = {NOW}, rates = '[]' WHERE id = $1"),
+        &format!(
+            "UPDATE workers SET ended_at = {NOW}, lease_until = 0, rates = '[]' WHERE id = $1"
+        ),
         &[&worker],
     )?;
     Ok(())
@@ -836,7 +857,7 @@ fn apply_updates(
                 cache.execute(
                     tx,
                     "UPDATE rows SET state = 'pending', updated_at = $2, lease_owner = NULL,
-                         lease_until = NULL, parked = false
+                         parked = false
                      WHERE row = $1 AND state IN ('pending', 'in_flight') AND lease_owner = $3",
                     &[&i(*row), &now, &me],
                 )?;
@@ -1015,7 +1036,7 @@ fn apply_follow_up(
             cache.execute(
                 tx,
                 "UPDATE follow_ups SET state = 'pending', updated_at = $3, lease_owner = NULL,
-                     lease_until = NULL, parked = false
+                     parked = false
                  WHERE row = $1 AND item = $2 AND state = 'in_flight' AND lease_owner = $4",
                 &[&row, &item, &now, &me],
             )?;
@@ -1175,8 +1196,9 @@ impl Store for Postgres {
         wants: &[(String, u64)],
         limit: usize,
     ) -> Result<Vec<Claimed>, CampaignError> {
+        self.ensure_registered()?;
         let wants = wants.to_vec();
-        let (me, lease) = (self.me(), self.lease_ms);
+        let me = self.me();
         let limit = i(limit as u64);
         self.claims += 1;
         let tok = self.claims;
@@ -1192,17 +1214,17 @@ impl Store for Postgres {
                 )?;
                 let rows = if earlier.is_empty() {
                     tx.query(
-                    &format!(
-                        "UPDATE rows r SET lease_owner = $3, lease_until = {NOW} + $4::bigint, claim_tok = $6
+                        &format!(
+                            "UPDATE rows r SET lease_owner = $3, parked = false, claim_tok = $5
                          FROM (SELECT row FROM rows
                                WHERE brand = $1 AND state IN ('pending', 'in_flight') AND row > $2
-                                 AND (lease_owner IS NULL OR lease_until < {NOW})
-                               ORDER BY row LIMIT $5 FOR UPDATE SKIP LOCKED) picked
+                                 AND {FREE}
+                               ORDER BY row LIMIT $4 FOR UPDATE SKIP LOCKED) picked
                          WHERE r.row = picked.row
                          RETURNING r.row, r.input, r.request_no, r.attempts, r.state"
-                    ),
-                    &[brand, &i(*after), &me, &lease, &limit, &tok],
-                )?
+                        ),
+                        &[brand, &i(*after), &me, &limit, &tok],
+                    )?
                 } else {
                     earlier
                 };
@@ -1253,7 +1275,7 @@ impl Store for Postgres {
     }
 
     fn start_run(&mut self, rate: f64) -> Result<i64, CampaignError> {
-        self.register()?;
+        self.ensure_registered()?;
         let me = self.me();
         let pid = i64::from(std::process::id());
         let (id, last_throttle) = self.conn.call(move |tx| {
@@ -1365,9 +1387,8 @@ impl Store for Postgres {
         self.conn.call(|tx| {
             tx.execute(
                 &format!(
-                    "UPDATE follow_ups SET state = 'pending', lease_owner = NULL, lease_until = NULL,
-                         parked = false
-                     WHERE state = 'in_flight' AND (lease_owner IS NULL OR lease_until < {NOW})"
+                    "UPDATE follow_ups SET state = 'pending', lease_owner = NULL, parked = false
+                     WHERE state = 'in_flight' AND {FREE}"
                 ),
                 &[],
             )?;
@@ -1380,8 +1401,9 @@ impl Store for Postgres {
         brands: &[String],
         limit: usize,
     ) -> Result<Vec<ClaimedFollowUp>, CampaignError> {
+        self.ensure_registered()?;
         let brands = brands.to_vec();
-        let (me, lease) = (self.me(), self.lease_ms);
+        let me = self.me();
         let limit = i(limit as u64);
         self.claims += 1;
         let tok = self.claims;
@@ -1419,17 +1441,17 @@ impl Store for Postgres {
                 let rows = tx.query(
                     &format!(
                         "UPDATE follow_ups f SET state = 'in_flight', lease_owner = $2,
-                             lease_until = {NOW} + $3::bigint, updated_at = {NOW}, claim_tok = $5
+                             parked = false, updated_at = {NOW}, claim_tok = $4
                          FROM (SELECT row, item FROM follow_ups
                                WHERE brand = $1 AND (state = 'pending' OR (state = 'in_flight'
-                                   AND (lease_owner IS NULL OR lease_until < {NOW})))
-                               ORDER BY row, item LIMIT $4 FOR UPDATE SKIP LOCKED) picked
+                                   AND {FREE}))
+                               ORDER BY row, item LIMIT $3 FOR UPDATE SKIP LOCKED) picked
                          WHERE f.row = picked.row AND f.item = picked.item
                          RETURNING f.row, f.item, f.operation_id, f.request_no, f.body, f.attempts,
                              (SELECT count(*) FROM follow_ups g
                               WHERE g.row = f.row AND g.state NOT IN ('done', 'failed'))"
                     ),
-                    &[brand, &me, &lease, &limit, &tok],
+                    &[brand, &me, &limit, &tok],
                 )?;
                 for r in rows {
                     out.push((
@@ -1492,6 +1514,7 @@ impl Store for Postgres {
     }
 
     fn heartbeat(&mut self, beat: &Beat) -> Result<Peers, CampaignError> {
+        self.ensure_registered()?;
         self.bury_the_dead_here()?;
         let me = self.me();
         let lease = self.lease_ms;
@@ -1509,19 +1532,12 @@ impl Store for Postgres {
         let sending = beat.sending;
         let (peers, seen) = self.conn.call(move |tx| {
             let now: i64 = tx.query_one(&format!("SELECT {NOW}"), &[])?.get(0);
+            // The lease of every row and follow-up this worker holds, in one write.
             tx.execute(
-                "UPDATE workers SET seen_at = $2, rates = $3, sending = $4 WHERE id = $1",
-                &[&me, &now, &rates, &sending],
-            )?;
-            tx.execute(
-                "UPDATE rows SET lease_until = $2::bigint + $3::bigint
-                 WHERE lease_owner = $1 AND state IN ('pending', 'in_flight')",
-                &[&me, &now, &lease],
-            )?;
-            tx.execute(
-                "UPDATE follow_ups SET lease_until = $2::bigint + $3::bigint
-                 WHERE lease_owner = $1 AND state IN ('pending', 'in_flight')",
-                &[&me, &now, &lease],
+                "UPDATE workers SET seen_at = $2, lease_until = $2::bigint + $5::bigint,
+                     rates = $3, sending = $4
+                 WHERE id = $1",
+                &[&me, &now, &rates, &sending, &lease],
             )?;
             for (step, brand) in &throttled {
                 tx.execute(
@@ -1562,13 +1578,11 @@ impl Store for Postgres {
                 .query_one(
                     // Through each other worker's own leases (an index lookup each), not
                     // a scan of every open row.
-                    "SELECT EXISTS (SELECT 1 FROM workers w WHERE w.id <> $1 AND w.ended_at IS NULL
+                    "SELECT EXISTS (SELECT 1 FROM workers w WHERE w.id <> $1 AND w.lease_until > $2
                          AND (EXISTS (SELECT 1 FROM rows r WHERE r.lease_owner = w.id
-                                      AND r.state IN ('pending', 'in_flight') AND NOT r.parked
-                                      AND r.lease_until > $2)
+                                      AND r.state IN ('pending', 'in_flight') AND NOT r.parked)
                            OR EXISTS (SELECT 1 FROM follow_ups f WHERE f.lease_owner = w.id
-                                      AND f.state IN ('pending', 'in_flight') AND NOT f.parked
-                                      AND f.lease_until > $2)))",
+                                      AND f.state IN ('pending', 'in_flight') AND NOT f.parked)))",
                     &[&me, &now],
                 )?
                 .get(0);
@@ -1596,9 +1610,9 @@ impl Store for Postgres {
                         "SELECT w.id, w.host, w.pid, w.started_at, w.seen_at, w.ended_at, w.rates,
                             w.ended_at IS NULL AND w.seen_at > {NOW} - $1::bigint,
                             (SELECT count(*) FROM rows r WHERE r.lease_owner = w.id
-                                AND r.state IN ('pending', 'in_flight') AND r.lease_until > {NOW}),
+                                AND r.state IN ('pending', 'in_flight') AND w.lease_until > {NOW}),
                             (SELECT count(*) FROM follow_ups f WHERE f.lease_owner = w.id
-                                AND f.state IN ('pending', 'in_flight') AND f.lease_until > {NOW})
+                                AND f.state IN ('pending', 'in_flight') AND w.lease_until > {NOW})
                          FROM workers w ORDER BY w.started_at DESC"
                     ),
                     &[&live_ms],

@@ -61,6 +61,10 @@ impl FromStr for QuotaScope {
     }
 }
 
+/// The most requests one step has in flight, all buckets together (unless a
+/// fixed concurrency per bucket is higher).
+pub const MAX_IN_FLIGHT: usize = crate::rate::DEFAULT_MAX_CONCURRENCY;
+
 /// One step's buckets, each with its requests in flight.
 #[derive(Debug, Clone)]
 pub struct Pacing {
@@ -72,6 +76,8 @@ pub struct Pacing {
     concurrency: Option<usize>,
     start: Instant,
     buckets: BTreeMap<String, (Pacer, usize)>,
+    /// Requests in flight, all buckets together.
+    in_flight: usize,
 }
 
 impl Pacing {
@@ -85,6 +91,7 @@ impl Pacing {
             concurrency,
             start: now,
             buckets: BTreeMap::new(),
+            in_flight: 0,
         }
     }
 
@@ -108,6 +115,15 @@ impl Pacing {
     /// When a request for `brand` may go out: now, later (no token yet), or never
     /// while its bucket has as many in flight as it may.
     pub fn ready_at(&mut self, brand: &str, now: Instant) -> Option<Instant> {
+        // However many buckets, one step never has more than this in flight: when
+        // replies slow down, each bucket's own allowance grows with the latency, and
+        // all of them together must not drown the server (or this process).
+        let cap = self
+            .concurrency
+            .map_or(MAX_IN_FLIGHT, |c| c.max(MAX_IN_FLIGHT));
+        if self.in_flight >= cap {
+            return None;
+        }
         let (pacer, in_flight) = self.bucket(brand);
         (*in_flight < pacer.concurrency()).then(|| pacer.ready_at(now))
     }
@@ -122,6 +138,7 @@ impl Pacing {
         let (pacer, in_flight) = self.bucket(brand);
         pacer.take(now);
         *in_flight += 1;
+        self.in_flight += 1;
     }
 
     /// A request for `brand` was answered after `latency`.
@@ -129,6 +146,7 @@ impl Pacing {
         let (pacer, in_flight) = self.bucket(brand);
         pacer.observe_latency(latency);
         *in_flight = in_flight.saturating_sub(1);
+        self.in_flight = self.in_flight.saturating_sub(1);
     }
 
     /// A 429 for a request for `brand` sent at `sent_at`: slows its bucket only.

@@ -72,16 +72,16 @@ impl Status {
                 (false, Some(at)) => format!("ended {}", utc(at)),
                 (false, None) => format!("silent since {} (its leases expire)", utc(w.seen_at)),
             };
-            let total: f64 = w.rates.iter().map(|(_, r)| r).sum();
-            writeln!(
+            write!(
                 f,
-                "  {} (pid {}): {state}; leases: {} rows, {} follow-ups; {total:.0}/s allowed over {} brands",
-                w.id,
-                w.pid,
-                w.leased_rows,
-                w.leased_follow_ups,
-                w.rates.len()
+                "  {} (pid {}): {state}; leases: {} rows, {} follow-ups",
+                w.id, w.pid, w.leased_rows, w.leased_follow_ups
             )?;
+            if w.live && !w.rates.is_empty() {
+                let total: f64 = w.rates.iter().map(|(_, r)| r).sum();
+                write!(f, "; {total:.0}/s allowed over {} brands", w.rates.len())?;
+            }
+            writeln!(f)?;
         }
         // Each brand's rate across the live workers: what its documented limit must cover.
         let mut per_brand: std::collections::BTreeMap<&str, (f64, usize)> = Default::default();

@@ -394,6 +394,10 @@ pub struct CampaignSendArgs {
         value_name = "FILE.db|postgres://…"
     )]
     pub journal: PathBuf,
+    /// The confirm step's requests per second, per --partner-quota bucket like --rate
+    /// [default: the confirm operation's documented limit, 500 for the user-coupon confirms].
+    #[arg(long, value_name = "N", value_parser = parse_rate)]
+    pub confirm_rate: Option<f64>,
     /// On a PostgreSQL journal: how long the rows a worker takes stay its own
     /// without its heartbeat (about one a second). A worker that dies on another
     /// machine delays its rows this long; one restarted on the same machine takes

@@ -86,6 +86,9 @@ pub struct RunOptions {
     pub quota: QuotaScope,
     /// How a brand refused as a caller (NO_AUTH) is re-checked before its rows fail.
     pub gate: GatePolicy,
+    /// The follow-up step's rate per bucket; default: the follow-up operation's
+    /// documented limit ([`RunOptions::follow_up_rate`]).
+    pub follow_up_rate: Option<f64>,
     /// On a shared (PostgreSQL) journal: how long the rows this worker takes stay
     /// its own without its heartbeat. A worker that dies (and is not restarted on
     /// the same machine) delays its rows this long.
@@ -106,6 +109,7 @@ impl Default for RunOptions {
             quota: QuotaScope::PerBrand,
             gate: GatePolicy::default(),
             lease: LEASE,
+            follow_up_rate: None,
         }
     }
 }
@@ -880,7 +884,9 @@ pub(crate) async fn run(
                 lane: Lane::new(
                     Pacing::new(
                         options.quota,
-                        RunOptions::follow_up_rate(info),
+                        options
+                            .follow_up_rate
+                            .unwrap_or_else(|| RunOptions::follow_up_rate(info)),
                         options.concurrency,
                         now,
                     ),
@@ -912,15 +918,18 @@ pub(crate) async fn run(
     // first request, and when others already send, time for them to make room.
     let mut share = 1.0;
     if shared {
-        let peers = journal.heartbeat(&Beat {
+        // Announce this worker, give the others a heartbeat to make room (and
+        // workers starting at the same moment time to announce themselves), then
+        // take its share.
+        let beat = Beat {
             run_id,
             sending: true,
             ..Beat::default()
-        })?;
+        };
+        journal.heartbeat(&beat)?;
+        tokio::time::sleep(PROGRESS_EVERY + COMMIT_EVERY * 4).await;
+        let peers = journal.heartbeat(&beat)?;
         share = 1.0 / f64::from(peers.sending.max(1));
-        if peers.sending > 1 {
-            tokio::time::sleep(PROGRESS_EVERY + COMMIT_EVERY * 4).await;
-        }
     }
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
     if shared {
@@ -1019,10 +1028,13 @@ pub(crate) async fn run(
             break;
         }
         // Nothing to send yet: a reply, a resend's or a token's time, the next work, or a stop.
-        let mut at = run.wake_at(now);
-        if paused {
-            at = at.min(now + COMMIT_EVERY * 2);
-        }
+        // Paused, only replies, the journal and a stop matter: look again shortly
+        // (the tokens and resends due would wake the loop at once, for nothing).
+        let mut at = if paused {
+            now + COMMIT_EVERY * 2
+        } else {
+            run.wake_at(now)
+        };
         if run.shared.on {
             // The next beat: the others' news, and a finished worker's next look.
             at = at.min(run.last_progress + PROGRESS_EVERY);

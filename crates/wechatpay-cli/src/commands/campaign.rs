@@ -93,6 +93,7 @@ fn send_inner(args: &CampaignSendArgs) -> Result<(String, Result<(), CliError>),
         follow_up: !args.no_confirm,
         quota: args.partner_quota,
         lease: std::time::Duration::from_secs_f64(args.lease),
+        follow_up_rate: args.confirm_rate,
         ..RunOptions::default()
     };
     let follow_up = info.follow_up.as_ref().filter(|_| !args.no_confirm);
@@ -121,8 +122,12 @@ fn send_inner(args: &CampaignSendArgs) -> Result<(String, Result<(), CliError>),
         ));
     }
     if let Some(f) = follow_up {
+        let rate = match args.confirm_rate {
+            Some(rate) => format!("at {rate}/s, --confirm-rate"),
+            None => "its own documented rate".to_owned(),
+        };
         note(&format!(
-            "campaign: each result is then followed up with {} (its own documented rate); a row succeeds once that took effect",
+            "campaign: each result is then followed up with {} ({rate}); a row succeeds once that took effect",
             f.operation_id
         ));
     }
@@ -381,6 +386,7 @@ pub fn resume_command(args: &CampaignSendArgs) -> String {
     if args.partner_quota != QuotaScope::default() {
         flag("partner-quota", Some(args.partner_quota.to_string()));
     }
+    flag("confirm-rate", args.confirm_rate.map(|r| r.to_string()));
     flag("concurrency", args.concurrency.map(|c| c.to_string()));
     if args.timeout != DEFAULT_TIMEOUT {
         flag("timeout", Some(args.timeout.to_string()));
@@ -613,6 +619,7 @@ mod tests {
             concurrency: None,
             timeout: 30.0,
             no_confirm: true,
+            confirm_rate: None,
             lease: 30.0,
             apiv3_key: None,
             conn: Default::default(),
@@ -635,6 +642,7 @@ mod tests {
             concurrency: Some(3),
             timeout: 2.5,
             no_confirm: false,
+            confirm_rate: None,
             lease: 30.0,
             apiv3_key: Some("SECRET".into()),
             conn: crate::args::ConnArgs {

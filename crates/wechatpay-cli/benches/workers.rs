@@ -488,6 +488,18 @@ impl Drop for Worker {
     }
 }
 
+/// CPU seconds used so far (utime + stime), sampled during the run.
+struct Cpu {
+    at: f64,
+    workers: f64,
+    sandbox: f64,
+    postgres: f64,
+    /// This process (reading the logs, sampling).
+    bench: f64,
+    /// Every core of the machine, busy (/proc/stat).
+    machine: f64,
+}
+
 /// utime + stime of `pid` in seconds (/proc/PID/stat, Linux).
 fn proc_cpu_secs(pid: u32) -> Option<f64> {
     let fields = proc_stat_fields(pid)?;
@@ -744,22 +756,28 @@ fn main() {
     let (mut pg_down, mut pg_up): (Option<f64>, Option<f64>) = (None, None);
     let mut status_mid = None;
     let mut pg_cpu = PgCpu::new(pg.port());
-    // (time, CPU seconds so far of the workers, the sandbox, PostgreSQL, the whole
-    // machine), about once a second.
-    let mut cpu_samples: Vec<(f64, f64, f64, f64, f64)> = Vec::new();
+    // CPU seconds so far, about once a second.
+    let mut cpu_samples: Vec<Cpu> = Vec::new();
     let mut sandbox_cpu = 0.0;
     let deadline = Instant::now() + timeout;
     loop {
         std::thread::sleep(Duration::from_millis(100));
         let issued = log.lock().unwrap().sends_issued as f64 / rows as f64;
-        if cpu_samples.last().is_none_or(|(at, ..)| now() >= at + 1.0) {
+        if cpu_samples.last().is_none_or(|c| now() >= c.at + 1.0) {
             if let Some(cpu) = proc_cpu_secs(sandbox.0.id()) {
                 sandbox_cpu = cpu;
             }
             let workers: f64 = [&a, &b, &c].iter().map(|w| w.cpu).sum::<f64>()
                 + d.as_ref().map_or(0.0, |w| w.cpu);
             let machine = machine_jiffies().map_or(0.0, |(busy, _)| busy / clock_ticks());
-            cpu_samples.push((now(), workers, sandbox_cpu, pg_cpu.sample(), machine));
+            cpu_samples.push(Cpu {
+                at: now(),
+                workers,
+                sandbox: sandbox_cpu,
+                postgres: pg_cpu.sample(),
+                bench: proc_cpu_secs(std::process::id()).unwrap_or(0.0),
+                machine,
+            });
         }
         if killed_at.is_none() && issued >= KILL_AT {
             b.kill();
@@ -1060,8 +1078,16 @@ fn main() {
     let run_secs = ended - started;
     let workers_cpu: f64 = workers.iter().map(|w| w.cpu).sum::<f64>()
         + extra.as_ref().map_or(0.0, |e| e.cpu);
-    let postgres_cpu = cpu_samples.last().map_or(0.0, |(.., p, _)| *p)
-        - cpu_samples.first().map_or(0.0, |(.., p, _)| *p);
+    let cpu_span = |f: fn(&Cpu) -> f64| {
+        cpu_samples.last().map_or(0.0, f) - cpu_samples.first().map_or(0.0, f)
+    };
+    let postgres_cpu = cpu_span(|c| c.postgres);
+    let bench_cpu = cpu_span(|c| c.bench);
+    let others_cpu = cpu_span(|c| c.machine)
+        - cpu_span(|c| c.workers)
+        - cpu_span(|c| c.sandbox)
+        - postgres_cpu
+        - bench_cpu;
     let machine_busy = match (machine_before, machine_after) {
         (Some((b0, t0)), Some((b1, t1))) if t1 > t0 => (b1 - b0) / (t1 - t0),
         _ => f64::NAN,
@@ -1080,7 +1106,7 @@ fn main() {
     }
     println!("  first send answered 200 at {first_send:.2}, last at {last_send:.2}");
     println!();
-    println!("timeline (5 s buckets, s since the bench started; sends and confirms answered per second, all brands; the slowest and fastest brand's sends/s):");
+    println!("timeline (5 s buckets, s since the bench started; sends and confirms answered per second, all brands; the slowest and fastest brand's sends/s; CPU cores busy: \"others\" is the whole machine less these three and the bench itself — other users' work, the kernel):");
     timeline(&log.answers, brand_count, started, ended, &cpu_samples);
     println!();
     println!("worker stderr (notable lines):");
@@ -1181,6 +1207,7 @@ fn main() {
     println!("BENCH workers_extra_worker {} runs", u8::from(extra.is_some()));
     println!("BENCH workers_cpu_cores {:.2} cores", (workers_cpu + sandbox_cpu + postgres_cpu) / run_secs);
     println!("BENCH workers_machine_busy {:.2} x", machine_busy);
+    println!("BENCH workers_other_cpu_cores {:.2} cores", others_cpu / run_secs);
     println!();
     println!("| workers measurement | value | target |");
     println!("|---|---|---|");
@@ -1206,10 +1233,12 @@ fn main() {
         "| the run: workers started → all ended / {nominal:.0} s without disturbances | {run_secs:.1} s | |"
     );
     println!(
-        "| CPU / wall time: workers, sandbox, PostgreSQL; the whole machine's busy share ({cores} cores, other users included) | {:.2}, {:.2}, {:.2} cores; {:.0} % | |",
+        "| CPU / wall time: workers, sandbox, PostgreSQL, the bench, other processes; the whole machine's busy share ({cores} cores) | {:.2}, {:.2}, {:.2}, {:.2}, {:.2} cores; {:.0} % | |",
         workers_cpu / run_secs,
         sandbox_cpu / run_secs,
         postgres_cpu / run_secs,
+        bench_cpu / run_secs,
+        others_cpu / run_secs,
         machine_busy * 100.0
     );
     println!("| rows left open when A, C and D ended (finished by one more worker) | {open_after_run} | 0 |");
@@ -1310,7 +1339,7 @@ fn timeline(
     brands: usize,
     from: f64,
     to: f64,
-    cpu: &[(f64, f64, f64, f64, f64)],
+    cpu: &[Cpu],
 ) {
     const BUCKET: f64 = 5.0;
     let buckets = ((to - from) / BUCKET).ceil().max(1.0) as usize;
@@ -1333,10 +1362,12 @@ fn timeline(
     // CPU seconds so far at `t`: the last sample at or before it.
     let cpu_at = |t: f64| {
         cpu.iter()
-            .take_while(|(at, ..)| *at <= t)
+            .take_while(|c| c.at <= t)
             .last()
             .or(cpu.first())
-            .map_or((0.0, 0.0, 0.0, 0.0), |(_, w, s, p, m)| (*w, *s, *p, *m))
+            .map_or((0.0, 0.0, 0.0, 0.0), |c| {
+                (c.workers, c.sandbox, c.postgres, c.machine - c.bench)
+            })
     };
     for i in 0..buckets {
         let (lo_t, hi_t) = (from + i as f64 * BUCKET, from + (i + 1) as f64 * BUCKET);
@@ -1346,7 +1377,7 @@ fn timeline(
         let lo = sends[i].iter().min().copied().unwrap_or(0);
         let hi = sends[i].iter().max().copied().unwrap_or(0);
         println!(
-            "  {lo_t:6.1}–{hi_t:6.1} s: sends {:7.1}/s (brands {:5.1}–{:5.1}/s), confirms {:7.1}/s, 429s {:4}; CPU cores: workers {:.2}, sandbox {:.2}, PostgreSQL {:.2}, machine {:.2}",
+            "  {lo_t:6.1}–{hi_t:6.1} s: sends {:7.1}/s (brands {:5.1}–{:5.1}/s), confirms {:7.1}/s, 429s {:4}; CPU cores: workers {:.2}, sandbox {:.2}, PostgreSQL {:.2}, others {:.2}",
             total as f64 / BUCKET,
             lo as f64 / BUCKET,
             hi as f64 / BUCKET,
@@ -1355,7 +1386,7 @@ fn timeline(
             (w1 - w0) / BUCKET,
             (s1 - s0) / BUCKET,
             (p1 - p0) / BUCKET,
-            (m1 - m0) / BUCKET,
+            ((m1 - m0) - (w1 - w0) - (s1 - s0) - (p1 - p0)) / BUCKET,
         );
     }
 }

@@ -55,7 +55,7 @@ use serde_json::{json, Value};
 
 mod common;
 
-use common::{operation_stats as stats, start_sandbox, Sandbox};
+use common::{start_sandbox, Sandbox};
 use wechatpay_sandbox::keys::{
     Identity as SandboxIdentity, CLIENT_KEY_FILE, IDENTITY_FILE, WXP_PUB_FILE,
 };
@@ -498,6 +498,8 @@ struct Cpu {
     bench: f64,
     /// Every core of the machine, busy (/proc/stat).
     machine: f64,
+    /// The sandbox's open files (mostly its connections).
+    sandbox_fds: usize,
 }
 
 /// utime + stime of `pid` in seconds (/proc/PID/stat, Linux).
@@ -755,6 +757,7 @@ fn main() {
     let (mut killed_at, mut added_at) = (None, None);
     let (mut pg_down, mut pg_up): (Option<f64>, Option<f64>) = (None, None);
     let mut status_mid = None;
+    let mut timed_out: Option<String> = None;
     let mut pg_cpu = PgCpu::new(pg.port());
     // CPU seconds so far, about once a second.
     let mut cpu_samples: Vec<Cpu> = Vec::new();
@@ -777,6 +780,8 @@ fn main() {
                 postgres: pg_cpu.sample(),
                 bench: proc_cpu_secs(std::process::id()).unwrap_or(0.0),
                 machine,
+                sandbox_fds: std::fs::read_dir(format!("/proc/{}/fd", sandbox.0.id()))
+                    .map_or(0, Iterator::count),
             });
         }
         if killed_at.is_none() && issued >= KILL_AT {
@@ -833,15 +838,28 @@ fn main() {
             break;
         }
         if Instant::now() > deadline {
+            // What was measured is still read and printed; the bench fails at the end.
             let mut all = vec![&a, &b, &c];
             all.extend(d.as_ref());
             print_tails(&all);
-            eprintln!("{}", campaign_status(&journal));
-            panic!(
-                "the workers did not end within {:.0} s (rows issued: {:.1} %); every process is killed",
+            timed_out = Some(format!(
+                "the workers did not end within {:.0} s ({:.1} % of the rows issued); they were killed",
                 timeout.as_secs_f64(),
                 issued * 100.0
-            );
+            ));
+            eprintln!("workers bench: {}", timed_out.as_deref().unwrap_or_default());
+            for w in [&mut a, &mut c].into_iter().chain(d.as_mut()) {
+                if w.running() {
+                    w.kill();
+                }
+            }
+            if pg_down.is_some() && pg_up.is_none() {
+                pg.restart()
+                    .unwrap_or_else(|e| panic!("restarting PostgreSQL: {e}"));
+                pg_up = Some(now());
+            }
+            events.push((now(), "timed out: the remaining workers SIGKILLed".to_owned()));
+            break;
         }
     }
     let ended = now();
@@ -866,7 +884,7 @@ fn main() {
     };
     let open_after_run = open(&states);
     let mut extra = None;
-    if open_after_run > 0 {
+    if open_after_run > 0 && timed_out.is_none() {
         eprintln!(
             "{open_after_run} rows still open after the workers ended ({states:?}): one more worker finishes them"
         );
@@ -907,6 +925,9 @@ fn main() {
          coalesce(outcome, '-'), round((coalesce(last_send_at, 0) - coalesce(first_send_at, 0)) / 1000.0, 1) \
          FROM runs ORDER BY id",
     );
+    let runs_requests: u64 = sql(&pg, "SELECT coalesce(sum(requests), 0) FROM runs")
+        .parse()
+        .unwrap_or(0);
     let table_stats = sql(
         &pg,
         "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_live_tup, n_dead_tup, \
@@ -919,8 +940,9 @@ fn main() {
         .unwrap_or(0);
 
     // The sandbox: its counters, then its state file.
-    let send = stats(&base_url, SEND);
-    let confirm = stats(&base_url, CONFIRM);
+    // The sandbox's counters (it may still be busy with what the killed workers left).
+    let send = try_stats(&base_url, SEND);
+    let confirm = try_stats(&base_url, CONFIRM);
     drop(sandbox);
     let _ = log_reader.join();
     let store = wechatpay_sandbox::store::Store::open(
@@ -963,6 +985,9 @@ fn main() {
     }
     let coupons_issued: u64 = issued_per_brand.iter().sum();
     let coupons_confirmed: u64 = confirmed_per_brand.iter().sum();
+    // Without the counters, the state file's coupons (the same, barring a bug).
+    let send = send.unwrap_or((0, coupons_issued, 0, 0));
+    let confirm = confirm.unwrap_or((0, coupons_confirmed, 0, 0));
     // A row's number issued twice would be two coupons with one send_request_no.
     let duplicates = coupons_issued - sandbox_numbers.len() as u64;
     let sandbox_only: HashSet<&String> = sandbox_numbers.iter().map(|(_, n)| n).collect();
@@ -1199,6 +1224,8 @@ fn main() {
     println!("BENCH workers_missing {missing} rows");
     println!("BENCH workers_journal_succeeded {succeeded} rows");
     println!("BENCH workers_replayed {} requests", replayed[0] + replayed[1]);
+    println!("BENCH workers_requests_counted {runs_requests} requests");
+    println!("BENCH workers_requests_answered {} requests", log.answers.len());
     println!("BENCH workers_pause_secs {paused_max:.1} s");
     println!("BENCH workers_paused_workers {paused_workers} workers");
     println!("BENCH workers_send_gap_secs {send_gap:.1} s");
@@ -1228,6 +1255,10 @@ fn main() {
     println!("| journal rows without a coupon / coupons of no journal row | {missing} / {foreign} | 0 / 0 |");
     println!("| journal rows succeeded (confirms done) | {succeeded} ({follow_ups_done}) | exactly {rows} |");
     println!("| resends answered with their recorded result (sends + confirms) | {} + {} | |", replayed[0], replayed[1]);
+    println!(
+        "| requests the workers counted (journal runs) / requests the sandbox answered (its log) | {runs_requests} / {} | |",
+        log.answers.len()
+    );
     println!("| PostgreSQL down 10 s: longest \"sending paused\" of a worker ({paused_workers} paused) / longest gap in the sandbox's sends | {paused_max:.1} s / {send_gap:.1} s | |");
     println!(
         "| the run: workers started → all ended / {nominal:.0} s without disturbances | {run_secs:.1} s | |"
@@ -1273,6 +1304,9 @@ fn main() {
     for m in &missed {
         eprintln!("workers bench: target missed: {m}");
     }
+    if let Some(why) = timed_out {
+        panic!("{why} (the figures above are what was measured until then)");
+    }
 }
 
 /// One line per second, brand and outcome: `second,brand,step,status,count`.
@@ -1314,6 +1348,26 @@ fn postgres_errors(port: u16, dir: &Path) -> Vec<String> {
         }
     }
     out
+}
+
+/// (requests, issued, replayed, rejected) of `operation` in `/sandbox/stats`, or
+/// `None` when the sandbox does not answer within 30 s.
+fn try_stats(base_url: &str, operation: &str) -> Option<(u64, u64, u64, u64)> {
+    use std::io::Read as _;
+    let addr = base_url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    write!(
+        stream,
+        "GET /sandbox/stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).ok()?;
+    let stats: Value = serde_json::from_str(reply.split_once("\r\n\r\n")?.1).ok()?;
+    let op = &stats["operations"][operation];
+    let get = |k: &str| op[k].as_u64().unwrap_or(0);
+    Some((get("requests"), get("issued"), get("replayed"), get("rejected")))
 }
 
 /// `wechatpay campaign status --journal URL`: its output, or its error.
@@ -1369,6 +1423,12 @@ fn timeline(
                 (c.workers, c.sandbox, c.postgres, c.machine - c.bench)
             })
     };
+    let fds_at = |t: f64| {
+        cpu.iter()
+            .take_while(|c| c.at <= t)
+            .last()
+            .map_or(0, |c| c.sandbox_fds)
+    };
     for i in 0..buckets {
         let (lo_t, hi_t) = (from + i as f64 * BUCKET, from + (i + 1) as f64 * BUCKET);
         let (w0, s0, p0, m0) = cpu_at(lo_t);
@@ -1377,7 +1437,7 @@ fn timeline(
         let lo = sends[i].iter().min().copied().unwrap_or(0);
         let hi = sends[i].iter().max().copied().unwrap_or(0);
         println!(
-            "  {lo_t:6.1}–{hi_t:6.1} s: sends {:7.1}/s (brands {:5.1}–{:5.1}/s), confirms {:7.1}/s, 429s {:4}; CPU cores: workers {:.2}, sandbox {:.2}, PostgreSQL {:.2}, others {:.2}",
+            "  {lo_t:6.1}–{hi_t:6.1} s: sends {:7.1}/s (brands {:5.1}–{:5.1}/s), confirms {:7.1}/s, 429s {:4}; CPU cores: workers {:.2}, sandbox {:.2}, PostgreSQL {:.2}, others {:.2}; sandbox fds {}",
             total as f64 / BUCKET,
             lo as f64 / BUCKET,
             hi as f64 / BUCKET,
@@ -1387,6 +1447,7 @@ fn timeline(
             (s1 - s0) / BUCKET,
             (p1 - p0) / BUCKET,
             ((m1 - m0) - (w1 - w0) - (s1 - s0) - (p1 - p0)) / BUCKET,
+            fds_at(hi_t),
         );
     }
 }

@@ -1314,7 +1314,10 @@ fn main() {
         others_cpu / run_secs,
         machine_busy * 100.0
     );
-    println!("| rows left open when A, C and D ended (finished by one more worker) | {open_after_run} | 0 |");
+    println!(
+        "| rows left open when A, C and D ended / still open after one more worker ran | {open_after_run} / {} | 0 |",
+        if extra.is_some() { open(&states).to_string() } else { "-".to_owned() }
+    );
     if !other_errors.is_empty() {
         println!("| other error answers | {other_errors:?} | none |");
     }

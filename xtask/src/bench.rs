@@ -11,10 +11,12 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// The per-brand rate of the workers bench in `cargo xtask bench`: one a 2-core
-/// machine's CPU can hold. At the 100 (10 brands, a send and a confirm
-/// each, every request and reply signed: 4,000 RSA signatures a second) the
-/// machine is CPU-bound and the figures measure the CPU, not the coordination;
-/// `cargo bench -p wechatpay-cli --bench workers` runs that.
+/// machine's CPU can hold (at 10 the workers, the sandbox and PostgreSQL take
+/// about 1.2 of its 2 cores). At the 100 (10 brands, a send and a
+/// confirm each, every request and reply signed: 4,000 RSA signatures a second,
+/// beside PostgreSQL's own work) the machine is CPU-bound and the figures
+/// measure the overload, not the coordination; `cargo bench -p wechatpay-cli
+/// --bench workers` (no variable) runs that.
 macro_rules! workers_rate {
     () => {
         "10"
@@ -325,7 +327,7 @@ const ROWS: &[Row] = &[
         label: concat!(
             "workers: 30,000 rows over 10 brands, 3 `campaign send` workers on one PostgreSQL journal (one SIGKILLed at 25 %, one added at 40 %, PostgreSQL down 10 s at 55 %), sandbox --rate-limit ",
             workers_rate!(),
-            " per brand (this 2-core machine is CPU-bound at the issue's 100; see benches/workers.rs): slowest brand's steady send rate / limit"
+            " per brand (CPU-bound above: at the issue's 100 a 2-core machine cannot sign enough and the run collapses; see benches/workers.rs): slowest brand's steady send rate / limit"
         ),
         figure: "workers_brand_rate_min_ratio",
         target: Some(("≥ 0.95×", |v, _| v >= 0.95)),
@@ -615,8 +617,14 @@ pub fn run_all(root: &Path) -> Result<(String, bool), String> {
     Ok(table(&figures))
 }
 
+/// A bench command's arguments and the environment variables it runs with.
+pub type EnvCommand = (
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+);
+
 /// Bench binaries run with environment variables.
-pub const BENCH_COMMANDS_WITH_ENV: &[(&[&str], &[(&str, &str)])] = &[(
+pub const BENCH_COMMANDS_WITH_ENV: &[EnvCommand] = &[(
     &[
         "bench",
         "--quiet",

@@ -224,9 +224,11 @@ fn forget_notify_url(state: &Path, brand_id: &str) {
     let store = wechatpay_sandbox::store::Store::open(Some(state), 0, brand_id)
         .expect("the sandbox's state file");
     store
-        .transaction(|db| -> Result<usize, wechatpay_sandbox::replies::Rejection> {
-            Ok(db.execute("DELETE FROM notify_configs", [])?)
-        })
+        .transaction(
+            |db| -> Result<usize, wechatpay_sandbox::replies::Rejection> {
+                Ok(db.execute("DELETE FROM notify_configs", [])?)
+            },
+        )
         .expect("removing the notify URL");
 }
 
@@ -307,7 +309,12 @@ fn start_logged_sandbox(
 ) -> (Sandbox, String, Arc<Mutex<SandboxLog>>, JoinHandle<()>) {
     let mut child = Command::new(BIN)
         .args(["sandbox", "--listen", "127.0.0.1:0", "--stop-on-eof"])
-        .args(["--rate-limit", &rate.to_string(), "--partner-quota", "per-brand"])
+        .args([
+            "--rate-limit",
+            &rate.to_string(),
+            "--partner-quota",
+            "per-brand",
+        ])
         .arg("--state")
         .arg(state)
         .arg("--keys")
@@ -456,7 +463,8 @@ impl Worker {
     }
 
     fn summary(&self, dir: &Path) -> Option<Value> {
-        let text = std::fs::read_to_string(dir.join(format!("worker-{}.stdout", self.name))).ok()?;
+        let text =
+            std::fs::read_to_string(dir.join(format!("worker-{}.stdout", self.name))).ok()?;
         serde_json::from_str(text.trim()).ok()
     }
 
@@ -640,11 +648,14 @@ fn sql(pg: &PgServer, sql: &str) -> String {
 
 /// The journal's rows by state.
 fn journal_states(pg: &PgServer) -> BTreeMap<String, u64> {
-    sql(pg, "SELECT state, count(*) FROM rows GROUP BY state ORDER BY state")
-        .lines()
-        .filter_map(|l| l.split_once('|'))
-        .map(|(s, n)| (s.to_owned(), n.parse().unwrap_or(0)))
-        .collect()
+    sql(
+        pg,
+        "SELECT state, count(*) FROM rows GROUP BY state ORDER BY state",
+    )
+    .lines()
+    .filter_map(|l| l.split_once('|'))
+    .map(|(s, n)| (s.to_owned(), n.parse().unwrap_or(0)))
+    .collect()
 }
 
 /// The length of `[lo, hi]` outside every window, and whether `t` is outside them.
@@ -722,12 +733,20 @@ fn main() {
     assert_eq!(brands.len(), brand_count, "{:?}", id.authorized_brand_ids);
 
     let pg = PgServer::start().unwrap_or_else(|e| panic!("starting PostgreSQL: {e}"));
-    let journal = pg.create_database("workers").expect("the journal's database");
+    let journal = pg
+        .create_database("workers")
+        .expect("the journal's database");
     // A diagnosis aid, off by default: PostgreSQL logs every statement slower
     // than this many milliseconds (its log is copied next to the workers' files).
     if let Ok(ms) = std::env::var("WORKERS_BENCH_PG_LOG_MS") {
-        let ms: u32 = ms.trim().parse().expect("WORKERS_BENCH_PG_LOG_MS: milliseconds");
-        sql(&pg, &format!("ALTER SYSTEM SET log_min_duration_statement = {ms}"));
+        let ms: u32 = ms
+            .trim()
+            .parse()
+            .expect("WORKERS_BENCH_PG_LOG_MS: milliseconds");
+        sql(
+            &pg,
+            &format!("ALTER SYSTEM SET log_min_duration_statement = {ms}"),
+        );
         sql(&pg, "SELECT pg_reload_conf()");
     }
     // The sandbox's state in memory (/dev/shm) where there is one: on a disk its
@@ -797,8 +816,8 @@ fn main() {
             if let Some(cpu) = proc_cpu_secs(sandbox.0.id()) {
                 sandbox_cpu = cpu;
             }
-            let workers: f64 = [&a, &b, &c].iter().map(|w| w.cpu).sum::<f64>()
-                + d.as_ref().map_or(0.0, |w| w.cpu);
+            let workers: f64 =
+                [&a, &b, &c].iter().map(|w| w.cpu).sum::<f64>() + d.as_ref().map_or(0.0, |w| w.cpu);
             let machine = machine_jiffies().map_or(0.0, |(busy, _)| busy / clock_ticks());
             cpu_samples.push(Cpu {
                 at: now(),
@@ -814,19 +833,26 @@ fn main() {
         if killed_at.is_none() && issued >= KILL_AT {
             b.kill();
             killed_at = Some(now());
-            events.push((now(), format!("SIGKILL worker B at {:.0} % issued", issued * 100.0)));
+            events.push((
+                now(),
+                format!("SIGKILL worker B at {:.0} % issued", issued * 100.0),
+            ));
         }
         if killed_at.is_some() && added_at.is_none() && issued >= ADD_AT {
             d = Some(Worker::start("D", &setup));
             added_at = Some(now());
-            events.push((now(), format!("worker D started at {:.0} % issued", issued * 100.0)));
+            events.push((
+                now(),
+                format!("worker D started at {:.0} % issued", issued * 100.0),
+            ));
         }
         if added_at.is_some() && status_mid.is_none() && issued >= STATUS_AT {
             status_mid = Some((now(), campaign_status(&journal)));
         }
         if added_at.is_some() && pg_down.is_none() && issued >= OUTAGE_AT {
             let asked = now();
-            pg.stop().unwrap_or_else(|e| panic!("stopping PostgreSQL: {e}"));
+            pg.stop()
+                .unwrap_or_else(|e| panic!("stopping PostgreSQL: {e}"));
             pg_down = Some(now());
             events.push((
                 asked,
@@ -874,7 +900,10 @@ fn main() {
                 timeout.as_secs_f64(),
                 issued * 100.0
             ));
-            eprintln!("workers bench: {}", timed_out.as_deref().unwrap_or_default());
+            eprintln!(
+                "workers bench: {}",
+                timed_out.as_deref().unwrap_or_default()
+            );
             for w in [&mut a, &mut c].into_iter().chain(d.as_mut()) {
                 if w.running() {
                     w.kill();
@@ -885,7 +914,10 @@ fn main() {
                     .unwrap_or_else(|e| panic!("restarting PostgreSQL: {e}"));
                 pg_up = Some(now());
             }
-            events.push((now(), "timed out: the remaining workers SIGKILLed".to_owned()));
+            events.push((
+                now(),
+                "timed out: the remaining workers SIGKILLed".to_owned(),
+            ));
             break;
         }
     }
@@ -921,7 +953,10 @@ fn main() {
             assert!(Instant::now() < limit, "the extra worker did not end");
             std::thread::sleep(Duration::from_millis(100));
         }
-        events.push((now(), format!("extra worker E exited: {:?}", e.exit.unwrap().1)));
+        events.push((
+            now(),
+            format!("extra worker E exited: {:?}", e.exit.unwrap().1),
+        ));
         states = journal_states(&pg);
         extra = Some(e);
     }
@@ -981,12 +1016,8 @@ fn main() {
     let confirm = try_stats(&base_url, CONFIRM);
     drop(sandbox);
     let _ = log_reader.join();
-    let store = wechatpay_sandbox::store::Store::open(
-        Some(&state),
-        0,
-        &id.brand_id,
-    )
-    .expect("the sandbox's state file");
+    let store = wechatpay_sandbox::store::Store::open(Some(&state), 0, &id.brand_id)
+        .expect("the sandbox's state file");
     let coupons: Vec<(String, String, bool)> = store
         .transaction(|db| -> Result<_, wechatpay_sandbox::replies::Rejection> {
             let mut statement = db.prepare(
@@ -1028,7 +1059,10 @@ fn main() {
     let duplicates = coupons_issued - sandbox_numbers.len() as u64;
     let sandbox_only: HashSet<&String> = sandbox_numbers.iter().map(|(_, n)| n).collect();
     let missing = numbers.iter().filter(|n| !sandbox_only.contains(n)).count();
-    let foreign = sandbox_only.iter().filter(|n| !numbers.contains(**n)).count();
+    let foreign = sandbox_only
+        .iter()
+        .filter(|n| !numbers.contains(**n))
+        .count();
 
     // The sandbox's log: per brand, its 200 sends over time and its 429s.
     let log = std::mem::take(&mut *log.lock().unwrap());
@@ -1137,11 +1171,10 @@ fn main() {
     let first_send = all_sends.first().copied().unwrap_or(started);
     let last_send = all_sends.last().copied().unwrap_or(ended);
     let run_secs = ended - started;
-    let workers_cpu: f64 = workers.iter().map(|w| w.cpu).sum::<f64>()
-        + extra.as_ref().map_or(0.0, |e| e.cpu);
-    let cpu_span = |f: fn(&Cpu) -> f64| {
-        cpu_samples.last().map_or(0.0, f) - cpu_samples.first().map_or(0.0, f)
-    };
+    let workers_cpu: f64 =
+        workers.iter().map(|w| w.cpu).sum::<f64>() + extra.as_ref().map_or(0.0, |e| e.cpu);
+    let cpu_span =
+        |f: fn(&Cpu) -> f64| cpu_samples.last().map_or(0.0, f) - cpu_samples.first().map_or(0.0, f);
     let postgres_cpu = cpu_span(|c| c.postgres);
     let bench_cpu = cpu_span(|c| c.bench);
     let others_cpu = cpu_span(|c| c.machine)
@@ -1198,13 +1231,20 @@ fn main() {
         }
     }
     if !log.other.is_empty() {
-        println!("sandbox lines not about the campaign's requests: {}", log.other.len());
+        println!(
+            "sandbox lines not about the campaign's requests: {}",
+            log.other.len()
+        );
         for line in log.other.iter().filter(|l| !l.starts_with("  ")).take(10) {
             println!("  {line}");
         }
     }
     println!();
-    println!("PostgreSQL's log, errors ({} lines, whole log in {}):", pg_errors.len(), dir.join("postgres.log").display());
+    println!(
+        "PostgreSQL's log, errors ({} lines, whole log in {}):",
+        pg_errors.len(),
+        dir.join("postgres.log").display()
+    );
     for line in pg_errors.iter().take(60) {
         println!("  {line}");
     }
@@ -1253,9 +1293,18 @@ fn main() {
 
     let succeeded = states.get("succeeded").copied().unwrap_or(0);
     println!("BENCH workers_rate_limit {rate} req/s");
-    println!("BENCH workers_brand_rate_min_ratio {:.3} x", min(&steady_ratios));
-    println!("BENCH workers_brand_rate_mean_ratio {:.3} x", mean(&steady_ratios));
-    println!("BENCH workers_brand_rate_overall_min_ratio {:.3} x", min(&overall_ratios));
+    println!(
+        "BENCH workers_brand_rate_min_ratio {:.3} x",
+        min(&steady_ratios)
+    );
+    println!(
+        "BENCH workers_brand_rate_mean_ratio {:.3} x",
+        mean(&steady_ratios)
+    );
+    println!(
+        "BENCH workers_brand_rate_overall_min_ratio {:.3} x",
+        min(&overall_ratios)
+    );
     println!("BENCH workers_429_share {share:.2} %");
     println!("BENCH workers_429_worst_brand_share {worst_brand_share:.2} %");
     println!("BENCH workers_429_send_share {send_share:.2} %");
@@ -1265,18 +1314,33 @@ fn main() {
     println!("BENCH workers_duplicates {duplicates} coupons");
     println!("BENCH workers_missing {missing} rows");
     println!("BENCH workers_journal_succeeded {succeeded} rows");
-    println!("BENCH workers_replayed {} requests", replayed[0] + replayed[1]);
+    println!(
+        "BENCH workers_replayed {} requests",
+        replayed[0] + replayed[1]
+    );
     println!("BENCH workers_requests_counted {runs_requests} requests");
-    println!("BENCH workers_requests_answered {} requests", log.answers.len());
+    println!(
+        "BENCH workers_requests_answered {} requests",
+        log.answers.len()
+    );
     println!("BENCH workers_pause_secs {paused_max:.1} s");
     println!("BENCH workers_paused_workers {paused_workers} workers");
     println!("BENCH workers_send_gap_secs {send_gap:.1} s");
     println!("BENCH workers_run_secs {run_secs:.1} s");
     println!("BENCH workers_nominal_secs {nominal:.1} s");
-    println!("BENCH workers_extra_worker {} runs", u8::from(extra.is_some()));
-    println!("BENCH workers_cpu_cores {:.2} cores", (workers_cpu + sandbox_cpu + postgres_cpu) / run_secs);
+    println!(
+        "BENCH workers_extra_worker {} runs",
+        u8::from(extra.is_some())
+    );
+    println!(
+        "BENCH workers_cpu_cores {:.2} cores",
+        (workers_cpu + sandbox_cpu + postgres_cpu) / run_secs
+    );
     println!("BENCH workers_machine_busy {:.2} x", machine_busy);
-    println!("BENCH workers_other_cpu_cores {:.2} cores", others_cpu / run_secs);
+    println!(
+        "BENCH workers_other_cpu_cores {:.2} cores",
+        others_cpu / run_secs
+    );
     println!();
     println!("| workers measurement | value | target |");
     println!("|---|---|---|");
@@ -1291,12 +1355,21 @@ fn main() {
     );
     println!("| answered 429 (sends and confirms) | {all_throttled} of {all_requests} ({share:.2} %; worst brand {worst_brand_share:.2} %) | < 1 % |");
     println!("| answered 429: sends / confirms | {send_throttled} of {send_requests} ({send_share:.2} %) / {confirm_throttled} of {confirm_requests} ({confirm_share:.2} %) | |");
-    println!("| coupons issued (sandbox) | {} ({coupons_issued} in its state) | exactly {rows} |", send.1);
-    println!("| coupons confirmed (sandbox) | {} ({coupons_confirmed} in its state) | exactly {rows} |", confirm.1);
+    println!(
+        "| coupons issued (sandbox) | {} ({coupons_issued} in its state) | exactly {rows} |",
+        send.1
+    );
+    println!(
+        "| coupons confirmed (sandbox) | {} ({coupons_confirmed} in its state) | exactly {rows} |",
+        confirm.1
+    );
     println!("| coupons issued twice for one row (one send_request_no) | {duplicates} | 0 |");
     println!("| journal rows without a coupon / coupons of no journal row | {missing} / {foreign} | 0 / 0 |");
     println!("| journal rows succeeded (confirms done) | {succeeded} ({follow_ups_done}) | exactly {rows} |");
-    println!("| resends answered with their recorded result (sends + confirms) | {} + {} | |", replayed[0], replayed[1]);
+    println!(
+        "| resends answered with their recorded result (sends + confirms) | {} + {} | |",
+        replayed[0], replayed[1]
+    );
     println!(
         "| requests the workers counted (journal runs) / requests the sandbox answered (its log) | {runs_requests} / {} | |",
         log.answers.len()
@@ -1340,7 +1413,10 @@ fn main() {
         missed.push("the workers ended before every disturbance happened".to_owned());
     }
     if send.1 != rows as u64 || confirm.1 != rows as u64 {
-        missed.push(format!("issued {} / confirmed {} of {rows}", send.1, confirm.1));
+        missed.push(format!(
+            "issued {} / confirmed {} of {rows}",
+            send.1, confirm.1
+        ));
     }
     if duplicates > 0 || missing > 0 || foreign > 0 {
         missed.push(format!(
@@ -1362,7 +1438,11 @@ fn main() {
 fn write_per_second(path: &Path, answers: &[Answer], brands: usize) {
     let mut counts: BTreeMap<(i64, usize, &str, u16), u64> = BTreeMap::new();
     for a in answers.iter().filter(|a| a.brand < brands) {
-        let step = if a.step == Step::Send { "send" } else { "confirm" };
+        let step = if a.step == Step::Send {
+            "send"
+        } else {
+            "confirm"
+        };
         *counts
             .entry((a.at.floor() as i64, a.brand, step, a.status))
             .or_default() += 1;
@@ -1405,7 +1485,9 @@ fn try_stats(base_url: &str, operation: &str) -> Option<(u64, u64, u64, u64)> {
     use std::io::Read as _;
     let addr = base_url.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(addr).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
     write!(
         stream,
         "GET /sandbox/stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
@@ -1416,7 +1498,12 @@ fn try_stats(base_url: &str, operation: &str) -> Option<(u64, u64, u64, u64)> {
     let stats: Value = serde_json::from_str(reply.split_once("\r\n\r\n")?.1).ok()?;
     let op = &stats["operations"][operation];
     let get = |k: &str| op[k].as_u64().unwrap_or(0);
-    Some((get("requests"), get("issued"), get("replayed"), get("rejected")))
+    Some((
+        get("requests"),
+        get("issued"),
+        get("replayed"),
+        get("rejected"),
+    ))
 }
 
 /// `wechatpay campaign status --journal URL`: its output, or its error.
@@ -1437,13 +1524,7 @@ fn campaign_status(journal: &str) -> String {
 
 /// One line per 5 s: sends and confirms answered 200 per second, 429s, and the
 /// slowest and fastest brand's sends per second.
-fn timeline(
-    answers: &[Answer],
-    brands: usize,
-    from: f64,
-    to: f64,
-    cpu: &[Cpu],
-) {
+fn timeline(answers: &[Answer], brands: usize, from: f64, to: f64, cpu: &[Cpu]) {
     const BUCKET: f64 = 5.0;
     let buckets = ((to - from) / BUCKET).ceil().max(1.0) as usize;
     let mut sends = vec![vec![0u64; brands]; buckets];

@@ -714,6 +714,39 @@ mod tests {
     }
 
     #[test]
+    fn the_workers_rows_read_the_workers_bench_and_name_its_rate() {
+        let mut figures = Figures::new();
+        parse_bench_lines(
+            "BENCH workers_brand_rate_min_ratio 0.982 x\nBENCH workers_429_share 1.48 %\n\
+             BENCH workers_journal_succeeded 30000 rows\n",
+            &mut figures,
+        );
+        let (text, _) = table(&figures);
+        let rate_row = text
+            .lines()
+            .find(|l| l.contains("workers: 30,000 rows"))
+            .expect("the workers row");
+        assert!(rate_row.contains("--rate-limit 10 per brand"), "{rate_row}");
+        assert!(
+            rate_row.ends_with("| 0.98 x | ≥ 0.95× | yes |"),
+            "{rate_row}"
+        );
+        assert!(
+            text.contains("| workers: share of requests (sends and confirms) answered 429 | 1.48 % | < 1 % | NO |"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "| workers: journal rows succeeded | 30,000 rows | exactly 30,000 | yes |"
+            ),
+            "{text}"
+        );
+        let (args, envs) = BENCH_COMMANDS_WITH_ENV[0];
+        assert!(args.ends_with(&["--bench", "workers"]));
+        assert_eq!(envs, &[("WORKERS_BENCH_RATE", "10")]);
+    }
+
+    #[test]
     fn table_marks_missed_and_missing_targets() {
         let mut figures = Figures::new();
         figures.insert("decode_002_ratio".into(), (1.2, "x".into()));

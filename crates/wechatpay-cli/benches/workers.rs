@@ -398,6 +398,8 @@ impl Worker {
             .args(["--journal", &setup.journal])
             .args(["--lease", &LEASE_SECS.to_string()])
             .args(["--rate", &setup.rate.to_string()])
+            // The sandbox's --rate-limit counts the confirms too.
+            .args(["--confirm-rate", &setup.rate.to_string()])
             .args(["--partner-quota", "per-brand", "--mchid", &setup.sp_mchid])
             .arg("--profile")
             .arg(setup.keys.join("profile.toml"))

@@ -1203,41 +1203,32 @@ impl Store for Postgres {
         self.claims += 1;
         let tok = self.claims;
         let found: Vec<(i64, String, String, i64, String, String)> = self.conn.call(move |tx| {
+            let row_of = |r: &postgres::Row| -> (i64, String, String, i64, String, String) {
+                (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5))
+            };
+            // A retry of this claim whose first COMMIT went through: the same rows.
+            let earlier = tx.query(
+                "SELECT row, input, request_no, attempts, state, brand FROM rows
+                 WHERE lease_owner = $1 AND claim_tok = $2 AND state IN ('pending', 'in_flight')",
+                &[&me, &tok],
+            )?;
+            if !earlier.is_empty() {
+                return Ok(earlier.iter().map(row_of).collect());
+            }
+            // One statement, prepared once for every brand of the claim.
+            let take = tx.prepare(&format!(
+                "UPDATE rows r SET lease_owner = $3, parked = false, claim_tok = $5
+                 FROM (SELECT row FROM rows
+                       WHERE brand = $1 AND state IN ('pending', 'in_flight') AND row > $2
+                         AND {FREE}
+                       ORDER BY row LIMIT $4 FOR UPDATE SKIP LOCKED) picked
+                 WHERE r.row = picked.row
+                 RETURNING r.row, r.input, r.request_no, r.attempts, r.state, r.brand"
+            ))?;
             let mut out = Vec::new();
             for (brand, after) in &wants {
-                // A retry of this claim whose first COMMIT went through: the same rows.
-                let earlier = tx.query(
-                    "SELECT row, input, request_no, attempts, state FROM rows
-                     WHERE lease_owner = $1 AND claim_tok = $2 AND brand = $3
-                       AND state IN ('pending', 'in_flight')",
-                    &[&me, &tok, brand],
-                )?;
-                let rows = if earlier.is_empty() {
-                    tx.query(
-                        &format!(
-                            "UPDATE rows r SET lease_owner = $3, parked = false, claim_tok = $5
-                         FROM (SELECT row FROM rows
-                               WHERE brand = $1 AND state IN ('pending', 'in_flight') AND row > $2
-                                 AND {FREE}
-                               ORDER BY row LIMIT $4 FOR UPDATE SKIP LOCKED) picked
-                         WHERE r.row = picked.row
-                         RETURNING r.row, r.input, r.request_no, r.attempts, r.state"
-                        ),
-                        &[brand, &i(*after), &me, &limit, &tok],
-                    )?
-                } else {
-                    earlier
-                };
-                for r in rows {
-                    out.push((
-                        r.get(0),
-                        r.get(1),
-                        r.get(2),
-                        r.get(3),
-                        r.get(4),
-                        brand.clone(),
-                    ));
-                }
+                let rows = tx.query(&take, &[brand, &i(*after), &me, &limit, &tok])?;
+                out.extend(rows.iter().map(row_of));
             }
             Ok(out)
         })?;
@@ -1409,62 +1400,49 @@ impl Store for Postgres {
         let tok = self.claims;
         type Found = (i64, i64, String, String, String, i64, i64, String);
         let found: Vec<Found> = self.conn.call(move |tx| {
+            let found_of = |r: &postgres::Row| -> Found {
+                (
+                    r.get(0),
+                    r.get(1),
+                    r.get(2),
+                    r.get(3),
+                    r.get(4),
+                    r.get(5),
+                    r.get(6),
+                    r.get(7),
+                )
+            };
+            // A retry of this claim whose first COMMIT went through: the same follow-ups.
+            let earlier = tx.query(
+                "SELECT f.row, f.item, f.operation_id, f.request_no, f.body, f.attempts,
+                     (SELECT count(*) FROM follow_ups g
+                      WHERE g.row = f.row AND g.state NOT IN ('done', 'failed')),
+                     f.brand
+                 FROM follow_ups f WHERE lease_owner = $1 AND claim_tok = $2
+                   AND state = 'in_flight'",
+                &[&me, &tok],
+            )?;
+            if !earlier.is_empty() {
+                return Ok(earlier.iter().map(found_of).collect());
+            }
+            // One statement, prepared once for every brand of the claim.
+            let take = tx.prepare(&format!(
+                "UPDATE follow_ups f SET state = 'in_flight', lease_owner = $2,
+                     parked = false, updated_at = {NOW}, claim_tok = $4
+                 FROM (SELECT row, item FROM follow_ups
+                       WHERE brand = $1 AND (state = 'pending' OR (state = 'in_flight'
+                           AND {FREE}))
+                       ORDER BY row, item LIMIT $3 FOR UPDATE SKIP LOCKED) picked
+                 WHERE f.row = picked.row AND f.item = picked.item
+                 RETURNING f.row, f.item, f.operation_id, f.request_no, f.body, f.attempts,
+                     (SELECT count(*) FROM follow_ups g
+                      WHERE g.row = f.row AND g.state NOT IN ('done', 'failed')),
+                     f.brand"
+            ))?;
             let mut out = Vec::new();
             for brand in &brands {
-                let open_in_row = "(SELECT count(*) FROM follow_ups g
-                     WHERE g.row = f.row AND g.state NOT IN ('done', 'failed'))";
-                // A retry of this claim whose first COMMIT went through: the same follow-ups.
-                let earlier = tx.query(
-                    &format!(
-                        "SELECT f.row, f.item, f.operation_id, f.request_no, f.body, f.attempts,
-                             {open_in_row}
-                         FROM follow_ups f WHERE lease_owner = $1 AND claim_tok = $2
-                           AND brand = $3 AND state = 'in_flight'"
-                    ),
-                    &[&me, &tok, brand],
-                )?;
-                if !earlier.is_empty() {
-                    for r in earlier {
-                        out.push((
-                            r.get(0),
-                            r.get(1),
-                            r.get(2),
-                            r.get(3),
-                            r.get(4),
-                            r.get(5),
-                            r.get(6),
-                            brand.clone(),
-                        ));
-                    }
-                    continue;
-                }
-                let rows = tx.query(
-                    &format!(
-                        "UPDATE follow_ups f SET state = 'in_flight', lease_owner = $2,
-                             parked = false, updated_at = {NOW}, claim_tok = $4
-                         FROM (SELECT row, item FROM follow_ups
-                               WHERE brand = $1 AND (state = 'pending' OR (state = 'in_flight'
-                                   AND {FREE}))
-                               ORDER BY row, item LIMIT $3 FOR UPDATE SKIP LOCKED) picked
-                         WHERE f.row = picked.row AND f.item = picked.item
-                         RETURNING f.row, f.item, f.operation_id, f.request_no, f.body, f.attempts,
-                             (SELECT count(*) FROM follow_ups g
-                              WHERE g.row = f.row AND g.state NOT IN ('done', 'failed'))"
-                    ),
-                    &[brand, &me, &limit, &tok],
-                )?;
-                for r in rows {
-                    out.push((
-                        r.get(0),
-                        r.get(1),
-                        r.get(2),
-                        r.get(3),
-                        r.get(4),
-                        r.get(5),
-                        r.get(6),
-                        brand.clone(),
-                    ));
-                }
+                let rows = tx.query(&take, &[brand, &me, &limit, &tok])?;
+                out.extend(rows.iter().map(found_of));
             }
             Ok(out)
         })?;

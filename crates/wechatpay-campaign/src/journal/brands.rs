@@ -31,6 +31,43 @@ pub struct BrandCounts {
     pub failures: Vec<(String, u64)>,
 }
 
+impl BrandCounts {
+    /// Folds `(brand, state, failed row's code, rows)` groups, ordered by brand,
+    /// into each brand's counts, its failure codes most frequent first (both
+    /// stores group their rows this way).
+    pub(crate) fn fold(
+        groups: impl IntoIterator<Item = (String, String, Option<String>, u64)>,
+    ) -> Vec<BrandCounts> {
+        let mut out: Vec<BrandCounts> = Vec::new();
+        for (brand, state, code, n) in groups {
+            if out.last().is_none_or(|b| b.brand != brand) {
+                out.push(BrandCounts {
+                    brand,
+                    ..BrandCounts::default()
+                });
+            }
+            let Some(counts) = out.last_mut() else {
+                continue;
+            };
+            counts.total += n;
+            match state.as_str() {
+                "succeeded" => counts.succeeded += n,
+                "failed" => {
+                    counts.failed += n;
+                    counts.failures.push((code.unwrap_or_default(), n));
+                }
+                _ => counts.open += n,
+            }
+        }
+        for counts in &mut out {
+            counts
+                .failures
+                .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        }
+        out
+    }
+}
+
 /// The brand of a request body: the value of `field`, as text.
 pub fn brand_of(field: Option<&str>, body: &serde_json::Map<String, Value>) -> String {
     match field.and_then(|f| body.get(f)) {

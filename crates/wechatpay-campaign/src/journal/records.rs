@@ -112,6 +112,18 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// Adds `n` rows in `state` (the word stored in the journal).
+    pub(crate) fn add(&mut self, state: &str, n: u64) {
+        self.total += n;
+        match State::parse(state) {
+            State::Pending => self.pending += n,
+            State::InFlight => self.in_flight += n,
+            State::Confirming => self.confirming += n,
+            State::Succeeded => self.succeeded += n,
+            State::Failed => self.failed += n,
+        }
+    }
+
     /// Rows not known to be done (pending, in flight or awaiting their follow-up).
     pub fn open(&self) -> u64 {
         self.pending + self.in_flight + self.confirming
@@ -411,4 +423,16 @@ pub struct FollowUpCounts {
     pub failed: u64,
     /// Pending or in flight.
     pub open: u64,
+}
+
+impl FollowUpCounts {
+    /// Adds `n` follow-ups in `state` (the word stored in the journal).
+    pub(crate) fn add(&mut self, state: &str, n: u64) {
+        self.total += n;
+        match state {
+            "done" => self.done += n,
+            "failed" => self.failed += n,
+            _ => self.open += n,
+        }
+    }
 }

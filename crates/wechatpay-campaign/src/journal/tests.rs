@@ -9,7 +9,7 @@ use wechatpay_test_kit::pg::PgServer;
 
 use super::*;
 
-fn binding() -> Binding {
+pub(super) fn binding() -> Binding {
     Binding {
         operation_id: "send-user-product-coupon".into(),
         request_number_field: "send_request_no".into(),

@@ -34,9 +34,9 @@ use postgres::Transaction;
 use serde_json::{Map, Value};
 
 use super::{
-    now_ms, Beat, Binding, BrandCounts, Claimed, ClaimedFollowUp, Counts, FollowUpCounts,
-    FollowUpUpdate, NewFollowUp, NumberSource, Peers, RowRecord, RowSink, RunProgress, RunRecord,
-    State, Store, Update, WorkerRecord, FORMAT,
+    now_ms, Beat, Binding, BrandCounts, Claimed, ClaimedFollowUp, Counts, FollowUpUpdate,
+    NewFollowUp, NumberSource, Peers, RowRecord, RowSink, RunProgress, RunRecord, State, Store,
+    Update, WorkerRecord, FORMAT,
 };
 use crate::error::CampaignError;
 use conn::Conn;
@@ -808,48 +808,26 @@ fn apply_updates(
                     insert_follow_ups(tx, &mut cache, *row, follow_ups, now)?;
                 }
             }
-            Update::Failed { row, code, message } => {
+            // A refusal, or an unknown outcome resent now or (parked) by a later run.
+            Update::Failed { row, code, message }
+            | Update::Retrying { row, code, message }
+            | Update::Unresolved { row, code, message } => {
+                let (state, parked) = match update {
+                    Update::Failed { .. } => (State::Failed, false),
+                    Update::Retrying { .. } => (State::InFlight, false),
+                    _ => (State::Pending, true),
+                };
                 tx.execute(
                     &attempt,
                     &[
                         &i(*row),
-                        &State::Failed.as_str(),
+                        &state.as_str(),
                         &None::<String>,
                         code,
                         message,
                         &now,
                         &me,
-                        &false,
-                    ],
-                )?;
-            }
-            Update::Retrying { row, code, message } => {
-                tx.execute(
-                    &attempt,
-                    &[
-                        &i(*row),
-                        &State::InFlight.as_str(),
-                        &None::<String>,
-                        code,
-                        message,
-                        &now,
-                        &me,
-                        &false,
-                    ],
-                )?;
-            }
-            Update::Unresolved { row, code, message } => {
-                tx.execute(
-                    &attempt,
-                    &[
-                        &i(*row),
-                        &State::Pending.as_str(),
-                        &None::<String>,
-                        code,
-                        message,
-                        &now,
-                        &me,
-                        &true,
+                        &parked,
                     ],
                 )?;
             }
@@ -1101,18 +1079,10 @@ impl Store for Postgres {
     }
 
     fn counts(&mut self) -> Result<Counts, CampaignError> {
-        let mut counts = self.conn.call(|tx| {
+        self.conn.call(|tx| {
             let mut counts = Counts::default();
             for r in tx.query("SELECT state, count(*) FROM rows GROUP BY state", &[])? {
-                let n = u(r.get(1));
-                counts.total += n;
-                match State::parse(r.get(0)) {
-                    State::Pending => counts.pending += n,
-                    State::InFlight => counts.in_flight += n,
-                    State::Confirming => counts.confirming += n,
-                    State::Succeeded => counts.succeeded += n,
-                    State::Failed => counts.failed += n,
-                }
+                counts.add(r.get(0), u(r.get(1)));
             }
             counts.failed_in_follow_up = u(tx
                 .query_one(
@@ -1120,22 +1090,11 @@ impl Store for Postgres {
                     &[],
                 )?
                 .get(0));
-            Ok(counts)
-        })?;
-        counts.follow_ups = self.conn.call(|tx| {
-            let mut counts = FollowUpCounts::default();
             for r in tx.query("SELECT state, count(*) FROM follow_ups GROUP BY state", &[])? {
-                let n = u(r.get(1));
-                counts.total += n;
-                match r.get::<_, &str>(0) {
-                    "done" => counts.done += n,
-                    "failed" => counts.failed += n,
-                    _ => counts.open += n,
-                }
+                counts.follow_ups.add(r.get(0), u(r.get(1)));
             }
             Ok(counts)
-        })?;
-        Ok(counts)
+        })
     }
 
     fn brands(&mut self) -> Result<Vec<String>, CampaignError> {
@@ -1149,7 +1108,7 @@ impl Store for Postgres {
     }
 
     fn brand_counts(&mut self) -> Result<Vec<BrandCounts>, CampaignError> {
-        let found: Vec<(String, String, Option<String>, i64)> = self.conn.call(|tx| {
+        let groups: Vec<(String, String, Option<String>, u64)> = self.conn.call(|tx| {
             Ok(tx
                 .query(
                     "SELECT brand, state, CASE WHEN state = 'failed' THEN error_code END AS code,
@@ -1158,37 +1117,10 @@ impl Store for Postgres {
                     &[],
                 )?
                 .iter()
-                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+                .map(|r| (r.get(0), r.get(1), r.get(2), u(r.get(3))))
                 .collect())
         })?;
-        let mut out: Vec<BrandCounts> = Vec::new();
-        for (brand, state, code, n) in found {
-            if out.last().is_none_or(|b| b.brand != brand) {
-                out.push(BrandCounts {
-                    brand,
-                    ..BrandCounts::default()
-                });
-            }
-            let Some(counts) = out.last_mut() else {
-                continue;
-            };
-            let n = u(n);
-            counts.total += n;
-            match state.as_str() {
-                "succeeded" => counts.succeeded += n,
-                "failed" => {
-                    counts.failed += n;
-                    counts.failures.push((code.unwrap_or_default(), n));
-                }
-                _ => counts.open += n,
-            }
-        }
-        for counts in &mut out {
-            counts
-                .failures
-                .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        }
-        Ok(out)
+        Ok(BrandCounts::fold(groups))
     }
 
     fn claim(

@@ -146,31 +146,9 @@ impl Sqlite {
                 ))
             })
             .map_err(|e| self.err(e))?;
-        let mut out: Vec<BrandCounts> = Vec::new();
-        for found in found {
-            let (brand, state, code, n) = found.map_err(|e| self.err(e))?;
-            if out.last().is_none_or(|b| b.brand != brand) {
-                out.push(BrandCounts {
-                    brand,
-                    ..BrandCounts::default()
-                });
-            }
-            let counts = out.last_mut().expect("pushed above");
-            counts.total += n;
-            match state.as_str() {
-                "succeeded" => counts.succeeded += n,
-                "failed" => {
-                    counts.failed += n;
-                    counts.failures.push((code.unwrap_or_default(), n));
-                }
-                _ => counts.open += n,
-            }
-        }
-        for counts in &mut out {
-            counts
-                .failures
-                .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        }
-        Ok(out)
+        let groups = found
+            .map(|found| found.map_err(|e| self.err(e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(BrandCounts::fold(groups))
     }
 }

@@ -249,13 +249,7 @@ impl Sqlite {
         let mut counts = FollowUpCounts::default();
         for found in found {
             let (state, n) = found.map_err(|e| self.err(e))?;
-            let n = n as u64;
-            counts.total += n;
-            match state.as_str() {
-                "done" => counts.done += n,
-                "failed" => counts.failed += n,
-                _ => counts.open += n,
-            }
+            counts.add(&state, n as u64);
         }
         Ok(counts)
     }

@@ -387,15 +387,7 @@ impl Sqlite {
             .map_err(|e| self.err(e))?;
         for row in rows {
             let (state, n) = row.map_err(|e| self.err(e))?;
-            let n = n as u64;
-            counts.total += n;
-            match State::parse(&state) {
-                State::Pending => counts.pending += n,
-                State::InFlight => counts.in_flight += n,
-                State::Confirming => counts.confirming += n,
-                State::Succeeded => counts.succeeded += n,
-                State::Failed => counts.failed += n,
-            }
+            counts.add(&state, n as u64);
         }
         counts.failed_in_follow_up = self
             .conn
@@ -817,21 +809,7 @@ impl Store for Sqlite {
 mod tests {
     use super::*;
 
-    fn binding() -> Binding {
-        Binding {
-            operation_id: "send-user-product-coupon".into(),
-            request_number_field: "send_request_no".into(),
-            numbers: NumberSource::Derived,
-            input_path: "in.csv".into(),
-            input_sha256: "aa".into(),
-            template_source: "t.json".into(),
-            template_sha256: "bb".into(),
-            template: "{}".into(),
-            columns: vec!["openid".into()],
-            campaign_key: "cc".into(),
-            created_at: 1,
-        }
-    }
+    use crate::journal::tests::binding;
 
     #[test]
     fn the_file_is_in_wal_mode() {

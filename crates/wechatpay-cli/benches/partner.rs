@@ -29,11 +29,8 @@ use serde_json::{json, Value};
 
 mod common;
 
-use common::{operation_stats as stats, pin, start_sandbox_with};
-use wechatpay_sandbox::keys::{
-    Identity as SandboxIdentity, CLIENT_KEY_FILE, IDENTITY_FILE, WXP_PUB_FILE,
-};
-use wechatpay_transport::{CallOptions, Client, Identity, RetryPolicy};
+use common::{call, identity, operation_stats as stats, pin, provider_client, start_sandbox_with};
+use wechatpay_transport::Client;
 
 const PER_BRAND: usize = 1_000;
 const UNAUTHORISED_ROWS: usize = 300;
@@ -49,40 +46,6 @@ fn rate() -> f64 {
 const SEND: &str = "partner-send-user-product-coupon";
 const CONFIRM: &str = "partner-confirm-send-user-product-coupon";
 const BIN: &str = env!("CARGO_BIN_EXE_wechatpay");
-
-fn identity(keys: &Path) -> SandboxIdentity {
-    serde_json::from_slice(&std::fs::read(keys.join(IDENTITY_FILE)).unwrap()).unwrap()
-}
-
-/// The service provider's client, without retries.
-fn provider(keys: &Path, base_url: &str) -> Client {
-    let id = identity(keys);
-    Client::builder(Identity::partner(&id.sp_mchid))
-        .base_url(base_url)
-        .backup_url(None::<String>)
-        .retry(RetryPolicy::none())
-        .serial_no(&id.serial_no)
-        .private_key_file(keys.join(CLIENT_KEY_FILE))
-        .wechatpay_public_key_file(&id.public_key_id, keys.join(WXP_PUB_FILE))
-        .build()
-        .expect("client")
-}
-
-async fn call(client: &Client, operation: &str, body: Value) -> Value {
-    let info = wechatpay_endpoints::find(operation).unwrap();
-    let prepared = wechatpay_campaign::endpoint::prepare(info, &body)
-        .unwrap_or_else(|p| panic!("{operation}: {p:?}"));
-    let reply = client
-        .execute_raw(
-            info,
-            &prepared.url(),
-            prepared.body.clone(),
-            CallOptions::default(),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{operation}: {}", wechatpay_transport::ErrorChain(&e)));
-    serde_json::from_slice(&reply.body).unwrap()
-}
 
 /// A product coupon and a stock the provider creates for each brand: (brand, coupon, stock).
 async fn stocks(client: &Client, brands: &[String]) -> Vec<(String, String, String)> {
@@ -226,7 +189,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap()
-        .block_on(stocks(&provider(&keys, &base_url), &authorised));
+        .block_on(stocks(&provider_client(&keys, &base_url), &authorised));
     let dir = root.path().join("partner");
     std::fs::create_dir_all(&dir).unwrap();
     write_input(&dir, &stocks, &stranger);

@@ -61,12 +61,10 @@ use serde_json::{json, Value};
 
 mod common;
 
-use common::{start_sandbox, Sandbox};
-use wechatpay_sandbox::keys::{
-    Identity as SandboxIdentity, CLIENT_KEY_FILE, IDENTITY_FILE, WXP_PUB_FILE,
-};
+use common::{call, identity, provider_client, start_sandbox, Sandbox};
+use wechatpay_sandbox::keys::{Identity as SandboxIdentity, IDENTITY_FILE};
 use wechatpay_test_kit::pg::PgServer;
-use wechatpay_transport::{CallOptions, Client, Identity, RetryPolicy};
+use wechatpay_transport::Client;
 
 const SEND: &str = "partner-send-user-product-coupon";
 const CONFIRM: &str = "partner-confirm-send-user-product-coupon";
@@ -114,10 +112,6 @@ fn now() -> f64 {
     START.get_or_init(Instant::now).elapsed().as_secs_f64()
 }
 
-fn identity(keys: &Path) -> SandboxIdentity {
-    serde_json::from_slice(&std::fs::read(keys.join(IDENTITY_FILE)).unwrap()).unwrap()
-}
-
 /// Generates the sandbox's keys (a first start, stopped at once) and gives the
 /// provider `brands` authorised brands in `sandbox.json` (it has three): ids
 /// `1277000000` on, skipping any the file already uses.
@@ -147,36 +141,6 @@ fn prepare_keys(keys: &Path, brands: usize) -> SandboxIdentity {
     file["authorized_brand_ids"] = ids.into();
     std::fs::write(&path, serde_json::to_vec_pretty(&file).unwrap()).unwrap();
     identity(keys)
-}
-
-/// The service provider's client, without retries.
-fn provider(keys: &Path, base_url: &str) -> Client {
-    let id = identity(keys);
-    Client::builder(Identity::partner(&id.sp_mchid))
-        .base_url(base_url)
-        .backup_url(None::<String>)
-        .retry(RetryPolicy::none())
-        .serial_no(&id.serial_no)
-        .private_key_file(keys.join(CLIENT_KEY_FILE))
-        .wechatpay_public_key_file(&id.public_key_id, keys.join(WXP_PUB_FILE))
-        .build()
-        .expect("client")
-}
-
-async fn call(client: &Client, operation: &str, body: Value) -> Value {
-    let info = wechatpay_endpoints::find(operation).unwrap();
-    let prepared = wechatpay_campaign::endpoint::prepare(info, &body)
-        .unwrap_or_else(|p| panic!("{operation}: {p:?}"));
-    let reply = client
-        .execute_raw(
-            info,
-            &prepared.url(),
-            prepared.body.clone(),
-            CallOptions::default(),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{operation}: {}", wechatpay_transport::ErrorChain(&e)));
-    serde_json::from_slice(&reply.body).unwrap()
 }
 
 /// A product coupon and a stock the provider creates for each brand: (coupon, stock).
@@ -767,7 +731,7 @@ fn main() {
             .enable_all()
             .build()
             .unwrap()
-            .block_on(stocks(&provider(&keys, &base_url), &brands));
+            .block_on(stocks(&provider_client(&keys, &base_url), &brands));
         drop(setup_sandbox);
         forget_notify_url(&state, &id.brand_id);
         stocks

@@ -82,19 +82,51 @@ pub fn start_sandbox_with(keys: &Path, rate_limit: &str, extra: &[&str]) -> (San
     (sandbox, base_url)
 }
 
-/// A brand client for the sandbox, without retries.
-pub fn brand_client(keys: &Path, base_url: &str) -> Client {
-    let identity: SandboxIdentity =
-        serde_json::from_slice(&std::fs::read(keys.join(IDENTITY_FILE)).unwrap()).unwrap();
-    Client::builder(Identity::brand(&identity.brand_id))
+/// The sandbox's identities (`identity.json` in its key directory).
+pub fn identity(keys: &Path) -> SandboxIdentity {
+    serde_json::from_slice(&std::fs::read(keys.join(IDENTITY_FILE)).unwrap()).unwrap()
+}
+
+/// A client of the sandbox signing as `who`, without retries.
+fn client_as(keys: &Path, base_url: &str, who: Identity, id: &SandboxIdentity) -> Client {
+    Client::builder(who)
         .base_url(base_url)
         .backup_url(None::<String>)
         .retry(RetryPolicy::none())
-        .serial_no(&identity.serial_no)
+        .serial_no(&id.serial_no)
         .private_key_file(keys.join(CLIENT_KEY_FILE))
-        .wechatpay_public_key_file(&identity.public_key_id, keys.join(WXP_PUB_FILE))
+        .wechatpay_public_key_file(&id.public_key_id, keys.join(WXP_PUB_FILE))
         .build()
         .expect("client")
+}
+
+/// A brand client for the sandbox, without retries.
+pub fn brand_client(keys: &Path, base_url: &str) -> Client {
+    let id = identity(keys);
+    client_as(keys, base_url, Identity::brand(&id.brand_id), &id)
+}
+
+/// The sandbox's service provider's client, without retries.
+pub fn provider_client(keys: &Path, base_url: &str) -> Client {
+    let id = identity(keys);
+    client_as(keys, base_url, Identity::partner(&id.sp_mchid), &id)
+}
+
+/// Calls `operation` with `body` (validated as the CLI does); the reply as JSON.
+pub async fn call(client: &Client, operation: &str, body: Value) -> Value {
+    let info = wechatpay_endpoints::find(operation).unwrap();
+    let prepared = wechatpay_campaign::endpoint::prepare(info, &body)
+        .unwrap_or_else(|p| panic!("{operation}: {p:?}"));
+    let reply = client
+        .execute_raw(
+            info,
+            &prepared.url(),
+            prepared.body.clone(),
+            wechatpay_transport::CallOptions::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{operation}: {}", wechatpay_transport::ErrorChain(&e)));
+    serde_json::from_slice(&reply.body).unwrap()
 }
 
 /// Creates a WECHATPAY stock under the seeded product coupon with the largest

@@ -203,20 +203,7 @@ impl PgServer {
     /// Stops the server (`pg_ctl stop -m fast -w -t 30`), keeping its data
     /// directory: an outage, until [`restart`](Self::restart).
     pub fn stop(&self) -> Result<(), String> {
-        let stop = self.tool(
-            "pg_ctl",
-            [
-                OsStr::new("stop"),
-                OsStr::new("-D"),
-                self.data_dir().as_os_str(),
-                OsStr::new("-m"),
-                OsStr::new("fast"),
-                OsStr::new("-w"),
-                OsStr::new("-t"),
-                OsStr::new(&STOP_WAIT_SECS.to_string()),
-            ],
-        );
-        run(stop, Duration::from_secs(STOP_WAIT_SECS) + SLACK).map(drop)
+        self.pg_ctl_stop("fast", STOP_WAIT_SECS)
     }
 
     /// Starts the server again on the same port and data directory
@@ -409,6 +396,12 @@ impl PgServer {
     /// `pg_ctl stop -m immediate -t 20`, errors ignored (also when nothing
     /// runs).
     fn stop_immediately(&self) {
+        let _ = self.pg_ctl_stop("immediate", DROP_WAIT_SECS);
+    }
+
+    /// `pg_ctl stop -m MODE -w -t SECS`, bounded a little beyond its own wait.
+    fn pg_ctl_stop(&self, mode: &str, wait_secs: u64) -> Result<(), String> {
+        let wait = wait_secs.to_string();
         let stop = self.tool(
             "pg_ctl",
             [
@@ -416,13 +409,13 @@ impl PgServer {
                 OsStr::new("-D"),
                 self.data_dir().as_os_str(),
                 OsStr::new("-m"),
-                OsStr::new("immediate"),
+                OsStr::new(mode),
                 OsStr::new("-w"),
                 OsStr::new("-t"),
-                OsStr::new(&DROP_WAIT_SECS.to_string()),
+                OsStr::new(&wait),
             ],
         );
-        let _ = run(stop, Duration::from_secs(DROP_WAIT_SECS) + SLACK);
+        run(stop, Duration::from_secs(wait_secs) + SLACK).map(drop)
     }
 
     /// The command running the server tool `name` of the bin directory with

@@ -402,7 +402,7 @@ pub struct CampaignSendArgs {
     /// without its heartbeat (about one a second). A worker that dies on another
     /// machine delays its rows this long; one restarted on the same machine takes
     /// its rows back at once.
-    #[arg(long, default_value_t = 30.0, value_name = "SECS", value_parser = parse_lease)]
+    #[arg(long, default_value_t = wechatpay_campaign::journal::LEASE.as_secs_f64(), value_name = "SECS", value_parser = parse_lease)]
     pub lease: f64,
     /// Requests per second, 0.01 to 100000 [default: the operation's documented limit, e.g.
     /// 500 for send-user-product-coupon; 100 when the page documents none]. For a

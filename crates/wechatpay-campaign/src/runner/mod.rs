@@ -340,7 +340,8 @@ struct SharedRun {
     /// Brands answered 429 since the last beat, per step.
     throttled: HashSet<String>,
     throttled_follow_ups: HashSet<String>,
-    /// When the answer to a beat last came (the peers applied).
+    /// When the answer to a beat last came (the peers applied): it also renewed
+    /// this worker's leases.
     peers_seen: Option<Instant>,
     /// The last time this run looked at every brand from its first row again.
     swept: Option<Instant>,
@@ -348,8 +349,6 @@ struct SharedRun {
     others_hold_work: bool,
     /// How long this worker's claims hold without a heartbeat.
     lease: Duration,
-    /// When a heartbeat last renewed this worker's leases.
-    renewed: Option<Instant>,
     /// This worker's share of each brand's rate (1 / the workers sending).
     share: f64,
 }
@@ -361,7 +360,7 @@ impl SharedRun {
     fn lease_lapsed(&self, now: Instant) -> bool {
         self.on
             && self
-                .renewed
+                .peers_seen
                 .is_some_and(|at| now > at + self.lease.mul_f64(LEASE_MARGIN))
     }
 }
@@ -763,7 +762,6 @@ impl Run<'_> {
             return;
         }
         self.shared.peers_seen = Some(at);
-        self.shared.renewed = Some(at);
         self.shared.others_hold_work = peers.others_hold_work;
         let share = 1.0 / f64::from(peers.sending.max(1));
         self.shared.share = share;
@@ -917,6 +915,7 @@ pub(crate) async fn run(
     // On a shared journal: this worker's share of each brand's rate before its
     // first request, and when others already send, time for them to make room.
     let mut share = 1.0;
+    let mut others_hold_work = false;
     if shared {
         // Announce this worker, give the others a heartbeat to make room (and
         // workers starting at the same moment time to announce themselves), then
@@ -930,6 +929,7 @@ pub(crate) async fn run(
         tokio::time::sleep(PROGRESS_EVERY + COMMIT_EVERY * 4).await;
         let peers = journal.heartbeat(&beat)?;
         share = 1.0 / f64::from(peers.sending.max(1));
+        others_hold_work = peers.others_hold_work;
     }
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
     if shared {
@@ -968,7 +968,8 @@ pub(crate) async fn run(
         shared: SharedRun {
             on: shared,
             lease: options.lease,
-            renewed: shared.then(Instant::now),
+            peers_seen: shared.then(Instant::now),
+            others_hold_work,
             share,
             ..SharedRun::default()
         },

@@ -33,8 +33,8 @@ const PLAIN_EVERY: Duration = Duration::from_secs(5);
 /// `--timeout`'s default (args.rs): the resume command leaves it out.
 const DEFAULT_TIMEOUT: f64 = 30.0;
 
-/// `--lease`'s default (args.rs): [`wechatpay_campaign::journal::LEASE`].
-const DEFAULT_LEASE: f64 = 30.0;
+/// `--lease`'s default (args.rs): the resume command leaves it out.
+const DEFAULT_LEASE: f64 = wechatpay_campaign::journal::LEASE.as_secs_f64();
 
 /// Maps a campaign error to its exit class.
 pub fn cli_error(e: CampaignError) -> CliError {

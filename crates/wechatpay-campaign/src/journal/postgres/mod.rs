@@ -319,6 +319,8 @@ pub(crate) struct Postgres {
     claims: i64,
     /// Whether this worker's row (and so its lease) is in `workers`.
     registered: bool,
+    /// This machine's host name and pid scope (see [`this_machine`]), read once.
+    machine: (String, String),
 }
 
 impl Postgres {
@@ -326,9 +328,9 @@ impl Postgres {
     pub fn open_for_send(url: &str, lease: Duration) -> Result<Postgres, CampaignError> {
         let label = redact_url(url);
         let conn = Conn::open(url, label.clone(), PATIENCE)?;
-        let (host, _) = this_machine();
+        let machine = this_machine();
         let nonce = format!("{:x}", now_ms() ^ (i64::from(std::process::id()) << 20));
-        let worker = format!("{host}:{}:{nonce}", std::process::id());
+        let worker = format!("{}:{}:{nonce}", machine.0, std::process::id());
         let mut journal = Postgres {
             conn,
             label,
@@ -337,6 +339,7 @@ impl Postgres {
             last_throttle: 0,
             claims: 0,
             registered: false,
+            machine,
         };
         journal.check()?;
         Ok(journal)
@@ -354,6 +357,7 @@ impl Postgres {
             last_throttle: 0,
             claims: 0,
             registered: false,
+            machine: (String::new(), String::new()),
         };
         if journal.format()?.is_none() {
             return Err(CampaignError::Input(format!(
@@ -413,7 +417,7 @@ impl Postgres {
     /// Takes back the leases of workers that died on this machine: same host, boot
     /// and pid namespace, silent for longer than a live worker is, their pid gone.
     fn bury_the_dead_here(&mut self) -> Result<(), CampaignError> {
-        let (host, pids) = this_machine();
+        let (host, pids) = self.machine.clone();
         if pids.is_empty() {
             return Ok(());
         }
@@ -463,7 +467,7 @@ impl Postgres {
             return Ok(());
         };
         self.bury_the_dead_here()?;
-        let (host, boot) = this_machine();
+        let (host, boot) = self.machine.clone();
         let pid = i64::from(std::process::id());
         let lease = self.lease_ms;
         self.registered = true;
@@ -1458,19 +1462,12 @@ impl Store for Postgres {
                     &[step, brand, &me],
                 )?;
             }
-            let live: i64 = tx
-                .query_one(
-                    "SELECT count(*) FROM workers WHERE ended_at IS NULL AND seen_at > $1::bigint - $2::bigint",
-                    &[&now, &live_ms],
-                )?
-                .get(0);
-            let others_sending: i64 = tx
-                .query_one(
-                    "SELECT count(*) FROM workers WHERE ended_at IS NULL AND sending
-                         AND seen_at > $1::bigint - $2::bigint AND id <> $3",
-                    &[&now, &live_ms, &me],
-                )?
-                .get(0);
+            let counted = tx.query_one(
+                "SELECT count(*), count(*) FILTER (WHERE sending AND id <> $3)
+                 FROM workers WHERE ended_at IS NULL AND seen_at > $1::bigint - $2::bigint",
+                &[&now, &live_ms, &me],
+            )?;
+            let (live, others_sending): (i64, i64) = (counted.get(0), counted.get(1));
             let mut others: Vec<String> = Vec::new();
             let mut others_follow_ups: Vec<String> = Vec::new();
             let mut seen = since;

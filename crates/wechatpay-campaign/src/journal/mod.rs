@@ -152,8 +152,6 @@ pub struct Beat {
 /// What the other workers on the journal say, read with each [`Beat`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Peers {
-    /// Workers sending now, this one included (1 for a journal with one sender).
-    pub live: u32,
     /// Workers with rows or follow-ups to send, this one counted (at least 1):
     /// each brand's rate is divided among them.
     pub sending: u32,
@@ -170,7 +168,6 @@ impl Peers {
     /// A journal with one sender.
     pub fn alone() -> Peers {
         Peers {
-            live: 1,
             sending: 1,
             throttled: Vec::new(),
             throttled_follow_ups: Vec::new(),

@@ -222,7 +222,6 @@ impl<C: Branded, E: Branded> Lane<C, E> {
         at
     }
 
-    /// Brands that may take more work from the journal, with the last row taken of each.
     /// Looks at every brand again from its first row: on a shared journal,
     /// rows another worker held (and may have lost with its lease) are behind
     /// the cursors.
@@ -233,6 +232,7 @@ impl<C: Branded, E: Branded> Lane<C, E> {
         }
     }
 
+    /// Brands that may take more work from the journal, with the last row taken of each.
     pub fn wants(&self, batch: usize) -> Vec<(String, u64)> {
         self.queues
             .iter()

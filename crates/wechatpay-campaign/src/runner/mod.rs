@@ -912,8 +912,6 @@ pub(crate) async fn run(
     let full_target = rate * buckets.max(1) as f64;
     control.start(&counts, full_target);
     let run_id = journal.start_run(rate)?;
-    // On a shared journal: this worker's share of each brand's rate before its
-    // first request, and when others already send, time for them to make room.
     let mut share = 1.0;
     let mut others_hold_work = false;
     if shared {

@@ -1462,12 +1462,13 @@ impl Store for Postgres {
                     &[step, brand, &me],
                 )?;
             }
-            let counted = tx.query_one(
-                "SELECT count(*), count(*) FILTER (WHERE sending AND id <> $3)
-                 FROM workers WHERE ended_at IS NULL AND seen_at > $1::bigint - $2::bigint",
-                &[&now, &live_ms, &me],
-            )?;
-            let (live, others_sending): (i64, i64) = (counted.get(0), counted.get(1));
+            let others_sending: i64 = tx
+                .query_one(
+                    "SELECT count(*) FROM workers WHERE ended_at IS NULL AND sending
+                         AND seen_at > $1::bigint - $2::bigint AND id <> $3",
+                    &[&now, &live_ms, &me],
+                )?
+                .get(0);
             let mut others: Vec<String> = Vec::new();
             let mut others_follow_ups: Vec<String> = Vec::new();
             let mut seen = since;
@@ -1495,7 +1496,6 @@ impl Store for Postgres {
                 .get(0);
             Ok((
                 Peers {
-                    live: u32::try_from(live).unwrap_or(1).max(1),
                     sending: u32::try_from(others_sending).unwrap_or(0).saturating_add(1),
                     throttled: others,
                     throttled_follow_ups: others_follow_ups,

@@ -407,7 +407,10 @@ fn shared_journal_scenarios(server: &PgServer) {
             ..Beat::default()
         })
         .unwrap();
-    assert_eq!(peers.sending, 1, "b, still sending at its last beat, is silent");
+    assert_eq!(
+        peers.sending, 1,
+        "b, still sending at its last beat, is silent"
+    );
     assert!(!peers.others_hold_work, "b's leases expired");
     let retaken = a.claim(&[("b1".into(), 0), ("b2".into(), 0)], 100).unwrap();
     assert_eq!(retaken.len(), 40);
